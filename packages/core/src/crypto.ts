@@ -1,0 +1,95 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The random source and the clock are options of the core, so tests can be deterministic.
+ * `randomBytes` must be a CSPRNG in production.
+ */
+export interface Entropy {
+  randomBytes(size: number): Uint8Array;
+}
+
+export const systemEntropy: Entropy = { randomBytes: (size) => randomBytes(size) };
+
+// Secret-scanner friendly prefixes: a leaked credential says what it is.
+export const TOKEN_PREFIXES = {
+  accessToken: 'pca_',
+  refreshToken: 'pcr_',
+  authorizationCode: 'pcc_',
+  clientSecret: 'pcs_',
+  clientId: 'pci_',
+  requestToken: 'pcq_',
+  oauth1AccessToken: 'pco_',
+  verifier: 'pcv_',
+} as const;
+
+export type TokenKind = keyof typeof TOKEN_PREFIXES;
+
+/** A new credential of the kind: its prefix and 256 random bits in base64url. */
+export function generateToken(kind: TokenKind, entropy: Entropy = systemEntropy, bytes = 32): string {
+  return TOKEN_PREFIXES[kind] + Buffer.from(entropy.randomBytes(bytes)).toString('base64url');
+}
+
+/** A random identifier for rows (not a secret). */
+export function generateId(entropy: Entropy = systemEntropy): string {
+  return Buffer.from(entropy.randomBytes(16)).toString('base64url');
+}
+
+/**
+ * SHA-256 in base64url: how tokens, codes and client secrets are kept. A fast digest is right
+ * here because the inputs are 256-bit random values, not passwords: there is nothing to guess.
+ */
+export function digestSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+/** Constant-time string equality (length is not hidden, which is fine for digests and signatures). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) {
+    // Still compare something of equal length so the time does not depend on where they differ.
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+/**
+ * AES-256-GCM for the secrets that must come back (OAuth 1.0a consumer and token secrets are HMAC
+ * keys). The output is `v1.<iv>.<ciphertext+tag>` in base64url; the version names the key scheme
+ * so keys can be rotated later.
+ */
+export class SecretBox {
+  readonly #key: Buffer;
+  readonly #entropy: Entropy;
+
+  /** `key` is 32 bytes, or a string of 64 hex characters or 43 base64url characters. */
+  constructor(key: Uint8Array | string, entropy: Entropy = systemEntropy) {
+    const bytes = typeof key === 'string' ? decodeKey(key) : Buffer.from(key);
+    if (bytes.length !== 32) throw new TypeError('the secret encryption key must be 32 bytes (AES-256)');
+    this.#key = bytes;
+    this.#entropy = entropy;
+  }
+
+  encrypt(plaintext: string): string {
+    const iv = Buffer.from(this.#entropy.randomBytes(12));
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    return `v1.${iv.toString('base64url')}.${body.toString('base64url')}`;
+  }
+
+  /** Throws when the value was not made by this key or was altered. */
+  decrypt(sealed: string): string {
+    const [version, ivText, bodyText] = sealed.split('.');
+    if (version !== 'v1' || !ivText || !bodyText) throw new TypeError('not a sealed secret');
+    const body = Buffer.from(bodyText, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(ivText, 'base64url'));
+    decipher.setAuthTag(body.subarray(body.length - 16));
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - 16)), decipher.final()]).toString('utf8');
+  }
+}
+
+function decodeKey(key: string): Buffer {
+  if (/^[0-9a-fA-F]{64}$/.test(key)) return Buffer.from(key, 'hex');
+  return Buffer.from(key, 'base64url');
+}

@@ -1,0 +1,155 @@
+/**
+ * The wire fields of an OAuth error (RFC 6749 section 5.2, RFC 6750 section 3, RFC 5849 problem
+ * reporting). Every protocol error the server sends is one of these.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  // OAuth 1.0a problem codes (the oauth_problem extension RFC 5849 points to).
+  | 'parameter_absent'
+  | 'parameter_rejected'
+  | 'signature_method_rejected'
+  | 'signature_invalid'
+  | 'consumer_key_unknown'
+  | 'consumer_key_rejected'
+  | 'token_rejected'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'token_used'
+  | 'timestamp_refused'
+  | 'nonce_used'
+  | 'verifier_invalid'
+  | 'version_rejected'
+  | 'permission_denied';
+
+export interface OAuthErrorBody {
+  error: OAuthErrorCode;
+  error_description?: string;
+  error_uri?: string;
+}
+
+export interface OAuthErrorOptions {
+  status?: number;
+  description?: string;
+  uri?: string;
+  /** Extra response headers, e.g. `WWW-Authenticate`. */
+  headers?: Record<string, string>;
+  /** For `insufficient_scope`: the scope the resource needs. */
+  scope?: string;
+  cause?: unknown;
+}
+
+const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  unsupported_response_type: 400,
+  unsupported_token_type: 400,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  parameter_absent: 400,
+  parameter_rejected: 400,
+  signature_method_rejected: 400,
+  signature_invalid: 401,
+  consumer_key_unknown: 401,
+  consumer_key_rejected: 401,
+  token_rejected: 401,
+  token_expired: 401,
+  token_revoked: 401,
+  token_used: 401,
+  timestamp_refused: 401,
+  nonce_used: 401,
+  verifier_invalid: 401,
+  version_rejected: 400,
+  permission_denied: 401,
+};
+
+/** One error class for every protocol error: the wire fields, the HTTP status, headers and cause. */
+export class OAuthError extends Error {
+  override name = 'OAuthError';
+  readonly error: OAuthErrorCode;
+  readonly status: number;
+  readonly description: string | undefined;
+  readonly uri: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly scope: string | undefined;
+
+  constructor(error: OAuthErrorCode, options: OAuthErrorOptions = {}) {
+    super(options.description ?? error, options.cause === undefined ? undefined : { cause: options.cause });
+    this.error = error;
+    this.status = options.status ?? DEFAULT_STATUS[error];
+    this.description = options.description;
+    this.uri = options.uri;
+    this.headers = options.headers ?? {};
+    this.scope = options.scope;
+  }
+
+  /** The JSON body of RFC 6749 section 5.2. */
+  toJSON(): OAuthErrorBody {
+    const body: OAuthErrorBody = { error: this.error };
+    if (this.description !== undefined) body.error_description = this.description;
+    if (this.uri !== undefined) body.error_uri = this.uri;
+    return body;
+  }
+}
+
+type Factory = (description?: string, options?: Omit<OAuthErrorOptions, 'description'>) => OAuthError;
+const factory =
+  (code: OAuthErrorCode): Factory =>
+  (description, options = {}) =>
+    new OAuthError(code, { ...options, ...(description === undefined ? {} : { description }) });
+
+export const invalidRequest = factory('invalid_request');
+export const invalidClient = factory('invalid_client');
+export const invalidGrant = factory('invalid_grant');
+export const unauthorizedClient = factory('unauthorized_client');
+export const unsupportedGrantType = factory('unsupported_grant_type');
+export const invalidScope = factory('invalid_scope');
+export const accessDenied = factory('access_denied');
+export const unsupportedResponseType = factory('unsupported_response_type');
+export const unsupportedTokenType = factory('unsupported_token_type');
+export const serverError = factory('server_error');
+export const temporarilyUnavailable = factory('temporarily_unavailable');
+export const invalidToken = factory('invalid_token');
+export const insufficientScope = factory('insufficient_scope');
+
+/**
+ * Thrown by a store when the database fails (connection lost, timeout, deadlock). Transports map
+ * it to `503 temporarily_unavailable` and never show its message to a client, since driver
+ * messages can name hosts, users and SQL.
+ */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Maps anything thrown inside an endpoint to the OAuthError that goes on the wire. */
+export function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof StorageError) {
+    return temporarilyUnavailable('The authorization server cannot reach its storage; try again shortly.', {
+      cause: error,
+      headers: { 'retry-after': '1' },
+    });
+  }
+  return serverError('The authorization server met an unexpected condition.', { cause: error });
+}

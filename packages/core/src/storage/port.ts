@@ -1,0 +1,92 @@
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  ClientUpdate,
+  GrantSummary,
+  NonceRecord,
+  OAuth1AccessTokenRecord,
+  PurgeResult,
+  RefreshTokenRecord,
+  RequestTokenRecord,
+  ScopeRecord,
+  TokenListFilter,
+} from './records.js';
+
+/** The outcome of consuming a single-use credential: exactly one caller ever sees `consumed`. */
+export type ConsumeResult<T> =
+  | { status: 'consumed'; record: T }
+  /** It existed but was used already: the caller treats this as a replay. */
+  | { status: 'reused'; record: T }
+  | { status: 'missing' };
+
+/**
+ * The storage port. Every operation is atomic on its own; single use is enforced by the store
+ * (a conditional UPDATE whose affected-row count decides, or a unique key), never by a read
+ * followed by a write. Stores throw `StorageError` when the database fails.
+ *
+ * Finders return records whatever their state (expired, revoked, consumed): the core decides.
+ */
+export interface OAuthStorage {
+  // Clients
+  createClient(client: ClientRecord): Promise<void>;
+  findClient(id: string): Promise<ClientRecord | null>;
+  updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null>;
+  listClients(): Promise<ClientRecord[]>;
+
+  // Scopes (seed 001's syncscopes): upsert by name, never deleting.
+  saveScopes(scopes: ScopeRecord[]): Promise<void>;
+  listScopes(): Promise<ScopeRecord[]>;
+
+  // Authorization codes
+  saveAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
+  /** Marks the code consumed if it was not, atomically. */
+  consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>>;
+  listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]>;
+
+  // Access and refresh tokens
+  /** Saves the tokens of one issuance together: all or none. */
+  saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void>;
+  findAccessToken(digest: string): Promise<AccessTokenRecord | null>;
+  findRefreshToken(digest: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Rotation: marks `refreshTokenId` consumed if it is neither consumed nor revoked and, in the same
+   * transaction, saves the new tokens. Returns false (saving nothing) when another caller won.
+   */
+  rotateRefreshToken(
+    refreshTokenId: string,
+    now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean>;
+  /** Revokes one access token by id. Returns whether it was live. */
+  revokeAccessToken(id: string, now: Date): Promise<boolean>;
+  /** Revokes every access and refresh token of a family. Returns how many rows changed. */
+  revokeFamily(familyId: string, now: Date): Promise<number>;
+  /**
+   * Revokes the live access tokens matching the filter (singleAccessToken, an app's revocation by
+   * a user, a disabled client), refresh tokens too unless `accessOnly`. Returns the count.
+   */
+  revokeTokens(
+    filter: { clientId: string; userId?: string | null; scope?: string[]; accessOnly?: boolean },
+    now: Date,
+  ): Promise<number>;
+  listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]>;
+  /** The clients a user has live tokens for (OAuth 2 and OAuth 1.0a), for `/account/apps`. */
+  listGrants(userId: string, now: Date): Promise<GrantSummary[]>;
+
+  // OAuth 1.0a
+  saveRequestToken(token: RequestTokenRecord): Promise<void>;
+  findRequestToken(token: string): Promise<RequestTokenRecord | null>;
+  /** Records the user's approval, once: false if already authorized, consumed or missing. */
+  authorizeRequestToken(token: string, userId: string, verifierDigest: string, scope: string[]): Promise<boolean>;
+  consumeRequestToken(token: string, now: Date): Promise<ConsumeResult<RequestTokenRecord>>;
+  saveOAuth1AccessToken(token: OAuth1AccessTokenRecord): Promise<void>;
+  findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null>;
+  revokeOAuth1AccessTokens(filter: { clientId: string; userId?: string; token?: string }, now: Date): Promise<number>;
+  /** Records the nonce if this (client, token, timestamp, nonce) was never seen: true the first time only. */
+  recordNonce(nonce: NonceRecord): Promise<boolean>;
+
+  /** Deletes rows expired before `now`, in batches of `batchSize`, so no table is locked for long. */
+  purgeExpired(now: Date, options?: { batchSize?: number }): Promise<PurgeResult>;
+}

@@ -1,0 +1,157 @@
+/**
+ * What the storage port keeps. Secrets never appear here in a usable form: tokens, codes and
+ * OAuth 2 client secrets as SHA-256 digests (base64url), OAuth 1.0a secrets encrypted (AES-256-GCM),
+ * because HMAC needs them back.
+ */
+
+export type GrantType = 'authorization_code' | 'implicit' | 'password' | 'client_credentials' | 'refresh_token';
+export type ResponseType = 'code' | 'token';
+export type ClientType = 'confidential' | 'public';
+
+export interface ClientRecord {
+  /** The client_id: generated, public. Also the OAuth 1.0a consumer key. */
+  id: string;
+  name: string;
+  type: ClientType;
+  /** SHA-256 digest of the client secret; null for a public client. */
+  secretDigest: string | null;
+  /** Registered redirect URIs, compared character for character. */
+  redirectUris: string[];
+  /** The scopes this client may be granted. */
+  scopes: string[];
+  grantTypes: GrantType[];
+  /** `code` with authorization_code, `token` with implicit: kept with the grant types by the core. */
+  responseTypes: ResponseType[];
+  /** Who registered the client (seed 001's `register_client(..., user)`), if anyone. */
+  ownerId: string | null;
+  /** OAuth 1.0a consumer: on or off, and how it signs. */
+  oauth1Enabled: boolean;
+  /** The client secret encrypted, so it can serve as the OAuth 1.0a consumer secret (HMAC key). */
+  oauth1SecretEncrypted: string | null;
+  /** PEM public key for RSA-SHA1. */
+  rsaPublicKey: string | null;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;
+
+export interface ScopeRecord {
+  name: string;
+  description: string | null;
+}
+
+export interface AuthorizationCodeRecord {
+  id: string;
+  digest: string;
+  clientId: string;
+  userId: string;
+  /** The redirect_uri sent at authorization, or null when the request left it out. */
+  redirectUri: string | null;
+  scope: string[];
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | 'plain' | null;
+  /** The grant this code starts: tokens issued from it share this family, so a replay can revoke them. */
+  familyId: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  consumedAt: Date | null;
+}
+
+export interface AccessTokenRecord {
+  id: string;
+  digest: string;
+  clientId: string;
+  /** Null for client_credentials tokens. */
+  userId: string | null;
+  scope: string[];
+  /** The grant (authorization, refresh chain) this token belongs to. */
+  familyId: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  digest: string;
+  clientId: string;
+  userId: string | null;
+  scope: string[];
+  familyId: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  /** Set when rotated: a second use is a replay. */
+  consumedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** OAuth 1.0a temporary credentials (RFC 5849 section 2.1). */
+export interface RequestTokenRecord {
+  id: string;
+  /** The oauth_token value: an identifier, sent in clear on every leg, so kept as is. */
+  token: string;
+  secretEncrypted: string;
+  clientId: string;
+  callback: string;
+  scope: string[];
+  /** Set when the user approves. */
+  userId: string | null;
+  verifierDigest: string | null;
+  issuedAt: Date;
+  expiresAt: Date;
+  consumedAt: Date | null;
+}
+
+/** OAuth 1.0a token credentials (RFC 5849 section 2.3). */
+export interface OAuth1AccessTokenRecord {
+  id: string;
+  token: string;
+  secretEncrypted: string;
+  clientId: string;
+  userId: string;
+  scope: string[];
+  issuedAt: Date;
+  /** Null when the token does not expire. */
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface NonceRecord {
+  clientId: string;
+  /** The oauth_token of the request, or '' for requests made with consumer credentials only. */
+  token: string;
+  timestamp: number;
+  nonce: string;
+  /** The end of the timestamp window: the nonce is useless after it and may be purged. */
+  expiresAt: Date;
+}
+
+/** A user's authorization of a client, as `/account/apps` lists them. */
+export interface GrantSummary {
+  clientId: string;
+  userId: string;
+  scope: string[];
+  /** The newest token issue time among the live tokens. */
+  lastIssuedAt: Date;
+  protocol: 'oauth2' | 'oauth1';
+}
+
+export interface TokenListFilter {
+  clientId?: string;
+  userId?: string;
+  /** Only tokens neither revoked nor expired at this instant. */
+  liveAt?: Date;
+  limit?: number;
+  offset?: number;
+}
+
+export interface PurgeResult {
+  authorizationCodes: number;
+  accessTokens: number;
+  refreshTokens: number;
+  requestTokens: number;
+  oauth1AccessTokens: number;
+  nonces: number;
+}
