@@ -1,0 +1,148 @@
+import type { ScopeRegistry } from '@portcullis/scopes';
+import type { Entropy } from './crypto.js';
+import type { OAuthError } from './errors.js';
+import type { OAuthRequest, OAuthResponse } from './http.js';
+import type { OAuthStorage } from './storage/port.js';
+import type { ClientRecord, ClientType, GrantType, PurgeResult } from './storage/records.js';
+
+/** The user a password grant or a consent belongs to, as the application knows it. */
+export interface AuthenticatedUser {
+  id: string;
+  username?: string;
+}
+
+export interface AuthorizationServerOptions {
+  storage: OAuthStorage;
+  /** The scopes the server knows. Defaults to `createDefaultScopes()` (read, write). */
+  scopes?: ScopeRegistry;
+  /** The issuer identifier of RFC 8414, e.g. `https://auth.example.com`. */
+  issuer: string;
+  /** Paths the endpoints are mounted at, for the metadata document. Defaults to the wire contract. */
+  endpoints?: Partial<EndpointPaths>;
+  /** Seconds. Default 3600. */
+  accessTokenTtl?: number;
+  /** Seconds. Default 30 days. */
+  refreshTokenTtl?: number;
+  /** Seconds. Default 60 (RFC 9700 asks for short-lived codes). */
+  authorizationCodeTtl?: number;
+  /** Remove expired rows as they are met. Default false. */
+  deleteExpired?: boolean;
+  /** At most one live access token per user, client and scope. Default false. */
+  singleAccessToken?: boolean;
+  /** Refuse requests that did not come over TLS. Default true. */
+  enforceSecure?: boolean;
+  /** Accept PKCE `plain`. Default false: S256 only. */
+  allowPlainPkce?: boolean;
+  /** Scopes granted when a request names none. Default: none (the request must name its scopes, or gets the client's). */
+  defaultScopes?: string[];
+  /** Checks a username and password for the password grant; resolves to null when they are wrong. */
+  verifyUser?: (username: string, password: string) => Promise<AuthenticatedUser | null>;
+  /** Turns a user id into what introspection reports as `username`. */
+  findUsername?: (userId: string) => Promise<string | null>;
+  clock?: () => Date;
+  entropy?: Entropy;
+}
+
+export interface EndpointPaths {
+  authorization: string;
+  token: string;
+  revocation: string;
+  introspection: string;
+}
+
+/** A validated authorization request, kept (for example in a session) across login and consent. */
+export interface AuthorizationRequest {
+  clientId: string;
+  clientName: string;
+  responseType: 'code' | 'token';
+  /** The redirect URI the result goes to (the registered one when the request omitted it). */
+  redirectUri: string;
+  /** Whether the request carried redirect_uri (then the token request must repeat it). */
+  redirectUriProvided: boolean;
+  scope: string[];
+  state: string | null;
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | 'plain' | null;
+}
+
+export type AuthorizeResult =
+  /** Ask the user (log in first if needed), then call `completeAuthorization`. */
+  | { kind: 'consent'; request: AuthorizationRequest }
+  /** Send the browser back to the client: with a code, a token (in the fragment), or an error. */
+  | { kind: 'redirect'; location: string }
+  /** Show an error page; never redirect (unknown client, redirect URI not registered). */
+  | { kind: 'error'; status: number; error: OAuthError };
+
+export interface ConsentDecision {
+  userId: string;
+  approved: boolean;
+  /** The scopes the user approved, a subset of the request's; defaults to all of them. */
+  scope?: string[];
+}
+
+/** What a resource server learns from a valid access token. */
+export interface TokenGrant {
+  clientId: string;
+  userId: string | null;
+  scope: string[];
+  expiresAt: Date;
+  tokenId: string;
+}
+
+export interface RegisterClientInput {
+  name: string;
+  redirectUris?: string[];
+  scopes?: string[];
+  grantTypes?: GrantType[];
+  type?: ClientType;
+  ownerId?: string | null;
+  oauth1Enabled?: boolean;
+  rsaPublicKey?: string | null;
+  /** Use this client id instead of generating one (seed 001's `register_client(name, '1234', ...)`). */
+  clientId?: string;
+}
+
+/** The client secret is in clear here, once; only its digest is stored. */
+export interface RegisteredClient {
+  client: ClientRecord;
+  clientSecret: string | null;
+}
+
+export interface IssuedTokens {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+/** The OAuth 2 authorization server, free of any framework. */
+export interface AuthorizationServer {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'endpoints'>>> & {
+    endpoints: EndpointPaths;
+  };
+  readonly scopes: ScopeRegistry;
+  /** Step 1 of the authorization endpoint: validate the request (GET query or POST body). */
+  validateAuthorizationRequest(request: OAuthRequest): Promise<AuthorizeResult>;
+  /** Step 2: the user decided; returns where to send the browser. */
+  completeAuthorization(request: AuthorizationRequest, decision: ConsentDecision): Promise<AuthorizeResult>;
+  /** `POST /oauth/token`. */
+  handleTokenRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** `POST /oauth/revoke` (RFC 7009). */
+  handleRevocationRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** `POST /oauth/introspect` (RFC 7662). */
+  handleIntrospectionRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** `GET /.well-known/oauth-authorization-server` (RFC 8414). */
+  getMetadata(): OAuthResponse;
+  /**
+   * Checks a bearer token presented to a resource: throws an `OAuthError` (`invalid_token` 401,
+   * `insufficient_scope` 403) carrying the RFC 6750 `WWW-Authenticate` header.
+   */
+  verifyAccessToken(token: string, requiredScope?: readonly string[]): Promise<TokenGrant>;
+  registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
+  /** Issues tokens by hand (an admin page), as oauthost's admin could. Shown once. */
+  issueTokens(input: { clientId: string; userId: string | null; scope?: string[]; withRefreshToken?: boolean }): Promise<IssuedTokens>;
+  /** Revokes every token a user gave a client (`/account/apps`). */
+  revokeGrant(userId: string, clientId: string): Promise<number>;
+  purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
+}
