@@ -1,4 +1,10 @@
 export * from './errors.js';
+export * from './crypto.js';
+export type * from './http.js';
+export type * from './server-types.js';
 export type * from './storage/records.js';
 export type * from './storage/port.js';
-export * from './crypto.js';
+export { MemoryStorage } from './storage/memory-store.js';
+export type { MemoryStorageSnapshot } from './storage/memory-store.js';
+export * from './oauth1/index.js';
+export * from './oauth2/index.js';

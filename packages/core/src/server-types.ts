@@ -1,5 +1,5 @@
 import type { ScopeRegistry } from '@portcullis/scopes';
-import type { Entropy } from './crypto.js';
+import type { Entropy, SecretBox } from './crypto.js';
 import type { OAuthError } from './errors.js';
 import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
@@ -41,6 +41,11 @@ export interface AuthorizationServerOptions {
   findUsername?: (userId: string) => Promise<string | null>;
   clock?: () => Date;
   entropy?: Entropy;
+  /**
+   * The AES-256-GCM key (32 bytes, or 64 hex / 43 base64url characters) that encrypts OAuth 1.0a
+   * secrets at rest. Required to register a client with `oauth1Enabled`.
+   */
+  secretKey?: Uint8Array | string;
 }
 
 export interface EndpointPaths {
@@ -118,10 +123,12 @@ export interface IssuedTokens {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'endpoints'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'endpoints' | 'secretKey'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
+  /** The box made from `options.secretKey` (OAuth 1.0a secrets), or null when no key was given. */
+  readonly secretBox: SecretBox | null;
   /** Step 1 of the authorization endpoint: validate the request (GET query or POST body). */
   validateAuthorizationRequest(request: OAuthRequest): Promise<AuthorizeResult>;
   /** Step 2: the user decided; returns where to send the browser. */

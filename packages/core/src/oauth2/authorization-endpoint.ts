@@ -1,0 +1,251 @@
+import { digestSecret, generateId, generateToken } from '../crypto.js';
+import {
+  accessDenied,
+  invalidClient,
+  invalidRequest,
+  invalidScope,
+  toOAuthError,
+  unauthorizedClient,
+  unsupportedResponseType,
+} from '../errors.js';
+import type { OAuthRequest } from '../http.js';
+import type { AuthorizationRequest, AuthorizeResult, ConsentDecision } from '../server-types.js';
+import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
+import type { ServerContext } from './options.js';
+import { RequestParameters } from './parameters.js';
+import { isValidCodeChallenge } from './pkce.js';
+import { buildRedirectLocation, findRegisteredRedirectUri } from './redirect-uri.js';
+import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
+import { createFamilyId, issueTokenSet } from './token-issuer.js';
+
+type ResponseMode = 'query' | 'fragment';
+
+/** Where errors go once the client and its redirect URI are trusted. */
+interface RedirectTarget {
+  redirectUri: string;
+  mode: ResponseMode;
+  state: string | null;
+}
+
+/** An error shown to the user, never redirected: the redirect URI cannot be trusted. */
+function createErrorPage(thrown: unknown): AuthorizeResult {
+  const error = toOAuthError(thrown);
+  return { kind: 'error', status: error.status, error };
+}
+
+function createErrorRedirect(context: ServerContext, target: RedirectTarget, thrown: unknown): AuthorizeResult {
+  const error = toOAuthError(thrown);
+  return {
+    kind: 'redirect',
+    location: buildRedirectLocation(
+      target.redirectUri,
+      {
+        error: error.error,
+        error_description: error.description,
+        error_uri: error.uri,
+        state: target.state,
+        // RFC 9207: the issuer in every authorization response defeats mix-up attacks.
+        iss: context.options.issuer,
+      },
+      target.mode,
+    ),
+  };
+}
+
+/**
+ * Finds the client and the redirect URI, the two things that must be right before anything is
+ * sent back to the browser by redirect (RFC 6749 section 4.1.2.1).
+ */
+async function findClientAndRedirectUri(
+  context: ServerContext,
+  clientId: string | undefined,
+  requestedRedirectUri: string | undefined,
+): Promise<{ client: ClientRecord; redirectUri: string }> {
+  if (clientId === undefined) throw invalidRequest('The client_id parameter is required.');
+  const client = await context.options.storage.findClient(clientId);
+  if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+  if (requestedRedirectUri !== undefined) {
+    if (findRegisteredRedirectUri(requestedRedirectUri, client.redirectUris) === undefined) {
+      throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
+    }
+    return { client, redirectUri: requestedRedirectUri };
+  }
+  const [only] = client.redirectUris;
+  if (only === undefined || client.redirectUris.length !== 1) {
+    throw invalidRequest('The redirect_uri parameter is required: the client has registered more than one, or none.');
+  }
+  return { client, redirectUri: only };
+}
+
+export async function validateAuthorizationRequest(context: ServerContext, request: OAuthRequest): Promise<AuthorizeResult> {
+  let target: RedirectTarget | null = null;
+  try {
+    if (context.options.enforceSecure && !request.secure) throw invalidRequest('TLS required');
+    let params: RequestParameters;
+    const method = request.method.toUpperCase();
+    if (method === 'GET' || method === 'HEAD') {
+      params = RequestParameters.fromSearchParams(request.url.searchParams);
+    } else if (method === 'POST') {
+      if (request.body === undefined) {
+        throw invalidRequest('The authorization endpoint expects application/x-www-form-urlencoded on POST.');
+      }
+      params = RequestParameters.fromBody(request.body);
+    } else {
+      throw invalidRequest('The authorization endpoint accepts GET and POST only.', { status: 405, headers: { allow: 'GET, POST' } });
+    }
+
+    // A repeated client_id or redirect_uri throws here, before any redirect: neither can be trusted.
+    const { client, redirectUri } = await findClientAndRedirectUri(context, params.get('client_id'), params.get('redirect_uri'));
+    const repeated = params.repeated();
+    const rawResponseType = repeated.includes('response_type') ? undefined : params.get('response_type');
+    target = {
+      redirectUri,
+      mode: rawResponseType === 'token' ? 'fragment' : 'query',
+      state: repeated.includes('state') ? null : (params.get('state') ?? null),
+    };
+    params.assertNoRepeats();
+
+    const responseType = params.require('response_type');
+    if (responseType !== 'code' && responseType !== 'token') {
+      throw unsupportedResponseType(`The response_type ${JSON.stringify(responseType)} is not supported.`);
+    }
+    assertClientMayUse(client, responseType);
+    const scope = resolveRequestedScope(context, client, params.get('scope'));
+
+    let codeChallenge: string | null = null;
+    let codeChallengeMethod: 'S256' | 'plain' | null = null;
+    if (responseType === 'code') {
+      ({ codeChallenge, codeChallengeMethod } = readCodeChallenge(context, client, params));
+    }
+    return {
+      kind: 'consent',
+      request: {
+        clientId: client.id,
+        clientName: client.name,
+        responseType,
+        redirectUri,
+        redirectUriProvided: params.has('redirect_uri'),
+        scope,
+        state: target.state,
+        codeChallenge,
+        codeChallengeMethod,
+      },
+    };
+  } catch (thrown) {
+    return target === null ? createErrorPage(thrown) : createErrorRedirect(context, target, thrown);
+  }
+}
+
+function assertClientMayUse(client: ClientRecord, responseType: 'code' | 'token'): void {
+  if (responseType === 'code' && !client.grantTypes.includes('authorization_code')) {
+    throw unauthorizedClient('The client may not use the authorization code grant.');
+  }
+  if (responseType === 'token' && !client.grantTypes.includes('implicit')) {
+    throw unauthorizedClient('The client may not use the implicit grant.');
+  }
+}
+
+/**
+ * RFC 7636 section 4.3. A missing method means `plain` by the RFC, which is accepted only with
+ * `allowPlainPkce`: quietly reading it as S256 would make the verifier check fail later instead.
+ */
+function readCodeChallenge(
+  context: ServerContext,
+  client: ClientRecord,
+  params: RequestParameters,
+): { codeChallenge: string | null; codeChallengeMethod: 'S256' | 'plain' | null } {
+  const challenge = params.get('code_challenge');
+  const method = params.get('code_challenge_method');
+  if (challenge === undefined) {
+    if (method !== undefined) throw invalidRequest('The code_challenge_method parameter needs a code_challenge.');
+    if (client.type === 'public') throw invalidRequest('PKCE is required for public clients: send code_challenge with code_challenge_method=S256.');
+    return { codeChallenge: null, codeChallengeMethod: null };
+  }
+  if (!isValidCodeChallenge(challenge)) {
+    throw invalidRequest('The code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~".');
+  }
+  const effective = method ?? 'plain';
+  if (effective === 'S256') return { codeChallenge: challenge, codeChallengeMethod: 'S256' };
+  if (effective === 'plain') {
+    if (!context.options.allowPlainPkce) {
+      throw invalidRequest('The code_challenge_method must be S256 (plain is not accepted).');
+    }
+    return { codeChallenge: challenge, codeChallengeMethod: 'plain' };
+  }
+  throw invalidRequest(`The code_challenge_method ${JSON.stringify(method)} is not supported.`);
+}
+
+export async function completeAuthorization(
+  context: ServerContext,
+  request: AuthorizationRequest,
+  decision: ConsentDecision,
+): Promise<AuthorizeResult> {
+  if (typeof decision?.userId !== 'string' || decision.userId === '') {
+    throw new TypeError('completeAuthorization needs decision.userId, the id of the user who decided');
+  }
+  let target: RedirectTarget | null = null;
+  try {
+    // The request may have waited in a session for a while: the client can have been disabled
+    // or its redirect URIs changed since, and the redirect must still be one of them.
+    const client = await context.options.storage.findClient(request.clientId);
+    if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+    if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris) === undefined) {
+      throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
+    }
+    target = { redirectUri: request.redirectUri, mode: request.responseType === 'token' ? 'fragment' : 'query', state: request.state };
+    if (!decision.approved) throw accessDenied('The resource owner denied the request.');
+    assertClientMayUse(client, request.responseType);
+    const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);
+    if (scope.length === 0) throw accessDenied('The resource owner approved no scope.');
+    if (!grantsScope(context.scopes, scope, client.scopes)) {
+      throw invalidScope('The scope exceeds what the client may be granted.');
+    }
+    const now = context.now();
+    const iss = context.options.issuer;
+
+    if (request.responseType === 'token') {
+      const tokens = await issueTokenSet(context, {
+        clientId: client.id,
+        userId: decision.userId,
+        scope,
+        familyId: createFamilyId(context),
+        withRefreshToken: false,
+      });
+      return {
+        kind: 'redirect',
+        location: buildRedirectLocation(
+          request.redirectUri,
+          { ...tokens, expires_in: String(tokens.expires_in), state: request.state, iss },
+          'fragment',
+        ),
+      };
+    }
+
+    if (client.type === 'public' && request.codeChallenge === null) {
+      throw invalidRequest('PKCE is required for public clients.');
+    }
+    const { entropy, authorizationCodeTtl, storage } = context.options;
+    const code = generateToken('authorizationCode', entropy);
+    const record: AuthorizationCodeRecord = {
+      id: generateId(entropy),
+      digest: digestSecret(code),
+      clientId: client.id,
+      userId: decision.userId,
+      redirectUri: request.redirectUriProvided ? request.redirectUri : null,
+      scope,
+      codeChallenge: request.codeChallenge,
+      codeChallengeMethod: request.codeChallenge === null ? null : request.codeChallengeMethod,
+      familyId: createFamilyId(context),
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + authorizationCodeTtl * 1000),
+      consumedAt: null,
+    };
+    await storage.saveAuthorizationCode(record);
+    return {
+      kind: 'redirect',
+      location: buildRedirectLocation(request.redirectUri, { code, state: request.state, iss }, 'query'),
+    };
+  } catch (thrown) {
+    return target === null ? createErrorPage(thrown) : createErrorRedirect(context, target, thrown);
+  }
+}

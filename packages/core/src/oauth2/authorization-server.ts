@@ -1,0 +1,43 @@
+import type { AuthorizationServer, AuthorizationServerOptions } from '../server-types.js';
+import { completeAuthorization, validateAuthorizationRequest } from './authorization-endpoint.js';
+import { handleIntrospectionRequest } from './introspection.js';
+import { issueTokensByHand } from './issue-tokens.js';
+import { buildMetadata, createMetadataResponse } from './metadata.js';
+import { resolveOptions } from './options.js';
+import { registerClient } from './register-client.js';
+import { createAccessTokenVerifier } from './resource.js';
+import { handleRevocationRequest } from './revocation.js';
+import { handleTokenRequest } from './token-endpoint.js';
+
+/**
+ * The OAuth 2 authorization server, free of any framework: plain requests in, plain results out.
+ * Options are checked here, so a misconfiguration fails at startup with a TypeError naming it.
+ */
+export function createAuthorizationServer(options: AuthorizationServerOptions): AuthorizationServer {
+  const context = resolveOptions(options);
+  const metadata = buildMetadata(context);
+  const verifyAccessToken = createAccessTokenVerifier(context);
+  return {
+    options: context.options,
+    scopes: context.scopes,
+    secretBox: context.secretBox,
+    validateAuthorizationRequest: (request) => validateAuthorizationRequest(context, request),
+    completeAuthorization: (request, decision) => completeAuthorization(context, request, decision),
+    handleTokenRequest: (request) => handleTokenRequest(context, request),
+    handleRevocationRequest: (request) => handleRevocationRequest(context, request),
+    handleIntrospectionRequest: (request) => handleIntrospectionRequest(context, request),
+    // A copy each time: an adapter serialising or decorating the body cannot change the next one.
+    getMetadata: () => createMetadataResponse(structuredClone(metadata)),
+    verifyAccessToken,
+    registerClient: (input) => registerClient(context, input),
+    issueTokens: (input) => issueTokensByHand(context, input),
+    async revokeGrant(userId, clientId) {
+      const now = context.now();
+      const { storage } = context.options;
+      const oauth2 = await storage.revokeTokens({ clientId, userId }, now);
+      const oauth1 = await storage.revokeOAuth1AccessTokens({ clientId, userId }, now);
+      return oauth2 + oauth1;
+    },
+    purgeExpired: (purgeOptions) => context.options.storage.purgeExpired(context.now(), purgeOptions),
+  };
+}

@@ -1,0 +1,119 @@
+import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
+import { SecretBox, systemEntropy } from '../crypto.js';
+import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths } from '../server-types.js';
+
+/** The wire contract's paths (DESIGN.md), used in the metadata document unless the options move them. */
+export const DEFAULT_ENDPOINTS: EndpointPaths = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  revocation: '/oauth/revoke',
+  introspection: '/oauth/introspect',
+};
+
+export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
+export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
+export const DEFAULT_AUTHORIZATION_CODE_TTL = 60;
+
+export type ResolvedOptions = AuthorizationServer['options'];
+
+/**
+ * Everything an endpoint needs, resolved once at construction so the request paths do no option
+ * lookups or defaulting.
+ */
+export interface ServerContext {
+  readonly options: ResolvedOptions;
+  readonly scopes: ScopeRegistry;
+  readonly verifyUser: AuthorizationServerOptions['verifyUser'];
+  readonly findUsername: AuthorizationServerOptions['findUsername'];
+  readonly secretBox: SecretBox | null;
+  /** The realm of `WWW-Authenticate` challenges. */
+  readonly realm: string;
+  readonly now: () => Date;
+  /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
+  purgeExpiredLazily(): Promise<void>;
+}
+
+/** Checks the options and fills in the defaults; throws a TypeError naming the bad option. */
+export function resolveOptions(input: AuthorizationServerOptions): ServerContext {
+  if (typeof input !== 'object' || input === null) throw new TypeError('createAuthorizationServer needs an options object');
+  if (typeof input.storage !== 'object' || input.storage === null) {
+    throw new TypeError('options.storage is required: an OAuthStorage such as MemoryStorage');
+  }
+  if (typeof input.issuer !== 'string' || !URL.canParse(input.issuer)) {
+    throw new TypeError('options.issuer must be an absolute URL, e.g. https://auth.example.com');
+  }
+  const issuerUrl = new URL(input.issuer);
+  if (issuerUrl.search !== '' || issuerUrl.hash !== '' || input.issuer.includes('#') || input.issuer.includes('?')) {
+    throw new TypeError('options.issuer must not have a query or a fragment (RFC 8414 section 2)');
+  }
+  const accessTokenTtl = checkTtl('accessTokenTtl', input.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL);
+  const refreshTokenTtl = checkTtl('refreshTokenTtl', input.refreshTokenTtl, DEFAULT_REFRESH_TOKEN_TTL);
+  const authorizationCodeTtl = checkTtl('authorizationCodeTtl', input.authorizationCodeTtl, DEFAULT_AUTHORIZATION_CODE_TTL);
+  const scopes = input.scopes ?? createDefaultScopes();
+  const defaultScopes = [...(input.defaultScopes ?? [])];
+  for (const name of defaultScopes) {
+    if (!scopes.has(name)) throw new TypeError(`options.defaultScopes names ${JSON.stringify(name)}, which the scope registry does not define`);
+  }
+  const endpoints: EndpointPaths = { ...DEFAULT_ENDPOINTS, ...input.endpoints };
+  for (const [name, path] of Object.entries(endpoints)) {
+    if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`options.endpoints.${name} must be a path starting with /`);
+  }
+  if (input.verifyUser !== undefined && typeof input.verifyUser !== 'function') throw new TypeError('options.verifyUser must be a function');
+  if (input.findUsername !== undefined && typeof input.findUsername !== 'function') throw new TypeError('options.findUsername must be a function');
+  const entropy = input.entropy ?? systemEntropy;
+  let secretBox: SecretBox | null = null;
+  if (input.secretKey !== undefined) {
+    try {
+      secretBox = new SecretBox(input.secretKey, entropy);
+    } catch {
+      throw new TypeError('options.secretKey must be 32 bytes: a Uint8Array, 64 hex characters or 43 base64url characters');
+    }
+  }
+  const clock = input.clock ?? (() => new Date());
+  const options: ResolvedOptions = Object.freeze({
+    storage: input.storage,
+    scopes,
+    issuer: input.issuer,
+    endpoints: Object.freeze(endpoints),
+    accessTokenTtl,
+    refreshTokenTtl,
+    authorizationCodeTtl,
+    deleteExpired: input.deleteExpired ?? false,
+    singleAccessToken: input.singleAccessToken ?? false,
+    enforceSecure: input.enforceSecure ?? true,
+    allowPlainPkce: input.allowPlainPkce ?? false,
+    defaultScopes: Object.freeze(defaultScopes) as string[],
+    clock,
+    entropy,
+  });
+
+  let lastPurge = Number.NEGATIVE_INFINITY;
+  return {
+    options,
+    scopes,
+    verifyUser: input.verifyUser,
+    findUsername: input.findUsername,
+    secretBox,
+    realm: input.issuer,
+    now: clock,
+    async purgeExpiredLazily() {
+      if (!options.deleteExpired) return;
+      const now = clock();
+      // One purge a minute is enough to keep tables small; a purge per expired row met would let
+      // a client replaying an expired token drive a table scan per request.
+      if (now.getTime() - lastPurge < 60_000) return;
+      lastPurge = now.getTime();
+      try {
+        await options.storage.purgeExpired(now, { batchSize: 500 });
+      } catch {
+        // The answer to the request does not depend on the purge; the next one will try again.
+      }
+    },
+  };
+}
+
+function checkTtl(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`options.${name} must be a positive whole number of seconds`);
+  return value;
+}

@@ -1,0 +1,32 @@
+import { invalidGrant } from '../errors.js';
+import type { IssuedTokens } from '../server-types.js';
+import type { AuthenticatedClient } from './client-authentication.js';
+import type { ServerContext } from './options.js';
+import type { RequestParameters } from './parameters.js';
+import { resolveRequestedScope } from './scope-policy.js';
+import { createFamilyId, issueTokenSet } from './token-issuer.js';
+
+/**
+ * RFC 6749 section 4.3, for the clients that enable it, through the application's `verifyUser`.
+ * The scope is checked before the password, so a bad request costs no password hashing.
+ */
+export async function exchangePassword(
+  context: ServerContext,
+  { client }: AuthenticatedClient,
+  params: RequestParameters,
+): Promise<IssuedTokens> {
+  const username = params.require('username');
+  const password = params.require('password');
+  const scope = resolveRequestedScope(context, client, params.get('scope'));
+  const verifyUser = context.verifyUser;
+  if (verifyUser === undefined) throw invalidGrant('The password grant is not available.');
+  const user = await verifyUser(username, password);
+  if (user === null) throw invalidGrant('The username or password is wrong.');
+  return issueTokenSet(context, {
+    clientId: client.id,
+    userId: user.id,
+    scope,
+    familyId: createFamilyId(context),
+    withRefreshToken: client.grantTypes.includes('refresh_token'),
+  });
+}

@@ -1,0 +1,100 @@
+import { digestSecret, generateToken } from '../crypto.js';
+import { invalidRequest } from '../errors.js';
+import type { RegisterClientInput, RegisteredClient } from '../server-types.js';
+import type { ClientRecord, ClientType, GrantType, ResponseType } from '../storage/records.js';
+import type { ServerContext } from './options.js';
+import { assertValidRedirectUri } from './redirect-uri.js';
+
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+
+/** Seeds issued refresh tokens with codes, so a client gets both unless it says otherwise. */
+export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+
+// RFC 6749 appendix A.1: client_id = *VSCHAR (printable ASCII). An id also travels in URLs and
+// OAuth 1.0a signatures, so it is kept short.
+const CLIENT_ID = /^[\x20-\x7e]{1,128}$/;
+
+/** The response types that go with the grant types: code with authorization_code, token with implicit. */
+export function deriveResponseTypes(grantTypes: readonly GrantType[]): ResponseType[] {
+  const types: ResponseType[] = [];
+  if (grantTypes.includes('authorization_code')) types.push('code');
+  if (grantTypes.includes('implicit')) types.push('token');
+  return types;
+}
+
+/**
+ * Seed 001's `register_client(name, client_id, redirect_uri, user, scopes_list)`: checks the
+ * input, generates what is missing, and stores the client with only the digest of its secret.
+ * The secret is returned in clear this once. Bad input throws an `invalid_request` OAuthError
+ * whose description names the problem, and stores nothing.
+ */
+export async function registerClient(context: ServerContext, input: RegisterClientInput): Promise<RegisteredClient> {
+  const { options, scopes, secretBox } = context;
+  if (typeof input !== 'object' || input === null) throw invalidRequest('registerClient needs an input object.');
+  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  if (name === '') throw invalidRequest('A client needs a name.');
+  const type: ClientType = input.type ?? 'confidential';
+  if (type !== 'confidential' && type !== 'public') throw invalidRequest(`The client type ${JSON.stringify(type)} is neither confidential nor public.`);
+
+  const grantTypes = [...new Set(input.grantTypes ?? DEFAULT_GRANT_TYPES)];
+  for (const grantType of grantTypes) {
+    if (!GRANT_TYPES.includes(grantType)) throw invalidRequest(`The grant type ${JSON.stringify(grantType)} is not supported.`);
+  }
+  if (grantTypes.length === 0) throw invalidRequest('A client needs at least one grant type.');
+  if (type === 'public' && grantTypes.includes('client_credentials')) {
+    throw invalidRequest('A public client cannot use client_credentials: it has no secret to prove itself with.');
+  }
+
+  const redirectUris = [...new Set(input.redirectUris ?? [])];
+  for (const uri of redirectUris) assertValidRedirectUri(uri, options.enforceSecure);
+  if (redirectUris.length === 0 && (grantTypes.includes('authorization_code') || grantTypes.includes('implicit'))) {
+    throw invalidRequest('A client using the authorization endpoint needs at least one redirect URI.');
+  }
+
+  const clientScopes = [...new Set(input.scopes ?? (options.defaultScopes.length > 0 ? options.defaultScopes : scopes.list().map((scope) => scope.name)))];
+  for (const scope of clientScopes) {
+    if (!scopes.has(scope)) throw invalidRequest(`The scope ${JSON.stringify(scope)} is not defined in the scope registry.`);
+  }
+
+  const oauth1Enabled = input.oauth1Enabled ?? false;
+  if (oauth1Enabled) {
+    if (secretBox === null) {
+      throw new TypeError('registering an OAuth 1.0a client (oauth1Enabled) needs the secretKey option of createAuthorizationServer to encrypt its secret');
+    }
+    if (type !== 'confidential') throw invalidRequest('An OAuth 1.0a consumer must be a confidential client: it signs with its secret.');
+  }
+
+  let id: string;
+  if (input.clientId !== undefined) {
+    if (typeof input.clientId !== 'string' || !CLIENT_ID.test(input.clientId)) {
+      throw invalidRequest('A client id is 1 to 128 printable ASCII characters.');
+    }
+    if ((await options.storage.findClient(input.clientId)) !== null) throw invalidRequest(`The client id ${JSON.stringify(input.clientId)} is taken.`);
+    id = input.clientId;
+  } else {
+    // 128 bits: an identifier, public, so it need not be as long as a secret.
+    id = generateToken('clientId', options.entropy, 16);
+  }
+
+  const clientSecret = type === 'confidential' ? generateToken('clientSecret', options.entropy) : null;
+  const now = context.now();
+  const client: ClientRecord = {
+    id,
+    name,
+    type,
+    secretDigest: clientSecret === null ? null : digestSecret(clientSecret),
+    redirectUris,
+    scopes: clientScopes,
+    grantTypes,
+    responseTypes: deriveResponseTypes(grantTypes),
+    ownerId: input.ownerId ?? null,
+    oauth1Enabled,
+    oauth1SecretEncrypted: oauth1Enabled && clientSecret !== null && secretBox !== null ? secretBox.encrypt(clientSecret) : null,
+    rsaPublicKey: input.rsaPublicKey ?? null,
+    disabled: false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await options.storage.createClient(client);
+  return { client, clientSecret };
+}

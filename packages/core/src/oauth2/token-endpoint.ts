@@ -1,0 +1,44 @@
+import { unauthorizedClient, unsupportedGrantType } from '../errors.js';
+import type { OAuthRequest, OAuthResponse } from '../http.js';
+import type { IssuedTokens } from '../server-types.js';
+import type { GrantType } from '../storage/records.js';
+import { exchangeAuthorizationCode } from './authorization-code-grant.js';
+import { authenticateClient, type AuthenticatedClient } from './client-authentication.js';
+import { exchangeClientCredentials } from './client-credentials-grant.js';
+import type { ServerContext } from './options.js';
+import { readFormParameters } from './form-request.js';
+import type { RequestParameters } from './parameters.js';
+import { exchangePassword } from './password-grant.js';
+import { exchangeRefreshToken } from './refresh-token-grant.js';
+import { createErrorResponse, createJsonResponse } from './responses.js';
+
+type GrantHandler = (context: ServerContext, authenticated: AuthenticatedClient, params: RequestParameters) => Promise<IssuedTokens>;
+
+const GRANT_HANDLERS: ReadonlyMap<string, { grantType: GrantType; handle: GrantHandler }> = new Map([
+  ['authorization_code', { grantType: 'authorization_code', handle: exchangeAuthorizationCode }],
+  ['refresh_token', { grantType: 'refresh_token', handle: exchangeRefreshToken }],
+  ['client_credentials', { grantType: 'client_credentials', handle: exchangeClientCredentials }],
+  ['password', { grantType: 'password', handle: exchangePassword }],
+]);
+
+/** `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6, answered as section 5.1 or 5.2. */
+export async function handleTokenRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
+  try {
+    const params = readFormParameters(context, request, 'token');
+    const grantType = params.require('grant_type');
+    const grant = GRANT_HANDLERS.get(grantType);
+    // The password grant exists only when the application can check passwords.
+    if (grant === undefined || (grant.grantType === 'password' && context.verifyUser === undefined)) {
+      throw unsupportedGrantType(`The grant_type ${JSON.stringify(grantType)} is not supported.`);
+    }
+    const authenticated = await authenticateClient(context, request, params);
+    if (!authenticated.client.grantTypes.includes(grant.grantType)) {
+      throw unauthorizedClient(`The client may not use the ${grantType} grant.`);
+    }
+    const tokens = await grant.handle(context, authenticated, params);
+    return createJsonResponse(200, tokens);
+  } catch (thrown) {
+    return createErrorResponse(thrown);
+  }
+}
+

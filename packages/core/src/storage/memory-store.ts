@@ -1,0 +1,553 @@
+import { StorageError } from '../errors.js';
+import type { ConsumeResult, OAuthStorage } from './port.js';
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  ClientUpdate,
+  GrantSummary,
+  NonceRecord,
+  OAuth1AccessTokenRecord,
+  PurgeResult,
+  RefreshTokenRecord,
+  RequestTokenRecord,
+  ScopeRecord,
+  TokenListFilter,
+} from './records.js';
+
+/** Everything a `MemoryStorage` holds, as copies: for tests that assert "nothing changed". */
+export interface MemoryStorageSnapshot {
+  clients: ClientRecord[];
+  scopes: ScopeRecord[];
+  authorizationCodes: AuthorizationCodeRecord[];
+  accessTokens: AccessTokenRecord[];
+  refreshTokens: RefreshTokenRecord[];
+  requestTokens: RequestTokenRecord[];
+  oauth1AccessTokens: OAuth1AccessTokenRecord[];
+  nonces: NonceRecord[];
+}
+
+/**
+ * The storage port in memory, for core's tests and quick embedding. Atomicity comes from the
+ * event loop: no operation awaits between its check and its write, so two callers can never both
+ * see a code unconsumed. Records go in and come out as copies, so a caller mutating what it got
+ * back cannot change the store behind the port's back.
+ */
+export class MemoryStorage implements OAuthStorage {
+  readonly #clients = new Map<string, ClientRecord>();
+  readonly #scopes = new Map<string, ScopeRecord>();
+  // Keyed by digest (or token) and by id, both unique, as a database's indexes would be.
+  readonly #codes = new KeyedTable<AuthorizationCodeRecord>((row) => row.digest);
+  readonly #accessTokens = new KeyedTable<AccessTokenRecord>((row) => row.digest);
+  readonly #refreshTokens = new KeyedTable<RefreshTokenRecord>((row) => row.digest);
+  readonly #requestTokens = new KeyedTable<RequestTokenRecord>((row) => row.token);
+  readonly #oauth1AccessTokens = new KeyedTable<OAuth1AccessTokenRecord>((row) => row.token);
+  readonly #nonces = new Map<string, NonceRecord>();
+
+  // Clients
+
+  async createClient(client: ClientRecord): Promise<void> {
+    if (this.#clients.has(client.id)) throw new StorageError('A client with this id already exists.');
+    this.#clients.set(client.id, copyClient(client));
+  }
+
+  async findClient(id: string): Promise<ClientRecord | null> {
+    const client = this.#clients.get(id);
+    return client ? copyClient(client) : null;
+  }
+
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    const client = this.#clients.get(id);
+    if (!client) return null;
+    // Only the keys present change; `id` and `createdAt` are not part of ClientUpdate but a loose
+    // caller could still pass them, so they are pinned.
+    const defined = Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined));
+    const next = copyClient({ ...client, ...defined, id: client.id, createdAt: client.createdAt } as ClientRecord);
+    this.#clients.set(id, next);
+    return copyClient(next);
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return [...this.#clients.values()].sort(byCreatedThenId).map(copyClient);
+  }
+
+  // Scopes
+
+  async saveScopes(scopes: ScopeRecord[]): Promise<void> {
+    for (const scope of scopes) this.#scopes.set(scope.name, { name: scope.name, description: scope.description });
+  }
+
+  async listScopes(): Promise<ScopeRecord[]> {
+    return [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name)).map((s) => ({ ...s }));
+  }
+
+  // Authorization codes
+
+  async saveAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    if (this.#codes.collides(code)) {
+      throw new StorageError('An authorization code with this id or digest already exists.');
+    }
+    this.#codes.insert(copyCode(code));
+  }
+
+  async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+    const code = this.#codes.get(digest);
+    if (!code) return { status: 'missing' };
+    if (code.consumedAt !== null) return { status: 'reused', record: copyCode(code) };
+    code.consumedAt = new Date(now);
+    return { status: 'consumed', record: copyCode(code) };
+  }
+
+  async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
+    const { liveAt } = filter;
+    const rows = [...this.#codes.values()].filter(
+      (code) =>
+        matchesOwner(code, filter) &&
+        (liveAt === undefined || (code.consumedAt === null && code.expiresAt > liveAt)),
+    );
+    return page(rows.sort(byIssuedDescThenId), filter).map(copyCode);
+  }
+
+  // Access and refresh tokens
+
+  async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
+    // Every check before any write: all or none.
+    this.#assertNewTokens(access, refresh);
+    this.#accessTokens.insert(copyAccess(access));
+    if (refresh) this.#refreshTokens.insert(copyRefresh(refresh));
+  }
+
+  async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
+    const token = this.#accessTokens.get(digest);
+    return token ? copyAccess(token) : null;
+  }
+
+  async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
+    const token = this.#refreshTokens.get(digest);
+    return token ? copyRefresh(token) : null;
+  }
+
+  async rotateRefreshToken(
+    refreshTokenId: string,
+    now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean> {
+    const current = this.#refreshTokens.getById(refreshTokenId);
+    if (!current || current.consumedAt !== null || current.revokedAt !== null) return false;
+    // Checked before the old token is marked, so a collision leaves the store untouched.
+    this.#assertNewTokens(access, refresh);
+    current.consumedAt = new Date(now);
+    this.#accessTokens.insert(copyAccess(access));
+    this.#refreshTokens.insert(copyRefresh(refresh));
+    return true;
+  }
+
+  async revokeAccessToken(id: string, now: Date): Promise<boolean> {
+    const token = this.#accessTokens.getById(id);
+    if (!token || token.revokedAt !== null) return false;
+    token.revokedAt = new Date(now);
+    return true;
+  }
+
+  async revokeFamily(familyId: string, now: Date): Promise<number> {
+    let changed = 0;
+    for (const token of [...this.#accessTokens.values(), ...this.#refreshTokens.values()]) {
+      if (token.familyId === familyId && token.revokedAt === null) {
+        token.revokedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    return changed;
+  }
+
+  async revokeTokens(
+    filter: { clientId: string; userId?: string | null; scope?: string[]; accessOnly?: boolean },
+    now: Date,
+  ): Promise<number> {
+    const matches = (token: AccessTokenRecord | RefreshTokenRecord): boolean =>
+      token.clientId === filter.clientId &&
+      (filter.userId === undefined || token.userId === filter.userId) &&
+      (filter.scope === undefined || sameScope(token.scope, filter.scope)) &&
+      token.revokedAt === null &&
+      token.expiresAt > now;
+    let changed = 0;
+    for (const token of this.#accessTokens.values()) {
+      if (matches(token)) {
+        token.revokedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    if (!filter.accessOnly) {
+      for (const token of this.#refreshTokens.values()) {
+        if (matches(token) && token.consumedAt === null) {
+          token.revokedAt = new Date(now);
+          changed += 1;
+        }
+      }
+    }
+    return changed;
+  }
+
+  async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
+    const { liveAt } = filter;
+    const rows = [...this.#accessTokens.values()].filter(
+      (token) =>
+        matchesOwner(token, filter) &&
+        (liveAt === undefined || (token.revokedAt === null && token.expiresAt > liveAt)),
+    );
+    return page(rows.sort(byIssuedDescThenId), filter).map(copyAccess);
+  }
+
+  async listGrants(userId: string, now: Date): Promise<GrantSummary[]> {
+    const grants = new GrantCollector(userId);
+    for (const token of this.#accessTokens.values()) {
+      if (token.userId === userId && token.revokedAt === null && token.expiresAt > now) {
+        grants.add('oauth2', token.clientId, token.scope, token.issuedAt);
+      }
+    }
+    for (const token of this.#refreshTokens.values()) {
+      if (token.userId === userId && isLiveRefresh(token, now)) {
+        grants.add('oauth2', token.clientId, token.scope, token.issuedAt);
+      }
+    }
+    for (const token of this.#oauth1AccessTokens.values()) {
+      if (token.userId === userId && token.revokedAt === null && (token.expiresAt === null || token.expiresAt > now)) {
+        grants.add('oauth1', token.clientId, token.scope, token.issuedAt);
+      }
+    }
+    return grants.list();
+  }
+
+  // OAuth 1.0a
+
+  async saveRequestToken(token: RequestTokenRecord): Promise<void> {
+    if (this.#requestTokens.collides(token)) {
+      throw new StorageError('A request token with this id or value already exists.');
+    }
+    this.#requestTokens.insert(copyRequestToken(token));
+  }
+
+  async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
+    const found = this.#requestTokens.get(token);
+    return found ? copyRequestToken(found) : null;
+  }
+
+  async authorizeRequestToken(token: string, userId: string, verifierDigest: string, scope: string[]): Promise<boolean> {
+    const found = this.#requestTokens.get(token);
+    if (!found || found.userId !== null || found.verifierDigest !== null || found.consumedAt !== null) return false;
+    found.userId = userId;
+    found.verifierDigest = verifierDigest;
+    found.scope = [...scope];
+    return true;
+  }
+
+  async consumeRequestToken(token: string, now: Date): Promise<ConsumeResult<RequestTokenRecord>> {
+    const found = this.#requestTokens.get(token);
+    if (!found) return { status: 'missing' };
+    if (found.consumedAt !== null) return { status: 'reused', record: copyRequestToken(found) };
+    found.consumedAt = new Date(now);
+    return { status: 'consumed', record: copyRequestToken(found) };
+  }
+
+  async saveOAuth1AccessToken(token: OAuth1AccessTokenRecord): Promise<void> {
+    if (this.#oauth1AccessTokens.collides(token)) {
+      throw new StorageError('An OAuth 1.0a access token with this id or value already exists.');
+    }
+    this.#oauth1AccessTokens.insert(copyOAuth1Access(token));
+  }
+
+  async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
+    const found = this.#oauth1AccessTokens.get(token);
+    return found ? copyOAuth1Access(found) : null;
+  }
+
+  async revokeOAuth1AccessTokens(
+    filter: { clientId: string; userId?: string; token?: string },
+    now: Date,
+  ): Promise<number> {
+    let changed = 0;
+    for (const found of this.#oauth1AccessTokens.values()) {
+      if (
+        found.clientId === filter.clientId &&
+        (filter.userId === undefined || found.userId === filter.userId) &&
+        (filter.token === undefined || found.token === filter.token) &&
+        found.revokedAt === null
+      ) {
+        found.revokedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    return changed;
+  }
+
+  async recordNonce(nonce: NonceRecord): Promise<boolean> {
+    const key = nonceKey(nonce);
+    if (this.#nonces.has(key)) return false;
+    this.#nonces.set(key, { ...nonce, expiresAt: new Date(nonce.expiresAt) });
+    return true;
+  }
+
+  async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {
+    // Batching matters for databases; here it is only validated, so callers get the same errors.
+    checkBatchSize(options.batchSize);
+    return {
+      authorizationCodes: this.#codes.deleteWhere((row) => row.expiresAt < now),
+      accessTokens: this.#accessTokens.deleteWhere((row) => row.expiresAt < now),
+      refreshTokens: this.#refreshTokens.deleteWhere((row) => row.expiresAt < now),
+      requestTokens: this.#requestTokens.deleteWhere((row) => row.expiresAt < now),
+      oauth1AccessTokens: this.#oauth1AccessTokens.deleteWhere((row) => row.expiresAt !== null && row.expiresAt < now),
+      nonces: deleteWhere(this.#nonces, (row) => row.expiresAt < now),
+    };
+  }
+
+  /** Copies of every record, for tests: "a bad request changes nothing in storage". */
+  snapshot(): MemoryStorageSnapshot {
+    return {
+      clients: [...this.#clients.values()].sort(byCreatedThenId).map(copyClient),
+      scopes: [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name)).map((s) => ({ ...s })),
+      authorizationCodes: [...this.#codes.values()].sort(byIdOnly).map(copyCode),
+      accessTokens: [...this.#accessTokens.values()].sort(byIdOnly).map(copyAccess),
+      refreshTokens: [...this.#refreshTokens.values()].sort(byIdOnly).map(copyRefresh),
+      requestTokens: [...this.#requestTokens.values()].sort(byIdOnly).map(copyRequestToken),
+      oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly).map(copyOAuth1Access),
+      nonces: [...this.#nonces.values()].map((n) => ({ ...n, expiresAt: new Date(n.expiresAt) })),
+    };
+  }
+
+  #assertNewTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): void {
+    if (this.#accessTokens.collides(access)) {
+      throw new StorageError('An access token with this id or digest already exists.');
+    }
+    if (refresh && this.#refreshTokens.collides(refresh)) {
+      throw new StorageError('A refresh token with this id or digest already exists.');
+    }
+  }
+}
+
+/** A refresh token that can still be used: the definition `listGrants` and `revokeTokens` share. */
+function isLiveRefresh(token: RefreshTokenRecord, now: Date): boolean {
+  return token.revokedAt === null && token.consumedAt === null && token.expiresAt > now;
+}
+
+/**
+ * Folds live tokens into one summary per client and protocol: the union of their scopes and the
+ * newest issue time.
+ */
+class GrantCollector {
+  readonly #userId: string;
+  readonly #grants = new Map<string, { clientId: string; protocol: 'oauth2' | 'oauth1'; scope: Set<string>; last: number }>();
+
+  constructor(userId: string) {
+    this.#userId = userId;
+  }
+
+  add(protocol: 'oauth2' | 'oauth1', clientId: string, scope: readonly string[], issuedAt: Date): void {
+    const key = `${protocol}\u0000${clientId}`;
+    let grant = this.#grants.get(key);
+    if (!grant) {
+      grant = { clientId, protocol, scope: new Set(), last: Number.NEGATIVE_INFINITY };
+      this.#grants.set(key, grant);
+    }
+    for (const name of scope) grant.scope.add(name);
+    grant.last = Math.max(grant.last, issuedAt.getTime());
+  }
+
+  /** Newest first; ties by client id, then OAuth 2 before OAuth 1.0a. */
+  list(): GrantSummary[] {
+    return [...this.#grants.values()]
+      .sort((a, b) => b.last - a.last || compareText(a.clientId, b.clientId) || compareText(a.protocol, b.protocol))
+      .map((grant) => ({
+        clientId: grant.clientId,
+        userId: this.#userId,
+        scope: [...grant.scope].sort(compareText),
+        lastIssuedAt: new Date(grant.last),
+        protocol: grant.protocol,
+      }));
+  }
+}
+
+/** Order-insensitive scope equality, for `revokeTokens({ scope })`. */
+function sameScope(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  if (left.size !== right.size) return false;
+  for (const name of left) if (!right.has(name)) return false;
+  return true;
+}
+
+/** The port's default purge batch, and the check every store applies to a caller's value. */
+const DEFAULT_PURGE_BATCH_SIZE = 1000;
+
+function checkBatchSize(batchSize: number | undefined): number {
+  if (batchSize === undefined) return DEFAULT_PURGE_BATCH_SIZE;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError('purgeExpired batchSize must be a positive integer');
+  }
+  return batchSize;
+}
+
+/** Paging values a database would choke on are the caller's bug: refused the same way by every store. */
+function checkPaging(filter: TokenListFilter): void {
+  for (const [name, value] of [['limit', filter.limit], ['offset', filter.offset]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new RangeError(`${name} must be a non-negative integer`);
+    }
+  }
+}
+
+// Code-point order, not locale order, so every store sorts names the same way.
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byCreatedThenId(a: ClientRecord, b: ClientRecord): number {
+  return a.createdAt.getTime() - b.createdAt.getTime() || compareText(a.id, b.id);
+}
+
+function byIssuedDescThenId(a: { issuedAt: Date; id: string }, b: { issuedAt: Date; id: string }): number {
+  return b.issuedAt.getTime() - a.issuedAt.getTime() || compareText(a.id, b.id);
+}
+
+function byIdOnly(a: { id: string }, b: { id: string }): number {
+  return compareText(a.id, b.id);
+}
+
+function matchesOwner(row: { clientId: string; userId: string | null }, filter: TokenListFilter): boolean {
+  return (
+    (filter.clientId === undefined || row.clientId === filter.clientId) &&
+    (filter.userId === undefined || row.userId === filter.userId)
+  );
+}
+
+function page<T>(rows: T[], filter: TokenListFilter): T[] {
+  checkPaging(filter);
+  const offset = filter.offset ?? 0;
+  return filter.limit === undefined ? rows.slice(offset) : rows.slice(offset, offset + filter.limit);
+}
+
+/** Rows with two unique keys, the lookup key (a digest or token) and the id, each a Map. */
+class KeyedTable<T extends { id: string }> {
+  readonly #byKey = new Map<string, T>();
+  readonly #byId = new Map<string, T>();
+  readonly #keyOf: (row: T) => string;
+
+  constructor(keyOf: (row: T) => string) {
+    this.#keyOf = keyOf;
+  }
+
+  get(key: string): T | undefined {
+    return this.#byKey.get(key);
+  }
+
+  getById(id: string): T | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Whether inserting the row would break either unique key. */
+  collides(row: T): boolean {
+    return this.#byKey.has(this.#keyOf(row)) || this.#byId.has(row.id);
+  }
+
+  insert(row: T): void {
+    this.#byKey.set(this.#keyOf(row), row);
+    this.#byId.set(row.id, row);
+  }
+
+  values(): IterableIterator<T> {
+    return this.#byKey.values();
+  }
+
+  deleteWhere(expired: (row: T) => boolean): number {
+    let deleted = 0;
+    for (const [key, row] of this.#byKey) {
+      if (expired(row)) {
+        this.#byKey.delete(key);
+        this.#byId.delete(row.id);
+        deleted += 1;
+      }
+    }
+    return deleted;
+  }
+}
+
+function deleteWhere<T>(map: Map<string, T>, expired: (row: T) => boolean): number {
+  let deleted = 0;
+  for (const [key, row] of map) {
+    if (expired(row)) {
+      map.delete(key);
+      deleted += 1;
+    }
+  }
+  return deleted;
+}
+
+function nonceKey(nonce: NonceRecord): string {
+  // NUL cannot occur in any of these fields as they arrive from a request, so the key is unambiguous.
+  return [nonce.clientId, nonce.token, String(nonce.timestamp), nonce.nonce].join('\u0000');
+}
+
+const copyDate = (date: Date | null): Date | null => (date === null ? null : new Date(date));
+
+function copyClient(client: ClientRecord): ClientRecord {
+  return {
+    ...client,
+    redirectUris: [...client.redirectUris],
+    scopes: [...client.scopes],
+    grantTypes: [...client.grantTypes],
+    responseTypes: [...client.responseTypes],
+    createdAt: new Date(client.createdAt),
+    updatedAt: new Date(client.updatedAt),
+  };
+}
+
+function copyCode(code: AuthorizationCodeRecord): AuthorizationCodeRecord {
+  return {
+    ...code,
+    scope: [...code.scope],
+    issuedAt: new Date(code.issuedAt),
+    expiresAt: new Date(code.expiresAt),
+    consumedAt: copyDate(code.consumedAt),
+  };
+}
+
+function copyAccess(token: AccessTokenRecord): AccessTokenRecord {
+  return {
+    ...token,
+    scope: [...token.scope],
+    issuedAt: new Date(token.issuedAt),
+    expiresAt: new Date(token.expiresAt),
+    revokedAt: copyDate(token.revokedAt),
+  };
+}
+
+function copyRefresh(token: RefreshTokenRecord): RefreshTokenRecord {
+  return {
+    ...token,
+    scope: [...token.scope],
+    issuedAt: new Date(token.issuedAt),
+    expiresAt: new Date(token.expiresAt),
+    consumedAt: copyDate(token.consumedAt),
+    revokedAt: copyDate(token.revokedAt),
+  };
+}
+
+function copyRequestToken(token: RequestTokenRecord): RequestTokenRecord {
+  return {
+    ...token,
+    scope: [...token.scope],
+    issuedAt: new Date(token.issuedAt),
+    expiresAt: new Date(token.expiresAt),
+    consumedAt: copyDate(token.consumedAt),
+  };
+}
+
+function copyOAuth1Access(token: OAuth1AccessTokenRecord): OAuth1AccessTokenRecord {
+  return {
+    ...token,
+    scope: [...token.scope],
+    issuedAt: new Date(token.issuedAt),
+    expiresAt: copyDate(token.expiresAt),
+    revokedAt: copyDate(token.revokedAt),
+  };
+}

@@ -1,0 +1,33 @@
+import type { Test } from 'tap';
+import type { OAuthStorage } from '../storage/port.js';
+import type { StorageFixtures } from './storage-fixtures.js';
+
+/** A store opened for one contract case. */
+export interface StorageUnderTest {
+  storage: OAuthStorage;
+  /** Releases what the factory opened (a connection, a temp file). */
+  close(): Promise<void>;
+  /**
+   * Everything the store holds, as raw as the store can give it (table rows for a database):
+   * the suite asserts that no credential it created appears in it. Without it, the suite dumps
+   * what the port's own list and find operations return.
+   */
+  dump?(): Promise<unknown>;
+}
+
+/** Opens an empty store. Called once per case, so cases never see each other's rows. */
+export type StorageFactory = () => Promise<StorageUnderTest>;
+
+export interface ContractCase {
+  name: string;
+  run(t: Test, store: StorageUnderTest, fixtures: StorageFixtures): Promise<void>;
+}
+
+/** What stores throw when the database refuses: matched by name, so copies of core still match. */
+export const STORAGE_ERROR = { name: 'StorageError' } as const;
+
+/** Runs `count` calls at once and returns their settled results, in call order. */
+export async function race<T>(count: number, call: (index: number) => Promise<T>): Promise<T[]> {
+  // All promises are created before any is awaited, so a store sees them as truly concurrent.
+  return Promise.all(Array.from({ length: count }, (_, index) => call(index)));
+}
