@@ -1,0 +1,128 @@
+import { Kysely, MysqlDialect, SqliteDialect } from 'kysely';
+import { StorageError } from '@portcullis/core';
+import type { Database } from './database.js';
+
+export const ACCEPTED_URL_FORMS =
+  'mysql://user:password@host:port/database, sqlite:path/to/file.sqlite or sqlite::memory:';
+
+export interface CreateDatabaseOptions {
+  /** MySQL pool size. Default 10. */
+  connectionLimit?: number;
+  /** MySQL connect timeout in milliseconds. Default 10000. */
+  connectTimeout?: number;
+  /** SQLite: how long a writer waits for a lock held by another process, in milliseconds. Default 5000. */
+  busyTimeout?: number;
+}
+
+/** A URL `createDatabase` does not accept. The message never repeats the URL: it may hold a password. */
+export class DatabaseUrlError extends TypeError {
+  override name = 'DatabaseUrlError';
+}
+
+/**
+ * A Kysely instance for a database URL:
+ * - `mysql://user:password@host:port/database` (mysql2 pool; user and password percent-encoded;
+ *   port defaults to 3306; `?connectionLimit=` and `?connectTimeout=` are read too),
+ * - `sqlite:path/to/file.sqlite` (better-sqlite3; WAL journal, busy timeout),
+ * - `sqlite::memory:` (a private in-memory database, for tests).
+ * The drivers are optional peer dependencies, loaded only for the URL that needs them.
+ */
+export async function createDatabase(url: string, options: CreateDatabaseOptions = {}): Promise<Kysely<Database>> {
+  if (typeof url !== 'string') throw new DatabaseUrlError(`A database URL is a string: ${ACCEPTED_URL_FORMS}.`);
+  if (url.startsWith('mysql://')) return createMysqlDatabase(parseMysqlUrl(url, options));
+  if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) return createSqliteDatabase(url.slice('sqlite:'.length), options);
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
+  throw new DatabaseUrlError(
+    `Unsupported database URL${scheme ? ` (scheme ${scheme})` : ''}; use ${ACCEPTED_URL_FORMS}.`,
+  );
+}
+
+interface MysqlSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  connectionLimit: number;
+  connectTimeout: number;
+}
+
+function parseMysqlUrl(url: string, options: CreateDatabaseOptions): MysqlSettings {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new DatabaseUrlError(`Malformed MySQL URL; use ${ACCEPTED_URL_FORMS}.`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!parsed.hostname || !parsed.username || !database || database.includes('/')) {
+    throw new DatabaseUrlError(
+      `A MySQL URL needs a user, a host and a database name; use ${ACCEPTED_URL_FORMS}.`,
+    );
+  }
+  const port = parsed.port ? Number(parsed.port) : 3306;
+  return {
+    // IPv6 literals come back bracketed from URL; the driver wants them bare.
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+    connectionLimit: positiveInteger(
+      options.connectionLimit ?? parsed.searchParams.get('connectionLimit') ?? 10,
+      'connectionLimit',
+    ),
+    connectTimeout: positiveInteger(
+      options.connectTimeout ?? parsed.searchParams.get('connectTimeout') ?? 10_000,
+      'connectTimeout',
+    ),
+  };
+}
+
+function positiveInteger(value: number | string, name: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) throw new DatabaseUrlError(`${name} must be a positive integer.`);
+  return number;
+}
+
+async function createMysqlDatabase(settings: MysqlSettings): Promise<Kysely<Database>> {
+  const { createPool } = await importDriver(() => import('mysql2'), 'mysql2', 'mysql://');
+  const pool = createPool({
+    ...settings,
+    charset: 'utf8mb4',
+    // Timestamps are BIGINT milliseconds, but anything else the driver converts is UTC too.
+    timezone: 'Z',
+    dateStrings: false,
+    // BIGINT as a JS number while it fits (every millisecond timestamp does), never lossy.
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+  });
+  return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+}
+
+async function createSqliteDatabase(path: string, options: CreateDatabaseOptions): Promise<Kysely<Database>> {
+  if (path === '') throw new DatabaseUrlError(`A SQLite URL needs a file path or :memory:; use ${ACCEPTED_URL_FORMS}.`);
+  const { default: BetterSqlite3 } = await importDriver(() => import('better-sqlite3'), 'better-sqlite3', 'sqlite:');
+  const busyTimeout = positiveInteger(options.busyTimeout ?? 5000, 'busyTimeout');
+  let database: InstanceType<typeof BetterSqlite3>;
+  try {
+    database = new BetterSqlite3(path, { timeout: busyTimeout });
+    if (path !== ':memory:') {
+      // WAL lets readers in other processes (the CLI, a purge job) work while the server writes.
+      database.pragma('journal_mode = WAL');
+    }
+    database.pragma(`busy_timeout = ${busyTimeout}`);
+  } catch (error) {
+    throw new StorageError('The database file could not be opened; see the cause.', { cause: error });
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+/** The drivers are optional peers: a missing one gets an install hint instead of a resolver trace. */
+async function importDriver<T>(load: () => Promise<T>, name: string, scheme: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    throw new Error(`${scheme} URLs need the ${name} package; install it next to @portcullis/kysely.`, { cause: error });
+  }
+}

@@ -1,0 +1,149 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/**
+ * The schema as Kysely sees it: one interface per table, snake_case columns. Timestamps are
+ * BIGINT milliseconds since the epoch (UTC by construction, the same on MySQL and SQLite, no
+ * driver time zone conversion); lists are JSON arrays in TEXT; booleans are 0/1.
+ */
+export interface Database {
+  portcullis_clients: ClientsTable;
+  portcullis_scopes: ScopesTable;
+  portcullis_authorization_codes: AuthorizationCodesTable;
+  portcullis_access_tokens: AccessTokensTable;
+  portcullis_refresh_tokens: RefreshTokensTable;
+  portcullis_oauth1_request_tokens: OAuth1RequestTokensTable;
+  portcullis_oauth1_access_tokens: OAuth1AccessTokensTable;
+  portcullis_oauth1_nonces: OAuth1NoncesTable;
+}
+
+/** Milliseconds since the epoch. mysql2 may hand back a string for BIGINT; the mappers coerce. */
+export type Millis = number;
+
+export interface ClientsTable {
+  id: string;
+  name: string;
+  type: string;
+  secret_digest: string | null;
+  /** JSON array of strings. */
+  redirect_uris: string;
+  scopes: string;
+  grant_types: string;
+  response_types: string;
+  owner_id: string | null;
+  oauth1_enabled: Generated<number>;
+  oauth1_secret_encrypted: string | null;
+  rsa_public_key: string | null;
+  disabled: Generated<number>;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ScopesTable {
+  name: string;
+  description: string | null;
+}
+
+export interface AuthorizationCodesTable {
+  id: string;
+  digest: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string | null;
+  scope: string;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  family_id: string;
+  issued_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
+}
+
+export interface AccessTokensTable {
+  id: string;
+  digest: string;
+  client_id: string;
+  user_id: string | null;
+  scope: string;
+  family_id: string;
+  issued_at: Millis;
+  expires_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  digest: string;
+  client_id: string;
+  user_id: string | null;
+  scope: string;
+  family_id: string;
+  issued_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
+  revoked_at: Millis | null;
+}
+
+export interface OAuth1RequestTokensTable {
+  id: string;
+  token: string;
+  secret_encrypted: string;
+  client_id: string;
+  callback: string;
+  scope: string;
+  user_id: string | null;
+  verifier_digest: string | null;
+  issued_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
+}
+
+export interface OAuth1AccessTokensTable {
+  id: string;
+  token: string;
+  secret_encrypted: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  issued_at: Millis;
+  expires_at: Millis | null;
+  revoked_at: Millis | null;
+}
+
+/**
+ * One row per nonce seen. The key is a SHA-256 digest of (client, token, timestamp, nonce): a
+ * fixed-size primary key whatever length a client sends, and the unique key that makes
+ * check-and-record one INSERT.
+ */
+export interface OAuth1NoncesTable {
+  nonce_key: string;
+  client_id: string;
+  expires_at: Millis;
+}
+
+export type ClientRow = Selectable<ClientsTable>;
+export type NewClientRow = Insertable<ClientsTable>;
+export type ClientRowUpdate = Updateable<ClientsTable>;
+export type ScopeRow = Selectable<ScopesTable>;
+export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
+export type NewAuthorizationCodeRow = Insertable<AuthorizationCodesTable>;
+export type AccessTokenRow = Selectable<AccessTokensTable>;
+export type NewAccessTokenRow = Insertable<AccessTokensTable>;
+export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+export type NewRefreshTokenRow = Insertable<RefreshTokensTable>;
+export type OAuth1RequestTokenRow = Selectable<OAuth1RequestTokensTable>;
+export type NewOAuth1RequestTokenRow = Insertable<OAuth1RequestTokensTable>;
+export type OAuth1AccessTokenRow = Selectable<OAuth1AccessTokensTable>;
+export type NewOAuth1AccessTokenRow = Insertable<OAuth1AccessTokensTable>;
+export type NewOAuth1NonceRow = Insertable<OAuth1NoncesTable>;
+
+/** Every table of the schema, in creation order: for tests and tools that walk them. */
+export const PORTCULLIS_TABLES = [
+  'portcullis_clients',
+  'portcullis_scopes',
+  'portcullis_authorization_codes',
+  'portcullis_access_tokens',
+  'portcullis_refresh_tokens',
+  'portcullis_oauth1_request_tokens',
+  'portcullis_oauth1_access_tokens',
+  'portcullis_oauth1_nonces',
+] as const satisfies readonly (keyof Database)[];

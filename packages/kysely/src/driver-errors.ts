@@ -1,0 +1,36 @@
+import { StorageError } from '@portcullis/core';
+
+interface DriverError {
+  code?: unknown;
+  errno?: unknown;
+}
+
+const asDriverError = (error: unknown): DriverError =>
+  typeof error === 'object' && error !== null ? (error as DriverError) : {};
+
+/** A unique or primary key refused the row: MySQL ER_DUP_ENTRY, SQLite's constraint codes. */
+export function isDuplicateKey(error: unknown): boolean {
+  const { code, errno } = asDriverError(error);
+  return (
+    code === 'ER_DUP_ENTRY' ||
+    errno === 1062 ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/** InnoDB chose this transaction as a deadlock victim: safe to run it again from the start. */
+export function isDeadlock(error: unknown): boolean {
+  const { code, errno } = asDriverError(error);
+  return code === 'ER_LOCK_DEADLOCK' || errno === 1213;
+}
+
+/**
+ * The error a caller sees when the database fails. Driver messages can name hosts, users, tables
+ * and SQL, so they stay in `cause` and the message only says which operation failed.
+ */
+export function toStorageError(operation: string, error: unknown): StorageError {
+  if (error instanceof StorageError) return error;
+  const reason = isDuplicateKey(error) ? ': a row with the same key already exists' : '';
+  return new StorageError(`The database failed during ${operation}${reason}.`, { cause: error });
+}

@@ -1,0 +1,607 @@
+import { sql } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { digestSecret } from '@portcullis/core';
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  ClientUpdate,
+  ConsumeResult,
+  GrantSummary,
+  NonceRecord,
+  OAuth1AccessTokenRecord,
+  OAuthStorage,
+  PurgeResult,
+  RefreshTokenRecord,
+  RequestTokenRecord,
+  ScopeRecord,
+  TokenListFilter,
+} from '@portcullis/core';
+import type { ClientRowUpdate, Database } from './database.js';
+import { isMysql } from './dialect.js';
+import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
+import {
+  fromAccessTokenRow,
+  fromAuthorizationCodeRow,
+  fromClientRow,
+  fromList,
+  fromMillis,
+  fromOAuth1AccessTokenRow,
+  fromRefreshTokenRow,
+  fromRequestTokenRow,
+  toAccessTokenRow,
+  toAuthorizationCodeRow,
+  toClientRow,
+  toFlag,
+  toList,
+  toMillis,
+  toOAuth1AccessTokenRow,
+  toRefreshTokenRow,
+  toRequestTokenRow,
+} from './row-mapping.js';
+
+const DEFAULT_PURGE_BATCH_SIZE = 1000;
+// Bound on the ids in one `IN (...)`: far below SQLite's variable limit and MySQL's packet size.
+const MAX_IDS_PER_STATEMENT = 1000;
+// OFFSET needs a LIMIT on both dialects; this one means "no limit".
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+const DEADLOCK_ATTEMPTS = 3;
+
+/** The storage port of @portcullis/core on any Kysely instance over the Portcullis schema. */
+export function createKyselyStorage(db: Kysely<Database>): OAuthStorage {
+  return new KyselyStorage(db);
+}
+
+class KyselyStorage implements OAuthStorage {
+  readonly #db: Kysely<Database>;
+  readonly #mysql: boolean;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+    this.#mysql = isMysql(db);
+  }
+
+  /** Runs one operation; anything the driver throws leaves as a StorageError with the driver's error as cause. */
+  async #run<T>(operation: string, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    try {
+      return await work(this.#db);
+    } catch (error) {
+      throw toStorageError(operation, error);
+    }
+  }
+
+  /** A transaction, run again from the start if InnoDB picks it as a deadlock victim. */
+  async #transaction<T>(operation: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.#run(operation, async (db) => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await db.transaction().execute(work);
+        } catch (error) {
+          if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
+        }
+      }
+    });
+  }
+
+  // Clients
+
+  async createClient(client: ClientRecord): Promise<void> {
+    await this.#run('createClient', (db) => db.insertInto('portcullis_clients').values(toClientRow(client)).execute());
+  }
+
+  async findClient(id: string): Promise<ClientRecord | null> {
+    const row = await this.#run('findClient', (db) =>
+      db.selectFrom('portcullis_clients').selectAll().where('id', '=', id).executeTakeFirst(),
+    );
+    return row ? fromClientRow(row) : null;
+  }
+
+  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+    const set = toClientRowUpdate(update);
+    return this.#run('updateClient', async (db) => {
+      // One UPDATE of the given columns only: concurrent updates of different fields both land.
+      if (Object.keys(set).length > 0) {
+        await db.updateTable('portcullis_clients').set(set).where('id', '=', id).execute();
+      }
+      const row = await db.selectFrom('portcullis_clients').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? fromClientRow(row) : null;
+    });
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    const rows = await this.#run('listClients', (db) =>
+      db.selectFrom('portcullis_clients').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc').execute(),
+    );
+    return rows.map(fromClientRow);
+  }
+
+  // Scopes
+
+  async saveScopes(scopes: ScopeRecord[]): Promise<void> {
+    if (scopes.length === 0) return;
+    const rows = scopes.map((scope) => ({ name: scope.name, description: scope.description }));
+    await this.#run('saveScopes', async (db) => {
+      const insert = db.insertInto('portcullis_scopes').values(rows);
+      // One statement either way; only the upsert syntax differs.
+      await (this.#mysql
+        ? insert.onDuplicateKeyUpdate({ description: sql`values(description)` })
+        : insert.onConflict((conflict) =>
+            conflict.column('name').doUpdateSet({ description: (eb) => eb.ref('excluded.description') }),
+          )
+      ).execute();
+    });
+  }
+
+  async listScopes(): Promise<ScopeRecord[]> {
+    return this.#run('listScopes', (db) =>
+      db.selectFrom('portcullis_scopes').select(['name', 'description']).orderBy('name', 'asc').execute(),
+    );
+  }
+
+  // Authorization codes
+
+  async saveAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
+    await this.#run('saveAuthorizationCode', (db) =>
+      db.insertInto('portcullis_authorization_codes').values(toAuthorizationCodeRow(code)).execute(),
+    );
+  }
+
+  async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
+    return this.#run('consumeAuthorizationCode', async (db) => {
+      // The conditional UPDATE decides: only one caller can move consumed_at from NULL.
+      const update = await db
+        .updateTable('portcullis_authorization_codes')
+        .set({ consumed_at: toMillis(now) })
+        .where('digest', '=', digest)
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst();
+      const row = await db
+        .selectFrom('portcullis_authorization_codes')
+        .selectAll()
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (!row) return { status: 'missing' };
+      return { status: update.numUpdatedRows > 0n ? 'consumed' : 'reused', record: fromAuthorizationCodeRow(row) };
+    });
+  }
+
+  async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
+    checkPaging(filter);
+    const { clientId, userId, liveAt } = filter;
+    const rows = await this.#run('listAuthorizationCodes', (db) =>
+      page(
+        db
+          .selectFrom('portcullis_authorization_codes')
+          .selectAll()
+          .$if(clientId !== undefined, (qb) => qb.where('client_id', '=', clientId!))
+          .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+          .$if(liveAt !== undefined, (qb) =>
+            qb.where('consumed_at', 'is', null).where('expires_at', '>', toMillis(liveAt!)),
+          )
+          .orderBy('issued_at', 'desc')
+          .orderBy('id', 'asc'),
+        filter,
+      ).execute(),
+    );
+    return rows.map(fromAuthorizationCodeRow);
+  }
+
+  // Access and refresh tokens
+
+  async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
+    if (refresh === null) {
+      await this.#run('saveTokens', (db) =>
+        db.insertInto('portcullis_access_tokens').values(toAccessTokenRow(access)).execute(),
+      );
+      return;
+    }
+    await this.#transaction('saveTokens', async (trx) => {
+      await trx.insertInto('portcullis_access_tokens').values(toAccessTokenRow(access)).execute();
+      await trx.insertInto('portcullis_refresh_tokens').values(toRefreshTokenRow(refresh)).execute();
+    });
+  }
+
+  async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
+    // The hot path of every resource request: one SELECT on the unique digest index.
+    const row = await this.#run('findAccessToken', (db) =>
+      db.selectFrom('portcullis_access_tokens').selectAll().where('digest', '=', digest).executeTakeFirst(),
+    );
+    return row ? fromAccessTokenRow(row) : null;
+  }
+
+  async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
+    const row = await this.#run('findRefreshToken', (db) =>
+      db.selectFrom('portcullis_refresh_tokens').selectAll().where('digest', '=', digest).executeTakeFirst(),
+    );
+    return row ? fromRefreshTokenRow(row) : null;
+  }
+
+  async rotateRefreshToken(
+    refreshTokenId: string,
+    now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean> {
+    return this.#transaction('rotateRefreshToken', async (trx) => {
+      // The row lock taken here makes concurrent rotations wait; they then see consumed_at set.
+      const update = await trx
+        .updateTable('portcullis_refresh_tokens')
+        .set({ consumed_at: toMillis(now) })
+        .where('id', '=', refreshTokenId)
+        .where('consumed_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (update.numUpdatedRows === 0n) return false;
+      // A failing insert throws, which rolls the consumption back too.
+      await trx.insertInto('portcullis_access_tokens').values(toAccessTokenRow(access)).execute();
+      await trx.insertInto('portcullis_refresh_tokens').values(toRefreshTokenRow(refresh)).execute();
+      return true;
+    });
+  }
+
+  async revokeAccessToken(id: string, now: Date): Promise<boolean> {
+    const update = await this.#run('revokeAccessToken', (db) =>
+      db
+        .updateTable('portcullis_access_tokens')
+        .set({ revoked_at: toMillis(now) })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return update.numUpdatedRows > 0n;
+  }
+
+  async revokeFamily(familyId: string, now: Date): Promise<number> {
+    return this.#transaction('revokeFamily', async (trx) => {
+      const access = await trx
+        .updateTable('portcullis_access_tokens')
+        .set({ revoked_at: toMillis(now) })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      const refresh = await trx
+        .updateTable('portcullis_refresh_tokens')
+        .set({ revoked_at: toMillis(now) })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(access.numUpdatedRows + refresh.numUpdatedRows);
+    });
+  }
+
+  async revokeTokens(
+    filter: { clientId: string; userId?: string | null; scope?: string[]; accessOnly?: boolean },
+    now: Date,
+  ): Promise<number> {
+    const at = toMillis(now);
+    const { clientId, userId, scope } = filter;
+    return this.#transaction('revokeTokens', async (trx) => {
+      let changed = 0;
+
+      const liveAccess = trx
+        .updateTable('portcullis_access_tokens')
+        .set({ revoked_at: at })
+        .where('client_id', '=', clientId)
+        .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', at);
+      if (scope === undefined) {
+        changed += Number((await liveAccess.executeTakeFirst()).numUpdatedRows);
+      } else {
+        // Scope is a set stored as JSON text: the match is made here, then the rows revoked by id.
+        const candidates = await trx
+          .selectFrom('portcullis_access_tokens')
+          .select(['id', 'scope'])
+          .where('client_id', '=', clientId)
+          .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', at)
+          .execute();
+        for (const ids of chunk(matchingScope(candidates, scope))) {
+          changed += Number((await liveAccess.where('id', 'in', ids).executeTakeFirst()).numUpdatedRows);
+        }
+      }
+      if (filter.accessOnly) return changed;
+
+      const liveRefresh = trx
+        .updateTable('portcullis_refresh_tokens')
+        .set({ revoked_at: at })
+        .where('client_id', '=', clientId)
+        .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+        .where('revoked_at', 'is', null)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', at);
+      if (scope === undefined) {
+        changed += Number((await liveRefresh.executeTakeFirst()).numUpdatedRows);
+      } else {
+        const candidates = await trx
+          .selectFrom('portcullis_refresh_tokens')
+          .select(['id', 'scope'])
+          .where('client_id', '=', clientId)
+          .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+          .where('revoked_at', 'is', null)
+          .where('consumed_at', 'is', null)
+          .where('expires_at', '>', at)
+          .execute();
+        for (const ids of chunk(matchingScope(candidates, scope))) {
+          changed += Number((await liveRefresh.where('id', 'in', ids).executeTakeFirst()).numUpdatedRows);
+        }
+      }
+      return changed;
+    });
+  }
+
+  async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
+    checkPaging(filter);
+    const { clientId, userId, liveAt } = filter;
+    const rows = await this.#run('listAccessTokens', (db) =>
+      page(
+        db
+          .selectFrom('portcullis_access_tokens')
+          .selectAll()
+          .$if(clientId !== undefined, (qb) => qb.where('client_id', '=', clientId!))
+          .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+          .$if(liveAt !== undefined, (qb) =>
+            qb.where('revoked_at', 'is', null).where('expires_at', '>', toMillis(liveAt!)),
+          )
+          .orderBy('issued_at', 'desc')
+          .orderBy('id', 'asc'),
+        filter,
+      ).execute(),
+    );
+    return rows.map(fromAccessTokenRow);
+  }
+
+  async listGrants(userId: string, now: Date): Promise<GrantSummary[]> {
+    const at = toMillis(now);
+    const grants = new GrantCollector(userId);
+    await this.#run('listGrants', async (db) => {
+      // Three indexed queries (by user), folded here: no query per client.
+      const access = await db
+        .selectFrom('portcullis_access_tokens')
+        .select(['client_id', 'scope', 'issued_at'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', at)
+        .execute();
+      const refresh = await db
+        .selectFrom('portcullis_refresh_tokens')
+        .select(['client_id', 'scope', 'issued_at'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', at)
+        .execute();
+      const oauth1 = await db
+        .selectFrom('portcullis_oauth1_access_tokens')
+        .select(['client_id', 'scope', 'issued_at'])
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]))
+        .execute();
+      for (const row of [...access, ...refresh]) grants.add('oauth2', row.client_id, fromList(row.scope), row.issued_at);
+      for (const row of oauth1) grants.add('oauth1', row.client_id, fromList(row.scope), row.issued_at);
+    });
+    return grants.list();
+  }
+
+  // OAuth 1.0a
+
+  async saveRequestToken(token: RequestTokenRecord): Promise<void> {
+    await this.#run('saveRequestToken', (db) =>
+      db.insertInto('portcullis_oauth1_request_tokens').values(toRequestTokenRow(token)).execute(),
+    );
+  }
+
+  async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
+    const row = await this.#run('findRequestToken', (db) =>
+      db.selectFrom('portcullis_oauth1_request_tokens').selectAll().where('token', '=', token).executeTakeFirst(),
+    );
+    return row ? fromRequestTokenRow(row) : null;
+  }
+
+  async authorizeRequestToken(token: string, userId: string, verifierDigest: string, scope: string[]): Promise<boolean> {
+    const update = await this.#run('authorizeRequestToken', (db) =>
+      db
+        .updateTable('portcullis_oauth1_request_tokens')
+        .set({ user_id: userId, verifier_digest: verifierDigest, scope: toList(scope) })
+        .where('token', '=', token)
+        .where('user_id', 'is', null)
+        .where('verifier_digest', 'is', null)
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return update.numUpdatedRows > 0n;
+  }
+
+  async consumeRequestToken(token: string, now: Date): Promise<ConsumeResult<RequestTokenRecord>> {
+    return this.#run('consumeRequestToken', async (db) => {
+      const update = await db
+        .updateTable('portcullis_oauth1_request_tokens')
+        .set({ consumed_at: toMillis(now) })
+        .where('token', '=', token)
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst();
+      const row = await db
+        .selectFrom('portcullis_oauth1_request_tokens')
+        .selectAll()
+        .where('token', '=', token)
+        .executeTakeFirst();
+      if (!row) return { status: 'missing' };
+      return { status: update.numUpdatedRows > 0n ? 'consumed' : 'reused', record: fromRequestTokenRow(row) };
+    });
+  }
+
+  async saveOAuth1AccessToken(token: OAuth1AccessTokenRecord): Promise<void> {
+    await this.#run('saveOAuth1AccessToken', (db) =>
+      db.insertInto('portcullis_oauth1_access_tokens').values(toOAuth1AccessTokenRow(token)).execute(),
+    );
+  }
+
+  async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
+    const row = await this.#run('findOAuth1AccessToken', (db) =>
+      db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', '=', token).executeTakeFirst(),
+    );
+    return row ? fromOAuth1AccessTokenRow(row) : null;
+  }
+
+  async revokeOAuth1AccessTokens(
+    filter: { clientId: string; userId?: string; token?: string },
+    now: Date,
+  ): Promise<number> {
+    const { clientId, userId, token } = filter;
+    const update = await this.#run('revokeOAuth1AccessTokens', (db) =>
+      db
+        .updateTable('portcullis_oauth1_access_tokens')
+        .set({ revoked_at: toMillis(now) })
+        .where('client_id', '=', clientId)
+        .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+        .$if(token !== undefined, (qb) => qb.where('token', '=', token!))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return Number(update.numUpdatedRows);
+  }
+
+  async recordNonce(nonce: NonceRecord): Promise<boolean> {
+    const row = {
+      nonce_key: digestSecret([nonce.clientId, nonce.token, String(nonce.timestamp), nonce.nonce].join('\u0000')),
+      client_id: nonce.clientId,
+      expires_at: toMillis(nonce.expiresAt),
+    };
+    try {
+      // The primary key refuses a second insert: check and record are one statement.
+      await this.#db.insertInto('portcullis_oauth1_nonces').values(row).execute();
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw toStorageError('recordNonce', error);
+    }
+  }
+
+  async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {
+    const batchSize = options.batchSize ?? DEFAULT_PURGE_BATCH_SIZE;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new RangeError('purgeExpired batchSize must be a positive integer');
+    }
+    const before = toMillis(now);
+    return this.#run('purgeExpired', async () => ({
+      authorizationCodes: await this.#purgeTable('portcullis_authorization_codes', 'id', before, batchSize),
+      accessTokens: await this.#purgeTable('portcullis_access_tokens', 'id', before, batchSize),
+      refreshTokens: await this.#purgeTable('portcullis_refresh_tokens', 'id', before, batchSize),
+      requestTokens: await this.#purgeTable('portcullis_oauth1_request_tokens', 'id', before, batchSize),
+      // A NULL expires_at never compares below anything: tokens without expiry stay.
+      oauth1AccessTokens: await this.#purgeTable('portcullis_oauth1_access_tokens', 'id', before, batchSize),
+      nonces: await this.#purgeTable('portcullis_oauth1_nonces', 'nonce_key', before, batchSize),
+    }));
+  }
+
+  /**
+   * Deletes a table's expired rows a batch at a time: select a batch of keys on the expires_at
+   * index, delete those by primary key, repeat. Each statement is short, so no lock is held long
+   * and memory holds one batch of keys at most.
+   */
+  async #purgeTable(table: keyof Database, key: 'id' | 'nonce_key', before: number, batchSize: number): Promise<number> {
+    // The table varies, so the typed schema cannot follow; the columns used exist in every table purged.
+    const db = this.#db as unknown as Kysely<Record<string, { id: string; nonce_key: string; expires_at: number }>>;
+    let deleted = 0;
+    for (;;) {
+      const rows = await db.selectFrom(table).select(key).where('expires_at', '<', before).limit(batchSize).execute();
+      for (const keys of chunk(rows.map((row) => row[key]))) {
+        const result = await db
+          .deleteFrom(table)
+          .where(key, 'in', keys)
+          .where('expires_at', '<', before)
+          .executeTakeFirst();
+        deleted += Number(result.numDeletedRows);
+      }
+      if (rows.length < batchSize) return deleted;
+    }
+  }
+}
+
+/** A bad paging value is the caller's bug, not a database failure: RangeError, as the memory store does. */
+function checkPaging(filter: TokenListFilter): void {
+  for (const [name, value] of [['limit', filter.limit], ['offset', filter.offset]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new RangeError(`${name} must be a non-negative integer`);
+    }
+  }
+}
+
+/** LIMIT and OFFSET of a listing; OFFSET alone still needs a LIMIT in SQL. */
+function page<QB extends { limit(n: number): QB; offset(n: number): QB }>(qb: QB, filter: TokenListFilter): QB {
+  let query = qb;
+  if (filter.limit !== undefined) query = query.limit(filter.limit);
+  else if (filter.offset !== undefined) query = query.limit(NO_LIMIT);
+  if (filter.offset !== undefined) query = query.offset(filter.offset);
+  return query;
+}
+
+function chunk<T>(items: T[], size = MAX_IDS_PER_STATEMENT): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+function matchingScope(rows: { id: string; scope: string }[], wanted: readonly string[]): string[] {
+  const target = new Set(wanted);
+  return rows
+    .filter((row) => {
+      const scope = new Set(fromList(row.scope));
+      return scope.size === target.size && [...scope].every((name) => target.has(name));
+    })
+    .map((row) => row.id);
+}
+
+function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
+  const set: ClientRowUpdate = {};
+  if (update.name !== undefined) set.name = update.name;
+  if (update.type !== undefined) set.type = update.type;
+  if (update.secretDigest !== undefined) set.secret_digest = update.secretDigest;
+  if (update.redirectUris !== undefined) set.redirect_uris = toList(update.redirectUris);
+  if (update.scopes !== undefined) set.scopes = toList(update.scopes);
+  if (update.grantTypes !== undefined) set.grant_types = toList(update.grantTypes);
+  if (update.responseTypes !== undefined) set.response_types = toList(update.responseTypes);
+  if (update.ownerId !== undefined) set.owner_id = update.ownerId;
+  if (update.oauth1Enabled !== undefined) set.oauth1_enabled = toFlag(update.oauth1Enabled);
+  if (update.oauth1SecretEncrypted !== undefined) set.oauth1_secret_encrypted = update.oauth1SecretEncrypted;
+  if (update.rsaPublicKey !== undefined) set.rsa_public_key = update.rsaPublicKey;
+  if (update.disabled !== undefined) set.disabled = toFlag(update.disabled);
+  if (update.updatedAt !== undefined) set.updated_at = toMillis(update.updatedAt);
+  return set;
+}
+
+/** One summary per client and protocol: the union of the live tokens' scopes, the newest issue time. */
+class GrantCollector {
+  readonly #userId: string;
+  readonly #grants = new Map<string, { clientId: string; protocol: 'oauth2' | 'oauth1'; scope: Set<string>; last: number }>();
+
+  constructor(userId: string) {
+    this.#userId = userId;
+  }
+
+  add(protocol: 'oauth2' | 'oauth1', clientId: string, scope: string[], issuedAt: number | string): void {
+    const key = `${protocol}\u0000${clientId}`;
+    let grant = this.#grants.get(key);
+    if (!grant) {
+      grant = { clientId, protocol, scope: new Set(), last: Number.NEGATIVE_INFINITY };
+      this.#grants.set(key, grant);
+    }
+    for (const name of scope) grant.scope.add(name);
+    grant.last = Math.max(grant.last, Number(issuedAt));
+  }
+
+  list(): GrantSummary[] {
+    const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    return [...this.#grants.values()]
+      .sort((a, b) => b.last - a.last || compare(a.clientId, b.clientId) || compare(a.protocol, b.protocol))
+      .map((grant) => ({
+        clientId: grant.clientId,
+        userId: this.#userId,
+        scope: [...grant.scope].sort(compare),
+        lastIssuedAt: fromMillis(grant.last),
+        protocol: grant.protocol,
+      }));
+  }
+}

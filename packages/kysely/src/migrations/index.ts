@@ -1,0 +1,17 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { oauth2Schema } from './0001-oauth2-schema.js';
+import { oauth1Schema } from './0002-oauth1-schema.js';
+
+/**
+ * Every migration, by the name recorded in `portcullis_migration`. Names sort in the order they
+ * run; a released name and its migration never change.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_oauth2_schema': oauth2Schema,
+  '0002_oauth1_schema': oauth1Schema,
+};
+
+/** Serves the migrations from memory: nothing is read from disk at run time, so bundling works. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

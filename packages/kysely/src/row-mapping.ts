@@ -1,0 +1,233 @@
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  ClientRecord,
+  OAuth1AccessTokenRecord,
+  RefreshTokenRecord,
+  RequestTokenRecord,
+} from '@portcullis/core';
+import type {
+  AccessTokenRow,
+  AuthorizationCodeRow,
+  ClientRow,
+  NewAccessTokenRow,
+  NewAuthorizationCodeRow,
+  NewClientRow,
+  NewOAuth1AccessTokenRow,
+  NewOAuth1RequestTokenRow,
+  NewRefreshTokenRow,
+  OAuth1AccessTokenRow,
+  OAuth1RequestTokenRow,
+  RefreshTokenRow,
+} from './database.js';
+
+// Records <-> rows. Dates become BIGINT milliseconds; lists become JSON text; booleans 0/1
+// (better-sqlite3 cannot bind a boolean, and MySQL's BOOLEAN is TINYINT anyway).
+
+export const toMillis = (date: Date): number => date.getTime();
+export const toNullableMillis = (date: Date | null): number | null => (date === null ? null : date.getTime());
+// mysql2 may return BIGINT as a string (it does past 2^53, and some setups always do): coerce.
+export const fromMillis = (value: number | string | bigint): Date => new Date(Number(value));
+export const fromNullableMillis = (value: number | string | bigint | null): Date | null =>
+  value === null ? null : new Date(Number(value));
+
+export const toList = (list: readonly string[]): string => JSON.stringify(list);
+export function fromList<T extends string = string>(text: string): T[] {
+  const parsed: unknown = JSON.parse(text);
+  return Array.isArray(parsed) ? (parsed.filter((item) => typeof item === 'string') as T[]) : [];
+}
+
+export const toFlag = (flag: boolean): number => (flag ? 1 : 0);
+export const fromFlag = (value: number | string | bigint | boolean): boolean => Number(value) === 1 || value === true;
+
+export function toClientRow(client: ClientRecord): NewClientRow {
+  return {
+    id: client.id,
+    name: client.name,
+    type: client.type,
+    secret_digest: client.secretDigest,
+    redirect_uris: toList(client.redirectUris),
+    scopes: toList(client.scopes),
+    grant_types: toList(client.grantTypes),
+    response_types: toList(client.responseTypes),
+    owner_id: client.ownerId,
+    oauth1_enabled: toFlag(client.oauth1Enabled),
+    oauth1_secret_encrypted: client.oauth1SecretEncrypted,
+    rsa_public_key: client.rsaPublicKey,
+    disabled: toFlag(client.disabled),
+    created_at: toMillis(client.createdAt),
+    updated_at: toMillis(client.updatedAt),
+  };
+}
+
+export function fromClientRow(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as ClientRecord['type'],
+    secretDigest: row.secret_digest,
+    redirectUris: fromList(row.redirect_uris),
+    scopes: fromList(row.scopes),
+    grantTypes: fromList(row.grant_types),
+    responseTypes: fromList(row.response_types),
+    ownerId: row.owner_id,
+    oauth1Enabled: fromFlag(row.oauth1_enabled),
+    oauth1SecretEncrypted: row.oauth1_secret_encrypted,
+    rsaPublicKey: row.rsa_public_key,
+    disabled: fromFlag(row.disabled),
+    createdAt: fromMillis(row.created_at),
+    updatedAt: fromMillis(row.updated_at),
+  };
+}
+
+export function toAuthorizationCodeRow(code: AuthorizationCodeRecord): NewAuthorizationCodeRow {
+  return {
+    id: code.id,
+    digest: code.digest,
+    client_id: code.clientId,
+    user_id: code.userId,
+    redirect_uri: code.redirectUri,
+    scope: toList(code.scope),
+    code_challenge: code.codeChallenge,
+    code_challenge_method: code.codeChallengeMethod,
+    family_id: code.familyId,
+    issued_at: toMillis(code.issuedAt),
+    expires_at: toMillis(code.expiresAt),
+    consumed_at: toNullableMillis(code.consumedAt),
+  };
+}
+
+export function fromAuthorizationCodeRow(row: AuthorizationCodeRow): AuthorizationCodeRecord {
+  return {
+    id: row.id,
+    digest: row.digest,
+    clientId: row.client_id,
+    userId: row.user_id,
+    redirectUri: row.redirect_uri,
+    scope: fromList(row.scope),
+    codeChallenge: row.code_challenge,
+    codeChallengeMethod: row.code_challenge_method as AuthorizationCodeRecord['codeChallengeMethod'],
+    familyId: row.family_id,
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromMillis(row.expires_at),
+    consumedAt: fromNullableMillis(row.consumed_at),
+  };
+}
+
+export function toAccessTokenRow(token: AccessTokenRecord): NewAccessTokenRow {
+  return {
+    id: token.id,
+    digest: token.digest,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scope: toList(token.scope),
+    family_id: token.familyId,
+    issued_at: toMillis(token.issuedAt),
+    expires_at: toMillis(token.expiresAt),
+    revoked_at: toNullableMillis(token.revokedAt),
+  };
+}
+
+export function fromAccessTokenRow(row: AccessTokenRow): AccessTokenRecord {
+  return {
+    id: row.id,
+    digest: row.digest,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: fromList(row.scope),
+    familyId: row.family_id,
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromMillis(row.expires_at),
+    revokedAt: fromNullableMillis(row.revoked_at),
+  };
+}
+
+export function toRefreshTokenRow(token: RefreshTokenRecord): NewRefreshTokenRow {
+  return {
+    id: token.id,
+    digest: token.digest,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scope: toList(token.scope),
+    family_id: token.familyId,
+    issued_at: toMillis(token.issuedAt),
+    expires_at: toMillis(token.expiresAt),
+    consumed_at: toNullableMillis(token.consumedAt),
+    revoked_at: toNullableMillis(token.revokedAt),
+  };
+}
+
+export function fromRefreshTokenRow(row: RefreshTokenRow): RefreshTokenRecord {
+  return {
+    id: row.id,
+    digest: row.digest,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: fromList(row.scope),
+    familyId: row.family_id,
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromMillis(row.expires_at),
+    consumedAt: fromNullableMillis(row.consumed_at),
+    revokedAt: fromNullableMillis(row.revoked_at),
+  };
+}
+
+export function toRequestTokenRow(token: RequestTokenRecord): NewOAuth1RequestTokenRow {
+  return {
+    id: token.id,
+    token: token.token,
+    secret_encrypted: token.secretEncrypted,
+    client_id: token.clientId,
+    callback: token.callback,
+    scope: toList(token.scope),
+    user_id: token.userId,
+    verifier_digest: token.verifierDigest,
+    issued_at: toMillis(token.issuedAt),
+    expires_at: toMillis(token.expiresAt),
+    consumed_at: toNullableMillis(token.consumedAt),
+  };
+}
+
+export function fromRequestTokenRow(row: OAuth1RequestTokenRow): RequestTokenRecord {
+  return {
+    id: row.id,
+    token: row.token,
+    secretEncrypted: row.secret_encrypted,
+    clientId: row.client_id,
+    callback: row.callback,
+    scope: fromList(row.scope),
+    userId: row.user_id,
+    verifierDigest: row.verifier_digest,
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromMillis(row.expires_at),
+    consumedAt: fromNullableMillis(row.consumed_at),
+  };
+}
+
+export function toOAuth1AccessTokenRow(token: OAuth1AccessTokenRecord): NewOAuth1AccessTokenRow {
+  return {
+    id: token.id,
+    token: token.token,
+    secret_encrypted: token.secretEncrypted,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scope: toList(token.scope),
+    issued_at: toMillis(token.issuedAt),
+    expires_at: toNullableMillis(token.expiresAt),
+    revoked_at: toNullableMillis(token.revokedAt),
+  };
+}
+
+export function fromOAuth1AccessTokenRow(row: OAuth1AccessTokenRow): OAuth1AccessTokenRecord {
+  return {
+    id: row.id,
+    token: row.token,
+    secretEncrypted: row.secret_encrypted,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: fromList(row.scope),
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromNullableMillis(row.expires_at),
+    revokedAt: fromNullableMillis(row.revoked_at),
+  };
+}

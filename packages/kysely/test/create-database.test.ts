@@ -1,0 +1,140 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { StorageError } from '@portcullis/core';
+import { StorageFixtures } from '@portcullis/core/testing';
+import { ACCEPTED_URL_FORMS, createDatabase, createKyselyStorage, DatabaseUrlError, migrate } from '@portcullis/kysely';
+import type { Database } from '@portcullis/kysely';
+import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql } from './helpers/databases.js';
+
+// Words that only a driver message would contain: none may reach StorageError.message.
+const DRIVER_WORDS = /ECONNREFUSED|ER_|SQLITE|sqlite3|127\.0\.0\.1|root|select|portcullis_|Unknown database|connection|destroyed|not open/i;
+
+function checkStorageError(t: Test, error: unknown, operation: string): void {
+  t.type(error, StorageError, 'a StorageError');
+  const storageError = error as StorageError;
+  t.equal(storageError.name, 'StorageError');
+  t.match(storageError.message, new RegExp(`^The database failed during ${operation}\\.$`), 'a message naming the operation');
+  t.notMatch(storageError.message, DRIVER_WORDS, 'no driver text in the message');
+  t.ok(storageError.cause instanceof Error, 'the driver error kept as cause');
+}
+
+
+async function catchError(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+t.test('createDatabase refuses URLs it does not understand, naming the accepted forms', async (t) => {
+  const refused = [
+    '',
+    'postgres://user:hunter2@localhost:5432/portcullis',
+    'mysql2://user:hunter2@localhost/portcullis',
+    'mysql://localhost:3306/portcullis',
+    'mysql://user:hunter2@localhost:3306/',
+    'mysql://user:hunter2@localhost:3306/a/b',
+    'mysql://user:hunter2@:3306/portcullis',
+    'sqlite:',
+    'sqlite://tmp/file.sqlite',
+    'file.sqlite',
+    'SQLITE::memory:',
+  ];
+  for (const url of refused) {
+    const error = await catchError(createDatabase(url));
+    t.type(error, DatabaseUrlError, JSON.stringify(url));
+    t.match((error as Error).message, ACCEPTED_URL_FORMS, 'the message lists the accepted forms');
+    t.notMatch((error as Error).message, 'hunter2', 'and never repeats the password');
+  }
+  t.match(ACCEPTED_URL_FORMS, /mysql:\/\/user:password@host:port\/database.*sqlite:path\/to\/file\.sqlite.*sqlite::memory:/);
+
+  const badLimit = await catchError(createDatabase('mysql://user:hunter2@localhost:3306/db?connectionLimit=0'));
+  t.type(badLimit, DatabaseUrlError);
+  t.match((badLimit as Error).message, 'connectionLimit must be a positive integer');
+  t.type(await catchError(createDatabase('mysql://u@localhost/db', { connectTimeout: -5 })), DatabaseUrlError);
+});
+
+t.test('a SQLite file that cannot be opened is a StorageError', async (t) => {
+  const error = await catchError(createDatabase('sqlite:/nonexistent-portcullis-dir/a/b.sqlite'));
+  t.type(error, StorageError);
+  t.notMatch((error as Error).message, DRIVER_WORDS);
+  t.ok((error as Error).cause instanceof Error);
+});
+
+t.test('SQLite: a query on a closed database is a StorageError without driver text', async (t) => {
+  const sqlite = new BetterSqlite3(':memory:');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  const fx = new StorageFixtures();
+  const token = fx.accessToken();
+  await storage.saveTokens(token, null);
+  sqlite.close();
+  checkStorageError(t, await catchError(storage.findAccessToken(token.digest)), 'findAccessToken');
+  checkStorageError(t, await catchError(storage.rotateRefreshToken('x', new Date(), fx.accessToken(), fx.refreshToken(null))), 'rotateRefreshToken');
+  checkStorageError(t, await catchError(storage.recordNonce(fx.nonce())), 'recordNonce');
+  checkStorageError(t, await catchError(storage.purgeExpired(new Date())), 'purgeExpired');
+});
+
+t.test('SQLite: a query after destroy is a StorageError', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  await db.destroy();
+  checkStorageError(t, await catchError(storage.findClient('pci_x')), 'findClient');
+});
+
+t.test('a duplicate key outside recordNonce is a StorageError saying so', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  const client = new StorageFixtures().client();
+  await storage.createClient(client);
+  const error = await catchError(storage.createClient(client));
+  t.type(error, StorageError);
+  t.equal((error as Error).message, 'The database failed during createClient: a row with the same key already exists.');
+});
+
+t.test('MySQL: nothing listening on the port is a StorageError, quickly', async (t) => {
+  // Port 1 on loopback refuses at once; the short timeout bounds the test if it does not.
+  const db = await createDatabase('mysql://root:hunter2@127.0.0.1:1/portcullis', { connectTimeout: 1000 });
+  t.teardown(() => db.destroy());
+  const storage = createKyselyStorage(db);
+  const started = Date.now();
+  const error = await catchError(storage.findAccessToken('digest'));
+  checkStorageError(t, error, 'findAccessToken');
+  t.notMatch((error as Error).message, 'hunter2');
+  t.ok(Date.now() - started < 5000, 'within the connect timeout');
+});
+
+const unreachable = await probeMysql();
+if (unreachable !== null && !mysqlRequired) {
+  t.test('MySQL: a dropped database is a StorageError without driver text', { skip: announceMysqlSkip(unreachable) }, async () => {});
+} else {
+  t.test('MySQL: a dropped database is a StorageError without driver text', async (t) => {
+    t.equal(unreachable, null, MYSQL_REACHABLE);
+    if (unreachable !== null) return;
+    const database = await createMysqlTestDatabase();
+    const db = await createDatabase(database.url);
+    t.teardown(async () => {
+      await db.destroy();
+      await database.drop();
+    });
+    await migrate(db);
+    const storage = createKyselyStorage(db);
+    const fx = new StorageFixtures();
+    const code = fx.authorizationCode();
+    await storage.saveAuthorizationCode(code);
+    t.equal((await storage.consumeAuthorizationCode(code.digest, new Date())).status, 'consumed');
+    await database.drop();
+    checkStorageError(t, await catchError(storage.consumeAuthorizationCode(code.digest, new Date())), 'consumeAuthorizationCode');
+    checkStorageError(t, await catchError(storage.saveTokens(fx.accessToken(), fx.refreshToken(null))), 'saveTokens');
+    checkStorageError(t, await catchError(storage.recordNonce(fx.nonce())), 'recordNonce');
+  });
+}

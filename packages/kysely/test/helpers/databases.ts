@@ -1,0 +1,111 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { createConnection } from 'mysql2/promise';
+import type { StorageFactory } from '@portcullis/core/testing';
+import { createDatabase, createKyselyStorage, migrate, PORTCULLIS_TABLES } from '@portcullis/kysely';
+import type { Database } from '@portcullis/kysely';
+
+// The CI server; PORTCULLIS_TEST_MYSQL_PORT exists to check the skip and REQUIRE_MYSQL paths.
+export const MYSQL_SERVER = {
+  host: '127.0.0.1',
+  port: Number(process.env.PORTCULLIS_TEST_MYSQL_PORT ?? 3306),
+  user: 'root',
+  password: '',
+};
+
+/** Every row of every Portcullis table: the raw dump the secrets case searches. */
+export async function dumpTables(db: Kysely<Database>): Promise<Record<string, unknown[]>> {
+  const dump: Record<string, unknown[]> = {};
+  for (const table of PORTCULLIS_TABLES) dump[table] = await db.selectFrom(table).selectAll().execute();
+  return dump;
+}
+
+/** A new migrated `sqlite::memory:` database for each case. */
+export const sqliteMemoryFactory: StorageFactory = async () => {
+  const db = await createDatabase('sqlite::memory:');
+  await migrate(db);
+  return { storage: createKyselyStorage(db), dump: () => dumpTables(db), close: () => db.destroy() };
+};
+
+/** A new migrated SQLite file (WAL) in a temporary folder for each case, removed afterwards. */
+export const sqliteFileFactory: StorageFactory = async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'portcullis-sqlite-'));
+  const db = await createDatabase(`sqlite:${join(folder, 'portcullis.sqlite')}`);
+  await migrate(db);
+  return {
+    storage: createKyselyStorage(db),
+    dump: () => dumpTables(db),
+    close: async () => {
+      await db.destroy();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+};
+
+export async function openTempSqliteFile(): Promise<{ url: string; remove(): Promise<void> }> {
+  const folder = await mkdtemp(join(tmpdir(), 'portcullis-sqlite-'));
+  return { url: `sqlite:${join(folder, 'portcullis.sqlite')}`, remove: () => rm(folder, { recursive: true, force: true }) };
+}
+
+/** Why MySQL is unreachable, or null when it answers. */
+export async function probeMysql(): Promise<string | null> {
+  try {
+    const connection = await createConnection({ ...MYSQL_SERVER, connectTimeout: 3000 });
+    await connection.end();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? `${error.name}: ${(error as { code?: string }).code ?? error.message}` : String(error);
+  }
+}
+
+export const mysqlRequired = process.env.REQUIRE_MYSQL === '1';
+
+/** The loud notice when the MySQL tests are skipped. */
+export function announceMysqlSkip(reason: string): string {
+  const message = `MariaDB/MySQL at ${MYSQL_SERVER.host}:${MYSQL_SERVER.port} is unreachable (${reason}): the MySQL tests are SKIPPED. Start it, or set REQUIRE_MYSQL=1 to make this a failure.`;
+  console.error(`\n${'!'.repeat(100)}\n!! ${message}\n${'!'.repeat(100)}\n`);
+  return message;
+}
+
+export interface MysqlTestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database `portcullis_test_<random>` on the server; `drop()` removes it. */
+export async function createMysqlTestDatabase(): Promise<MysqlTestDatabase> {
+  const name = `portcullis_test_${randomBytes(6).toString('hex')}`;
+  const admin = await createConnection(MYSQL_SERVER);
+  try {
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: `mysql://${MYSQL_SERVER.user}:@${MYSQL_SERVER.host}:${MYSQL_SERVER.port}/${name}`,
+    async drop() {
+      const connection = await createConnection(MYSQL_SERVER);
+      try {
+        await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await connection.end();
+      }
+    },
+  };
+}
+
+/** One migrated MySQL database shared by the cases: each case starts from emptied tables. */
+export function mysqlFactory(db: Kysely<Database>): StorageFactory {
+  return async () => {
+    for (const table of PORTCULLIS_TABLES) await db.deleteFrom(table).execute();
+    return { storage: createKyselyStorage(db), dump: () => dumpTables(db), close: async () => {} };
+  };
+}
+
+/** The assertion that fails a REQUIRE_MYSQL=1 run when the server is not there. */
+export const MYSQL_REACHABLE = `MariaDB answers at ${MYSQL_SERVER.host}:${MYSQL_SERVER.port} (REQUIRE_MYSQL=1)`;

@@ -1,0 +1,122 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { StorageFixtures } from '@portcullis/core/testing';
+import { createDatabase, createKyselyStorage, listMigrationNames, migrate, rollback } from '@portcullis/kysely';
+import type { AnyKysely, Database } from '@portcullis/kysely';
+import { readMysqlCatalog, readSqliteCatalog } from './helpers/catalog.js';
+import type { Catalog } from './helpers/catalog.js';
+import { EXPECTED_SCHEMA, MIGRATION_TABLES } from './helpers/expected-schema.js';
+import {
+  announceMysqlSkip,
+  createMysqlTestDatabase,
+  MYSQL_REACHABLE,
+  mysqlRequired,
+  openTempSqliteFile,
+  probeMysql,
+} from './helpers/databases.js';
+
+const OAUTH2_TABLES = [
+  'portcullis_access_tokens',
+  'portcullis_authorization_codes',
+  'portcullis_clients',
+  'portcullis_refresh_tokens',
+  'portcullis_scopes',
+];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema'];
+
+type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
+
+const tablesOf = (catalog: Catalog): string[] => Object.keys(catalog).filter((name) => !MIGRATION_TABLES.includes(name)).sort();
+
+async function checkLatestSchema(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog): Promise<void> {
+  const catalog = await readCatalog(db);
+  t.strictSame(Object.keys(catalog).sort(), [...Object.keys(EXPECTED_SCHEMA), ...MIGRATION_TABLES].sort(), 'exactly the expected tables');
+  for (const [table, expected] of Object.entries(EXPECTED_SCHEMA)) {
+    t.strictSame(catalog[table], expected, `${table}: columns, primary key and indexes`);
+  }
+}
+
+async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog): Promise<void> {
+  t.strictSame(await listMigrationNames(), ALL_NAMES);
+  t.strictSame(tablesOf(await readCatalog(db)), [], 'an empty database has no Portcullis table');
+
+  t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'up: both migrations run');
+  await checkLatestSchema(t, db, readCatalog);
+  t.strictSame(await migrate(db), { executed: [] }, 'running it again does nothing');
+
+  // Data written at the latest schema survives until its table is dropped.
+  const fx = new StorageFixtures();
+  const storage = createKyselyStorage(db);
+  const { access, refresh } = fx.tokenPair();
+  await storage.saveTokens(access, refresh);
+
+  t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down one step');
+  t.strictSame(tablesOf(await readCatalog(db)), OAUTH2_TABLES, 'the OAuth 1.0a tables are gone');
+  t.strictSame(await storage.findAccessToken(access.digest), access, 'OAuth 2 data untouched');
+
+  t.strictSame(await rollback(db), { executed: ['0001_oauth2_schema'] }, 'down again');
+  t.strictSame(tablesOf(await readCatalog(db)), [], 'no Portcullis table left');
+  t.strictSame(await rollback(db), { executed: [] }, 'nothing left to undo');
+
+  t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'up again');
+  await checkLatestSchema(t, db, readCatalog);
+  t.equal(await storage.findAccessToken(access.digest), null, 'a fresh schema is empty');
+  await storage.saveTokens(access, refresh);
+  t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
+
+  t.strictSame(await rollback(db, { all: true }), { executed: ['0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
+  t.strictSame(tablesOf(await readCatalog(db)), []);
+  t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'and up once more');
+}
+
+t.test('SQLite in memory: up, down, up, and the exact schema', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await upDownUp(t, db, readSqliteCatalog);
+});
+
+t.test('SQLite file: up, down, up, and the exact schema', async (t) => {
+  const file = await openTempSqliteFile();
+  const db = await createDatabase(file.url);
+  t.teardown(async () => {
+    await db.destroy();
+    await file.remove();
+  });
+  await upDownUp(t, db, readSqliteCatalog);
+  const mode = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db);
+  t.equal(mode.rows[0]?.journal_mode, 'wal', 'a file database runs in WAL mode');
+  const busy = await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(db);
+  t.equal(busy.rows[0]?.timeout, 5000, 'with a busy timeout');
+});
+
+const unreachable = await probeMysql();
+if (unreachable !== null && !mysqlRequired) {
+  t.test('MariaDB: up, down, up, and the exact schema', { skip: announceMysqlSkip(unreachable) }, async () => {});
+} else {
+  t.test('MariaDB: up, down, up, and the exact schema', async (t) => {
+    t.equal(unreachable, null, MYSQL_REACHABLE);
+    if (unreachable !== null) return;
+    const database = await createMysqlTestDatabase();
+    const db = await createDatabase(database.url);
+    t.teardown(async () => {
+      await db.destroy();
+      await database.drop();
+    });
+    await upDownUp(t, db, readMysqlCatalog);
+
+    const tables = await sql<{ table_name: string; engine: string; table_collation: string }>`
+      SELECT TABLE_NAME AS table_name, ENGINE AS engine, TABLE_COLLATION AS table_collation
+      FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${sql.join(Object.keys(EXPECTED_SCHEMA))})
+      ORDER BY TABLE_NAME`.execute(db);
+    t.equal(tables.rows.length, Object.keys(EXPECTED_SCHEMA).length);
+    for (const row of tables.rows) {
+      t.strictSame(
+        { engine: row.engine, collation: row.table_collation },
+        { engine: 'InnoDB', collation: 'utf8mb4_bin' },
+        `${row.table_name}: InnoDB, utf8mb4, binary collation (case-sensitive tokens)`,
+      );
+    }
+  });
+}
