@@ -1,0 +1,106 @@
+import type { FastifyReply } from 'fastify';
+import type { OAuthError } from '@portcullis/core';
+import { CONSENT_FIELDS, type ConsentContext } from './options.js';
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes text for HTML content and double- or single-quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
+}
+
+const BASE_CSP = "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'; form-action 'self'";
+
+/**
+ * Headers of every page the authorize endpoint draws: no framing (clickjacking a consent button is
+ * the classic attack), no scripts, no caching (the page holds a CSRF token).
+ * `formActionTarget` adds the client's redirect origin to form-action: browsers apply form-action to
+ * the redirect that follows the consent POST, and would otherwise block the way back to the client.
+ */
+export function setPageHeaders(reply: FastifyReply, formActionTarget?: string): void {
+  reply.header('x-frame-options', 'DENY');
+  reply.header(
+    'content-security-policy',
+    formActionTarget === undefined ? BASE_CSP : `${BASE_CSP} ${formActionTarget}`,
+  );
+  reply.header('cache-control', 'no-store');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('x-content-type-options', 'nosniff');
+}
+
+/** A CSP source for where the consent redirect goes: the origin of http(s) URIs, the scheme of others (RFC 8252 apps). */
+export function toFormActionSource(redirectUri: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(redirectUri);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol === 'https:' || url.protocol === 'http:') return url.origin;
+  return /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : undefined;
+}
+
+const STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}' +
+  'ul{padding:0;list-style:none}li{margin:.5rem 0}small{color:#666;display:block;margin-left:1.6rem}' +
+  'button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}';
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body>${body}</body></html>
+`;
+}
+
+/** The built-in consent page: who asks, for what, approve or deny, optionally fewer scopes. */
+export function renderConsentPage(context: ConsentContext): string {
+  const client = escapeHtml(context.authorizationRequest.clientName);
+  const scopes = context.scopes
+    .map(
+      (scope) =>
+        `<li><label><input type="checkbox" name="${CONSENT_FIELDS.grantedScope}" value="${escapeHtml(scope.name)}" checked> ` +
+        `<code>${escapeHtml(scope.name)}</code></label>` +
+        (scope.description === null ? '' : `<small>${escapeHtml(scope.description)}</small>`) +
+        '</li>',
+    )
+    .join('');
+  const scopeList =
+    context.scopes.length === 0
+      ? '<p>It asks for no particular permission.</p>'
+      : `<p>It asks to:</p><ul>${scopes}</ul><input type="hidden" name="${CONSENT_FIELDS.narrowScope}" value="1">`;
+  return page(
+    `Authorize ${context.authorizationRequest.clientName}`,
+    `<h1>Authorize <strong>${client}</strong>?</h1>
+<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
+<form method="post" action="${escapeHtml(context.action)}">
+<input type="hidden" name="${CONSENT_FIELDS.csrfToken}" value="${escapeHtml(context.csrfToken)}">
+${scopeList}
+<button type="submit" name="${CONSENT_FIELDS.decision}" value="approve">Approve</button>
+<button type="submit" name="${CONSENT_FIELDS.decision}" value="deny">Deny</button>
+</form>`,
+  );
+}
+
+/** The page shown instead of redirecting when the client or its redirect URI cannot be trusted. */
+export function renderErrorPage(error: OAuthError): string {
+  return page(
+    'Authorization error',
+    `<h1>Authorization error</h1>
+<p><code>${escapeHtml(error.error)}</code></p>
+${error.description === undefined ? '' : `<p>${escapeHtml(error.description)}</p>`}`,
+  );
+}
+
+/** Sends the error page with the error's status and headers (Allow, Retry-After). */
+export function sendErrorPage(reply: FastifyReply, error: OAuthError): FastifyReply {
+  for (const name of Object.keys(error.headers)) reply.header(name, error.headers[name]);
+  setPageHeaders(reply);
+  return reply.code(error.status).type('text/html; charset=utf-8').send(renderErrorPage(error));
+}

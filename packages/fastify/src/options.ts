@@ -1,0 +1,165 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  AuthenticatedUser,
+  AuthorizationRequest,
+  AuthorizationServerOptions,
+  OAuthStorage,
+} from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
+import {
+  InvalidOptionError,
+  NoGetUserError,
+  NoIssuerError,
+  NoLoginUrlError,
+  NoStorageError,
+} from './errors.js';
+
+/** A requested scope as the consent page shows it. */
+export interface ConsentScope {
+  name: string;
+  description: string | null;
+}
+
+/** What `renderConsent` gets to draw its own page. The form must post these fields back. */
+export interface ConsentContext {
+  authorizationRequest: AuthorizationRequest;
+  user: AuthenticatedUser;
+  /** The requested scopes with the registry's descriptions, in request order. */
+  scopes: ConsentScope[];
+  /** Where the form posts: the authorize endpoint. */
+  action: string;
+  /** The value to post as `csrf_token`. */
+  csrfToken: string;
+  /** The form field names the consent POST reads. */
+  fields: typeof CONSENT_FIELDS;
+}
+
+export const CONSENT_FIELDS = {
+  /** `approve` or `deny`. */
+  decision: 'decision',
+  csrfToken: 'csrf_token',
+  /** Repeated: the scopes the user kept, read only when `narrowScope` is posted too. */
+  grantedScope: 'granted_scope',
+  /** Present (any value) when the form offers scope checkboxes, so "none kept" differs from "not offered". */
+  narrowScope: 'narrow_scope',
+} as const;
+
+export type LoginUrl = string | ((request: FastifyRequest, returnTo: string) => string);
+
+export type GetUser = (request: FastifyRequest) => AuthenticatedUser | null | Promise<AuthenticatedUser | null>;
+
+export type RenderConsent = (request: FastifyRequest, reply: FastifyReply, context: ConsentContext) => unknown;
+
+/** The core's options the plugin hands to `createAuthorizationServer` unchanged. */
+export type PassThroughOptions = Pick<
+  AuthorizationServerOptions,
+  | 'accessTokenTtl'
+  | 'refreshTokenTtl'
+  | 'authorizationCodeTtl'
+  | 'deleteExpired'
+  | 'singleAccessToken'
+  | 'allowPlainPkce'
+  | 'defaultScopes'
+  | 'verifyUser'
+  | 'findUsername'
+  | 'clock'
+  | 'entropy'
+>;
+
+export interface PortcullisOptions extends PassThroughOptions {
+  /** Where clients, codes and tokens live. Required. */
+  storage: OAuthStorage;
+  /** The scopes the server knows. Default: `createDefaultScopes()` (read, write). */
+  scopes?: ScopeRegistry;
+  /** The RFC 8414 issuer, an absolute URL such as `https://auth.example.com`. Required. */
+  issuer: string;
+  /** Where the OAuth 2 endpoints are mounted, below the register prefix. Default `/oauth`. */
+  routePrefix?: string;
+  /** Who is logged in, or null. Required (the authorize endpoint needs it). */
+  getUser: GetUser;
+  /** Where an anonymous user is sent; a string gets `?next=<returnTo>` appended. Required. */
+  loginUrl: LoginUrl;
+  /** Draws the consent page instead of the built-in one; must send the reply (or return the payload). */
+  renderConsent?: RenderConsent;
+  /** The session key holding the pending authorization request. Default `portcullis`. */
+  sessionKey?: string;
+  /** Accept `?access_token=` on protected routes (RFC 6750 section 2.3). Default false. */
+  allowQueryToken?: boolean;
+  /** Development mode: plain HTTP is accepted. Default false. */
+  development?: boolean;
+  /** Refuse requests that did not come over TLS. Default `!development`. */
+  enforceSecure?: boolean;
+  /** The key that encrypts OAuth 1.0a secrets (32 bytes, or 64 hex or 43 base64url characters). */
+  secretKey?: string | Uint8Array;
+}
+
+/** The options with every default filled in, as the plugin's parts use them. */
+export interface ResolvedOptions {
+  routePrefix: string;
+  sessionKey: string;
+  allowQueryToken: boolean;
+  enforceSecure: boolean;
+  realm: string;
+  getUser: GetUser;
+  loginUrl: LoginUrl;
+  renderConsent: RenderConsent | undefined;
+}
+
+const ROUTE_PREFIX = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
+const SESSION_KEY = /^[A-Za-z_$][A-Za-z0-9_$.-]*$/;
+
+/** Checks the options at registration, throwing an `@fastify/error` with a stable code. */
+export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new NoStorageError();
+  const { storage } = options;
+  if (storage === null || typeof storage !== 'object' || typeof storage.findAccessToken !== 'function') {
+    throw new NoStorageError();
+  }
+  checkIssuer(options.issuer);
+  if (typeof options.getUser !== 'function') throw new NoGetUserError();
+  if (typeof options.loginUrl !== 'function' && (typeof options.loginUrl !== 'string' || options.loginUrl === '')) {
+    throw new NoLoginUrlError();
+  }
+  if (options.renderConsent !== undefined && typeof options.renderConsent !== 'function') {
+    throw new InvalidOptionError('renderConsent', 'must be a function (request, reply, context)');
+  }
+  const routePrefix = options.routePrefix ?? '/oauth';
+  if (typeof routePrefix !== 'string' || !ROUTE_PREFIX.test(routePrefix) || routePrefix.endsWith('/')) {
+    throw new InvalidOptionError('routePrefix', 'must be empty or a path like "/oauth" (no trailing slash)');
+  }
+  const sessionKey = options.sessionKey ?? 'portcullis';
+  if (typeof sessionKey !== 'string' || !SESSION_KEY.test(sessionKey)) {
+    throw new InvalidOptionError('sessionKey', 'must be a plain identifier such as "portcullis"');
+  }
+  for (const name of ['allowQueryToken', 'development', 'enforceSecure'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new InvalidOptionError(name, 'must be a boolean');
+    }
+  }
+  // The realm of the challenges is the issuer, as the core's own challenges say.
+  const realm = options.issuer.replace(/["\\]/g, '');
+  return {
+    routePrefix,
+    sessionKey,
+    allowQueryToken: options.allowQueryToken ?? false,
+    enforceSecure: options.enforceSecure ?? !(options.development ?? false),
+    realm,
+    getUser: options.getUser,
+    loginUrl: options.loginUrl,
+    renderConsent: options.renderConsent,
+  };
+}
+
+function checkIssuer(issuer: unknown): void {
+  if (typeof issuer !== 'string') throw new NoIssuerError(String(issuer));
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new NoIssuerError(JSON.stringify(issuer));
+  }
+  // RFC 8414 section 2: https, no query, no fragment (http is tolerated for development).
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || issuer.includes('#')) {
+    throw new NoIssuerError(JSON.stringify(issuer));
+  }
+}

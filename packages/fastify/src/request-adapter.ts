@@ -1,0 +1,53 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { invalidRequest, type OAuthError, type OAuthRequest, type OAuthResponse } from '@portcullis/core';
+
+// A host (with an optional port) as RFC 3986 allows it; anything else could make the URL parser
+// read a different authority than the one the client addressed.
+const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(:\d{1,5})?$/;
+
+/** Whether the request body was sent as `application/x-www-form-urlencoded`. */
+export function isFormRequest(request: FastifyRequest): boolean {
+  const type = request.headers['content-type'];
+  return type !== undefined && type.toLowerCase().split(';', 1)[0]!.trim() === 'application/x-www-form-urlencoded';
+}
+
+/**
+ * The core's plain request from Fastify's. `secure` is `request.protocol === 'https'`, so Fastify's
+ * `trustProxy` alone decides whether `X-Forwarded-Proto` counts.
+ */
+export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
+  const host = request.host;
+  if (!HOST.test(host)) throw invalidRequest('The Host header is malformed.');
+  const headers: Record<string, string | undefined> = {};
+  for (const name of Object.keys(request.headers)) {
+    const value = request.headers[name];
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const body =
+    isFormRequest(request) && request.body !== null && typeof request.body === 'object'
+      ? (request.body as Record<string, string | string[]>)
+      : undefined;
+  return {
+    method: request.method,
+    // Concatenated rather than resolved: a request path of `//evil.example/` must stay a path.
+    url: new URL(`${request.protocol}://${host}${request.url}`),
+    headers,
+    body,
+    secure: request.protocol === 'https',
+  };
+}
+
+/** Writes a core response (status, headers, JSON or form-encoded body) to the reply. */
+export function sendOAuthResponse(reply: FastifyReply, response: OAuthResponse): FastifyReply {
+  reply.code(response.status);
+  for (const name of Object.keys(response.headers)) reply.header(name, response.headers[name]);
+  return reply.send(response.body);
+}
+
+/** Writes an OAuth error as RFC 6749 section 5.2 JSON with its status and headers. */
+export function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+  reply.code(error.status);
+  for (const name of Object.keys(error.headers)) reply.header(name, error.headers[name]);
+  reply.header('cache-control', 'no-store');
+  return reply.send(error.toJSON());
+}

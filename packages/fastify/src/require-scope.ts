@@ -1,0 +1,310 @@
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import {
+  invalidRequest,
+  insufficientScope,
+  OAuthError,
+  toOAuthError,
+  type AuthorizationServer,
+} from '@portcullis/core';
+import { isScopeToken, type ScopeRegistry } from '@portcullis/scopes';
+import type { ScopeDeclarations } from './declared-scopes.js';
+import { InvalidScopeError } from './errors.js';
+import { isFormRequest, sendOAuthError } from './request-adapter.js';
+import { deriveAutoScope } from './scope-auto.js';
+import type { RequestAuth, RequestVerifier, RequireScope, RequireScopeOptions, ScopeGuard, ScopedRoute } from './types.js';
+
+/** What every guard of one plugin instance shares. Built once at registration. */
+export interface GuardContext {
+  server: AuthorizationServer;
+  registry: ScopeRegistry;
+  verifiers: RequestVerifier[];
+  declarations: ScopeDeclarations;
+  allowQueryToken: boolean;
+  enforceSecure: boolean;
+  realm: string;
+}
+
+const kGuardSpec = Symbol('portcullis.requireScope');
+
+interface GuardSpec {
+  scopes: readonly string[];
+  auto: RequireScopeOptions | null;
+}
+
+type TaggedGuard = ScopeGuard & { [kGuardSpec]?: GuardSpec };
+
+/** `Bearer realm="..."` with RFC 6750 section 3 error attributes. */
+export function formatBearerChallenge(realm: string, error?: OAuthError): string {
+  let challenge = `Bearer realm="${realm}"`;
+  if (error === undefined) return challenge;
+  challenge += `, error="${error.error}"`;
+  // Descriptions are the server's own words; quotes and backslashes are dropped to keep the quoted-string valid.
+  if (error.description !== undefined) challenge += `, error_description="${error.description.replace(/["\\]/g, '')}"`;
+  if (error.scope !== undefined) challenge += `, scope="${error.scope}"`;
+  return challenge;
+}
+
+/** The error with a `WWW-Authenticate` challenge, when it needs one and the core did not add it. */
+function withChallenge(error: OAuthError, realm: string): OAuthError {
+  if (error.status !== 400 && error.status !== 401 && error.status !== 403) return error;
+  if (Object.keys(error.headers).some((name) => name.toLowerCase() === 'www-authenticate')) return error;
+  return new OAuthError(error.error, {
+    status: error.status,
+    ...(error.description === undefined ? {} : { description: error.description }),
+    ...(error.uri === undefined ? {} : { uri: error.uri }),
+    ...(error.scope === undefined ? {} : { scope: error.scope }),
+    headers: { ...error.headers, 'www-authenticate': formatBearerChallenge(realm, error) },
+  });
+}
+
+function challengeError(realm: string, build: () => OAuthError): OAuthError {
+  return withChallenge(build(), realm);
+}
+
+/** The mask of the scopes, or null while one of them is not defined in the registry. */
+function maskOfDefined(registry: ScopeRegistry, scopes: readonly string[]): bigint | null {
+  let mask = 0n;
+  for (const scope of scopes) {
+    const info = registry.get(scope);
+    if (info === undefined) return null;
+    mask |= info.mask;
+  }
+  return mask;
+}
+
+/** The mask a token's scopes grant; names the registry no longer knows grant nothing. */
+function maskOfGranted(registry: ScopeRegistry, scopes: readonly string[]): bigint {
+  let mask = 0n;
+  for (const scope of scopes) mask |= registry.get(scope)?.mask ?? 0n;
+  return mask;
+}
+
+/** Errors that do not depend on the request, built once per plugin instance. */
+interface SharedErrors {
+  missing: string;
+  insecure: OAuthError;
+  ambiguous: OAuthError;
+  malformed: OAuthError;
+}
+
+const sharedErrors = new WeakMap<GuardContext, SharedErrors>();
+
+function getSharedErrors(context: GuardContext): SharedErrors {
+  let errors = sharedErrors.get(context);
+  if (errors === undefined) {
+    errors = {
+      missing: formatBearerChallenge(context.realm),
+      insecure: challengeError(context.realm, () => invalidRequest('Protected resources are served over HTTPS only.')),
+      ambiguous: challengeError(context.realm, () =>
+        invalidRequest('The request carries an access token in more than one way; use exactly one.'),
+      ),
+      malformed: challengeError(context.realm, () => invalidRequest('The access token parameter is malformed.')),
+    };
+    sharedErrors.set(context, errors);
+  }
+  return errors;
+}
+
+/** The credentials of an `Authorization: Bearer` header, or undefined for another scheme. */
+function readBearer(authorization: string): string | undefined {
+  // The canonical spelling first: no allocation beyond the slice on the hot path.
+  if (authorization.startsWith('Bearer ')) return authorization.slice(7).trim();
+  // The scheme is case-insensitive (RFC 9110 section 11.1); "Bearer" alone is a malformed attempt.
+  if (
+    authorization.length >= 6 &&
+    (authorization.length === 6 || authorization.charCodeAt(6) === 32) &&
+    authorization.slice(0, 6).toLowerCase() === 'bearer'
+  ) {
+    return authorization.slice(7).trim();
+  }
+  return undefined;
+}
+
+/**
+ * Finds who the request acts for, or answers it (and returns null): RFC 6750 section 2 token
+ * lookup, then the extra verifiers (OAuth 1.0a) when no bearer token is there.
+ */
+async function authenticate(
+  context: GuardContext,
+  errors: SharedErrors,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<RequestAuth | null> {
+  if (context.enforceSecure && request.protocol !== 'https') {
+    sendOAuthError(reply, errors.insecure);
+    return null;
+  }
+  let token: unknown;
+  let found = 0;
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const bearer = readBearer(authorization);
+    if (bearer !== undefined) {
+      token = bearer;
+      found++;
+    }
+  }
+  const body = request.body as Record<string, unknown> | null | undefined;
+  if (body !== null && typeof body === 'object' && body.access_token !== undefined && isFormRequest(request)) {
+    token = body.access_token;
+    found++;
+  }
+  if (context.allowQueryToken) {
+    const query = request.query as Record<string, unknown> | null | undefined;
+    if (query !== null && typeof query === 'object' && query.access_token !== undefined) {
+      token = query.access_token;
+      found++;
+    }
+  }
+  if (found > 1) {
+    sendOAuthError(reply, errors.ambiguous);
+    return null;
+  }
+  if (found === 0) {
+    for (const verifier of context.verifiers) {
+      const pending = verifier.verify(request);
+      if (pending === null) continue;
+      try {
+        return await pending;
+      } catch (error) {
+        sendFailure(context, request, reply, error);
+        return null;
+      }
+    }
+    // RFC 6750 section 3.1: a request without credentials gets a challenge and no error code.
+    // The body stays empty for the same reason.
+    reply.code(401).header('www-authenticate', errors.missing).header('cache-control', 'no-store').send();
+    return null;
+  }
+  if (typeof token !== 'string' || token === '') {
+    sendOAuthError(reply, errors.malformed);
+    return null;
+  }
+  try {
+    const grant = await context.server.verifyAccessToken(token);
+    return {
+      protocol: 'oauth2',
+      clientId: grant.clientId,
+      userId: grant.userId,
+      scope: grant.scope,
+      tokenId: grant.tokenId,
+    };
+  } catch (error) {
+    sendFailure(context, request, reply, error);
+    return null;
+  }
+}
+
+function sendFailure(context: GuardContext, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  const wire = withChallenge(toOAuthError(error), context.realm);
+  if (wire.status >= 500) request.log.error({ err: error }, `portcullis: ${wire.error}`);
+  sendOAuthError(reply, wire);
+}
+
+/** A guard for fixed scopes. Everything but the token lookup is computed here, once. */
+function createGuard(context: GuardContext, scopes: readonly string[]): ScopeGuard {
+  const required = Object.freeze([...scopes]);
+  const errors = getSharedErrors(context);
+  let requiredMask = maskOfDefined(context.registry, required);
+  const needed = required.join(' ');
+  const insufficient = challengeError(context.realm, () =>
+    insufficientScope(`This resource needs the scope "${needed}".`, { scope: needed }),
+  );
+  // An async hook that answered must return the reply, or Fastify runs the handler as well.
+  return async function requireScopeGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const auth = await authenticate(context, errors, request, reply);
+    if (auth === null) return reply;
+    if (required.length > 0) {
+      // A scope the registry does not define (yet) is held by no token: refuse until it is defined.
+      if (requiredMask === null) requiredMask = maskOfDefined(context.registry, required);
+      if (requiredMask === null || (maskOfGranted(context.registry, auth.scope) & requiredMask) !== requiredMask) {
+        return sendOAuthError(reply, insufficient);
+      }
+    }
+    request.oauth = auth;
+    return undefined;
+  };
+}
+
+/**
+ * A `requireScope({ auto: true })` guard met outside route options (an `addHook`), where
+ * `onRoute` could not resolve it: resolved per route URL on first use, then cached.
+ */
+function createLateAutoGuard(context: GuardContext, options: RequireScopeOptions): ScopeGuard {
+  const byUrl = new Map<string, ScopeGuard>();
+  return async function requireAutoScopeGuard(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> {
+    const url = request.routeOptions.url ?? request.url;
+    let guard = byUrl.get(url);
+    if (guard === undefined) {
+      const scope = deriveAutoScope(url, options);
+      context.declarations.declare([scope], [{ method: request.method, url }]);
+      guard = createGuard(context, [scope]);
+      byUrl.set(url, guard);
+    }
+    return guard(request, reply);
+  };
+}
+
+/** Builds `fastify.requireScope`. */
+export function createRequireScope(context: GuardContext): RequireScope {
+  return function requireScope(...args: (string | RequireScopeOptions)[]): ScopeGuard {
+    const [first] = args;
+    if (first !== null && typeof first === 'object') {
+      if (args.length !== 1 || first.auto !== true) {
+        throw new InvalidScopeError('options', 'must be the only argument and have auto: true');
+      }
+      for (const part of [first.app, first.view]) {
+        if (part !== undefined && (typeof part !== 'string' || !isScopeToken(part))) {
+          throw new InvalidScopeError(JSON.stringify(part), 'is not a valid app or view name');
+        }
+      }
+      const guard: TaggedGuard = createLateAutoGuard(context, first);
+      guard[kGuardSpec] = { scopes: [], auto: { ...first } };
+      return guard;
+    }
+    for (const scope of args) {
+      if (typeof scope !== 'string' || !isScopeToken(scope)) {
+        throw new InvalidScopeError(JSON.stringify(scope), 'is not an RFC 6749 scope-token');
+      }
+    }
+    const scopes = [...new Set(args as string[])];
+    context.declarations.declare(scopes);
+    const guard: TaggedGuard = createGuard(context, scopes);
+    guard[kGuardSpec] = { scopes, auto: null };
+    return guard;
+  };
+}
+
+/**
+ * The `onRoute` hook: records the routes each guard protects and gives every
+ * `requireScope({ auto: true })` in the route's preHandler its route's scope.
+ */
+export function createRouteScopeHook(context: GuardContext): (routeOptions: RouteOptions) => void {
+  return function resolveRouteScopes(routeOptions: RouteOptions): void {
+    const handlers = routeOptions.preHandler;
+    if (handlers === undefined) return;
+    const list = (Array.isArray(handlers) ? handlers : [handlers]) as TaggedGuard[];
+    if (!list.some((handler) => typeof handler === 'function' && handler[kGuardSpec] !== undefined)) return;
+    const methods = (Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]).filter(
+      (method) => method !== 'HEAD',
+    );
+    const routes: ScopedRoute[] = methods.map((method) => ({ method, url: routeOptions.url }));
+    const resolved = list.map((handler) => {
+      const spec = typeof handler === 'function' ? handler[kGuardSpec] : undefined;
+      if (spec === undefined) return handler;
+      if (spec.auto === null) {
+        context.declarations.declare(spec.scopes, routes);
+        return handler;
+      }
+      const scope = deriveAutoScope(routeOptions.url, spec.auto);
+      context.declarations.declare([scope], routes);
+      const guard: TaggedGuard = createGuard(context, [scope]);
+      guard[kGuardSpec] = { scopes: [scope], auto: null };
+      return guard;
+    });
+    (routeOptions as { preHandler: unknown }).preHandler = Array.isArray(handlers) ? resolved : resolved[0];
+  };
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuthorizationServer, OAuthRequest } from '@portcullis/core';
+import { handleJsonRouteError } from './error-handler.js';
+import type { ResolvedOptions } from './options.js';
+import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
+import { TokenBody, TokenReferenceBody } from './schemas.js';
+
+export interface TokenRouteOptions {
+  server: AuthorizationServer;
+  settings: ResolvedOptions;
+}
+
+/** The JSON endpoints: token, revocation, introspection and the RFC 8414 metadata document. */
+export async function registerTokenRoutes(routes: FastifyInstance, options: TokenRouteOptions): Promise<void> {
+  const { server, settings } = options;
+  routes.setErrorHandler(handleJsonRouteError);
+
+  routes.post<{ Body: TokenBody }>(
+    `${settings.routePrefix}/token`,
+    { schema: { body: TokenBody } },
+    async (request, reply) => sendOAuthResponse(reply, await server.handleTokenRequest(toOAuthRequest(request))),
+  );
+
+  routes.post<{ Body: TokenReferenceBody }>(
+    `${settings.routePrefix}/revoke`,
+    { schema: { body: TokenReferenceBody } },
+    async (request, reply) => sendOAuthResponse(reply, await server.handleRevocationRequest(toOAuthRequest(request))),
+  );
+
+  routes.post<{ Body: TokenReferenceBody }>(
+    `${settings.routePrefix}/introspect`,
+    { schema: { body: TokenReferenceBody } },
+    async (request, reply) =>
+      sendOAuthResponse(reply, await server.handleIntrospectionRequest(toOAuthRequest(request))),
+  );
+
+  // The endpoints are POST only; other methods get the core's 405 invalid_request with Allow,
+  // rather than Fastify's 404 body.
+  const handlers = {
+    token: (request: OAuthRequest) => server.handleTokenRequest(request),
+    revoke: (request: OAuthRequest) => server.handleRevocationRequest(request),
+    introspect: (request: OAuthRequest) => server.handleIntrospectionRequest(request),
+  };
+  for (const [name, handle] of Object.entries(handlers)) {
+    routes.route({
+      method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+      url: `${settings.routePrefix}/${name}`,
+      handler: async (request, reply) => sendOAuthResponse(reply, await handle(toOAuthRequest(request))),
+    });
+  }
+
+  // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.
+  routes.get('/.well-known/oauth-authorization-server', async (_request, reply) =>
+    sendOAuthResponse(reply, server.getMetadata()),
+  );
+}

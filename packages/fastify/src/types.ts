@@ -1,0 +1,112 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  AuthorizationServer,
+  IssuedTokens,
+  PurgeResult,
+  RegisterClientInput,
+  RegisteredClient,
+} from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
+
+/** Who a protected request acts for: set on `request.oauth` by `requireScope`. */
+export interface RequestAuth {
+  /** How the request was authenticated: a bearer token, or (later) an OAuth 1.0a signature. */
+  protocol: 'oauth2' | 'oauth1';
+  clientId: string;
+  /** Null for tokens a client got for itself (client_credentials). */
+  userId: string | null;
+  /** The scopes the token grants. */
+  scope: string[];
+  /** The id of the token record (not the token). */
+  tokenId: string;
+}
+
+/**
+ * A way to authenticate a resource request other than a bearer token; the OAuth 1.0a signed
+ * request verifier is added here. `requireScope` asks each verifier in order when the request
+ * carries no bearer token.
+ */
+export interface RequestVerifier {
+  readonly name: string;
+  /**
+   * Returns null at once when the request does not carry this kind of credential (cheap checks
+   * only: this runs on every protected request). Otherwise a promise of who the request acts
+   * for, rejecting with an `OAuthError` (whose status and headers go on the wire).
+   */
+  verify(request: FastifyRequest): Promise<RequestAuth> | null;
+}
+
+/** A route that a `requireScope` guards. */
+export interface ScopedRoute {
+  method: string;
+  url: string;
+}
+
+/** A scope some `requireScope` asks for, with the routes it guards (the seed's `syncscopes`). */
+export interface DeclaredScope {
+  scope: string;
+  /** The registry's description, if the scope is defined there. */
+  description: string | null;
+  /** Whether the scope is defined in the registry (a token can only hold defined scopes). */
+  defined: boolean;
+  routes: ScopedRoute[];
+}
+
+export interface RequireScopeOptions {
+  /** Derive the scope from the route URL: `/api/polls/:id/results` needs `polls:results`. */
+  auto: true;
+  /** The application part of the derived scope, instead of the first static URL segment. */
+  app?: string;
+  /** The view part of the derived scope, instead of the last static URL segment. */
+  view?: string;
+}
+
+/** A preHandler checking the request's token. */
+export type ScopeGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+export interface RequireScope {
+  /** Every named scope is required; with none, any valid token passes. */
+  (...scopes: string[]): ScopeGuard;
+  (options: RequireScopeOptions): ScopeGuard;
+}
+
+/** The mounted paths of the endpoints, prefixes included. */
+export interface MountedPaths {
+  authorization: string;
+  token: string;
+  revocation: string;
+  introspection: string;
+  metadata: string;
+}
+
+/** `fastify.oauth`: the core server and the operations an application's admin code needs. */
+export interface PortcullisDecorator {
+  /** The framework-free authorization server of @portcullis/core. */
+  readonly server: AuthorizationServer;
+  readonly scopes: ScopeRegistry;
+  readonly paths: MountedPaths;
+  /** Extra request authentication methods for `requireScope` (OAuth 1.0a goes here). */
+  readonly verifiers: RequestVerifier[];
+  registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
+  revokeGrant(userId: string, clientId: string): Promise<number>;
+  issueTokens(input: {
+    clientId: string;
+    userId: string | null;
+    scope?: string[];
+    withRefreshToken?: boolean;
+  }): Promise<IssuedTokens>;
+  purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
+  /** Every scope any `requireScope` declared, sorted by name, with the routes it guards. */
+  declaredScopes(): DeclaredScope[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    oauth: PortcullisDecorator;
+    requireScope: RequireScope;
+  }
+  interface FastifyRequest {
+    /** Set by `requireScope` once the request is authenticated; null before and elsewhere. */
+    oauth: RequestAuth | null;
+  }
+}

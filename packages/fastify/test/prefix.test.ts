@@ -1,0 +1,100 @@
+import t, { type Test } from 'tap';
+import type { FastifyInstance } from 'fastify';
+import portcullis, { type PortcullisOptions } from '../src/index.js';
+import { basicAuth, buildTestApp, FORM, form, ISSUER } from './helpers.js';
+
+/** The same checks whatever the mount: token, metadata, authorize redirect and a protected route. */
+async function exercise(t: Test, app: FastifyInstance, root: string, protectedUrl: string) {
+  const { client, clientSecret } = await app.oauth.registerClient({
+    name: 'Mounted',
+    grantTypes: ['client_credentials', 'authorization_code'],
+    redirectUris: ['https://client.example/cb'],
+    scopes: ['read', 'polls:results'],
+  });
+  const token = await app.inject({
+    method: 'POST',
+    url: `${root}/oauth/token`,
+    headers: { ...FORM, authorization: basicAuth(client.id, clientSecret!) },
+    payload: form({ grant_type: 'client_credentials', scope: 'polls:results' }),
+  });
+  t.equal(token.statusCode, 200);
+  const accessToken = token.json().access_token as string;
+
+  const metadata = await app.inject({ method: 'GET', url: `${root}/.well-known/oauth-authorization-server` });
+  t.equal(metadata.statusCode, 200);
+  t.equal(metadata.json().token_endpoint, `${ISSUER}${root}/oauth/token`);
+  t.equal(metadata.json().authorization_endpoint, `${ISSUER}${root}/oauth/authorize`);
+
+  const authorize = await app.inject({
+    method: 'GET',
+    url: `${root}/oauth/authorize?response_type=code&client_id=${client.id}&scope=read`,
+  });
+  t.equal(authorize.statusCode, 302);
+  t.match(authorize.headers.location, new RegExp(`^/login\\?next=${encodeURIComponent(`${root}/oauth/authorize?`).replace(/[?]/g, '\\?')}`));
+
+  const wrongType = await app.inject({
+    method: 'POST',
+    url: `${root}/oauth/revoke`,
+    headers: { 'content-type': 'application/json' },
+    payload: '{}',
+  });
+  t.equal(wrongType.statusCode, 400);
+  t.equal(wrongType.json().error, 'invalid_request');
+
+  const guarded = await app.inject({ method: 'GET', url: protectedUrl, headers: { authorization: `Bearer ${accessToken}` } });
+  t.equal(guarded.statusCode, 200);
+  t.equal(guarded.json().clientId, client.id);
+  const refused = await app.inject({ method: 'GET', url: protectedUrl });
+  t.equal(refused.statusCode, 401);
+  t.equal(app.oauth.declaredScopes()[0]?.routes[0]?.url, protectedUrl.replace('/7/', '/:id/'));
+}
+
+t.test('registered with a prefix option', async (t) => {
+  const { app, close } = await buildTestApp({
+    mount: async (app, options) => {
+      await app.register(portcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+    },
+    routes: (app) => {
+      app.get('/api/polls/:id/results', { preHandler: app.requireScope({ auto: true }) }, async (request) => request.oauth);
+    },
+  });
+  t.teardown(close);
+  t.equal(app.oauth.paths.token, '/auth/oauth/token');
+  await exercise(t, app, '/auth', '/api/polls/7/results');
+  t.equal((await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).statusCode, 404);
+});
+
+t.test('registered inside an encapsulated context under a prefix', async (t) => {
+  let inner: FastifyInstance | undefined;
+  const { app, close } = await buildTestApp({
+    mount: async (app, options) => {
+      await app.register(
+        async (child) => {
+          await child.register(portcullis, options);
+          // The full URL counts (it would give tenant:results), so the application is named.
+          child.get('/api/polls/:id/results', { preHandler: child.requireScope({ auto: true, app: 'polls' }) }, async (request) => request.oauth);
+          inner = child;
+        },
+        { prefix: '/tenant' },
+      );
+    },
+  });
+  t.teardown(close);
+  t.notOk(app.hasDecorator('oauth'), 'the decorators stay in the context that registered the plugin');
+  await exercise(t, inner!, '/tenant', '/tenant/api/polls/7/results');
+});
+
+t.test('an issuer with a path is not repeated in the metadata', async (t) => {
+  const { app, close } = await buildTestApp({
+    plugin: { issuer: `${ISSUER}/auth` },
+    mount: async (app, options) => {
+      await app.register(portcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+    },
+  });
+  t.teardown(close);
+  const metadata = await app.inject({ method: 'GET', url: '/auth/.well-known/oauth-authorization-server' });
+  t.match(metadata.json(), {
+    issuer: `${ISSUER}/auth`,
+    token_endpoint: `${ISSUER}/auth/oauth/token`,
+  });
+});

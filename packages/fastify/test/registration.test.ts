@@ -1,0 +1,123 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
+import Fastify, { type FastifyInstance } from 'fastify';
+import t from 'tap';
+import portcullis, { oauthProvider, type PortcullisOptions } from '../src/index.js';
+import { buildTestApp, createTestStorage, FORM, form, ISSUER, SESSION_SECRET } from './helpers.js';
+
+async function appWithSession(): Promise<FastifyInstance> {
+  const app = Fastify();
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, { secret: SESSION_SECRET, cookie: { secure: false } });
+  return app;
+}
+
+async function start(app: FastifyInstance, options: PortcullisOptions): Promise<void> {
+  await app.register(portcullis, options);
+  await app.ready();
+}
+
+t.test('options are checked at registration with stable codes', async (t) => {
+  const { storage, close } = await createTestStorage();
+  t.teardown(close);
+  const valid: PortcullisOptions = { storage, issuer: ISSUER, getUser: () => null, loginUrl: '/login' };
+  const cases: [string, Record<string, unknown>][] = [
+    ['FST_PORTCULLIS_NO_STORAGE', { storage: undefined }],
+    ['FST_PORTCULLIS_NO_STORAGE', { storage: {} }],
+    ['FST_PORTCULLIS_NO_ISSUER', { issuer: undefined }],
+    ['FST_PORTCULLIS_NO_ISSUER', { issuer: 'auth.example.test' }],
+    ['FST_PORTCULLIS_NO_ISSUER', { issuer: 'https://auth.example.test/?tenant=1' }],
+    ['FST_PORTCULLIS_NO_ISSUER', { issuer: 'ftp://auth.example.test' }],
+    ['FST_PORTCULLIS_NO_GET_USER', { getUser: undefined }],
+    ['FST_PORTCULLIS_NO_LOGIN_URL', { loginUrl: undefined }],
+    ['FST_PORTCULLIS_NO_LOGIN_URL', { loginUrl: '' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { routePrefix: 'oauth' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { routePrefix: '/oauth/' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { sessionKey: 'has space' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { allowQueryToken: 'yes' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { renderConsent: 'page.html' }],
+  ];
+  for (const [code, change] of cases) {
+    const app = await appWithSession();
+    await t.rejects(start(app, { ...valid, ...change } as PortcullisOptions), { code }, JSON.stringify(change));
+    await app.close();
+  }
+  const app = await appWithSession();
+  await t.rejects(start(app, { ...valid, accessTokenTtl: -1 }), /accessTokenTtl/, 'core options are checked by the core');
+  await app.close();
+});
+
+t.test('@fastify/cookie and @fastify/session are declared dependencies', async (t) => {
+  const { storage, close } = await createTestStorage();
+  t.teardown(close);
+  const app = Fastify();
+  await t.rejects(
+    start(app, { storage, issuer: ISSUER, getUser: () => null, loginUrl: '/login' }),
+    { code: 'FST_ERR_PLUGIN_DEPENDENCY_NOT_REGISTERED' },
+  );
+  await app.close();
+});
+
+t.test('the plugin is fastify-plugin wrapped with its name, and decorates the instance and requests', async (t) => {
+  t.equal((portcullis as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], '@portcullis/fastify');
+  t.equal(typeof oauthProvider, 'function');
+  const { app, close } = await buildTestApp({
+    routes: (app) => {
+      app.get('/who', async (request) => ({ oauth: request.oauth, has: app.hasRequestDecorator('oauth') }));
+    },
+  });
+  t.teardown(close);
+  t.ok(app.hasDecorator('oauth'));
+  t.ok(app.hasDecorator('requireScope'));
+  t.equal(typeof app.oauth.server.verifyAccessToken, 'function');
+  t.same(app.oauth.paths, {
+    authorization: '/oauth/authorize',
+    token: '/oauth/token',
+    revocation: '/oauth/revoke',
+    introspection: '/oauth/introspect',
+    metadata: '/.well-known/oauth-authorization-server',
+  });
+  const response = await app.inject({ method: 'GET', url: '/who' });
+  t.same(response.json(), { oauth: null, has: true });
+});
+
+t.test('the OAuth routes do not change the application: its JSON parser and error handler stay', async (t) => {
+  const { app, close } = await buildTestApp({
+    routes: (app) => {
+      app.post('/echo', async (request) => ({ body: request.body }));
+      app.get('/boom', async () => {
+        throw new Error('boom');
+      });
+      app.setErrorHandler((_error, _request, reply) => reply.code(500).send({ app: 'handler' }));
+    },
+  });
+  t.teardown(close);
+  const echo = await app.inject({ method: 'POST', url: '/echo', payload: { a: 1 } });
+  t.same(echo.json(), { body: { a: 1 } });
+  const boom = await app.inject({ method: 'GET', url: '/boom' });
+  t.same(boom.json(), { app: 'handler' });
+});
+
+t.test('admin operations on fastify.oauth: issueTokens, revokeGrant, purgeExpired', async (t) => {
+  const { app, close, storage } = await buildTestApp();
+  t.teardown(close);
+  const { client } = await app.oauth.registerClient({ name: 'Admin', scopes: ['read'], redirectUris: ['https://a.example/cb'] });
+  const issued = await app.oauth.issueTokens({ clientId: client.id, userId: 'alice', scope: ['read'], withRefreshToken: true });
+  t.match(issued, { token_type: 'Bearer', scope: 'read' });
+  t.match(issued.refresh_token, /^pcr_/);
+  t.equal(await app.oauth.revokeGrant('alice', client.id), 2);
+  const live = await storage.listAccessTokens({ clientId: client.id, liveAt: new Date() });
+  t.equal(live.length, 0);
+  t.match(await app.oauth.purgeExpired(), { accessTokens: 0 });
+});
+
+t.test('custom routePrefix', async (t) => {
+  const { app, close } = await buildTestApp({ plugin: { routePrefix: '/auth/v2' } });
+  t.teardown(close);
+  const response = await app.inject({ method: 'POST', url: '/auth/v2/token', headers: FORM, payload: form({ grant_type: 'client_credentials' }) });
+  t.equal(response.statusCode, 401);
+  t.equal(response.json().error, 'invalid_client');
+  t.equal((await app.inject({ method: 'POST', url: '/oauth/token', headers: FORM, payload: '' })).statusCode, 404);
+  const metadata = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
+  t.equal(metadata.json().token_endpoint, `${ISSUER}/auth/v2/token`);
+});

@@ -1,0 +1,351 @@
+import formbody from '@fastify/formbody';
+import t, { type Test } from 'tap';
+import type { FastifyInstance } from 'fastify';
+import { OAuthError } from '@portcullis/core';
+import { deriveAutoScope, type RequestAuth } from '../src/index.js';
+import { buildTestApp, FORM, form, ISSUER } from './helpers.js';
+
+const CHALLENGE = `Bearer realm="${ISSUER}"`;
+
+function protectedRoutes(app: FastifyInstance): void {
+  const echo = async (request: { oauth: RequestAuth | null }) => ({ oauth: request.oauth });
+  app.get('/api/polls/:id/results', { preHandler: app.requireScope({ auto: true }) }, echo);
+  app.get('/me', { preHandler: app.requireScope() }, echo);
+  app.get('/vote', { preHandler: app.requireScope('polls:vote') }, echo);
+  app.get('/both', { preHandler: app.requireScope('read', 'polls:vote') }, echo);
+  app.get('/later', { preHandler: app.requireScope('polls:later') }, echo);
+  app.get('/open', async (request) => ({ oauth: request.oauth }));
+  // Form bodies on the application's own routes are the application's parser: register it.
+  app.register(async (child) => {
+    await child.register(formbody);
+    child.post('/vote', { preHandler: child.requireScope('polls:vote') }, echo);
+  });
+}
+
+async function setup(t: Test, plugin: Parameters<typeof buildTestApp>[0] = {}) {
+  const built = await buildTestApp({ routes: protectedRoutes, ...plugin });
+  t.teardown(built.close);
+  const { client } = await built.app.oauth.registerClient({
+    name: 'Voter',
+    grantTypes: ['client_credentials'],
+    scopes: ['read', 'write', 'polls:vote', 'polls:results'],
+  });
+  const issue = async (scope: string[], userId: string | null = 'alice') =>
+    (await built.app.oauth.issueTokens({ clientId: client.id, userId, scope })).access_token;
+  return { ...built, client, issue };
+}
+
+t.test('a valid token with the scope passes and fills request.oauth', async (t) => {
+  const { app, client, issue } = await setup(t);
+  const token = await issue(['polls:vote']);
+  const response = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: `Bearer ${token}` } });
+  t.equal(response.statusCode, 200);
+  const { oauth } = response.json();
+  t.match(oauth, { protocol: 'oauth2', clientId: client.id, userId: 'alice', scope: ['polls:vote'] });
+  t.type(oauth.tokenId, 'string');
+  const lowercase = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: `bearer ${token}` } });
+  t.equal(lowercase.statusCode, 200, 'the scheme is case-insensitive');
+});
+
+t.test('request.oauth is null on routes without requireScope', async (t) => {
+  const { app, issue } = await setup(t);
+  const response = await app.inject({ method: 'GET', url: '/open', headers: { authorization: `Bearer ${await issue(['read'])}` } });
+  t.same(response.json(), { oauth: null });
+});
+
+t.test('no token: 401 with a bare challenge and no error code', async (t) => {
+  const { app } = await setup(t);
+  const response = await app.inject({ method: 'GET', url: '/vote' });
+  t.equal(response.statusCode, 401);
+  t.equal(response.headers['www-authenticate'], CHALLENGE);
+  t.equal(response.body, '');
+  const basic = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'Basic Zm9vOmJhcg==' } });
+  t.equal(basic.statusCode, 401, 'another scheme is no bearer token');
+  t.equal(basic.headers['www-authenticate'], CHALLENGE);
+});
+
+t.test('a bad, revoked or expired token: 401 invalid_token', async (t) => {
+  const { app, issue, client } = await setup(t);
+  const unknown = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'Bearer pca_nope' } });
+  t.equal(unknown.statusCode, 401);
+  t.same(unknown.json(), { error: 'invalid_token', error_description: 'The access token is invalid.' });
+  t.equal(
+    unknown.headers['www-authenticate'],
+    `${CHALLENGE}, error="invalid_token", error_description="The access token is invalid."`,
+  );
+  t.equal(unknown.headers['cache-control'], 'no-store');
+  const token = await issue(['polls:vote']);
+  await app.oauth.revokeGrant('alice', client.id);
+  const revoked = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: `Bearer ${token}` } });
+  t.equal(revoked.statusCode, 401);
+  t.equal(revoked.json().error, 'invalid_token');
+});
+
+t.test('too little scope: 403 insufficient_scope naming the scope', async (t) => {
+  const { app, issue } = await setup(t);
+  const token = await issue(['read']);
+  const response = await app.inject({ method: 'GET', url: '/both', headers: { authorization: `Bearer ${token}` } });
+  t.equal(response.statusCode, 403);
+  t.same(response.json(), { error: 'insufficient_scope', error_description: 'This resource needs the scope "read polls:vote".' });
+  t.equal(
+    response.headers['www-authenticate'],
+    `${CHALLENGE}, error="insufficient_scope", error_description="This resource needs the scope read polls:vote.", scope="read polls:vote"`,
+  );
+  const both = await app.inject({
+    method: 'GET',
+    url: '/both',
+    headers: { authorization: `Bearer ${await issue(['read', 'polls:vote'])}` },
+  });
+  t.equal(both.statusCode, 200);
+  const implied = await app.inject({
+    method: 'GET',
+    url: '/both',
+    headers: { authorization: `Bearer ${await issue(['write', 'polls:vote'])}` },
+  });
+  t.equal(implied.statusCode, 200, 'write includes read');
+});
+
+t.test('requireScope() accepts any valid token; a scope the registry lacks is held by none until defined', async (t) => {
+  const { app, issue, storage, client } = await setup(t);
+  const token = await issue(['read']);
+  const any = await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } });
+  t.equal(any.statusCode, 200);
+  const later = await app.inject({ method: 'GET', url: '/later', headers: { authorization: `Bearer ${token}` } });
+  t.equal(later.statusCode, 403);
+  app.oauth.scopes.define({ name: 'polls:later' });
+  await storage.updateClient(client.id, { scopes: [...client.scopes, 'polls:later'] });
+  const granted = await app.inject({
+    method: 'GET',
+    url: '/later',
+    headers: { authorization: `Bearer ${await issue(['polls:later'])}` },
+  });
+  t.equal(granted.statusCode, 200);
+});
+
+t.test('form-body access_token (application/x-www-form-urlencoded only)', async (t) => {
+  const { app, issue } = await setup(t);
+  const token = await issue(['polls:vote']);
+  const response = await app.inject({ method: 'POST', url: '/vote', headers: FORM, payload: form({ access_token: token }) });
+  t.equal(response.statusCode, 200);
+  t.equal(response.json().oauth.protocol, 'oauth2');
+  const json = await app.inject({
+    method: 'POST',
+    url: '/vote',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ access_token: token }),
+  });
+  t.equal(json.statusCode, 401, 'a JSON access_token is not a bearer token');
+  const repeated = await app.inject({
+    method: 'POST',
+    url: '/vote',
+    headers: FORM,
+    payload: form({ access_token: [token, token] }),
+  });
+  t.equal(repeated.statusCode, 400);
+  t.equal(repeated.json().error, 'invalid_request');
+});
+
+t.test('query access_token: ignored by default, accepted with allowQueryToken', async (t) => {
+  const off = await setup(t);
+  const token = await off.issue(['polls:vote']);
+  const ignored = await off.app.inject({ method: 'GET', url: `/vote?access_token=${token}` });
+  t.equal(ignored.statusCode, 401);
+  t.equal(ignored.headers['www-authenticate'], CHALLENGE);
+
+  const on = await setup(t, { plugin: { allowQueryToken: true } });
+  const onToken = await on.issue(['polls:vote']);
+  const accepted = await on.app.inject({ method: 'GET', url: `/vote?access_token=${onToken}` });
+  t.equal(accepted.statusCode, 200);
+});
+
+t.test('more than one way of sending the token is invalid_request', async (t) => {
+  const { app, issue } = await setup(t, { plugin: { allowQueryToken: true } });
+  const token = await issue(['polls:vote']);
+  const response = await app.inject({
+    method: 'GET',
+    url: `/vote?access_token=${token}`,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  t.equal(response.statusCode, 400);
+  t.equal(response.json().error, 'invalid_request');
+  t.match(response.headers['www-authenticate'], /^Bearer realm="[^"]+", error="invalid_request"/);
+  const headerAndBody = await app.inject({
+    method: 'POST',
+    url: '/vote',
+    headers: { ...FORM, authorization: `Bearer ${token}` },
+    payload: form({ access_token: token }),
+  });
+  t.equal(headerAndBody.statusCode, 400);
+  const empty = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'Bearer ' } });
+  t.equal(empty.statusCode, 400);
+  t.equal(empty.json().error, 'invalid_request');
+});
+
+t.test('enforceSecure guards protected routes too', async (t) => {
+  const { app, issue } = await setup(t, { plugin: { development: false }, fastify: { trustProxy: true } });
+  const token = await issue(['polls:vote']);
+  const plain = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: `Bearer ${token}` } });
+  t.equal(plain.statusCode, 400);
+  t.same(plain.json(), { error: 'invalid_request', error_description: 'Protected resources are served over HTTPS only.' });
+  const proxied = await app.inject({
+    method: 'GET',
+    url: '/vote',
+    headers: { authorization: `Bearer ${token}`, 'x-forwarded-proto': 'https' },
+  });
+  t.equal(proxied.statusCode, 200);
+});
+
+t.test('scope_auto: the scope comes from the route URL', async (t) => {
+  const { app, issue } = await setup(t);
+  const wrong = await app.inject({
+    method: 'GET',
+    url: '/api/polls/7/results',
+    headers: { authorization: `Bearer ${await issue(['polls:vote'])}` },
+  });
+  t.equal(wrong.statusCode, 403);
+  t.match(wrong.headers['www-authenticate'], /scope="polls:results"/);
+  const right = await app.inject({
+    method: 'GET',
+    url: '/api/polls/7/results',
+    headers: { authorization: `Bearer ${await issue(['polls:results'])}` },
+  });
+  t.equal(right.statusCode, 200);
+});
+
+t.test('scope_auto in an addHook resolves on the first request', async (t) => {
+  const built = await buildTestApp({
+    routes: (app) => {
+      app.register(async (child) => {
+        child.addHook('preHandler', child.requireScope({ auto: true }));
+        child.get('/api/polls/:id/results', async (request) => request.oauth);
+      }, { prefix: '/hooked' });
+    },
+  });
+  t.teardown(built.close);
+  const { client } = await built.app.oauth.registerClient({ name: 'Hooked', grantTypes: ['client_credentials'], scopes: ['polls:results', 'polls:vote'] });
+  const issue = async (scope: string[]) => (await built.app.oauth.issueTokens({ clientId: client.id, userId: null, scope })).access_token;
+  // The full URL counts: /hooked/api/polls/:id/results names hooked:results, which no token holds.
+  const refused = await built.app.inject({ method: 'GET', url: '/hooked/api/polls/1/results', headers: { authorization: `Bearer ${await issue(['polls:results'])}` } });
+  t.equal(refused.statusCode, 403);
+  t.match(refused.headers['www-authenticate'], /scope="hooked:results"/);
+  t.match(built.app.oauth.declaredScopes(), [{ scope: 'hooked:results', defined: false, routes: [{ method: 'GET', url: '/hooked/api/polls/:id/results' }] }]);
+});
+
+t.test('deriveAutoScope: the rule', async (t) => {
+  t.equal(deriveAutoScope('/api/polls/:id/results', { auto: true }), 'polls:results');
+  t.equal(deriveAutoScope('/v2/polls/:id/vote', { auto: true }), 'polls:vote');
+  t.equal(deriveAutoScope('/api/v1.2/polls/:pollId/choices/:choiceId/votes', { auto: true }), 'polls:votes');
+  t.equal(deriveAutoScope('/polls/stats', { auto: true }), 'polls:stats');
+  t.equal(deriveAutoScope('/polls/:id', { auto: true, view: 'detail' }), 'polls:detail');
+  t.equal(deriveAutoScope('/api/:id/results', { auto: true, app: 'my_polls' }), 'my_polls:results');
+  t.equal(deriveAutoScope('/files/*', { auto: true, view: 'download' }), 'files:download');
+  t.throws(() => deriveAutoScope('/polls/:id', { auto: true }), { code: 'FST_PORTCULLIS_SCOPE_AUTO' });
+  t.throws(() => deriveAutoScope('/api/:id', { auto: true }), { code: 'FST_PORTCULLIS_SCOPE_AUTO' });
+});
+
+t.test('a route that scope_auto cannot name fails at registration', async (t) => {
+  const built = await buildTestApp();
+  t.teardown(built.close);
+  // Routes cannot be added to a ready app: a second one, on the same store.
+  const { default: Fastify } = await import('fastify');
+  const { default: cookie } = await import('@fastify/cookie');
+  const { default: session } = await import('@fastify/session');
+  const { default: portcullis } = await import('../src/index.js');
+  const app = Fastify();
+  await app.register(cookie);
+  await app.register(session, { secret: 'x'.repeat(32) });
+  await app.register(portcullis, {
+    storage: built.storage,
+    issuer: ISSUER,
+    getUser: () => null,
+    loginUrl: '/login',
+  });
+  t.throws(() => app.get('/polls/:id', { preHandler: app.requireScope({ auto: true }) }, async () => 'x'), {
+    code: 'FST_PORTCULLIS_SCOPE_AUTO',
+  });
+  await app.close();
+});
+
+t.test('declaredScopes lists every scope with its routes', async (t) => {
+  const { app } = await setup(t);
+  const declared = app.oauth.declaredScopes();
+  t.same(
+    declared.map((entry) => entry.scope),
+    ['polls:later', 'polls:results', 'polls:vote', 'read'],
+  );
+  t.same(declared.find((entry) => entry.scope === 'polls:results'), {
+    scope: 'polls:results',
+    description: 'See poll results',
+    defined: true,
+    routes: [{ method: 'GET', url: '/api/polls/:id/results' }],
+  });
+  t.same(declared.find((entry) => entry.scope === 'polls:vote')!.routes, [
+    { method: 'GET', url: '/vote' },
+    { method: 'GET', url: '/both' },
+    { method: 'POST', url: '/vote' },
+  ]);
+  t.match(declared.find((entry) => entry.scope === 'polls:later'), { defined: false, description: null });
+});
+
+t.test('requireScope refuses names that are not scope-tokens and bad options', async (t) => {
+  const { app } = await setup(t);
+  t.throws(() => app.requireScope('has space'), { code: 'FST_PORTCULLIS_INVALID_SCOPE' });
+  t.throws(() => app.requireScope('quote"'), { code: 'FST_PORTCULLIS_INVALID_SCOPE' });
+  t.throws(() => app.requireScope({ auto: false } as never), { code: 'FST_PORTCULLIS_INVALID_SCOPE' });
+  t.throws(() => app.requireScope({ auto: true, app: 'a b' }), { code: 'FST_PORTCULLIS_INVALID_SCOPE' });
+});
+
+t.test('verifiers: another authentication method (the OAuth 1.0a slot)', async (t) => {
+  const { app, client } = await setup(t);
+  app.oauth.verifiers.push({
+    name: 'test-signature',
+    verify(request) {
+      const header = request.headers.authorization;
+      if (header === undefined || !header.startsWith('OAuth ')) return null;
+      if (header !== 'OAuth good') {
+        return Promise.reject(new OAuthError('signature_invalid', { description: 'bad signature' }));
+      }
+      return Promise.resolve({ protocol: 'oauth1', clientId: client.id, userId: 'bob', scope: ['polls:vote'], tokenId: 't1' });
+    },
+  });
+  const good = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'OAuth good' } });
+  t.equal(good.statusCode, 200);
+  t.match(good.json().oauth, { protocol: 'oauth1', userId: 'bob' });
+  const bad = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'OAuth bad' } });
+  t.equal(bad.statusCode, 401);
+  t.same(bad.json(), { error: 'signature_invalid', error_description: 'bad signature' });
+  const insufficient = await app.inject({ method: 'GET', url: '/both', headers: { authorization: 'OAuth good' } });
+  t.equal(insufficient.statusCode, 403, 'scopes are checked the same way');
+});
+
+t.test('a storage failure is 503 temporarily_unavailable, on protected routes and OAuth endpoints', async (t) => {
+  const { app, issue, client, closeDatabase } = await setup(t);
+  const token = await issue(['polls:vote']);
+  // The database goes away; the app stays up.
+  await closeDatabase();
+  const expected = {
+    error: 'temporarily_unavailable',
+    error_description: 'The authorization server cannot reach its storage; try again shortly.',
+  };
+  const guarded = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: `Bearer ${token}` } });
+  t.equal(guarded.statusCode, 503);
+  t.equal(guarded.headers['retry-after'], '1');
+  t.equal(guarded.headers['www-authenticate'], undefined);
+  t.same(guarded.json(), expected);
+  for (const url of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+    const response = await app.inject({
+      method: 'POST',
+      url,
+      headers: FORM,
+      payload: form({ grant_type: 'client_credentials', token, client_id: client.id, client_secret: 'pcs_x' }),
+    });
+    t.equal(response.statusCode, 503, url);
+    t.same(response.json(), expected, url);
+  }
+  const authorize = await app.inject({ method: 'GET', url: `/oauth/authorize?response_type=code&client_id=${client.id}` });
+  t.equal(authorize.statusCode, 503);
+  t.match(authorize.headers['content-type'], /^text\/html/);
+  t.equal(authorize.headers['retry-after'], '1');
+  t.match(authorize.body, /temporarily_unavailable/);
+  t.notMatch(authorize.body + guarded.body, /destroyed|sqlite|SELECT/i, 'driver messages stay on the server');
+});

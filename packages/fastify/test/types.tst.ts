@@ -1,0 +1,91 @@
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { describe, expect, test } from 'tstyche';
+import type { AuthorizationServer, OAuthStorage } from '@portcullis/core';
+import portcullis, {
+  type DeclaredScope,
+  type PortcullisOptions,
+  type RequestAuth,
+  type ScopeGuard,
+} from '../src/index.js';
+
+declare const storage: OAuthStorage;
+
+describe('decorators', () => {
+  const app = Fastify();
+
+  test('fastify.oauth', () => {
+    expect(app.oauth.server).type.toBe<AuthorizationServer>();
+    expect(app.oauth.declaredScopes()).type.toBe<DeclaredScope[]>();
+    expect(app.oauth.revokeGrant('user', 'client')).type.toBe<Promise<number>>();
+    expect(app.oauth.registerClient).type.not.toBeCallableWith({});
+  });
+
+  test('fastify.requireScope', () => {
+    expect(app.requireScope('polls:vote')).type.toBe<ScopeGuard>();
+    expect(app.requireScope('read', 'write')).type.toBe<ScopeGuard>();
+    expect(app.requireScope()).type.toBe<ScopeGuard>();
+    expect(app.requireScope({ auto: true })).type.toBe<ScopeGuard>();
+    expect(app.requireScope({ auto: true, app: 'polls', view: 'results' })).type.toBe<ScopeGuard>();
+    expect(app.requireScope).type.not.toBeCallableWith({ auto: false });
+    expect(app.requireScope).type.not.toBeCallableWith(42);
+    expect(app.requireScope).type.not.toBeCallableWith({ auto: true }, 'read');
+  });
+
+  test('a guard is a route preHandler', () => {
+    app.get('/x', { preHandler: app.requireScope('read') }, async () => 'x');
+    app.get('/y', { preHandler: [app.requireScope({ auto: true })] }, async () => 'y');
+    app.addHook('preHandler', app.requireScope());
+    app.get<{ Params: { id: string } }>('/p/:id', { preHandler: app.requireScope('read') }, async (request) => request.params.id);
+  });
+
+  test('request.oauth', () => {
+    expect<FastifyRequest['oauth']>().type.toBe<RequestAuth | null>();
+    expect<RequestAuth['protocol']>().type.toBe<'oauth2' | 'oauth1'>();
+    expect<RequestAuth['userId']>().type.toBe<string | null>();
+    expect<RequestAuth['scope']>().type.toBe<string[]>();
+  });
+});
+
+describe('options', () => {
+  const base = {
+    storage,
+    issuer: 'https://auth.example.com',
+    getUser: (_request: FastifyRequest) => null,
+    loginUrl: '/login',
+  };
+
+  test('required options', () => {
+    expect(base).type.toBeAssignableTo<PortcullisOptions>();
+    const { storage: _s, ...withoutStorage } = base;
+    expect(withoutStorage).type.not.toBeAssignableTo<PortcullisOptions>();
+    const { issuer: _i, ...withoutIssuer } = base;
+    expect(withoutIssuer).type.not.toBeAssignableTo<PortcullisOptions>();
+    const { getUser: _g, ...withoutGetUser } = base;
+    expect(withoutGetUser).type.not.toBeAssignableTo<PortcullisOptions>();
+  });
+
+  test('optional options and their types', () => {
+    expect({
+      ...base,
+      routePrefix: '/auth',
+      sessionKey: 'oauth',
+      allowQueryToken: true,
+      development: true,
+      enforceSecure: false,
+      accessTokenTtl: 600,
+      loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?r=${returnTo}`,
+      renderConsent: (_request: FastifyRequest, reply: FastifyReply) => reply.send('page'),
+      getUser: async () => ({ id: 'u1', username: 'alice' }),
+    }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, allowQueryToken: 'yes' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, loginUrl: 42 }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, getUser: () => 'alice' }).type.not.toBeAssignableTo<PortcullisOptions>();
+  });
+
+  test('register checks the options', () => {
+    const app = Fastify();
+    app.register(portcullis, base);
+    app.register(portcullis, { ...base, prefix: '/auth' });
+    expect(app.register).type.not.toBeCallableWith(portcullis, { issuer: 'https://auth.example.com' });
+  });
+});
