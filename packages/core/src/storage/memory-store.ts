@@ -48,12 +48,12 @@ export class MemoryStorage implements OAuthStorage {
 
   async createClient(client: ClientRecord): Promise<void> {
     if (this.#clients.has(client.id)) throw new StorageError('A client with this id already exists.');
-    this.#clients.set(client.id, copyClient(client));
+    this.#clients.set(client.id, copyRecord(client));
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
     const client = this.#clients.get(id);
-    return client ? copyClient(client) : null;
+    return client ? copyRecord(client) : null;
   }
 
   async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
@@ -62,13 +62,13 @@ export class MemoryStorage implements OAuthStorage {
     // Only the keys present change; `id` and `createdAt` are not part of ClientUpdate but a loose
     // caller could still pass them, so they are pinned.
     const defined = Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined));
-    const next = copyClient({ ...client, ...defined, id: client.id, createdAt: client.createdAt } as ClientRecord);
+    const next = copyRecord({ ...client, ...defined, id: client.id, createdAt: client.createdAt } as ClientRecord);
     this.#clients.set(id, next);
-    return copyClient(next);
+    return copyRecord(next);
   }
 
   async listClients(): Promise<ClientRecord[]> {
-    return [...this.#clients.values()].sort(byCreatedThenId).map(copyClient);
+    return [...this.#clients.values()].sort(byCreatedThenId).map(copyRecord);
   }
 
   // Scopes
@@ -87,15 +87,15 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#codes.collides(code)) {
       throw new StorageError('An authorization code with this id or digest already exists.');
     }
-    this.#codes.insert(copyCode(code));
+    this.#codes.insert(copyRecord(code));
   }
 
   async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
     const code = this.#codes.get(digest);
     if (!code) return { status: 'missing' };
-    if (code.consumedAt !== null) return { status: 'reused', record: copyCode(code) };
+    if (code.consumedAt !== null) return { status: 'reused', record: copyRecord(code) };
     code.consumedAt = new Date(now);
-    return { status: 'consumed', record: copyCode(code) };
+    return { status: 'consumed', record: copyRecord(code) };
   }
 
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
@@ -105,7 +105,7 @@ export class MemoryStorage implements OAuthStorage {
         matchesOwner(code, filter) &&
         (liveAt === undefined || (code.consumedAt === null && code.expiresAt > liveAt)),
     );
-    return page(rows.sort(byIssuedDescThenId), filter).map(copyCode);
+    return page(rows.sort(byIssuedDescThenId), filter).map(copyRecord);
   }
 
   // Access and refresh tokens
@@ -113,18 +113,18 @@ export class MemoryStorage implements OAuthStorage {
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
     // Every check before any write: all or none.
     this.#assertNewTokens(access, refresh);
-    this.#accessTokens.insert(copyAccess(access));
-    if (refresh) this.#refreshTokens.insert(copyRefresh(refresh));
+    this.#accessTokens.insert(copyRecord(access));
+    if (refresh) this.#refreshTokens.insert(copyRecord(refresh));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
     const token = this.#accessTokens.get(digest);
-    return token ? copyAccess(token) : null;
+    return token ? copyRecord(token) : null;
   }
 
   async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
     const token = this.#refreshTokens.get(digest);
-    return token ? copyRefresh(token) : null;
+    return token ? copyRecord(token) : null;
   }
 
   async rotateRefreshToken(
@@ -138,8 +138,8 @@ export class MemoryStorage implements OAuthStorage {
     // Checked before the old token is marked, so a collision leaves the store untouched.
     this.#assertNewTokens(access, refresh);
     current.consumedAt = new Date(now);
-    this.#accessTokens.insert(copyAccess(access));
-    this.#refreshTokens.insert(copyRefresh(refresh));
+    this.#accessTokens.insert(copyRecord(access));
+    this.#refreshTokens.insert(copyRecord(refresh));
     return true;
   }
 
@@ -196,7 +196,7 @@ export class MemoryStorage implements OAuthStorage {
         matchesOwner(token, filter) &&
         (liveAt === undefined || (token.revokedAt === null && token.expiresAt > liveAt)),
     );
-    return page(rows.sort(byIssuedDescThenId), filter).map(copyAccess);
+    return page(rows.sort(byIssuedDescThenId), filter).map(copyRecord);
   }
 
   async listGrants(userId: string, now: Date): Promise<GrantSummary[]> {
@@ -225,12 +225,12 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#requestTokens.collides(token)) {
       throw new StorageError('A request token with this id or value already exists.');
     }
-    this.#requestTokens.insert(copyRequestToken(token));
+    this.#requestTokens.insert(copyRecord(token));
   }
 
   async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
     const found = this.#requestTokens.get(token);
-    return found ? copyRequestToken(found) : null;
+    return found ? copyRecord(found) : null;
   }
 
   async authorizeRequestToken(token: string, userId: string, verifierDigest: string, scope: string[]): Promise<boolean> {
@@ -245,21 +245,21 @@ export class MemoryStorage implements OAuthStorage {
   async consumeRequestToken(token: string, now: Date): Promise<ConsumeResult<RequestTokenRecord>> {
     const found = this.#requestTokens.get(token);
     if (!found) return { status: 'missing' };
-    if (found.consumedAt !== null) return { status: 'reused', record: copyRequestToken(found) };
+    if (found.consumedAt !== null) return { status: 'reused', record: copyRecord(found) };
     found.consumedAt = new Date(now);
-    return { status: 'consumed', record: copyRequestToken(found) };
+    return { status: 'consumed', record: copyRecord(found) };
   }
 
   async saveOAuth1AccessToken(token: OAuth1AccessTokenRecord): Promise<void> {
     if (this.#oauth1AccessTokens.collides(token)) {
       throw new StorageError('An OAuth 1.0a access token with this id or value already exists.');
     }
-    this.#oauth1AccessTokens.insert(copyOAuth1Access(token));
+    this.#oauth1AccessTokens.insert(copyRecord(token));
   }
 
   async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
     const found = this.#oauth1AccessTokens.get(token);
-    return found ? copyOAuth1Access(found) : null;
+    return found ? copyRecord(found) : null;
   }
 
   async revokeOAuth1AccessTokens(
@@ -304,13 +304,13 @@ export class MemoryStorage implements OAuthStorage {
   /** Copies of every record, for tests: "a bad request changes nothing in storage". */
   snapshot(): MemoryStorageSnapshot {
     return {
-      clients: [...this.#clients.values()].sort(byCreatedThenId).map(copyClient),
+      clients: [...this.#clients.values()].sort(byCreatedThenId).map(copyRecord),
       scopes: [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name)).map((s) => ({ ...s })),
-      authorizationCodes: [...this.#codes.values()].sort(byIdOnly).map(copyCode),
-      accessTokens: [...this.#accessTokens.values()].sort(byIdOnly).map(copyAccess),
-      refreshTokens: [...this.#refreshTokens.values()].sort(byIdOnly).map(copyRefresh),
-      requestTokens: [...this.#requestTokens.values()].sort(byIdOnly).map(copyRequestToken),
-      oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly).map(copyOAuth1Access),
+      authorizationCodes: [...this.#codes.values()].sort(byIdOnly).map(copyRecord),
+      accessTokens: [...this.#accessTokens.values()].sort(byIdOnly).map(copyRecord),
+      refreshTokens: [...this.#refreshTokens.values()].sort(byIdOnly).map(copyRecord),
+      requestTokens: [...this.#requestTokens.values()].sort(byIdOnly).map(copyRecord),
+      oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly).map(copyRecord),
       nonces: [...this.#nonces.values()].map((n) => ({ ...n, expiresAt: new Date(n.expiresAt) })),
     };
   }
@@ -487,67 +487,8 @@ function nonceKey(nonce: NonceRecord): string {
   return [nonce.clientId, nonce.token, String(nonce.timestamp), nonce.nonce].join('\u0000');
 }
 
-const copyDate = (date: Date | null): Date | null => (date === null ? null : new Date(date));
-
-function copyClient(client: ClientRecord): ClientRecord {
-  return {
-    ...client,
-    redirectUris: [...client.redirectUris],
-    scopes: [...client.scopes],
-    grantTypes: [...client.grantTypes],
-    responseTypes: [...client.responseTypes],
-    createdAt: new Date(client.createdAt),
-    updatedAt: new Date(client.updatedAt),
-  };
-}
-
-function copyCode(code: AuthorizationCodeRecord): AuthorizationCodeRecord {
-  return {
-    ...code,
-    scope: [...code.scope],
-    issuedAt: new Date(code.issuedAt),
-    expiresAt: new Date(code.expiresAt),
-    consumedAt: copyDate(code.consumedAt),
-  };
-}
-
-function copyAccess(token: AccessTokenRecord): AccessTokenRecord {
-  return {
-    ...token,
-    scope: [...token.scope],
-    issuedAt: new Date(token.issuedAt),
-    expiresAt: new Date(token.expiresAt),
-    revokedAt: copyDate(token.revokedAt),
-  };
-}
-
-function copyRefresh(token: RefreshTokenRecord): RefreshTokenRecord {
-  return {
-    ...token,
-    scope: [...token.scope],
-    issuedAt: new Date(token.issuedAt),
-    expiresAt: new Date(token.expiresAt),
-    consumedAt: copyDate(token.consumedAt),
-    revokedAt: copyDate(token.revokedAt),
-  };
-}
-
-function copyRequestToken(token: RequestTokenRecord): RequestTokenRecord {
-  return {
-    ...token,
-    scope: [...token.scope],
-    issuedAt: new Date(token.issuedAt),
-    expiresAt: new Date(token.expiresAt),
-    consumedAt: copyDate(token.consumedAt),
-  };
-}
-
-function copyOAuth1Access(token: OAuth1AccessTokenRecord): OAuth1AccessTokenRecord {
-  return {
-    ...token,
-    scope: [...token.scope],
-    issuedAt: new Date(token.issuedAt),
-    expiresAt: copyDate(token.expiresAt),
-    revokedAt: copyDate(token.revokedAt),
-  };
-}
+/**
+ * Records go in and out as deep copies (dates and arrays included), so a caller mutating what it
+ * got back cannot change the store behind its back, as it could not with a database.
+ */
+const copyRecord = <T>(record: T): T => structuredClone(record);
