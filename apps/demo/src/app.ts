@@ -1,0 +1,175 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifySession from '@fastify/session';
+import type { OAuthStorage } from '@portcullis/core';
+import { SecretBox } from '@portcullis/core';
+import oauthProvider from '@portcullis/fastify';
+import { createKyselyStorage, migrate } from '@portcullis/kysely';
+import type { ScopeRegistry } from '@portcullis/scopes';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { registerPollsApi } from './api/polls-routes.js';
+import { answerOAuth, toOAuthRequest } from './oauth-request.js';
+import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
+import { migrateDemo } from './db/migrations.js';
+import { handleDemoError } from './error-handler.js';
+import type { OAuthOperations } from './oauth-operations.js';
+import { registerAccountRoutes } from './pages/account-routes.js';
+import { registerAdminRoutes } from './pages/admin-routes.js';
+import { registerHomeRoutes } from './pages/home-routes.js';
+import { OAUTH_SESSION_KEY, registerLoginRoutes } from './pages/login-routes.js';
+import { registerOAuth1Routes } from './pages/oauth1-routes.js';
+import { createDemoScopes } from './scopes.js';
+import type { DemoServices } from './services.js';
+import { DatabaseSessionStore } from './session-store.js';
+import { findUserById, verifyUserCredentials } from './users.js';
+
+export interface BuildAppOptions {
+  /** `sqlite:path`, `sqlite::memory:` or `mysql://...`; ignored when `db` is given. Default `sqlite::memory:`. */
+  databaseUrl?: string;
+  /** An open database to use (the caller closes it); otherwise the app opens one and closes it on `close()`. */
+  db?: AnyDb;
+  /** Plain HTTP allowed, cookies without Secure. */
+  development: boolean;
+  /** The OAuth 1.0a sealing key (64 hex characters); OAuth 1.0a is off without it. */
+  secretKey?: string;
+  /** Signs the session cookie; at least 32 characters. */
+  sessionSecret: string;
+  logger?: FastifyServerOptions['logger'];
+  /** The RFC 8414 issuer. Default `http://127.0.0.1:3000`. */
+  issuer?: string;
+  /** Apply the Portcullis and demo migrations first. Default true. */
+  migrate?: boolean;
+  /** Honour X-Forwarded-* (behind a TLS-terminating proxy). Default false. */
+  trustProxy?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    demo: DemoServices & { oauthOperations: OAuthOperations };
+  }
+}
+
+// Pages may not be framed, leak their URL, or load anything from elsewhere.
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** Builds the demo: Portcullis registered in a Fastify app with the polls API, pages and admin. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const ownsDb = options.db === undefined;
+  const db = options.db ?? (await openDatabase(options.databaseUrl ?? 'sqlite::memory:'));
+  try {
+    if (options.migrate !== false) {
+      await migrate(db);
+      await migrateDemo(db);
+    }
+  } catch (error) {
+    if (ownsDb) await db.destroy();
+    throw error;
+  }
+  const demoDb = asDemoDb(db);
+  const storage: OAuthStorage = createKyselyStorage(db);
+  const scopes = createDemoScopes();
+  const secretBox = options.secretKey ? new SecretBox(options.secretKey) : null;
+
+  const fastify = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    // The seeds' URLs end in a slash (`/oauth2/access_token/`); accept both forms.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  if (ownsDb) fastify.addHook('onClose', async () => db.destroy());
+
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html')) {
+      reply.header('x-frame-options', 'DENY');
+      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
+    }
+    return payload;
+  });
+
+  try {
+    await registerEverything(fastify, options, { db, demoDb, storage, scopes, secretBox });
+  } catch (error) {
+    // A plugin that refused its options must not leave the database open (the CLI would hang).
+    if (ownsDb) await db.destroy();
+    throw error;
+  }
+  return fastify;
+}
+
+async function registerEverything(
+  fastify: FastifyInstance,
+  options: BuildAppOptions,
+  parts: { db: AnyDb; demoDb: DemoDb; storage: OAuthStorage; scopes: ScopeRegistry; secretBox: SecretBox | null },
+): Promise<void> {
+  const { demoDb, storage, scopes, secretBox } = parts;
+  fastify.setErrorHandler(handleDemoError);
+  await fastify.register(fastifyCookie);
+  await fastify.register(fastifySession, {
+    secret: options.sessionSecret,
+    cookieName: 'polls_session',
+    store: new DatabaseSessionStore(demoDb),
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: !options.development, path: '/', maxAge: 8 * 60 * 60 * 1000 },
+  });
+  await fastify.register(fastifyFormbody);
+
+  const getUser = (request: FastifyRequest) => {
+    const id = request.session.get('userId');
+    if (!id) return null;
+    const username = request.session.get('username');
+    return username === undefined ? { id } : { id, username };
+  };
+
+  await fastify.register(oauthProvider, {
+    storage,
+    scopes,
+    issuer: options.issuer ?? 'http://127.0.0.1:3000',
+    getUser,
+    loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
+    sessionKey: OAUTH_SESSION_KEY,
+    development: options.development,
+    ...(options.secretKey ? { secretKey: options.secretKey } : {}),
+    verifyUser: async (username: string, password: string) => {
+      const user = await verifyUserCredentials(demoDb, username, password);
+      return user ? { id: user.id, username: user.username } : null;
+    },
+    findUsername: async (userId: string) => (await findUserById(demoDb, userId))?.username ?? null,
+  });
+
+  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null };
+  const oauthOperations: OAuthOperations = {
+    registerClient: (input) => fastify.oauth.registerClient(input),
+    issueTokens: (input) => fastify.oauth.issueTokens(input),
+    revokeGrant: async (userId, clientId) => {
+      const oauth2 = await fastify.oauth.revokeGrant(userId, clientId);
+      const oauth1 = await storage.revokeOAuth1AccessTokens({ clientId, userId }, new Date());
+      return oauth2 + oauth1;
+    },
+    declaredScopes: () => fastify.oauth.declaredScopes().map((d) => d.scope),
+    sealSecret: secretBox ? (secret) => secretBox.encrypt(secret) : null,
+  };
+  fastify.decorate('demo', { ...services, oauthOperations });
+
+  // The seeds' paths: django-oauth2-provider's `/oauth2/access_token/` (seeds 002 and 004, the
+  // password grant with credentials in the body) and oauthost's `token/`; both are the token endpoint.
+  const tokenAlias = async (request: FastifyRequest, reply: FastifyReply) =>
+    answerOAuth(reply, () => fastify.oauth.server.handleTokenRequest(toOAuthRequest(request)));
+  fastify.post('/oauth2/access_token', tokenAlias);
+  fastify.post('/token', tokenAlias);
+  // oauthost's `auth/`: sent on to the authorization endpoint with its query.
+  fastify.get('/auth', async (request, reply) => {
+    const query = request.url.indexOf('?');
+    return reply.redirect(`${fastify.oauth.paths.authorization}${query === -1 ? '' : request.url.slice(query)}`, 302);
+  });
+
+  if (options.secretKey) await registerOAuth1Routes(fastify, services, options.secretKey, options.development);
+  await registerHomeRoutes(fastify, services);
+  await registerLoginRoutes(fastify, services);
+  await registerAccountRoutes(fastify, services, oauthOperations.revokeGrant);
+  await registerAdminRoutes(fastify, services, oauthOperations);
+  await registerPollsApi(fastify, services);
+}

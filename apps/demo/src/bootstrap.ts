@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { createPoll, listPolls } from './polls.js';
+import { createUser, countUsers } from './users.js';
+
+export interface FirstStartCredentials {
+  admin: { username: string; password: string };
+  client: { name: string; clientId: string; clientSecret: string; redirectUri: string };
+}
+
+export const SAMPLE_CLIENT_NAME = 'Polls sample client';
+
+/**
+ * On a fresh database: an admin with a random password, a sample client that may use every grant
+ * (and OAuth 1.0a when a key is configured), and two polls. Returns the credentials to print once,
+ * or null when the database had users already.
+ */
+export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: string): Promise<FirstStartCredentials | null> {
+  const { db, scopes, oauthOperations } = fastify.demo;
+  if ((await countUsers(db)) > 0) return null;
+  const password = randomBytes(12).toString('base64url');
+  const admin = await createUser(db, { username: 'admin', password, isAdmin: true });
+  const redirectUri = `${baseUrl}/callback`;
+  const registered = await oauthOperations.registerClient({
+    name: SAMPLE_CLIENT_NAME,
+    redirectUris: [redirectUri],
+    scopes: scopes.list().map((s) => s.name),
+    grantTypes: ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'],
+    type: 'confidential',
+    ownerId: admin.id,
+    oauth1Enabled: oauthOperations.sealSecret !== null,
+  });
+  if ((await listPolls(db)).length === 0) {
+    await createPoll(db, "What's up?", ['Not much', 'The sky', 'Just hacking again']);
+    await createPoll(db, 'Which grant do you use most?', ['Authorization code', 'Client credentials', 'Password', 'Implicit']);
+  }
+  return {
+    admin: { username: admin.username, password },
+    client: { name: SAMPLE_CLIENT_NAME, clientId: registered.client.id, clientSecret: registered.clientSecret ?? '', redirectUri },
+  };
+}

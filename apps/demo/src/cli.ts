@@ -1,0 +1,253 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { FastifyInstance } from 'fastify';
+import { checkClientSettings, ClientSettingsError, GRANT_TYPES, isGrantType } from './client-form.js';
+import { prepareFolders, readConfig } from './config.js';
+import { createDemoScopes } from './scopes.js';
+import { loadSecrets } from './secrets.js';
+import { UserInputError } from './users.js';
+
+const USAGE = `usage: pnpm demo <command> [options]   (DATABASE_URL as for the server)
+  user:create --username U --password P [--admin]
+  client:create --name N [--client-id ID] [--redirect-uri U ...] [--scope "a b"] [--grant-type G ...] [--public] [--oauth1] [--json]
+      grant types: ${GRANT_TYPES.join(', ')}
+  client:list [--json]
+  scopes:sync
+  tokens:purge
+  oauth1:sign --url U --consumer-key K --consumer-secret S [--method M] [--token T --token-secret TS]
+              [--callback C] [--verifier V] [--data "a=1&b=2"]   (prints an OAuth 1.0a Authorization header)`;
+
+/** Wrong usage: a one-line message and exit code 2. */
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+interface Output {
+  out(line: string): void;
+}
+
+type Command = (args: string[], app: () => Promise<FastifyInstance>, io: Output) => Promise<void>;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split('\n')[0] ?? 'bad arguments' : 'bad arguments');
+  }
+}
+
+const commands: Record<string, Command> = {
+  async 'user:create'(args, app, io) {
+    const values = parse(args, { username: { type: 'string' }, password: { type: 'string' }, admin: { type: 'boolean' } });
+    if (!values.username) throw new UsageError('user:create needs --username');
+    if (!values.password) throw new UsageError('user:create needs --password');
+    const fastify = await app();
+    try {
+      const { createUser } = await import('./users.js');
+      const user = await createUser(fastify.demo.db, { username: values.username, password: values.password, isAdmin: values.admin === true });
+      io.out(`created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`);
+    } catch (error) {
+      if (error instanceof UserInputError) throw new UsageError(error.message);
+      throw error;
+    }
+  },
+
+  async 'client:create'(args, app, io) {
+    const values = parse(args, {
+      name: { type: 'string' },
+      'client-id': { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      scope: { type: 'string', multiple: true },
+      'grant-type': { type: 'string', multiple: true },
+      public: { type: 'boolean' },
+      oauth1: { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
+    if (!values.name) throw new UsageError('client:create needs --name');
+    const grantTypes = values['grant-type'] ?? ['authorization_code', 'refresh_token'];
+    const unknown = grantTypes.find((g) => !isGrantType(g));
+    if (unknown !== undefined) throw new UsageError(`unknown grant type ${JSON.stringify(unknown)} (use ${GRANT_TYPES.join(', ')})`);
+    // Checked before the database is opened: a usage error answers at once and touches nothing.
+    const scopes = createDemoScopes();
+    const scopeNames = values.scope ? values.scope.flatMap((s) => s.split(' ')).filter(Boolean) : scopes.list().map((s) => s.name);
+    let settings;
+    try {
+      settings = checkClientSettings(
+        {
+          name: values.name,
+          redirectUris: values['redirect-uri'] ?? [],
+          scopes: scopeNames,
+          grantTypes: grantTypes.filter(isGrantType),
+          type: values.public ? 'public' : 'confidential',
+          oauth1Enabled: values.oauth1 === true,
+          rsaPublicKey: null,
+        },
+        scopes,
+      );
+    } catch (error) {
+      if (error instanceof ClientSettingsError) throw new UsageError(error.message);
+      throw error;
+    }
+    const { oauthOperations } = (await app()).demo;
+    if (settings.oauth1Enabled && !oauthOperations.sealSecret) throw new UsageError('--oauth1 needs PORTCULLIS_SECRET_KEY');
+    let registered;
+    try {
+      registered = await oauthOperations.registerClient({ ...settings, ownerId: null, ...(values['client-id'] ? { clientId: values['client-id'] } : {}) });
+    } catch (error) {
+      const description = (error as { description?: unknown }).description;
+      if (typeof description === 'string') throw new UsageError(description);
+      throw error;
+    }
+    if (values.json) {
+      io.out(JSON.stringify(registered.clientSecret ? { client_id: registered.client.id, client_secret: registered.clientSecret } : { client_id: registered.client.id }));
+      return;
+    }
+    io.out(`client_id:     ${registered.client.id}`);
+    if (registered.clientSecret) {
+      io.out(`client_secret: ${registered.clientSecret}`);
+      io.out('The secret is shown only this once; only its digest is stored.');
+    } else {
+      io.out('A public client: no secret; it must use PKCE.');
+    }
+  },
+
+  async 'client:list'(args, app, io) {
+    const values = parse(args, { json: { type: 'boolean' } });
+    const clients = await (await app()).demo.storage.listClients();
+    if (values.json) {
+      io.out(
+        JSON.stringify(
+          clients.map((c) => ({
+            client_id: c.id,
+            name: c.name,
+            type: c.type,
+            grant_types: c.grantTypes,
+            redirect_uris: c.redirectUris,
+            scope: c.scopes.join(' '),
+            oauth1: c.oauth1Enabled,
+            disabled: c.disabled,
+          })),
+        ),
+      );
+      return;
+    }
+    if (clients.length === 0) return io.out('no clients');
+    for (const c of clients) {
+      io.out(`${c.id}  ${c.name}  ${c.type}  grants=${c.grantTypes.join(',')}  scope="${c.scopes.join(' ')}"  oauth1=${c.oauth1Enabled ? 'on' : 'off'}${c.disabled ? '  DISABLED' : ''}`);
+    }
+  },
+
+  async 'scopes:sync'(args, app, io) {
+    parse(args, {});
+    const fastify = await app();
+    const { syncableScopes } = await import('./pages/admin-routes.js');
+    const records = syncableScopes(fastify.demo, fastify.demo.oauthOperations);
+    await fastify.demo.storage.saveScopes(records);
+    io.out(`synced ${records.length} scopes: ${records.map((r) => r.name).join(' ')}`);
+  },
+
+  // A client-side helper for the README's curl walkthrough: curl cannot sign OAuth 1.0a requests.
+  async 'oauth1:sign'(args, _app, io) {
+    const values = parse(args, {
+      method: { type: 'string' },
+      url: { type: 'string' },
+      'consumer-key': { type: 'string' },
+      'consumer-secret': { type: 'string' },
+      token: { type: 'string' },
+      'token-secret': { type: 'string' },
+      callback: { type: 'string' },
+      verifier: { type: 'string' },
+      data: { type: 'string' },
+    });
+    for (const name of ['url', 'consumer-key', 'consumer-secret'] as const) {
+      if (!values[name]) throw new UsageError(`oauth1:sign needs --${name}`);
+    }
+    let url: URL;
+    try {
+      url = new URL(values.url!);
+    } catch {
+      throw new UsageError('--url must be an absolute URL');
+    }
+    const { formatAuthorizationHeader, signRequest } = await import('@portcullis/core');
+    const { randomBytes } = await import('node:crypto');
+    const extra: Record<string, string> = {};
+    if (values.callback) extra.oauth_callback = values.callback;
+    if (values.verifier) extra.oauth_verifier = values.verifier;
+    const body = values.data === undefined ? undefined : Object.fromEntries(new URLSearchParams(values.data));
+    const parameters = signRequest({
+      method: (values.method ?? 'GET').toUpperCase(),
+      url,
+      consumerKey: values['consumer-key']!,
+      signatureMethod: 'HMAC-SHA1',
+      credentials: { consumerSecret: values['consumer-secret']!, tokenSecret: values['token-secret'] ?? '' },
+      ...(values.token ? { token: values.token } : {}),
+      timestamp: Math.floor(Date.now() / 1000),
+      nonce: randomBytes(16).toString('hex'),
+      extra,
+      ...(body ? { body } : {}),
+    });
+    io.out(formatAuthorizationHeader(parameters));
+  },
+
+  async 'tokens:purge'(args, app, io) {
+    parse(args, {});
+    const fastify = await app();
+    const purged = await fastify.oauth.purgeExpired();
+    const { DatabaseSessionStore } = await import('./session-store.js');
+    const sessions = await new DatabaseSessionStore(fastify.demo.db).purgeExpired();
+    io.out(
+      `purged ${purged.accessTokens} access tokens, ${purged.refreshTokens} refresh tokens, ${purged.authorizationCodes} codes, ` +
+        `${purged.requestTokens} request tokens, ${purged.oauth1AccessTokens} OAuth 1.0a tokens, ${purged.nonces} nonces, ${sessions} sessions`,
+    );
+  },
+};
+
+/** Runs one command; returns the exit code (0 done, 1 failed, 2 bad usage). */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`error: unknown command ${JSON.stringify(name)} (try: ${Object.keys(commands).join(', ')})\n`);
+    return 2;
+  }
+  let fastify: FastifyInstance | undefined;
+  const app = async () => {
+    if (fastify) return fastify;
+    const config = readConfig(env);
+    prepareFolders(config);
+    const secrets = loadSecrets({ dataDir: config.dataDir, development: config.development, env });
+    // Loaded only when a command needs it, so usage errors answer at once.
+    const { buildApp } = await import('./app.js');
+    fastify = await buildApp({
+      databaseUrl: config.databaseUrl,
+      development: config.development,
+      sessionSecret: secrets.sessionSecret,
+      secretKey: secrets.secretKey,
+      issuer: config.issuer,
+    });
+    await fastify.ready();
+    return fastify;
+  };
+  try {
+    await command(args, app, { out: (line) => process.stdout.write(line + '\n') });
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await fastify?.close();
+  }
+}
+
+// Run only as the entry point, so tests can import runCli.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

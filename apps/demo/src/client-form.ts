@@ -1,0 +1,78 @@
+import type { ClientType, GrantType, ResponseType } from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
+
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+
+export interface ClientSettings {
+  name: string;
+  redirectUris: string[];
+  scopes: string[];
+  grantTypes: GrantType[];
+  type: ClientType;
+  oauth1Enabled: boolean;
+  rsaPublicKey: string | null;
+}
+
+export class ClientSettingsError extends Error {
+  override name = 'ClientSettingsError';
+}
+
+export function isGrantType(value: string): value is GrantType {
+  return (GRANT_TYPES as readonly string[]).includes(value);
+}
+
+/** Response types follow the grant types (RFC 7591 section 2.1). */
+export function responseTypesFor(grantTypes: readonly GrantType[]): ResponseType[] {
+  const types: ResponseType[] = [];
+  if (grantTypes.includes('authorization_code')) types.push('code');
+  if (grantTypes.includes('implicit')) types.push('token');
+  return types;
+}
+
+/**
+ * Checks a redirect URI the way a registration must: absolute, no fragment (RFC 6749 3.1.2), and
+ * not a scheme that runs code in the browser. Custom schemes of native apps (RFC 8252) pass.
+ */
+export function checkRedirectUri(uri: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return `${uri} is not an absolute URI`;
+  }
+  if (url.hash || uri.includes('#')) return `${uri} has a fragment`;
+  if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(url.protocol)) return `${uri} uses a forbidden scheme`;
+  return null;
+}
+
+/** Validates settings from a form or the CLI; throws ClientSettingsError naming the first problem. */
+export function checkClientSettings(settings: ClientSettings, scopes: ScopeRegistry): ClientSettings {
+  const name = settings.name.trim();
+  if (!name || name.length > 200) throw new ClientSettingsError('a client needs a name of 1 to 200 characters');
+  for (const uri of settings.redirectUris) {
+    const problem = checkRedirectUri(uri);
+    if (problem) throw new ClientSettingsError(problem);
+  }
+  for (const scope of settings.scopes) {
+    if (!scopes.has(scope)) throw new ClientSettingsError(`unknown scope ${JSON.stringify(scope)}`);
+  }
+  for (const grant of settings.grantTypes) {
+    if (!isGrantType(grant)) throw new ClientSettingsError(`unknown grant type ${JSON.stringify(grant)}`);
+  }
+  if (settings.grantTypes.length === 0 && !settings.oauth1Enabled) throw new ClientSettingsError('choose at least one grant type');
+  const redirecting = settings.grantTypes.includes('authorization_code') || settings.grantTypes.includes('implicit');
+  if (redirecting && settings.redirectUris.length === 0) {
+    throw new ClientSettingsError('the authorization code and implicit grants need at least one redirect URI');
+  }
+  if (settings.type === 'public' && settings.grantTypes.includes('client_credentials')) {
+    throw new ClientSettingsError('a public client cannot use client_credentials (it has no secret)');
+  }
+  if (settings.type === 'public' && settings.oauth1Enabled) {
+    throw new ClientSettingsError('OAuth 1.0a needs a consumer secret, so a public client cannot use it');
+  }
+  const rsaPublicKey = settings.rsaPublicKey?.trim() || null;
+  if (rsaPublicKey && !/^-----BEGIN (RSA )?PUBLIC KEY-----[\s\S]+-----END (RSA )?PUBLIC KEY-----$/.test(rsaPublicKey)) {
+    throw new ClientSettingsError('the RSA public key must be a PEM block (-----BEGIN PUBLIC KEY-----)');
+  }
+  return { ...settings, name, rsaPublicKey, redirectUris: [...new Set(settings.redirectUris)], scopes: [...new Set(settings.scopes)] };
+}

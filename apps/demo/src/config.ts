@@ -1,0 +1,46 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** apps/demo, whether running from src (tsx) or dist. */
+export const DEMO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface DemoConfig {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  dataDir: string;
+  development: boolean;
+  issuer: string;
+}
+
+/**
+ * Reads the environment. A relative `sqlite:` path is taken from the demo folder, so `pnpm start`
+ * at the repository root and `node dist/main.js` in apps/demo open the same file.
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  const host = env.HOST || '127.0.0.1';
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number (got ${JSON.stringify(env.PORT)})`);
+  const dataDir = env.DATA_DIR ? resolve(env.DATA_DIR) : resolve(DEMO_ROOT, 'data');
+  const databaseUrl = resolveDatabaseUrl(env.DATABASE_URL || 'sqlite:data/portcullis.sqlite');
+  const development = env.NODE_ENV !== 'production';
+  const issuer = env.ISSUER || `${development ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { host, port, databaseUrl, dataDir, development, issuer };
+}
+
+export function resolveDatabaseUrl(url: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const path = url.slice('sqlite:'.length);
+  if (path === ':memory:' || path === '' || isAbsolute(path)) return url;
+  return `sqlite:${resolve(DEMO_ROOT, path)}`;
+}
+
+/** Creates the folder of a SQLite file (and the data folder) before the driver opens it. */
+export function prepareFolders(config: Pick<DemoConfig, 'databaseUrl' | 'dataDir'>): void {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (config.databaseUrl.startsWith('sqlite:')) {
+    const path = config.databaseUrl.slice('sqlite:'.length);
+    if (path !== ':memory:' && !existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  }
+}

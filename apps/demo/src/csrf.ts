@@ -1,0 +1,30 @@
+import type {} from '@fastify/session';
+import { constantTimeEqual, generateId } from '@portcullis/core';
+import type { FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface Session {
+    userId?: string;
+    username?: string;
+    isAdmin?: boolean;
+    csrfToken?: string;
+    /** A secret shown once (new client secret, issued token), displayed on the next page load then dropped. */
+    flash?: { kind: 'notice' | 'secret' | 'error'; title: string; lines: string[]; /** Names a secret kept in memory (respond.ts). */ secretRef?: string };
+  }
+}
+
+/** The session's CSRF token (synchronizer pattern), made on first use. */
+export function getCsrfToken(request: FastifyRequest): string {
+  let token = request.session.get('csrfToken');
+  if (!token) {
+    token = generateId() + generateId();
+    request.session.set('csrfToken', token);
+  }
+  return token;
+}
+
+/** Whether the form's `_csrf` field matches the session's token, compared in constant time. */
+export function checkCsrfToken(request: FastifyRequest, sent: unknown): boolean {
+  const expected = request.session.get('csrfToken');
+  return typeof expected === 'string' && typeof sent === 'string' && constantTimeEqual(expected, sent);
+}

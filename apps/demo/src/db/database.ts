@@ -1,0 +1,29 @@
+import { createDatabase } from '@portcullis/kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DemoDatabase } from './schema.js';
+
+export type DemoDb = Kysely<DemoDatabase>;
+
+/**
+ * One connection serves two schemas, Portcullis's and the demo's, each typed by its owner; this is
+ * the untyped handle both are cast from, as Kysely's own docs do for migrations.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDb = Kysely<any>;
+
+/**
+ * Opens the database named by a URL (`sqlite:path/to/file.sqlite`, `sqlite::memory:` or
+ * `mysql://user:password@host:port/database`) through @portcullis/kysely, so Portcullis's tables
+ * and the demo's share one connection (one database, even for `sqlite::memory:`).
+ */
+export async function openDatabase(url: string): Promise<AnyDb> {
+  const db: AnyDb = await createDatabase(url);
+  // SQLite leaves foreign keys off unless asked, per connection (the demo's SQLite has one).
+  if (url.startsWith('sqlite:')) await sql`PRAGMA foreign_keys = ON`.execute(db);
+  return db;
+}
+
+/** The same connection, typed for the demo's tables. */
+export function asDemoDb(db: AnyDb): DemoDb {
+  return db as DemoDb;
+}

@@ -1,0 +1,75 @@
+import { buildApp } from './app.js';
+import { bootstrapFirstStart } from './bootstrap.js';
+import { prepareFolders, readConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { serializeRequest } from './log-redaction.js';
+import { loadSecrets } from './secrets.js';
+
+/** `pnpm start`: the demo on http://127.0.0.1:3000 (HOST, PORT), data under apps/demo/data. */
+async function main(): Promise<void> {
+  const config = readConfig();
+  prepareFolders(config);
+  const secrets = loadSecrets({ dataDir: config.dataDir, development: config.development });
+  const db = await openDatabase(config.databaseUrl);
+  const fastify = await buildApp({
+    db,
+    development: config.development,
+    sessionSecret: secrets.sessionSecret,
+    secretKey: secrets.secretKey,
+    issuer: config.issuer,
+    trustProxy: process.env.TRUST_PROXY === '1',
+    logger: { level: process.env.LOG_LEVEL ?? 'info', serializers: { req: serializeRequest } },
+  }).catch(async (error: unknown) => {
+    await db.destroy();
+    throw error;
+  });
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    fastify.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // fastify.close() stops accepting connections and waits for the requests in flight; then the pool closes.
+    fastify
+      .close()
+      .then(() => db.destroy())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          fastify.log.error(error, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+
+  await fastify.listen({ host: config.host, port: config.port });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const created = await bootstrapFirstStart(fastify, baseUrl);
+  if (created) {
+    // Printed once, on the first start only: nothing keeps these in clear.
+    process.stdout.write(
+      [
+        '',
+        'First start: save these credentials now, they are not shown again.',
+        `  admin user:     ${created.admin.username}`,
+        `  admin password: ${created.admin.password}`,
+        `  sample client:  ${created.client.name}`,
+        `    client_id:     ${created.client.clientId}`,
+        `    client_secret: ${created.client.clientSecret}`,
+        `    redirect_uri:  ${created.client.redirectUri}`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+  process.stdout.write(`Portcullis polls demo on ${baseUrl} (${config.development ? 'development' : 'production'} mode)\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`cannot start the demo: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof Error && error.cause) process.stderr.write(`  cause: ${String(error.cause)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+import type { IssuedTokens, RegisterClientInput, RegisteredClient } from '@portcullis/core';
+
+/** The Portcullis operations the demo's pages and CLI use, as `fastify.oauth` offers them. */
+export interface OAuthOperations {
+  registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
+  issueTokens(input: { clientId: string; userId: string | null; scope?: string[]; withRefreshToken?: boolean }): Promise<IssuedTokens>;
+  /** Every token a user gave a client, OAuth 2 and OAuth 1.0a. */
+  revokeGrant(userId: string, clientId: string): Promise<number>;
+  /** The scopes the routes declare with requireScope. */
+  declaredScopes(): string[];
+  /** Seals a secret for OAuth 1.0a (the consumer secret is an HMAC key); null without a secret key. */
+  sealSecret: ((secret: string) => string) | null;
+}

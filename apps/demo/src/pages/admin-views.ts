@@ -1,0 +1,99 @@
+import type { AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ScopeRecord } from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
+import { GRANT_TYPES } from '../client-form.js';
+import { html, type SafeHtml } from '../html.js';
+
+const hidden = (csrf: string) => html`<input type="hidden" name="_csrf" value="${csrf}">`;
+
+/** The fields shared by the register and edit forms. */
+export function renderClientFields(scopes: ScopeRegistry, client: Partial<ClientRecord>, oauth1Available: boolean): SafeHtml {
+  const type = client.type ?? 'confidential';
+  const grants = client.grantTypes ?? ['authorization_code', 'refresh_token'];
+  return html`
+<label>Name <input type="text" name="name" value="${client.name ?? ''}" required maxlength="200"></label>
+<label>Redirect URIs, one a line (matched character for character)
+<textarea name="redirect_uris" rows="3">${(client.redirectUris ?? []).join('\n')}</textarea></label>
+<fieldset><legend>Client type</legend>
+<label><input type="radio" name="type" value="confidential" ${type === 'confidential' ? html`checked` : ''}> Confidential (has a secret)</label>
+<label><input type="radio" name="type" value="public" ${type === 'public' ? html`checked` : ''}> Public (no secret; PKCE required)</label>
+</fieldset>
+<fieldset><legend>Grant types (response types follow: code with authorization_code, token with implicit)</legend>
+${GRANT_TYPES.map((g) => html`<label><input type="checkbox" name="grant_types" value="${g}" ${grants.includes(g) ? html`checked` : ''}> <code>${g}</code></label>`)}
+</fieldset>
+<fieldset><legend>Scopes the client may be granted</legend>
+${scopes.list().map(
+  (s) => html`<label><input type="checkbox" name="scopes" value="${s.name}" ${(client.scopes ?? []).includes(s.name) ? html`checked` : ''}> <code>${s.name}</code> ${s.description ?? ''}</label>`,
+)}
+</fieldset>
+<fieldset><legend>OAuth 1.0a</legend>
+${
+  oauth1Available
+    ? html`<label><input type="checkbox" name="oauth1" value="on" ${client.oauth1Enabled ? html`checked` : ''}> Enabled (client id = consumer key, client secret = consumer secret)</label>`
+    : html`<p>Unavailable: no secret key is configured.</p>`
+}
+<label>RSA public key for RSA-SHA1 (PEM, optional)<textarea name="rsa_public_key" rows="4">${client.rsaPublicKey ?? ''}</textarea></label>
+</fieldset>`;
+}
+
+export function renderClientsTable(clients: ClientRecord[]): SafeHtml {
+  return html`<table id="clients"><tr><th>Name</th><th>Client id</th><th>Type</th><th>Grant types</th><th>Redirect URIs</th><th>Scopes</th><th>OAuth 1.0a</th><th>State</th></tr>
+${clients.map(
+  (c) => html`<tr data-client-id="${c.id}"><td><a href="/admin/clients/${encodeURIComponent(c.id)}">${c.name}</a></td><td><code>${c.id}</code></td>
+<td>${c.type}</td><td>${c.grantTypes.join(', ')}</td><td>${c.redirectUris.map((u) => html`<code>${u}</code><br>`)}</td>
+<td>${c.scopes.join(' ')}</td><td>${c.oauth1Enabled ? 'on' : 'off'}</td><td>${c.disabled ? 'disabled' : 'active'}</td></tr>`,
+)}</table>`;
+}
+
+export function renderRegisterForm(csrf: string, scopes: ScopeRegistry, oauth1Available: boolean): SafeHtml {
+  return html`<form method="post" action="/admin/clients" id="register-client">${hidden(csrf)}
+${renderClientFields(scopes, {}, oauth1Available)}
+<button type="submit">Register the client</button></form>`;
+}
+
+export function renderScopesTable(scopes: ScopeRegistry, stored: ScopeRecord[], declared: string[], csrf: string): SafeHtml {
+  const storedNames = new Set(stored.map((s) => s.name));
+  return html`<table id="scopes"><tr><th>Scope</th><th>Description</th><th>Includes</th><th>Declared by a route</th><th>In storage</th></tr>
+${scopes.list().map(
+  (s) => html`<tr><td><code>${s.name}</code></td><td>${s.description ?? ''}</td><td>${s.includes.join(', ')}</td>
+<td>${declared.includes(s.name) ? 'yes' : ''}</td><td>${storedNames.has(s.name) ? 'yes' : 'no'}</td></tr>`,
+)}</table>
+<form method="post" action="/admin/scopes/sync">${hidden(csrf)}<button type="submit">Sync scopes into storage</button> (as seed 001's <code>syncscopes</code>)</form>`;
+}
+
+export function renderIssueForm(csrf: string, clients: ClientRecord[], scopes: ScopeRegistry): SafeHtml {
+  return html`<form method="post" action="/admin/tokens/issue" id="issue-token">${hidden(csrf)}
+<label>Client <select name="client_id">${clients.filter((c) => !c.disabled).map((c) => html`<option value="${c.id}">${c.name} (${c.id})</option>`)}</select></label>
+<label>For the user (username; empty for a token of the client itself) <input type="text" name="username"></label>
+<label>Scope (space-separated; empty for the client's scopes) <input type="text" name="scope" placeholder="${scopes.list().map((s) => s.name).join(' ')}"></label>
+<label><input type="checkbox" name="with_refresh_token" value="on"> With a refresh token</label>
+<button type="submit">Issue a token</button></form>`;
+}
+
+export function renderTokensPage(
+  csrf: string,
+  filter: { client: string; user: string },
+  tokens: AccessTokenRecord[],
+  codes: AuthorizationCodeRecord[],
+  usernames: Map<string, string>,
+): SafeHtml {
+  const who = (id: string | null) => (id === null ? html`<em>the client</em>` : usernames.get(id) ?? id);
+  return html`<form method="get" action="/admin/tokens" id="token-search">
+<label>Client id <input type="search" name="client" value="${filter.client}"></label>
+<label>Username <input type="search" name="user" value="${filter.user}"></label>
+<button type="submit">Search</button></form>
+<h2>Live access tokens</h2>
+<table id="tokens"><tr><th>Id</th><th>Client</th><th>User</th><th>Scope</th><th>Issued</th><th>Expires</th><th></th></tr>
+${tokens.map(
+  (t) => html`<tr data-token-id="${t.id}"><td><code>${t.id}</code></td><td><code>${t.clientId}</code></td><td>${who(t.userId)}</td><td>${t.scope.join(' ')}</td>
+<td>${t.issuedAt.toISOString()}</td><td>${t.expiresAt.toISOString()}</td>
+<td><form method="post" action="/admin/tokens/revoke">${hidden(csrf)}<input type="hidden" name="family_id" value="${t.familyId}">
+<button type="submit">Revoke (with its refresh token)</button></form></td></tr>`,
+)}</table>
+<h2>Authorization codes</h2>
+<p>Codes live seconds and are single use; revoking a token above also ends the grant a code started.</p>
+<table id="codes"><tr><th>Id</th><th>Client</th><th>User</th><th>Scope</th><th>Expires</th><th>Used</th></tr>
+${codes.map(
+  (c) => html`<tr><td><code>${c.id}</code></td><td><code>${c.clientId}</code></td><td>${who(c.userId)}</td><td>${c.scope.join(' ')}</td>
+<td>${c.expiresAt.toISOString()}</td><td>${c.consumedAt ? c.consumedAt.toISOString() : 'no'}</td></tr>`,
+)}</table>`;
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { checkCsrfToken, getCsrfToken } from '../csrf.js';
+import { html } from '../html.js';
+import type { DemoServices } from '../services.js';
+import { verifyUserCredentials } from '../users.js';
+import { field, safeReturnTo, sendPage } from './respond.js';
+
+/** The session key under which @portcullis/fastify keeps a pending authorization; kept across login. */
+export const OAUTH_SESSION_KEY = 'portcullis';
+
+function loginForm(csrfToken: string, returnTo: string, username = '', error?: string) {
+  return html`
+${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
+<form method="post" action="/login">
+  <input type="hidden" name="_csrf" value="${csrfToken}">
+  <input type="hidden" name="returnTo" value="${returnTo}">
+  <label>Username <input type="text" name="username" value="${username}" autocomplete="username" required autofocus></label>
+  <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+  <button type="submit">Log in</button>
+</form>`;
+}
+
+export async function registerLoginRoutes(fastify: FastifyInstance, services: DemoServices): Promise<void> {
+  fastify.get('/login', async (request, reply) => {
+    const returnTo = safeReturnTo((request.query as Record<string, unknown>).returnTo);
+    if (request.session.get('userId')) return reply.redirect(returnTo, 303);
+    return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo));
+  });
+
+  fastify.post('/login', async (request, reply) => {
+    const body = request.body;
+    const returnTo = safeReturnTo(field(body, 'returnTo'));
+    if (!checkCsrfToken(request, field(body, '_csrf'))) {
+      return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo, '', 'Your form expired; please try again.'), 403);
+    }
+    const username = field(body, 'username') ?? '';
+    const password = field(body, 'password') ?? '';
+    const user = username && password ? await verifyUserCredentials(services.db, username, password) : null;
+    if (!user) {
+      return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo, username, 'Wrong username or password.'), 401);
+    }
+    // A new session id at login defeats session fixation; only the pending authorization survives.
+    await request.session.regenerate([OAUTH_SESSION_KEY]);
+    request.session.set('userId', user.id);
+    request.session.set('username', user.username);
+    request.session.set('isAdmin', user.isAdmin);
+    request.session.set('csrfToken', undefined);
+    getCsrfToken(request);
+    return reply.redirect(returnTo, 303);
+  });
+
+  fastify.post('/logout', async (request, reply) => {
+    if (!checkCsrfToken(request, field(request.body, '_csrf'))) {
+      return sendPage(request, reply, 'Log out', html`<p>Your form expired; please try again.</p>`, 403);
+    }
+    await request.session.destroy();
+    return reply.redirect('/login', 303);
+  });
+}

@@ -1,0 +1,12 @@
+import type { OAuthStorage } from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
+import type { DemoDb } from './db/database.js';
+
+/** What the demo's routes share: its tables, Portcullis's storage, the scope registry. */
+export interface DemoServices {
+  db: DemoDb;
+  storage: OAuthStorage;
+  scopes: ScopeRegistry;
+  /** Whether OAuth 1.0a secrets can be sealed (a secret key is configured). */
+  oauth1Available: boolean;
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { runCliProcess } from './run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'demo-cli-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const env = { DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`, DATA_DIR: join(dir, 'data'), NODE_ENV: 'development' };
+const cli = (...args: string[]) => runCliProcess(args, env);
+
+/** Bad usage: exit code 2 and exactly one line on stderr. */
+async function expectUsageError(t: Test, args: string[], message: RegExp) {
+  const result = await cli(...args);
+  t.equal(result.code, 2, `${args.join(' ')} exits with 2`);
+  t.match(result.stderr, message);
+  t.equal(result.stderr.trim().split('\n').length, 1, 'a one-line error');
+  t.equal(result.stdout, '');
+}
+
+t.test('usage errors', async (t) => {
+  const none = await cli();
+  t.equal(none.code, 2);
+  t.match(none.stdout, /usage: pnpm demo <command>/);
+  await expectUsageError(t, ['frobnicate'], /^error: unknown command "frobnicate"/);
+  await expectUsageError(t, ['user:create', '--username', 'bob'], /needs --password/);
+  await expectUsageError(t, ['user:create', '--username', 'bob', '--password', 'long-enough', '--colour', 'red'], /Unknown option '--colour'/);
+  await expectUsageError(t, ['user:create', '--username', 'bob', '--password', 'short'], /at least 8 characters/);
+  await expectUsageError(t, ['client:create', '--redirect-uri', 'https://a.example/cb'], /needs --name/);
+  await expectUsageError(t, ['client:create', '--name', 'X', '--grant-type', 'magic'], /unknown grant type "magic"/);
+  await expectUsageError(t, ['client:create', '--name', 'X', '--grant-type', 'client_credentials', '--scope', 'polls:delete'], /unknown scope "polls:delete"/);
+  await expectUsageError(t, ['client:create', '--name', 'X', '--redirect-uri', 'javascript:alert(1)'], /forbidden scheme/);
+  await expectUsageError(t, ['client:create', '--name', 'X', '--grant-type', 'client_credentials', '--public'], /public client/);
+  await expectUsageError(t, ['client:list', 'extra'], /Unexpected argument 'extra'/);
+  await expectUsageError(t, ['oauth1:sign', '--url', 'http://localhost/x', '--consumer-key', 'k'], /needs --consumer-secret/);
+  await expectUsageError(t, ['oauth1:sign', '--url', 'not a url', '--consumer-key', 'k', '--consumer-secret', 's'], /absolute URL/);
+  const signed = await cli('oauth1:sign', '--method', 'post', '--url', 'http://localhost/oauth1/request_token', '--consumer-key', 'k', '--consumer-secret', 's', '--callback', 'oob');
+  t.equal(signed.code, 0, signed.stderr);
+  t.match(signed.stdout, /^OAuth oauth_consumer_key="k", oauth_signature_method="HMAC-SHA1", oauth_timestamp="\d+", oauth_nonce="[0-9a-f]{32}", oauth_callback="oob", oauth_signature="[^"]+"\n$/);
+  const list = await cli('client:list', '--json');
+  t.equal(list.code, 0);
+  t.same(JSON.parse(list.stdout), [], 'nothing was created by the refused commands');
+});
+
+t.test('a bad DATABASE_URL fails with one line and exit code 1', async (t) => {
+  const result = await runCliProcess(['client:list'], { ...env, DATABASE_URL: 'postgres://nope' });
+  t.equal(result.code, 1);
+  t.match(result.stderr, /^error: .*sqlite:/);
+  t.equal(result.stderr.trim().split('\n').length, 1);
+});
+
+t.test('user:create, client:create, client:list, scopes:sync, tokens:purge', async (t) => {
+  const user = await cli('user:create', '--username', 'carol', '--password', 'carol-password', '--admin');
+  t.equal(user.code, 0, user.stderr);
+  t.match(user.stdout, /^created admin user carol \(id [\w-]+\)/);
+  await expectUsageError(t, ['user:create', '--username', 'carol', '--password', 'another-one'], /taken/);
+
+  const confidential = await cli(
+    'client:create', '--name', 'CLI app', '--redirect-uri', 'https://cli.example/cb', '--redirect-uri', 'https://cli.example/cb2',
+    '--scope', 'polls:read polls:vote', '--grant-type', 'authorization_code', '--grant-type', 'password', '--oauth1', '--json',
+  );
+  t.equal(confidential.code, 0, confidential.stderr);
+  const created = JSON.parse(confidential.stdout);
+  t.same(Object.keys(created).sort(), ['client_id', 'client_secret']);
+  t.match(created.client_secret, /^pcs_/);
+
+  const pub = await cli('client:create', '--name', 'SPA', '--redirect-uri', 'https://spa.example/', '--public', '--json');
+  t.equal(pub.code, 0, pub.stderr);
+  t.same(Object.keys(JSON.parse(pub.stdout)), ['client_id'], 'no secret for a public client');
+
+  const text = await cli('client:create', '--name', 'Daemon', '--grant-type', 'client_credentials', '--scope', 'polls:stats');
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, /^client_id: +\S+\nclient_secret: pcs_\S+\nThe secret is shown only this once/);
+
+  // Seed 001's register_client('My OAuth Client', '1234', 'http://myapp.com/', ...): a chosen client id.
+  const chosen = await cli('client:create', '--name', 'My OAuth Client', '--client-id', '1234', '--redirect-uri', 'http://myapp.com/', '--scope', 'polls:vote polls:stats', '--json');
+  t.equal(chosen.code, 0, chosen.stderr);
+  t.equal(JSON.parse(chosen.stdout).client_id, '1234');
+
+  const list = await cli('client:list', '--json');
+  t.equal(list.code, 0);
+  const clients = JSON.parse(list.stdout) as Record<string, unknown>[];
+  t.equal(clients.length, 4);
+  t.match(clients.find((c) => c.client_id === created.client_id), {
+    name: 'CLI app', type: 'confidential', grant_types: ['authorization_code', 'password'],
+    redirect_uris: ['https://cli.example/cb', 'https://cli.example/cb2'], scope: 'polls:read polls:vote', oauth1: true, disabled: false,
+  });
+  t.match(clients.find((c) => c.name === 'SPA'), { type: 'public', grant_types: ['authorization_code', 'refresh_token'] });
+  t.notMatch(list.stdout, created.client_secret, 'the list never shows a secret');
+  const plain = await cli('client:list');
+  t.match(plain.stdout, new RegExp(`${created.client_id}  CLI app  confidential  grants=authorization_code,password  scope="polls:read polls:vote"  oauth1=on`));
+
+  const sync = await cli('scopes:sync');
+  t.equal(sync.code, 0, sync.stderr);
+  t.equal(sync.stdout, 'synced 6 scopes: read write polls:read polls:vote polls:results polls:stats\n');
+
+  const purge = await cli('tokens:purge');
+  t.equal(purge.code, 0, purge.stderr);
+  t.match(purge.stdout, /^purged 0 access tokens, 0 refresh tokens, 0 codes, 0 request tokens, 0 OAuth 1.0a tokens, 0 nonces, 0 sessions\n$/);
+});

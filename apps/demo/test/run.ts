@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DEMO_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The built entry points, exactly what `pnpm demo` and `pnpm start` run (the root `pnpm test`
+ * builds first; alone, run `npx tsc -b` at the root).
+ */
+function entryPoint(name: 'cli' | 'main'): string {
+  const path = join(DEMO_DIR, 'dist', `${name}.js`);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npx tsc -b\` at the repository root first`);
+  return path;
+}
+
+/** Runs a built demo entry point in a child Node. */
+export function runNode(name: 'cli' | 'main', args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entryPoint(name), ...args], { cwd: DEMO_DIR, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export function runCliProcess(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return runNode('cli', args, env);
+}
+
+export interface RunningServer {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts dist/main.js on an ephemeral port and waits for its "on http://..." line. */
+export function startServer(env: NodeJS.ProcessEnv): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [entryPoint('main')], {
+      cwd: DEMO_DIR,
+      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 30_000);
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Portcullis polls demo on (http:\/\/[^\s]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          baseUrl: match[1]!,
+          output: () => output,
+          stop: async () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited (${code}):\n${output}`));
+    });
+  });
+}
