@@ -11,6 +11,7 @@ import {
   type AuthenticatedUser,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
+import { locateLogin, sessionOf, type SessionLike } from './consent-session.js';
 import { handleHtmlRouteError } from './error-handler.js';
 import { renderConsentPage, sendErrorPage, setPageHeaders, toFormActionSource } from './html-pages.js';
 import type { ConsentContext, ResolvedOptions } from './options.js';
@@ -33,19 +34,6 @@ interface PendingAuthorization {
   csrfToken?: string;
   /** Who was asked: the one who answers must be the same user. */
   userId?: string;
-}
-
-interface SessionLike {
-  get(key: string): unknown;
-  set(key: string, value: unknown): void;
-}
-
-function sessionOf(request: FastifyRequest): SessionLike {
-  const session = (request as unknown as { session?: SessionLike }).session;
-  if (session === undefined || session === null) {
-    throw serverError('The authorization endpoint needs @fastify/session; it is not registered for this route.');
-  }
-  return session;
 }
 
 /** The pending request, if the session holds one of the right shape (stores hand back parsed JSON). */
@@ -98,11 +86,6 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
     throw serverError('The authorization request reached an unexpected state.');
   }
 
-  function locateLogin(request: FastifyRequest, returnTo: string): string {
-    if (typeof loginUrl === 'function') return loginUrl(request, returnTo);
-    return `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
-  }
-
   async function askConsent(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -119,11 +102,12 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
       const returnTo =
         request.method === 'GET' && query !== -1 ? `${paths.authorization}${request.url.slice(query)}` : paths.authorization;
       reply.header('cache-control', 'no-store');
-      return reply.redirect(locateLogin(request, returnTo), redirectStatus);
+      return reply.redirect(locateLogin(loginUrl, request, returnTo), redirectStatus);
     }
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, { request: authorization, csrfToken, userId: user.id } satisfies PendingAuthorization);
     const context: ConsentContext = {
+      protocol: 'oauth2',
       authorizationRequest: authorization,
       user,
       scopes: authorization.scope.map((name) => ({ name, description: registry.get(name)?.description ?? null })),

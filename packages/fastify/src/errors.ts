@@ -37,3 +37,8 @@ export const ScopeAutoError = createError<'FST_PORTCULLIS_SCOPE_AUTO', [string, 
   'FST_PORTCULLIS_SCOPE_AUTO',
   'requireScope({ auto: true }) cannot derive a scope from the route %s: %s. Pass { auto: true, app, view } or name the scope.',
 );
+
+export const OAuth1SecretKeyError = createError<'FST_PORTCULLIS_OAUTH1_SECRET_KEY', [string?]>(
+  'FST_PORTCULLIS_OAUTH1_SECRET_KEY',
+  'The "oauth1" option needs the "secretKey" option (32 bytes, or 64 hex or 43 base64url characters): OAuth 1.0a secrets are stored encrypted under it.',
+);

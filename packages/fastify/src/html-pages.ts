@@ -61,7 +61,9 @@ function page(title: string, body: string): string {
 
 /** The built-in consent page: who asks, for what, approve or deny, optionally fewer scopes. */
 export function renderConsentPage(context: ConsentContext): string {
-  const client = escapeHtml(context.authorizationRequest.clientName);
+  const clientName =
+    context.protocol === 'oauth1' ? context.oauth1Request.clientName : context.authorizationRequest.clientName;
+  const client = escapeHtml(clientName);
   const scopes = context.scopes
     .map(
       (scope) =>
@@ -76,7 +78,7 @@ export function renderConsentPage(context: ConsentContext): string {
       ? '<p>It asks for no particular permission.</p>'
       : `<p>It asks to:</p><ul>${scopes}</ul><input type="hidden" name="${CONSENT_FIELDS.narrowScope}" value="1">`;
   return page(
-    `Authorize ${context.authorizationRequest.clientName}`,
+    `Authorize ${clientName}`,
     `<h1>Authorize <strong>${client}</strong>?</h1>
 <p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
 <form method="post" action="${escapeHtml(context.action)}">
@@ -103,4 +105,26 @@ export function sendErrorPage(reply: FastifyReply, error: OAuthError): FastifyRe
   for (const name of Object.keys(error.headers)) reply.header(name, error.headers[name]);
   setPageHeaders(reply);
   return reply.code(error.status).type('text/html; charset=utf-8').send(renderErrorPage(error));
+}
+
+/**
+ * RFC 5849 section 2.2, `oob` callback: the client cannot be reached, so the user carries the
+ * verifier over by hand.
+ */
+export function renderVerifierPage(clientName: string, verifier: string): string {
+  return page(
+    'Authorization granted',
+    `<h1>Authorization granted</h1>
+<p>Enter this code in <strong>${escapeHtml(clientName)}</strong> to finish:</p>
+<p><code id="oauth_verifier">${escapeHtml(verifier)}</code></p>`,
+  );
+}
+
+/** The answer to a refusal when the client has no callback to be told through. */
+export function renderDeniedPage(clientName: string): string {
+  return page(
+    'Authorization refused',
+    `<h1>Authorization refused</h1>
+<p><strong>${escapeHtml(clientName)}</strong> was not given access. You may close this page.</p>`,
+  );
 }

@@ -7,6 +7,9 @@ export type {
   ConsentScope,
   GetUser,
   LoginUrl,
+  OAuth1ConsentContext,
+  OAuth1Options,
+  OAuth2ConsentContext,
   PassThroughOptions,
   PortcullisOptions,
   RenderConsent,
@@ -15,6 +18,7 @@ export { CONSENT_FIELDS } from './options.js';
 export type {
   DeclaredScope,
   MountedPaths,
+  OAuth1Paths,
   PortcullisDecorator,
   RequestAuth,
   RequestVerifier,
@@ -30,8 +34,10 @@ export {
   NoIssuerError,
   NoLoginUrlError,
   NoStorageError,
+  OAuth1SecretKeyError,
   ScopeAutoError,
 } from './errors.js';
 export { deriveAutoScope } from './scope-auto.js';
 export { formatBearerChallenge } from './require-scope.js';
-export { escapeHtml, renderConsentPage, renderErrorPage } from './html-pages.js';
+export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
+export { createOAuth1Verifier, isOAuth1SignedRequest } from './oauth1-verifier.js';

@@ -3,6 +3,7 @@ import type {
   AuthenticatedUser,
   AuthorizationRequest,
   AuthorizationServerOptions,
+  OAuth1AuthorizationRequest,
   OAuthStorage,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
@@ -12,6 +13,7 @@ import {
   NoIssuerError,
   NoLoginUrlError,
   NoStorageError,
+  OAuth1SecretKeyError,
 } from './errors.js';
 
 /** A requested scope as the consent page shows it. */
@@ -20,19 +22,36 @@ export interface ConsentScope {
   description: string | null;
 }
 
-/** What `renderConsent` gets to draw its own page. The form must post these fields back. */
-export interface ConsentContext {
-  authorizationRequest: AuthorizationRequest;
+/** What every consent context holds, whichever protocol asks. */
+interface ConsentContextBase {
   user: AuthenticatedUser;
   /** The requested scopes with the registry's descriptions, in request order. */
   scopes: ConsentScope[];
-  /** Where the form posts: the authorize endpoint. */
+  /** Where the form posts: the authorize endpoint of the protocol. */
   action: string;
   /** The value to post as `csrf_token`. */
   csrfToken: string;
   /** The form field names the consent POST reads. */
   fields: typeof CONSENT_FIELDS;
 }
+
+/** An OAuth 2 authorization request waiting for the user. */
+export interface OAuth2ConsentContext extends ConsentContextBase {
+  protocol: 'oauth2';
+  authorizationRequest: AuthorizationRequest;
+}
+
+/** An OAuth 1.0a request token waiting for the user (RFC 5849 section 2.2). */
+export interface OAuth1ConsentContext extends ConsentContextBase {
+  protocol: 'oauth1';
+  oauth1Request: OAuth1AuthorizationRequest;
+}
+
+/**
+ * What `renderConsent` gets to draw its own page; `protocol` tells which request is waiting.
+ * The form must post these fields back to `action`.
+ */
+export type ConsentContext = OAuth2ConsentContext | OAuth1ConsentContext;
 
 export const CONSENT_FIELDS = {
   /** `approve` or `deny`. */
@@ -49,6 +68,18 @@ export type LoginUrl = string | ((request: FastifyRequest, returnTo: string) => 
 export type GetUser = (request: FastifyRequest) => AuthenticatedUser | null | Promise<AuthenticatedUser | null>;
 
 export type RenderConsent = (request: FastifyRequest, reply: FastifyReply, context: ConsentContext) => unknown;
+
+/** The OAuth 1.0a settings (RFC 5849); `oauth1: true` takes every default. */
+export interface OAuth1Options {
+  /** Seconds an `oauth_timestamp` may be off the server's clock, either way. Default 300. */
+  timestampWindow?: number;
+  /** Seconds temporary credentials (request tokens) live. Default 600. */
+  requestTokenTtl?: number;
+  /** Seconds token credentials live; null for no expiry. Default null. */
+  accessTokenTtl?: number | null;
+  /** The realm of `WWW-Authenticate: OAuth realm="..."` on 401 answers. Default: the issuer. */
+  realm?: string;
+}
 
 /** The core's options the plugin hands to `createAuthorizationServer` unchanged. */
 export type PassThroughOptions = Pick<
@@ -91,6 +122,10 @@ export interface PortcullisOptions extends PassThroughOptions {
   enforceSecure?: boolean;
   /** The key that encrypts OAuth 1.0a secrets (32 bytes, or 64 hex or 43 base64url characters). */
   secretKey?: string | Uint8Array;
+  /** Serve OAuth 1.0a (RFC 5849) too; needs `secretKey`. Default false. */
+  oauth1?: boolean | OAuth1Options;
+  /** Where the OAuth 1.0a endpoints are mounted, below the register prefix. Default `/oauth1`. */
+  oauth1RoutePrefix?: string;
 }
 
 /** The options with every default filled in, as the plugin's parts use them. */
@@ -103,6 +138,9 @@ export interface ResolvedOptions {
   getUser: GetUser;
   loginUrl: LoginUrl;
   renderConsent: RenderConsent | undefined;
+  /** Null when OAuth 1.0a is off. */
+  oauth1: OAuth1Options | null;
+  oauth1RoutePrefix: string;
 }
 
 const ROUTE_PREFIX = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
@@ -136,6 +174,15 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
       throw new InvalidOptionError(name, 'must be a boolean');
     }
   }
+  const oauth1 = resolveOAuth1(options);
+  const oauth1RoutePrefix = options.oauth1RoutePrefix ?? '/oauth1';
+  if (typeof oauth1RoutePrefix !== 'string' || !ROUTE_PREFIX.test(oauth1RoutePrefix) || oauth1RoutePrefix.endsWith('/')) {
+    throw new InvalidOptionError('oauth1RoutePrefix', 'must be empty or a path like "/oauth1" (no trailing slash)');
+  }
+  if (oauth1 !== null && oauth1RoutePrefix === routePrefix) {
+    // Both protocols have an `/authorize`: one prefix would mount two routes on one path.
+    throw new InvalidOptionError('oauth1RoutePrefix', 'must differ from routePrefix');
+  }
   // The realm of the challenges is the issuer, as the core's own challenges say.
   const realm = options.issuer.replace(/["\\]/g, '');
   return {
@@ -147,7 +194,24 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     getUser: options.getUser,
     loginUrl: options.loginUrl,
     renderConsent: options.renderConsent,
+    oauth1,
+    oauth1RoutePrefix,
   };
+}
+
+/** The OAuth 1.0a settings, or null when off. The numbers are checked by the core's provider. */
+function resolveOAuth1(options: PortcullisOptions): OAuth1Options | null {
+  const { oauth1 } = options;
+  if (oauth1 === undefined || oauth1 === false) return null;
+  if (oauth1 !== true && (oauth1 === null || typeof oauth1 !== 'object' || Array.isArray(oauth1))) {
+    throw new InvalidOptionError('oauth1', 'must be a boolean or an object { timestampWindow?, requestTokenTtl?, accessTokenTtl?, realm? }');
+  }
+  if (options.secretKey === undefined || options.secretKey === null) throw new OAuth1SecretKeyError();
+  const settings: OAuth1Options = oauth1 === true ? {} : { ...oauth1 };
+  if (settings.realm !== undefined && typeof settings.realm !== 'string') {
+    throw new InvalidOptionError('oauth1', 'realm must be a string');
+  }
+  return settings;
 }
 
 function checkIssuer(issuer: unknown): void {

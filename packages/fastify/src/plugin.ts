@@ -1,12 +1,21 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { createAuthorizationServer, type AuthorizationServerOptions } from '@portcullis/core';
+import {
+  createAuthorizationServer,
+  createOAuth1Provider,
+  type AuthorizationServerOptions,
+  type OAuth1Provider,
+  type OAuth1ProviderOptions,
+} from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { InvalidOptionError } from './errors.js';
-import { resolveOptions, type PassThroughOptions, type PortcullisOptions } from './options.js';
+import { registerOAuth1Routes } from './oauth1-routes.js';
+import { createOAuth1Verifier } from './oauth1-verifier.js';
+import { resolveOptions, type PassThroughOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
 import { registerTokenRoutes } from './token-routes.js';
 import type { MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
@@ -52,6 +61,14 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
     revocation: joinPath(mountRoot, settings.routePrefix, 'revoke'),
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
+    oauth1:
+      settings.oauth1 === null
+        ? null
+        : {
+            requestToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'request_token'),
+            authorization: joinPath(mountRoot, settings.oauth1RoutePrefix, 'authorize'),
+            accessToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'access_token'),
+          },
   };
 
   // The core puts these paths after the issuer; an issuer with a path (`https://host/auth`) already
@@ -78,7 +95,10 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
   if (options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
   const server = createAuthorizationServer(serverOptions);
 
+  const oauth1 = createOAuth1(options, settings, registry);
+
   const verifiers: RequestVerifier[] = [];
+  if (oauth1 !== null) verifiers.push(createOAuth1Verifier(oauth1));
   const declarations = new ScopeDeclarations();
   const guardContext: GuardContext = {
     server,
@@ -95,7 +115,9 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
     scopes: registry,
     paths,
     verifiers,
+    oauth1,
     registerClient: (input) => server.registerClient(input),
+    // The core revokes the OAuth 1.0a token credentials of the pair as well.
     revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
     issueTokens: (input) => server.issueTokens(input),
     purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
@@ -114,11 +136,46 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
       await routes.register(formbody);
       await routes.register(registerTokenRoutes, { server, settings });
       await routes.register(registerAuthorizeRoutes, { server, registry, settings, paths });
-      // The OAuth 1.0a endpoints (request_token, authorize, access_token under /oauth1) register
-      // here, beside these, sharing the form parser; their signed-request check joins `verifiers`.
+      // OAuth 1.0a beside them, sharing the form parser; its signed-request check is in `verifiers`.
+      if (oauth1 !== null && paths.oauth1 !== null) {
+        await routes.register(registerOAuth1Routes, { provider: oauth1, registry, settings, paths: paths.oauth1 });
+      }
     },
     { prefix: registerPrefix },
   );
+}
+
+/** The OAuth 1.0a provider when the `oauth1` option is on, sharing the store, scopes, clock and key. */
+function createOAuth1(
+  options: PortcullisOptions,
+  settings: ResolvedOptions,
+  registry: ScopeRegistry,
+): OAuth1Provider | null {
+  if (settings.oauth1 === null || options.secretKey === undefined) return null;
+  const { timestampWindow, requestTokenTtl, accessTokenTtl, realm } = settings.oauth1;
+  const providerOptions: OAuth1ProviderOptions = {
+    storage: options.storage,
+    secretKey: options.secretKey,
+    scopes: registry,
+    // The realm of the bearer challenges by default: one server, one protection space.
+    realm: realm ?? settings.realm,
+    enforceSecure: settings.enforceSecure,
+  };
+  if (timestampWindow !== undefined) providerOptions.timestampWindow = timestampWindow;
+  if (requestTokenTtl !== undefined) providerOptions.requestTokenTtl = requestTokenTtl;
+  if (accessTokenTtl !== undefined) providerOptions.accessTokenTtl = accessTokenTtl;
+  if (options.defaultScopes !== undefined && options.defaultScopes.length > 0) {
+    providerOptions.defaultScopes = options.defaultScopes;
+  }
+  if (options.clock !== undefined) providerOptions.clock = options.clock;
+  if (options.entropy !== undefined) providerOptions.entropy = options.entropy;
+  try {
+    return createOAuth1Provider(providerOptions);
+  } catch (error) {
+    // The core names the bad setting in a TypeError; surface it with the plugin's stable code.
+    if (error instanceof TypeError) throw new InvalidOptionError('oauth1', `is invalid: ${error.message}`);
+    throw error;
+  }
 }
 
 export const portcullis = fp(oauthProvider, {

@@ -30,7 +30,9 @@ export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
   return {
     method: request.method,
     // Concatenated rather than resolved: a request path of `//evil.example/` must stay a path.
-    url: new URL(`${request.protocol}://${host}${request.url}`),
+    // `originalUrl` is the request line as the client sent it, before any `rewriteUrl`: OAuth 1.0a
+    // signatures cover that URL (RFC 5849 section 3.4.1.2), with the Host header's port.
+    url: new URL(`${request.protocol}://${host}${request.originalUrl}`),
     headers,
     body,
     secure: request.protocol === 'https',

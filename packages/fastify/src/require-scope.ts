@@ -84,6 +84,7 @@ interface SharedErrors {
   missing: string;
   insecure: OAuthError;
   ambiguous: OAuthError;
+  mixed: OAuthError;
   malformed: OAuthError;
 }
 
@@ -97,6 +98,9 @@ function getSharedErrors(context: GuardContext): SharedErrors {
       insecure: challengeError(context.realm, () => invalidRequest('Protected resources are served over HTTPS only.')),
       ambiguous: challengeError(context.realm, () =>
         invalidRequest('The request carries an access token in more than one way; use exactly one.'),
+      ),
+      mixed: challengeError(context.realm, () =>
+        invalidRequest('The request carries a bearer token and another credential (an OAuth 1.0a signature); use one.'),
       ),
       malformed: challengeError(context.realm, () => invalidRequest('The access token parameter is malformed.')),
     };
@@ -129,6 +133,7 @@ async function authenticate(
   errors: SharedErrors,
   request: FastifyRequest,
   reply: FastifyReply,
+  required: readonly string[],
 ): Promise<RequestAuth | null> {
   if (context.enforceSecure && request.protocol !== 'https') {
     sendOAuthError(reply, errors.insecure);
@@ -162,18 +167,28 @@ async function authenticate(
   }
   if (found === 0) {
     for (const verifier of context.verifiers) {
-      const pending = verifier.verify(request);
-      if (pending === null) continue;
+      let pending: Promise<RequestAuth> | null;
       try {
+        pending = verifier.verify(request, required);
+        if (pending === null) continue;
         return await pending;
       } catch (error) {
-        sendFailure(context, request, reply, error);
+        // A verifier speaks its own scheme (`WWW-Authenticate: OAuth realm=...`): its error goes
+        // out as it built it, with no Bearer challenge added.
+        const wire = toOAuthError(error);
+        if (wire.status >= 500) request.log.error({ err: error }, `portcullis: ${wire.error}`);
+        sendOAuthError(reply, wire);
         return null;
       }
     }
     // RFC 6750 section 3.1: a request without credentials gets a challenge and no error code.
     // The body stays empty for the same reason.
     reply.code(401).header('www-authenticate', errors.missing).header('cache-control', 'no-store').send();
+    return null;
+  }
+  // Only when a verifier is installed, so a plain OAuth 2 server's bearer path costs nothing more.
+  if (context.verifiers.length > 0 && carriesOtherCredential(context, request)) {
+    sendOAuthError(reply, errors.mixed);
     return null;
   }
   if (typeof token !== 'string' || token === '') {
@@ -195,6 +210,11 @@ async function authenticate(
   }
 }
 
+function carriesOtherCredential(context: GuardContext, request: FastifyRequest): boolean {
+  for (const verifier of context.verifiers) if (verifier.carries?.(request) === true) return true;
+  return false;
+}
+
 function sendFailure(context: GuardContext, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const wire = withChallenge(toOAuthError(error), context.realm);
   if (wire.status >= 500) request.log.error({ err: error }, `portcullis: ${wire.error}`);
@@ -212,7 +232,7 @@ function createGuard(context: GuardContext, scopes: readonly string[]): ScopeGua
   );
   // An async hook that answered must return the reply, or Fastify runs the handler as well.
   return async function requireScopeGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const auth = await authenticate(context, errors, request, reply);
+    const auth = await authenticate(context, errors, request, reply, required);
     if (auth === null) return reply;
     if (required.length > 0) {
       // A scope the registry does not define (yet) is held by no token: refuse until it is defined.

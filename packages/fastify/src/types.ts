@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {
   AuthorizationServer,
   IssuedTokens,
+  OAuth1Provider,
   PurgeResult,
   RegisterClientInput,
   RegisteredClient,
@@ -10,7 +11,7 @@ import type { ScopeRegistry } from '@portcullis/scopes';
 
 /** Who a protected request acts for: set on `request.oauth` by `requireScope`. */
 export interface RequestAuth {
-  /** How the request was authenticated: a bearer token, or (later) an OAuth 1.0a signature. */
+  /** How the request was authenticated: a bearer token, or an OAuth 1.0a signature. */
   protocol: 'oauth2' | 'oauth1';
   clientId: string;
   /** Null for tokens a client got for itself (client_credentials). */
@@ -23,17 +24,23 @@ export interface RequestAuth {
 
 /**
  * A way to authenticate a resource request other than a bearer token; the OAuth 1.0a signed
- * request verifier is added here. `requireScope` asks each verifier in order when the request
- * carries no bearer token.
+ * request verifier is one. `requireScope` asks each verifier in order when the request carries
+ * no bearer token.
  */
 export interface RequestVerifier {
   readonly name: string;
   /**
    * Returns null at once when the request does not carry this kind of credential (cheap checks
    * only: this runs on every protected request). Otherwise a promise of who the request acts
-   * for, rejecting with an `OAuthError` (whose status and headers go on the wire).
+   * for, rejecting with an `OAuthError`, which is sent as it is (status, headers, JSON body).
+   * `requiredScope` is what the guard needs, so the verifier may refuse before spending anything.
    */
-  verify(request: FastifyRequest): Promise<RequestAuth> | null;
+  verify(request: FastifyRequest, requiredScope?: readonly string[]): Promise<RequestAuth> | null;
+  /**
+   * Whether the request carries this kind of credential. When a bearer token is there too,
+   * `requireScope` refuses the request (400 invalid_request) rather than pick one.
+   */
+  carries?(request: FastifyRequest): boolean;
 }
 
 /** A route that a `requireScope` guards. */
@@ -77,6 +84,15 @@ export interface MountedPaths {
   revocation: string;
   introspection: string;
   metadata: string;
+  /** The OAuth 1.0a endpoints, or null when OAuth 1.0a is off. */
+  oauth1: OAuth1Paths | null;
+}
+
+/** The mounted paths of the OAuth 1.0a endpoints (RFC 5849 section 2), prefixes included. */
+export interface OAuth1Paths {
+  requestToken: string;
+  authorization: string;
+  accessToken: string;
 }
 
 /** `fastify.oauth`: the core server and the operations an application's admin code needs. */
@@ -87,7 +103,10 @@ export interface PortcullisDecorator {
   readonly paths: MountedPaths;
   /** Extra request authentication methods for `requireScope` (OAuth 1.0a goes here). */
   readonly verifiers: RequestVerifier[];
+  /** The OAuth 1.0a provider of @portcullis/core (e.g. `revokeAccessTokens`), or null when off. */
+  readonly oauth1: OAuth1Provider | null;
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
+  /** Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. */
   revokeGrant(userId: string, clientId: string): Promise<number>;
   issueTokens(input: {
     clientId: string;

@@ -76,7 +76,9 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     revocation: '/oauth/revoke',
     introspection: '/oauth/introspect',
     metadata: '/.well-known/oauth-authorization-server',
+    oauth1: null,
   });
+  t.equal(app.oauth.oauth1, null, 'OAuth 1.0a is off by default');
   const response = await app.inject({ method: 'GET', url: '/who' });
   t.same(response.json(), { oauth: null, has: true });
 });

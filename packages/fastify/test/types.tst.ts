@@ -1,8 +1,10 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { describe, expect, test } from 'tstyche';
-import type { AuthorizationServer, OAuthStorage } from '@portcullis/core';
+import type { AuthorizationServer, OAuth1AuthorizationRequest, OAuth1Provider, OAuthStorage } from '@portcullis/core';
 import portcullis, {
+  type ConsentContext,
   type DeclaredScope,
+  type OAuth1Paths,
   type PortcullisOptions,
   type RequestAuth,
   type ScopeGuard,
@@ -18,6 +20,8 @@ describe('decorators', () => {
     expect(app.oauth.declaredScopes()).type.toBe<DeclaredScope[]>();
     expect(app.oauth.revokeGrant('user', 'client')).type.toBe<Promise<number>>();
     expect(app.oauth.registerClient).type.not.toBeCallableWith({});
+    expect(app.oauth.oauth1).type.toBe<OAuth1Provider | null>();
+    expect(app.oauth.paths.oauth1).type.toBe<OAuth1Paths | null>();
   });
 
   test('fastify.requireScope', () => {
@@ -80,6 +84,29 @@ describe('options', () => {
     expect({ ...base, allowQueryToken: 'yes' }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, loginUrl: 42 }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, getUser: () => 'alice' }).type.not.toBeAssignableTo<PortcullisOptions>();
+  });
+
+  test('OAuth 1.0a options', () => {
+    expect({ ...base, oauth1: true, secretKey: 'k' }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({
+      ...base,
+      oauth1: { timestampWindow: 60, requestTokenTtl: 300, accessTokenTtl: null, realm: 'Photos' },
+      oauth1RoutePrefix: '/o1',
+      secretKey: new Uint8Array(32),
+    }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, oauth1: 'yes' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, oauth1: { timestampWindow: '60' } }).type.not.toBeAssignableTo<PortcullisOptions>();
+  });
+
+  test('the consent context says which protocol asks', () => {
+    const render = (context: ConsentContext) => {
+      if (context.protocol === 'oauth1') {
+        expect(context.oauth1Request).type.toBe<OAuth1AuthorizationRequest>();
+      } else {
+        expect(context.authorizationRequest.redirectUri).type.toBe<string>();
+      }
+    };
+    expect(render).type.toBe<(context: ConsentContext) => void>();
   });
 
   test('register checks the options', () => {
