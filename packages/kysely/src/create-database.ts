@@ -1,4 +1,4 @@
-import { Kysely, MysqlDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
 
@@ -12,6 +12,14 @@ export interface CreateDatabaseOptions {
   connectTimeout?: number;
   /** SQLite: how long a writer waits for a lock held by another process, in milliseconds. Default 5000. */
   busyTimeout?: number;
+  /**
+   * MySQL: how long a statement waits for a row lock held by another connection, in whole
+   * seconds (`innodb_lock_wait_timeout`, set on every pool connection). A request that would
+   * wait longer fails with a `StorageError` (a 503 on the wire) instead of holding its pool
+   * connection while more requests queue behind it. Default: the server's setting (50 s on
+   * InnoDB).
+   */
+  lockWaitTimeout?: number;
 }
 
 /** A URL `createDatabase` does not accept. The message never repeats the URL: it may hold a password. */
@@ -45,6 +53,7 @@ interface MysqlSettings {
   database: string;
   connectionLimit: number;
   connectTimeout: number;
+  lockWaitTimeout: number | undefined;
 }
 
 function parseMysqlUrl(url: string, options: CreateDatabaseOptions): MysqlSettings {
@@ -76,7 +85,15 @@ function parseMysqlUrl(url: string, options: CreateDatabaseOptions): MysqlSettin
       options.connectTimeout ?? parsed.searchParams.get('connectTimeout') ?? 10_000,
       'connectTimeout',
     ),
+    lockWaitTimeout: optionalPositiveInteger(
+      options.lockWaitTimeout ?? parsed.searchParams.get('lockWaitTimeout') ?? undefined,
+      'lockWaitTimeout',
+    ),
   };
+}
+
+function optionalPositiveInteger(value: number | string | undefined, name: string): number | undefined {
+  return value === undefined ? undefined : positiveInteger(value, name);
 }
 
 function positiveInteger(value: number | string, name: string): number {
@@ -87,8 +104,9 @@ function positiveInteger(value: number | string, name: string): number {
 
 async function createMysqlDatabase(settings: MysqlSettings): Promise<Kysely<Database>> {
   const { createPool } = await importDriver(() => import('mysql2'), 'mysql2', 'mysql://');
+  const { lockWaitTimeout, ...poolSettings } = settings;
   const pool = createPool({
-    ...settings,
+    ...poolSettings,
     charset: 'utf8mb4',
     // Timestamps are BIGINT milliseconds, but anything else the driver converts is UTC too.
     timezone: 'Z',
@@ -97,7 +115,14 @@ async function createMysqlDatabase(settings: MysqlSettings): Promise<Kysely<Data
     supportBigNumbers: true,
     bigNumberStrings: false,
   });
-  return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  // Set on each new connection before Kysely hands it out, so no query runs without the bound.
+  const onCreateConnection =
+    lockWaitTimeout === undefined
+      ? undefined
+      : async (connection: { executeQuery(query: CompiledQuery): Promise<unknown> }) => {
+          await connection.executeQuery(CompiledQuery.raw(`SET SESSION innodb_lock_wait_timeout = ${lockWaitTimeout}`));
+        };
+  return new Kysely<Database>({ dialect: new MysqlDialect({ pool, ...(onCreateConnection ? { onCreateConnection } : {}) }) });
 }
 
 async function createSqliteDatabase(path: string, options: CreateDatabaseOptions): Promise<Kysely<Database>> {

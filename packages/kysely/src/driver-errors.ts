@@ -25,12 +25,22 @@ export function isDeadlock(error: unknown): boolean {
   return code === 'ER_LOCK_DEADLOCK' || errno === 1213;
 }
 
+/** A statement waited longer than `innodb_lock_wait_timeout` for a row lock (MySQL 1205). */
+export function isLockWaitTimeout(error: unknown): boolean {
+  const { code, errno } = asDriverError(error);
+  return code === 'ER_LOCK_WAIT_TIMEOUT' || errno === 1205;
+}
+
 /**
  * The error a caller sees when the database fails. Driver messages can name hosts, users, tables
  * and SQL, so they stay in `cause` and the message only says which operation failed.
  */
 export function toStorageError(operation: string, error: unknown): StorageError {
   if (error instanceof StorageError) return error;
-  const reason = isDuplicateKey(error) ? ': a row with the same key already exists' : '';
+  const reason = isDuplicateKey(error)
+    ? ': a row with the same key already exists'
+    : isLockWaitTimeout(error)
+      ? ': a row lock was held longer than the lock wait timeout'
+      : '';
   return new StorageError(`The database failed during ${operation}${reason}.`, { cause: error });
 }

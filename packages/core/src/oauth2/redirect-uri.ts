@@ -82,7 +82,33 @@ export function buildRedirectLocation(
   const encoded = new URLSearchParams();
   for (const [name, value] of Object.entries(parameters)) if (value !== null && value !== undefined) encoded.append(name, value);
   const text = encoded.toString();
-  if (mode === 'fragment') return `${redirectUri}#${text}`;
-  const separator = !redirectUri.includes('?') ? '?' : redirectUri.endsWith('?') || redirectUri.endsWith('&') ? '' : '&';
-  return `${redirectUri}${separator}${text}`;
+  const base = dropResponseParameters(redirectUri);
+  if (mode === 'fragment') return `${base}#${text}`;
+  const separator = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
+  return `${base}${separator}${text}`;
+}
+
+// The parameters only the server may put in a response (RFC 6749 sections 4.1.2, 4.2.2 and
+// 5.2, RFC 9207). A registered query holding one of them would give the client two `code`s or a
+// `state` it never sent, and clients that read the first value would take the attacker's.
+const RESPONSE_PARAMETERS = new Set([
+  'code', 'state', 'iss', 'error', 'error_description', 'error_uri',
+  'access_token', 'token_type', 'expires_in', 'scope', 'refresh_token', 'id_token',
+]);
+
+/** The registered URI without response parameters in its query; everything else kept verbatim. */
+function dropResponseParameters(redirectUri: string): string {
+  const at = redirectUri.indexOf('?');
+  if (at === -1) return redirectUri;
+  const pairs = redirectUri.slice(at + 1).split('&');
+  const kept = pairs.filter((pair) => !RESPONSE_PARAMETERS.has(decodeParameterName(pair.split('=', 1)[0] ?? '')));
+  return kept.length === pairs.length ? redirectUri : `${redirectUri.slice(0, at + 1)}${kept.join('&')}`;
+}
+
+function decodeParameterName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }

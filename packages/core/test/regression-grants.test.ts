@@ -1,0 +1,211 @@
+// Regression tests for grant bug classes published against other OAuth servers: PKCE downgrade,
+// a code or refresh token used by another client, OAuth 1.0a nonces never checked, and the
+// oauth_callback of OAuth 1.0a (its current behaviour, documented).
+import t from 'tap';
+import { SecretBox } from '../src/crypto.js';
+import {
+  createOAuth1Provider,
+  formatAuthorizationHeader,
+  signRequest,
+} from '../src/oauth1/index.js';
+import type { OAuthRequest } from '../src/http.js';
+import { MemoryStorage } from '../src/storage/memory-store.js';
+import {
+  bodyOf,
+  CHALLENGE,
+  countRows,
+  createAuthorizeRequest,
+  createFixture,
+  obtainCode,
+  REDIRECT_URI,
+  registerTestClient,
+  tokenRequest,
+  VERIFIER,
+} from './oauth2-fixtures.js';
+
+t.test('PKCE downgrade: a code bound to an S256 challenge needs its verifier', async (t) => {
+  const fixture = createFixture();
+  const client = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'refresh_token'] });
+  const attempts: [string, Record<string, string>][] = [
+    ['no code_verifier', {}],
+    ['the challenge itself as a plain verifier', { code_verifier: CHALLENGE }],
+    ['plain claimed at the token endpoint', { code_verifier: CHALLENGE, code_challenge_method: 'plain' }],
+    ['an empty verifier', { code_verifier: '' }],
+    ['another valid verifier', { code_verifier: 'A'.repeat(43) }],
+  ];
+  for (const [name, extra] of attempts) {
+    const code = await obtainCode(fixture, client);
+    const response = await fixture.server.handleTokenRequest(
+      tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, ...extra }),
+    );
+    t.equal(response.status, 400, name);
+    t.match(bodyOf(response).error, /^invalid_(grant|request)$/, name);
+    t.same(await fixture.storage.listAccessTokens({ clientId: client.client.id }), [], `${name}: no token`);
+    // The code is spent by the failed attempt (or, for a malformed verifier, still unused but
+    // refused again): the right verifier cannot be tried after a guess went through the store.
+    const retry = await fixture.server.handleTokenRequest(
+      tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+    );
+    if (bodyOf(response).error === 'invalid_grant') {
+      t.equal(retry.status, 400, `${name}: the code is spent`);
+      t.equal(bodyOf(retry).error, 'invalid_grant');
+    }
+  }
+  t.same(await fixture.storage.listAccessTokens({ clientId: client.client.id }).then((rows) => rows.filter((row) => row.revokedAt === null)), [], 'no live token from any of it');
+});
+
+t.test('PKCE plain is refused at the authorization endpoint unless allowed', async (t) => {
+  const strict = createFixture();
+  const client = await registerTestClient(strict);
+  const before = countRows(strict.storage);
+  for (const method of ['plain', undefined, 'PLAIN', 's256', 'S512']) {
+    const result = await strict.server.validateAuthorizationRequest(
+      createAuthorizeRequest({
+        response_type: 'code',
+        client_id: client.client.id,
+        redirect_uri: REDIRECT_URI,
+        state: 's',
+        code_challenge: VERIFIER,
+        ...(method === undefined ? {} : { code_challenge_method: method }),
+      }),
+    );
+    t.equal(result.kind, 'redirect', `method ${String(method)} is refused back to the client`);
+    if (result.kind === 'redirect') t.equal(new URL(result.location).searchParams.get('error'), 'invalid_request');
+  }
+  t.same(countRows(strict.storage), before);
+  const lenient = createFixture({ allowPlainPkce: true });
+  const lenientClient = await registerTestClient(lenient);
+  const code = await obtainCode(lenient, lenientClient, { code_challenge: VERIFIER, code_challenge_method: 'plain' });
+  const ok = await lenient.server.handleTokenRequest(
+    tokenRequest(lenientClient, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  );
+  t.equal(ok.status, 200, 'plain works when allowed');
+});
+
+t.test('a public client cannot skip PKCE', async (t) => {
+  const fixture = createFixture();
+  const client = await registerTestClient(fixture, { type: 'public' });
+  const result = await fixture.server.validateAuthorizationRequest(
+    createAuthorizeRequest({ response_type: 'code', client_id: client.client.id, redirect_uri: REDIRECT_URI, state: 's' }),
+  );
+  t.equal(result.kind, 'redirect');
+  if (result.kind === 'redirect') t.equal(new URL(result.location).searchParams.get('error'), 'invalid_request');
+});
+
+t.test('a code redeemed by another client is refused and spent', async (t) => {
+  const fixture = createFixture();
+  const owner = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'refresh_token'] });
+  const thief = await registerTestClient(fixture, { name: 'Thief' });
+  const code = await obtainCode(fixture, owner);
+  const stolen = await fixture.server.handleTokenRequest(
+    tokenRequest(thief, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  );
+  t.equal(stolen.status, 400);
+  t.equal(bodyOf(stolen).error, 'invalid_grant');
+  t.same(await fixture.storage.listAccessTokens({ clientId: thief.client.id }), []);
+  const [record] = await fixture.storage.listAuthorizationCodes({ clientId: owner.client.id });
+  t.not(record?.consumedAt, null, 'the code is spent');
+  const late = await fixture.server.handleTokenRequest(
+    tokenRequest(owner, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  );
+  t.equal(late.status, 400, 'not even its owner can redeem it now');
+  t.equal(bodyOf(late).error, 'invalid_grant');
+  t.same(await fixture.storage.listAccessTokens({ clientId: owner.client.id }), []);
+});
+
+t.test('a refresh token used by another client is refused and changes nothing', async (t) => {
+  const fixture = createFixture();
+  const owner = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'refresh_token'] });
+  const thief = await registerTestClient(fixture, { name: 'Thief', grantTypes: ['authorization_code', 'refresh_token'] });
+  const code = await obtainCode(fixture, owner);
+  const issued = bodyOf(
+    await fixture.server.handleTokenRequest(
+      tokenRequest(owner, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+    ),
+  );
+  const before = fixture.storage.snapshot();
+  const stolen = await fixture.server.handleTokenRequest(
+    tokenRequest(thief, { grant_type: 'refresh_token', refresh_token: issued.refresh_token as string }),
+  );
+  t.equal(stolen.status, 400);
+  t.equal(bodyOf(stolen).error, 'invalid_grant');
+  t.same(fixture.storage.snapshot(), before, 'nothing changed');
+  const own = await fixture.server.handleTokenRequest(
+    tokenRequest(owner, { grant_type: 'refresh_token', refresh_token: issued.refresh_token as string }),
+  );
+  t.equal(own.status, 200, 'the owner still refreshes');
+  // Without client authentication at all, a confidential client's token is no use either.
+  const anonymous = await fixture.server.handleTokenRequest({
+    method: 'POST',
+    url: new URL('/oauth/token', 'https://auth.example.com'),
+    headers: {},
+    body: { grant_type: 'refresh_token', refresh_token: bodyOf(own).refresh_token as string, client_id: owner.client.id },
+    secure: true,
+  });
+  t.equal(anonymous.status, 401);
+  t.equal(bodyOf(anonymous).error, 'invalid_client');
+});
+
+async function createOAuth1Harness() {
+  const storage = new MemoryStorage();
+  const key = Buffer.alloc(32, 9);
+  const box = new SecretBox(key);
+  const at = new Date(0);
+  await storage.createClient({
+    id: 'consumer', name: 'Consumer', type: 'confidential', secretDigest: null, redirectUris: [], scopes: ['read'],
+    grantTypes: ['authorization_code'], responseTypes: ['code'], ownerId: null, oauth1Enabled: true,
+    oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+  });
+  const now = 1_800_000_000;
+  const provider = createOAuth1Provider({ storage, secretKey: key, clock: () => new Date(now * 1000) });
+  function requestToken(callback: string, nonce: string): OAuthRequest {
+    const url = new URL('https://auth.example.com/oauth1/request_token');
+    const parameters = signRequest({
+      method: 'POST', url, consumerKey: 'consumer', signatureMethod: 'HMAC-SHA1',
+      credentials: { consumerSecret: 'consumer-secret' }, timestamp: now, nonce, extra: { oauth_callback: callback },
+    });
+    return { method: 'POST', url, headers: { authorization: formatAuthorizationHeader(parameters) }, secure: true };
+  }
+  return { storage, provider, requestToken };
+}
+
+t.test('OAuth 1.0a: the same signed request twice, the second is refused as a replay', async (t) => {
+  const { storage, provider, requestToken } = await createOAuth1Harness();
+  const request = requestToken('oob', 'once-only');
+  const first = await provider.handleRequestTokenRequest(request);
+  t.equal(first.status, 200);
+  const afterFirst = storage.snapshot();
+  t.equal(afterFirst.nonces.length, 1, 'the nonce is recorded');
+  t.equal(afterFirst.requestTokens.length, 1);
+  const replay = await provider.handleRequestTokenRequest(requestToken('oob', 'once-only'));
+  t.equal(replay.status, 401);
+  t.match(replay.body, { error: 'nonce_used' });
+  t.same(storage.snapshot(), afterFirst, 'the replay stored nothing');
+});
+
+t.test('OAuth 1.0a oauth_callback: current behaviour, documented', async (t) => {
+  const { provider, requestToken } = await createOAuth1Harness();
+  // Script and local schemes are refused outright.
+  for (const [index, callback] of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'not a uri'].entries()) {
+    const response = await provider.handleRequestTokenRequest(requestToken(callback, `bad-${index}`));
+    t.equal(response.status, 400, callback);
+    t.match(response.body, { error: 'parameter_rejected' });
+  }
+  // Any absolute http(s) URI is accepted: the consumer signs its callback with its own secret, so
+  // only the consumer chooses it, and clients registered for OAuth 1.0a have no redirect URI
+  // list to match it against (the seeds behave the same way). The user sees the consumer's name
+  // on the consent page before being sent there. This pins the behaviour: if callbacks are ever
+  // restricted to registered URIs, this test changes with it.
+  const response = await provider.handleRequestTokenRequest(requestToken('https://elsewhere.example/steal?x=1', 'cb-1'));
+  t.equal(response.status, 200);
+  const token = new URLSearchParams(response.body as string).get('oauth_token')!;
+  const done = await provider.completeAuthorization(token, { userId: 'user-1', approved: true });
+  t.equal(done.kind, 'redirect');
+  if (done.kind === 'redirect') {
+    const location = new URL(done.location);
+    t.equal(`${location.origin}${location.pathname}`, 'https://elsewhere.example/steal');
+    t.equal(location.searchParams.get('x'), '1', 'the callback query is kept');
+    t.equal(location.searchParams.get('oauth_token'), token);
+    t.match(location.searchParams.get('oauth_verifier'), /.+/);
+  }
+});

@@ -1,0 +1,336 @@
+// Property-based fuzzing of every endpoint through inject on SQLite: malformed, huge, repeated,
+// unicode and double-encoded parameters, bad Authorization headers and wrong content types.
+// Properties: never a 5xx, every JSON error body RFC-shaped, and not one row written.
+import fc from 'fast-check';
+import t from 'tap';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
+import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI } from './reliability-helpers.js';
+
+// Deterministic by default so a failure repeats; FUZZ_SEED=<n> explores other inputs.
+const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
+const HUGE = 100 * 1024;
+
+const db = await createDatabase('sqlite::memory:');
+await migrate(db);
+const app: FastifyInstance = await buildReliabilityApp(createKyselyStorage(db), { oauth1: true, secretKey: '7c'.repeat(32) });
+t.teardown(async () => {
+  await app.close();
+  await db.destroy();
+});
+app.log.level = 'silent';
+
+const confidential = await app.oauth.registerClient({
+  name: 'Fuzz target',
+  redirectUris: [REDIRECT_URI],
+  scopes: ['read', 'write'],
+  grantTypes: ['authorization_code', 'refresh_token'],
+});
+const validAuth = basicAuthHeader(confidential.client.id, confidential.clientSecret!);
+// A real token of another client, so the guard and introspection also see a live one.
+const worker = await app.oauth.registerClient({ name: 'Worker', grantTypes: ['client_credentials'], scopes: ['read'] });
+const live = await app.oauth.issueTokens({ clientId: worker.client.id, userId: 'alice', scope: ['read'] });
+const liveToken = live.access_token;
+
+const PARAMETER_NAMES = [
+  'grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'client_id', 'client_secret',
+  'username', 'password', 'token', 'token_type_hint', 'access_token', 'response_type', 'state', 'code_challenge',
+  'code_challenge_method', 'decision', 'csrf_token', 'granted_scope', 'narrow_scope', 'nonce', '__proto__', 'constructor',
+];
+
+/** A hostile string: unicode, control characters, percent sequences, double encoding, huge ones. */
+const hostileValue: fc.Arbitrary<string> = fc.oneof(
+  { weight: 40, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 30, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
+  { weight: 20, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
+  { weight: 20, arbitrary: fc.string({ maxLength: 20 }).map((text) => encodeURIComponent(encodeURIComponent(text))) },
+  {
+    weight: 40,
+    arbitrary: fc.constantFrom(
+      'authorization_code', 'refresh_token', 'password', 'client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      'code', 'token', 'S256', 'plain', 'approve', 'read', 'read write', 'read%20write', '%', '%zz', '%00', '%C0%AE',
+      '\u0000', '\uD800', '\uFEFF', 'ｒｅａｄ', '../../etc/passwd', 'javascript:alert(1)', REDIRECT_URI,
+      `${REDIRECT_URI}?code=x`, REDIRECT_URI.toUpperCase(), 'https://client.example%2f@evil.example/callback',
+      confidential.client.id, 'pcc_' + 'A'.repeat(43), 'pcr_' + 'A'.repeat(43), liveToken.slice(0, -1), '[]', '{}', 'null',
+    ),
+  },
+  // Rare, since each costs a 100 KB parse; fast-check still draws a few hundred per run.
+  { weight: 1, arbitrary: fc.constantFrom('a'.repeat(HUGE), '%41'.repeat(HUGE / 3), 'é'.repeat(HUGE / 2)) },
+);
+
+const parameterName = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...PARAMETER_NAMES) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.constantFrom('grant_type[]', 'a[b]', 'a.b', '', '=', '&') },
+);
+
+/** Pairs, names repeated on purpose: `grant_type=a&grant_type=b`. */
+const parameterPairs = fc.array(fc.tuple(parameterName, hostileValue), { maxLength: 8 });
+
+/** encodeURIComponent, except that a lone surrogate (which it refuses) goes in raw. */
+function encodeLoosely(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function encodePairs(pairs: [string, string][]): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of pairs) params.append(name, value);
+  return params.toString();
+}
+
+/** A token request shaped like a real one (a known grant type and its parameters), values hostile. */
+const tokenShaped = fc
+  .record({
+    grant: fc.constantFrom('authorization_code', 'refresh_token', 'password', 'client_credentials', 'implicit', ''),
+    code: hostileValue,
+    refresh: hostileValue,
+    extra: parameterPairs,
+  })
+  .map(({ grant, code, refresh, extra }) => {
+    const pairs: [string, string][] = [['grant_type', grant]];
+    if (grant === 'authorization_code') pairs.push(['code', code], ['redirect_uri', REDIRECT_URI], ['code_verifier', refresh]);
+    else if (grant === 'refresh_token') pairs.push(['refresh_token', refresh]);
+    else if (grant === 'password') pairs.push(['username', code], ['password', refresh]);
+    // client_credentials stays malformed: this client may not use it, and a scope garbles it.
+    else pairs.push(['scope', `read ${code}`]);
+    return encodePairs([...pairs, ...extra.filter(([name]) => name !== 'grant_type')]);
+  });
+
+/** A body as a client might send it: well encoded, or raw bytes with broken percent sequences. */
+const rawBody = fc.oneof(
+  { weight: 5, arbitrary: parameterPairs.map(encodePairs) },
+  { weight: 4, arbitrary: tokenShaped },
+  { weight: 2, arbitrary: fc.array(fc.tuple(parameterName, hostileValue), { maxLength: 6 }).map((pairs) => pairs.map(([n, v]) => `${n}=${v}`).join('&')) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
+  { weight: 1, arbitrary: fc.json() },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+
+const contentType = fc.option(
+  fc.constantFrom(
+    'application/x-www-form-urlencoded',
+    'application/x-www-form-urlencoded; charset=utf-8',
+    'application/x-www-form-urlencoded; charset=utf-16',
+    'APPLICATION/X-WWW-FORM-URLENCODED',
+    'application/json',
+    'multipart/form-data; boundary=xyz',
+    'multipart/form-data',
+    'text/plain',
+    'text/html; charset=iso-8859-1',
+    'application/octet-stream',
+    'application/x-www-form-urlencoded, application/json',
+    ';;;',
+    '',
+  ),
+  { nil: undefined },
+);
+
+const base64 = (text: string): string => Buffer.from(text, 'latin1').toString('base64');
+const authorization = fc.option(
+  fc.oneof(
+    fc.constant(validAuth),
+    fc.constantFrom('Basic', 'Basic ', 'Basic !!!not-base64!!!', 'Basic ====', `Basic ${base64('no-colon-here')}`,
+      `Basic ${base64(':')}`, `Basic ${base64(`${confidential.client.id}:`)}`, `Basic ${base64(`${confidential.client.id}:wrong`)}`,
+      `Basic ${base64('%zz:%zz')}`, `Basic ${base64('é:ü')}`, 'Basic Ã©Ã¼', `basic ${base64('a:b')}`, `Basic  ${base64('a:b')}`,
+      `${validAuth}, ${validAuth}`, 'Bearer', 'Bearer ', 'Bearer a b', `Bearer  ${liveToken}`, `Bearer ${liveToken} x`,
+      `bearer ${liveToken}`, `Bearer ${liveToken}`, 'Digest x', 'OAuth oauth_consumer_key="x"', 'Bearer é', 'Bearer \t'),
+    fc.string({ maxLength: 30 }).map((text) => `Basic ${base64(text)}`),
+    fc.string({ maxLength: 30 }).map((text) => `Bearer ${text.replace(/[\r\n]/g, '')}`),
+  ),
+  { nil: undefined },
+);
+
+interface FuzzRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  url: string;
+  headers: Record<string, string>;
+  payload?: string;
+}
+
+function headersOf(type: string | undefined, auth: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (type !== undefined) headers['content-type'] = type;
+  if (auth !== undefined) headers.authorization = auth;
+  return headers;
+}
+
+const postEndpoint = (path: string): fc.Arbitrary<FuzzRequest> =>
+  fc.record({ type: contentType, auth: authorization, body: rawBody, query: fc.option(parameterPairs, { nil: undefined }) }).map(
+    ({ type, auth, body, query }) => ({
+      method: 'POST',
+      url: query === undefined ? path : `${path}?${encodePairs(query)}`,
+      headers: headersOf(type, auth),
+      payload: body,
+    }),
+  );
+
+const getWithQuery = (path: string): fc.Arbitrary<FuzzRequest> =>
+  fc.record({
+    auth: authorization,
+    query: fc.oneof(parameterPairs.map(encodePairs), fc.string({ maxLength: 60 }).map((text) => text.replace(/[#\s]/g, ''))),
+    method: fc.constantFrom<FuzzRequest['method']>('GET', 'GET', 'GET', 'PUT', 'DELETE', 'PATCH'),
+  }).map(({ auth, query, method }) => ({ method, url: `${path}?${query}`, headers: headersOf(undefined, auth) }));
+
+/** What no answer may ever be, whatever came in. */
+function checkResponse(request: FuzzRequest, response: LightMyRequestResponse): string | null {
+  if (response.statusCode >= 500) return `status ${response.statusCode}: ${response.body.slice(0, 200)}`;
+  const type = String(response.headers['content-type'] ?? '');
+  if (response.statusCode >= 400 && type.startsWith('application/json')) {
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      return 'unparsable JSON';
+    }
+    const problem = checkErrorBody(body);
+    if (problem !== null) return `${response.statusCode} ${problem}: ${response.body.slice(0, 200)}`;
+  }
+  if (response.statusCode >= 400 && request.url.startsWith('/oauth/') && !request.url.startsWith('/oauth/authorize')) {
+    if (!type.startsWith('application/json')) return `${response.statusCode} with ${type}`;
+    if (response.headers['cache-control'] !== 'no-store') return 'an error of the token endpoints without Cache-Control: no-store';
+  }
+  return null;
+}
+
+async function fuzz(name: string, arbitrary: fc.Arbitrary<FuzzRequest>, numRuns: number): Promise<void> {
+  await t.test(name, async (t) => {
+    const before = await countRows(db);
+    let runs = 0;
+    const statuses = new Map<number, number>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (request) => {
+          runs += 1;
+          const response = await app.inject(request);
+          statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+          const problem = checkResponse(request, response);
+          if (problem !== null) throw new Error(problem);
+        }),
+        { numRuns, seed: SEED, endOnFailure: true },
+      );
+      t.pass(`${numRuns} cases, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    } catch (error) {
+      // fast-check's message ends with the property's own error; a huge counterexample is cut.
+      const cause = (error as Error).cause;
+      const message = `${cause instanceof Error ? `${cause.message} <- ` : ''}${(error as Error).message}`;
+      t.fail(message.length > 3000 ? `${message.slice(0, 1200)} [...] ${message.slice(-1200)}` : message);
+    }
+    t.ok(runs >= numRuns, `ran ${runs} cases`);
+    t.same(await countRows(db), before, 'no row added or removed');
+    // Nothing the fuzzer sent revoked or spent the live token either.
+    const still = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${liveToken}` } });
+    t.equal(still.statusCode, 200, 'the live token still works');
+  });
+}
+
+await fuzz('token endpoint', postEndpoint('/oauth/token'), 2500);
+await fuzz('revocation endpoint', postEndpoint('/oauth/revoke'), 1200);
+await fuzz('introspection endpoint', postEndpoint('/oauth/introspect'), 1200);
+await fuzz('authorize GET (anonymous)', getWithQuery('/oauth/authorize'), 1200);
+await fuzz('authorize POST (anonymous)', postEndpoint('/oauth/authorize'), 800);
+// Only GET exists there; other methods meet the application's own 404 handler, not the plugin.
+await fuzz(
+  'metadata',
+  getWithQuery('/.well-known/oauth-authorization-server').map((request) => ({ ...request, method: 'GET' as const })),
+  500,
+);
+// The guard runs after the application's body parsing, so the POSTs carry bodies the
+// application parses (an unparsable one is the application's 415/400, not the guard's).
+const guardedPost: fc.Arbitrary<FuzzRequest> = fc
+  .record({
+    auth: authorization,
+    body: fc.oneof(
+      rawBody.map((payload) => ({ type: 'text/plain', payload })),
+      fc.json().map((payload) => ({ type: 'application/json', payload })),
+      // Without __proto__ and constructor keys: Fastify's JSON parser refuses those itself.
+      parameterPairs.map((pairs) => ({
+        type: 'application/json',
+        payload: JSON.stringify(Object.fromEntries(pairs.filter(([name]) => name !== '__proto__' && name !== 'constructor'))),
+      })),
+    ),
+    query: fc.option(parameterPairs, { nil: undefined }),
+  })
+  .map(({ auth, body, query }) => ({
+    method: 'POST',
+    url: query === undefined ? '/api/me' : `/api/me?${encodePairs(query)}`,
+    headers: headersOf(body.type, auth),
+    payload: body.payload,
+  }));
+await fuzz(
+  'requireScope route',
+  fc.oneof(getWithQuery('/api/me').map((request) => ({ ...request, method: 'GET' as const })), guardedPost),
+  1200,
+);
+await fuzz(
+  'token endpoints with other methods',
+  fc.record({ path: fc.constantFrom('/oauth/token', '/oauth/revoke', '/oauth/introspect'), request: getWithQuery('') }).map(
+    ({ path, request }) => ({ ...request, url: `${path}${request.url}` }),
+  ),
+  500,
+);
+
+// OAuth 1.0a: hostile Authorization: OAuth headers (quoting, duplicates, encodings, a real
+// consumer key with forged signatures) on the credential endpoints and the authorize page.
+const oauthParameter = fc.tuple(
+  fc.constantFrom('oauth_consumer_key', 'oauth_token', 'oauth_signature_method', 'oauth_signature', 'oauth_timestamp',
+    'oauth_nonce', 'oauth_callback', 'oauth_verifier', 'oauth_version', 'realm', 'x'),
+  fc.oneof(hostileValue, fc.constantFrom(confidential.client.id, 'HMAC-SHA1', 'PLAINTEXT', 'RSA-SHA1', '1.0', 'oob', String(Math.floor(Date.now() / 1000)))),
+);
+const oauthHeader = fc.oneof(
+  fc.array(oauthParameter, { maxLength: 9 }).map((pairs) => `OAuth ${pairs.map(([name, value]) => `${name}="${encodeLoosely(value)}"`).join(', ')}`),
+  fc.array(oauthParameter, { maxLength: 6 }).map((pairs) => `OAuth ${pairs.map(([name, value]) => `${name}=${value.replace(/[\r\n]/g, '')}`).join(',')}`),
+  // Complete and well-formed but forged: it reaches the signature check, which must refuse it
+  // before the nonce is recorded (the row counts prove it).
+  fc.record({ signature: hostileValue, nonce: fc.string({ minLength: 1, maxLength: 16 }), method: fc.constantFrom('HMAC-SHA1', 'PLAINTEXT', 'RSA-SHA1') }).map(
+    ({ signature, nonce, method }) =>
+      `OAuth oauth_consumer_key="${confidential.client.id}", oauth_signature_method="${method}", oauth_timestamp="${Math.floor(Date.now() / 1000)}", ` +
+      `oauth_nonce="${encodeLoosely(nonce)}", oauth_callback="oob", oauth_version="1.0", oauth_token="t", oauth_verifier="v", oauth_signature="${encodeLoosely(signature)}"`,
+  ),
+  fc.constantFrom('OAuth', 'OAuth ', 'OAuth realm=', 'OAuth oauth_nonce="a", oauth_nonce="b"', 'oauth oauth_consumer_key="x"', 'OAuth ="x"', 'OAuth a="'),
+);
+const oauth1Post = (path: string): fc.Arbitrary<FuzzRequest> =>
+  fc.record({ auth: fc.option(oauthHeader, { nil: undefined }), request: postEndpoint(path) }).map(({ auth, request }) =>
+    auth === undefined ? request : { ...request, headers: { ...request.headers, authorization: auth } },
+  );
+await fuzz('OAuth 1.0a request_token', oauth1Post('/oauth1/request_token'), 1000);
+await fuzz('OAuth 1.0a access_token', oauth1Post('/oauth1/access_token'), 1000);
+// GET only: other methods meet the application's 404 there (the OAuth 2 endpoints answer 405).
+await fuzz(
+  'OAuth 1.0a authorize GET',
+  getWithQuery('/oauth1/authorize').map((request) => ({ ...request, method: 'GET' as const })),
+  400,
+);
+await fuzz(
+  'requireScope route with OAuth 1.0a signatures',
+  fc.record({ auth: oauthHeader, query: parameterPairs }).map(({ auth, query }) => ({
+    method: 'GET' as const,
+    url: `/api/me?${encodePairs(query)}`,
+    headers: { authorization: auth },
+  })),
+  600,
+);
+
+// A logged-in browser with a pending authorization request: fuzzed decisions (no CSRF token
+// the fuzzer could know) and fuzzed authorize requests must never mint a code.
+const login = await app.inject({ method: 'POST', url: '/login?user=alice' });
+const sessionCookie = login.cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+const consentUrl = `/oauth/authorize?${new URLSearchParams({
+  response_type: 'code', client_id: confidential.client.id, redirect_uri: REDIRECT_URI, scope: 'read', state: 'x',
+})}`;
+const withSession = (arbitrary: fc.Arbitrary<FuzzRequest>): fc.Arbitrary<FuzzRequest> =>
+  arbitrary.map((request) => ({ ...request, headers: { ...request.headers, cookie: sessionCookie } }));
+t.test('the logged-in session reaches the consent page', async (t) => {
+  const page = await app.inject({ method: 'GET', url: consentUrl, headers: { cookie: sessionCookie } });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /name="csrf_token"/);
+});
+await fuzz('authorize GET (logged in)', withSession(getWithQuery('/oauth/authorize')), 800);
+await fuzz(
+  'authorize POST decisions (logged in, pending request)',
+  withSession(postEndpoint('/oauth/authorize')),
+  800,
+);
