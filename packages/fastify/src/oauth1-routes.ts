@@ -245,6 +245,16 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
     return askConsent(request, reply, result.request, 302);
   });
 
+  routes.route({
+    method: ['PUT', 'PATCH', 'DELETE'],
+    url: authorizePath,
+    handler: async (_request, reply) =>
+      sendErrorPage(
+        reply,
+        invalidRequest('The authorization endpoint takes GET or POST.', { status: 405, headers: { allow: 'GET, POST' } }),
+      ),
+  });
+
   routes.post(authorizePath, async function authorizeOrDecideOAuth1(request, reply) {
     const body = readBody(request);
     if (body[CONSENT_FIELDS.decision] !== undefined) return decide(request, reply, body);

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthorizationServer, OAuthRequest } from '@portcullis/core';
+import { invalidRequest, type AuthorizationServer, type OAuthRequest } from '@portcullis/core';
 import { handleJsonRouteError } from './error-handler.js';
 import type { ResolvedOptions } from './options.js';
-import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
+import { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 import { TokenBody, TokenReferenceBody } from './schemas.js';
 
 export interface TokenRouteOptions {
@@ -53,4 +53,13 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
   routes.get('/.well-known/oauth-authorization-server', async (_request, reply) =>
     sendOAuthResponse(reply, server.getMetadata()),
   );
+  routes.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/.well-known/oauth-authorization-server',
+    handler: async (_request, reply) =>
+      sendOAuthError(
+        reply,
+        invalidRequest('The metadata document is read with GET.', { status: 405, headers: { allow: 'GET, HEAD' } }),
+      ),
+  });
 }

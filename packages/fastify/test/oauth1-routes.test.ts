@@ -224,6 +224,17 @@ t.test('POST /oauth1/request_token refusals change nothing', async (t) => {
   t.same(await built.snapshot(), afterFirst, 'the replay issued nothing');
 });
 
+t.test('/oauth1/authorize answers other methods with a 405 page, not a framework body', async (t) => {
+  const built = await setup(t);
+  for (const method of ['PUT', 'DELETE'] as const) {
+    const response = await built.app.inject({ method, url: '/oauth1/authorize' });
+    t.equal(response.statusCode, 405, method);
+    t.equal(response.headers.allow, 'GET, POST', method);
+    t.match(response.headers['content-type'], /^text\/html/, method);
+    t.match(response.body, /invalid_request/, method);
+  }
+});
+
 t.test('GET /oauth1/authorize: login, consent, approval to the callback', async (t) => {
   const built = await setup(t);
   const temporary = await requestToken(built, { scope: 'read polls:vote' });

@@ -200,6 +200,16 @@ t.test('token, revocation, introspection and metadata endpoints', async (t) => {
     t.equal(response.json().error, 'invalid_request');
   });
 
+  await t.test('the metadata document refuses other methods with an RFC-shaped 405', async (t) => {
+    for (const method of ['POST', 'PUT', 'DELETE'] as const) {
+      const response = await app.inject({ method, url: '/.well-known/oauth-authorization-server' });
+      t.equal(response.statusCode, 405, method);
+      t.equal(response.headers.allow, 'GET, HEAD', method);
+      t.equal(response.headers['cache-control'], 'no-store', method);
+      t.same(response.json(), { error: 'invalid_request', error_description: 'The metadata document is read with GET.' }, method);
+    }
+  });
+
   await t.test('the metadata document names the mounted endpoints', async (t) => {
     const response = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
     t.equal(response.statusCode, 200);
