@@ -19,6 +19,7 @@ export const TOKEN_PREFIXES = {
   clientId: 'pci_',
   requestToken: 'pcq_',
   oauth1AccessToken: 'pco_',
+  oauth1TokenSecret: 'pck_',
   verifier: 'pcv_',
 } as const;
 

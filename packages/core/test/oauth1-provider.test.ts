@@ -209,7 +209,7 @@ t.test('the literal requests of RFC 5849 section 1.2 pass the provider', async (
   t.equal(initiate.status, 200);
   t.equal(initiate.headers['content-type'], 'application/x-www-form-urlencoded');
   t.equal(initiate.headers['cache-control'], 'no-store');
-  t.match(initiate.body, /^oauth_token=pcq_[A-Za-z0-9_-]{43}&oauth_token_secret=[A-Za-z0-9_-]{43}&oauth_callback_confirmed=true$/);
+  t.match(initiate.body, /^oauth_token=pcq_[A-Za-z0-9_-]{43}&oauth_token_secret=pck_[A-Za-z0-9_-]{43}&oauth_callback_confirmed=true$/);
   const issued = form(initiate);
   const saved = (await storage.findRequestToken(issued['oauth_token'] ?? ''))!;
   t.equal(saved.callback, 'http://printer.example.com/ready');
@@ -248,7 +248,7 @@ t.test('the literal requests of RFC 5849 section 1.2 pass the provider', async (
     secure: true,
   });
   t.equal(token.status, 200);
-  t.match(token.body, /^oauth_token=pco_[A-Za-z0-9_-]{43}&oauth_token_secret=[A-Za-z0-9_-]{43}$/);
+  t.match(token.body, /^oauth_token=pco_[A-Za-z0-9_-]{43}&oauth_token_secret=pck_[A-Za-z0-9_-]{43}$/);
   t.not((await storage.findRequestToken('hh5s93j4hdidpola'))!.consumedAt, null, 'the request token is spent');
   const access = (await storage.findOAuth1AccessToken(form(token)['oauth_token'] ?? ''))!;
   t.equal(access.userId, 'jane');

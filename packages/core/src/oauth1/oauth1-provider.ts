@@ -420,8 +420,10 @@ class Provider implements OAuth1Provider {
   }
 
   #generateSecret(): string {
-    // base64url is all unreserved characters, so the secret needs no encoding anywhere.
-    return Buffer.from(this.#entropy.randomBytes(32)).toString('base64url');
+    // base64url is all unreserved characters, so the secret needs no encoding anywhere; the
+    // prefix names it for secret scanners and keeps it from starting with "-", which command
+    // lines would take for an option.
+    return generateToken('oauth1TokenSecret', this.#entropy);
   }
 }
 
