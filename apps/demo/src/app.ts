@@ -7,6 +7,8 @@ import oauthProvider from '@portcullis/fastify';
 import { createKyselyStorage, migrate } from '@portcullis/kysely';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
 import { registerPollsApi } from './api/polls-routes.js';
 import { answerOAuth, toOAuthRequest } from './oauth-request.js';
 import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
@@ -17,9 +19,11 @@ import { registerAccountRoutes } from './pages/account-routes.js';
 import { registerAdminRoutes } from './pages/admin-routes.js';
 import { registerHomeRoutes } from './pages/home-routes.js';
 import { OAUTH_SESSION_KEY, registerLoginRoutes } from './pages/login-routes.js';
-import { registerOAuth1Routes } from './pages/oauth1-routes.js';
 import { createDemoScopes } from './scopes.js';
 import type { DemoServices } from './services.js';
+import { DEFAULT_RATE_LIMIT, registerRateLimits } from './rate-limits.js';
+import { RedisSessionStore } from './redis-session-store.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { DatabaseSessionStore } from './session-store.js';
 import { findUserById, verifyUserCredentials } from './users.js';
 
@@ -41,6 +45,15 @@ export interface BuildAppOptions {
   migrate?: boolean;
   /** Honour X-Forwarded-* (behind a TLS-terminating proxy). Default false. */
   trustProxy?: boolean;
+  /**
+   * Shared state for several instances: sessions and rate-limit counts go to this Redis (the
+   * caller connects and closes it); without it sessions live in the database and counts in memory.
+   */
+  redis?: Redis;
+  /** Prefix of every Redis key the demo writes. Default `portcullis-demo:`. */
+  redisKeyPrefix?: string;
+  /** Brute-force limit per client address and route on the login and OAuth endpoints. Default 120 a minute. */
+  rateLimit?: { max: number; windowMs: number };
 }
 
 declare module 'fastify' {
@@ -48,10 +61,6 @@ declare module 'fastify' {
     demo: DemoServices & { oauthOperations: OAuthOperations };
   }
 }
-
-// Pages may not be framed, leak their URL, or load anything from elsewhere.
-const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Builds the demo: Portcullis registered in a Fastify app with the polls API, pages and admin. */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
@@ -79,17 +88,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   if (ownsDb) fastify.addHook('onClose', async () => db.destroy());
 
-  fastify.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) {
-      reply.header('x-frame-options', 'DENY');
-      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
-    }
-    return payload;
-  });
-
   try {
     await registerEverything(fastify, options, { db, demoDb, storage, scopes, secretBox });
   } catch (error) {
@@ -107,11 +105,18 @@ async function registerEverything(
 ): Promise<void> {
   const { demoDb, storage, scopes, secretBox } = parts;
   fastify.setErrorHandler(handleDemoError);
+  await registerSecurityHeaders(fastify, { development: options.development });
+  // Before any route, so that the plugin's routes are limited too (rate-limits.ts).
+  const keyPrefix = options.redisKeyPrefix ?? 'portcullis-demo:';
+  await registerRateLimits(fastify, {
+    ...(options.rateLimit ?? DEFAULT_RATE_LIMIT),
+    ...(options.redis ? { redis: options.redis, keyPrefix } : {}),
+  });
   await fastify.register(fastifyCookie);
   await fastify.register(fastifySession, {
     secret: options.sessionSecret,
     cookieName: 'polls_session',
-    store: new DatabaseSessionStore(demoDb),
+    store: options.redis ? new RedisSessionStore(options.redis, `${keyPrefix}session:`) : new DatabaseSessionStore(demoDb),
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: !options.development, path: '/', maxAge: 8 * 60 * 60 * 1000 },
   });
@@ -132,7 +137,9 @@ async function registerEverything(
     loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
     sessionKey: OAUTH_SESSION_KEY,
     development: options.development,
-    ...(options.secretKey ? { secretKey: options.secretKey } : {}),
+    // OAuth 1.0a (the seeds' django-oauth-plus): the plugin's three endpoints, and signed requests
+    // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
+    ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),
     verifyUser: async (username: string, password: string) => {
       const user = await verifyUserCredentials(demoDb, username, password);
       return user ? { id: user.id, username: user.username } : null;
@@ -140,15 +147,14 @@ async function registerEverything(
     findUsername: async (userId: string) => (await findUserById(demoDb, userId))?.username ?? null,
   });
 
-  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null };
+  // Secrets shown once wait in the session sealed; without an OAuth 1.0a key, under one derived from the session secret.
+  const flashBox = secretBox ?? new SecretBox(createHash('sha256').update(`demo flash:${options.sessionSecret}`).digest('hex'));
+  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null, flashBox };
   const oauthOperations: OAuthOperations = {
     registerClient: (input) => fastify.oauth.registerClient(input),
     issueTokens: (input) => fastify.oauth.issueTokens(input),
-    revokeGrant: async (userId, clientId) => {
-      const oauth2 = await fastify.oauth.revokeGrant(userId, clientId);
-      const oauth1 = await storage.revokeOAuth1AccessTokens({ clientId, userId }, new Date());
-      return oauth2 + oauth1;
-    },
+    // The plugin revokes both protocols' tokens of the grant.
+    revokeGrant: (userId, clientId) => fastify.oauth.revokeGrant(userId, clientId),
     declaredScopes: () => fastify.oauth.declaredScopes().map((d) => d.scope),
     sealSecret: secretBox ? (secret) => secretBox.encrypt(secret) : null,
   };
@@ -166,7 +172,6 @@ async function registerEverything(
     return reply.redirect(`${fastify.oauth.paths.authorization}${query === -1 ? '' : request.url.slice(query)}`, 302);
   });
 
-  if (options.secretKey) await registerOAuth1Routes(fastify, services, options.secretKey, options.development);
   await registerHomeRoutes(fastify, services);
   await registerLoginRoutes(fastify, services);
   await registerAccountRoutes(fastify, services, oauthOperations.revokeGrant);

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RATE_LIMIT } from './rate-limits.js';
 
 /** apps/demo, whether running from src (tsx) or dist. */
 export const DEMO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -12,6 +13,12 @@ export interface DemoConfig {
   dataDir: string;
   development: boolean;
   issuer: string;
+  /** REDIS_URL: sessions and rate-limit counts shared by every instance. */
+  redisUrl?: string;
+  /** REDIS_KEY_PREFIX: instances that share state share it. */
+  redisKeyPrefix: string;
+  /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW, per client address and route. */
+  rateLimit: { max: number; windowMs: number };
 }
 
 /**
@@ -26,7 +33,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const databaseUrl = resolveDatabaseUrl(env.DATABASE_URL || 'sqlite:data/portcullis.sqlite');
   const development = env.NODE_ENV !== 'production';
   const issuer = env.ISSUER || `${development ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { host, port, databaseUrl, dataDir, development, issuer };
+  const max = env.RATE_LIMIT_MAX ? Number(env.RATE_LIMIT_MAX) : DEFAULT_RATE_LIMIT.max;
+  if (!Number.isInteger(max) || max < 1) throw new Error(`RATE_LIMIT_MAX must be a positive integer (got ${JSON.stringify(env.RATE_LIMIT_MAX)})`);
+  const windowMs = env.RATE_LIMIT_WINDOW ? parseWindow(env.RATE_LIMIT_WINDOW) : DEFAULT_RATE_LIMIT.windowMs;
+  return {
+    host,
+    port,
+    databaseUrl,
+    dataDir,
+    development,
+    issuer,
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX || 'portcullis-demo:',
+    rateLimit: { max, windowMs },
+  };
+}
+
+/** `RATE_LIMIT_WINDOW`: milliseconds (`60000`), or seconds and minutes (`30s`, `1m`). */
+export function parseWindow(value: string): number {
+  const match = /^(\d+)(ms|s|m)?$/.exec(value.trim());
+  const amount = match ? Number(match[1]) : NaN;
+  const windowMs = match?.[2] === 's' ? amount * 1000 : match?.[2] === 'm' ? amount * 60_000 : amount;
+  if (!Number.isSafeInteger(windowMs) || windowMs < 1) throw new Error(`RATE_LIMIT_WINDOW must be milliseconds, or a number of s or m (got ${JSON.stringify(value)})`);
+  return windowMs;
 }
 
 export function resolveDatabaseUrl(url: string): string {

@@ -9,7 +9,7 @@ declare module 'fastify' {
     isAdmin?: boolean;
     csrfToken?: string;
     /** A secret shown once (new client secret, issued token), displayed on the next page load then dropped. */
-    flash?: { kind: 'notice' | 'secret' | 'error'; title: string; lines: string[]; /** Names a secret kept in memory (respond.ts). */ secretRef?: string };
+    flash?: { kind: 'notice' | 'secret' | 'error'; title: string; lines: string[]; /** The secret's lines sealed with the demo's key (respond.ts). */ sealed?: string };
   }
 }
 

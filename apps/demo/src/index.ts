@@ -6,3 +6,6 @@ export { openDatabase } from './db/database.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { createUser, verifyUserCredentials, findUserByUsername, findUserById } from './users.js';
 export { castVote, createPoll, getResults, getStats, listPolls, findPoll } from './polls.js';
+export { RedisSessionStore } from './redis-session-store.js';
+export { DEFAULT_RATE_LIMIT, registerRateLimits, type RateLimitSettings } from './rate-limits.js';
+export { registerSecurityHeaders } from './security-headers.js';

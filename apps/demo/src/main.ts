@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { bootstrapFirstStart } from './bootstrap.js';
 import { prepareFolders, readConfig } from './config.js';
@@ -11,6 +12,12 @@ async function main(): Promise<void> {
   prepareFolders(config);
   const secrets = loadSecrets({ dataDir: config.dataDir, development: config.development });
   const db = await openDatabase(config.databaseUrl);
+  // One connection for sessions and rate-limit counts; a failed command fails fast rather than queueing forever.
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableAutoPipelining: true }) : undefined;
+  const closeStores = async () => {
+    await db.destroy();
+    if (redis) await redis.quit().catch(() => redis.disconnect());
+  };
   const fastify = await buildApp({
     db,
     development: config.development,
@@ -18,9 +25,11 @@ async function main(): Promise<void> {
     secretKey: secrets.secretKey,
     issuer: config.issuer,
     trustProxy: process.env.TRUST_PROXY === '1',
+    ...(redis ? { redis, redisKeyPrefix: config.redisKeyPrefix } : {}),
+    rateLimit: config.rateLimit,
     logger: { level: process.env.LOG_LEVEL ?? 'info', serializers: { req: serializeRequest } },
   }).catch(async (error: unknown) => {
-    await db.destroy();
+    await closeStores();
     throw error;
   });
 
@@ -30,9 +39,18 @@ async function main(): Promise<void> {
     closing = true;
     fastify.log.info({ signal }, 'shutting down: finishing in-flight requests');
     // fastify.close() stops accepting connections and waits for the requests in flight; then the pool closes.
+    // A keep-alive connection whose request ends after close() began would stay open for the whole
+    // keep-alive timeout (72 s), holding the exit: close such connections as soon as they go idle,
+    // and, past SHUTDOWN_TIMEOUT_MS (default 10 s), every connection.
+    const sweep = setInterval(() => fastify.server.closeIdleConnections(), 100);
+    const deadline = setTimeout(() => fastify.server.closeAllConnections(), Number(process.env.SHUTDOWN_TIMEOUT_MS) || 10_000);
     fastify
       .close()
-      .then(() => db.destroy())
+      .finally(() => {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+      })
+      .then(closeStores)
       .then(
         () => process.exit(0),
         (error: unknown) => {

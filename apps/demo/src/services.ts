@@ -1,4 +1,4 @@
-import type { OAuthStorage } from '@portcullis/core';
+import type { OAuthStorage, SecretBox } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import type { DemoDb } from './db/database.js';
 
@@ -9,4 +9,6 @@ export interface DemoServices {
   scopes: ScopeRegistry;
   /** Whether OAuth 1.0a secrets can be sealed (a secret key is configured). */
   oauth1Available: boolean;
+  /** Seals secrets shown once while they wait in the session for the next page (respond.ts). */
+  flashBox: SecretBox;
 }

@@ -164,7 +164,7 @@ async function runBrowserTests(): Promise<void> {
       const requestToken = temp.get('oauth_token')!;
       await page.goto(`${base}/oauth1/authorize?oauth_token=${encodeURIComponent(requestToken)}`);
       await logIn(page, 'alice', ALICE_PASSWORD);
-      t.match(await page.textContent('main'), /Browser Test Client/);
+      t.match(await page.textContent('body'), /Browser Test Client/);
       await Promise.all([page.waitForURL(`${redirectUri}?**`), page.click('button[value=approve]')]);
       const landed = new URL(page.url());
       t.equal(landed.searchParams.get('oauth_token'), requestToken);

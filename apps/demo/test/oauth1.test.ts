@@ -57,9 +57,13 @@ t.test('OAuth 1.0a: three legs through login and consent, signed API requests, r
   t.match(consent.body, /Test &lt;Client&gt;/);
   t.match(consent.body, /See voting statistics of polls/);
   t.match(consent.headers['content-security-policy'], /form-action 'self' https:\/\/client\.example/);
+  t.match(consent.body, /name="csrf_token"/, 'the plugin\'s consent page');
   const noCsrf = await browser.post('/oauth1/authorize', { oauth_token: requestToken, decision: 'approve' });
   t.equal(noCsrf.statusCode, 403);
-  const approved = await browser.post('/oauth1/authorize', { _csrf: Browser.csrf(consent.body), oauth_token: requestToken, decision: 'approve' });
+  const forgedCsrf = await browser.post('/oauth1/authorize', { csrf_token: 'forged', decision: 'approve' });
+  t.equal(forgedCsrf.statusCode, 403, 'a forged form approves nothing');
+  t.equal((await app.demo.storage.listAccessTokens({})).length, 0);
+  const approved = await browser.post('/oauth1/authorize', { csrf_token: Browser.csrf(consent.body, 'csrf_token'), decision: 'approve' });
   t.equal(approved.statusCode, 303);
   const callback = new URL(String(approved.headers.location));
   t.equal(callback.origin + callback.pathname, 'https://client.example/cb');
@@ -132,7 +136,7 @@ t.test('OAuth 1.0a: deny sends the client back with permission_denied', async (t
   const browser = new Browser(app);
   await browser.login('alice', ALICE_PASSWORD);
   const consent = await browser.get(`/oauth1/authorize?oauth_token=${encodeURIComponent(requestToken)}`);
-  const denied = await browser.post('/oauth1/authorize', { _csrf: Browser.csrf(consent.body), oauth_token: requestToken, decision: 'deny' });
+  const denied = await browser.post('/oauth1/authorize', { csrf_token: Browser.csrf(consent.body, 'csrf_token'), decision: 'deny' });
   t.equal(denied.statusCode, 303);
   const location = new URL(String(denied.headers.location));
   t.equal(location.searchParams.get('oauth_problem'), 'permission_denied');

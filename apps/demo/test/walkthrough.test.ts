@@ -108,12 +108,12 @@ async function approveInBrowser(base: string, username: string, password: string
     }
     return response;
   };
-  const csrfOf = (body: string) => /name="_csrf" value="([^"]+)"/.exec(body)?.[1] ?? '';
+  const csrfOf = (body: string, field = '_csrf') => new RegExp(`name="${field}" value="([^"]+)"`).exec(body)?.[1] ?? '';
   const login = await (await send(`/login?returnTo=${encodeURIComponent(path)}`)).text();
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   await send('/login', { method: 'POST', headers: form, body: new URLSearchParams({ _csrf: csrfOf(login), username, password, returnTo: path }).toString() });
   const consent = await (await send(path)).text();
-  const token = new URL(path, base).searchParams.get('oauth_token')!;
-  const page = await (await send('/oauth1/authorize', { method: 'POST', headers: form, body: new URLSearchParams({ _csrf: csrfOf(consent), oauth_token: token, decision: 'approve' }).toString() })).text();
-  return /id="oauth-verifier">([^<]+)</.exec(page)?.[1] ?? '';
+  // The plugin's consent page: its own CSRF field; the request waits in the session.
+  const page = await (await send('/oauth1/authorize', { method: 'POST', headers: form, body: new URLSearchParams({ csrf_token: csrfOf(consent, 'csrf_token'), decision: 'approve' }).toString() })).text();
+  return /id="oauth_verifier">([^<]+)</.exec(page)?.[1] ?? '';
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getCsrfToken } from '../csrf.js';
 import { html, type SafeHtml } from '../html.js';
@@ -11,9 +10,9 @@ export function sendPage(request: FastifyRequest, reply: FastifyReply, title: st
   const stored = session.get('flash');
   if (stored) session.set('flash', undefined);
   const flash =
-    stored?.secretRef === undefined
+    stored?.sealed === undefined
       ? stored
-      : { kind: stored.kind, title: stored.title, lines: takeSecret(stored.secretRef) ?? ['The secret is no longer available: it is shown once, within a minute.'] };
+      : { kind: stored.kind, title: stored.title, lines: openSecret(request, stored.sealed) ?? ['The secret is no longer available: it is shown once, within a minute.'] };
   const page = renderPage(title, {
     user: userId ? { username: session.get('username') ?? '', isAdmin: session.get('isAdmin') === true } : null,
     csrfToken: getCsrfToken(request),
@@ -24,30 +23,30 @@ export function sendPage(request: FastifyRequest, reply: FastifyReply, title: st
 }
 
 /**
- * Secrets waiting to be shown once (a new client secret, a token issued by hand). They stay in
- * this process's memory, never in the session, because sessions are rows in the database and
- * nothing may keep a usable secret at rest. Unclaimed ones expire after a minute.
+ * Secrets waiting to be shown once (a new client secret, a token issued by hand) ride in the
+ * session, so the next page can be served by any instance; but sessions are stored (Redis or the
+ * database) and nothing may keep a usable secret at rest, so they are sealed with the demo's key
+ * (AES-256-GCM) and carry an expiry. The first page that shows one drops it from the session.
  */
-const pendingSecrets = new Map<string, { lines: string[]; expiresAt: number }>();
 const SECRET_TTL_MS = 60_000;
 
-function keepSecret(lines: string[]): string {
-  const now = Date.now();
-  for (const [key, entry] of pendingSecrets) if (entry.expiresAt <= now) pendingSecrets.delete(key);
-  const key = randomBytes(16).toString('base64url');
-  pendingSecrets.set(key, { lines, expiresAt: now + SECRET_TTL_MS });
-  return key;
+function sealSecret(request: FastifyRequest, lines: string[]): string {
+  return request.server.demo.flashBox.encrypt(JSON.stringify({ lines, expiresAt: Date.now() + SECRET_TTL_MS }));
 }
 
-function takeSecret(key: string): string[] | null {
-  const entry = pendingSecrets.get(key);
-  pendingSecrets.delete(key);
-  return entry && entry.expiresAt > Date.now() ? entry.lines : null;
+function openSecret(request: FastifyRequest, sealed: string): string[] | null {
+  try {
+    const { lines, expiresAt } = JSON.parse(request.server.demo.flashBox.decrypt(sealed)) as { lines: string[]; expiresAt: number };
+    return expiresAt > Date.now() ? lines : null;
+  } catch {
+    // Sealed under another key (rotated since) or damaged: as good as expired.
+    return null;
+  }
 }
 
 /** Stores a message for the next page (post/redirect/get keeps secrets out of history reloads). */
 export function setFlash(request: FastifyRequest, kind: 'notice' | 'secret' | 'error', title: string, lines: string[] = []): void {
-  if (kind === 'secret') request.session.set('flash', { kind, title, lines: [], secretRef: keepSecret(lines) });
+  if (kind === 'secret') request.session.set('flash', { kind, title, lines: [], sealed: sealSecret(request, lines) });
   else request.session.set('flash', { kind, title, lines });
 }
 
