@@ -1,0 +1,61 @@
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+
+/** The database the whole run uses on MariaDB: dropped and created afresh at each run. */
+export const MYSQL_DATABASE = 'portcullis_bench';
+export const MYSQL_SERVER_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+/** Rows the B2 baseline looks up by primary key. */
+export const BASELINE_ROWS = 1000;
+
+export function buildMysqlUrl(): string {
+  return `${MYSQL_SERVER_URL}/${MYSQL_DATABASE}`;
+}
+
+/** Drops and recreates the bench database and the baselines' tables. */
+export async function resetMysqlDatabase(): Promise<void> {
+  const connection = await mysql.createConnection(MYSQL_SERVER_URL);
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS ${MYSQL_DATABASE}`);
+    await connection.query(`CREATE DATABASE ${MYSQL_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await connection.query(`USE ${MYSQL_DATABASE}`);
+    await connection.query(
+      'CREATE TABLE bench_items (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at DATETIME(3) NOT NULL) ENGINE=InnoDB',
+    );
+    // Shaped like a token row: an application-generated id, as Portcullis stores do.
+    await connection.query(
+      'CREATE TABLE bench_events (id VARCHAR(32) PRIMARY KEY, payload VARCHAR(255) NOT NULL, created_at DATETIME(3) NOT NULL) ENGINE=InnoDB',
+    );
+    const rows = Array.from({ length: BASELINE_ROWS }, (_, i) => [i + 1, `item ${i + 1}`, new Date()]);
+    await connection.query('INSERT INTO bench_items (id, name, created_at) VALUES ?', [rows]);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Creates a fresh SQLite file with the baselines' tables. */
+export function resetSqliteDatabase(path: string): void {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.exec('DROP TABLE IF EXISTS bench_items; DROP TABLE IF EXISTS bench_events;');
+    db.exec('CREATE TABLE bench_items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)');
+    db.exec('CREATE TABLE bench_events (id TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO bench_items (id, name, created_at) VALUES (?, ?, ?)');
+    db.transaction(() => {
+      for (let i = 1; i <= BASELINE_ROWS; i += 1) insert.run(i, `item ${i}`, new Date().toISOString());
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+/** Whether MariaDB answers, so a run without it can skip the MySQL half loudly. */
+export async function checkMysqlReachable(): Promise<boolean> {
+  try {
+    const connection = await mysql.createConnection({ uri: MYSQL_SERVER_URL, connectTimeout: 2000 });
+    await connection.end();
+    return true;
+  } catch {
+    return false;
+  }
+}

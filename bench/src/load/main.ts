@@ -1,0 +1,86 @@
+/**
+ * The load child: runs autocannon jobs for the orchestrator, one at a time. It lives for the whole
+ * run (so its start-up costs nothing per target) and shares no process with any server.
+ */
+import { readFile } from 'node:fs/promises';
+import { createHistogram } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import type { Fixtures, FromLoad, LoadJob, LoadSummary, ToLoad } from '../protocol.js';
+import { buildRequestPlan } from './request-plans.js';
+
+function send(message: FromLoad): void {
+  process.send?.(message);
+}
+
+async function runJob(job: LoadJob): Promise<LoadSummary> {
+  const fixtures = JSON.parse(await readFile(job.fixturesFile, 'utf8')) as Fixtures;
+  const origin = new URL(job.url).origin;
+  const plan = buildRequestPlan(job.target, fixtures, origin);
+  const statusCodes: Record<string, number> = {};
+  let sampleFailure: string | null = null;
+  const isExpected = (status: number): boolean =>
+    plan.expectedStatus === 'success' ? status >= 200 && status < 300 : status === plan.expectedStatus;
+  // Record every status and keep one unexpected body, without disturbing the plan's own hooks.
+  const requests = plan.requests.map((request): autocannon.Request => {
+    const own = typeof request.onResponse === 'function' ? request.onResponse : undefined;
+    return {
+      ...request,
+      onResponse: (status, body, context, headers) => {
+        statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+        if (sampleFailure === null && !isExpected(status)) sampleFailure = `${status} ${body.slice(0, 300)}`;
+        own?.(status, body, context, headers);
+      },
+    };
+  });
+
+  let instance: autocannon.Instance | undefined;
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon({
+      url: job.url,
+      connections: job.connections,
+      pipelining: 1,
+      duration: job.duration,
+      ...(job.amount !== undefined ? { amount: job.amount } : {}),
+      ...(job.overallRate !== undefined ? { overallRate: job.overallRate } : {}),
+      timeout: 10,
+      requests,
+    }, (error, result) => (error ? reject(error as Error) : resolve(result)));
+  });
+  // Our own histogram, in microseconds: autocannon keeps whole milliseconds and only 2xx answers.
+  const latency = createHistogram();
+  instance?.on('response', (_client, _status, _bytes, responseTimeMs) => {
+    latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
+  });
+  const result = await finished;
+  const percentileMs = (p: number): number => (latency.count > 0 ? latency.percentile(p) / 1000 : Number.NaN);
+  const total = result['2xx'] + result.non2xx;
+  return {
+    requests: total,
+    durationSeconds: result.duration,
+    requestsPerSecond: total / result.duration,
+    status2xx: result['2xx'],
+    statusNon2xx: result.non2xx,
+    statusCodes,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    latencyP50Ms: percentileMs(50),
+    latencyP99Ms: percentileMs(99),
+    latencyP999Ms: percentileMs(99.9),
+    sampleFailure,
+  };
+}
+
+// The orchestrator gone: no more jobs will come, and a running one reports to nobody.
+process.once('disconnect', () => process.exit(0));
+
+process.on('message', (message: ToLoad) => {
+  if (message.type === 'stop') {
+    process.disconnect?.();
+    return;
+  }
+  runJob(message.job).then(
+    (summary) => send({ type: 'result', id: message.job.id, summary }),
+    (error: unknown) =>
+      send({ type: 'error', id: message.job.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+  );
+});

@@ -1,0 +1,73 @@
+import type { Store, TargetId } from './protocol.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** S2 again with a million live tokens in MySQL, against a thousand. */
+  scale: boolean;
+  /** Start server children with --cpu-prof and summarize where their time went. */
+  profile: boolean;
+  stores: Store[];
+  /** Only these targets (and nothing else); all when null. */
+  only: Set<TargetId> | null;
+  connections: number;
+  warmupSeconds: number;
+  rounds: number;
+  roundSeconds: number;
+  latencySeconds: number;
+  /** Live access tokens issued for S2 and S3 to pick from. */
+  liveTokens: number;
+  /** Targets measured at once. One for real figures; the smoke test overlaps them to stay short. */
+  lanes: number;
+}
+
+const USAGE = `usage: pnpm bench [--quick] [--scale] [--profile] [--store=mysql|sqlite] [--only=B0,S1,...]
+  --quick     one short round per target, no targets enforced: checks that the suite works
+  --scale     also S2 with 1,000,000 live tokens in MySQL against 1,000 (slow: bulk inserts)
+  --profile   CPU-profile the scenario servers over their measured rounds (bench/results/profiles)
+  --store     run the scenarios on one store only
+  --only      run only the listed targets`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = {
+    quick: false,
+    scale: false,
+    profile: false,
+    stores: ['mysql', 'sqlite'],
+    only: null,
+    connections: 32,
+    warmupSeconds: 2,
+    rounds: 3,
+    roundSeconds: 3,
+    latencySeconds: 3,
+    liveTokens: 1000,
+    lanes: 1,
+  };
+  for (const arg of argv) {
+    if (arg === '--') continue;
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--scale') options.scale = true;
+    else if (arg === '--profile') options.profile = true;
+    else if (arg.startsWith('--store=')) {
+      const store = arg.slice('--store='.length);
+      if (store !== 'mysql' && store !== 'sqlite') throw new Error(`unknown store '${store}'\n${USAGE}`);
+      options.stores = [store];
+    } else if (arg.startsWith('--only=')) {
+      options.only = new Set(arg.slice('--only='.length).split(',').map((id) => id.trim().toUpperCase() as TargetId));
+    } else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument '${arg}'\n${USAGE}`);
+  }
+  if (options.quick) {
+    options.warmupSeconds = 0;
+    options.rounds = 1;
+    options.roundSeconds = 0.6;
+    options.latencySeconds = 0.4;
+    options.connections = 8;
+    options.liveTokens = 20;
+    options.lanes = 3;
+  }
+  // The scale pair starts from an emptied database: nothing may run beside it.
+  if (options.scale) options.lanes = 1;
+  return options;
+}

@@ -1,0 +1,154 @@
+/**
+ * `pnpm bench`: the orchestrator. It only coordinates: every server runs in its own forked child,
+ * and the load generator (autocannon) in another, so neither disturbs the other's measurements.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChildChannel } from './child-channel.js';
+import { buildMysqlUrl, checkMysqlReachable, resetMysqlDatabase, resetSqliteDatabase } from './database-setup.js';
+import { measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
+import { parseOptions, type BenchOptions } from './options.js';
+import { summarizeProfiles } from './profile-summary.js';
+import type { FromLoad, TargetId, ToLoad } from './protocol.js';
+import { describeMachine, renderChecks, renderTable, updateReadme, type RunReport } from './report.js';
+import { evaluateTargets } from './targets.js';
+import { transpileChildren } from './transpile-children.js';
+
+const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
+const SCENARIOS: TargetId[] = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
+
+/** Baselines first (B2/B3 per store, on that store's database), then each store's scenarios. */
+function listTargets(options: BenchOptions): TargetDescriptor[] {
+  const targets: TargetDescriptor[] = [
+    { id: 'B0', store: null, key: 'B0' },
+    { id: 'B1', store: null, key: 'B1' },
+  ];
+  for (const store of options.stores) {
+    for (const id of ['B2', 'B3', 'B3S'] as const) targets.push({ id, store, key: `${id}/${store}` });
+  }
+  for (const store of options.stores) {
+    for (const id of SCENARIOS) targets.push({ id, store, key: `${id}/${store}` });
+  }
+  const selected = options.only === null ? targets : targets.filter((t) => options.only!.has(t.id));
+  if (options.scale && options.stores.includes('mysql')) {
+    selected.push({ id: 'S2', store: 'mysql', key: 'S2/mysql@1k', liveTokens: 1000, freshDatabase: true });
+    selected.push({ id: 'S2', store: 'mysql', key: 'S2/mysql@1M', liveTokens: 1_000_000 });
+  }
+  return selected;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const machine = await describeMachine();
+  console.log(
+    `portcullis bench${options.quick ? ' --quick (smoke test: no targets enforced)' : ''}: ` +
+      `${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage.atStart.toFixed(1)}`,
+  );
+
+  if (options.stores.includes('mysql') && !(await checkMysqlReachable())) {
+    if (process.env.REQUIRE_MYSQL === '1') throw new Error('MariaDB does not answer on 127.0.0.1:3306 and REQUIRE_MYSQL=1');
+    console.warn('!!! MariaDB does not answer on 127.0.0.1:3306: the MySQL half of the suite is SKIPPED !!!');
+    options.stores = options.stores.filter((s) => s !== 'mysql');
+  }
+  const workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
+  const sqlitePath = join(workDir, 'bench.sqlite');
+  if (options.stores.includes('mysql')) await resetMysqlDatabase();
+  if (options.stores.includes('sqlite')) resetSqliteDatabase(sqlitePath);
+  const profileDir = options.profile ? join(benchDir, 'results', 'profiles') : null;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+
+  const childDir = join(benchDir, 'node_modules', '.cache', 'portcullis-bench');
+  await transpileChildren(join(benchDir, 'src'), childDir);
+  // Each lane has its own load child; lanes > 1 only in the smoke test, where figures do not count.
+  const contexts: RunContext[] = Array.from({ length: options.lanes }, () => ({
+    options,
+    load: new ChildChannel<ToLoad, FromLoad>(join(childDir, 'load', 'main.js'), {}),
+    serverModule: join(childDir, 'server', 'main.js'),
+    workDir,
+    mysqlUrl: buildMysqlUrl(),
+    sqlitePath,
+    profileDir,
+  }));
+
+  const targets = listTargets(options);
+  const slots: (TargetResult | undefined)[] = new Array<TargetResult | undefined>(targets.length);
+  let next = 0;
+  const runLane = async (context: RunContext): Promise<void> => {
+    while (next < targets.length) {
+      const index = next++;
+      const target = targets[index]!;
+      const began = Date.now();
+      if (target.freshDatabase) await resetMysqlDatabase();
+      const result = await measureTarget(context, target);
+      slots[index] = result;
+      const seconds = ((Date.now() - began) / 1000).toFixed(1);
+      console.log(
+        `${target.key.padEnd(12)} ${result.ok ? 'ok ' : 'FAILED'} ${result.requestsPerSecond.median.toFixed(0).padStart(6)} req/s ` +
+          `(${seconds} s)${result.problems.length ? `\n    ${result.problems.slice(0, 3).join('\n    ')}` : ''}`,
+      );
+    }
+  };
+  try {
+    await Promise.all(contexts.map(runLane));
+  } finally {
+    for (const context of contexts) context.load.send({ type: 'stop' });
+    await Promise.all(contexts.map((context) => context.load.waitForExit(5000)));
+    await rm(workDir, { recursive: true, force: true });
+  }
+  const results = slots.filter((r): r is TargetResult => r !== undefined);
+
+  machine.loadAverage.atEnd = loadavg()[0] ?? Number.NaN;
+  const checks = evaluateTargets(results, options.stores);
+  const table = renderTable(results);
+  const checkTable = renderChecks(checks);
+  console.log(`\n${table}\n`);
+  if (!options.quick) console.log(`${checkTable}\n`);
+  if (profileDir) console.log(await summarizeProfiles(profileDir));
+
+  const report: RunReport = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    options: { ...options, only: options.only === null ? null : [...options.only] },
+    results,
+    checks,
+  };
+  const failedTargets = results.filter((r) => !r.ok);
+  if (!options.quick) {
+    const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+    const resultsPath = join(benchDir, 'results', `${stamp}.json`);
+    await mkdir(dirname(resultsPath), { recursive: true });
+    await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`results written to ${resultsPath}`);
+    // Only a complete run describes the suite; a partial one (--only, --store) stays in its JSON.
+    if (options.only === null && options.stores.length === 2) {
+      await updateReadme(join(benchDir, 'README.md'), report, table, checkTable);
+    }
+  }
+  const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0);
+  if (failedTargets.length > 0) {
+    console.error(`FAILED: ${failedTargets.map((r) => r.key).join(', ')} did not answer as expected (${seconds} s)`);
+    return 1;
+  }
+  const missed = checks.filter((c) => c.pass === false);
+  if (!options.quick && missed.length > 0) {
+    console.error(`${missed.length} target(s) missed: ${missed.map((c) => `${c.name} [${c.store ?? ''}]`).join('; ')} (${seconds} s)`);
+    return 2;
+  }
+  console.log(`done in ${seconds} s`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);
+

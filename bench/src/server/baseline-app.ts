@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import mysql from 'mysql2';
+import { BASELINE_ROWS } from '../database-setup.js';
+import type { Fixtures, ServerSpec } from '../protocol.js';
+import { createBenchFastify } from './common-plugins.js';
+
+/**
+ * The yardsticks: bare routes doing the least an endpoint of their kind can do. B2 and B3 go to the
+ * same database as the scenario they are compared with, through the same driver.
+ */
+export interface BaselineServer {
+  app: FastifyInstance;
+  fixtures: Fixtures;
+  close(): Promise<void>;
+}
+
+interface BaselineDatabase {
+  selectItem(id: number): Promise<unknown>;
+  insertEvent(payload: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createBaselineServer(spec: ServerSpec): Promise<BaselineServer> {
+  const app = await createBenchFastify();
+  const database = spec.store === null ? null : openBaselineDatabase(spec);
+
+  app.get('/b0', async () => ({ ok: true }));
+  app.post('/b1', async (request) => ({ ok: true, fields: Object.keys(request.body as object).length }));
+
+  if (database !== null) {
+    app.get('/b2', async (request, reply) => {
+      const id = Number((request.query as { id?: string }).id);
+      const row = await database.selectItem(id);
+      if (row === undefined) return reply.code(404).send({ error: 'not_found' });
+      return row;
+    });
+    app.post('/b3', async (request) => {
+      await database.insertEvent(String((request.body as { payload?: string }).payload));
+      return { ok: true };
+    });
+    // S1's yardstick: a client_credentials grant reads the client, then writes a token.
+    app.post('/b3s', async (request, reply) => {
+      const row = await database.selectItem(1 + Math.floor(Math.random() * BASELINE_ROWS));
+      if (row === undefined) return reply.code(404).send({ error: 'not_found' });
+      await database.insertEvent(String((request.body as { payload?: string }).payload));
+      return { ok: true };
+    });
+  }
+
+  return {
+    app,
+    fixtures: { rowCount: BASELINE_ROWS },
+    close: async () => {
+      await app.close();
+      await database?.close();
+    },
+  };
+}
+
+function openBaselineDatabase(spec: ServerSpec): BaselineDatabase {
+  const createdAt = (): Date => new Date();
+  const eventId = (): string => randomBytes(16).toString('base64url');
+  if (spec.store === 'mysql') {
+    // mysql2's callback pool, sent plain queries, as Kysely's MySQL driver does.
+    const pool = mysql.createPool({ uri: spec.mysqlUrl, connectionLimit: 10 });
+    const run = (sql: string, values: unknown[]): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        pool.query(sql, values, (error, rows) => (error ? reject(error) : resolve(rows)));
+      });
+    return {
+      selectItem: async (id) => {
+        const rows = (await run('SELECT id, name, created_at FROM bench_items WHERE id = ?', [id])) as unknown[];
+        return rows[0];
+      },
+      insertEvent: async (payload) => {
+        await run('INSERT INTO bench_events (id, payload, created_at) VALUES (?, ?, ?)', [eventId(), payload, createdAt()]);
+      },
+      close: () => new Promise((resolve) => pool.end(() => resolve())),
+    };
+  }
+  const db = new Database(spec.sqlitePath);
+  db.pragma('journal_mode = WAL');
+  const select = db.prepare('SELECT id, name, created_at FROM bench_items WHERE id = ?');
+  const insert = db.prepare('INSERT INTO bench_events (id, payload, created_at) VALUES (?, ?, ?)');
+  return {
+    selectItem: async (id) => select.get(id),
+    insertEvent: async (payload) => {
+      insert.run(eventId(), payload, createdAt().toISOString());
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * A server child: serves one baseline or one scenario on an ephemeral loopback port and measures
+ * itself over the windows the orchestrator opens. Started with fork(), one per target, so no
+ * target's heap, JIT state or pool warms another's.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Fixtures, FromServer, ServerSpec, ToServer } from '../protocol.js';
+import { ServerProbe } from './probe.js';
+import { RoundProfiler } from './profiler.js';
+import { installQueryCounter } from './query-counter.js';
+
+export interface BenchServer {
+  app: FastifyInstance;
+  fixtures: Fixtures;
+  /** S5: issues `count` fresh authorization codes and returns the fixtures with them. */
+  prepare?(count: number): Promise<Fixtures>;
+  close(): Promise<void>;
+}
+
+function send(message: FromServer): void {
+  process.send?.(message);
+}
+
+async function startServer(spec: ServerSpec): Promise<BenchServer> {
+  if (spec.target.startsWith('B')) {
+    const { createBaselineServer } = await import('./baseline-app.js');
+    return createBaselineServer(spec);
+  }
+  const { createScenarioServer } = await import('./scenario-app.js');
+  return createScenarioServer(spec);
+}
+
+async function main(): Promise<void> {
+  const specText = process.env.BENCH_SERVER_SPEC;
+  if (!specText) throw new Error('BENCH_SERVER_SPEC is not set: this file is started by src/run.ts');
+  const spec = JSON.parse(specText) as ServerSpec;
+  // The orchestrator gone (killed, crashed): nobody will ever say stop, so stop now.
+  process.once('disconnect', () => process.exit(0));
+  installQueryCounter();
+  const probe = new ServerProbe();
+  const profiler = spec.profileFile === null ? null : new RoundProfiler(spec.profileFile);
+  const server = await startServer(spec);
+  server.app.server.on('request', () => probe.countRequest());
+  await server.app.listen({ host: '127.0.0.1', port: 0 });
+  await writeFile(spec.fixturesFile, JSON.stringify(server.fixtures));
+  const { port } = server.app.server.address() as AddressInfo;
+
+  process.on('message', (message: ToServer) => {
+    void handleMessage(message).catch((error: unknown) => {
+      send({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    });
+  });
+
+  async function handleMessage(message: ToServer): Promise<void> {
+    switch (message.type) {
+      case 'prepare': {
+        if (!server.prepare) throw new Error(`${spec.target} has nothing to prepare`);
+        const fixtures = await server.prepare(message.count);
+        await writeFile(spec.fixturesFile, JSON.stringify(fixtures));
+        send({ type: 'prepared', count: message.count });
+        return;
+      }
+      case 'begin':
+        await profiler?.start();
+        send({ type: 'begun', rssBytes: probe.begin() });
+        return;
+      case 'end':
+        send({ type: 'ended', ...probe.end() });
+        return;
+      case 'stop':
+        await profiler?.stop();
+        await server.close();
+        // Exit now: a pool or a timer left open must not keep a finished server alive.
+        process.exit(0);
+    }
+  }
+
+  send({ type: 'ready', port, rssBytes: process.memoryUsage.rss() });
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 100).unref();
+});

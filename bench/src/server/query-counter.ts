@@ -1,0 +1,80 @@
+import { subscribe } from 'node:diagnostics_channel';
+import { createRequire } from 'node:module';
+
+/**
+ * Counts the database statements a server process sends, so queries per request are measured and
+ * not guessed. mysql2 publishes every `query` and `execute` on diagnostics channels, which reach
+ * us whichever copy of mysql2 the store loaded. better-sqlite3 has no such channel, so the
+ * statement methods are wrapped on the prototype shared by every database of this process (the
+ * store and the bench resolve the same package folder under pnpm).
+ */
+let queryCount = 0;
+let installed = false;
+/** Statements by shape (cut before their literals), so a report can say which query repeats. */
+const statements = new Map<string, number>();
+
+/**
+ * The statement up to its first literal (mysql2 inlines the values) or its VALUES list: enough
+ * to tell the queries of the code apart, and cheap, since it runs in the measured process.
+ */
+const LITERAL = /'|[=<>,(]\s*-?\d/;
+
+function describeStatement(sql: string): string {
+  let end = Math.min(sql.length, 120);
+  const literal = sql.search(LITERAL);
+  if (literal >= 0 && literal < end) end = literal + 1;
+  const values = sql.toLowerCase().indexOf(' values');
+  if (values >= 0 && values < end) end = values;
+  return sql.slice(0, end).trim();
+}
+
+function countStatement(sql: unknown): void {
+  queryCount += 1;
+  const shape = typeof sql === 'string' ? describeStatement(sql) : '(unknown)';
+  statements.set(shape, (statements.get(shape) ?? 0) + 1);
+}
+
+/** SQLite statements keep their placeholders, so their text is its own shape: a map lookup. */
+function countSqliteStatement(source: unknown): void {
+  queryCount += 1;
+  const shape = typeof source === 'string' ? source : '(unknown)';
+  statements.set(shape, (statements.get(shape) ?? 0) + 1);
+}
+
+export function installQueryCounter(): void {
+  if (installed) return;
+  installed = true;
+  const count = (message: unknown): void => countStatement((message as { query?: unknown }).query);
+  subscribe('tracing:mysql2:query:start', count);
+  subscribe('tracing:mysql2:execute:start', count);
+  wrapSqliteStatements();
+}
+
+export function readQueryCount(): number {
+  return queryCount;
+}
+
+export function readStatementCounts(): Map<string, number> {
+  return new Map(statements);
+}
+
+function wrapSqliteStatements(): void {
+  const require = createRequire(import.meta.url);
+  let Database: new (path: string) => { prepare(sql: string): object; close(): void };
+  try {
+    Database = require('better-sqlite3') as typeof Database;
+  } catch {
+    return;
+  }
+  const probe = new Database(':memory:');
+  const statementPrototype = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  for (const method of ['run', 'get', 'all', 'iterate']) {
+    const original = statementPrototype[method];
+    if (typeof original !== 'function') continue;
+    statementPrototype[method] = function countedStatement(this: { source?: unknown }, ...args: unknown[]) {
+      countSqliteStatement(this.source);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  }
+}

@@ -1,0 +1,120 @@
+import type { TargetResult } from './measure-target.js';
+import type { Store, TargetId } from './protocol.js';
+
+/** One target of issue 8, evaluated on the figures of one run. */
+export interface TargetCheck {
+  name: string;
+  store: Store | null;
+  /** What was compared, in words with the numbers. */
+  detail: string;
+  pass: boolean | null;
+}
+
+/** Each scenario's throughput yardstick and the least ratio the issue asks for. */
+export const THROUGHPUT_TARGETS: Partial<Record<TargetId, { baseline: TargetId; ratio: number }>> = {
+  S1: { baseline: 'B3S', ratio: 0.75 },
+  S2: { baseline: 'B2', ratio: 0.8 },
+  S3: { baseline: 'B2', ratio: 0.8 },
+  S4: { baseline: 'B2', ratio: 0.5 },
+  S5: { baseline: 'B2', ratio: 0.5 },
+  S6: { baseline: 'B3', ratio: 0.6 },
+};
+
+const EVENT_LOOP_LIMIT_MS = 20;
+const MEMORY_GROWTH_LIMIT = 0.1;
+const SCALE_P99_LIMIT = 1.2;
+
+export function findResult(results: readonly TargetResult[], id: TargetId, store: Store | null): TargetResult | undefined {
+  // B0 and B1 touch no database: they serve both stores' comparisons.
+  return results.find((r) => r.id === id && (r.store === store || r.store === null) && !r.key.includes('@'));
+}
+
+/** The scenario's throughput over its yardstick's, when both ran. */
+export function computeRatio(results: readonly TargetResult[], result: TargetResult): { baseline: string; ratio: number } | null {
+  const rule = THROUGHPUT_TARGETS[result.id];
+  if (!rule) return null;
+  const baseline = findResult(results, rule.baseline, result.store);
+  if (!baseline || !baseline.ok || !result.ok) return null;
+  return { baseline: baseline.key, ratio: result.requestsPerSecond.median / baseline.requestsPerSecond.median };
+}
+
+/**
+ * The yardstick's CPU per request over the scenario's: the same comparison as `computeRatio`, but
+ * from CPU time, which a busy machine disturbs far less than it disturbs throughput.
+ */
+export function computeCpuRatio(results: readonly TargetResult[], result: TargetResult): number | null {
+  const rule = THROUGHPUT_TARGETS[result.id];
+  if (!rule) return null;
+  const baseline = findResult(results, rule.baseline, result.store);
+  if (!baseline || !baseline.ok || !result.ok) return null;
+  return baseline.cpuMicrosPerRequest / result.cpuMicrosPerRequest;
+}
+
+export function evaluateTargets(results: readonly TargetResult[], stores: readonly Store[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const store of stores) {
+    for (const [id, rule] of Object.entries(THROUGHPUT_TARGETS) as [TargetId, { baseline: TargetId; ratio: number }][]) {
+      const scenario = findResult(results, id, store);
+      if (!scenario) continue;
+      if (!findResult(results, rule.baseline, store)) {
+        // A partial run (--only) without the yardstick: nothing to judge.
+        checks.push({ name: `${id} >= ${rule.ratio} x ${rule.baseline}`, store, detail: `${rule.baseline} not run`, pass: null });
+        continue;
+      }
+      const ratio = computeRatio(results, scenario);
+      checks.push({
+        name: `${id} >= ${rule.ratio} x ${rule.baseline}`,
+        store,
+        detail: ratio ? `${ratio.ratio.toFixed(2)} x ${ratio.baseline}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
+        pass: ratio ? ratio.ratio >= rule.ratio : false,
+      });
+    }
+    const s7 = findResult(results, 'S7', store);
+    const s1 = findResult(results, 'S1', store);
+    if (s7 && s1) {
+      const measured = s7.ok && s1.ok;
+      checks.push({
+        name: 'S7 CPU/request <= S1 CPU/request',
+        store,
+        detail: measured ? `${s7.cpuMicrosPerRequest.toFixed(0)} us vs ${s1.cpuMicrosPerRequest.toFixed(0)} us` : 'not measured',
+        pass: measured ? s7.cpuMicrosPerRequest <= s1.cpuMicrosPerRequest : false,
+      });
+    }
+    const s8 = findResult(results, 'S8', store);
+    if (s8) {
+      checks.push({
+        name: `S8 event-loop delay p99 < ${EVENT_LOOP_LIMIT_MS} ms`,
+        store,
+        detail: s8.ok ? `${s8.eventLoopP99Ms.toFixed(1)} ms at peak (worst round)` : 'not measured',
+        pass: s8.ok ? s8.eventLoopP99Ms < EVENT_LOOP_LIMIT_MS : false,
+      });
+    }
+    for (const result of results) {
+      if (result.store !== store || !result.id.startsWith('S') || result.key.includes('@')) continue;
+      const { afterFirstRound, afterLastRound } = result.rssBytes;
+      const growth = (afterLastRound - afterFirstRound) / afterFirstRound;
+      checks.push({
+        name: `${result.id} memory after last round within 10% of after first`,
+        store,
+        detail: result.ok ? `${(growth * 100).toFixed(1)}% (${mib(afterFirstRound)} -> ${mib(afterLastRound)} MiB)` : 'not measured',
+        pass: result.ok ? growth <= MEMORY_GROWTH_LIMIT : false,
+      });
+    }
+  }
+  const small = results.find((r) => r.key === 'S2/mysql@1k');
+  const large = results.find((r) => r.key === 'S2/mysql@1M');
+  if (small && large) {
+    const measured = small.ok && large.ok && small.latency && large.latency;
+    checks.push({
+      name: 'Scale: S2 p99 with 1M live tokens within 20% of 1k',
+      store: 'mysql',
+      detail: measured ? `${large.latency!.p99Ms.toFixed(1)} ms vs ${small.latency!.p99Ms.toFixed(1)} ms` : 'not measured',
+      pass: measured ? large.latency!.p99Ms <= small.latency!.p99Ms * SCALE_P99_LIMIT : false,
+    });
+  }
+  return checks;
+}
+
+export function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(0);
+}
