@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { OAuth } from 'oauth';
 import OAuth1a from 'oauth-1.0a';
 import t from 'tap';
+import type { Test } from 'tap';
 import { buildOAuth1App, type OAuth1TestApp } from './oauth1-helpers.js';
 
 // The three legs and a signed resource request driven by two independent client libraries from
@@ -15,7 +16,7 @@ interface Listening {
   origin: string;
 }
 
-async function listen(t: Tap.Test): Promise<Listening> {
+async function listen(t: Test): Promise<Listening> {
   const built = await buildOAuth1App();
   t.teardown(built.close);
   await built.app.listen({ port: 0, host: '127.0.0.1' });
@@ -46,7 +47,7 @@ class Browser {
  * to, press a button. Returns the answer to the button.
  */
 async function approveAsUser(
-  t: Tap.Test,
+  t: Test,
   origin: string,
   authorizeUrl: string,
   decision: 'approve' | 'deny' = 'approve',

@@ -1,10 +1,11 @@
 import t from 'tap';
+import type { Test } from 'tap';
 import { FORM, form, ISSUER } from './helpers.js';
 import { buildOAuth1App, obtainAccessToken, sign, signedHeader, type Credentials, type OAuth1TestApp } from './oauth1-helpers.js';
 
 const REALM = `OAuth realm="${ISSUER}"`;
 
-async function setup(t: Tap.Test, options: Parameters<typeof buildOAuth1App>[0] = {}): Promise<OAuth1TestApp> {
+async function setup(t: Test, options: Parameters<typeof buildOAuth1App>[0] = {}): Promise<OAuth1TestApp> {
   const built = await buildOAuth1App(options);
   t.teardown(built.close);
   return built;

@@ -2,6 +2,8 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import Fastify from 'fastify';
 import t from 'tap';
+import type { Test } from 'tap';
+import type { LightMyRequestResponse } from 'fastify';
 import portcullis, { type ConsentContext, type PortcullisOptions } from '../src/index.js';
 import { CookieJar, createTestStorage, FORM, form, ISSUER, SESSION_SECRET } from './helpers.js';
 import {
@@ -19,7 +21,7 @@ import {
 
 const REALM = `OAuth realm="${ISSUER}"`;
 
-async function setup(t: Tap.Test, options: Parameters<typeof buildOAuth1App>[0] = {}): Promise<OAuth1TestApp> {
+async function setup(t: Test, options: Parameters<typeof buildOAuth1App>[0] = {}): Promise<OAuth1TestApp> {
   const built = await buildOAuth1App(options);
   t.teardown(built.close);
   return built;
@@ -156,7 +158,7 @@ t.test('POST /oauth1/request_token refusals change nothing', async (t) => {
   const send = (headers: Record<string, string>, payload?: string, method: 'POST' | 'GET' = 'POST') =>
     built.app.inject({ method, url: '/oauth1/request_token', headers, ...(payload === undefined ? {} : { payload }) });
   const stale = Math.floor(Date.now() / 1000) - 3600;
-  const cases: [string, () => Promise<import('fastify').LightMyRequestResponse>, number, string][] = [
+  const cases: [string, () => Promise<LightMyRequestResponse>, number, string][] = [
     ['no oauth_callback', () => send({ authorization: leg1Header(built, {}) }), 400, 'parameter_absent'],
     ['a callback that is not a URI', () => send({ authorization: leg1Header(built, { oauth_callback: 'javascript:alert(1)' }) }), 400, 'parameter_rejected'],
     ['no credentials at all', () => send({}), 400, 'parameter_absent'],

@@ -89,6 +89,23 @@ t.test('SQLite: a query after destroy is a StorageError', async (t) => {
   checkStorageError(t, await catchError(storage.findClient('pci_x')), 'findClient');
 });
 
+t.test('SQLite files use WAL with synchronous NORMAL, so commits do not fsync on the event loop', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-sqlite-'));
+  const db = await createDatabase(`sqlite:${join(dir, 'db.sqlite')}`);
+  t.teardown(async () => {
+    await db.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { sql } = await import('kysely');
+  const journal = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db);
+  const synchronous = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
+  t.equal(journal.rows[0]?.journal_mode, 'wal');
+  t.equal(synchronous.rows[0]?.synchronous, 1, '1 is NORMAL');
+});
+
 t.test('a duplicate key outside recordNonce is a StorageError saying so', async (t) => {
   const db = await createDatabase('sqlite::memory:');
   t.teardown(() => db.destroy());
