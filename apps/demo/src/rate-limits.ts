@@ -1,5 +1,6 @@
 import fastifyRateLimit from '@fastify/rate-limit';
 import { OAuthError } from '@portcullis/core';
+import type { PortcullisEndpoint } from '@portcullis/fastify';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 
@@ -18,23 +19,34 @@ export interface RateLimitSettings {
 export const DEFAULT_RATE_LIMIT = { max: 120, windowMs: 60_000 } as const;
 
 /**
- * The routes that take credentials or mint them: the login form, the plugin's token, revocation,
- * introspection and authorization endpoints, OAuth 1.0a's three, and the demo's token aliases.
- * Matched on the declared path, so a route added under another prefix is not limited by accident.
+ * The routes that take credentials or mint them: the plugin's endpoints (found by the endpoint name
+ * the plugin puts in each route's config, whatever prefix they are mounted under; not the metadata
+ * document), the login form, and the demo's token aliases for the seeds' paths.
  */
-const LIMITED_PATH = /^\/(?:oauth\/(?:token|revoke|introspect|authorize)|oauth1\/(?:request_token|authorize|access_token)|oauth2\/access_token|token)\/?$/;
+const LIMITED_ENDPOINTS = new Set<PortcullisEndpoint>([
+  'authorize',
+  'token',
+  'revoke',
+  'introspect',
+  'oauth1_request_token',
+  'oauth1_authorize',
+  'oauth1_access_token',
+]);
+const LIMITED_ALIAS = /^\/(?:oauth2\/access_token|token)\/?$/;
 
 function isLimited(route: RouteOptions): boolean {
-  if (LIMITED_PATH.test(route.url)) return true;
+  const endpoint = route.config?.portcullis?.endpoint;
+  if (endpoint !== undefined) return LIMITED_ENDPOINTS.has(endpoint);
+  if (LIMITED_ALIAS.test(route.url)) return true;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   // GET /login only draws the form; guessing happens on the POST.
   return route.url === '/login' && methods.includes('POST');
 }
 
 /**
- * Brute-force limits on the credential routes. The plugin has no rate-limit option, so an onRoute
- * hook added before @fastify/rate-limit (whose own onRoute hook reads `config.rateLimit`, and
- * which runs after this one) marks the routes as they are declared, the plugin's included.
+ * Brute-force limits on the credential routes: an onRoute hook added before @fastify/rate-limit
+ * (whose own onRoute hook reads `config.rateLimit`, and runs after this one) marks the routes as
+ * they are declared, the plugin's included.
  * Must be called before the routes are registered.
  */
 export async function registerRateLimits(fastify: FastifyInstance, settings: RateLimitSettings): Promise<void> {

@@ -19,6 +19,7 @@ import { CONSENT_FIELDS } from './options.js';
 import { toOAuthRequest } from './request-adapter.js';
 import { AuthorizeBody, AuthorizeQuery } from './schemas.js';
 import type { MountedPaths } from './types.js';
+import { endpointConfig } from './route-config.js';
 
 export interface AuthorizeRouteOptions {
   server: AuthorizationServer;
@@ -160,7 +161,7 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
 
   routes.get<{ Querystring: AuthorizeQuery }>(
     authorizePath,
-    { schema: { querystring: AuthorizeQuery } },
+    { schema: { querystring: AuthorizeQuery }, config: endpointConfig('authorize') },
     async function authorize(request, reply) {
       // Back from the login page without the query: resume the request kept in the session.
       if (!request.url.includes('?')) {
@@ -177,12 +178,13 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
   routes.route({
     method: ['PUT', 'PATCH', 'DELETE'],
     url: authorizePath,
+    config: endpointConfig('authorize'),
     handler: async (request, reply) => sendResult(reply, await server.validateAuthorizationRequest(toOAuthRequest(request)), 303),
   });
 
   routes.post<{ Body: AuthorizeBody }>(
     authorizePath,
-    { schema: { body: AuthorizeBody } },
+    { schema: { body: AuthorizeBody }, config: endpointConfig('authorize') },
     async function authorizeOrDecide(request, reply) {
       if (request.body.decision !== undefined) return decide(request, reply, request.body);
       const result = await server.validateAuthorizationRequest(toOAuthRequest(request));

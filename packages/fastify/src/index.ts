@@ -38,6 +38,7 @@ export {
   ScopeAutoError,
 } from './errors.js';
 export { deriveAutoScope } from './scope-auto.js';
+export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
 export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
 export { createOAuth1Verifier, isOAuth1SignedRequest } from './oauth1-verifier.js';

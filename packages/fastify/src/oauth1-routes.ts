@@ -22,6 +22,7 @@ import {
 } from './html-pages.js';
 import { CONSENT_FIELDS, type ConsentContext, type ResolvedOptions } from './options.js';
 import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
+import { endpointConfig } from './route-config.js';
 import type { OAuth1Paths } from './types.js';
 
 export interface OAuth1RouteOptions {
@@ -115,6 +116,7 @@ async function registerCredentialRoutes(routes: FastifyInstance, options: OAuth1
     routes.route({
       method: ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'],
       url: `${settings.oauth1RoutePrefix}/${name}`,
+      config: endpointConfig(name === 'request_token' ? 'oauth1_request_token' : 'oauth1_access_token'),
       handler: async (request, reply) => sendOAuthResponse(reply, await handle(request)),
     });
   }
@@ -234,7 +236,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
 
   const authorizePath = `${settings.oauth1RoutePrefix}/authorize`;
 
-  routes.get(authorizePath, async function authorizeOAuth1(request, reply) {
+  routes.get(authorizePath, { config: endpointConfig('oauth1_authorize') }, async function authorizeOAuth1(request, reply) {
     // Back from the login page without the query: resume the request kept in the session.
     if (!request.url.includes('?')) {
       const pending = readPending(sessionOf(request), sessionKey);
@@ -248,6 +250,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
   routes.route({
     method: ['PUT', 'PATCH', 'DELETE'],
     url: authorizePath,
+    config: endpointConfig('oauth1_authorize'),
     handler: async (_request, reply) =>
       sendErrorPage(
         reply,
@@ -255,7 +258,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
       ),
   });
 
-  routes.post(authorizePath, async function authorizeOrDecideOAuth1(request, reply) {
+  routes.post(authorizePath, { config: endpointConfig('oauth1_authorize') }, async function authorizeOrDecideOAuth1(request, reply) {
     const body = readBody(request);
     if (body[CONSENT_FIELDS.decision] !== undefined) return decide(request, reply, body);
     const result = await provider.validateAuthorizationRequest(toOAuthRequest(request));

@@ -3,6 +3,7 @@ import { invalidRequest, type AuthorizationServer, type OAuthRequest } from '@po
 import { handleJsonRouteError } from './error-handler.js';
 import type { ResolvedOptions } from './options.js';
 import { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
+import { endpointConfig } from './route-config.js';
 import { TokenBody, TokenReferenceBody } from './schemas.js';
 
 export interface TokenRouteOptions {
@@ -17,19 +18,19 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
 
   routes.post<{ Body: TokenBody }>(
     `${settings.routePrefix}/token`,
-    { schema: { body: TokenBody } },
+    { schema: { body: TokenBody }, config: endpointConfig('token') },
     async (request, reply) => sendOAuthResponse(reply, await server.handleTokenRequest(toOAuthRequest(request))),
   );
 
   routes.post<{ Body: TokenReferenceBody }>(
     `${settings.routePrefix}/revoke`,
-    { schema: { body: TokenReferenceBody } },
+    { schema: { body: TokenReferenceBody }, config: endpointConfig('revoke') },
     async (request, reply) => sendOAuthResponse(reply, await server.handleRevocationRequest(toOAuthRequest(request))),
   );
 
   routes.post<{ Body: TokenReferenceBody }>(
     `${settings.routePrefix}/introspect`,
-    { schema: { body: TokenReferenceBody } },
+    { schema: { body: TokenReferenceBody }, config: endpointConfig('introspect') },
     async (request, reply) =>
       sendOAuthResponse(reply, await server.handleIntrospectionRequest(toOAuthRequest(request))),
   );
@@ -45,17 +46,19 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
     routes.route({
       method: ['GET', 'PUT', 'PATCH', 'DELETE'],
       url: `${settings.routePrefix}/${name}`,
+      config: endpointConfig(name as 'token' | 'revoke' | 'introspect'),
       handler: async (request, reply) => sendOAuthResponse(reply, await handle(toOAuthRequest(request))),
     });
   }
 
   // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.
-  routes.get('/.well-known/oauth-authorization-server', async (_request, reply) =>
+  routes.get('/.well-known/oauth-authorization-server', { config: endpointConfig('metadata') }, async (_request, reply) =>
     sendOAuthResponse(reply, server.getMetadata()),
   );
   routes.route({
     method: ['POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/.well-known/oauth-authorization-server',
+    config: endpointConfig('metadata'),
     handler: async (_request, reply) =>
       sendOAuthError(
         reply,
