@@ -11,9 +11,9 @@ import {
   type AuthenticatedUser,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { locateLogin, sessionOf, type SessionLike } from './consent-session.js';
+import { locateLogin, sendConsentPage, sessionOf, type SessionLike } from './consent-session.js';
 import { handleHtmlRouteError } from './error-handler.js';
-import { renderConsentPage, sendErrorPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import { sendErrorPage } from './html-pages.js';
 import type { ConsentContext, ResolvedOptions } from './options.js';
 import { CONSENT_FIELDS } from './options.js';
 import { toOAuthRequest } from './request-adapter.js';
@@ -116,13 +116,7 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
       csrfToken,
       fields: CONSENT_FIELDS,
     };
-    setPageHeaders(reply, toFormActionSource(authorization.redirectUri));
-    reply.type('text/html; charset=utf-8');
-    if (renderConsent !== undefined) {
-      const rendered = await renderConsent(request, reply, context);
-      return rendered === undefined ? reply : rendered;
-    }
-    return reply.send(renderConsentPage(context));
+    return sendConsentPage(request, reply, context, authorization.redirectUri, renderConsent);
   }
 
   async function decide(request: FastifyRequest, reply: FastifyReply, body: AuthorizeBody): Promise<unknown> {

@@ -1,6 +1,7 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { serverError } from '@portcullis/core';
-import type { LoginUrl } from './options.js';
+import { renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import type { ConsentContext, LoginUrl, RenderConsent } from './options.js';
 
 /** The part of `@fastify/session` the authorize endpoints use. */
 export interface SessionLike {
@@ -21,4 +22,25 @@ export function sessionOf(request: FastifyRequest): SessionLike {
 export function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string): string {
   if (typeof loginUrl === 'function') return loginUrl(request, returnTo);
   return `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
+}
+
+/**
+ * Answers with the consent page of either protocol: the application's `renderConsent` or the
+ * default page, under headers that forbid framing and let the form lead only back here and to
+ * `returnTarget` (where the decision redirects the browser; `oob` or an error page has none).
+ */
+export async function sendConsentPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: ConsentContext,
+  returnTarget: string,
+  renderConsent: RenderConsent | undefined,
+): Promise<unknown> {
+  setPageHeaders(reply, toFormActionSource(returnTarget));
+  reply.type('text/html; charset=utf-8');
+  if (renderConsent !== undefined) {
+    const rendered = await renderConsent(request, reply, context);
+    return rendered === undefined ? reply : rendered;
+  }
+  return reply.send(renderConsentPage(context));
 }

@@ -10,15 +10,13 @@ import {
   type OAuth1Provider,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { locateLogin, sessionOf, type SessionLike } from './consent-session.js';
+import { locateLogin, sendConsentPage, sessionOf, type SessionLike } from './consent-session.js';
 import { handleHtmlRouteError, handleJsonRouteError } from './error-handler.js';
 import {
-  renderConsentPage,
   renderDeniedPage,
   renderVerifierPage,
   sendErrorPage,
   setPageHeaders,
-  toFormActionSource,
 } from './html-pages.js';
 import { CONSENT_FIELDS, type ConsentContext, type ResolvedOptions } from './options.js';
 import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
@@ -163,13 +161,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
       fields: CONSENT_FIELDS,
     };
     // `oob` yields no origin: the form then posts to this server only.
-    setPageHeaders(reply, toFormActionSource(pendingRequest.callback));
-    reply.type('text/html; charset=utf-8');
-    if (renderConsent !== undefined) {
-      const rendered = await renderConsent(request, reply, context);
-      return rendered === undefined ? reply : rendered;
-    }
-    return reply.send(renderConsentPage(context));
+    return sendConsentPage(request, reply, context, pendingRequest.callback, renderConsent);
   }
 
   function sendCompletion(reply: FastifyReply, result: OAuth1CompletionResult, clientName: string): FastifyReply {

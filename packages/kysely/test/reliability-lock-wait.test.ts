@@ -6,8 +6,7 @@ import { createConnection } from 'mysql2/promise';
 import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, DatabaseUrlError, migrate } from '@portcullis/kysely';
-import { announceMysqlSkip, MYSQL_REACHABLE, MYSQL_SERVER, mysqlRequired, probeMysql } from './helpers/databases.js';
-import { createReliabilityMysqlDatabase } from './reliability-helpers.js';
+import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, MYSQL_SERVER, mysqlRequired, probeMysql } from './helpers/databases.js';
 
 t.test('lockWaitTimeout is checked like the other numeric options', async (t) => {
   for (const bad of [0, -1, 1.5, Number.NaN]) {
@@ -23,7 +22,7 @@ if (unreachable !== null && !mysqlRequired) {
   t.test('MariaDB lock wait bound', async (t) => {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
-    const database = await createReliabilityMysqlDatabase();
+    const database = await createMysqlTestDatabase('portcullis_rel');
     const db = await createDatabase(database.url, { lockWaitTimeout: 1, connectionLimit: 4 });
     const fromUrl = await createDatabase(`${database.url}?lockWaitTimeout=2`);
     const locker = await createConnection({ ...MYSQL_SERVER, database: database.name });

@@ -10,8 +10,7 @@ import {
   type OAuthRequest,
 } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate, type Database } from '@portcullis/kysely';
-import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openTempSqliteFile, probeMysql } from './helpers/databases.js';
-import { createReliabilityMysqlDatabase } from './reliability-helpers.js';
+import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, openTempSqliteFile, probeMysql } from './helpers/databases.js';
 
 const KEY = Buffer.alloc(32, 5);
 const NOW = 1_800_000_000; // seconds
@@ -107,7 +106,7 @@ if (unreachable !== null && !mysqlRequired) {
   t.test('MariaDB', async (t) => {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
-    const database = await createReliabilityMysqlDatabase();
+    const database = await createMysqlTestDatabase('portcullis_rel');
     const db = await createDatabase(database.url, { connectionLimit: 20 });
     t.teardown(async () => {
       await db.destroy();

@@ -76,9 +76,9 @@ export interface MysqlTestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database `portcullis_test_<random>` on the server; `drop()` removes it. */
-export async function createMysqlTestDatabase(): Promise<MysqlTestDatabase> {
-  const name = `portcullis_test_${randomBytes(6).toString('hex')}`;
+/** A fresh, empty database `<prefix>_<random>` on the server; `drop()` removes it. */
+export async function createMysqlTestDatabase(prefix = 'portcullis_test'): Promise<MysqlTestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = await createConnection(MYSQL_SERVER);
   try {
     await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
