@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  constantTimeEqual,
-  invalidRequest,
   OAuthError,
   serverError,
   type AuthorizationRequest,
@@ -11,7 +9,15 @@ import {
   type AuthenticatedUser,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { locateLogin, sendConsentPage, sessionOf, type SessionLike } from './consent-session.js';
+import {
+  locateLogin,
+  sendConsentPage,
+  sessionOf,
+  takeConsentDecision,
+  toArray,
+  type PendingConsent,
+  type SessionLike,
+} from './consent-session.js';
 import { handleHtmlRouteError } from './error-handler.js';
 import { sendErrorPage } from './html-pages.js';
 import type { ConsentContext, ResolvedOptions } from './options.js';
@@ -29,12 +35,8 @@ export interface AuthorizeRouteOptions {
 }
 
 /** What the session keeps under `sessionKey` between the authorization request, login and consent. */
-interface PendingAuthorization {
+interface PendingAuthorization extends PendingConsent {
   request: AuthorizationRequest;
-  /** Set when the consent page was shown: the form must post it back. */
-  csrfToken?: string;
-  /** Who was asked: the one who answers must be the same user. */
-  userId?: string;
 }
 
 /** The pending request, if the session holds one of the right shape (stores hand back parsed JSON). */
@@ -52,11 +54,6 @@ function readPending(session: SessionLike, key: string): PendingAuthorization | 
     return null;
   }
   return value as PendingAuthorization;
-}
-
-function toArray(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }
 
 /** `GET|POST {routePrefix}/authorize`: the authorization request, login hand-off, consent and decision. */
@@ -121,25 +118,16 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
 
   async function decide(request: FastifyRequest, reply: FastifyReply, body: AuthorizeBody): Promise<unknown> {
     const session = sessionOf(request);
-    const pending = readPending(session, sessionKey);
-    if (pending === null || pending.csrfToken === undefined || pending.userId === undefined) {
-      return sendErrorPage(
-        reply,
-        invalidRequest('No authorization request is waiting for a decision; start again from the application.'),
-      );
-    }
-    if (typeof body.csrf_token !== 'string' || !constantTimeEqual(body.csrf_token, pending.csrfToken)) {
-      return sendErrorPage(
-        reply,
-        invalidRequest('The consent form has expired or was not sent by this server.', { status: 403 }),
-      );
-    }
-    const user = await getUser(request);
-    if (user === null || user === undefined || user.id !== pending.userId) {
-      return sendErrorPage(reply, invalidRequest('The signed-in user is not the one who was asked.', { status: 403 }));
-    }
-    // Single use: a replayed form finds nothing to approve.
-    session.set(sessionKey, undefined);
+    const taken = await takeConsentDecision(
+      request,
+      session,
+      sessionKey,
+      readPending(session, sessionKey),
+      typeof body.csrf_token === 'string' ? body.csrf_token : undefined,
+      getUser,
+    );
+    if (taken instanceof OAuthError) return sendErrorPage(reply, taken);
+    const { pending, user } = taken;
     const approved = body.decision === 'approve';
     // The core narrows to a subset of the request and refuses an approval that kept no scope.
     const scope = body.narrow_scope === undefined ? undefined : toArray(body.granted_scope);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { serverError } from '@portcullis/core';
+import { constantTimeEqual, invalidRequest, serverError, type AuthenticatedUser, type OAuthError } from '@portcullis/core';
 import { renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
-import type { ConsentContext, LoginUrl, RenderConsent } from './options.js';
+import type { ConsentContext, GetUser, LoginUrl, RenderConsent } from './options.js';
 
 /** The part of `@fastify/session` the authorize endpoints use. */
 export interface SessionLike {
@@ -43,4 +43,45 @@ export async function sendConsentPage(
     return rendered === undefined ? reply : rendered;
   }
   return reply.send(renderConsentPage(context));
+}
+
+/** What the session keeps of a request waiting for the user, in either protocol. */
+export interface PendingConsent {
+  /** Set when the consent page was shown: the form must post it back. */
+  csrfToken?: string;
+  /** Who was asked: the one who answers must be the same user. */
+  userId?: string;
+}
+
+/**
+ * Accepts a posted consent decision for `pending` (read from the session under `sessionKey`) only
+ * when the form carries the page's CSRF token and the signed-in user is the one who was asked.
+ * On success the pending request leaves the session, so a replayed form finds nothing to approve.
+ */
+export async function takeConsentDecision<P extends PendingConsent>(
+  request: FastifyRequest,
+  session: SessionLike,
+  sessionKey: string,
+  pending: P | null,
+  csrfToken: string | undefined,
+  getUser: GetUser,
+): Promise<{ pending: P; user: AuthenticatedUser } | OAuthError> {
+  if (pending === null || pending.csrfToken === undefined || pending.userId === undefined) {
+    return invalidRequest('No authorization request is waiting for a decision; start again from the application.');
+  }
+  if (csrfToken === undefined || !constantTimeEqual(csrfToken, pending.csrfToken)) {
+    return invalidRequest('The consent form has expired or was not sent by this server.', { status: 403 });
+  }
+  const user = await getUser(request);
+  if (user === null || user === undefined || user.id !== pending.userId) {
+    return invalidRequest('The signed-in user is not the one who was asked.', { status: 403 });
+  }
+  session.set(sessionKey, undefined);
+  return { pending, user };
+}
+
+/** A form field that may come once or repeated, as a list. */
+export function toArray(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
 }

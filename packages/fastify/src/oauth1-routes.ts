@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  constantTimeEqual,
   invalidRequest,
   OAuthError,
   type AuthenticatedUser,
@@ -10,7 +9,15 @@ import {
   type OAuth1Provider,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { locateLogin, sendConsentPage, sessionOf, type SessionLike } from './consent-session.js';
+import {
+  locateLogin,
+  sendConsentPage,
+  sessionOf,
+  takeConsentDecision,
+  toArray,
+  type PendingConsent,
+  type SessionLike,
+} from './consent-session.js';
 import { handleHtmlRouteError, handleJsonRouteError } from './error-handler.js';
 import {
   renderDeniedPage,
@@ -37,13 +44,9 @@ type FormBody = Record<string, string | string[] | undefined>;
  * consent. The same key as OAuth 2's pending request (applications keep that key across the
  * session regeneration of their login), told apart by `protocol`.
  */
-interface PendingOAuth1Authorization {
+interface PendingOAuth1Authorization extends PendingConsent {
   protocol: 'oauth1';
   request: OAuth1AuthorizationRequest;
-  /** Set when the consent page was shown: the form must post it back. */
-  csrfToken?: string;
-  /** Who was asked: the one who answers must be the same user. */
-  userId?: string;
 }
 
 /** The pending OAuth 1.0a request, if the session holds one of the right shape (stores hand back parsed JSON). */
@@ -69,11 +72,6 @@ function readPending(session: SessionLike, key: string): PendingOAuth1Authorizat
 function single(body: FormBody, name: string): string | undefined {
   const value = body[name];
   return typeof value === 'string' ? value : undefined;
-}
-
-function toArray(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }
 
 function readBody(request: FastifyRequest): FormBody {
@@ -193,26 +191,16 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
       return sendErrorPage(reply, invalidRequest('The decision must be "approve" or "deny".'));
     }
     const session = sessionOf(request);
-    const pending = readPending(session, sessionKey);
-    if (pending === null || pending.csrfToken === undefined || pending.userId === undefined) {
-      return sendErrorPage(
-        reply,
-        invalidRequest('No authorization request is waiting for a decision; start again from the application.'),
-      );
-    }
-    const csrfToken = single(body, CONSENT_FIELDS.csrfToken);
-    if (csrfToken === undefined || !constantTimeEqual(csrfToken, pending.csrfToken)) {
-      return sendErrorPage(
-        reply,
-        invalidRequest('The consent form has expired or was not sent by this server.', { status: 403 }),
-      );
-    }
-    const user = await getUser(request);
-    if (user === null || user === undefined || user.id !== pending.userId) {
-      return sendErrorPage(reply, invalidRequest('The signed-in user is not the one who was asked.', { status: 403 }));
-    }
-    // Single use: a replayed form finds nothing to approve.
-    session.set(sessionKey, undefined);
+    const taken = await takeConsentDecision(
+      request,
+      session,
+      sessionKey,
+      readPending(session, sessionKey),
+      single(body, CONSENT_FIELDS.csrfToken),
+      getUser,
+    );
+    if (taken instanceof OAuthError) return sendErrorPage(reply, taken);
+    const { pending, user } = taken;
     const scope =
       body[CONSENT_FIELDS.narrowScope] === undefined ? undefined : toArray(body[CONSENT_FIELDS.grantedScope]);
     if (decision === 'approve' && scope !== undefined && scope.length === 0) {
