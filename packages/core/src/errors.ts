@@ -81,9 +81,14 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   permission_denied: 401,
 };
 
-/** One error class for every protocol error: the wire fields, the HTTP status, headers and cause. */
+/**
+ * One error class for every protocol error: the wire fields, the HTTP status, headers and cause.
+ *
+ * It carries no stack trace: it is an answer to a refused request, not a bug, and floods of
+ * refused requests (wrong secrets, bad tokens) made capturing stacks a visible share of CPU. When
+ * it wraps a real failure, `cause` keeps that failure's stack.
+ */
 export class OAuthError extends Error {
-  override name = 'OAuthError';
   readonly error: OAuthErrorCode;
   readonly status: number;
   readonly description: string | undefined;
@@ -92,7 +97,17 @@ export class OAuthError extends Error {
   readonly scope: string | undefined;
 
   constructor(error: OAuthErrorCode, options: OAuthErrorOptions = {}) {
-    super(options.description ?? error, options.cause === undefined ? undefined : { cause: options.cause });
+    // V8 captures the stack inside Error's constructor, reading the limit there; restored at once,
+    // even if super throws, so no other error loses its stack.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(options.description ?? error, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    // Assigned, not a field initializer: TypeScript allows super() inside try only without those.
+    this.name = 'OAuthError';
     this.error = error;
     this.status = options.status ?? DEFAULT_STATUS[error];
     this.description = options.description;

@@ -988,3 +988,64 @@ t.test('concurrent replays and exchanges: exactly one wins', async (t) => {
   );
   t.equal(h.storage.snapshot().oauth1AccessTokens.length, 2, 'one from getAccessToken, one from the race');
 });
+
+/** Counts SecretBox.decrypt calls by sealed text, for the length of one test. */
+function spyOnDecrypt(t: Test): Map<string, number> {
+  const calls = new Map<string, number>();
+  const original = SecretBox.prototype.decrypt;
+  SecretBox.prototype.decrypt = function (this: SecretBox, sealed: string): string {
+    calls.set(sealed, (calls.get(sealed) ?? 0) + 1);
+    return original.call(this, sealed);
+  };
+  t.teardown(() => {
+    SecretBox.prototype.decrypt = original;
+  });
+  return calls;
+}
+
+t.test('signed requests open each sealed secret once, then reuse it', async (t) => {
+  const h = await setup();
+  const calls = spyOnDecrypt(t);
+  const access = await getAccessToken(h);
+  const client = (await h.storage.findClient('consumer-1'))!;
+  const token = (await h.storage.findOAuth1AccessToken(access.token))!;
+  const [requestToken] = h.storage.snapshot().requestTokens;
+
+  for (let i = 0; i < 5; i++) {
+    const grant = await h.provider.verifySignedRequest(
+      h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret }),
+    );
+    t.equal(grant.userId, 'alice');
+  }
+  t.equal(calls.get(token.secretEncrypted), 1, 'the token secret is opened once for five requests');
+  t.equal(calls.get(client.oauth1SecretEncrypted!), 1, 'the consumer secret once for the whole dance and the requests');
+  t.equal(calls.get(requestToken!.secretEncrypted), 1, 'the request token secret for its one exchange');
+  t.equal(calls.size, 3, 'nothing else is opened');
+
+  const forged = await h.provider
+    .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: 'guess' }))
+    .then(() => null, (error: OAuthError) => error);
+  t.equal(forged?.error, 'signature_invalid', 'a cached secret still checks every signature');
+  t.equal(forged?.status, 401);
+});
+
+t.test('a tampered sealed secret fails every time and is never kept', async (t) => {
+  const h = await setup();
+  const access = await getAccessToken(h);
+  const sealed = (await h.storage.findClient('consumer-1'))!.oauth1SecretEncrypted!;
+  // One character of the ciphertext changed: the GCM tag no longer matches.
+  const last = sealed.at(-1) === 'A' ? 'B' : 'A';
+  const tampered = `${sealed.slice(0, -1)}${last}`;
+  await h.storage.updateClient('consumer-1', { oauth1SecretEncrypted: tampered });
+  const calls = spyOnDecrypt(t);
+
+  for (let i = 0; i < 3; i++) {
+    const error = await h.provider
+      .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret }))
+      .then(() => null, (e: OAuthError) => e);
+    t.equal(error?.error, 'server_error', `attempt ${i + 1} fails`);
+    t.equal(error?.status, 500);
+    t.type(error?.cause, Error, 'the decryption failure is the cause');
+  }
+  t.equal(calls.get(tampered), 3, 'decrypt ran (and threw) on every attempt');
+});

@@ -12,6 +12,7 @@ import type {
   OAuth1Provider,
   OAuth1ProviderOptions,
 } from './oauth1-types.js';
+import { OpenedSecrets } from './opened-secrets.js';
 import { percentEncode } from './percent-encoding.js';
 import { collectRequestParameters, type RequestParameters } from './protocol-parameters.js';
 import { buildSignatureBaseString } from './signature-base-string.js';
@@ -44,6 +45,7 @@ class Provider implements OAuth1Provider {
   readonly realm: string;
   readonly #storage: OAuthStorage;
   readonly #box: SecretBox;
+  readonly #secrets: OpenedSecrets;
   readonly #scopes: ScopeRegistry;
   readonly #timestampWindow: number;
   readonly #requestTokenTtl: number;
@@ -61,6 +63,7 @@ class Provider implements OAuth1Provider {
     this.#entropy = options.entropy ?? systemEntropy;
     if (options.secretKey === undefined) throw new TypeError('createOAuth1Provider: `secretKey` (32 bytes) is required');
     this.#box = new SecretBox(options.secretKey, this.#entropy);
+    this.#secrets = new OpenedSecrets(this.#box);
     this.#scopes = options.scopes ?? createDefaultScopes();
     this.realm = options.realm ?? 'portcullis';
     this.#timestampWindow = checkSeconds('timestampWindow', options.timestampWindow ?? 300);
@@ -186,6 +189,7 @@ class Provider implements OAuth1Provider {
       if (!record || record.clientId !== auth.client.id) {
         throw fail('token_rejected', 'The request token is unknown to this consumer.');
       }
+      // Not kept among the opened secrets: a request token secret serves this one exchange.
       this.#checkSignature(request, auth, this.#box.decrypt(record.secretEncrypted));
 
       const now = this.#clock();
@@ -239,7 +243,7 @@ class Provider implements OAuth1Provider {
       if (!record || record.clientId !== auth.client.id) {
         throw fail('token_rejected', 'The access token is unknown to this consumer.');
       }
-      this.#checkSignature(request, auth, this.#box.decrypt(record.secretEncrypted));
+      this.#checkSignature(request, auth, this.#secrets.open(record.secretEncrypted));
       const now = this.#clock();
       if (record.revokedAt !== null) throw fail('token_revoked', 'The access token was revoked.');
       if (record.expiresAt !== null && record.expiresAt.getTime() <= now.getTime()) {
@@ -332,7 +336,7 @@ class Provider implements OAuth1Provider {
     const credentials: SignatureCredentials =
       auth.method === 'RSA-SHA1'
         ? { publicKey: auth.client.rsaPublicKey ?? '' }
-        : { consumerSecret: this.#box.decrypt(auth.client.oauth1SecretEncrypted ?? ''), tokenSecret };
+        : { consumerSecret: this.#secrets.open(auth.client.oauth1SecretEncrypted ?? ''), tokenSecret };
     const baseString = buildSignatureBaseString(request.method, request.url, auth.parameters.signatureParameters);
     const signature = auth.parameters.protocol.get('oauth_signature') ?? '';
     if (!verifySignature(auth.method, baseString, signature, credentials)) {
