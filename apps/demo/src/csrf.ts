@@ -1,5 +1,6 @@
 import type {} from '@fastify/session';
-import { constantTimeEqual, generateId } from '@portcullis/core';
+import { randomBytes } from 'node:crypto';
+import { constantTimeEqual } from '@portcullis/core';
 import type { FastifyRequest } from 'fastify';
 
 declare module 'fastify' {
@@ -17,7 +18,8 @@ declare module 'fastify' {
 export function getCsrfToken(request: FastifyRequest): string {
   let token = request.session.get('csrfToken');
   if (!token) {
-    token = generateId() + generateId();
+    // A secret, so all of it is random (row ids carry a timestamp).
+    token = randomBytes(32).toString('base64url');
     request.session.set('csrfToken', token);
   }
   return token;

@@ -30,9 +30,36 @@ export function generateToken(kind: TokenKind, entropy: Entropy = systemEntropy,
   return TOKEN_PREFIXES[kind] + Buffer.from(entropy.randomBytes(bytes)).toString('base64url');
 }
 
-/** A random identifier for rows (not a secret). */
-export function generateId(entropy: Entropy = systemEntropy): string {
-  return Buffer.from(entropy.randomBytes(16)).toString('base64url');
+// Crockford's base32: its ASCII order is its numeric order, and it has no letter case for a
+// case-insensitive collation to fold.
+const SORTABLE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A row identifier (not a secret): 48 bits of milliseconds then 80 random bits, 26 characters
+ * that sort by creation time (the ULID layout). Time-ordered keys append to the primary-key
+ * B-tree instead of landing on random pages, which keeps inserts fast in tables of millions of
+ * tokens (InnoDB clusters rows by primary key).
+ */
+export function generateId(entropy: Entropy = systemEntropy, time: number = Date.now()): string {
+  let id = '';
+  let remaining = Math.max(0, Math.floor(time));
+  for (let index = 0; index < 10; index += 1) {
+    id = SORTABLE_ALPHABET[remaining % 32]! + id;
+    remaining = Math.floor(remaining / 32);
+  }
+  const random = entropy.randomBytes(10);
+  // Two groups of 5 bytes, 8 characters each; 40 bits fit a double exactly.
+  for (let group = 0; group < 10; group += 5) {
+    let bits = 0;
+    for (let byte = group; byte < group + 5; byte += 1) bits = bits * 256 + random[byte]!;
+    let chunk = '';
+    for (let index = 0; index < 8; index += 1) {
+      chunk = SORTABLE_ALPHABET[bits % 32]! + chunk;
+      bits = Math.floor(bits / 32);
+    }
+    id += chunk;
+  }
+  return id;
 }
 
 /**

@@ -97,7 +97,7 @@ class Provider implements OAuth1Provider {
       const token = generateToken('requestToken', this.#entropy);
       const secret = this.#generateSecret();
       await this.#storage.saveRequestToken({
-        id: generateId(this.#entropy),
+        id: generateId(this.#entropy, now.getTime()),
         token,
         secretEncrypted: this.#box.encrypt(secret),
         clientId: auth.client.id,
@@ -215,7 +215,7 @@ class Provider implements OAuth1Provider {
       const accessToken = generateToken('oauth1AccessToken', this.#entropy);
       const secret = this.#generateSecret();
       await this.#storage.saveOAuth1AccessToken({
-        id: generateId(this.#entropy),
+        id: generateId(this.#entropy, now.getTime()),
         token: accessToken,
         secretEncrypted: this.#box.encrypt(secret),
         clientId: auth.client.id,

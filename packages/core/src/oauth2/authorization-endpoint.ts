@@ -227,7 +227,7 @@ export async function completeAuthorization(
     const { entropy, authorizationCodeTtl, storage } = context.options;
     const code = generateToken('authorizationCode', entropy);
     const record: AuthorizationCodeRecord = {
-      id: generateId(entropy),
+      id: generateId(entropy, now.getTime()),
       digest: digestSecret(code),
       clientId: client.id,
       userId: decision.userId,

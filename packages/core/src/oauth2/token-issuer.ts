@@ -29,7 +29,7 @@ export function mintTokens(context: ServerContext, issuance: TokenIssuance, now:
   const { entropy, accessTokenTtl, refreshTokenTtl } = context.options;
   const accessToken = generateToken('accessToken', entropy);
   const access: AccessTokenRecord = {
-    id: generateId(entropy),
+    id: generateId(entropy, now.getTime()),
     digest: digestSecret(accessToken),
     clientId: issuance.clientId,
     userId: issuance.userId,
@@ -44,7 +44,7 @@ export function mintTokens(context: ServerContext, issuance: TokenIssuance, now:
   if (issuance.withRefreshToken) {
     refreshToken = generateToken('refreshToken', entropy);
     refresh = {
-      id: generateId(entropy),
+      id: generateId(entropy, now.getTime()),
       digest: digestSecret(refreshToken),
       clientId: issuance.clientId,
       userId: issuance.userId,
@@ -93,5 +93,5 @@ export async function issueTokenSet(context: ServerContext, issuance: TokenIssua
 
 /** A new family id: one per authorization (code, implicit token, password or client grant). */
 export function createFamilyId(context: ServerContext): string {
-  return generateId(context.options.entropy);
+  return generateId(context.options.entropy, context.now().getTime());
 }
