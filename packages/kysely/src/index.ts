@@ -1,5 +1,6 @@
-export { createKyselyStorage } from './kysely-storage.js';
+export { createKyselyStorage, type KyselyStorageOptions } from './kysely-storage.js';
 export { createDatabase, DatabaseUrlError, ACCEPTED_URL_FORMS } from './create-database.js';
+export { SqliteStatementCache, DEFAULT_STATEMENT_CACHE_SIZE } from './sqlite-statement-cache.js';
 export type { CreateDatabaseOptions } from './create-database.js';
 export { migrate, rollback, listMigrationNames, MIGRATION_TABLE, MIGRATION_LOCK_TABLE } from './migrate.js';
 export type { MigrationReport } from './migrate.js';

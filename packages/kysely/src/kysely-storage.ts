@@ -1,6 +1,6 @@
-import { CompiledQuery, sql } from 'kysely';
-import type { Kysely, Transaction } from 'kysely';
-import { digestSecret } from '@portcullis/core';
+import { sql } from 'kysely';
+import type { Kysely, QueryResult, Transaction } from 'kysely';
+import { digestSecret, withClientCache, type ClientCacheOptions } from '@portcullis/core';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -17,9 +17,12 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AccessTokenRow, ClientRow, ClientRowUpdate, Database } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database } from './database.js';
 import { isMysql } from './dialect.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
+import type { PreparedStatement } from './prepared-statement.js';
+import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
+import type { ProcedureCalls, SqliteStatements, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
@@ -48,36 +51,41 @@ const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 const DEADLOCK_ATTEMPTS = 3;
 
 /** The storage port of @portcullis/core on any Kysely instance over the Portcullis schema. */
-export function createKyselyStorage(db: Kysely<Database>): OAuthStorage {
-  return new KyselyStorage(db);
+export interface KyselyStorageOptions {
+  /**
+   * Client records served from memory (core's `withClientCache`): every token, introspection and
+   * OAuth 1.0a request looks its client up. Writes through this storage are seen at once, writes
+   * by another process within `ttlMs` (default 5000). `false` reads the database every time.
+   */
+  clientCache?: ClientCacheOptions | false;
 }
 
-type HotLookup = 'findClient' | 'findAccessToken';
+export function createKyselyStorage(db: Kysely<Database>, options: KyselyStorageOptions = {}): OAuthStorage {
+  const storage = new KyselyStorage(db);
+  return options.clientCache === false ? storage : withClientCache(storage, options.clientCache);
+}
 
 class KyselyStorage implements OAuthStorage {
   readonly #db: Kysely<Database>;
   readonly #mysql: boolean;
 
   /**
-   * The SQL of the lookups every request makes, built once: building a Kysely query costs about
-   * as much as running it on SQLite, and these only ever differ in their one parameter.
+   * The request path's statements, built once: building a Kysely query costs about as much as
+   * running it on SQLite, and these only ever differ in their values.
    */
-  readonly #hotLookups: Record<HotLookup, string>;
+  readonly #statements: StorageStatements;
+  /**
+   * The atomic writes' own forms per dialect. MySQL: one CALL each, where a transaction costs a
+   * round trip per statement. SQLite, where a statement is no round trip: transactions, and
+   * `UPDATE ... RETURNING`.
+   */
+  readonly #writes: { calls: ProcedureCalls } | { sqlite: SqliteStatements };
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
     this.#mysql = isMysql(db);
-    this.#hotLookups = {
-      findClient: db.selectFrom('portcullis_clients').selectAll().where('id', '=', '').compile().sql,
-      findAccessToken: db.selectFrom('portcullis_access_tokens').selectAll().where('digest', '=', '').compile().sql,
-    };
-  }
-
-  async #lookUp<Row>(operation: HotLookup, value: string): Promise<Row | undefined> {
-    const result = await this.#run(operation, (db) =>
-      db.executeQuery<Row>(CompiledQuery.raw(this.#hotLookups[operation], [value])),
-    );
-    return result.rows[0];
+    this.#statements = prepareStorageStatements(db);
+    this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
   }
 
   /** Runs one operation; anything the driver throws leaves as a StorageError with the driver's error as cause. */
@@ -89,17 +97,34 @@ class KyselyStorage implements OAuthStorage {
     }
   }
 
-  /** A transaction, run again from the start if InnoDB picks it as a deadlock victim. */
-  async #transaction<T>(operation: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  /** One prepared statement as a whole operation. */
+  async #execute<Args, Row>(operation: string, statement: PreparedStatement<Args, Row>, args: Args): Promise<QueryResult<Row>> {
+    return this.#run(operation, (db) => db.executeQuery(statement.compile(args)));
+  }
+
+  /** The row a prepared lookup by a unique key finds, if any. */
+  async #find<Row>(operation: string, statement: PreparedStatement<string, Row>, key: string): Promise<Row | undefined> {
+    return (await this.#execute(operation, statement, key)).rows[0];
+  }
+
+  /**
+   * An atomic write (a transaction, or a CALL doing one), run again from the start if InnoDB picks
+   * it as a deadlock victim: InnoDB has rolled it back, so nothing of the first attempt remains.
+   */
+  async #retryingDeadlocks<T>(operation: string, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     return this.#run(operation, async (db) => {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await db.transaction().execute(work);
+          return await work(db);
         } catch (error) {
           if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
         }
       }
     });
+  }
+
+  async #transaction<T>(operation: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.#retryingDeadlocks(operation, (db) => db.transaction().execute(work));
   }
 
   // Clients
@@ -109,7 +134,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
-    const row = await this.#lookUp<ClientRow>('findClient', id);
+    const row = await this.#find('findClient', this.#statements.findClient, id);
     return row ? fromClientRow(row) : null;
   }
 
@@ -158,28 +183,25 @@ class KyselyStorage implements OAuthStorage {
   // Authorization codes
 
   async saveAuthorizationCode(code: AuthorizationCodeRecord): Promise<void> {
-    await this.#run('saveAuthorizationCode', (db) =>
-      db.insertInto('portcullis_authorization_codes').values(toAuthorizationCodeRow(code)).execute(),
-    );
+    await this.#execute('saveAuthorizationCode', this.#statements.insertAuthorizationCode, toAuthorizationCodeRow(code));
   }
 
   async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
-    return this.#run('consumeAuthorizationCode', async (db) => {
-      // The conditional UPDATE decides: only one caller can move consumed_at from NULL.
-      const update = await db
-        .updateTable('portcullis_authorization_codes')
-        .set({ consumed_at: toMillis(now) })
-        .where('digest', '=', digest)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      const row = await db
-        .selectFrom('portcullis_authorization_codes')
-        .selectAll()
-        .where('digest', '=', digest)
-        .executeTakeFirst();
+    // The conditional UPDATE decides: only one caller can move consumed_at from NULL.
+    const args = { key: digest, now: toMillis(now) };
+    const writes = this.#writes;
+    if ('calls' in writes) {
+      // One CALL: the UPDATE, then the row with whether this call's UPDATE changed it.
+      const result = await this.#execute('consumeAuthorizationCode', writes.calls.consumeAuthorizationCode, args);
+      const row = firstResultSet<AuthorizationCodeRow & { consumed_by_call: number | string }>(result)[0];
       if (!row) return { status: 'missing' };
-      return { status: update.numUpdatedRows > 0n ? 'consumed' : 'reused', record: fromAuthorizationCodeRow(row) };
-    });
+      return { status: Number(row.consumed_by_call) > 0 ? 'consumed' : 'reused', record: fromAuthorizationCodeRow(row) };
+    }
+    const claimed = await this.#execute('consumeAuthorizationCode', writes.sqlite.claimAuthorizationCode, args);
+    if (claimed.rows[0]) return { status: 'consumed', record: fromAuthorizationCodeRow(claimed.rows[0]) };
+    // Nothing changed: a code used before, or none at all.
+    const row = await this.#find('consumeAuthorizationCode', this.#statements.findAuthorizationCode, digest);
+    return row ? { status: 'reused', record: fromAuthorizationCodeRow(row) } : { status: 'missing' };
   }
 
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
@@ -206,28 +228,31 @@ class KyselyStorage implements OAuthStorage {
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
+    const statements = this.#statements;
     if (refresh === null) {
-      await this.#run('saveTokens', (db) =>
-        db.insertInto('portcullis_access_tokens').values(toAccessTokenRow(access)).execute(),
-      );
+      await this.#execute('saveTokens', statements.insertAccessToken, toAccessTokenRow(access));
+      return;
+    }
+    const pair = { access: toAccessTokenRow(access), refresh: toRefreshTokenRow(refresh) };
+    if ('calls' in this.#writes) {
+      const call = this.#writes.calls.saveTokens.compile(pair);
+      await this.#retryingDeadlocks('saveTokens', (db) => db.executeQuery(call));
       return;
     }
     await this.#transaction('saveTokens', async (trx) => {
-      await trx.insertInto('portcullis_access_tokens').values(toAccessTokenRow(access)).execute();
-      await trx.insertInto('portcullis_refresh_tokens').values(toRefreshTokenRow(refresh)).execute();
+      await trx.executeQuery(statements.insertAccessToken.compile(pair.access));
+      await trx.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
     });
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
     // The hot path of every resource request: one SELECT on the unique digest index.
-    const row = await this.#lookUp<AccessTokenRow>('findAccessToken', digest);
+    const row = await this.#find('findAccessToken', this.#statements.findAccessToken, digest);
     return row ? fromAccessTokenRow(row) : null;
   }
 
   async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.#run('findRefreshToken', (db) =>
-      db.selectFrom('portcullis_refresh_tokens').selectAll().where('digest', '=', digest).executeTakeFirst(),
-    );
+    const row = await this.#find('findRefreshToken', this.#statements.findRefreshToken, digest);
     return row ? fromRefreshTokenRow(row) : null;
   }
 
@@ -237,50 +262,41 @@ class KyselyStorage implements OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord,
   ): Promise<boolean> {
+    const statements = this.#statements;
+    const consumption = { key: refreshTokenId, now: toMillis(now) };
+    const pair = { access: toAccessTokenRow(access), refresh: toRefreshTokenRow(refresh) };
+    if ('calls' in this.#writes) {
+      // The procedure runs the same transaction as below, in one round trip.
+      const call = this.#writes.calls.rotateRefreshToken.compile({ ...consumption, ...pair });
+      const result = await this.#retryingDeadlocks('rotateRefreshToken', (db) => db.executeQuery(call));
+      return Number(firstResultSet<{ rotated: number | string }>(result)[0]?.rotated) === 1;
+    }
     return this.#transaction('rotateRefreshToken', async (trx) => {
       // The row lock taken here makes concurrent rotations wait; they then see consumed_at set.
-      const update = await trx
-        .updateTable('portcullis_refresh_tokens')
-        .set({ consumed_at: toMillis(now) })
-        .where('id', '=', refreshTokenId)
-        .where('consumed_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      if (update.numUpdatedRows === 0n) return false;
+      const update = await trx.executeQuery(statements.consumeRefreshToken.compile(consumption));
+      if (changedRows(update) === 0) return false;
       // A failing insert throws, which rolls the consumption back too.
-      await trx.insertInto('portcullis_access_tokens').values(toAccessTokenRow(access)).execute();
-      await trx.insertInto('portcullis_refresh_tokens').values(toRefreshTokenRow(refresh)).execute();
+      await trx.executeQuery(statements.insertAccessToken.compile(pair.access));
+      await trx.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
       return true;
     });
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
-    const update = await this.#run('revokeAccessToken', (db) =>
-      db
-        .updateTable('portcullis_access_tokens')
-        .set({ revoked_at: toMillis(now) })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst(),
-    );
-    return update.numUpdatedRows > 0n;
+    const update = await this.#execute('revokeAccessToken', this.#statements.revokeAccessToken, {
+      key: id,
+      now: toMillis(now),
+    });
+    return changedRows(update) > 0;
   }
 
   async revokeFamily(familyId: string, now: Date): Promise<number> {
+    const statements = this.#statements;
+    const revocation = { key: familyId, now: toMillis(now) };
     return this.#transaction('revokeFamily', async (trx) => {
-      const access = await trx
-        .updateTable('portcullis_access_tokens')
-        .set({ revoked_at: toMillis(now) })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      const refresh = await trx
-        .updateTable('portcullis_refresh_tokens')
-        .set({ revoked_at: toMillis(now) })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      return Number(access.numUpdatedRows + refresh.numUpdatedRows);
+      const access = await trx.executeQuery(statements.revokeAccessFamily.compile(revocation));
+      const refresh = await trx.executeQuery(statements.revokeRefreshFamily.compile(revocation));
+      return changedRows(access) + changedRows(refresh);
     });
   }
 
@@ -403,60 +419,40 @@ class KyselyStorage implements OAuthStorage {
   // OAuth 1.0a
 
   async saveRequestToken(token: RequestTokenRecord): Promise<void> {
-    await this.#run('saveRequestToken', (db) =>
-      db.insertInto('portcullis_oauth1_request_tokens').values(toRequestTokenRow(token)).execute(),
-    );
+    await this.#execute('saveRequestToken', this.#statements.insertRequestToken, toRequestTokenRow(token));
   }
 
   async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
-    const row = await this.#run('findRequestToken', (db) =>
-      db.selectFrom('portcullis_oauth1_request_tokens').selectAll().where('token', '=', token).executeTakeFirst(),
-    );
+    const row = await this.#find('findRequestToken', this.#statements.findRequestToken, token);
     return row ? fromRequestTokenRow(row) : null;
   }
 
   async authorizeRequestToken(token: string, userId: string, verifierDigest: string, scope: string[]): Promise<boolean> {
-    const update = await this.#run('authorizeRequestToken', (db) =>
-      db
-        .updateTable('portcullis_oauth1_request_tokens')
-        .set({ user_id: userId, verifier_digest: verifierDigest, scope: toList(scope) })
-        .where('token', '=', token)
-        .where('user_id', 'is', null)
-        .where('verifier_digest', 'is', null)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst(),
-    );
-    return update.numUpdatedRows > 0n;
+    const update = await this.#execute('authorizeRequestToken', this.#statements.authorizeRequestToken, {
+      token,
+      userId,
+      verifierDigest,
+      scope: toList(scope),
+    });
+    return changedRows(update) > 0;
   }
 
   async consumeRequestToken(token: string, now: Date): Promise<ConsumeResult<RequestTokenRecord>> {
+    const statements = this.#statements;
     return this.#run('consumeRequestToken', async (db) => {
-      const update = await db
-        .updateTable('portcullis_oauth1_request_tokens')
-        .set({ consumed_at: toMillis(now) })
-        .where('token', '=', token)
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      const row = await db
-        .selectFrom('portcullis_oauth1_request_tokens')
-        .selectAll()
-        .where('token', '=', token)
-        .executeTakeFirst();
+      const update = await db.executeQuery(statements.consumeRequestToken.compile({ key: token, now: toMillis(now) }));
+      const row = (await db.executeQuery(statements.findRequestToken.compile(token))).rows[0];
       if (!row) return { status: 'missing' };
-      return { status: update.numUpdatedRows > 0n ? 'consumed' : 'reused', record: fromRequestTokenRow(row) };
+      return { status: changedRows(update) > 0 ? 'consumed' : 'reused', record: fromRequestTokenRow(row) };
     });
   }
 
   async saveOAuth1AccessToken(token: OAuth1AccessTokenRecord): Promise<void> {
-    await this.#run('saveOAuth1AccessToken', (db) =>
-      db.insertInto('portcullis_oauth1_access_tokens').values(toOAuth1AccessTokenRow(token)).execute(),
-    );
+    await this.#execute('saveOAuth1AccessToken', this.#statements.insertOAuth1AccessToken, toOAuth1AccessTokenRow(token));
   }
 
   async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
-    const row = await this.#run('findOAuth1AccessToken', (db) =>
-      db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', '=', token).executeTakeFirst(),
-    );
+    const row = await this.#find('findOAuth1AccessToken', this.#statements.findOAuth1AccessToken, token);
     return row ? fromOAuth1AccessTokenRow(row) : null;
   }
 
@@ -486,7 +482,7 @@ class KyselyStorage implements OAuthStorage {
     };
     try {
       // The primary key refuses a second insert: check and record are one statement.
-      await this.#db.insertInto('portcullis_oauth1_nonces').values(row).execute();
+      await this.#db.executeQuery(this.#statements.insertNonce.compile(row));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;
@@ -533,6 +529,20 @@ class KyselyStorage implements OAuthStorage {
       if (rows.length < batchSize) return deleted;
     }
   }
+}
+
+/** Rows an UPDATE changed (with mysql2's CLIENT_FOUND_ROWS, matched: the same for the conditional updates here). */
+function changedRows(result: QueryResult<unknown>): number {
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * The rows of a CALL's first result set. mysql2 answers a CALL with every result set the procedure
+ * produced followed by the CALL's own status, and Kysely hands that array over as `rows`.
+ */
+function firstResultSet<Row>(result: QueryResult<unknown>): Row[] {
+  const first = result.rows[0];
+  return Array.isArray(first) ? (first as Row[]) : [];
 }
 
 /** A bad paging value is the caller's bug, not a database failure: RangeError, as the memory store does. */

@@ -24,9 +24,22 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema'];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_mysql_write_procedures'];
+const PROCEDURES = ['portcullis_consume_authorization_code', 'portcullis_rotate_refresh_token', 'portcullis_save_tokens'];
 
 type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
+/** The stored procedures in the database, by name: MySQL has them at the latest migration, SQLite never. */
+type ReadProcedures = (db: AnyKysely) => Promise<string[]>;
+
+const noProcedures: ReadProcedures = async () => [];
+
+async function readMysqlProcedures(db: AnyKysely): Promise<string[]> {
+  const routines = await sql<{ name: string; type: string; security: string }>`
+    SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS type, SECURITY_TYPE AS security FROM information_schema.ROUTINES
+    WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_NAME`.execute(db);
+  // Invoker rights: a procedure never does more than the account calling it may.
+  return routines.rows.map((row) => `${row.name}${row.type === 'PROCEDURE' && row.security === 'INVOKER' ? '' : ` (${row.type}, ${row.security})`}`);
+}
 
 const tablesOf = (catalog: Catalog): string[] => Object.keys(catalog).filter((name) => !MIGRATION_TABLES.includes(name)).sort();
 
@@ -38,12 +51,19 @@ async function checkLatestSchema(t: Test, db: Kysely<Database>, readCatalog: Rea
   }
 }
 
-async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog): Promise<void> {
+async function upDownUp(
+  t: Test,
+  db: Kysely<Database>,
+  readCatalog: ReadCatalog,
+  readProcedures: ReadProcedures,
+  procedures: string[],
+): Promise<void> {
   t.strictSame(await listMigrationNames(), ALL_NAMES);
   t.strictSame(tablesOf(await readCatalog(db)), [], 'an empty database has no Portcullis table');
 
-  t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'up: both migrations run');
+  t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'up: every migration runs');
   await checkLatestSchema(t, db, readCatalog);
+  t.strictSame(await readProcedures(db), procedures, 'the write procedures exist, with invoker rights');
   t.strictSame(await migrate(db), { executed: [] }, 'running it again does nothing');
 
   // Data written at the latest schema survives until its table is dropped.
@@ -52,7 +72,15 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down one step');
+  t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] }, 'down one step');
+  t.strictSame(await readProcedures(db), [], 'the procedures are gone');
+  await checkLatestSchema(t, db, readCatalog);
+  t.strictSame(await storage.findAccessToken(access.digest), access, 'tables and data untouched');
+  t.strictSame(await migrate(db), { executed: ['0003_mysql_write_procedures'] }, 'and up again');
+  t.strictSame(await readProcedures(db), procedures);
+  t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] });
+
+  t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down another step');
   t.strictSame(tablesOf(await readCatalog(db)), OAUTH2_TABLES, 'the OAuth 1.0a tables are gone');
   t.strictSame(await storage.findAccessToken(access.digest), access, 'OAuth 2 data untouched');
 
@@ -66,15 +94,26 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   await storage.saveTokens(access, refresh);
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
 
-  t.strictSame(await rollback(db, { all: true }), { executed: ['0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
+  t.strictSame(await readProcedures(db), procedures);
+  const another = fx.tokenPair();
+  await storage.saveTokens(another.access, another.refresh);
+  t.strictSame(await storage.findRefreshToken(another.refresh.digest), another.refresh, 'the procedures work again');
+
+  t.strictSame(
+    await rollback(db, { all: true }),
+    { executed: ['0003_mysql_write_procedures', '0002_oauth1_schema', '0001_oauth2_schema'] },
+    'all the way down',
+  );
   t.strictSame(tablesOf(await readCatalog(db)), []);
+  t.strictSame(await readProcedures(db), [], 'no procedure left');
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'and up once more');
+  t.strictSame(await readProcedures(db), procedures);
 }
 
 t.test('SQLite in memory: up, down, up, and the exact schema', async (t) => {
   const db = await createDatabase('sqlite::memory:');
   t.teardown(() => db.destroy());
-  await upDownUp(t, db, readSqliteCatalog);
+  await upDownUp(t, db, readSqliteCatalog, noProcedures, []);
 });
 
 t.test('SQLite file: up, down, up, and the exact schema', async (t) => {
@@ -84,7 +123,7 @@ t.test('SQLite file: up, down, up, and the exact schema', async (t) => {
     await db.destroy();
     await file.remove();
   });
-  await upDownUp(t, db, readSqliteCatalog);
+  await upDownUp(t, db, readSqliteCatalog, noProcedures, []);
   const mode = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db);
   t.equal(mode.rows[0]?.journal_mode, 'wal', 'a file database runs in WAL mode');
   const busy = await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(db);
@@ -104,7 +143,7 @@ if (unreachable !== null && !mysqlRequired) {
       await db.destroy();
       await database.drop();
     });
-    await upDownUp(t, db, readMysqlCatalog);
+    await upDownUp(t, db, readMysqlCatalog, readMysqlProcedures, PROCEDURES);
 
     const tables = await sql<{ table_name: string; engine: string; table_collation: string }>`
       SELECT TABLE_NAME AS table_name, ENGINE AS engine, TABLE_COLLATION AS table_collation

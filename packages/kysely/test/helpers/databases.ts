@@ -76,12 +76,18 @@ export interface MysqlTestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database `<prefix>_<random>` on the server; `drop()` removes it. */
-export async function createMysqlTestDatabase(prefix = 'portcullis_test'): Promise<MysqlTestDatabase> {
+/**
+ * A fresh, empty database `<prefix>_<random>` on the server; `drop()` removes it. Its defaults are
+ * utf8mb4 with the binary collation unless `charset` says otherwise (e.g. 'latin1 COLLATE latin1_swedish_ci').
+ */
+export async function createMysqlTestDatabase(
+  prefix = 'portcullis_test',
+  charset = 'utf8mb4 COLLATE utf8mb4_bin',
+): Promise<MysqlTestDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = await createConnection(MYSQL_SERVER);
   try {
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET ${charset}`);
   } finally {
     await admin.end();
   }
