@@ -1,6 +1,8 @@
 import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
+import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 export const ACCEPTED_URL_FORMS =
   'mysql://user:password@host:port/database, sqlite:path/to/file.sqlite or sqlite::memory:';
@@ -20,6 +22,11 @@ export interface CreateDatabaseOptions {
    * InnoDB).
    */
   lockWaitTimeout?: number;
+  /**
+   * SQLite files: checkpoint the write-ahead log from a worker thread instead of inside the
+   * commits of requests (see sqlite-checkpointer.ts). Default true.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /** A URL `createDatabase` does not accept. The message never repeats the URL: it may hold a password. */
@@ -130,6 +137,7 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
   const { default: BetterSqlite3 } = await importDriver(() => import('better-sqlite3'), 'better-sqlite3', 'sqlite:');
   const busyTimeout = positiveInteger(options.busyTimeout ?? 5000, 'busyTimeout');
   let database: InstanceType<typeof BetterSqlite3>;
+  let checkpointer: SqliteCheckpointer | null = null;
   try {
     database = new BetterSqlite3(path, { timeout: busyTimeout });
     if (path !== ':memory:') {
@@ -140,10 +148,26 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
       database.pragma('synchronous = NORMAL');
     }
     database.pragma(`busy_timeout = ${busyTimeout}`);
+    if (path !== ':memory:' && options.backgroundCheckpoints !== false) {
+      checkpointer = startSqliteCheckpointer(database, path, { busyTimeout });
+    }
   } catch (error) {
     throw new StorageError('The database file could not be opened; see the cause.', { cause: error });
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const opened = database;
+  const stopping = checkpointer;
+  const handle =
+    stopping === null
+      ? opened
+      : {
+          prepare: (sql: string) => opened.prepare(sql),
+          close: () => {
+            void stopping.stop();
+            opened.close();
+          },
+        };
+  // Kysely prepares every query anew; the cache hands back the Statement of a SQL text seen before.
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteStatementCache(handle) }) });
 }
 
 /** The drivers are optional peers: a missing one gets an install hint instead of a resolver trace. */
