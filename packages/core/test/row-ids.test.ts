@@ -24,3 +24,22 @@ t.test('row ids made in the same millisecond differ', async (t) => {
   const ids = new Set(Array.from({ length: 10_000 }, () => generateId(undefined, now)));
   t.equal(ids.size, 10_000);
 });
+
+t.test('the system entropy hands out fresh bytes from its pool, never the same slice twice', async (t) => {
+  const { systemEntropy } = await import('../src/index.js');
+  const seen = new Set<string>();
+  let wrongLength = 0;
+  // Enough draws to refill the 4 KiB pool many times over.
+  for (let draw = 0; draw < 2000; draw += 1) {
+    const bytes = systemEntropy.randomBytes(32);
+    if (bytes.length !== 32) wrongLength += 1;
+    seen.add(Buffer.from(bytes).toString('hex'));
+  }
+  t.equal(wrongLength, 0, 'every draw has the size asked for');
+  t.equal(seen.size, 2000, 'no two draws are equal');
+  const first = systemEntropy.randomBytes(16);
+  const copy = Buffer.from(first);
+  systemEntropy.randomBytes(16);
+  t.same(Buffer.from(first), copy, 'a handed-out slice is not changed by later draws');
+  t.equal(systemEntropy.randomBytes(4096).length, 4096, 'large draws bypass the pool');
+});
