@@ -81,7 +81,9 @@ function openBaselineDatabase(spec: ServerSpec): BaselineDatabase {
     };
   }
   const db = new Database(spec.sqlitePath);
+  // The store's own settings (createDatabase), so the yardstick pays the same durability.
   db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
   const select = db.prepare('SELECT id, name, created_at FROM bench_items WHERE id = ?');
   const insert = db.prepare('INSERT INTO bench_events (id, payload, created_at) VALUES (?, ?, ?)');
   return {
