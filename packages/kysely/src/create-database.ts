@@ -2,6 +2,7 @@ import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
 import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { registerSqliteHandle } from './sqlite-group-commit.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 export const ACCEPTED_URL_FORMS =
@@ -162,12 +163,16 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
       : {
           prepare: (sql: string) => opened.prepare(sql),
           close: () => {
-            void stopping.stop();
+            stopping.stop();
             opened.close();
           },
         };
   // Kysely prepares every query anew; the cache hands back the Statement of a SQL text seen before.
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteStatementCache(handle) }) });
+  const statements = new SqliteStatementCache(handle);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  // The store built on this instance reads and group-commits through the same statements.
+  registerSqliteHandle(db, statements, opened);
+  return db;
 }
 
 /** The drivers are optional peers: a missing one gets an install hint instead of a resolver trace. */

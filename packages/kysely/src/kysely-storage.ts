@@ -19,6 +19,7 @@ import type {
 } from '@portcullis/core';
 import type { AuthorizationCodeRow, ClientRowUpdate, Database } from './database.js';
 import { isMysql } from './dialect.js';
+import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
@@ -81,9 +82,13 @@ class KyselyStorage implements OAuthStorage {
    */
   readonly #writes: { calls: ProcedureCalls } | { sqlite: SqliteStatements };
 
+  /** SQLite from createDatabase: reads without Kysely's lock, writes committed in groups. */
+  readonly #group: SqliteGroupCommit | null;
+
   constructor(db: Kysely<Database>) {
     this.#db = db;
     this.#mysql = isMysql(db);
+    this.#group = this.#mysql ? null : sqliteGroupCommitFor(db as unknown as Kysely<never>);
     this.#statements = prepareStorageStatements(db);
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
   }
@@ -97,14 +102,31 @@ class KyselyStorage implements OAuthStorage {
     }
   }
 
-  /** One prepared statement as a whole operation. */
+  /** One prepared statement that writes (or a CALL) as a whole operation. */
   async #execute<Args, Row>(operation: string, statement: PreparedStatement<Args, Row>, args: Args): Promise<QueryResult<Row>> {
-    return this.#run(operation, (db) => db.executeQuery(statement.compile(args)));
+    const query = statement.compile(args);
+    const group = this.#group;
+    if (group !== null) return this.#run(operation, () => group.write((executor) => executor.executeQuery(query)));
+    return this.#run(operation, (db) => db.executeQuery(query));
   }
 
   /** The row a prepared lookup by a unique key finds, if any. */
   async #find<Row>(operation: string, statement: PreparedStatement<string, Row>, key: string): Promise<Row | undefined> {
-    return (await this.#execute(operation, statement, key)).rows[0];
+    const query = statement.compile(key);
+    const group = this.#group;
+    const result = await this.#run(operation, (db) => (group === null ? db.executeQuery(query) : group.read(query)));
+    return result.rows[0];
+  }
+
+  /**
+   * Statements that succeed or fail together: a Kysely transaction, or on SQLite from
+   * createDatabase a savepoint in the next group commit. `work` only runs prepared statements
+   * through the executor it is given.
+   */
+  async #atomic<T>(operation: string, work: (executor: StatementExecutor) => Promise<T>): Promise<T> {
+    const group = this.#group;
+    if (group !== null) return this.#run(operation, () => group.write(work));
+    return this.#transaction(operation, work);
   }
 
   /**
@@ -197,11 +219,16 @@ class KyselyStorage implements OAuthStorage {
       if (!row) return { status: 'missing' };
       return { status: Number(row.consumed_by_call) > 0 ? 'consumed' : 'reused', record: fromAuthorizationCodeRow(row) };
     }
-    const claimed = await this.#execute('consumeAuthorizationCode', writes.sqlite.claimAuthorizationCode, args);
-    if (claimed.rows[0]) return { status: 'consumed', record: fromAuthorizationCodeRow(claimed.rows[0]) };
-    // Nothing changed: a code used before, or none at all.
-    const row = await this.#find('consumeAuthorizationCode', this.#statements.findAuthorizationCode, digest);
-    return row ? { status: 'reused', record: fromAuthorizationCodeRow(row) } : { status: 'missing' };
+    const { claimAuthorizationCode } = writes.sqlite;
+    const { findAuthorizationCode } = this.#statements;
+    return this.#atomic('consumeAuthorizationCode', async (executor) => {
+      const claimed = await executor.executeQuery(claimAuthorizationCode.compile(args));
+      if (claimed.rows[0]) return { status: 'consumed', record: fromAuthorizationCodeRow(claimed.rows[0]) };
+      // Nothing changed: a code used before, or none at all.
+      const found = await executor.executeQuery(findAuthorizationCode.compile(digest));
+      const row = found.rows[0];
+      return row ? { status: 'reused', record: fromAuthorizationCodeRow(row) } : { status: 'missing' };
+    });
   }
 
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
@@ -239,9 +266,9 @@ class KyselyStorage implements OAuthStorage {
       await this.#retryingDeadlocks('saveTokens', (db) => db.executeQuery(call));
       return;
     }
-    await this.#transaction('saveTokens', async (trx) => {
-      await trx.executeQuery(statements.insertAccessToken.compile(pair.access));
-      await trx.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
+    await this.#atomic('saveTokens', async (executor) => {
+      await executor.executeQuery(statements.insertAccessToken.compile(pair.access));
+      await executor.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
     });
   }
 
@@ -271,13 +298,13 @@ class KyselyStorage implements OAuthStorage {
       const result = await this.#retryingDeadlocks('rotateRefreshToken', (db) => db.executeQuery(call));
       return Number(firstResultSet<{ rotated: number | string }>(result)[0]?.rotated) === 1;
     }
-    return this.#transaction('rotateRefreshToken', async (trx) => {
+    return this.#atomic('rotateRefreshToken', async (executor) => {
       // The row lock taken here makes concurrent rotations wait; they then see consumed_at set.
-      const update = await trx.executeQuery(statements.consumeRefreshToken.compile(consumption));
+      const update = await executor.executeQuery(statements.consumeRefreshToken.compile(consumption));
       if (changedRows(update) === 0) return false;
       // A failing insert throws, which rolls the consumption back too.
-      await trx.executeQuery(statements.insertAccessToken.compile(pair.access));
-      await trx.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
+      await executor.executeQuery(statements.insertAccessToken.compile(pair.access));
+      await executor.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
       return true;
     });
   }
@@ -293,9 +320,9 @@ class KyselyStorage implements OAuthStorage {
   async revokeFamily(familyId: string, now: Date): Promise<number> {
     const statements = this.#statements;
     const revocation = { key: familyId, now: toMillis(now) };
-    return this.#transaction('revokeFamily', async (trx) => {
-      const access = await trx.executeQuery(statements.revokeAccessFamily.compile(revocation));
-      const refresh = await trx.executeQuery(statements.revokeRefreshFamily.compile(revocation));
+    return this.#atomic('revokeFamily', async (executor) => {
+      const access = await executor.executeQuery(statements.revokeAccessFamily.compile(revocation));
+      const refresh = await executor.executeQuery(statements.revokeRefreshFamily.compile(revocation));
       return changedRows(access) + changedRows(refresh);
     });
   }
@@ -482,7 +509,9 @@ class KyselyStorage implements OAuthStorage {
     };
     try {
       // The primary key refuses a second insert: check and record are one statement.
-      await this.#db.executeQuery(this.#statements.insertNonce.compile(row));
+      const query = this.#statements.insertNonce.compile(row);
+      const group = this.#group;
+      await (group === null ? this.#db.executeQuery(query) : group.write((executor) => executor.executeQuery(query)));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;

@@ -27,13 +27,20 @@ const timer = setInterval(() => {
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
+  // The main thread waits on this flag: its own close must come last, to remove the log.
+  Atomics.store(workerData.closed, 0, 1);
+  Atomics.notify(workerData.closed, 0);
   parentPort.close();
 });
 `;
 
 export interface SqliteCheckpointer {
-  /** Stops the worker and closes its connection. */
-  stop(): Promise<void>;
+  /**
+   * Closes the worker's connection and stops it, waiting (synchronously, at most two seconds) for
+   * the connection to close: the request connection, closed next, is then the last one, which
+   * checkpoints and removes the log, as a database closed without a worker would.
+   */
+  stop(): void;
 }
 
 /**
@@ -50,14 +57,15 @@ export function startSqliteCheckpointer(
   options: { busyTimeout: number; intervalMs?: number },
 ): SqliteCheckpointer {
   const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
+  const closed = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driverPath, path, busyTimeout: options.busyTimeout, intervalMs: options.intervalMs ?? DEFAULT_INTERVAL_MS },
+    workerData: { driverPath, path, closed, busyTimeout: options.busyTimeout, intervalMs: options.intervalMs ?? DEFAULT_INTERVAL_MS },
   });
   // The worker must not keep an application alive that forgot to destroy its database.
   worker.unref();
   let stopping = false;
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let exited = false;
   const fallBack = (): void => {
     if (stopping) return;
     try {
@@ -67,18 +75,19 @@ export function startSqliteCheckpointer(
     }
   };
   worker.on('error', fallBack);
-  worker.on('exit', fallBack);
+  worker.on('exit', () => {
+    exited = true;
+    fallBack();
+  });
   database.pragma('wal_autocheckpoint = 0');
 
   return {
-    async stop() {
-      if (!stopping) {
-        stopping = true;
-        worker.postMessage('stop');
-      }
-      const timeout = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timeout);
+    stop() {
+      if (stopping) return;
+      stopping = true;
+      if (exited) return;
+      worker.postMessage('stop');
+      if (Atomics.wait(closed, 0, 0, STOP_TIMEOUT_MS) === 'timed-out') void worker.terminate();
     },
   };
 }

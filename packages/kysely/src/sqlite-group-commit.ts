@@ -1,0 +1,157 @@
+import type { CompiledQuery, Kysely, QueryResult, SqliteDatabase } from 'kysely';
+
+/** What a statement-level operation needs: Kysely's instances and transactions all qualify. */
+export interface StatementExecutor {
+  executeQuery<Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>>;
+}
+
+/** The one better-sqlite3 property the direct path reads besides the statements. */
+interface TransactionState {
+  readonly inTransaction: boolean;
+}
+
+interface QueuedWrite {
+  work: (executor: StatementExecutor) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+// Kysely instances made by createDatabase, with the handle under them. A Kysely built elsewhere
+// is not here, and its store keeps to Kysely's own transactions.
+const handles = new WeakMap<object, { statements: SqliteDatabase; state: TransactionState }>();
+
+export function registerSqliteHandle(db: object, statements: SqliteDatabase, state: TransactionState): void {
+  handles.set(db, { statements, state });
+}
+
+/** The direct path for a Kysely instance from createDatabase on SQLite; null for any other. */
+export function sqliteGroupCommitFor(db: Kysely<never>): SqliteGroupCommit | null {
+  const handle = handles.get(db);
+  return handle === undefined ? null : new SqliteGroupCommit(db, handle.statements, handle.state);
+}
+
+const BEGIN = 'begin immediate';
+const COMMIT = 'commit';
+const ROLLBACK = 'rollback';
+const SAVEPOINT = 'savepoint portcullis_write';
+const ROLLBACK_TO_SAVEPOINT = 'rollback to portcullis_write';
+const RELEASE_SAVEPOINT = 'release portcullis_write';
+
+/**
+ * Group commit for the store's writes on SQLite, and reads without Kysely's connection lock.
+ *
+ * Why: on SQLite a statement is a function call, but a COMMIT appends every page the transaction
+ * dirtied to the write-ahead log (a token row touches six B-trees), and that was most of what a
+ * token request cost. Writes queued while the event loop runs other requests are committed
+ * together at the next turn, each in its own savepoint: pages they share (the ends of the
+ * time-ordered and per-client indexes) and the commit itself are paid once per group, and a
+ * failing write rolls back its own savepoint only, so every write still succeeds or fails alone.
+ * Nothing is reported written before its group has committed.
+ *
+ * The group runs while holding Kysely's connection (its SQLite driver has one connection behind a
+ * lock), so it never interleaves with a transaction Kysely has open. A write's work must only
+ * call the executor it is given: its statements then run synchronously, and the whole group
+ * completes within one turn of the event loop.
+ */
+export class SqliteGroupCommit {
+  readonly #db: Kysely<never>;
+  readonly #statements: SqliteDatabase;
+  readonly #state: TransactionState;
+  #queue: QueuedWrite[] = [];
+  #scheduled = false;
+  readonly #executor: StatementExecutor = {
+    executeQuery: <Row>(query: CompiledQuery<Row>) => Promise.resolve(this.#run(query)),
+  };
+
+  constructor(db: Kysely<never>, statements: SqliteDatabase, state: TransactionState) {
+    this.#db = db;
+    this.#statements = statements;
+    this.#state = state;
+  }
+
+  /**
+   * A read, run at once. While a transaction is open on the connection (Kysely's, awaiting
+   * between statements) it waits behind it instead, so it never sees that transaction's rows.
+   */
+  read<Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>> {
+    if (this.#state.inTransaction) return this.#db.executeQuery(query);
+    try {
+      return Promise.resolve(this.#run(query));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** An atomic write, committed with the others queued in the same turn of the event loop. */
+  write<T>(work: (executor: StatementExecutor) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => void this.#flush());
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const group = this.#queue;
+    this.#queue = [];
+    this.#scheduled = false;
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.#db.connection().execute(() => this.#commitGroup(group));
+    } catch (error) {
+      // BEGIN or COMMIT failed (a lock held by another process past the busy timeout, a full
+      // disk, a closed database): nothing of the group was written.
+      for (const write of group) write.reject(error);
+      return;
+    }
+    outcomes.forEach((outcome, index) => {
+      const write = group[index]!;
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(outcome.error);
+    });
+  }
+
+  async #commitGroup(group: QueuedWrite[]): Promise<Outcome[]> {
+    this.#command(BEGIN);
+    const outcomes: Outcome[] = [];
+    try {
+      for (const write of group) {
+        this.#command(SAVEPOINT);
+        try {
+          const value = await write.work(this.#executor);
+          this.#command(RELEASE_SAVEPOINT);
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          this.#command(ROLLBACK_TO_SAVEPOINT);
+          this.#command(RELEASE_SAVEPOINT);
+          outcomes.push({ ok: false, error });
+        }
+      }
+      this.#command(COMMIT);
+    } catch (error) {
+      if (this.#state.inTransaction) this.#command(ROLLBACK);
+      throw error;
+    }
+    return outcomes;
+  }
+
+  #command(sql: string): void {
+    this.#statements.prepare(sql).run([]);
+  }
+
+  /** One statement, as Kysely's SQLite connection runs it. */
+  #run<Row>(query: CompiledQuery<Row>): QueryResult<Row> {
+    const statement = this.#statements.prepare(query.sql);
+    if (statement.reader) return { rows: statement.all(query.parameters) as Row[] };
+    const { changes, lastInsertRowid } = statement.run(query.parameters);
+    return {
+      rows: [],
+      numAffectedRows: BigInt(changes),
+      insertId: lastInsertRowid === undefined || lastInsertRowid === null ? undefined : BigInt(lastInsertRowid),
+    };
+  }
+}

@@ -1,0 +1,122 @@
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { Kysely, sql, SqliteDialect } from 'kysely';
+import { StorageError } from '@portcullis/core';
+import { StorageFixtures } from '@portcullis/core/testing';
+import { createDatabase, createKyselyStorage, migrate, type Database as Schema } from '@portcullis/kysely';
+import { SqliteGroupCommit } from '../src/sqlite-group-commit.js';
+import { SqliteStatementCache } from '../src/sqlite-statement-cache.js';
+
+const countRows = async (db: Kysely<Schema>, table: 'portcullis_access_tokens' | 'portcullis_refresh_tokens') =>
+  Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]?.n);
+
+/** A better-sqlite3 handle whose statements record the SQL they run, in order. */
+function recordingHandle() {
+  const native = new Database(':memory:');
+  const log: string[] = [];
+  const statements = new SqliteStatementCache({
+    prepare(text: string) {
+      const statement = native.prepare(text);
+      return {
+        reader: statement.reader,
+        all: (parameters: readonly unknown[]) => (log.push(text), statement.all(...parameters)),
+        run: (parameters: readonly unknown[]) => (log.push(text), statement.run(...parameters)),
+        iterate: (parameters: readonly unknown[]) => statement.iterate(...parameters),
+      };
+    },
+    close: () => native.close(),
+  });
+  const db = new Kysely<Record<string, never>>({ dialect: new SqliteDialect({ database: statements }) });
+  return { native, log, group: new SqliteGroupCommit(db as unknown as Kysely<never>, statements, native), db };
+}
+
+t.test('writes queued in one turn commit together, each in its own savepoint', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec('create table t (k text primary key)');
+  const insert = (k: string) => group.write((executor) => executor.executeQuery({ sql: 'insert into t (k) values (?)', parameters: [k], query: undefined as never, queryId: undefined as never }));
+  const results = await Promise.allSettled([insert('a'), insert('b'), insert('a'), insert('c')]);
+  t.same(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'], 'the duplicate fails alone');
+  t.match((results[2] as PromiseRejectedResult).reason, { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }, 'with the driver error');
+  t.same(native.prepare('select k from t order by k').pluck().all(), ['a', 'b', 'c']);
+  t.equal(log.filter((text) => text === 'begin immediate').length, 1, 'one transaction');
+  t.equal(log.filter((text) => text === 'commit').length, 1, 'one commit');
+  t.equal(log.filter((text) => text === 'rollback to portcullis_write').length, 1, 'one savepoint rolled back');
+  t.equal(log.at(-1), 'commit');
+});
+
+t.test('a write that fails halfway leaves nothing of itself and keeps the others', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  const fixtures = new StorageFixtures();
+  const client = fixtures.client();
+  await storage.createClient(client);
+  const first = fixtures.tokenPair({ clientId: client.id });
+  const second = fixtures.tokenPair({ clientId: client.id });
+  // The second pair's refresh token reuses the first's digest: its second insert fails.
+  const clash = { ...second.refresh!, digest: first.refresh!.digest };
+  const outcomes = await Promise.allSettled([
+    storage.saveTokens(first.access, first.refresh),
+    storage.saveTokens(second.access, clash),
+  ]);
+  t.equal(outcomes[0]!.status, 'fulfilled');
+  t.equal(outcomes[1]!.status, 'rejected');
+  t.type((outcomes[1] as PromiseRejectedResult).reason, StorageError);
+  t.equal(await countRows(db, 'portcullis_access_tokens'), 1, "the failed pair's access token was rolled back");
+  t.equal(await countRows(db, 'portcullis_refresh_tokens'), 1);
+  t.ok(await storage.findAccessToken(first.access.digest), 'the other write committed');
+  t.equal(await storage.findAccessToken(second.access.digest), null);
+});
+
+t.test('a read waits behind an open Kysely transaction instead of seeing its rows', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  const fixtures = new StorageFixtures();
+  const client = fixtures.client();
+  await storage.createClient(client);
+  const { access } = fixtures.tokenPair({ clientId: client.id });
+  let read: Promise<unknown> | undefined;
+  await db
+    .transaction()
+    .execute(async (trx) => {
+      await trx
+        .insertInto('portcullis_access_tokens')
+        .values({
+          id: access.id,
+          digest: access.digest,
+          client_id: access.clientId,
+          user_id: access.userId,
+          scope: '[]',
+          family_id: access.familyId,
+          issued_at: access.issuedAt.getTime(),
+          expires_at: access.expiresAt.getTime(),
+          revoked_at: null,
+        })
+        .execute();
+      read = storage.findAccessToken(access.digest);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error('roll back');
+    })
+    .catch(() => undefined);
+  t.equal(await read, null, 'the rolled-back row was never visible');
+});
+
+t.test('a closed database fails every queued write with a StorageError', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  const fixtures = new StorageFixtures();
+  const client = fixtures.client();
+  await storage.createClient(client);
+  await db.destroy();
+  const { access, refresh } = fixtures.tokenPair({ clientId: client.id });
+  const outcomes = await Promise.allSettled([storage.saveTokens(access, refresh), storage.saveTokens(fixtures.accessToken(), null)]);
+  for (const outcome of outcomes) {
+    t.equal(outcome.status, 'rejected');
+    t.type((outcome as PromiseRejectedResult).reason, StorageError);
+  }
+});
