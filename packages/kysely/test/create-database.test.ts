@@ -106,6 +106,21 @@ t.test('SQLite files use WAL with synchronous NORMAL, so commits do not fsync on
   t.equal(synchronous.rows[0]?.synchronous, 1, '1 is NORMAL');
 });
 
+t.test('SQLite keeps a 64 MiB page cache unless told otherwise', async (t) => {
+  const { sql } = await import('kysely');
+  const cacheSize = async (options: { cacheSizeKiB?: number }) => {
+    const db = await createDatabase('sqlite::memory:', options);
+    try {
+      return (await sql<{ cache_size: number }>`PRAGMA cache_size`.execute(db)).rows[0]?.cache_size;
+    } finally {
+      await db.destroy();
+    }
+  };
+  t.equal(await cacheSize({}), -65536, 'negative: KiB');
+  t.equal(await cacheSize({ cacheSizeKiB: 1024 }), -1024);
+  await t.rejects(createDatabase('sqlite::memory:', { cacheSizeKiB: 0 }), { name: 'DatabaseUrlError', message: /cacheSizeKiB/ });
+});
+
 t.test('a duplicate key outside recordNonce is a StorageError saying so', async (t) => {
   const db = await createDatabase('sqlite::memory:');
   t.teardown(() => db.destroy());
