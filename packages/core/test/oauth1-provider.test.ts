@@ -1033,9 +1033,10 @@ t.test('a tampered sealed secret fails every time and is never kept', async (t) 
   const h = await setup();
   const access = await getAccessToken(h);
   const sealed = (await h.storage.findClient('consumer-1'))!.oauth1SecretEncrypted!;
-  // One character of the ciphertext changed: the GCM tag no longer matches.
-  const last = sealed.at(-1) === 'A' ? 'B' : 'A';
-  const tampered = `${sealed.slice(0, -1)}${last}`;
+  // One character inside the ciphertext changed (the last one may carry only padding bits): the
+  // GCM tag no longer matches.
+  const at = sealed.length - 10;
+  const tampered = `${sealed.slice(0, at)}${sealed[at] === 'A' ? 'B' : 'A'}${sealed.slice(at + 1)}`;
   await h.storage.updateClient('consumer-1', { oauth1SecretEncrypted: tampered });
   const calls = spyOnDecrypt(t);
 
