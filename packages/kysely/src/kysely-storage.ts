@@ -106,7 +106,9 @@ class KyselyStorage implements OAuthStorage {
   async #execute<Args, Row>(operation: string, statement: PreparedStatement<Args, Row>, args: Args): Promise<QueryResult<Row>> {
     const query = statement.compile(args);
     const group = this.#group;
-    if (group !== null) return this.#run(operation, () => group.write((executor) => executor.executeQuery(query)));
+    if (group !== null) {
+      return this.#run(operation, () => group.write((executor) => executor.executeQuery(query), { singleStatement: true }));
+    }
     return this.#run(operation, (db) => db.executeQuery(query));
   }
 
@@ -511,7 +513,9 @@ class KyselyStorage implements OAuthStorage {
       // The primary key refuses a second insert: check and record are one statement.
       const query = this.#statements.insertNonce.compile(row);
       const group = this.#group;
-      await (group === null ? this.#db.executeQuery(query) : group.write((executor) => executor.executeQuery(query)));
+      await (group === null
+        ? this.#db.executeQuery(query)
+        : group.write((executor) => executor.executeQuery(query), { singleStatement: true }));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;

@@ -12,6 +12,8 @@ interface TransactionState {
 
 interface QueuedWrite {
   work: (executor: StatementExecutor) => Promise<unknown>;
+  /** One statement: SQLite undoes a failed statement by itself, so it needs no savepoint. */
+  singleStatement: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -84,10 +86,14 @@ export class SqliteGroupCommit {
     }
   }
 
-  /** An atomic write, committed with the others queued in the same turn of the event loop. */
-  write<T>(work: (executor: StatementExecutor) => Promise<T>): Promise<T> {
+  /**
+   * An atomic write, committed with the others queued in the same turn of the event loop.
+   * `singleStatement`: the work runs exactly one statement, which SQLite rolls back by itself
+   * when it fails (a constraint), so it skips the savepoint.
+   */
+  write<T>(work: (executor: StatementExecutor) => Promise<T>, options: { singleStatement?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ work, singleStatement: options.singleStatement === true, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => void this.#flush());
@@ -120,16 +126,27 @@ export class SqliteGroupCommit {
     const outcomes: Outcome[] = [];
     try {
       for (const write of group) {
-        this.#command(SAVEPOINT);
-        try {
-          const value = await write.work(this.#executor);
-          this.#command(RELEASE_SAVEPOINT);
-          outcomes.push({ ok: true, value });
-        } catch (error) {
-          this.#command(ROLLBACK_TO_SAVEPOINT);
-          this.#command(RELEASE_SAVEPOINT);
-          outcomes.push({ ok: false, error });
+        if (write.singleStatement) {
+          try {
+            outcomes.push({ ok: true, value: await write.work(this.#executor) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        } else {
+          this.#command(SAVEPOINT);
+          try {
+            const value = await write.work(this.#executor);
+            this.#command(RELEASE_SAVEPOINT);
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            this.#requireTransaction(error);
+            this.#command(ROLLBACK_TO_SAVEPOINT);
+            this.#command(RELEASE_SAVEPOINT);
+            outcomes.push({ ok: false, error });
+          }
         }
+        const last = outcomes.at(-1)!;
+        this.#requireTransaction(last.ok ? undefined : last.error);
       }
       this.#command(COMMIT);
     } catch (error) {
@@ -137,6 +154,17 @@ export class SqliteGroupCommit {
       throw error;
     }
     return outcomes;
+  }
+
+  /**
+   * Some errors (I/O, out of memory) make SQLite roll the whole transaction back. The next write
+   * would then run, and commit, on its own, and the group would be reported failed: stop here
+   * instead, so the whole group fails and nothing of it is written.
+   */
+  #requireTransaction(cause: unknown): void {
+    if (!this.#state.inTransaction) {
+      throw new Error('SQLite rolled the group commit back', { cause });
+    }
   }
 
   #command(sql: string): void {

@@ -45,6 +45,40 @@ t.test('writes queued in one turn commit together, each in its own savepoint', a
   t.equal(log.at(-1), 'commit');
 });
 
+const compiled = (text: string, parameters: unknown[] = []) =>
+  ({ sql: text, parameters, query: undefined as never, queryId: undefined as never });
+
+t.test('single statements skip the savepoint: SQLite undoes a failed one by itself', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec('create table t (k text primary key)');
+  const insert = (k: string) => group.write((executor) => executor.executeQuery(compiled('insert into t (k) values (?)', [k])), { singleStatement: true });
+  const results = await Promise.allSettled([insert('a'), insert('a'), insert('b')]);
+  t.same(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
+  t.same(native.prepare('select k from t order by k').pluck().all(), ['a', 'b']);
+  t.notOk(log.some((text) => text.startsWith('savepoint')), 'no savepoint');
+  t.same(log.filter((text) => text === 'begin immediate' || text === 'commit'), ['begin immediate', 'commit']);
+});
+
+t.test('when SQLite rolls the whole transaction back, the rest of the group never runs on its own', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec('create table t (k text primary key)');
+  const insert = (k: string) => group.write((executor) => executor.executeQuery(compiled('insert into t (k) values (?)', [k])), { singleStatement: true });
+  const first = insert('a');
+  // What an I/O error does to a transaction, done by hand.
+  const rolledBack = group.write(async (executor) => {
+    await executor.executeQuery(compiled('rollback'));
+    throw new Error('disk I/O error');
+  });
+  const last = insert('b');
+  const results = await Promise.allSettled([first, rolledBack, last]);
+  t.same(results.map((result) => result.status), ['rejected', 'rejected', 'rejected'], 'nothing is reported written');
+  t.same(native.prepare('select k from t').pluck().all(), [], 'and nothing is');
+  t.equal(log.filter((text) => text.startsWith('insert')).length, 1, 'the write after the rollback never ran');
+  t.notOk(native.inTransaction);
+});
+
 t.test('a write that fails halfway leaves nothing of itself and keeps the others', async (t) => {
   const db = await createDatabase('sqlite::memory:');
   t.teardown(() => db.destroy());
