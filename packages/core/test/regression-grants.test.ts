@@ -1,6 +1,6 @@
 // Regression tests for grant bug classes published against other OAuth servers: PKCE downgrade,
 // a code or refresh token used by another client, OAuth 1.0a nonces never checked, and the
-// oauth_callback of OAuth 1.0a (its current behaviour, documented).
+// oauth_callback of OAuth 1.0a (free without registered redirect URIs, matched with them).
 import t from 'tap';
 import { SecretBox } from '../src/crypto.js';
 import {
@@ -146,13 +146,13 @@ t.test('a refresh token used by another client is refused and changes nothing', 
   t.equal(bodyOf(anonymous).error, 'invalid_client');
 });
 
-async function createOAuth1Harness() {
+async function createOAuth1Harness(redirectUris: string[] = []) {
   const storage = new MemoryStorage();
   const key = Buffer.alloc(32, 9);
   const box = new SecretBox(key);
   const at = new Date(0);
   await storage.createClient({
-    id: 'consumer', name: 'Consumer', type: 'confidential', secretDigest: null, redirectUris: [], scopes: ['read'],
+    id: 'consumer', name: 'Consumer', type: 'confidential', secretDigest: null, redirectUris, scopes: ['read'],
     grantTypes: ['authorization_code'], responseTypes: ['code'], ownerId: null, oauth1Enabled: true,
     oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
   });
@@ -183,7 +183,27 @@ t.test('OAuth 1.0a: the same signed request twice, the second is refused as a re
   t.same(storage.snapshot(), afterFirst, 'the replay stored nothing');
 });
 
-t.test('OAuth 1.0a oauth_callback: current behaviour, documented', async (t) => {
+t.test('OAuth 1.0a oauth_callback: a consumer with registered redirect URIs gets verifiers there only', async (t) => {
+  const { storage, provider, requestToken } = await createOAuth1Harness(['https://consumer.example/cb', 'http://127.0.0.1/cb']);
+  const before = storage.snapshot();
+  for (const [index, callback] of [
+    'https://elsewhere.example/steal',
+    'https://consumer.example/cb/../steal',
+    'https://consumer.example/cb?next=https://elsewhere.example',
+    'https://consumer.example/CB',
+  ].entries()) {
+    const response = await provider.handleRequestTokenRequest(requestToken(callback, `unregistered-${index}`));
+    t.equal(response.status, 400, callback);
+    t.match(response.body, { error: 'parameter_rejected', error_description: /not one of the redirect URIs registered/ });
+  }
+  t.same(storage.snapshot(), before, 'a refused callback stores nothing, not even the nonce');
+  for (const [index, callback] of ['https://consumer.example/cb', 'http://127.0.0.1:49152/cb', 'oob'].entries()) {
+    const response = await provider.handleRequestTokenRequest(requestToken(callback, `registered-${index}`));
+    t.equal(response.status, 200, `${callback} is accepted (exact, loopback with any port, out of band)`);
+  }
+});
+
+t.test('OAuth 1.0a oauth_callback: without registered redirect URIs, any http(s) URI', async (t) => {
   const { provider, requestToken } = await createOAuth1Harness();
   // Script and local schemes are refused outright.
   for (const [index, callback] of ['javascript:alert(1)', 'data:text/html,x', 'file:///etc/passwd', 'not a uri'].entries()) {
@@ -191,11 +211,9 @@ t.test('OAuth 1.0a oauth_callback: current behaviour, documented', async (t) => 
     t.equal(response.status, 400, callback);
     t.match(response.body, { error: 'parameter_rejected' });
   }
-  // Any absolute http(s) URI is accepted: the consumer signs its callback with its own secret, so
-  // only the consumer chooses it, and clients registered for OAuth 1.0a have no redirect URI
-  // list to match it against (the seeds behave the same way). The user sees the consumer's name
-  // on the consent page before being sent there. This pins the behaviour: if callbacks are ever
-  // restricted to registered URIs, this test changes with it.
+  // With no redirect URI registered, any absolute http(s) URI is accepted: the consumer signs its
+  // callback with its own secret, so only the consumer chooses it (the seeds behave the same way),
+  // and the user sees the consumer's name on the consent page before being sent there.
   const response = await provider.handleRequestTokenRequest(requestToken('https://elsewhere.example/steal?x=1', 'cb-1'));
   t.equal(response.status, 200);
   const token = new URLSearchParams(response.body as string).get('oauth_token')!;

@@ -86,7 +86,9 @@ export async function buildOAuth1App(options: OAuth1AppOptions = {}): Promise<OA
   await app.ready();
   const { client, clientSecret } = await app.oauth.registerClient({
     name: 'Photo <Printer>',
-    redirectUris: ['https://printer.example/cb'],
+    // OAuth 1.0a callbacks must be among these: the fixed one, and the loopback ones (any port)
+    // the client-library tests listen on.
+    redirectUris: ['https://printer.example/cb', CALLBACK, 'http://127.0.0.1/callback', 'http://127.0.0.1/callback?app=printer'],
     scopes: ['read', 'write', 'polls:vote'],
     oauth1Enabled: true,
   });

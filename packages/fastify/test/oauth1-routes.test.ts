@@ -161,6 +161,12 @@ t.test('POST /oauth1/request_token refusals change nothing', async (t) => {
   const cases: [string, () => Promise<LightMyRequestResponse>, number, string][] = [
     ['no oauth_callback', () => send({ authorization: leg1Header(built, {}) }), 400, 'parameter_absent'],
     ['a callback that is not a URI', () => send({ authorization: leg1Header(built, { oauth_callback: 'javascript:alert(1)' }) }), 400, 'parameter_rejected'],
+    [
+      'a callback the consumer did not register',
+      () => send({ authorization: leg1Header(built, { oauth_callback: 'https://printer.example.evil/cb' }) }),
+      400,
+      'parameter_rejected',
+    ],
     ['no credentials at all', () => send({}), 400, 'parameter_absent'],
     [
       'an unknown consumer',

@@ -4,6 +4,7 @@ import { OAuthError, toOAuthError, type OAuthErrorCode } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
 import type { OAuthStorage } from '../storage/port.js';
+import { findRegisteredRedirectUri } from '../oauth2/redirect-uri.js';
 import type { ClientRecord, RequestTokenRecord } from '../storage/records.js';
 import type {
   OAuth1AuthorizeResult,
@@ -89,6 +90,13 @@ class Provider implements OAuth1Provider {
         throw fail('parameter_rejected', 'oauth_callback must be an absolute http(s) URI or "oob".');
       }
       this.#checkSignature(request, auth, '');
+      // A consumer that registered redirect URIs gets its verifiers there only, as OAuth 2
+      // clients do: a leaked consumer secret cannot then send users to another site under the
+      // consumer's name. Without registered URIs any http(s) callback is the consumer's choice.
+      const registered = auth.client.redirectUris;
+      if (callback !== 'oob' && registered.length > 0 && findRegisteredRedirectUri(callback, registered) === undefined) {
+        throw fail('parameter_rejected', 'oauth_callback is not one of the redirect URIs registered for this consumer.');
+      }
       // After the signature, so nobody learns a client's scopes by probing unsigned.
       const scope = this.#requestedScope(auth);
       await this.#recordNonce(auth);
