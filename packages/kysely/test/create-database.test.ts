@@ -6,7 +6,7 @@ import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { ACCEPTED_URL_FORMS, createDatabase, createKyselyStorage, DatabaseUrlError, migrate } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
-import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql } from './helpers/databases.js';
+import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, probeMysql } from './helpers/databases.js';
 
 // Words that only a driver message would contain: none may reach StorageError.message.
 const DRIVER_WORDS = /ECONNREFUSED|ER_|SQLITE|sqlite3|127\.0\.0\.1|root|select|portcullis_|Unknown database|connection|destroyed|not open/i;
@@ -152,13 +152,7 @@ if (unreachable !== null && !mysqlRequired) {
   t.test('MySQL: a dropped database is a StorageError without driver text', async (t) => {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
-    const database = await createMysqlTestDatabase();
-    const db = await createDatabase(database.url);
-    t.teardown(async () => {
-      await db.destroy();
-      await database.drop();
-    });
-    await migrate(db);
+    const { database, db } = await openMigratedMysql(t);
     const storage = createKyselyStorage(db);
     const fx = new StorageFixtures();
     const code = fx.authorizationCode();

@@ -11,6 +11,7 @@ import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely
 import {
   announceMysqlSkip,
   createMysqlTestDatabase,
+  openMigratedMysql,
   MYSQL_REACHABLE,
   MYSQL_SERVER,
   mysqlRequired,
@@ -162,13 +163,7 @@ if (unreachable !== null && !mysqlRequired) {
   t.test('MariaDB write procedures in a database whose defaults are latin1', async (t) => {
     // The procedures declare their own character set and collation: the database's defaults
     // neither mangle text nor make digests match regardless of case.
-    const database = await createMysqlTestDatabase('portcullis_latin1', 'latin1 COLLATE latin1_swedish_ci');
-    const db = await createDatabase(database.url);
-    t.teardown(async () => {
-      await db.destroy();
-      await database.drop();
-    });
-    await migrate(db);
+    const { db } = await openMigratedMysql(t, { prefix: 'portcullis_latin1', charset: 'latin1 COLLATE latin1_swedish_ci' });
     const storage = createKyselyStorage(db);
     const fx = new StorageFixtures();
     const userId = 'Zoë 漢字 🙂';

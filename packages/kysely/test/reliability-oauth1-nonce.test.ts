@@ -10,7 +10,7 @@ import {
   type OAuthRequest,
 } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate, type Database } from '@portcullis/kysely';
-import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, openTempSqliteFile, probeMysql } from './helpers/databases.js';
+import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, openTempSqliteFile, probeMysql } from './helpers/databases.js';
 
 const KEY = Buffer.alloc(32, 5);
 const NOW = 1_800_000_000; // seconds
@@ -106,13 +106,7 @@ if (unreachable !== null && !mysqlRequired) {
   t.test('MariaDB', async (t) => {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
-    const database = await createMysqlTestDatabase('portcullis_rel');
-    const db = await createDatabase(database.url, { connectionLimit: 20 });
-    t.teardown(async () => {
-      await db.destroy();
-      await database.drop();
-    });
-    await migrate(db);
+    const { db } = await openMigratedMysql(t, { prefix: 'portcullis_rel', database: { connectionLimit: 20 } });
     await runNonceRace(t, db);
   });
 }

@@ -7,6 +7,18 @@ import { createDatabase, createKyselyStorage, migrate, type Database as Schema }
 import { SqliteGroupCommit } from '../src/sqlite-group-commit.js';
 import { SqliteStatementCache } from '../src/sqlite-statement-cache.js';
 
+/** A migrated in-memory store from createDatabase (so with group commit) and one client in it. */
+async function openStoreWithClient(t: { teardown(fn: () => Promise<void>): void }) {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  const storage = createKyselyStorage(db);
+  const fixtures = new StorageFixtures();
+  const client = fixtures.client();
+  await storage.createClient(client);
+  return { db, storage, fixtures, client };
+}
+
 const countRows = async (db: Kysely<Schema>, table: 'portcullis_access_tokens' | 'portcullis_refresh_tokens') =>
   Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]?.n);
 
@@ -80,13 +92,7 @@ t.test('when SQLite rolls the whole transaction back, the rest of the group neve
 });
 
 t.test('a write that fails halfway leaves nothing of itself and keeps the others', async (t) => {
-  const db = await createDatabase('sqlite::memory:');
-  t.teardown(() => db.destroy());
-  await migrate(db);
-  const storage = createKyselyStorage(db);
-  const fixtures = new StorageFixtures();
-  const client = fixtures.client();
-  await storage.createClient(client);
+  const { db, storage, fixtures, client } = await openStoreWithClient(t);
   const first = fixtures.tokenPair({ clientId: client.id });
   const second = fixtures.tokenPair({ clientId: client.id });
   // The second pair's refresh token reuses the first's digest: its second insert fails.
@@ -105,13 +111,7 @@ t.test('a write that fails halfway leaves nothing of itself and keeps the others
 });
 
 t.test('a read waits behind an open Kysely transaction instead of seeing its rows', async (t) => {
-  const db = await createDatabase('sqlite::memory:');
-  t.teardown(() => db.destroy());
-  await migrate(db);
-  const storage = createKyselyStorage(db);
-  const fixtures = new StorageFixtures();
-  const client = fixtures.client();
-  await storage.createClient(client);
+  const { db, storage, fixtures, client } = await openStoreWithClient(t);
   const { access } = fixtures.tokenPair({ clientId: client.id });
   let read: Promise<unknown> | undefined;
   await db

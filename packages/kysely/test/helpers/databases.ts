@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { createConnection } from 'mysql2/promise';
 import type { StorageFactory } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate, PORTCULLIS_TABLES } from '@portcullis/kysely';
-import type { Database } from '@portcullis/kysely';
+import type { CreateDatabaseOptions, Database } from '@portcullis/kysely';
 
 // The CI server; PORTCULLIS_TEST_MYSQL_PORT exists to check the skip and REQUIRE_MYSQL paths.
 export const MYSQL_SERVER = {
@@ -103,6 +103,24 @@ export async function createMysqlTestDatabase(
       }
     },
   };
+}
+
+/**
+ * A fresh MySQL test database, opened with `createDatabase` and migrated, destroyed and dropped
+ * when `t` ends: what most MariaDB cases start from.
+ */
+export async function openMigratedMysql(
+  t: { teardown(fn: () => Promise<void>): void },
+  options: { prefix?: string; charset?: string; database?: CreateDatabaseOptions } = {},
+): Promise<{ database: MysqlTestDatabase; db: Kysely<Database> }> {
+  const database = await createMysqlTestDatabase(options.prefix, options.charset);
+  const db = await createDatabase(database.url, options.database);
+  t.teardown(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+  await migrate(db);
+  return { database, db };
 }
 
 /** One migrated MySQL database shared by the cases: each case starts from emptied tables. */
