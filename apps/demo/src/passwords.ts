@@ -1,10 +1,23 @@
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { createConcurrencyGate } from './concurrency-gate.js';
+
+/**
+ * Hashes at once, at most: one core fewer than the machine has. libuv would run four on two
+ * cores and leave the event loop's thread fighting them for a core, so every other request
+ * waited behind logins; throughput is bounded by the cores either way, and memory (32 MiB a
+ * hash) by this.
+ */
+const withHashSlot = createConcurrencyGate(Math.max(1, availableParallelism() - 1));
 
 // Promisified by hand: util.promisify loses the options overload of scrypt's types.
 function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCallback(password, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  return withHashSlot(
+    () =>
+      new Promise((resolve, reject) => {
+        scryptCallback(password, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
+      }),
+  );
 }
 
 /** Cost parameters: N = 2^15 costs about 32 MiB and tens of milliseconds, run off the event loop. */

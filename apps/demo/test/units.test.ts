@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { checkClientSettings, ClientSettingsError, responseTypesFor } from '../src/client-form.js';
+import { createConcurrencyGate } from '../src/concurrency-gate.js';
 import { resolveDatabaseUrl, DEMO_ROOT, readConfig } from '../src/config.js';
 import { asDemoDb, openDatabase } from '../src/db/database.js';
 import { migrateDemo, rollbackDemo } from '../src/db/migrations.js';
@@ -17,6 +18,41 @@ import { DatabaseSessionStore } from '../src/session-store.js';
 import { createUser, findUserByUsername, UserInputError, verifyUserCredentials } from '../src/users.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
+
+t.test('the concurrency gate runs at most its limit at once, in arrival order', async (t) => {
+  const gate = createConcurrencyGate(2);
+  let running = 0;
+  let peak = 0;
+  const started: number[] = [];
+  const releases: (() => void)[] = [];
+  const task = (index: number) =>
+    gate(async () => {
+      started.push(index);
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      running -= 1;
+      return index;
+    });
+  const all = Promise.all([0, 1, 2, 3, 4].map(task));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(started, [0, 1], 'two start, three wait');
+  // Free one slot and, in the same turn, knock on the gate again: the newcomer queues behind the waiters.
+  releases.shift()!();
+  const late = task(5);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(started, [0, 1, 2], 'the freed slot went to the first waiter');
+  while (started.length < 6) {
+    releases.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  releases.forEach((release) => release());
+  t.same(await all, [0, 1, 2, 3, 4]);
+  t.equal(await late, 5);
+  t.same(started, [0, 1, 2, 3, 4, 5], 'arrival order');
+  t.equal(peak, 2, 'never more than the limit');
+  t.throws(() => createConcurrencyGate(0), RangeError);
+});
 
 t.test('passwords: scrypt, self-describing, salted, constant-time verify', async (t) => {
   const hash = await hashPassword('correct horse', FAST);
