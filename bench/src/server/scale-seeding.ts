@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { digestSecret } from '@portcullis/core';
+import { digestSecret, generateId } from '@portcullis/core';
 import type { Database, NewAccessTokenRow } from '@portcullis/kysely';
 import type { Kysely } from 'kysely';
 
@@ -12,10 +12,11 @@ const BATCH = 2000;
  * take longer than the whole suite). Rows have the shape the store writes: digests, JSON scope,
  * millisecond timestamps.
  *
- * Their ids and family ids ascend, so the filler appends to those B-trees: with the store's random
- * ids, InnoDB's default 128 MiB buffer pool stops holding the three random-key indexes at about
- * half a million rows and the seeding slows to a few hundred rows a second. The digest index,
- * the one S2 reads, stays as random as in production.
+ * Their ids and family ids come from the core's generateId, time-ordered as the store's are, so
+ * the filler appends to those B-trees as production does (with random ids, InnoDB's default
+ * 128 MiB buffer pool stopped holding the random-key indexes at about half a million rows and the
+ * seeding slowed to a few hundred rows a second). The digest index, the one S2 reads, stays as
+ * random as in production.
  */
 export async function insertLiveTokens(db: unknown, clientId: string, count: number): Promise<void> {
   const kysely = db as Kysely<Database>;
@@ -24,14 +25,13 @@ export async function insertLiveTokens(db: unknown, clientId: string, count: num
   for (let done = 0; done < count; done += BATCH) {
     const rows: NewAccessTokenRow[] = [];
     for (let i = 0; i < Math.min(BATCH, count - done); i += 1) {
-      const serial = `f${String(done + i).padStart(21, '0')}`;
       rows.push({
-        id: serial,
+        id: generateId(),
         digest: digestSecret(`pca_${randomBytes(32).toString('base64url')}`),
         client_id: clientId,
         user_id: `filler-${(done + i) % 10_000}`,
         scope: '["read"]',
-        family_id: serial,
+        family_id: generateId(),
         issued_at: issuedAt,
         expires_at: expiresAt,
         revoked_at: null,
