@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import t from 'tap';
+import { sql } from 'kysely';
+import { DEMO_LOCK_WAIT_SECONDS } from '../src/db/database.js';
 import { ALICE_PASSWORD, bearer, Browser, buildTestApp, form } from './helpers.js';
 
 const SERVER = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
@@ -46,6 +48,9 @@ if (!(await reachable())) {
     t.same(votes.map((v) => v.statusCode).sort(), [201, 409, 409], 'one vote per user per poll, even concurrently');
     const results = await app.inject({ url: `/api/polls/${pollId}/results`, headers: bearer(access) });
     t.equal(results.json().total_votes, 1);
+
+    const lockWait = await sql<{ wait: number }>`select @@session.innodb_lock_wait_timeout as wait`.execute(app.demo.db);
+    t.equal(Number(lockWait.rows[0]?.wait), DEMO_LOCK_WAIT_SECONDS, "the demo's connections wait 5 s for a row lock, not InnoDB's 50");
 
     const apps = await browser.get('/account/apps');
     t.match(apps.body, new RegExp(`data-client-id="${client.id}"`));

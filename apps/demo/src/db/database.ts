@@ -17,10 +17,22 @@ export type AnyDb = Kysely<any>;
  * and the demo's share one connection (one database, even for `sqlite::memory:`).
  */
 export async function openDatabase(url: string): Promise<AnyDb> {
-  const db: AnyDb = await createDatabase(url);
+  const db: AnyDb = await createDatabase(url, lockWaitOptions(url));
   // SQLite leaves foreign keys off unless asked, per connection (the demo's SQLite has one).
   if (url.startsWith('sqlite:')) await sql`PRAGMA foreign_keys = ON`.execute(db);
   return db;
+}
+
+/**
+ * MySQL: a request that would wait more than this for a row lock another connection holds answers
+ * 503 and frees its pool connection, instead of queueing every later request behind it for
+ * InnoDB's default 50 s. A `lockWaitTimeout` in the URL wins.
+ */
+export const DEMO_LOCK_WAIT_SECONDS = 5;
+
+function lockWaitOptions(url: string): { lockWaitTimeout?: number } {
+  if (!url.startsWith('mysql://') || !URL.canParse(url) || new URL(url).searchParams.has('lockWaitTimeout')) return {};
+  return { lockWaitTimeout: DEMO_LOCK_WAIT_SECONDS };
 }
 
 /** The same connection, typed for the demo's tables. */
