@@ -233,6 +233,36 @@ class KyselyStorage implements OAuthStorage {
     });
   }
 
+  async findAuthorizationCode(digest: string): Promise<AuthorizationCodeRecord | null> {
+    const row = await this.#find('findAuthorizationCode', this.#statements.findAuthorizationCode, digest);
+    return row ? fromAuthorizationCodeRow(row) : null;
+  }
+
+  async redeemAuthorizationCode(
+    codeId: string,
+    now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<boolean> {
+    const statements = this.#statements;
+    const consumption = { key: codeId, now: toMillis(now) };
+    const rows = { access: toAccessTokenRow(access), refresh: refresh === null ? null : toRefreshTokenRow(refresh) };
+    if ('calls' in this.#writes) {
+      // The procedure runs the same transaction as below, in one round trip.
+      const call = this.#writes.calls.redeemAuthorizationCode.compile({ ...consumption, ...rows });
+      const result = await this.#retryingDeadlocks('redeemAuthorizationCode', (db) => db.executeQuery(call));
+      return Number(firstResultSet<{ redeemed: number | string }>(result)[0]?.redeemed) === 1;
+    }
+    return this.#atomic('redeemAuthorizationCode', async (executor) => {
+      const update = await executor.executeQuery(statements.redeemAuthorizationCode.compile(consumption));
+      if (changedRows(update) === 0) return false;
+      // A failing insert throws, which rolls the consumption back too.
+      await executor.executeQuery(statements.insertAccessToken.compile(rows.access));
+      if (rows.refresh !== null) await executor.executeQuery(statements.insertRefreshToken.compile(rows.refresh));
+      return true;
+    });
+  }
+
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
     checkPaging(filter);
     const { clientId, userId, liveAt } = filter;

@@ -63,6 +63,12 @@ export interface TokenPairRows {
   refresh: NewRefreshTokenRow;
 }
 
+/** The tokens a code's redemption buys: the refresh token only for clients allowed to refresh. */
+export interface RedemptionRows {
+  access: NewAccessTokenRow;
+  refresh: NewRefreshTokenRow | null;
+}
+
 /** A statement whose one value is a key: a lookup by id, digest or token. */
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
@@ -102,6 +108,14 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     insertNonce: insertRow(db, 'portcullis_oauth1_nonces'),
 
     /** Rotation's decision: only one caller moves consumed_at from NULL on a live token. */
+    redeemAuthorizationCode: byKeyAt((id, now) =>
+      db
+        .updateTable('portcullis_authorization_codes')
+        .set({ consumed_at: now })
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .compile(),
+    ),
     consumeRefreshToken: byKeyAt((id, now) =>
       db
         .updateTable('portcullis_refresh_tokens')
@@ -203,6 +217,16 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
     ),
     consumeAuthorizationCode: byKeyAt((digest, now) =>
       sql`call portcullis_consume_authorization_code(${sql.join([digest, now])})`.compile(db),
+    ),
+    // Without a refresh token its arguments are NULLs the procedure never inserts.
+    redeemAuthorizationCode: new PreparedStatement<RedemptionRows & KeyAt>((param) =>
+      sql`call portcullis_redeem_authorization_code(${sql.join([
+        param((args) => args.key),
+        param((args) => args.now),
+        param((args) => (args.refresh === null ? 0 : 1)),
+        ...ACCESS_TOKEN_ARGUMENTS.map((column) => param((args) => args.access[column])),
+        ...REFRESH_TOKEN_ARGUMENTS.map((column) => param((args) => args.refresh?.[column] ?? null)),
+      ])})`.compile(db),
     ),
   };
 }

@@ -24,8 +24,10 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_mysql_write_procedures'];
-const PROCEDURES = ['portcullis_consume_authorization_code', 'portcullis_rotate_refresh_token', 'portcullis_save_tokens'];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_mysql_write_procedures', '0004_mysql_redeem_procedure'];
+const PROCEDURE_MIGRATIONS = ['0003_mysql_write_procedures', '0004_mysql_redeem_procedure'];
+const REDEEM = 'portcullis_redeem_authorization_code';
+const PROCEDURES = ['portcullis_consume_authorization_code', REDEEM, 'portcullis_rotate_refresh_token', 'portcullis_save_tokens'];
 
 type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
 /** The stored procedures in the database, by name: MySQL has them at the latest migration, SQLite never. */
@@ -72,12 +74,15 @@ async function upDownUp(
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] }, 'down one step');
+  t.strictSame(await rollback(db), { executed: ['0004_mysql_redeem_procedure'] }, 'down one step');
+  t.strictSame(await readProcedures(db), procedures.filter((name) => name !== REDEEM), "0003's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] }, 'down another');
   t.strictSame(await readProcedures(db), [], 'the procedures are gone');
   await checkLatestSchema(t, db, readCatalog);
   t.strictSame(await storage.findAccessToken(access.digest), access, 'tables and data untouched');
-  t.strictSame(await migrate(db), { executed: ['0003_mysql_write_procedures'] }, 'and up again');
+  t.strictSame(await migrate(db), { executed: PROCEDURE_MIGRATIONS }, 'and up again');
   t.strictSame(await readProcedures(db), procedures);
+  await rollback(db);
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] });
 
   t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down another step');
@@ -101,7 +106,7 @@ async function upDownUp(
 
   t.strictSame(
     await rollback(db, { all: true }),
-    { executed: ['0003_mysql_write_procedures', '0002_oauth1_schema', '0001_oauth2_schema'] },
+    { executed: ['0004_mysql_redeem_procedure', '0003_mysql_write_procedures', '0002_oauth1_schema', '0001_oauth2_schema'] },
     'all the way down',
   );
   t.strictSame(tablesOf(await readCatalog(db)), []);

@@ -212,7 +212,11 @@ if (unreachable !== null && !mysqlRequired) {
 
     const root = await createDatabase(database.url);
     opened.push(root);
-    t.strictSame(await migrate(root), { executed: ['0003_mysql_write_procedures'] }, 'an account with CREATE ROUTINE finishes the job');
+    t.strictSame(
+      await migrate(root),
+      { executed: ['0003_mysql_write_procedures', '0004_mysql_redeem_procedure'] },
+      'an account with CREATE ROUTINE finishes the job',
+    );
 
     const fx = new StorageFixtures();
     const { access, refresh } = fx.tokenPair();

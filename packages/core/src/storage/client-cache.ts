@@ -62,6 +62,8 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     listScopes: forward('listScopes'),
     saveAuthorizationCode: forward('saveAuthorizationCode'),
     consumeAuthorizationCode: forward('consumeAuthorizationCode'),
+    findAuthorizationCode: forward('findAuthorizationCode'),
+    redeemAuthorizationCode: forward('redeemAuthorizationCode'),
     listAuthorizationCodes: forward('listAuthorizationCodes'),
     saveTokens: forward('saveTokens'),
     findAccessToken: forward('findAccessToken'),

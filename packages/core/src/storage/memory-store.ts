@@ -98,6 +98,27 @@ export class MemoryStorage implements OAuthStorage {
     return { status: 'consumed', record: copyRecord(code) };
   }
 
+  async findAuthorizationCode(digest: string): Promise<AuthorizationCodeRecord | null> {
+    const code = this.#codes.get(digest);
+    return code ? copyRecord(code) : null;
+  }
+
+  async redeemAuthorizationCode(
+    codeId: string,
+    now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<boolean> {
+    const code = this.#codes.getById(codeId);
+    if (!code || code.consumedAt !== null) return false;
+    // Checked before the code is marked, so a collision leaves the store untouched.
+    this.#assertNewTokens(access, refresh);
+    code.consumedAt = new Date(now);
+    this.#accessTokens.insert(copyRecord(access));
+    if (refresh) this.#refreshTokens.insert(copyRecord(refresh));
+    return true;
+  }
+
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
     const { liveAt } = filter;
     const rows = [...this.#codes.values()].filter(

@@ -42,6 +42,18 @@ export interface OAuthStorage {
   saveAuthorizationCode(code: AuthorizationCodeRecord): Promise<void>;
   /** Marks the code consumed if it was not, atomically. */
   consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>>;
+  findAuthorizationCode(digest: string): Promise<AuthorizationCodeRecord | null>;
+  /**
+   * Redemption: marks code `codeId` consumed if it was not and, in the same transaction, saves the
+   * tokens it buys. Returns false (saving nothing) when the code was consumed already: whoever
+   * then sees the code consumed also finds the tokens it bought, so a replay can revoke them.
+   */
+  redeemAuthorizationCode(
+    codeId: string,
+    now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord | null,
+  ): Promise<boolean>;
   listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]>;
 
   // Access and refresh tokens

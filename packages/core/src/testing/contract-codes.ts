@@ -45,6 +45,68 @@ export const codeCases: ContractCase[] = [
     },
   },
   {
+    name: 'findAuthorizationCode: the stored record by digest, or null',
+    async run(t, { storage }, fx) {
+      const code = fx.authorizationCode();
+      await storage.saveAuthorizationCode(code);
+      t.strictSame(await storage.findAuthorizationCode(code.digest), code);
+      t.equal(await storage.findAuthorizationCode(fx.authorizationCode().digest), null);
+    },
+  },
+  {
+    name: 'redeemAuthorizationCode: consumes the code and saves its tokens, once',
+    async run(t, { storage }, fx) {
+      const code = fx.authorizationCode();
+      await storage.saveAuthorizationCode(code);
+      const bought = fx.tokenPair({ familyId: code.familyId });
+      t.equal(await storage.redeemAuthorizationCode(code.id, contractTime(5), bought.access, bought.refresh), true);
+      t.strictSame(await storage.findAuthorizationCode(code.digest), { ...code, consumedAt: contractTime(5) });
+      t.strictSame(await storage.findAccessToken(bought.access.digest), bought.access);
+      t.strictSame(await storage.findRefreshToken(bought.refresh.digest), bought.refresh);
+
+      const again = fx.tokenPair({ familyId: code.familyId });
+      t.equal(await storage.redeemAuthorizationCode(code.id, contractTime(6), again.access, again.refresh), false, 'not twice');
+      t.equal(await storage.findAccessToken(again.access.digest), null, 'and the loser saved nothing');
+      t.equal(await storage.findRefreshToken(again.refresh.digest), null);
+      t.equal((await storage.findAuthorizationCode(code.digest))?.consumedAt?.getTime(), contractTime(5).getTime(), 'the first time stays');
+
+      const alone = fx.accessToken();
+      t.equal(await storage.redeemAuthorizationCode('no-such-id', contractTime(7), alone, null), false, 'an unknown code');
+      t.equal(await storage.findAccessToken(alone.digest), null);
+    },
+  },
+  {
+    name: 'redeemAuthorizationCode without a refresh token, and a consumed code does not redeem',
+    async run(t, { storage }, fx) {
+      const code = fx.authorizationCode();
+      await storage.saveAuthorizationCode(code);
+      const access = fx.accessToken({ familyId: code.familyId });
+      t.equal(await storage.redeemAuthorizationCode(code.id, contractTime(5), access, null), true);
+      t.strictSame(await storage.findAccessToken(access.digest), access);
+      const spent = fx.authorizationCode();
+      await storage.saveAuthorizationCode(spent);
+      await storage.consumeAuthorizationCode(spent.digest, contractTime(6));
+      const late = fx.accessToken();
+      t.equal(await storage.redeemAuthorizationCode(spent.id, contractTime(7), late, null), false);
+      t.equal(await storage.findAccessToken(late.digest), null);
+    },
+  },
+  {
+    name: 'redeemAuthorizationCode rolls back when a new token collides: the code stays unconsumed',
+    async run(t, { storage }, fx) {
+      const code = fx.authorizationCode();
+      const other = fx.tokenPair();
+      await storage.saveAuthorizationCode(code);
+      await storage.saveTokens(other.access, other.refresh);
+      const bought = fx.tokenPair({ familyId: code.familyId });
+      const clash = { ...bought.refresh, digest: other.refresh.digest };
+      await t.rejects(storage.redeemAuthorizationCode(code.id, contractTime(5), bought.access, clash), STORAGE_ERROR);
+      t.strictSame(await storage.findAuthorizationCode(code.digest), code, 'still unconsumed');
+      t.equal(await storage.findAccessToken(bought.access.digest), null, 'no access token');
+      t.equal(await storage.redeemAuthorizationCode(code.id, contractTime(6), bought.access, bought.refresh), true, 'and it can still be redeemed');
+    },
+  },
+  {
     name: 'saveAuthorizationCode refuses a digest or id already stored',
     async run(t, { storage }, fx) {
       const code = fx.authorizationCode();

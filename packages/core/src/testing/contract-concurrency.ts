@@ -29,6 +29,21 @@ export const concurrencyCases: ContractCase[] = [
     },
   },
   {
+    name: 'twenty concurrent redeemAuthorizationCode of one code: exactly one true, one pair saved',
+    async run(t, { storage }, fx) {
+      const code = fx.authorizationCode();
+      await storage.saveAuthorizationCode(code);
+      const candidates = Array.from({ length: 20 }, () => fx.tokenPair({ familyId: code.familyId }));
+      const results = await race(20, (i) =>
+        storage.redeemAuthorizationCode(code.id, contractTime(10 + i), candidates[i]!.access, candidates[i]!.refresh),
+      );
+      t.equal(countOf(results, true), 1, 'one winner');
+      let saved = 0;
+      for (const candidate of candidates) if ((await storage.findAccessToken(candidate.access.digest)) !== null) saved += 1;
+      t.equal(saved, 1, "only the winner's tokens exist");
+    },
+  },
+  {
     name: 'twenty concurrent rotateRefreshToken of one token: exactly one true, one new pair saved',
     async run(t, { storage }, fx) {
       const old = fx.tokenPair();

@@ -19,10 +19,10 @@ import type { AnyKysely } from '../dialect.js';
 //   timeout leaves nothing written and reaches the driver as the original error (same errno and
 //   SQLSTATE), which the store classifies and retries as before.
 
-const STRING = 'character set utf8mb4 collate utf8mb4_bin';
+export const STRING = 'character set utf8mb4 collate utf8mb4_bin';
 
 /** Columns of the token tables in the order the procedures take them (after 0001's types). */
-const ACCESS_TOKEN_COLUMNS = [
+export const ACCESS_TOKEN_COLUMNS = [
   ['id', `varchar(64) ${STRING}`],
   ['digest', `varchar(64) ${STRING}`],
   ['client_id', `varchar(128) ${STRING}`],
@@ -33,7 +33,7 @@ const ACCESS_TOKEN_COLUMNS = [
   ['expires_at', 'bigint'],
   ['revoked_at', 'bigint'],
 ] as const;
-const REFRESH_TOKEN_COLUMNS = [...ACCESS_TOKEN_COLUMNS.slice(0, 8), ['consumed_at', 'bigint'], ['revoked_at', 'bigint']] as const;
+export const REFRESH_TOKEN_COLUMNS = [...ACCESS_TOKEN_COLUMNS.slice(0, 8), ['consumed_at', 'bigint'], ['revoked_at', 'bigint']] as const;
 
 /** The argument order of the access token's and the refresh token's columns in the CALLs. */
 export const ACCESS_TOKEN_ARGUMENTS = ACCESS_TOKEN_COLUMNS.map(([name]) => name);
@@ -46,13 +46,13 @@ export const PROCEDURES = [
 ] as const;
 
 // Parameters carry a prefix: inside a routine a parameter named like a column would shadow it.
-const declare = (prefix: string, columns: readonly (readonly [string, string])[]) =>
+export const declare = (prefix: string, columns: readonly (readonly [string, string])[]) =>
   columns.map(([name, type]) => `in ${prefix}_${name} ${type}`).join(',\n  ');
-const insert = (table: string, prefix: string, columns: readonly (readonly [string, string])[]) =>
+export const insert = (table: string, prefix: string, columns: readonly (readonly [string, string])[]) =>
   `insert into ${table} (${columns.map(([name]) => name).join(', ')})\n` +
   `    values (${columns.map(([name]) => `${prefix}_${name}`).join(', ')});`;
 
-const ON_ERROR_UNDO_AND_RESIGNAL = 'declare exit handler for sqlexception begin rollback; resignal; end;';
+export const ON_ERROR_UNDO_AND_RESIGNAL = 'declare exit handler for sqlexception begin rollback; resignal; end;';
 
 const SAVE_TOKENS = `
 create procedure portcullis_save_tokens(
