@@ -24,7 +24,7 @@ export interface CreateDatabaseOptions {
    */
   lockWaitTimeout?: number;
   /**
-   * SQLite: the page cache of the connection, in KiB. Default 16384 (16 MiB), where SQLite's own
+   * SQLite: the page cache of the connection, in KiB. Default 8192 (8 MiB), where SQLite's own
    * is 2 MiB: token lookups land on random pages of the digest index, and a page not cached is a
    * read syscall.
    */
@@ -143,7 +143,7 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
   if (path === '') throw new DatabaseUrlError(`A SQLite URL needs a file path or :memory:; use ${ACCEPTED_URL_FORMS}.`);
   const { default: BetterSqlite3 } = await importDriver(() => import('better-sqlite3'), 'better-sqlite3', 'sqlite:');
   const busyTimeout = positiveInteger(options.busyTimeout ?? 5000, 'busyTimeout');
-  const cacheSizeKiB = positiveInteger(options.cacheSizeKiB ?? 16_384, 'cacheSizeKiB');
+  const cacheSizeKiB = positiveInteger(options.cacheSizeKiB ?? 8_192, 'cacheSizeKiB');
   let database: InstanceType<typeof BetterSqlite3>;
   let checkpointer: SqliteCheckpointer | null = null;
   try {

@@ -106,7 +106,7 @@ t.test('SQLite files use WAL with synchronous NORMAL, so commits do not fsync on
   t.equal(synchronous.rows[0]?.synchronous, 1, '1 is NORMAL');
 });
 
-t.test('SQLite keeps a 16 MiB page cache unless told otherwise', async (t) => {
+t.test('SQLite keeps an 8 MiB page cache unless told otherwise', async (t) => {
   const { sql } = await import('kysely');
   const cacheSize = async (options: { cacheSizeKiB?: number }) => {
     const db = await createDatabase('sqlite::memory:', options);
@@ -116,7 +116,7 @@ t.test('SQLite keeps a 16 MiB page cache unless told otherwise', async (t) => {
       await db.destroy();
     }
   };
-  t.equal(await cacheSize({}), -16384, 'negative: KiB');
+  t.equal(await cacheSize({}), -8192, 'negative: KiB');
   t.equal(await cacheSize({ cacheSizeKiB: 1024 }), -1024);
   await t.rejects(createDatabase('sqlite::memory:', { cacheSizeKiB: 0 }), { name: 'DatabaseUrlError', message: /cacheSizeKiB/ });
 });
