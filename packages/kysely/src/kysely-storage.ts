@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Kysely, QueryResult, Transaction } from 'kysely';
+import type { CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
 import { digestSecret, withClientCache, type ClientCacheOptions } from '@portcullis/core';
 import type {
   AccessTokenRecord,
@@ -17,7 +17,7 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewRefreshTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
@@ -151,6 +151,30 @@ class KyselyStorage implements OAuthStorage {
     return this.#retryingDeadlocks(operation, (db) => db.transaction().execute(work));
   }
 
+  /** The token rows of one issuance: the access token, and the refresh token when there is one. */
+  async #insertTokens(executor: StatementExecutor, rows: { access: NewAccessTokenRow; refresh: NewRefreshTokenRow | null }): Promise<void> {
+    await executor.executeQuery(this.#statements.insertAccessToken.compile(rows.access));
+    if (rows.refresh !== null) await executor.executeQuery(this.#statements.insertRefreshToken.compile(rows.refresh));
+  }
+
+  /**
+   * A single-use credential's conditional UPDATE and, only if it changed the row, the tokens it
+   * buys, atomically: false (saving nothing) when another caller consumed it first. On MySQL the
+   * UPDATE's row lock makes concurrent callers wait; they then see it consumed.
+   */
+  async #consumeAndSave(
+    operation: string,
+    consume: CompiledQuery,
+    rows: { access: NewAccessTokenRow; refresh: NewRefreshTokenRow | null },
+  ): Promise<boolean> {
+    return this.#atomic(operation, async (executor) => {
+      if (changedRows(await executor.executeQuery(consume)) === 0) return false;
+      // A failing insert throws, which rolls the consumption back too.
+      await this.#insertTokens(executor, rows);
+      return true;
+    });
+  }
+
   // Clients
 
   async createClient(client: ClientRecord): Promise<void> {
@@ -244,7 +268,6 @@ class KyselyStorage implements OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<boolean> {
-    const statements = this.#statements;
     const consumption = { key: codeId, now: toMillis(now) };
     const rows = { access: toAccessTokenRow(access), refresh: refresh === null ? null : toRefreshTokenRow(refresh) };
     if ('calls' in this.#writes) {
@@ -253,14 +276,7 @@ class KyselyStorage implements OAuthStorage {
       const result = await this.#retryingDeadlocks('redeemAuthorizationCode', (db) => db.executeQuery(call));
       return Number(firstResultSet<{ redeemed: number | string }>(result)[0]?.redeemed) === 1;
     }
-    return this.#atomic('redeemAuthorizationCode', async (executor) => {
-      const update = await executor.executeQuery(statements.redeemAuthorizationCode.compile(consumption));
-      if (changedRows(update) === 0) return false;
-      // A failing insert throws, which rolls the consumption back too.
-      await executor.executeQuery(statements.insertAccessToken.compile(rows.access));
-      if (rows.refresh !== null) await executor.executeQuery(statements.insertRefreshToken.compile(rows.refresh));
-      return true;
-    });
+    return this.#consumeAndSave('redeemAuthorizationCode', this.#statements.redeemAuthorizationCode.compile(consumption), rows);
   }
 
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
@@ -298,10 +314,7 @@ class KyselyStorage implements OAuthStorage {
       await this.#retryingDeadlocks('saveTokens', (db) => db.executeQuery(call));
       return;
     }
-    await this.#atomic('saveTokens', async (executor) => {
-      await executor.executeQuery(statements.insertAccessToken.compile(pair.access));
-      await executor.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
-    });
+    await this.#atomic('saveTokens', (executor) => this.#insertTokens(executor, pair));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
@@ -321,7 +334,6 @@ class KyselyStorage implements OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord,
   ): Promise<boolean> {
-    const statements = this.#statements;
     const consumption = { key: refreshTokenId, now: toMillis(now) };
     const pair = { access: toAccessTokenRow(access), refresh: toRefreshTokenRow(refresh) };
     if ('calls' in this.#writes) {
@@ -330,15 +342,7 @@ class KyselyStorage implements OAuthStorage {
       const result = await this.#retryingDeadlocks('rotateRefreshToken', (db) => db.executeQuery(call));
       return Number(firstResultSet<{ rotated: number | string }>(result)[0]?.rotated) === 1;
     }
-    return this.#atomic('rotateRefreshToken', async (executor) => {
-      // The row lock taken here makes concurrent rotations wait; they then see consumed_at set.
-      const update = await executor.executeQuery(statements.consumeRefreshToken.compile(consumption));
-      if (changedRows(update) === 0) return false;
-      // A failing insert throws, which rolls the consumption back too.
-      await executor.executeQuery(statements.insertAccessToken.compile(pair.access));
-      await executor.executeQuery(statements.insertRefreshToken.compile(pair.refresh));
-      return true;
-    });
+    return this.#consumeAndSave('rotateRefreshToken', this.#statements.consumeRefreshToken.compile(consumption), pair);
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
