@@ -10,6 +10,7 @@ import {
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import {
+  describeScopes,
   locateLogin,
   sendConsentPage,
   sessionOf,
@@ -108,7 +109,7 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
       protocol: 'oauth2',
       authorizationRequest: authorization,
       user,
-      scopes: authorization.scope.map((name) => ({ name, description: registry.get(name)?.description ?? null })),
+      scopes: describeScopes(registry, authorization.scope),
       action: paths.authorization,
       csrfToken,
       fields: CONSENT_FIELDS,

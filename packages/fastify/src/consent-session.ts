@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { constantTimeEqual, invalidRequest, serverError, type AuthenticatedUser, type OAuthError } from '@portcullis/core';
 import { renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import type { ScopeRegistry } from '@portcullis/scopes';
 import type { ConsentContext, GetUser, LoginUrl, RenderConsent } from './options.js';
 
 /** The part of `@fastify/session` the authorize endpoints use. */
@@ -84,4 +85,9 @@ export async function takeConsentDecision<P extends PendingConsent>(
 export function toArray(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value];
+}
+
+/** The requested scopes as the consent page lists them: each with the registry's description. */
+export function describeScopes(registry: ScopeRegistry, names: readonly string[]): ConsentContext['scopes'] {
+  return names.map((name) => ({ name, description: registry.get(name)?.description ?? null }));
 }

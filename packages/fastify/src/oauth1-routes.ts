@@ -10,6 +10,7 @@ import {
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import {
+  describeScopes,
   locateLogin,
   sendConsentPage,
   sessionOf,
@@ -153,7 +154,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
       protocol: 'oauth1',
       oauth1Request: pendingRequest,
       user,
-      scopes: pendingRequest.scope.map((name) => ({ name, description: registry.get(name)?.description ?? null })),
+      scopes: describeScopes(registry, pendingRequest.scope),
       action: paths.authorization,
       csrfToken,
       fields: CONSENT_FIELDS,
