@@ -89,7 +89,7 @@ t.test('SQLite: a query after destroy is a StorageError', async (t) => {
   checkStorageError(t, await catchError(storage.findClient('pci_x')), 'findClient');
 });
 
-t.test('SQLite files use WAL with synchronous NORMAL, so commits do not fsync on the event loop', async (t) => {
+t.test('SQLite files use WAL with synchronous NORMAL and journals in memory, so commits write only the WAL', async (t) => {
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
@@ -104,6 +104,9 @@ t.test('SQLite files use WAL with synchronous NORMAL, so commits do not fsync on
   const synchronous = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
   t.equal(journal.rows[0]?.journal_mode, 'wal');
   t.equal(synchronous.rows[0]?.synchronous, 1, '1 is NORMAL');
+  // A group commit's savepoint journal would otherwise spill to a temporary file past 64 KiB.
+  const tempStore = await sql<{ temp_store: number }>`PRAGMA temp_store`.execute(db);
+  t.equal(tempStore.rows[0]?.temp_store, 2, '2 is MEMORY');
 });
 
 t.test('SQLite keeps an 8 MiB page cache unless told otherwise', async (t) => {
