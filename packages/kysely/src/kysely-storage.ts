@@ -1,12 +1,16 @@
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
-import { digestSecret, withClientCache, type ClientCacheOptions } from '@portcullis/core';
+import { digestSecret, ownFreshTokens, withClientCache, type ClientCacheOptions } from '@portcullis/core';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  CodeExpectation,
   ConsumeResult,
+  DigestExchange,
+  FreshToken,
+  FreshTokens,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -17,13 +21,13 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewRefreshTokenRow } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewRefreshTokenRow, RefreshTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
-import type { ProcedureCalls, SqliteStatements, StorageStatements } from './storage-statements.js';
+import type { ExchangeArgs, FreshTokenRow, ProcedureCalls, SqliteStatements, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
@@ -175,6 +179,49 @@ class KyselyStorage implements OAuthStorage {
     });
   }
 
+  /**
+   * A one-step exchange (the port's `...ByDigest`). MySQL: one CALL answering with the row as it
+   * was found and whether this call exchanged it. SQLite: the claiming `UPDATE ... RETURNING`, then the
+   * fresh tokens' inserts, in one savepoint; when it claims nothing, the row as found.
+   */
+  async #exchangeByDigest<Row, T extends { consumedAt: Date | null }>(
+    operation: string,
+    statements: {
+      call: (calls: ProcedureCalls) => PreparedStatement<ExchangeArgs>;
+      claim: (sqlite: SqliteStatements) => PreparedStatement<ExchangeArgs>;
+      find: PreparedStatement<string, Row>;
+    },
+    args: ExchangeArgs,
+    fromRow: (row: Row) => T & { clientId: string; userId: string | null; scope: string[]; familyId: string },
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<T>> {
+    const writes = this.#writes;
+    if ('calls' in writes) {
+      const call = statements.call(writes.calls).compile(args);
+      const result = await this.#retryingDeadlocks(operation, (db) => db.executeQuery(call));
+      // One row, read before the procedure changed anything; its id is NULL when none was found.
+      const row = firstResultSet<Row & { id: string | null; exchanged: number | string }>(result)[0];
+      if (!row || row.id === null) return { exchanged: false, record: null };
+      return { exchanged: Number(row.exchanged) === 1, record: fromRow(row) };
+    }
+    const claim = statements.claim(writes.sqlite).compile(args);
+    return this.#atomic(operation, async (executor) => {
+      const claimed = (await executor.executeQuery(claim)).rows[0] as Row | undefined;
+      if (claimed === undefined) {
+        const found = (await executor.executeQuery(statements.find.compile(args.digest))).rows[0];
+        return { exchanged: false, record: found === undefined ? null : fromRow(found) };
+      }
+      const record = { ...fromRow(claimed), consumedAt: null };
+      const owned = ownFreshTokens(fresh, record);
+      // A failing insert throws, which rolls the claim back too.
+      await this.#insertTokens(executor, {
+        access: toAccessTokenRow(owned.access),
+        refresh: owned.refresh === null ? null : toRefreshTokenRow(owned.refresh),
+      });
+      return { exchanged: true, record };
+    });
+  }
+
   // Clients
 
   async createClient(client: ClientRecord): Promise<void> {
@@ -279,6 +326,25 @@ class KyselyStorage implements OAuthStorage {
     return this.#consumeAndSave('redeemAuthorizationCode', this.#statements.redeemAuthorizationCode.compile(consumption), rows);
   }
 
+  async redeemAuthorizationCodeByDigest(
+    digest: string,
+    expected: CodeExpectation,
+    now: Date,
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<AuthorizationCodeRecord>> {
+    return this.#exchangeByDigest(
+      'redeemAuthorizationCodeByDigest',
+      {
+        call: (calls) => calls.redeemAuthorizationCodeByDigest,
+        claim: (sqlite) => sqlite.claimAuthorizationCodeByDigest,
+        find: this.#statements.findAuthorizationCode,
+      },
+      exchangeArgs(digest, expected, now, fresh),
+      fromAuthorizationCodeRow,
+      fresh,
+    );
+  }
+
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
     checkPaging(filter);
     const { clientId, userId, liveAt } = filter;
@@ -343,6 +409,26 @@ class KyselyStorage implements OAuthStorage {
       return Number(firstResultSet<{ rotated: number | string }>(result)[0]?.rotated) === 1;
     }
     return this.#consumeAndSave('rotateRefreshToken', this.#statements.consumeRefreshToken.compile(consumption), pair);
+  }
+
+  async rotateRefreshTokenByDigest(
+    digest: string,
+    clientId: string,
+    now: Date,
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<RefreshTokenRecord>> {
+    if (fresh.refresh === null) throw new TypeError('rotateRefreshTokenByDigest: a rotation saves a refresh token');
+    return this.#exchangeByDigest(
+      'rotateRefreshTokenByDigest',
+      {
+        call: (calls) => calls.rotateRefreshTokenByDigest,
+        claim: (sqlite) => sqlite.claimRefreshTokenByDigest,
+        find: this.#statements.findRefreshToken,
+      },
+      exchangeArgs(digest, { clientId, redirectUri: null, codeChallenge: null }, now, fresh),
+      (row: RefreshTokenRow) => fromRefreshTokenRow(row),
+      fresh,
+    );
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
@@ -599,6 +685,25 @@ class KyselyStorage implements OAuthStorage {
 }
 
 /** Rows an UPDATE changed (with mysql2's CLIENT_FOUND_ROWS, matched: the same for the conditional updates here). */
+/** A one-step exchange's arguments, in the columns' units. */
+function exchangeArgs(digest: string, expected: CodeExpectation, now: Date, fresh: FreshTokens): ExchangeArgs {
+  const row = (token: FreshToken): FreshTokenRow => ({
+    id: token.id,
+    digest: token.digest,
+    issued_at: toMillis(token.issuedAt),
+    expires_at: toMillis(token.expiresAt),
+  });
+  return {
+    digest,
+    clientId: expected.clientId,
+    now: toMillis(now),
+    redirectUri: expected.redirectUri,
+    codeChallenge: expected.codeChallenge,
+    access: row(fresh.access),
+    refresh: fresh.refresh === null ? null : row(fresh.refresh),
+  };
+}
+
 function changedRows(result: QueryResult<unknown>): number {
   return Number(result.numAffectedRows ?? 0n);
 }

@@ -69,6 +69,28 @@ export interface RedemptionRows {
   refresh: NewRefreshTokenRow | null;
 }
 
+/** A fresh token's own columns: the rest come from the grant it is exchanged for. */
+export interface FreshTokenRow {
+  id: string;
+  digest: string;
+  issued_at: number;
+  expires_at: number;
+}
+
+/**
+ * A one-step exchange: the digest shown, what the grant must match (a code's redirect URI and
+ * challenge only for codes), and the fresh tokens.
+ */
+export interface ExchangeArgs {
+  digest: string;
+  clientId: string;
+  now: number;
+  redirectUri: string | null;
+  codeChallenge: string | null;
+  access: FreshTokenRow;
+  refresh: FreshTokenRow | null;
+}
+
 /** A statement whose one value is a key: a lookup by id, digest or token. */
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
@@ -184,6 +206,37 @@ export type StorageStatements = ReturnType<typeof prepareStorageStatements>;
  */
 export function prepareSqliteStatements(db: Kysely<Database>) {
   return {
+    /** A refresh token the core would let this client rotate, consumed, and returned as it now is. */
+    claimRefreshTokenByDigest: new PreparedStatement<ExchangeArgs>((param) =>
+      db
+        .updateTable('portcullis_refresh_tokens')
+        .set({ consumed_at: param((args) => args.now) })
+        .where('digest', '=', param((args) => args.digest))
+        .where('client_id', '=', param((args) => args.clientId))
+        .where('consumed_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', param((args) => args.now))
+        .returningAll()
+        .compile(),
+    ),
+    /** A code the core would let this client redeem (the same conditions as migration 0005's), consumed. */
+    claimAuthorizationCodeByDigest: new PreparedStatement<ExchangeArgs>((param) =>
+      db
+        .updateTable('portcullis_authorization_codes')
+        .set({ consumed_at: param((args) => args.now) })
+        .where('digest', '=', param((args) => args.digest))
+        .where('client_id', '=', param((args) => args.clientId))
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', param((args) => args.now))
+        // IS: both NULL is equal.
+        .where(sql<boolean>`redirect_uri is ${param((args) => args.redirectUri)}`)
+        .where(
+          sql<boolean>`case when ${param((args) => args.codeChallenge)} is null then code_challenge is null
+            else code_challenge_method = 'S256' and code_challenge = ${param((args) => args.codeChallenge)} end`,
+        )
+        .returningAll()
+        .compile(),
+    ),
     claimAuthorizationCode: byKeyAt((digest, now) =>
       db
         .updateTable('portcullis_authorization_codes')
@@ -198,7 +251,15 @@ export function prepareSqliteStatements(db: Kysely<Database>) {
 
 export type SqliteStatements = ReturnType<typeof prepareSqliteStatements>;
 
-/** MySQL: the CALLs of migration 0003's procedures, one round trip per atomic write. */
+const FRESH_TOKEN_COLUMNS = ['id', 'digest', 'issued_at', 'expires_at'] as const;
+
+/** Migration 0005's fresh-token arguments: the access token's columns, then the refresh token's (NULLs when none). */
+const freshTokens = (param: Param<ExchangeArgs>) => [
+  ...FRESH_TOKEN_COLUMNS.map((column) => param((args) => args.access[column])),
+  ...FRESH_TOKEN_COLUMNS.map((column) => param((args) => args.refresh?.[column] ?? null)),
+];
+
+/** MySQL: the CALLs of migrations 0003 to 0005's procedures, one round trip per atomic write. */
 export function prepareProcedureCalls(db: Kysely<Database>) {
   const tokenPair = <Args extends TokenPairRows>(param: Param<Args>) => [
     ...ACCESS_TOKEN_ARGUMENTS.map((column) => param((args) => args.access[column])),
@@ -217,6 +278,25 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
     ),
     consumeAuthorizationCode: byKeyAt((digest, now) =>
       sql`call portcullis_consume_authorization_code(${sql.join([digest, now])})`.compile(db),
+    ),
+    rotateRefreshTokenByDigest: new PreparedStatement<ExchangeArgs>((param) =>
+      sql`call portcullis_rotate_refresh_token_by_digest(${sql.join([
+        param((args) => args.digest),
+        param((args) => args.clientId),
+        param((args) => args.now),
+        ...freshTokens(param),
+      ])})`.compile(db),
+    ),
+    redeemAuthorizationCodeByDigest: new PreparedStatement<ExchangeArgs>((param) =>
+      sql`call portcullis_redeem_authorization_code_by_digest(${sql.join([
+        param((args) => args.digest),
+        param((args) => args.clientId),
+        param((args) => args.redirectUri),
+        param((args) => args.codeChallenge),
+        param((args) => args.now),
+        param((args) => (args.refresh === null ? 0 : 1)),
+        ...freshTokens(param),
+      ])})`.compile(db),
     ),
     // Without a refresh token its arguments are NULLs the procedure never inserts.
     redeemAuthorizationCode: new PreparedStatement<RedemptionRows & KeyAt>((param) =>

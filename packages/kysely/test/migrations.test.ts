@@ -24,10 +24,18 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_mysql_write_procedures', '0004_mysql_redeem_procedure'];
-const PROCEDURE_MIGRATIONS = ['0003_mysql_write_procedures', '0004_mysql_redeem_procedure'];
+const PROCEDURE_MIGRATIONS = ['0003_mysql_write_procedures', '0004_mysql_redeem_procedure', '0005_mysql_one_step_exchanges'];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS];
 const REDEEM = 'portcullis_redeem_authorization_code';
-const PROCEDURES = ['portcullis_consume_authorization_code', REDEEM, 'portcullis_rotate_refresh_token', 'portcullis_save_tokens'];
+const ONE_STEP = ['portcullis_redeem_authorization_code_by_digest', 'portcullis_rotate_refresh_token_by_digest'];
+const PROCEDURES = [
+  'portcullis_consume_authorization_code',
+  REDEEM,
+  ONE_STEP[0]!,
+  'portcullis_rotate_refresh_token',
+  ONE_STEP[1]!,
+  'portcullis_save_tokens',
+];
 
 type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
 /** The stored procedures in the database, by name: MySQL has them at the latest migration, SQLite never. */
@@ -74,14 +82,21 @@ async function upDownUp(
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0004_mysql_redeem_procedure'] }, 'down one step');
-  t.strictSame(await readProcedures(db), procedures.filter((name) => name !== REDEEM), "0003's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0005_mysql_one_step_exchanges'] }, 'down one step');
+  t.strictSame(await readProcedures(db), procedures.filter((name) => !ONE_STEP.includes(name)), "0003's and 0004's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0004_mysql_redeem_procedure'] }, 'down another');
+  t.strictSame(
+    await readProcedures(db),
+    procedures.filter((name) => name !== REDEEM && !ONE_STEP.includes(name)),
+    "0003's procedures stay",
+  );
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] }, 'down another');
   t.strictSame(await readProcedures(db), [], 'the procedures are gone');
   await checkLatestSchema(t, db, readCatalog);
   t.strictSame(await storage.findAccessToken(access.digest), access, 'tables and data untouched');
   t.strictSame(await migrate(db), { executed: PROCEDURE_MIGRATIONS }, 'and up again');
   t.strictSame(await readProcedures(db), procedures);
+  await rollback(db);
   await rollback(db);
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] });
 
@@ -106,7 +121,7 @@ async function upDownUp(
 
   t.strictSame(
     await rollback(db, { all: true }),
-    { executed: ['0004_mysql_redeem_procedure', '0003_mysql_write_procedures', '0002_oauth1_schema', '0001_oauth2_schema'] },
+    { executed: [...PROCEDURE_MIGRATIONS].reverse().concat(['0002_oauth1_schema', '0001_oauth2_schema']) },
     'all the way down',
   );
   t.strictSame(tablesOf(await readCatalog(db)), []);

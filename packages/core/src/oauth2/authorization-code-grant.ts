@@ -4,10 +4,10 @@ import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
-import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
+import { computeS256Challenge, isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
-import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { mintFreshTokens, mintTokens, revokeForSingleAccessToken, tokenResponse } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.1.3 with RFC 7636 section 4.6. The code is read, checked, and then redeemed:
@@ -16,6 +16,10 @@ import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
  * section 4.1.2: a code used twice was probably stolen, and those tokens are revoked, since the
  * first redeemer may have been the attacker). A failed check spends the code too, which also
  * stops verifier guessing.
+ *
+ * When the store can redeem from the digest in one step, it is told what the code must match
+ * (client, redirect URI, S256 challenge of the verifier) and that one call is the whole exchange
+ * (one round trip on MySQL); when it does not redeem, the code it found goes through the checks.
  */
 export async function exchangeAuthorizationCode(
   context: ServerContext,
@@ -31,10 +35,35 @@ export async function exchangeAuthorizationCode(
   const { storage } = context.options;
   const now = context.now();
   const digest = digestSecret(code);
-  const record = await storage.findAuthorizationCode(digest);
+  const withRefreshToken = client.grantTypes.includes('refresh_token');
+
+  let record: AuthorizationCodeRecord | null;
+  if (storage.redeemAuthorizationCodeByDigest !== undefined && !context.options.singleAccessToken) {
+    const minted = mintFreshTokens(context, now, withRefreshToken);
+    const expected = {
+      clientId: client.id,
+      redirectUri: redirectUri ?? null,
+      codeChallenge: verifier === undefined ? null : computeS256Challenge(verifier),
+    };
+    const redemption = await storage.redeemAuthorizationCodeByDigest(digest, expected, now, minted.fresh);
+    record = redemption.record;
+    if (redemption.exchanged && record !== null) {
+      // The store's conditions and these checks must agree; if they ever do not, nobody keeps tokens.
+      const refusal = checkRedemption(client, record, redirectUri, verifier, now);
+      if (refusal !== null) {
+        await storage.revokeFamily(record.familyId, now);
+        throw refusal.error;
+      }
+      return tokenResponse(context, minted, record.scope);
+    }
+  } else {
+    record = await storage.findAuthorizationCode(digest);
+  }
+
   if (record === null) throw invalidGrant('The authorization code is invalid.');
+  const { familyId } = record;
   const replayed = async (): Promise<never> => {
-    await storage.revokeFamily(record.familyId, now);
+    await storage.revokeFamily(familyId, now);
     throw invalidGrant('The authorization code was already used.');
   };
   if (record.consumedAt !== null) return replayed();
@@ -45,12 +74,14 @@ export async function exchangeAuthorizationCode(
     if (refusal.expired) await context.purgeExpiredLazily();
     throw refusal.error;
   }
+  // The one-step redemption declined a code these checks accept (a plain PKCE challenge, or a
+  // redirect URI sent to the token endpoint only), or the store has none: redeem by id.
   const issuance = {
     clientId: client.id,
     userId: record.userId,
     scope: record.scope,
     familyId: record.familyId,
-    withRefreshToken: client.grantTypes.includes('refresh_token'),
+    withRefreshToken,
   };
   const minted = mintTokens(context, issuance, now);
   await revokeForSingleAccessToken(context, issuance, now);

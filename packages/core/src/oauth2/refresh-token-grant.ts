@@ -1,16 +1,21 @@
 import { digestSecret } from '../crypto.js';
-import { invalidGrant } from '../errors.js';
+import { invalidGrant, type OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
+import type { ClientRecord, RefreshTokenRecord } from '../storage/records.js';
 import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { narrowScope, parseRequestedScope } from './scope-policy.js';
-import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { mintFreshTokens, mintTokens, revokeForSingleAccessToken, tokenResponse } from './token-issuer.js';
 
 /**
  * RFC 6749 section 6 with rotation on every use (RFC 9700 section 4.14.2): the old refresh
  * token is consumed and the new tokens saved in one store operation. A consumed token presented
  * again, or a lost race for it, means two parties hold it, so the whole family is revoked.
+ *
+ * When the store can rotate from the digest in one step and the new tokens keep the old scope,
+ * that one call is the whole exchange (one round trip on MySQL); it rotates only what the checks
+ * below would let through, and when it does not rotate, the token it found goes through them.
  */
 export async function exchangeRefreshToken(
   context: ServerContext,
@@ -22,17 +27,32 @@ export async function exchangeRefreshToken(
   const requestedScope = scopeParameter === undefined ? [] : parseRequestedScope(context.scopes, scopeParameter);
   const { storage } = context.options;
   const now = context.now();
-  const record = await storage.findRefreshToken(digestSecret(token));
-  if (record === null) throw invalidGrant('The refresh token is invalid.');
-  if (record.clientId !== client.id) throw invalidGrant('The refresh token was issued to another client.');
-  if (record.revokedAt !== null) throw invalidGrant('The refresh token has been revoked.');
-  if (record.consumedAt !== null) {
-    await storage.revokeFamily(record.familyId, now);
-    throw invalidGrant('The refresh token was already used.');
+  const digest = digestSecret(token);
+
+  let record: RefreshTokenRecord | null;
+  if (storage.rotateRefreshTokenByDigest !== undefined && requestedScope.length === 0 && !context.options.singleAccessToken) {
+    const minted = mintFreshTokens(context, now, true);
+    const rotation = await storage.rotateRefreshTokenByDigest(digest, client.id, now, minted.fresh);
+    record = rotation.record;
+    if (rotation.exchanged && record !== null) {
+      // The store's conditions and these checks must agree; if they ever do not, nobody keeps tokens.
+      const refusal = checkRefresh(client, record, now);
+      if (refusal !== null) {
+        await storage.revokeFamily(record.familyId, now);
+        throw refusal.error;
+      }
+      return tokenResponse(context, minted, record.scope);
+    }
+  } else {
+    record = await storage.findRefreshToken(digest);
   }
-  if (record.expiresAt.getTime() <= now.getTime()) {
-    await context.purgeExpiredLazily();
-    throw invalidGrant('The refresh token has expired.');
+
+  if (record === null) throw invalidGrant('The refresh token is invalid.');
+  const refusal = checkRefresh(client, record, now);
+  if (refusal !== null) {
+    if (refusal.reason === 'replayed') await storage.revokeFamily(record.familyId, now);
+    if (refusal.reason === 'expired') await context.purgeExpiredLazily();
+    throw refusal.error;
   }
   const scope = requestedScope.length === 0 ? record.scope : narrowScope(context, record.scope, requestedScope);
   const minted = mintTokens(
@@ -45,7 +65,24 @@ export async function exchangeRefreshToken(
   const rotated = await storage.rotateRefreshToken(record.id, now, minted.access, minted.refresh);
   if (!rotated) {
     await storage.revokeFamily(record.familyId, now);
-    throw invalidGrant('The refresh token was already used.');
+    throw alreadyUsed();
   }
   return minted.response;
+}
+
+const alreadyUsed = (): OAuthError => invalidGrant('The refresh token was already used.');
+
+interface RefreshRefusal {
+  error: OAuthError;
+  /** A replay revokes the family; an expired token is a moment to purge. */
+  reason: 'replayed' | 'expired' | 'refused';
+}
+
+/** Why this client may not use this refresh token now, or null when it may. */
+function checkRefresh(client: ClientRecord, record: RefreshTokenRecord, now: Date): RefreshRefusal | null {
+  if (record.clientId !== client.id) return { error: invalidGrant('The refresh token was issued to another client.'), reason: 'refused' };
+  if (record.revokedAt !== null) return { error: invalidGrant('The refresh token has been revoked.'), reason: 'refused' };
+  if (record.consumedAt !== null) return { error: alreadyUsed(), reason: 'replayed' };
+  if (record.expiresAt.getTime() <= now.getTime()) return { error: invalidGrant('The refresh token has expired.'), reason: 'expired' };
+  return null;
 }

@@ -1,5 +1,7 @@
 import { digestSecret, generateId, generateToken } from '../crypto.js';
 import type { IssuedTokens } from '../server-types.js';
+import { ownFreshTokens } from '../storage/fresh-tokens.js';
+import type { FreshToken, FreshTokens } from '../storage/port.js';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
 import type { ServerContext } from './options.js';
 
@@ -24,46 +26,49 @@ export interface MintedTokens {
   refresh: RefreshTokenRecord | null;
 }
 
-/** Makes the tokens of one issuance without saving them (rotation saves them with the old token's consumption). */
-export function mintTokens(context: ServerContext, issuance: TokenIssuance, now: Date): MintedTokens {
+/** New tokens in clear, and what is stored of them before they have an owner. */
+export interface FreshlyMinted {
+  accessToken: string;
+  refreshToken: string | null;
+  fresh: FreshTokens;
+}
+
+/** Makes new tokens for no one yet: a one-step exchange learns their owner from the store. */
+export function mintFreshTokens(context: ServerContext, now: Date, withRefreshToken: boolean): FreshlyMinted {
   const { entropy, accessTokenTtl, refreshTokenTtl } = context.options;
   const accessToken = generateToken('accessToken', entropy);
-  const access: AccessTokenRecord = {
+  const access: FreshToken = {
     id: generateId(entropy, now.getTime()),
     digest: digestSecret(accessToken),
-    clientId: issuance.clientId,
-    userId: issuance.userId,
-    scope: [...issuance.scope],
-    familyId: issuance.familyId,
     issuedAt: now,
     expiresAt: new Date(now.getTime() + accessTokenTtl * 1000),
-    revokedAt: null,
   };
-  let refreshToken: string | null = null;
-  let refresh: RefreshTokenRecord | null = null;
-  if (issuance.withRefreshToken) {
-    refreshToken = generateToken('refreshToken', entropy);
-    refresh = {
-      id: generateId(entropy, now.getTime()),
-      digest: digestSecret(refreshToken),
-      clientId: issuance.clientId,
-      userId: issuance.userId,
-      scope: [...(issuance.refreshScope ?? issuance.scope)],
-      familyId: issuance.familyId,
-      issuedAt: now,
-      expiresAt: new Date(now.getTime() + refreshTokenTtl * 1000),
-      consumedAt: null,
-      revokedAt: null,
-    };
-  }
-  const response: IssuedTokens = {
-    access_token: accessToken,
+  if (!withRefreshToken) return { accessToken, refreshToken: null, fresh: { access, refresh: null } };
+  const refreshToken = generateToken('refreshToken', entropy);
+  const refresh: FreshToken = {
+    id: generateId(entropy, now.getTime()),
+    digest: digestSecret(refreshToken),
+    issuedAt: now,
+    expiresAt: new Date(now.getTime() + refreshTokenTtl * 1000),
+  };
+  return { accessToken, refreshToken, fresh: { access, refresh } };
+}
+
+/** The token response (RFC 6749 section 5.1) for minted tokens of `scope`. */
+export function tokenResponse(context: ServerContext, minted: FreshlyMinted, scope: readonly string[]): IssuedTokens {
+  return {
+    access_token: minted.accessToken,
     token_type: 'Bearer',
-    expires_in: accessTokenTtl,
-    ...(refreshToken === null ? {} : { refresh_token: refreshToken }),
-    scope: issuance.scope.join(' '),
+    expires_in: context.options.accessTokenTtl,
+    ...(minted.refreshToken === null ? {} : { refresh_token: minted.refreshToken }),
+    scope: scope.join(' '),
   };
-  return { response, access, refresh };
+}
+
+/** Makes the tokens of one issuance without saving them (rotation saves them with the old token's consumption). */
+export function mintTokens(context: ServerContext, issuance: TokenIssuance, now: Date): MintedTokens {
+  const minted = mintFreshTokens(context, now, issuance.withRefreshToken);
+  return { response: tokenResponse(context, minted, issuance.scope), ...ownFreshTokens(minted.fresh, issuance, issuance.refreshScope) };
 }
 
 /**

@@ -15,6 +15,9 @@ interface Entry {
   expiresAt: number;
 }
 
+/** The port's methods every store has. */
+type RequiredMethod = { [K in keyof OAuthStorage]-?: undefined extends OAuthStorage[K] ? never : K }[keyof OAuthStorage];
+
 /**
  * Wraps a store so `findClient` answers from memory. Every token, introspection and revocation
  * request, and every OAuth 1.0a signed request, looks its client up, and that round trip almost
@@ -48,7 +51,7 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
   const cache = new ClientCache(storage, ttlMs, maxEntries, clock);
   // Bound to the store itself: stores keep their state in private fields (#db), which only work
   // with the original object as `this`.
-  const forward = <K extends keyof OAuthStorage>(name: K): OAuthStorage[K] =>
+  const forward = <K extends RequiredMethod>(name: K): OAuthStorage[K] =>
     storage[name].bind(storage) as OAuthStorage[K];
 
   // An object literal typed as the port: a method added to the port fails to compile here until
@@ -84,6 +87,13 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     recordNonce: forward('recordNonce'),
     purgeExpired: forward('purgeExpired'),
   };
+  // The port's optional methods, where the store has them.
+  if (storage.redeemAuthorizationCodeByDigest !== undefined) {
+    cached.redeemAuthorizationCodeByDigest = storage.redeemAuthorizationCodeByDigest.bind(storage);
+  }
+  if (storage.rotateRefreshTokenByDigest !== undefined) {
+    cached.rotateRefreshTokenByDigest = storage.rotateRefreshTokenByDigest.bind(storage);
+  }
   return cached;
 }
 

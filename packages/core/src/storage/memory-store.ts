@@ -1,5 +1,6 @@
 import { StorageError } from '../errors.js';
-import type { ConsumeResult, OAuthStorage } from './port.js';
+import { ownFreshTokens } from './fresh-tokens.js';
+import type { CodeExpectation, ConsumeResult, DigestExchange, FreshTokens, OAuthStorage } from './port.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -119,6 +120,27 @@ export class MemoryStorage implements OAuthStorage {
     return true;
   }
 
+  async redeemAuthorizationCodeByDigest(
+    digest: string,
+    expected: CodeExpectation,
+    now: Date,
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<AuthorizationCodeRecord>> {
+    const code = this.#codes.get(digest);
+    if (!code) return { exchanged: false, record: null };
+    const found = copyRecord(code);
+    const matches =
+      code.consumedAt === null &&
+      code.expiresAt.getTime() > now.getTime() &&
+      code.clientId === expected.clientId &&
+      code.redirectUri === expected.redirectUri &&
+      (expected.codeChallenge === null
+        ? code.codeChallenge === null
+        : code.codeChallengeMethod === 'S256' && code.codeChallenge === expected.codeChallenge);
+    if (!matches) return { exchanged: false, record: found };
+    return { exchanged: await this.redeemAuthorizationCode(code.id, now, ...ownedTokens(fresh, code)), record: found };
+  }
+
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
     const { liveAt } = filter;
     const rows = [...this.#codes.values()].filter(
@@ -162,6 +184,22 @@ export class MemoryStorage implements OAuthStorage {
     this.#accessTokens.insert(copyRecord(access));
     this.#refreshTokens.insert(copyRecord(refresh));
     return true;
+  }
+
+  async rotateRefreshTokenByDigest(
+    digest: string,
+    clientId: string,
+    now: Date,
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<RefreshTokenRecord>> {
+    const token = this.#refreshTokens.get(digest);
+    if (!token) return { exchanged: false, record: null };
+    const found = copyRecord(token);
+    const live = token.clientId === clientId && token.consumedAt === null && token.revokedAt === null && token.expiresAt.getTime() > now.getTime();
+    if (!live) return { exchanged: false, record: found };
+    const [access, refresh] = ownedTokens(fresh, token);
+    if (refresh === null) throw new TypeError('rotateRefreshTokenByDigest: a rotation saves a refresh token');
+    return { exchanged: await this.rotateRefreshToken(token.id, now, access, refresh), record: found };
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
@@ -513,3 +551,12 @@ function nonceKey(nonce: NonceRecord): string {
  * got back cannot change the store behind its back, as it could not with a database.
  */
 const copyRecord = <T>(record: T): T => structuredClone(record);
+
+/** Fresh tokens owned by the grant of the code or refresh token they are exchanged for. */
+function ownedTokens(
+  fresh: FreshTokens,
+  grant: AuthorizationCodeRecord | RefreshTokenRecord,
+): [AccessTokenRecord, RefreshTokenRecord | null] {
+  const { access, refresh } = ownFreshTokens(fresh, grant);
+  return [access, refresh];
+}

@@ -20,6 +20,41 @@ export type ConsumeResult<T> =
   | { status: 'reused'; record: T }
   | { status: 'missing' };
 
+/** What the core makes of a new token before it knows whose it is: the rest comes from the grant. */
+export interface FreshToken {
+  id: string;
+  digest: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+/** The tokens a one-step exchange saves; the refresh token only when the client may refresh. */
+export interface FreshTokens {
+  access: FreshToken;
+  refresh: FreshToken | null;
+}
+
+/**
+ * The outcome of a one-step exchange: `record` is the code or refresh token found by digest, as it
+ * was before the exchange (null when none has that digest), and `exchanged` whether this call
+ * consumed it and saved the fresh tokens.
+ */
+export interface DigestExchange<T> {
+  exchanged: boolean;
+  record: T | null;
+}
+
+/**
+ * What a code must match to be redeemed in one step: issued to `clientId`, with `redirectUri` as
+ * its redirect URI (null: it had none), and, when `codeChallenge` is set, an `S256` challenge equal
+ * to it (null: it had no challenge).
+ */
+export interface CodeExpectation {
+  clientId: string;
+  redirectUri: string | null;
+  codeChallenge: string | null;
+}
+
 /**
  * The storage port. Every operation is atomic on its own; single use is enforced by the store
  * (a conditional UPDATE whose affected-row count decides, or a unique key), never by a read
@@ -54,6 +89,20 @@ export interface OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<boolean>;
+  /**
+   * Optional, for stores where each statement is a round trip: redemption in one step, from the
+   * digest. If an unconsumed, unexpired code with this digest matches `expected`, marks it consumed
+   * and saves `fresh` with the code's client, user, scope and family, in one transaction. Anything
+   * else changes nothing and returns the code as found, and the core decides from it as it would
+   * after `findAuthorizationCode` (a failed check still spends the code, through
+   * `consumeAuthorizationCode`).
+   */
+  redeemAuthorizationCodeByDigest?(
+    digest: string,
+    expected: CodeExpectation,
+    now: Date,
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<AuthorizationCodeRecord>>;
   listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]>;
 
   // Access and refresh tokens
@@ -71,6 +120,19 @@ export interface OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord,
   ): Promise<boolean>;
+  /**
+   * Optional, like `redeemAuthorizationCodeByDigest`: rotation in one step, from the digest. If a
+   * refresh token with this digest was issued to `clientId` and is neither consumed, revoked nor
+   * expired at `now`, marks it consumed and saves `fresh` (a refresh token is required) with its
+   * client, user, scope and family, in one transaction. Anything else changes nothing and
+   * returns the token as found.
+   */
+  rotateRefreshTokenByDigest?(
+    digest: string,
+    clientId: string,
+    now: Date,
+    fresh: FreshTokens,
+  ): Promise<DigestExchange<RefreshTokenRecord>>;
   /** Revokes one access token by id. Returns whether it was live. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
   /** Revokes every access and refresh token of a family. Returns how many rows changed. */
