@@ -20,12 +20,15 @@ const statements = new Map<string, number>();
 const LITERAL = /'|[=<>,(]\s*-?\d/;
 
 function describeStatement(sql: string): string {
-  let end = Math.min(sql.length, 120);
-  const literal = sql.search(LITERAL);
-  if (literal >= 0 && literal < end) end = literal + 1;
-  const values = sql.toLowerCase().indexOf(' values');
+  // Only the head is looked at: a CALL or an INSERT carries its values inline, and copying or
+  // scanning all of it per statement would be bench work billed to the target.
+  const head = sql.slice(0, 120);
+  let end = head.length;
+  const literal = head.search(LITERAL);
+  if (literal >= 0) end = literal + 1;
+  const values = head.toLowerCase().indexOf(' values');
   if (values >= 0 && values < end) end = values;
-  return sql.slice(0, end).trim();
+  return head.slice(0, end).trim();
 }
 
 function countStatement(sql: unknown): void {
@@ -34,11 +37,24 @@ function countStatement(sql: unknown): void {
   statements.set(shape, (statements.get(shape) ?? 0) + 1);
 }
 
-/** SQLite statements keep their placeholders, so their text is its own shape: a map lookup. */
-function countSqliteStatement(source: unknown): void {
+/**
+ * SQLite statements keep their placeholders, so their text is their shape. Their `source` is a
+ * native getter that copies the text, and a long text is hashed again at every Map lookup, so
+ * each statement object is given its shape's counter once.
+ */
+const sqliteCounters = new WeakMap<object, { count: number }>();
+const sqliteCountersByShape = new Map<string, { count: number }>();
+
+function countSqliteStatement(statement: { source?: unknown }): void {
   queryCount += 1;
-  const shape = typeof source === 'string' ? source : '(unknown)';
-  statements.set(shape, (statements.get(shape) ?? 0) + 1);
+  let counter = sqliteCounters.get(statement);
+  if (counter === undefined) {
+    const shape = typeof statement.source === 'string' ? statement.source : '(unknown)';
+    counter = sqliteCountersByShape.get(shape);
+    if (counter === undefined) sqliteCountersByShape.set(shape, (counter = { count: 0 }));
+    sqliteCounters.set(statement, counter);
+  }
+  counter.count += 1;
 }
 
 export function installQueryCounter(): void {
@@ -55,7 +71,11 @@ export function readQueryCount(): number {
 }
 
 export function readStatementCounts(): Map<string, number> {
-  return new Map(statements);
+  const counts = new Map(statements);
+  for (const [shape, { count }] of sqliteCountersByShape) {
+    if (count > 0) counts.set(shape, (counts.get(shape) ?? 0) + count);
+  }
+  return counts;
 }
 
 function wrapSqliteStatements(): void {
@@ -73,7 +93,7 @@ function wrapSqliteStatements(): void {
     const original = statementPrototype[method];
     if (typeof original !== 'function') continue;
     statementPrototype[method] = function countedStatement(this: { source?: unknown }, ...args: unknown[]) {
-      countSqliteStatement(this.source);
+      countSqliteStatement(this);
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     };
   }
