@@ -103,4 +103,60 @@ t.test('Basic credentials are form-urlencoded inside base64 (RFC 6749 2.3.1)', a
   t.equal(parseBasicCredentials(`Basic ${Buffer.from('nocolon').toString('base64')}`), null);
   t.equal(parseBasicCredentials(`Basic ${Buffer.from(':secret').toString('base64')}`), null, 'empty id');
   t.equal(parseBasicCredentials(`Basic ${Buffer.from('id:%E0%A4%A').toString('base64')}`), null, 'bad percent-encoding');
+  t.same(parseBasicCredentials(`Basic ${Buffer.from('clïent:sécret').toString('base64')}`), { clientId: 'clïent', clientSecret: 'sécret' }, 'UTF-8 inside');
+});
+
+t.test('Basic credentials decode as Buffer decodes base64, whatever the padding and length', async (t) => {
+  // The reference: the decoding before the atob fast path.
+  const reference = (header: string) => {
+    const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+    if (!match?.[1]) return null;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) return null;
+    const decode = (text: string) => {
+      try {
+        return decodeURIComponent(text.replace(/\+/g, ' '));
+      } catch {
+        return null;
+      }
+    };
+    const clientId = decode(decoded.slice(0, colon));
+    const clientSecret = decode(decoded.slice(colon + 1));
+    if (clientId === null || clientSecret === null || clientId === '' || clientSecret === '') return null;
+    return { clientId, clientSecret };
+  };
+  const encoded = ['pci_abc:pcs_def', 'a:b', 'my+client%3A1:p%40ss+word%25', 'é:ü', 'id:\u0000\u007f', 'x:%zz', 'id:+'].map((text) =>
+    Buffer.from(text).toString('base64'),
+  );
+  const bodies = new Set<string>();
+  for (const base of encoded) {
+    const bare = base.replace(/=+$/, '');
+    // Canonical, unpadded, over- and under-padded, cut to every length (4n+1 included), and
+    // with non-zero trailing bits, which Buffer decodes leniently and atob refuses or ignores.
+    for (const body of [base, bare, `${bare}=`, `${bare}==`, `${base}=`]) bodies.add(body);
+    for (let cut = 1; cut < bare.length; cut++) bodies.add(bare.slice(0, cut));
+    bodies.add(bare.slice(0, -1) + (bare.endsWith('B') ? 'C' : 'B'));
+  }
+  let random = 7;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 3000; i++) {
+    let body = '';
+    const length = 1 + (i % 23);
+    for (let j = 0; j < length; j++) {
+      random = (random * 1103515245 + 12345) % 2147483648;
+      body += alphabet[(random >>> 16) % 64];
+    }
+    bodies.add(body + '='.repeat(i % 3));
+  }
+  let checked = 0;
+  for (const body of bodies) {
+    for (const header of [`Basic ${body}`, `basic  ${body} `]) {
+      const expected = reference(header);
+      const actual = parseBasicCredentials(header);
+      if (JSON.stringify(actual) !== JSON.stringify(expected)) t.fail(`${header}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`);
+      checked += 1;
+    }
+  }
+  t.ok(checked > 6000, `${checked} headers agree with the reference`);
 });

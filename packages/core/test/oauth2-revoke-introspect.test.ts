@@ -1,5 +1,8 @@
 import t from 'tap';
-import { REDIRECT_URI, VERIFIER, basicAuthorization, bodyOf, createFixture, createFormRequest, obtainCode, registerTestClient, tokenRequest, errorLike } from './oauth2-fixtures.js';
+import { digestSecret } from '../src/crypto.js';
+import { withClientCache } from '../src/storage/client-cache.js';
+import { MemoryStorage } from '../src/storage/memory-store.js';
+import { ISSUER, REDIRECT_URI, VERIFIER, basicAuthorization, bodyOf, createFixture, createFormRequest, obtainCode, registerTestClient, tokenRequest, errorLike } from './oauth2-fixtures.js';
 
 async function setup(options: Parameters<typeof createFixture>[0] = {}) {
   const fixture = createFixture(options);
@@ -150,4 +153,41 @@ t.test('introspection refuses plain http when enforceSecure is on', async (t) =>
   );
   t.equal(response.status, 400);
   t.same(response.body, { error: 'invalid_request', error_description: 'TLS required' });
+});
+
+t.test('introspection behind the client cache answers alike whether the client is kept or not', async (t) => {
+  const storage = withClientCache(new MemoryStorage());
+  const fixture = createFixture({ storage });
+  const client = await registerTestClient(fixture);
+  const spa = await fixture.server.registerClient({ name: 'spa', type: 'public', redirectUris: [REDIRECT_URI] });
+  const { access_token: token } = await fixture.server.issueTokens({ clientId: client.client.id, userId: 'user-1', scope: ['read'] });
+  const secret = client.clientSecret ?? '';
+  const introspect = (headers: Record<string, string>, form: Record<string, string> = {}) =>
+    fixture.server.handleIntrospectionRequest(createFormRequest('/oauth/introspect', { token, ...form }, headers));
+  const basic = { authorization: basicAuthorization(client.client.id, secret) };
+  const wrong = { authorization: basicAuthorization(client.client.id, `${secret}x`) };
+
+  for (const round of ['a lookup', 'the kept record']) {
+    t.match((await introspect(basic)).body, { active: true, client_id: client.client.id, sub: 'user-1' }, `Basic, ${round}`);
+    t.match((await introspect({}, { client_id: client.client.id, client_secret: secret })).body, { active: true }, `client_secret_post, ${round}`);
+    const refused = await introspect(wrong);
+    t.equal(refused.status, 401, `a wrong secret, ${round}`);
+    t.same(refused.body, { error: 'invalid_client', error_description: 'Client authentication failed.' });
+    t.equal(refused.headers['www-authenticate'], `Basic realm="${ISSUER}"`);
+    const publicClient = await introspect({}, { client_id: spa.client.id });
+    t.equal(publicClient.status, 401, `a public client, ${round}`);
+    t.equal(bodyOf(publicClient)['error'], 'invalid_client');
+    t.equal(publicClient.headers['www-authenticate'], undefined, 'no Basic challenge when Basic was not tried');
+  }
+  // A stored digest other than digestSecret's exact spelling (here padded) matches nothing,
+  // looked up or kept.
+  await storage.updateClient(client.client.id, { secretDigest: `${digestSecret(secret)}=` });
+  t.equal((await introspect(basic)).status, 401, 'a padded stored digest, looked up');
+  t.equal((await introspect(basic)).status, 401, 'a padded stored digest, kept');
+  await storage.updateClient(client.client.id, { secretDigest: digestSecret(secret) });
+  t.equal((await introspect(basic)).status, 200, 'the exact digest again');
+  t.match((await introspect(basic)).body, { active: true }, 'and kept');
+  await storage.updateClient(client.client.id, { disabled: true });
+  t.equal((await introspect(basic)).status, 401, 'a client disabled through the cached storage, at once');
+  t.equal((await introspect(basic)).status, 401, 'and once its record is kept again');
 });

@@ -8,6 +8,8 @@ const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(:\d{1,5})?$/;
 /** Whether the request body was sent as `application/x-www-form-urlencoded`. */
 export function isFormRequest(request: FastifyRequest): boolean {
   const type = request.headers['content-type'];
+  // The spelling every client sends, without the lower-casing and splitting below.
+  if (type === 'application/x-www-form-urlencoded') return true;
   return type !== undefined && type.toLowerCase().split(';', 1)[0]!.trim() === 'application/x-www-form-urlencoded';
 }
 

@@ -59,3 +59,25 @@ export const TokenReferenceBody = params({
   token_type_hint: single(),
 });
 export type TokenReferenceBody = Static<typeof TokenReferenceBody>;
+
+/**
+ * The 200 answer of introspection (RFC 7662 section 2.2), for Fastify's compiled serializer: about
+ * a third of JSON.stringify's cost for this object. The properties in the order the core builds
+ * them, none required, so the output is JSON.stringify's. Values the core takes from the
+ * application or the store as they come (`exp`, `iat` from stored dates, `username` from
+ * `findUsername`) have no type: the compiler writes them with JSON.stringify.
+ */
+export const IntrospectionResponseSchema = {
+  type: 'object',
+  properties: {
+    active: { type: 'boolean' },
+    scope: { type: 'string' },
+    client_id: { type: 'string' },
+    token_type: { type: 'string' },
+    exp: {},
+    iat: {},
+    iss: { type: 'string' },
+    sub: { type: 'string' },
+    username: {},
+  },
+} as const;

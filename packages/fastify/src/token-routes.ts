@@ -4,7 +4,7 @@ import { handleJsonRouteError } from './error-handler.js';
 import type { ResolvedOptions } from './options.js';
 import { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 import { endpointConfig } from './route-config.js';
-import { TokenBody, TokenReferenceBody } from './schemas.js';
+import { IntrospectionResponseSchema, TokenBody, TokenReferenceBody } from './schemas.js';
 
 export interface TokenRouteOptions {
   server: AuthorizationServer;
@@ -30,7 +30,7 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
 
   routes.post<{ Body: TokenReferenceBody }>(
     `${settings.routePrefix}/introspect`,
-    { schema: { body: TokenReferenceBody }, config: endpointConfig('introspect') },
+    { schema: { body: TokenReferenceBody, response: { 200: IntrospectionResponseSchema } }, config: endpointConfig('introspect') },
     async (request, reply) =>
       sendOAuthResponse(reply, await server.handleIntrospectionRequest(toOAuthRequest(request))),
   );

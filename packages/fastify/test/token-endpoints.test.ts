@@ -287,3 +287,34 @@ t.test('core options pass through: verifyUser enables the password grant, access
   const metadata = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
   t.ok((metadata.json().grant_types_supported as string[]).includes('password'));
 });
+
+t.test("introspection's compiled serializer writes exactly what JSON.stringify writes of the core's answer", async (t) => {
+  // Awkward characters for the compiled serializer: quotes, backslashes, controls, line and
+  // paragraph separators, a lone surrogate, non-ASCII, and a string past its short-string path.
+  const awkward = ['plain', 'quo"te\\back', 'ctl\u0001\n\t', 'sep\u2028\u2029', 'lone\ud800', 'é漢🙂', 'x'.repeat(60) + '"'];
+  const usernames = new Map<string, string | null>(awkward.map((id, index) => [id, index % 3 === 2 ? null : `${id}!`]));
+  const { app, close } = await buildTestApp({ plugin: { findUsername: async (id) => usernames.get(id) ?? null } });
+  t.teardown(close);
+  const { client, clientSecret } = await app.oauth.registerClient({ name: 'Serializer', grantTypes: ['client_credentials'], scopes: ['read', 'write'] });
+  const authorization = basicAuth(client.id, clientSecret!);
+  const tokens = [
+    (await app.oauth.issueTokens({ clientId: client.id, userId: null, scope: ['read', 'write'] })).access_token,
+    ...(await Promise.all(awkward.map(async (userId) => (await app.oauth.issueTokens({ clientId: client.id, userId, scope: ['read'] })).access_token))),
+    'pca_unknown',
+  ];
+  const withRefresh = await app.oauth.issueTokens({ clientId: client.id, userId: 'plain', scope: ['read'], withRefreshToken: true });
+  tokens.push(withRefresh.refresh_token!);
+  for (const token of tokens) {
+    const payload = form({ token });
+    const response = await app.inject({ method: 'POST', url: '/oauth/introspect', headers: { ...FORM, authorization }, payload });
+    const expected = await app.oauth.server.handleIntrospectionRequest({
+      method: 'POST',
+      url: new URL(`${ISSUER}/oauth/introspect`),
+      headers: { authorization },
+      body: { token },
+      secure: true,
+    });
+    t.equal(response.statusCode, 200);
+    t.equal(response.body, JSON.stringify(expected.body), `byte for byte: ${response.body.slice(0, 60)}`);
+  }
+});

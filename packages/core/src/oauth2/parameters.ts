@@ -6,9 +6,11 @@ import { invalidRequest } from '../errors.js';
  * says for parameters sent without a value.
  */
 export class RequestParameters {
-  readonly #values: ReadonlyMap<string, readonly string[]>;
+  // A parameter sent once is kept as its string, without a one-element array: the token,
+  // revocation and introspection endpoints build these on every request.
+  readonly #values: ReadonlyMap<string, string | readonly string[]>;
 
-  private constructor(values: ReadonlyMap<string, readonly string[]>) {
+  private constructor(values: ReadonlyMap<string, string | readonly string[]>) {
     this.#values = values;
   }
 
@@ -23,9 +25,10 @@ export class RequestParameters {
   }
 
   static fromBody(body: Record<string, string | string[]>): RequestParameters {
-    const values = new Map<string, readonly string[]>();
-    for (const [name, value] of Object.entries(body)) {
-      values.set(name, typeof value === 'string' ? [value] : value.map(String));
+    const values = new Map<string, string | readonly string[]>();
+    for (const name of Object.keys(body)) {
+      const value = body[name]!;
+      values.set(name, typeof value === 'string' ? value : value.map(String));
     }
     return new RequestParameters(values);
   }
@@ -33,7 +36,7 @@ export class RequestParameters {
   /** The names of the parameters sent more than once. */
   repeated(): string[] {
     const names: string[] = [];
-    for (const [name, list] of this.#values) if (list.length > 1) names.push(name);
+    for (const [name, value] of this.#values) if (typeof value !== 'string' && value.length > 1) names.push(name);
     return names;
   }
 
@@ -49,10 +52,15 @@ export class RequestParameters {
 
   /** The value, or undefined when absent or empty. Throws invalid_request when repeated. */
   get(name: string): string | undefined {
-    const list = this.#values.get(name);
-    if (list === undefined || list.length === 0) return undefined;
-    if (list.length > 1) throw invalidRequest(`The ${name} parameter must not be repeated.`);
-    const value = list[0];
+    const entry = this.#values.get(name);
+    if (entry === undefined) return undefined;
+    let value: string | undefined;
+    if (typeof entry === 'string') value = entry;
+    else {
+      if (entry.length === 0) return undefined;
+      if (entry.length > 1) throw invalidRequest(`The ${name} parameter must not be repeated.`);
+      value = entry[0];
+    }
     return value === '' ? undefined : value;
   }
 

@@ -7,12 +7,12 @@ export const NO_STORE_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   pragma: 'no-cache',
 });
 
-export function createJsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): OAuthResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json', ...NO_STORE_HEADERS, ...headers },
-    body,
-  };
+export function createJsonResponse(status: number, body: unknown, headers?: Record<string, string>): OAuthResponse {
+  // Written out rather than spread from NO_STORE_HEADERS: every JSON answer builds this object.
+  // Same names in the same order; `headers` may replace any of them, as a spread would.
+  const all: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store', pragma: 'no-cache' };
+  if (headers !== undefined) for (const name of Object.keys(headers)) all[name] = headers[name]!;
+  return { status, headers: all, body };
 }
 
 /**
