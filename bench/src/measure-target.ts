@@ -88,6 +88,8 @@ export async function measureTarget(context: RunContext, target: TargetDescripto
   };
   const server: ChildChannel<ToServer, FromServer> = new Channel(context.serverModule, {
     env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(spec) },
+    // The server collects garbage before each memory reading (see probe.ts).
+    execArgv: ['--expose-gc'],
   });
   const result: TargetResult = {
     key: target.key,

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Fixtures, FromServer, ServerSpec, ToServer } from '../protocol.js';
-import { ServerProbe } from './probe.js';
+import { residentAfterCollection, ServerProbe } from './probe.js';
 import { RoundProfiler } from './profiler.js';
 import { installQueryCounter } from './query-counter.js';
 
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     }
   }
 
-  send({ type: 'ready', port, rssBytes: process.memoryUsage.rss() });
+  send({ type: 'ready', port, rssBytes: residentAfterCollection() });
 }
 
 main().catch((error: unknown) => {
