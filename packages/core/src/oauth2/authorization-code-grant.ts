@@ -7,7 +7,7 @@ import type { RequestParameters } from './parameters.js';
 import { computeS256Challenge, isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
-import { mintFreshTokens, mintTokens, revokeForSingleAccessToken, tokenResponse } from './token-issuer.js';
+import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.1.3 with RFC 7636 section 4.6. The code is read, checked, and then redeemed:
@@ -48,13 +48,8 @@ export async function exchangeAuthorizationCode(
     const redemption = await storage.redeemAuthorizationCodeByDigest(digest, expected, now, minted.fresh);
     record = redemption.record;
     if (redemption.exchanged && record !== null) {
-      // The store's conditions and these checks must agree; if they ever do not, nobody keeps tokens.
       const refusal = checkRedemption(client, record, redirectUri, verifier, now);
-      if (refusal !== null) {
-        await storage.revokeFamily(record.familyId, now);
-        throw refusal.error;
-      }
-      return tokenResponse(context, minted, record.scope);
+      return answerExchange(context, record, refusal?.error ?? null, minted, now);
     }
   } else {
     record = await storage.findAuthorizationCode(digest);

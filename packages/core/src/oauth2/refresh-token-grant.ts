@@ -6,7 +6,7 @@ import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { narrowScope, parseRequestedScope } from './scope-policy.js';
-import { mintFreshTokens, mintTokens, revokeForSingleAccessToken, tokenResponse } from './token-issuer.js';
+import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 6 with rotation on every use (RFC 9700 section 4.14.2): the old refresh
@@ -35,13 +35,7 @@ export async function exchangeRefreshToken(
     const rotation = await storage.rotateRefreshTokenByDigest(digest, client.id, now, minted.fresh);
     record = rotation.record;
     if (rotation.exchanged && record !== null) {
-      // The store's conditions and these checks must agree; if they ever do not, nobody keeps tokens.
-      const refusal = checkRefresh(client, record, now);
-      if (refusal !== null) {
-        await storage.revokeFamily(record.familyId, now);
-        throw refusal.error;
-      }
-      return tokenResponse(context, minted, record.scope);
+      return answerExchange(context, record, checkRefresh(client, record, now)?.error ?? null, minted, now);
     }
   } else {
     record = await storage.findRefreshToken(digest);

@@ -1,4 +1,5 @@
 import { digestSecret, generateId, generateToken } from '../crypto.js';
+import type { OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import { ownFreshTokens } from '../storage/fresh-tokens.js';
 import type { FreshToken, FreshTokens } from '../storage/port.js';
@@ -63,6 +64,25 @@ export function tokenResponse(context: ServerContext, minted: FreshlyMinted, sco
     ...(minted.refreshToken === null ? {} : { refresh_token: minted.refreshToken }),
     scope: scope.join(' '),
   };
+}
+
+/**
+ * The answer to a one-step exchange the store made: its conditions and the core's checks (the
+ * `refusal` they give on the record it found) must agree. If they ever do not, the whole family is
+ * revoked, so nobody keeps the tokens.
+ */
+export async function answerExchange(
+  context: ServerContext,
+  grant: { familyId: string; scope: readonly string[] },
+  refusal: OAuthError | null,
+  minted: FreshlyMinted,
+  now: Date,
+): Promise<IssuedTokens> {
+  if (refusal !== null) {
+    await context.options.storage.revokeFamily(grant.familyId, now);
+    throw refusal;
+  }
+  return tokenResponse(context, minted, grant.scope);
 }
 
 /** Makes the tokens of one issuance without saving them (rotation saves them with the old token's consumption). */

@@ -62,65 +62,65 @@ const INSERT_REFRESH = `
     insert into portcullis_refresh_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at, consumed_at, revoked_at)
       values (r_id, r_digest, v_client_id, v_user_id, v_scope, v_family_id, r_issued_at, r_expires_at, null, null);`;
 
-// The conditions are the core's checks for a refresh token: its client, neither consumed nor
-// revoked, unexpired.
-const ROTATE_BY_DIGEST = `
-create procedure portcullis_rotate_refresh_token_by_digest(
+/**
+ * A one-step exchange: the row read by digest under lock; if it is the client's, unconsumed and
+ * unexpired, and `matches` too, it is consumed by primary key and `inserts` save the new tokens;
+ * the answer is the row as read, and whether this call exchanged it.
+ */
+function exchangeProcedure(spec: { name: string; parameters: string; table: string; columns: Columns; matches: string; inserts: string }): string {
+  return `
+create procedure ${spec.name}(
   in p_digest varchar(64) ${STRING},
-  in p_client_id varchar(128) ${STRING},
+  in p_client_id varchar(128) ${STRING},${spec.parameters}
   in p_now bigint,${FRESH_TOKENS})
 modifies sql data sql security invoker
 begin
-  ${declareRow(REFRESH_TOKEN_COLUMNS)}
+  ${declareRow(spec.columns)}
   declare v_exchanged tinyint default 0;
   declare continue handler for not found set v_id = null;
   ${ON_ERROR_UNDO_AND_RESIGNAL}
   start transaction;
-  ${readRow('portcullis_refresh_tokens', REFRESH_TOKEN_COLUMNS)}
-  if v_id is not null and v_client_id = p_client_id and v_consumed_at is null and v_revoked_at is null
-      and v_expires_at > p_now then
-    update portcullis_refresh_tokens set consumed_at = p_now where id = v_id;${INSERT_ACCESS}${INSERT_REFRESH}
+  ${readRow(spec.table, spec.columns)}
+  if v_id is not null and v_client_id = p_client_id and v_consumed_at is null and v_expires_at > p_now
+      and ${spec.matches} then
+    update ${spec.table} set consumed_at = p_now where id = v_id;${spec.inserts}
     commit;
     set v_exchanged = 1;
   else
     rollback;
   end if;
-  ${answerRow(REFRESH_TOKEN_COLUMNS)}
+  ${answerRow(spec.columns)}
 end`;
+}
+
+// The core's checks for a refresh token: its client, neither consumed nor revoked, unexpired.
+const ROTATE_BY_DIGEST = exchangeProcedure({
+  name: 'portcullis_rotate_refresh_token_by_digest',
+  parameters: '',
+  table: 'portcullis_refresh_tokens',
+  columns: REFRESH_TOKEN_COLUMNS,
+  matches: 'v_revoked_at is null',
+  inserts: `${INSERT_ACCESS}${INSERT_REFRESH}`,
+});
 
 // The core's checks for a code, as equalities on what it computed: its client, its redirect URI
 // (<=>: both NULL is equal), and the S256 challenge of the verifier (NULL: the code must have
 // none). A plain challenge never matches here; the core then redeems such a code by id.
-const REDEEM_BY_DIGEST = `
-create procedure portcullis_redeem_authorization_code_by_digest(
-  in p_digest varchar(64) ${STRING},
-  in p_client_id varchar(128) ${STRING},
+const REDEEM_BY_DIGEST = exchangeProcedure({
+  name: 'portcullis_redeem_authorization_code_by_digest',
+  parameters: `
   in p_redirect_uri text ${STRING},
   in p_code_challenge varchar(128) ${STRING},
-  in p_now bigint,
-  in p_with_refresh tinyint,${FRESH_TOKENS})
-modifies sql data sql security invoker
-begin
-  ${declareRow(CODE_COLUMNS)}
-  declare v_exchanged tinyint default 0;
-  declare continue handler for not found set v_id = null;
-  ${ON_ERROR_UNDO_AND_RESIGNAL}
-  start transaction;
-  ${readRow('portcullis_authorization_codes', CODE_COLUMNS)}
-  if v_id is not null and v_client_id = p_client_id and v_consumed_at is null and v_expires_at > p_now
-      and v_redirect_uri <=> p_redirect_uri
+  in p_with_refresh tinyint,`,
+  table: 'portcullis_authorization_codes',
+  columns: CODE_COLUMNS,
+  matches: `v_redirect_uri <=> p_redirect_uri
       and (case when p_code_challenge is null then v_code_challenge is null
-           else v_code_challenge_method = 'S256' and v_code_challenge = p_code_challenge end) then
-    update portcullis_authorization_codes set consumed_at = p_now where id = v_id;${INSERT_ACCESS}
+           else v_code_challenge_method = 'S256' and v_code_challenge = p_code_challenge end)`,
+  inserts: `${INSERT_ACCESS}
     if p_with_refresh = 1 then${INSERT_REFRESH}
-    end if;
-    commit;
-    set v_exchanged = 1;
-  else
-    rollback;
-  end if;
-  ${answerRow(CODE_COLUMNS)}
-end`;
+    end if;`,
+});
 
 async function dropProcedures(db: Parameters<Migration['up']>[0]): Promise<void> {
   for (const name of ONE_STEP_PROCEDURES) await sql`drop procedure if exists ${sql.id(name)}`.execute(db);
