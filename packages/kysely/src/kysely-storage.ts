@@ -21,7 +21,7 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewRefreshTokenRow, RefreshTokenRow } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewRefreshTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
@@ -109,11 +109,13 @@ class KyselyStorage implements OAuthStorage {
   /** One prepared statement that writes (or a CALL) as a whole operation. */
   async #execute<Args, Row>(operation: string, statement: PreparedStatement<Args, Row>, args: Args): Promise<QueryResult<Row>> {
     const query = statement.compile(args);
+    return this.#run(operation, () => this.#writeOne(query));
+  }
+
+  /** One writing statement, in the next group commit on SQLite from createDatabase; the driver's error as it comes. */
+  #writeOne<Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>> {
     const group = this.#group;
-    if (group !== null) {
-      return this.#run(operation, () => group.write((executor) => executor.executeQuery(query), { singleStatement: true }));
-    }
-    return this.#run(operation, (db) => db.executeQuery(query));
+    return group === null ? this.#db.executeQuery(query) : group.write((executor) => executor.executeQuery(query), { singleStatement: true });
   }
 
   /** The row a prepared lookup by a unique key finds, if any. */
@@ -214,10 +216,7 @@ class KyselyStorage implements OAuthStorage {
       const record = { ...fromRow(claimed), consumedAt: null };
       const owned = ownFreshTokens(fresh, record);
       // A failing insert throws, which rolls the claim back too.
-      await this.#insertTokens(executor, {
-        access: toAccessTokenRow(owned.access),
-        refresh: owned.refresh === null ? null : toRefreshTokenRow(owned.refresh),
-      });
+      await this.#insertTokens(executor, toTokenRows(owned.access, owned.refresh));
       return { exchanged: true, record };
     });
   }
@@ -316,7 +315,7 @@ class KyselyStorage implements OAuthStorage {
     refresh: RefreshTokenRecord | null,
   ): Promise<boolean> {
     const consumption = { key: codeId, now: toMillis(now) };
-    const rows = { access: toAccessTokenRow(access), refresh: refresh === null ? null : toRefreshTokenRow(refresh) };
+    const rows = toTokenRows(access, refresh);
     if ('calls' in this.#writes) {
       // The procedure runs the same transaction as below, in one round trip.
       const call = this.#writes.calls.redeemAuthorizationCode.compile({ ...consumption, ...rows });
@@ -426,7 +425,7 @@ class KyselyStorage implements OAuthStorage {
         find: this.#statements.findRefreshToken,
       },
       exchangeArgs(digest, { clientId, redirectUri: null, codeChallenge: null }, now, fresh),
-      (row: RefreshTokenRow) => fromRefreshTokenRow(row),
+      fromRefreshTokenRow,
       fresh,
     );
   }
@@ -631,11 +630,7 @@ class KyselyStorage implements OAuthStorage {
     };
     try {
       // The primary key refuses a second insert: check and record are one statement.
-      const query = this.#statements.insertNonce.compile(row);
-      const group = this.#group;
-      await (group === null
-        ? this.#db.executeQuery(query)
-        : group.write((executor) => executor.executeQuery(query), { singleStatement: true }));
+      await this.#writeOne(this.#statements.insertNonce.compile(row));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;
@@ -684,7 +679,11 @@ class KyselyStorage implements OAuthStorage {
   }
 }
 
-/** Rows an UPDATE changed (with mysql2's CLIENT_FOUND_ROWS, matched: the same for the conditional updates here). */
+/** The rows of one issuance's tokens. */
+function toTokenRows(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): { access: NewAccessTokenRow; refresh: NewRefreshTokenRow | null } {
+  return { access: toAccessTokenRow(access), refresh: refresh === null ? null : toRefreshTokenRow(refresh) };
+}
+
 /** A one-step exchange's arguments, in the columns' units. */
 function exchangeArgs(digest: string, expected: CodeExpectation, now: Date, fresh: FreshTokens): ExchangeArgs {
   const row = (token: FreshToken): FreshTokenRow => ({
@@ -704,6 +703,7 @@ function exchangeArgs(digest: string, expected: CodeExpectation, now: Date, fres
   };
 }
 
+/** Rows an UPDATE changed (with mysql2's CLIENT_FOUND_ROWS, matched: the same for the conditional updates here). */
 function changedRows(result: QueryResult<unknown>): number {
   return Number(result.numAffectedRows ?? 0n);
 }

@@ -138,7 +138,8 @@ export class MemoryStorage implements OAuthStorage {
         ? code.codeChallenge === null
         : code.codeChallengeMethod === 'S256' && code.codeChallenge === expected.codeChallenge);
     if (!matches) return { exchanged: false, record: found };
-    return { exchanged: await this.redeemAuthorizationCode(code.id, now, ...ownedTokens(fresh, code)), record: found };
+    const { access, refresh } = ownFreshTokens(fresh, code);
+    return { exchanged: await this.redeemAuthorizationCode(code.id, now, access, refresh), record: found };
   }
 
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
@@ -197,7 +198,7 @@ export class MemoryStorage implements OAuthStorage {
     const found = copyRecord(token);
     const live = token.clientId === clientId && token.consumedAt === null && token.revokedAt === null && token.expiresAt.getTime() > now.getTime();
     if (!live) return { exchanged: false, record: found };
-    const [access, refresh] = ownedTokens(fresh, token);
+    const { access, refresh } = ownFreshTokens(fresh, token);
     if (refresh === null) throw new TypeError('rotateRefreshTokenByDigest: a rotation saves a refresh token');
     return { exchanged: await this.rotateRefreshToken(token.id, now, access, refresh), record: found };
   }
@@ -552,11 +553,3 @@ function nonceKey(nonce: NonceRecord): string {
  */
 const copyRecord = <T>(record: T): T => structuredClone(record);
 
-/** Fresh tokens owned by the grant of the code or refresh token they are exchanged for. */
-function ownedTokens(
-  fresh: FreshTokens,
-  grant: AuthorizationCodeRecord | RefreshTokenRecord,
-): [AccessTokenRecord, RefreshTokenRecord | null] {
-  const { access, refresh } = ownFreshTokens(fresh, grant);
-  return [access, refresh];
-}
