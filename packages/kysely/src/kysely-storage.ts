@@ -21,13 +21,13 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewRefreshTokenRow } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database } from './database.js';
 import { isMysql } from './dialect.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
-import type { ExchangeArgs, FreshTokenRow, ProcedureCalls, SqliteStatements, StorageStatements } from './storage-statements.js';
+import type { ExchangeArgs, FreshTokenRow, ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
@@ -158,7 +158,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   /** The token rows of one issuance: the access token, and the refresh token when there is one. */
-  async #insertTokens(executor: StatementExecutor, rows: { access: NewAccessTokenRow; refresh: NewRefreshTokenRow | null }): Promise<void> {
+  async #insertTokens(executor: StatementExecutor, rows: RedemptionRows): Promise<void> {
     await executor.executeQuery(this.#statements.insertAccessToken.compile(rows.access));
     if (rows.refresh !== null) await executor.executeQuery(this.#statements.insertRefreshToken.compile(rows.refresh));
   }
@@ -171,7 +171,7 @@ class KyselyStorage implements OAuthStorage {
   async #consumeAndSave(
     operation: string,
     consume: CompiledQuery,
-    rows: { access: NewAccessTokenRow; refresh: NewRefreshTokenRow | null },
+    rows: RedemptionRows,
   ): Promise<boolean> {
     return this.#atomic(operation, async (executor) => {
       if (changedRows(await executor.executeQuery(consume)) === 0) return false;
@@ -680,7 +680,7 @@ class KyselyStorage implements OAuthStorage {
 }
 
 /** The rows of one issuance's tokens. */
-function toTokenRows(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): { access: NewAccessTokenRow; refresh: NewRefreshTokenRow | null } {
+function toTokenRows(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): RedemptionRows {
   return { access: toAccessTokenRow(access), refresh: refresh === null ? null : toRefreshTokenRow(refresh) };
 }
 

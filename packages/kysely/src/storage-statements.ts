@@ -129,7 +129,7 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     insertOAuth1AccessToken: insertRow(db, 'portcullis_oauth1_access_tokens'),
     insertNonce: insertRow(db, 'portcullis_oauth1_nonces'),
 
-    /** Rotation's decision: only one caller moves consumed_at from NULL on a live token. */
+    /** Redemption's decision: only one caller moves consumed_at from NULL. */
     redeemAuthorizationCode: byKeyAt((id, now) =>
       db
         .updateTable('portcullis_authorization_codes')
@@ -138,6 +138,7 @@ export function prepareStorageStatements(db: Kysely<Database>) {
         .where('consumed_at', 'is', null)
         .compile(),
     ),
+    /** Rotation's decision: only one caller moves consumed_at from NULL on a live token. */
     consumeRefreshToken: byKeyAt((id, now) =>
       db
         .updateTable('portcullis_refresh_tokens')
