@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ChildChannel } from './child-channel.js';
 import { ChildChannel as Channel } from './child-channel.js';
+import { resetSqliteDatabase } from './database-setup.js';
 import type { BenchOptions } from './options.js';
 import type { FromLoad, FromServer, LoadJob, LoadSummary, ServerSpec, Store, TargetId, ToLoad, ToServer } from './protocol.js';
 import { computeMedian, computeSpread } from './stats.js';
@@ -35,6 +36,11 @@ export interface TargetResult {
   connections: number;
   /** False when the server failed or a run got no responses or unexpected statuses. */
   ok: boolean;
+  /**
+   * The block it was measured in side by side, round by round (measureInterleaved), or null when
+   * it ran alone: rounds of the same index in one block ran seconds apart and can be paired.
+   */
+  block: number | null;
   problems: string[];
   rounds: RoundFigures[];
   requestsPerSecond: { median: number; min: number; max: number };
@@ -54,116 +60,120 @@ export interface RunContext {
   options: BenchOptions;
   load: ChildChannel<ToLoad, FromLoad>;
   serverModule: string;
+  /** The run's scratch directory: fixtures files and the SQLite targets' databases. */
   workDir: string;
   mysqlUrl: string;
-  sqlitePath: string;
   profileDir: string | null;
 }
 
 let nextJobId = 1;
+let nextBlock = 1;
 const PASSWORD_GRANT_CONNECTIONS = 8;
 
 /** Targets whose credentials are single use and must be issued afresh before each run. */
 const NEEDS_PREPARE: ReadonlySet<TargetId> = new Set(['S4', 'S5']);
 
-/** Starts the target's server, drives the warm-up, the measured rounds and the fixed-rate run. */
-export async function measureTarget(context: RunContext, target: TargetDescriptor): Promise<TargetResult> {
-  const { options } = context;
-  // Password hashing is bounded by the CPUs (libuv runs four hashes at once on two cores): more
-  // clients would only queue behind them, past the end of a round, and measure the queue.
-  const connections = target.id === 'S8' ? Math.min(options.connections, PASSWORD_GRANT_CONNECTIONS) : options.connections;
-  const fixturesFile = join(context.workDir, `fixtures-${target.key.replace(/[/@]/g, '-')}.json`);
-  const spec: ServerSpec = {
-    target: target.id,
-    store: target.store,
-    mysqlUrl: context.mysqlUrl,
-    sqlitePath: context.sqlitePath,
-    fixturesFile,
-    connections,
-    liveTokens: target.liveTokens ?? options.liveTokens,
-    profileFile:
-      context.profileDir !== null
-        ? join(context.profileDir, `${target.key.replace(/[/@]/g, '-')}.cpuprofile`)
-        : null,
-  };
-  const server: ChildChannel<ToServer, FromServer> = new Channel(context.serverModule, {
-    env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(spec) },
-    // The server collects garbage before each memory reading (see probe.ts).
-    execArgv: ['--expose-gc'],
-  });
-  const result: TargetResult = {
-    key: target.key,
-    id: target.id,
-    store: target.store,
-    connections,
-    ok: true,
-    problems: [],
-    rounds: [],
-    requestsPerSecond: { median: Number.NaN, min: Number.NaN, max: Number.NaN },
-    cpuMicrosPerRequest: Number.NaN,
-    queriesPerRequest: Number.NaN,
-    statementsPerRequest: {},
-    eventLoopP99Ms: Number.NaN,
-    eventLoopP99AtHalfRateMs: Number.NaN,
-    rssBytes: { before: Number.NaN, afterFirstRound: Number.NaN, afterLastRound: Number.NaN },
-    latency: null,
-    statusCodes: {},
-  };
+type JobShape = Omit<LoadJob, 'id' | 'target' | 'url' | 'connections' | 'fixturesFile'>;
 
-  try {
-    // Seeding a million tokens takes a while; anything else is up in seconds.
-    const ready = await server.request(null, 'ready', (target.liveTokens ?? 0) > 10_000 ? 900_000 : 120_000);
-    result.rssBytes.before = ready.rssBytes;
-    const url = `http://127.0.0.1:${ready.port}`;
+/**
+ * One target's measurement, in steps the orchestrator can interleave with other targets' steps:
+ * `start`, `warmUp`, `measureRound` (as many times as there are rounds), `measureLatency`, `stop`.
+ * A step that fails marks the result not ok, and the steps after it do nothing.
+ */
+export class TargetRun {
+  readonly result: TargetResult;
+  readonly #context: RunContext;
+  readonly #target: TargetDescriptor;
+  readonly #connections: number;
+  readonly #spec: ServerSpec;
+  #server: ChildChannel<ToServer, FromServer> | null = null;
+  #url = '';
+  // S5's runs are counted in codes, sized from the warm-up's rate (a guess when there is none).
+  #estimatedRate = 500;
+  readonly #statementTotals = new Map<string, number>();
 
-    type JobShape = Omit<LoadJob, 'id' | 'target' | 'url' | 'connections' | 'fixturesFile'>;
-    // Called before the measuring window opens, so issuing credentials is never counted.
-    const prepare = async (job: JobShape): Promise<void> => {
-      if (NEEDS_PREPARE.has(target.id)) {
-        // S5: one code per request; S4: fresh refresh-token chains (the count is only a floor).
-        await server.request({ type: 'prepare', count: job.amount ?? connections * 2 }, 'prepared', 300_000);
-      }
+  constructor(context: RunContext, target: TargetDescriptor) {
+    this.#context = context;
+    this.#target = target;
+    // Password hashing is bounded by the CPUs (libuv runs four hashes at once on two cores): more
+    // clients would only queue behind them, past the end of a round, and measure the queue.
+    this.#connections =
+      target.id === 'S8' ? Math.min(context.options.connections, PASSWORD_GRANT_CONNECTIONS) : context.options.connections;
+    const fileName = target.key.replace(/[/@]/g, '-');
+    this.#spec = {
+      target: target.id,
+      store: target.store,
+      mysqlUrl: context.mysqlUrl,
+      sqlitePath: sqlitePathFor(context, target),
+      fixturesFile: join(context.workDir, `fixtures-${fileName}.json`),
+      connections: this.#connections,
+      liveTokens: target.liveTokens ?? context.options.liveTokens,
+      profileFile: context.profileDir !== null ? join(context.profileDir, `${fileName}.cpuprofile`) : null,
     };
-    const runLoad = async (job: JobShape): Promise<LoadSummary> => {
-      const answer = await context.load.request(
-        { type: 'run', job: { ...job, id: nextJobId++, target: target.id, url, connections, fixturesFile } },
-        'result',
-        Math.max(job.duration, 1) * 1000 + 120_000,
-      );
-      checkSummary(target, answer.summary, result);
-      return answer.summary;
+    this.result = {
+      key: target.key,
+      id: target.id,
+      store: target.store,
+      connections: this.#connections,
+      ok: true,
+      block: null,
+      problems: [],
+      rounds: [],
+      requestsPerSecond: { median: Number.NaN, min: Number.NaN, max: Number.NaN },
+      cpuMicrosPerRequest: Number.NaN,
+      queriesPerRequest: Number.NaN,
+      statementsPerRequest: {},
+      eventLoopP99Ms: Number.NaN,
+      eventLoopP99AtHalfRateMs: Number.NaN,
+      rssBytes: { before: Number.NaN, afterFirstRound: Number.NaN, afterLastRound: Number.NaN },
+      latency: null,
+      statusCodes: {},
     };
+  }
 
-    // S5's runs are counted in codes, sized from the warm-up's rate (a guess when there is none).
-    let estimatedRate = 500;
-    // The smoke test counts requests instead of seconds: a few per connection, however slow the
-    // target (S8 hashes passwords) or the machine, so every run gets answers to check.
-    const amountFor = (seconds: number, rate: number): number | undefined => {
-      if (options.quick) return connections * 4;
-      // Half as many again: a round that outruns the estimate ends early, timed to its last answer.
-      return target.id === 'S5' ? Math.max(connections * 4, Math.round(seconds * rate * 1.5)) : undefined;
-    };
+  /** Forks the server and waits until it listens, seeded. */
+  start(): Promise<void> {
+    return this.#step(async () => {
+      // A SQLite yardstick's rows; a scenario's store migrates its own file.
+      if (this.#target.store === 'sqlite' && this.#target.id.startsWith('B')) resetSqliteDatabase(this.#spec.sqlitePath);
+      this.#server = new Channel(this.#context.serverModule, {
+        env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(this.#spec) },
+        // The server collects garbage before each memory reading (see probe.ts).
+        execArgv: ['--expose-gc'],
+      });
+      // Seeding a million tokens takes a while; anything else is up in seconds.
+      const ready = await this.#server.request(null, 'ready', (this.#target.liveTokens ?? 0) > 10_000 ? 900_000 : 120_000);
+      this.result.rssBytes.before = ready.rssBytes;
+      this.#url = `http://127.0.0.1:${ready.port}`;
+    });
+  }
 
-    if (options.warmupSeconds > 0) {
-      const job = { duration: options.warmupSeconds, amount: amountFor(options.warmupSeconds, estimatedRate) };
-      await prepare(job);
-      const warmup = await runLoad(job);
-      estimatedRate = Math.max(warmup.requestsPerSecond, 50);
-    }
+  warmUp(): Promise<void> {
+    const seconds = this.#context.options.warmupSeconds;
+    if (seconds <= 0) return Promise.resolve();
+    return this.#step(async () => {
+      const warmup = await this.#runLoad({ duration: seconds, amount: this.#amountFor(seconds, this.#estimatedRate) });
+      this.#estimatedRate = Math.max(warmup.requestsPerSecond, 50);
+    });
+  }
 
-    const statementTotals = new Map<string, number>();
-    for (let round = 0; round < options.rounds; round += 1) {
-      const job = { duration: options.roundSeconds, amount: amountFor(options.roundSeconds, estimatedRate) };
-      await prepare(job);
+  measureRound(): Promise<void> {
+    return this.#step(async () => {
+      const server = this.#server!;
+      const seconds = this.#context.options.roundSeconds;
+      const job = { duration: seconds, amount: this.#amountFor(seconds, this.#estimatedRate) };
+      await this.#prepare(job);
       const begun = await server.request({ type: 'begin' }, 'begun', 10_000);
-      if (round === 0 && Number.isNaN(result.rssBytes.before)) result.rssBytes.before = begun.rssBytes;
-      const summary = await runLoad(job);
+      if (Number.isNaN(this.result.rssBytes.before)) this.result.rssBytes.before = begun.rssBytes;
+      const summary = await this.#runLoad(job, false);
       const sample = await server.request({ type: 'end' }, 'ended', 10_000);
-      for (const [shape, count] of Object.entries(sample.statements)) statementTotals.set(shape, (statementTotals.get(shape) ?? 0) + count);
-      result.rounds.push({
+      for (const [shape, count] of Object.entries(sample.statements)) {
+        this.#statementTotals.set(shape, (this.#statementTotals.get(shape) ?? 0) + count);
+      }
+      this.result.rounds.push({
         requestsPerSecond: summary.requestsPerSecond,
         requests: summary.requests,
-        unexpected: countUnexpected(target, summary),
+        unexpected: countUnexpected(this.#target, summary),
         cpuMicros: sample.cpuMicros,
         serverRequests: sample.requests,
         queries: sample.queries,
@@ -171,42 +181,135 @@ export async function measureTarget(context: RunContext, target: TargetDescripto
         eventLoopMaxMs: sample.eventLoopMaxMs,
         rssBytes: sample.rssBytes,
       });
-    }
+    });
+  }
 
+  /** Latency at half the median peak: a fixed offered rate, so queueing at saturation does not dominate. */
+  measureLatency(): Promise<void> {
+    return this.#step(async () => {
+      this.#summarizeRounds();
+      const rate = Math.max(1, Math.round(this.result.requestsPerSecond.median / 2));
+      if (!Number.isFinite(rate) || rate <= 1) return;
+      const { options } = this.#context;
+      // The smoke test only checks that a paced run answers: one request per connection.
+      const amount = options.quick ? this.#connections : this.#amountFor(options.latencySeconds, rate);
+      const job = { duration: options.latencySeconds, overallRate: rate, amount };
+      await this.#prepare(job);
+      await this.#server!.request({ type: 'begin' }, 'begun', 10_000);
+      const fixed = await this.#runLoad(job, false);
+      const sample = await this.#server!.request({ type: 'end' }, 'ended', 10_000);
+      this.result.latency = { rate, p50Ms: fixed.latencyP50Ms, p99Ms: fixed.latencyP99Ms, p999Ms: fixed.latencyP999Ms };
+      this.result.eventLoopP99AtHalfRateMs = sample.eventLoopP99Ms;
+    });
+  }
+
+  /** Stops the server (whatever happened before) and returns the figures. */
+  async stop(): Promise<TargetResult> {
+    if (this.result.rounds.length > 0 && Number.isNaN(this.result.cpuMicrosPerRequest)) this.#summarizeRounds();
+    if (this.#server !== null) {
+      this.#server.send({ type: 'stop' });
+      await this.#server.waitForExit(15_000);
+    }
+    return this.result;
+  }
+
+  #summarizeRounds(): void {
+    const { result } = this;
     const rates = result.rounds.map((r) => r.requestsPerSecond);
-    const spread = computeSpread(rates);
-    result.requestsPerSecond = { median: computeMedian(rates), ...spread };
+    result.requestsPerSecond = { median: computeMedian(rates), ...computeSpread(rates) };
     const served = result.rounds.reduce((sum, r) => sum + r.serverRequests, 0);
     result.cpuMicrosPerRequest = result.rounds.reduce((sum, r) => sum + r.cpuMicros, 0) / served;
     result.queriesPerRequest = result.rounds.reduce((sum, r) => sum + r.queries, 0) / served;
-    for (const [shape, count] of [...statementTotals].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    for (const [shape, count] of [...this.#statementTotals].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
       result.statementsPerRequest[shape] = Math.round((count / served) * 1000) / 1000;
     }
     result.eventLoopP99Ms = Math.max(...result.rounds.map((r) => r.eventLoopP99Ms));
     result.rssBytes.afterFirstRound = result.rounds[0]?.rssBytes ?? Number.NaN;
     result.rssBytes.afterLastRound = result.rounds.at(-1)?.rssBytes ?? Number.NaN;
-
-    // Latency at half the peak: a fixed offered rate, so queueing at saturation does not dominate.
-    const rate = Math.max(1, Math.round(result.requestsPerSecond.median / 2));
-    if (Number.isFinite(rate) && rate > 1) {
-      // The smoke test only checks that a paced run answers: one request per connection.
-      const amount = options.quick ? connections : amountFor(options.latencySeconds, rate);
-      const job = { duration: options.latencySeconds, overallRate: rate, amount };
-      await prepare(job);
-      await server.request({ type: 'begin' }, 'begun', 10_000);
-      const fixed = await runLoad(job);
-      const sample = await server.request({ type: 'end' }, 'ended', 10_000);
-      result.latency = { rate, p50Ms: fixed.latencyP50Ms, p99Ms: fixed.latencyP99Ms, p999Ms: fixed.latencyP999Ms };
-      result.eventLoopP99AtHalfRateMs = sample.eventLoopP99Ms;
-    }
-  } catch (error) {
-    result.ok = false;
-    result.problems.push(error instanceof Error ? error.message : String(error));
-  } finally {
-    server.send({ type: 'stop' });
-    await server.waitForExit(15_000);
   }
-  return result;
+
+  async #step(work: () => Promise<void>): Promise<void> {
+    if (!this.result.ok) return;
+    try {
+      await work();
+    } catch (error) {
+      this.result.ok = false;
+      this.result.problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** Issues single-use credentials before the measuring window opens, so it is never counted. */
+  async #prepare(job: JobShape): Promise<void> {
+    if (NEEDS_PREPARE.has(this.#target.id)) {
+      // S5: one code per request; S4: fresh refresh-token chains (the count is only a floor).
+      const count = job.amount ?? this.#connections * 2;
+      await this.#server!.request({ type: 'prepare', count }, 'prepared', 300_000);
+    }
+  }
+
+  async #runLoad(job: JobShape, prepare = true): Promise<LoadSummary> {
+    if (prepare) await this.#prepare(job);
+    const answer = await this.#context.load.request(
+      {
+        type: 'run',
+        job: { ...job, id: nextJobId++, target: this.#target.id, url: this.#url, connections: this.#connections, fixturesFile: this.#spec.fixturesFile },
+      },
+      'result',
+      Math.max(job.duration, 1) * 1000 + 120_000,
+    );
+    checkSummary(this.#target, answer.summary, this.result);
+    return answer.summary;
+  }
+
+  /**
+   * The smoke test counts requests instead of seconds: a few per connection, however slow the
+   * target (S8 hashes passwords) or the machine, so every run gets answers to check. S5 is
+   * counted in codes: half as many again as the estimate, and a round that outruns it ends
+   * early, timed to its last answer.
+   */
+  #amountFor(seconds: number, rate: number): number | undefined {
+    if (this.#context.options.quick) return this.#connections * 4;
+    return this.#target.id === 'S5' ? Math.max(this.#connections * 4, Math.round(seconds * rate * 1.5)) : undefined;
+  }
+}
+
+/** Each SQLite target has a database file of its own: servers alive side by side share none. */
+export function sqlitePathFor(context: RunContext, target: TargetDescriptor): string {
+  return join(context.workDir, `${target.key.replace(/[/@]/g, '-')}.sqlite`);
+}
+
+/** One target on its own: every round of it, then its latency run. */
+export async function measureTarget(context: RunContext, target: TargetDescriptor): Promise<TargetResult> {
+  const run = new TargetRun(context, target);
+  await run.start();
+  await run.warmUp();
+  for (let round = 0; round < context.options.rounds; round += 1) await run.measureRound();
+  await run.measureLatency();
+  return run.stop();
+}
+
+/**
+ * Targets measured side by side: all servers up, each warmed, then round 1 of every target, round 2
+ * of every target in the opposite order, and so on. A scenario's round and its yardstick's are
+ * then seconds apart, not minutes, and a slow spell of the shared host lands on both: each
+ * throughput ratio is the median of the per-round ratios (see targets.ts).
+ */
+export async function measureInterleaved(context: RunContext, targets: readonly TargetDescriptor[]): Promise<TargetResult[]> {
+  const runs = targets.map((target) => new TargetRun(context, target));
+  const block = nextBlock++;
+  for (const run of runs) run.result.block = block;
+  try {
+    for (const run of runs) await run.start();
+    for (const run of runs) await run.warmUp();
+    for (let round = 0; round < context.options.rounds; round += 1) {
+      const order = round % 2 === 0 ? runs : [...runs].reverse();
+      for (const run of order) await run.measureRound();
+    }
+    for (const run of runs) await run.measureLatency();
+  } finally {
+    await Promise.all(runs.map((run) => run.stop()));
+  }
+  return runs.map((run) => run.result);
 }
 
 function countUnexpected(target: TargetDescriptor, summary: LoadSummary): number {

@@ -7,8 +7,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChildChannel } from './child-channel.js';
-import { buildMysqlUrl, checkMysqlReachable, resetMysqlDatabase, resetSqliteDatabase } from './database-setup.js';
-import { measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
+import { buildMysqlUrl, checkMysqlReachable, resetMysqlDatabase } from './database-setup.js';
+import { measureInterleaved, measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { summarizeProfiles } from './profile-summary.js';
 import type { FromLoad, TargetId, ToLoad } from './protocol.js';
@@ -20,23 +20,23 @@ const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const SCENARIOS: TargetId[] = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
 
 /**
- * B0 and B1, then per store its yardsticks (B2, B3, B3S on that store's database) right before
- * its scenarios: a change in the machine's load between a yardstick and the scenarios compared
- * with it moves their ratio, and this keeps them minutes closer than all yardsticks first.
+ * The targets in blocks. A block's targets are measured side by side, their rounds interleaved
+ * (measureInterleaved): B0 with B1, then per store its yardsticks (B2, B3, B3S on that store's
+ * database) with its scenarios, so each ratio compares rounds run seconds apart. The scale pair
+ * runs alone, one after the other, from an emptied database.
  */
-function listTargets(options: BenchOptions): TargetDescriptor[] {
-  const targets: TargetDescriptor[] = [
-    { id: 'B0', store: null, key: 'B0' },
-    { id: 'B1', store: null, key: 'B1' },
-  ];
+function listBlocks(options: BenchOptions): TargetDescriptor[][] {
+  const blocks: TargetDescriptor[][] = [[{ id: 'B0', store: null, key: 'B0' }, { id: 'B1', store: null, key: 'B1' }]];
   for (const store of options.stores) {
-    for (const id of ['B2', 'B3', 'B3S'] as const) targets.push({ id, store, key: `${id}/${store}` });
-    for (const id of SCENARIOS) targets.push({ id, store, key: `${id}/${store}` });
+    const ids: TargetId[] = ['B2', 'B3', 'B3S', ...SCENARIOS];
+    blocks.push(ids.map((id) => ({ id, store, key: `${id}/${store}` })));
   }
-  const selected = options.only === null ? targets : targets.filter((t) => options.only!.has(t.id));
+  const selected = blocks
+    .map((block) => (options.only === null ? block : block.filter((t) => options.only!.has(t.id))))
+    .filter((block) => block.length > 0);
   if (options.scale && options.stores.includes('mysql')) {
-    selected.push({ id: 'S2', store: 'mysql', key: 'S2/mysql@1k', liveTokens: 1000, freshDatabase: true });
-    selected.push({ id: 'S2', store: 'mysql', key: 'S2/mysql@1M', liveTokens: 1_000_000 });
+    selected.push([{ id: 'S2', store: 'mysql', key: 'S2/mysql@1k', liveTokens: 1000, freshDatabase: true }]);
+    selected.push([{ id: 'S2', store: 'mysql', key: 'S2/mysql@1M', liveTokens: 1_000_000 }]);
   }
   return selected;
 }
@@ -56,9 +56,7 @@ async function main(): Promise<number> {
     options.stores = options.stores.filter((s) => s !== 'mysql');
   }
   const workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
-  const sqlitePath = join(workDir, 'bench.sqlite');
   if (options.stores.includes('mysql')) await resetMysqlDatabase();
-  if (options.stores.includes('sqlite')) resetSqliteDatabase(sqlitePath);
   const profileDir = options.profile ? join(benchDir, 'results', 'profiles') : null;
   if (profileDir) await mkdir(profileDir, { recursive: true });
 
@@ -71,36 +69,49 @@ async function main(): Promise<number> {
     serverModule: join(childDir, 'server', 'main.js'),
     workDir,
     mysqlUrl: buildMysqlUrl(),
-    sqlitePath,
     profileDir,
   }));
 
-  const targets = listTargets(options);
-  const slots: (TargetResult | undefined)[] = new Array<TargetResult | undefined>(targets.length);
-  let next = 0;
-  const runLane = async (context: RunContext): Promise<void> => {
-    while (next < targets.length) {
-      const index = next++;
-      const target = targets[index]!;
-      const began = Date.now();
-      if (target.freshDatabase) await resetMysqlDatabase();
-      const result = await measureTarget(context, target);
-      slots[index] = result;
-      const seconds = ((Date.now() - began) / 1000).toFixed(1);
-      console.log(
-        `${target.key.padEnd(12)} ${result.ok ? 'ok ' : 'FAILED'} ${result.requestsPerSecond.median.toFixed(0).padStart(6)} req/s ` +
-          `(${seconds} s)${result.problems.length ? `\n    ${result.problems.slice(0, 3).join('\n    ')}` : ''}`,
-      );
-    }
+  const blocks = listBlocks(options);
+  const results: TargetResult[] = [];
+  const logResult = (result: TargetResult, seconds: string): void => {
+    console.log(
+      `${result.key.padEnd(12)} ${result.ok ? 'ok ' : 'FAILED'} ${result.requestsPerSecond.median.toFixed(0).padStart(6)} req/s ` +
+        `(${seconds} s)${result.problems.length ? `\n    ${result.problems.slice(0, 3).join('\n    ')}` : ''}`,
+    );
   };
   try {
-    await Promise.all(contexts.map(runLane));
+    if (options.quick) {
+      // The smoke test: each target alone, several at once (lanes), figures not judged.
+      const targets = blocks.flat();
+      const slots: (TargetResult | undefined)[] = new Array<TargetResult | undefined>(targets.length);
+      let next = 0;
+      const runLane = async (context: RunContext): Promise<void> => {
+        while (next < targets.length) {
+          const index = next++;
+          const began = Date.now();
+          slots[index] = await measureTarget(context, targets[index]!);
+          logResult(slots[index]!, ((Date.now() - began) / 1000).toFixed(1));
+        }
+      };
+      await Promise.all(contexts.map(runLane));
+      results.push(...slots.filter((r): r is TargetResult => r !== undefined));
+    } else {
+      const context = contexts[0]!;
+      for (const block of blocks) {
+        const began = Date.now();
+        if (block[0]!.freshDatabase) await resetMysqlDatabase();
+        const measured = block.length === 1 ? [await measureTarget(context, block[0]!)] : await measureInterleaved(context, block);
+        const seconds = ((Date.now() - began) / 1000).toFixed(1);
+        for (const result of measured) logResult(result, seconds);
+        results.push(...measured);
+      }
+    }
   } finally {
     for (const context of contexts) context.load.send({ type: 'stop' });
     await Promise.all(contexts.map((context) => context.load.waitForExit(5000)));
     await rm(workDir, { recursive: true, force: true });
   }
-  const results = slots.filter((r): r is TargetResult => r !== undefined);
 
   machine.loadAverage.atEnd = loadavg()[0] ?? Number.NaN;
   const checks = evaluateTargets(results, options.stores);

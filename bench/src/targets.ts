@@ -1,4 +1,5 @@
-import type { TargetResult } from './measure-target.js';
+import type { RoundFigures, TargetResult } from './measure-target.js';
+import { computeMedian } from './stats.js';
 import type { Store, TargetId } from './protocol.js';
 
 /** One target of issue 8, evaluated on the figures of one run. */
@@ -10,13 +11,26 @@ export interface TargetCheck {
   pass: boolean | null;
 }
 
-/** Each scenario's throughput yardstick and the least ratio the issue asks for. */
-export const THROUGHPUT_TARGETS: Partial<Record<TargetId, { baseline: TargetId; ratio: number }>> = {
+export interface ThroughputTarget {
+  /** The yardstick. */
+  baseline: TargetId;
+  /** The least ratio to it that the issue asks for. */
+  ratio: number;
+  /**
+   * A baseline that does only part of the scenario's work (S3 is a form POST, as B1 is; S4 and S5
+   * are a form POST that writes rows, as B3 is, with one row): the scenario cannot outrun it, so
+   * its ratio to the yardstick is the most the scenario could reach on this machine and store.
+   */
+  ceiling?: TargetId;
+}
+
+/** Each scenario's throughput target. */
+export const THROUGHPUT_TARGETS: Partial<Record<TargetId, ThroughputTarget>> = {
   S1: { baseline: 'B3S', ratio: 0.75 },
   S2: { baseline: 'B2', ratio: 0.8 },
-  S3: { baseline: 'B2', ratio: 0.8 },
-  S4: { baseline: 'B2', ratio: 0.5 },
-  S5: { baseline: 'B2', ratio: 0.5 },
+  S3: { baseline: 'B2', ratio: 0.8, ceiling: 'B1' },
+  S4: { baseline: 'B2', ratio: 0.5, ceiling: 'B3' },
+  S5: { baseline: 'B2', ratio: 0.5, ceiling: 'B3' },
   S6: { baseline: 'B3', ratio: 0.6 },
 };
 
@@ -29,13 +43,24 @@ export function findResult(results: readonly TargetResult[], id: TargetId, store
   return results.find((r) => r.id === id && (r.store === store || r.store === null) && !r.key.includes('@'));
 }
 
-/** The scenario's throughput over its yardstick's, when both ran. */
+/**
+ * The scenario's throughput over its yardstick's, when both ran: the median of the per-round
+ * ratios, round i of the scenario against round i of the yardstick, which ran seconds apart
+ * (measureInterleaved). Targets measured apart (a partial run) compare their medians instead.
+ */
 export function computeRatio(results: readonly TargetResult[], result: TargetResult): { baseline: string; ratio: number } | null {
-  const rule = THROUGHPUT_TARGETS[result.id];
-  if (!rule) return null;
-  const baseline = findResult(results, rule.baseline, result.store);
-  if (!baseline || !baseline.ok || !result.ok) return null;
-  return { baseline: baseline.key, ratio: result.requestsPerSecond.median / baseline.requestsPerSecond.median };
+  const baseline = findBaselineOf(results, result);
+  if (!baseline) return null;
+  return { baseline: baseline.key, ratio: compareThroughput(result, baseline) };
+}
+
+/** The ceiling's throughput over the yardstick's (see `ThroughputTarget.ceiling`), when both ran. */
+export function computeCeiling(results: readonly TargetResult[], result: TargetResult): { ceiling: string; ratio: number } | null {
+  const ceilingId = THROUGHPUT_TARGETS[result.id]?.ceiling;
+  const baseline = findBaselineOf(results, result);
+  const ceiling = ceilingId === undefined ? undefined : findResult(results, ceilingId, result.store);
+  if (!baseline || !ceiling?.ok) return null;
+  return { ceiling: ceiling.key, ratio: compareThroughput(ceiling, baseline) };
 }
 
 /**
@@ -43,17 +68,43 @@ export function computeRatio(results: readonly TargetResult[], result: TargetRes
  * from CPU time, which a busy machine disturbs far less than it disturbs throughput.
  */
 export function computeCpuRatio(results: readonly TargetResult[], result: TargetResult): number | null {
+  const baseline = findBaselineOf(results, result);
+  if (!baseline) return null;
+  const perRequest = (round: RoundFigures): number => round.cpuMicros / round.serverRequests;
+  return (
+    pairRounds(result, baseline, (scenario, yardstick) => perRequest(yardstick) / perRequest(scenario)) ??
+    baseline.cpuMicrosPerRequest / result.cpuMicrosPerRequest
+  );
+}
+
+function compareThroughput(result: TargetResult, baseline: TargetResult): number {
+  return (
+    pairRounds(result, baseline, (scenario, yardstick) => scenario.requestsPerSecond / yardstick.requestsPerSecond) ??
+    result.requestsPerSecond.median / baseline.requestsPerSecond.median
+  );
+}
+
+function findBaselineOf(results: readonly TargetResult[], result: TargetResult): TargetResult | null {
   const rule = THROUGHPUT_TARGETS[result.id];
   if (!rule) return null;
   const baseline = findResult(results, rule.baseline, result.store);
-  if (!baseline || !baseline.ok || !result.ok) return null;
-  return baseline.cpuMicrosPerRequest / result.cpuMicrosPerRequest;
+  return baseline && baseline.ok && result.ok ? baseline : null;
+}
+
+/** The median of `compare` over rounds of the same index, or null when the rounds do not pair. */
+function pairRounds(
+  scenario: TargetResult,
+  yardstick: TargetResult,
+  compare: (scenario: RoundFigures, yardstick: RoundFigures) => number,
+): number | null {
+  if (scenario.block === null || scenario.block !== yardstick.block || scenario.rounds.length !== yardstick.rounds.length) return null;
+  return computeMedian(scenario.rounds.map((round, index) => compare(round, yardstick.rounds[index]!)));
 }
 
 export function evaluateTargets(results: readonly TargetResult[], stores: readonly Store[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const store of stores) {
-    for (const [id, rule] of Object.entries(THROUGHPUT_TARGETS) as [TargetId, { baseline: TargetId; ratio: number }][]) {
+    for (const [id, rule] of Object.entries(THROUGHPUT_TARGETS) as [TargetId, ThroughputTarget][]) {
       const scenario = findResult(results, id, store);
       if (!scenario) continue;
       if (!findResult(results, rule.baseline, store)) {
@@ -62,10 +113,12 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
         continue;
       }
       const ratio = computeRatio(results, scenario);
+      const ceiling = computeCeiling(results, scenario);
+      const reach = ceiling ? `; ${ceiling.ceiling}, a part of its work, reaches ${ceiling.ratio.toFixed(2)}` : '';
       checks.push({
         name: `${id} >= ${rule.ratio} x ${rule.baseline}`,
         store,
-        detail: ratio ? `${ratio.ratio.toFixed(2)} x ${ratio.baseline}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
+        detail: ratio ? `${ratio.ratio.toFixed(2)} x ${ratio.baseline}${reach}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
         pass: ratio ? ratio.ratio >= rule.ratio : false,
       });
     }

@@ -1,0 +1,93 @@
+import { test } from 'tap';
+import type { RoundFigures, TargetResult } from '../src/measure-target.js';
+import type { Store, TargetId } from '../src/protocol.js';
+import { computeCeiling, computeCpuRatio, computeRatio, evaluateTargets } from '../src/targets.js';
+
+/** A result with one round per entry: [requests per second, CPU microseconds per request]. */
+function result(id: TargetId, store: Store | null, block: number | null, rounds: [number, number][]): TargetResult {
+  const figures: RoundFigures[] = rounds.map(([rate, cpu]) => ({
+    requestsPerSecond: rate,
+    requests: rate * 3,
+    unexpected: 0,
+    cpuMicros: cpu * rate * 3,
+    serverRequests: rate * 3,
+    queries: rate * 3,
+    eventLoopP99Ms: 10,
+    eventLoopMaxMs: 20,
+    rssBytes: 100 * 1024 * 1024,
+  }));
+  const sorted = rounds.map(([rate]) => rate).sort((a, b) => a - b);
+  return {
+    key: store === null ? id : `${id}/${store}`,
+    id,
+    store,
+    connections: 32,
+    ok: true,
+    block,
+    problems: [],
+    rounds: figures,
+    requestsPerSecond: { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)! },
+    cpuMicrosPerRequest: rounds.reduce((sum, [, cpu]) => sum + cpu, 0) / rounds.length,
+    queriesPerRequest: 1,
+    statementsPerRequest: {},
+    eventLoopP99Ms: 10,
+    eventLoopP99AtHalfRateMs: 5,
+    rssBytes: { before: 90 * 1024 * 1024, afterFirstRound: 100 * 1024 * 1024, afterLastRound: 100 * 1024 * 1024 },
+    latency: null,
+    statusCodes: { '200': 100 },
+  };
+}
+
+// A slow spell of the host began during round 3, after the yardstick's round and before the
+// scenario's: paired round by round, the ratio is 0.5 in four rounds of five; from the medians of
+// the rounds alone it would read 0.125.
+const yardstickRounds: [number, number][] = [[8000, 100], [8000, 100], [8000, 100], [2000, 400], [2000, 400]];
+const scenarioRounds: [number, number][] = [[4000, 200], [4000, 200], [1000, 800], [1000, 800], [1000, 800]];
+
+test('a throughput ratio pairs rounds of one block, and falls back to medians across blocks', async (t) => {
+  const b2 = result('B2', 'sqlite', 1, yardstickRounds);
+  const paired = result('S4', 'sqlite', 1, scenarioRounds);
+  t.same(computeRatio([b2, paired], paired), { baseline: 'B2/sqlite', ratio: 0.5 });
+  t.equal(computeCpuRatio([b2, paired], paired), 0.5);
+
+  const apart = result('S4', 'sqlite', 2, [[4000, 200], [4000, 200], [6000, 150], [6000, 150], [6000, 150]]);
+  t.same(computeRatio([b2, apart], apart), { baseline: 'B2/sqlite', ratio: 6000 / 8000 });
+  const alone = result('S4', 'sqlite', null, scenarioRounds);
+  t.same(computeRatio([b2, alone], alone), { baseline: 'B2/sqlite', ratio: 1000 / 8000 });
+});
+
+test('a scenario is compared with its own store\'s yardstick, and not when either failed', async (t) => {
+  const mysqlB2 = result('B2', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
+  const sqliteB2 = result('B2', 'sqlite', 2, yardstickRounds);
+  const s2 = result('S2', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.9, cpu / 0.9]));
+  t.equal(computeRatio([mysqlB2, sqliteB2, s2], s2)?.baseline, 'B2/sqlite');
+  t.ok(Math.abs(computeRatio([mysqlB2, sqliteB2, s2], s2)!.ratio - 0.9) < 1e-9);
+  sqliteB2.ok = false;
+  t.equal(computeRatio([mysqlB2, sqliteB2, s2], s2), null);
+  t.equal(computeCpuRatio([mysqlB2, sqliteB2, s2], s2), null);
+});
+
+test('the verdict of S4 says how far B3, a part of its work, reaches', async (t) => {
+  const b2 = result('B2', 'sqlite', 1, yardstickRounds);
+  const b3 = result('B3', 'sqlite', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.45, cpu / 0.45]));
+  const s4 = result('S4', 'sqlite', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.4, cpu / 0.4]));
+  const ceiling = computeCeiling([b2, b3, s4], s4);
+  t.equal(ceiling?.ceiling, 'B3/sqlite');
+  t.ok(Math.abs(ceiling!.ratio - 0.45) < 1e-9);
+
+  const check = evaluateTargets([b2, b3, s4], ['sqlite']).find((c) => c.name === 'S4 >= 0.5 x B2');
+  t.equal(check?.pass, false);
+  t.equal(check?.detail, '0.40 x B2/sqlite; B3/sqlite, a part of its work, reaches 0.45');
+
+  // No ceiling for S2, and none when the ceiling's baseline did not run.
+  t.equal(computeCeiling([b2, s4], s4), null);
+  const s2 = result('S2', 'sqlite', 1, yardstickRounds);
+  t.equal(computeCeiling([b2, b3, s2], s2), null);
+  t.equal(evaluateTargets([b2, s2], ['sqlite']).find((c) => c.name === 'S2 >= 0.8 x B2')?.detail, '1.00 x B2/sqlite');
+});
+
+test('a scenario whose yardstick did not run is not judged', async (t) => {
+  const s4 = result('S4', 'mysql', null, scenarioRounds);
+  const check = evaluateTargets([s4], ['mysql']).find((c) => c.name === 'S4 >= 0.5 x B2');
+  t.same(check, { name: 'S4 >= 0.5 x B2', store: 'mysql', detail: 'B2 not run', pass: null });
+});
