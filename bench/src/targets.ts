@@ -1,5 +1,5 @@
 import type { RoundFigures, TargetResult } from './measure-target.js';
-import { computeMedian } from './stats.js';
+import { computeMedian, computeSpread } from './stats.js';
 import type { Store, TargetId } from './protocol.js';
 
 /** One target of issue 8, evaluated on the figures of one run. */
@@ -48,10 +48,18 @@ export function findResult(results: readonly TargetResult[], id: TargetId, store
  * ratios, round i of the scenario against round i of the yardstick, which ran seconds apart
  * (measureInterleaved). Targets measured apart (a partial run) compare their medians instead.
  */
-export function computeRatio(results: readonly TargetResult[], result: TargetResult): { baseline: string; ratio: number } | null {
+export function computeRatio(
+  results: readonly TargetResult[],
+  result: TargetResult,
+): { baseline: string; ratio: number; rounds: { min: number; max: number } | null } | null {
   const baseline = findBaselineOf(results, result);
   if (!baseline) return null;
-  return { baseline: baseline.key, ratio: compareThroughput(result, baseline) };
+  const paired = pairRounds(result, baseline, throughputOf);
+  return {
+    baseline: baseline.key,
+    ratio: paired?.median ?? result.requestsPerSecond.median / baseline.requestsPerSecond.median,
+    rounds: paired === null ? null : { min: paired.min, max: paired.max },
+  };
 }
 
 /** The ceiling's throughput over the yardstick's (see `ThroughputTarget.ceiling`), when both ran. */
@@ -60,7 +68,8 @@ export function computeCeiling(results: readonly TargetResult[], result: TargetR
   const baseline = findBaselineOf(results, result);
   const ceiling = ceilingId === undefined ? undefined : findResult(results, ceilingId, result.store);
   if (!baseline || !ceiling?.ok) return null;
-  return { ceiling: ceiling.key, ratio: compareThroughput(ceiling, baseline) };
+  const paired = pairRounds(ceiling, baseline, throughputOf);
+  return { ceiling: ceiling.key, ratio: paired?.median ?? ceiling.requestsPerSecond.median / baseline.requestsPerSecond.median };
 }
 
 /**
@@ -72,16 +81,13 @@ export function computeCpuRatio(results: readonly TargetResult[], result: Target
   if (!baseline) return null;
   const perRequest = (round: RoundFigures): number => round.cpuMicros / round.serverRequests;
   return (
-    pairRounds(result, baseline, (scenario, yardstick) => perRequest(yardstick) / perRequest(scenario)) ??
+    pairRounds(result, baseline, (scenario, yardstick) => perRequest(yardstick) / perRequest(scenario))?.median ??
     baseline.cpuMicrosPerRequest / result.cpuMicrosPerRequest
   );
 }
 
-function compareThroughput(result: TargetResult, baseline: TargetResult): number {
-  return (
-    pairRounds(result, baseline, (scenario, yardstick) => scenario.requestsPerSecond / yardstick.requestsPerSecond) ??
-    result.requestsPerSecond.median / baseline.requestsPerSecond.median
-  );
+function throughputOf(scenario: RoundFigures, yardstick: RoundFigures): number {
+  return scenario.requestsPerSecond / yardstick.requestsPerSecond;
 }
 
 function findBaselineOf(results: readonly TargetResult[], result: TargetResult): TargetResult | null {
@@ -91,14 +97,18 @@ function findBaselineOf(results: readonly TargetResult[], result: TargetResult):
   return baseline && baseline.ok && result.ok ? baseline : null;
 }
 
-/** The median of `compare` over rounds of the same index, or null when the rounds do not pair. */
+/**
+ * `compare` over rounds of the same index (median, least and greatest), or null when the rounds
+ * do not pair.
+ */
 function pairRounds(
   scenario: TargetResult,
   yardstick: TargetResult,
   compare: (scenario: RoundFigures, yardstick: RoundFigures) => number,
-): number | null {
+): { median: number; min: number; max: number } | null {
   if (scenario.block === null || scenario.block !== yardstick.block || scenario.rounds.length !== yardstick.rounds.length) return null;
-  return computeMedian(scenario.rounds.map((round, index) => compare(round, yardstick.rounds[index]!)));
+  const ratios = scenario.rounds.map((round, index) => compare(round, yardstick.rounds[index]!));
+  return { median: computeMedian(ratios), ...computeSpread(ratios) };
 }
 
 export function evaluateTargets(results: readonly TargetResult[], stores: readonly Store[]): TargetCheck[] {
@@ -115,10 +125,11 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
       const ratio = computeRatio(results, scenario);
       const ceiling = computeCeiling(results, scenario);
       const reach = ceiling ? `; ${ceiling.ceiling}, a part of its work, reaches ${ceiling.ratio.toFixed(2)}` : '';
+      const rounds = ratio?.rounds ? ` (rounds ${ratio.rounds.min.toFixed(2)}-${ratio.rounds.max.toFixed(2)})` : '';
       checks.push({
         name: `${id} >= ${rule.ratio} x ${rule.baseline}`,
         store,
-        detail: ratio ? `${ratio.ratio.toFixed(2)} x ${ratio.baseline}${reach}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
+        detail: ratio ? `${ratio.ratio.toFixed(2)} x ${ratio.baseline}${rounds}${reach}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
         pass: ratio ? ratio.ratio >= rule.ratio : false,
       });
     }

@@ -47,13 +47,13 @@ const scenarioRounds: [number, number][] = [[4000, 200], [4000, 200], [1000, 800
 test('a throughput ratio pairs rounds of one block, and falls back to medians across blocks', async (t) => {
   const b2 = result('B2', 'sqlite', 1, yardstickRounds);
   const paired = result('S4', 'sqlite', 1, scenarioRounds);
-  t.same(computeRatio([b2, paired], paired), { baseline: 'B2/sqlite', ratio: 0.5 });
+  t.same(computeRatio([b2, paired], paired), { baseline: 'B2/sqlite', ratio: 0.5, rounds: { min: 0.125, max: 0.5 } });
   t.equal(computeCpuRatio([b2, paired], paired), 0.5);
 
   const apart = result('S4', 'sqlite', 2, [[4000, 200], [4000, 200], [6000, 150], [6000, 150], [6000, 150]]);
-  t.same(computeRatio([b2, apart], apart), { baseline: 'B2/sqlite', ratio: 6000 / 8000 });
+  t.same(computeRatio([b2, apart], apart), { baseline: 'B2/sqlite', ratio: 6000 / 8000, rounds: null });
   const alone = result('S4', 'sqlite', null, scenarioRounds);
-  t.same(computeRatio([b2, alone], alone), { baseline: 'B2/sqlite', ratio: 1000 / 8000 });
+  t.same(computeRatio([b2, alone], alone), { baseline: 'B2/sqlite', ratio: 1000 / 8000, rounds: null });
 });
 
 test('a scenario is compared with its own store\'s yardstick, and not when either failed', async (t) => {
@@ -77,13 +77,13 @@ test('the verdict of S4 says how far B3, a part of its work, reaches', async (t)
 
   const check = evaluateTargets([b2, b3, s4], ['sqlite']).find((c) => c.name === 'S4 >= 0.5 x B2');
   t.equal(check?.pass, false);
-  t.equal(check?.detail, '0.40 x B2/sqlite; B3/sqlite, a part of its work, reaches 0.45');
+  t.equal(check?.detail, '0.40 x B2/sqlite (rounds 0.40-0.40); B3/sqlite, a part of its work, reaches 0.45');
 
   // No ceiling for S2, and none when the ceiling's baseline did not run.
   t.equal(computeCeiling([b2, s4], s4), null);
   const s2 = result('S2', 'sqlite', 1, yardstickRounds);
   t.equal(computeCeiling([b2, b3, s2], s2), null);
-  t.equal(evaluateTargets([b2, s2], ['sqlite']).find((c) => c.name === 'S2 >= 0.8 x B2')?.detail, '1.00 x B2/sqlite');
+  t.equal(evaluateTargets([b2, s2], ['sqlite']).find((c) => c.name === 'S2 >= 0.8 x B2')?.detail, '1.00 x B2/sqlite (rounds 1.00-1.00)');
 });
 
 test('a scenario whose yardstick did not run is not judged', async (t) => {
