@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { TargetResult } from './measure-target.js';
 import type { BenchOptions } from './options.js';
-import { computeCpuRatio, computeRatio, mib, THROUGHPUT_TARGETS, type TargetCheck } from './targets.js';
+import { computeCpuRatio, computeRatio, formatRatio, mib, THROUGHPUT_TARGETS, type TargetCheck } from './targets.js';
 
 export interface MachineInfo {
   nproc: number;
@@ -48,7 +48,7 @@ export function renderTable(results: readonly TargetResult[]): string {
       r.key,
       formatNumber(r.requestsPerSecond.median),
       `${formatNumber(r.requestsPerSecond.min)}-${formatNumber(r.requestsPerSecond.max)}`,
-      ratio && rule ? `${ratio.ratio.toFixed(2)} x ${rule.baseline} (>= ${rule.ratio})` : '',
+      ratio && rule ? `${formatRatio(ratio.ratio)} x ${rule.baseline} (>= ${rule.ratio})` : '',
       cpuRatio === null ? '' : cpuRatio.toFixed(2),
       formatNumber(r.latency?.p50Ms ?? Number.NaN, 1),
       formatNumber(r.latency?.p99Ms ?? Number.NaN, 1),

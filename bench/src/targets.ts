@@ -129,7 +129,7 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
       checks.push({
         name: `${id} >= ${rule.ratio} x ${rule.baseline}`,
         store,
-        detail: ratio ? `${ratio.ratio.toFixed(2)} x ${ratio.baseline}${rounds}${reach}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
+        detail: ratio ? `${formatRatio(ratio.ratio)} x ${ratio.baseline}${rounds}${reach}` : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
         pass: ratio ? ratio.ratio >= rule.ratio : false,
       });
     }
@@ -177,6 +177,14 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
     });
   }
   return checks;
+}
+
+/**
+ * A ratio to two decimals, rounded down: a ratio of 0.4996 against a target of 0.5 fails, and must
+ * not read 0.50 beside its FAIL.
+ */
+export function formatRatio(ratio: number): string {
+  return (Math.floor(ratio * 100) / 100).toFixed(2);
 }
 
 export function mib(bytes: number): string {

@@ -1,7 +1,7 @@
 import { test } from 'tap';
 import type { RoundFigures, TargetResult } from '../src/measure-target.js';
 import type { Store, TargetId } from '../src/protocol.js';
-import { computeCeiling, computeCpuRatio, computeRatio, evaluateTargets } from '../src/targets.js';
+import { computeCeiling, computeCpuRatio, computeRatio, evaluateTargets, formatRatio } from '../src/targets.js';
 
 /** A result with one round per entry: [requests per second, CPU microseconds per request]. */
 function result(id: TargetId, store: Store | null, block: number | null, rounds: [number, number][]): TargetResult {
@@ -90,4 +90,15 @@ test('a scenario whose yardstick did not run is not judged', async (t) => {
   const s4 = result('S4', 'mysql', null, scenarioRounds);
   const check = evaluateTargets([s4], ['mysql']).find((c) => c.name === 'S4 >= 0.5 x B2');
   t.same(check, { name: 'S4 >= 0.5 x B2', store: 'mysql', detail: 'B2 not run', pass: null });
+});
+
+test('a ratio just under its target never reads as the target', async (t) => {
+  t.equal(formatRatio(0.4996), '0.49');
+  t.equal(formatRatio(0.5), '0.50');
+  t.equal(formatRatio(1.129), '1.12');
+  const b2 = result('B2', 'mysql', 1, yardstickRounds);
+  const s4 = result('S4', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.4996, cpu / 0.4996]));
+  const check = evaluateTargets([b2, s4], ['mysql']).find((c) => c.name === 'S4 >= 0.5 x B2');
+  t.equal(check?.pass, false);
+  t.match(check?.detail, /^0\.49 x B2\/mysql/);
 });
