@@ -134,13 +134,13 @@ export function parseBasicCredentials(header: string): BasicCredentials | null {
  * of 4n+1 or misplaced padding, which Buffer decodes leniently) takes Buffer's path.
  */
 function decodeBase64(text: string): string {
-  let binary: string;
   try {
-    binary = atob(text);
+    const binary = atob(text);
+    if (!NON_ASCII.test(binary)) return binary;
   } catch {
-    return Buffer.from(text, 'base64').toString('utf8');
+    // atob refused it: Buffer decodes leniently, below.
   }
-  return NON_ASCII.test(binary) ? Buffer.from(text, 'base64').toString('utf8') : binary;
+  return Buffer.from(text, 'base64').toString('utf8');
 }
 
 // atob yields one character per byte (0 to 255): the bytes above 127 are the non-ASCII ones.

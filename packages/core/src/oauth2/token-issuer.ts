@@ -36,23 +36,29 @@ export interface FreshlyMinted {
 
 /** Makes new tokens for no one yet: a one-step exchange learns their owner from the store. */
 export function mintFreshTokens(context: ServerContext, now: Date, withRefreshToken: boolean): FreshlyMinted {
-  const { entropy, accessTokenTtl, refreshTokenTtl } = context.options;
-  const accessToken = generateToken('accessToken', entropy);
-  const access: FreshToken = {
+  const { accessTokenTtl, refreshTokenTtl } = context.options;
+  const access = mintFreshToken(context, 'accessToken', now, accessTokenTtl);
+  if (!withRefreshToken) return { accessToken: access.token, refreshToken: null, fresh: { access: access.stored, refresh: null } };
+  const refresh = mintFreshToken(context, 'refreshToken', now, refreshTokenTtl);
+  return { accessToken: access.token, refreshToken: refresh.token, fresh: { access: access.stored, refresh: refresh.stored } };
+}
+
+/** One new token in clear, and what is stored of it: its id, digest and lifetime. */
+function mintFreshToken(
+  context: ServerContext,
+  kind: 'accessToken' | 'refreshToken',
+  now: Date,
+  ttlSeconds: number,
+): { token: string; stored: FreshToken } {
+  const { entropy } = context.options;
+  const token = generateToken(kind, entropy);
+  const stored: FreshToken = {
     id: generateId(entropy, now.getTime()),
-    digest: digestSecret(accessToken),
+    digest: digestSecret(token),
     issuedAt: now,
-    expiresAt: new Date(now.getTime() + accessTokenTtl * 1000),
+    expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
   };
-  if (!withRefreshToken) return { accessToken, refreshToken: null, fresh: { access, refresh: null } };
-  const refreshToken = generateToken('refreshToken', entropy);
-  const refresh: FreshToken = {
-    id: generateId(entropy, now.getTime()),
-    digest: digestSecret(refreshToken),
-    issuedAt: now,
-    expiresAt: new Date(now.getTime() + refreshTokenTtl * 1000),
-  };
-  return { accessToken, refreshToken, fresh: { access, refresh } };
+  return { token, stored };
 }
 
 /** The token response (RFC 6749 section 5.1) for minted tokens of `scope`. */
