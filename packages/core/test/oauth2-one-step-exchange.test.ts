@@ -3,7 +3,7 @@
 // store declines, or has no such method, the grants fall back to find-then-exchange and answer
 // the same; a store that exchanges what the checks refuse leaves nobody with tokens.
 import t from 'tap';
-import { MemoryStorage, digestSecret, type OAuthStorage } from '../src/index.js';
+import { MemoryStorage, digestSecret } from '../src/index.js';
 import {
   CHALLENGE,
   REDIRECT_URI,
@@ -16,32 +16,11 @@ import {
   registerTestClient,
   tokenRequest,
 } from './oauth2-fixtures.js';
-
-type Method = keyof OAuthStorage;
-
-/** The memory store behind a facade that counts calls and can lack the optional methods. */
-function facade(inner: MemoryStorage, options: { oneStep: boolean }) {
-  const calls = new Map<string, number>();
-  const storage = {} as Record<string, unknown>;
-  const prototype = Object.getPrototypeOf(inner) as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(prototype)) {
-    if (name === 'constructor' || typeof prototype[name] !== 'function') continue;
-    if (!options.oneStep && name.endsWith('ByDigest')) continue;
-    storage[name] = (...args: unknown[]) => {
-      calls.set(name, (calls.get(name) ?? 0) + 1);
-      return (prototype[name] as (...a: unknown[]) => unknown).apply(inner, args);
-    };
-  }
-  return {
-    storage: storage as unknown as OAuthStorage,
-    calls,
-    count: (name: Method) => calls.get(name) ?? 0,
-  };
-}
+import { countingFacade } from './storage-facade.js';
 
 async function setup(options: { oneStep: boolean; singleAccessToken?: boolean }) {
   const inner = new MemoryStorage();
-  const counted = facade(inner, options);
+  const counted = countingFacade(inner, { without: (name) => !options.oneStep && name.endsWith('ByDigest') });
   const fixture = createFixture({ storage: counted.storage, singleAccessToken: options.singleAccessToken ?? false, allowPlainPkce: true });
   const client = await registerTestClient(fixture);
   const snapshot = () => inner.snapshot();
@@ -199,7 +178,7 @@ t.test('singleAccessToken and a narrowed scope rotate by id, since they need the
 t.test('a store that exchanges what the checks refuse leaves nobody with tokens', async (t) => {
   const inner = new MemoryStorage();
   // A broken store: it rotates whoever asks, and redeems whatever the expectation says.
-  const broken = facade(inner, { oneStep: true }).storage;
+  const broken = countingFacade(inner).storage;
   broken.rotateRefreshTokenByDigest = async (digest, _clientId, now, fresh) => {
     const found = await inner.findRefreshToken(digest);
     return inner.rotateRefreshTokenByDigest(digest, found?.clientId ?? '', now, fresh);

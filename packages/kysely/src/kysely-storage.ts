@@ -13,6 +13,7 @@ import type {
   FreshTokens,
   GrantSummary,
   NonceRecord,
+  NonceRecordingLookup,
   OAuth1AccessTokenRecord,
   OAuthStorage,
   PurgeResult,
@@ -21,7 +22,7 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewOAuth1NonceRow, OAuth1AccessTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
@@ -89,12 +90,25 @@ class KyselyStorage implements OAuthStorage {
   /** SQLite from createDatabase: reads without Kysely's lock, writes committed in groups. */
   readonly #group: SqliteGroupCommit | null;
 
+  /**
+   * The port's one-step nonce record, on MySQL only: there it saves a signed request a round trip.
+   * On SQLite a statement is no round trip, so the core keeps to its two calls, and a refused
+   * request writes nothing at all.
+   */
+  readonly findOAuth1AccessTokenRecordingNonce?: (nonce: NonceRecord) => Promise<NonceRecordingLookup>;
+  readonly forgetNonce?: (nonce: NonceRecord) => Promise<void>;
+
   constructor(db: Kysely<Database>) {
     this.#db = db;
     this.#mysql = isMysql(db);
     this.#group = this.#mysql ? null : sqliteGroupCommitFor(db as unknown as Kysely<never>);
     this.#statements = prepareStorageStatements(db);
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
+    const writes = this.#writes;
+    if ('calls' in writes) {
+      this.findOAuth1AccessTokenRecordingNonce = (nonce) => this.#findRecordingNonce(writes.calls, nonce);
+      this.forgetNonce = (nonce) => this.#forgetNonce(nonce);
+    }
   }
 
   /** Runs one operation; anything the driver throws leaves as a StorageError with the driver's error as cause. */
@@ -623,19 +637,27 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async recordNonce(nonce: NonceRecord): Promise<boolean> {
-    const row = {
-      nonce_key: digestSecret([nonce.clientId, nonce.token, String(nonce.timestamp), nonce.nonce].join('\u0000')),
-      client_id: nonce.clientId,
-      expires_at: toMillis(nonce.expiresAt),
-    };
     try {
       // The primary key refuses a second insert: check and record are one statement.
-      await this.#writeOne(this.#statements.insertNonce.compile(row));
+      await this.#writeOne(this.#statements.insertNonce.compile(toNonceRow(nonce)));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;
       throw toStorageError('recordNonce', error);
     }
+  }
+
+  async #findRecordingNonce(calls: ProcedureCalls, nonce: NonceRecord): Promise<NonceRecordingLookup> {
+    const call = calls.findOAuth1AccessTokenRecordingNonce.compile({ token: nonce.token, ...toNonceRow(nonce) });
+    const result = await this.#retryingDeadlocks('findOAuth1AccessTokenRecordingNonce', (db) => db.executeQuery(call));
+    // One row, from the procedure's variables: its id is NULL when no token was found.
+    const row = firstResultSet<OAuth1AccessTokenRow & { id: string | null; nonce_recorded: number | string }>(result)[0];
+    if (!row || row.id === null) return { record: null, nonceRecorded: false };
+    return { record: fromOAuth1AccessTokenRow(row), nonceRecorded: Number(row.nonce_recorded) === 1 };
+  }
+
+  async #forgetNonce(nonce: NonceRecord): Promise<void> {
+    await this.#execute('forgetNonce', this.#statements.deleteNonce, toNonceRow(nonce).nonce_key);
   }
 
   async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {
@@ -712,6 +734,15 @@ function changedRows(result: QueryResult<unknown>): number {
  * The rows of a CALL's first result set. mysql2 answers a CALL with every result set the procedure
  * produced followed by the CALL's own status, and Kysely hands that array over as `rows`.
  */
+/** A nonce's row: the key is a digest of what makes a request unique (client, token, timestamp, nonce). */
+function toNonceRow(nonce: NonceRecord): NewOAuth1NonceRow {
+  return {
+    nonce_key: digestSecret([nonce.clientId, nonce.token, String(nonce.timestamp), nonce.nonce].join('\u0000')),
+    client_id: nonce.clientId,
+    expires_at: toMillis(nonce.expiresAt),
+  };
+}
+
 function firstResultSet<Row>(result: QueryResult<unknown>): Row[] {
   const first = result.rows[0];
   return Array.isArray(first) ? (first as Row[]) : [];

@@ -128,6 +128,7 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     insertRequestToken: insertRow(db, 'portcullis_oauth1_request_tokens'),
     insertOAuth1AccessToken: insertRow(db, 'portcullis_oauth1_access_tokens'),
     insertNonce: insertRow(db, 'portcullis_oauth1_nonces'),
+    deleteNonce: byKey((key) => db.deleteFrom('portcullis_oauth1_nonces').where('nonce_key', '=', key).compile()),
 
     /** Redemption's decision: only one caller moves consumed_at from NULL. */
     redeemAuthorizationCode: byKeyAt((id, now) =>
@@ -260,7 +261,7 @@ const freshTokens = (param: Param<ExchangeArgs>) => [
   ...FRESH_TOKEN_COLUMNS.map((column) => param((args) => args.refresh?.[column] ?? null)),
 ];
 
-/** MySQL: the CALLs of migrations 0003 to 0005's procedures, one round trip per atomic write. */
+/** MySQL: the CALLs of migrations 0003 to 0006's procedures, one round trip per atomic write. */
 export function prepareProcedureCalls(db: Kysely<Database>) {
   const tokenPair = <Args extends TokenPairRows>(param: Param<Args>) => [
     ...ACCESS_TOKEN_ARGUMENTS.map((column) => param((args) => args.access[column])),
@@ -297,6 +298,14 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
         param((args) => (args.refresh === null ? 0 : 1)),
         param((args) => args.now),
         ...freshTokens(param),
+      ])})`.compile(db),
+    ),
+    findOAuth1AccessTokenRecordingNonce: new PreparedStatement<{ token: string } & NewOAuth1NonceRow>((param) =>
+      sql`call portcullis_find_oauth1_access_token_recording_nonce(${sql.join([
+        param((args) => args.token),
+        param((args) => args.client_id),
+        param((args) => args.nonce_key),
+        param((args) => args.expires_at),
       ])})`.compile(db),
     ),
     // Without a refresh token its arguments are NULLs the procedure never inserts.

@@ -24,12 +24,19 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const PROCEDURE_MIGRATIONS = ['0003_mysql_write_procedures', '0004_mysql_redeem_procedure', '0005_mysql_one_step_exchanges'];
+const PROCEDURE_MIGRATIONS = [
+  '0003_mysql_write_procedures',
+  '0004_mysql_redeem_procedure',
+  '0005_mysql_one_step_exchanges',
+  '0006_mysql_oauth1_nonce_procedure',
+];
 const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS];
 const REDEEM = 'portcullis_redeem_authorization_code';
 const ONE_STEP = ['portcullis_redeem_authorization_code_by_digest', 'portcullis_rotate_refresh_token_by_digest'];
+const NONCE = 'portcullis_find_oauth1_access_token_recording_nonce';
 const PROCEDURES = [
   'portcullis_consume_authorization_code',
+  NONCE,
   REDEEM,
   ONE_STEP[0]!,
   'portcullis_rotate_refresh_token',
@@ -82,12 +89,18 @@ async function upDownUp(
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0005_mysql_one_step_exchanges'] }, 'down one step');
-  t.strictSame(await readProcedures(db), procedures.filter((name) => !ONE_STEP.includes(name)), "0003's and 0004's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0006_mysql_oauth1_nonce_procedure'] }, 'down one step');
+  t.strictSame(await readProcedures(db), procedures.filter((name) => name !== NONCE), "0003's to 0005's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0005_mysql_one_step_exchanges'] }, 'down another');
+  t.strictSame(
+    await readProcedures(db),
+    procedures.filter((name) => name !== NONCE && !ONE_STEP.includes(name)),
+    "0003's and 0004's procedures stay",
+  );
   t.strictSame(await rollback(db), { executed: ['0004_mysql_redeem_procedure'] }, 'down another');
   t.strictSame(
     await readProcedures(db),
-    procedures.filter((name) => name !== REDEEM && !ONE_STEP.includes(name)),
+    procedures.filter((name) => name !== NONCE && name !== REDEEM && !ONE_STEP.includes(name)),
     "0003's procedures stay",
   );
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] }, 'down another');
@@ -96,8 +109,7 @@ async function upDownUp(
   t.strictSame(await storage.findAccessToken(access.digest), access, 'tables and data untouched');
   t.strictSame(await migrate(db), { executed: PROCEDURE_MIGRATIONS }, 'and up again');
   t.strictSame(await readProcedures(db), procedures);
-  await rollback(db);
-  await rollback(db);
+  for (let step = 0; step < 3; step += 1) await rollback(db);
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] });
 
   t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down another step');

@@ -214,7 +214,14 @@ if (unreachable !== null && !mysqlRequired) {
     opened.push(root);
     t.strictSame(
       await migrate(root),
-      { executed: ['0003_mysql_write_procedures', '0004_mysql_redeem_procedure', '0005_mysql_one_step_exchanges'] },
+      {
+        executed: [
+          '0003_mysql_write_procedures',
+          '0004_mysql_redeem_procedure',
+          '0005_mysql_one_step_exchanges',
+          '0006_mysql_oauth1_nonce_procedure',
+        ],
+      },
       'an account with CREATE ROUTINE finishes the job',
     );
 

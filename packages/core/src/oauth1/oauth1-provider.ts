@@ -5,7 +5,7 @@ import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
 import type { OAuthStorage } from '../storage/port.js';
 import { findRegisteredRedirectUri } from '../oauth2/redirect-uri.js';
-import type { ClientRecord, RequestTokenRecord } from '../storage/records.js';
+import type { ClientRecord, NonceRecord, OAuth1AccessTokenRecord, RequestTokenRecord } from '../storage/records.js';
 import type {
   OAuth1AuthorizeResult,
   OAuth1CompletionResult,
@@ -247,28 +247,25 @@ class Provider implements OAuth1Provider {
   async verifySignedRequest(request: OAuthRequest, requiredScope: readonly string[] = []): Promise<OAuth1Grant> {
     try {
       const auth = await this.#authenticate(request, ['oauth_token']);
-      const record = await this.#storage.findOAuth1AccessToken(auth.token ?? '');
-      if (!record || record.clientId !== auth.client.id) {
-        throw fail('token_rejected', 'The access token is unknown to this consumer.');
+      const nonce = this.#nonceOf(auth);
+      const storage = this.#storage;
+      if (nonce === null || storage.findOAuth1AccessTokenRecordingNonce === undefined || storage.forgetNonce === undefined) {
+        const grant = this.#checkAccessToken(request, auth, await storage.findOAuth1AccessToken(auth.token ?? ''), requiredScope);
+        await this.#recordNonce(auth);
+        return grant;
       }
-      this.#checkSignature(request, auth, this.#secrets.open(record.secretEncrypted));
-      const now = this.#clock();
-      if (record.revokedAt !== null) throw fail('token_revoked', 'The access token was revoked.');
-      if (record.expiresAt !== null && record.expiresAt.getTime() <= now.getTime()) {
-        throw fail('token_expired', 'The access token has expired.');
+      // One round trip: the store records the nonce as it finds the token, before the signature is
+      // checked, and it is forgotten again when the request is refused. So a refused request still
+      // leaves nothing behind, and a nonce stays spent only by a request that was granted.
+      const found = await storage.findOAuth1AccessTokenRecordingNonce(nonce);
+      try {
+        const grant = this.#checkAccessToken(request, auth, found.record, requiredScope);
+        if (!found.nonceRecorded) throw nonceUsed();
+        return grant;
+      } catch (error) {
+        if (found.nonceRecorded) await this.#forgetNonce(nonce);
+        throw error;
       }
-      if (!this.#grants(record.scope, requiredScope)) {
-        const scope = formatScope(requiredScope);
-        throw new OAuthError('insufficient_scope', { description: `This resource needs the scope "${scope}".`, scope });
-      }
-      await this.#recordNonce(auth);
-      return {
-        clientId: record.clientId,
-        userId: record.userId,
-        scope: [...record.scope],
-        tokenId: record.id,
-        expiresAt: record.expiresAt,
-      };
     } catch (error) {
       throw this.#withRealm(toOAuthError(error));
     }
@@ -352,17 +349,64 @@ class Provider implements OAuth1Provider {
     }
   }
 
-  /** After the signature (a forger cannot spend nonces) and before acting (a replay does nothing). */
-  async #recordNonce(auth: AuthenticatedRequest): Promise<void> {
-    if (auth.timestamp === null || auth.nonce === null) return;
-    const fresh = await this.#storage.recordNonce({
+  /** The checks of a request signed with an access token, in the order of its errors, and its grant. */
+  #checkAccessToken(
+    request: OAuthRequest,
+    auth: AuthenticatedRequest,
+    record: OAuth1AccessTokenRecord | null,
+    requiredScope: readonly string[],
+  ): OAuth1Grant {
+    if (!record || record.clientId !== auth.client.id) {
+      throw fail('token_rejected', 'The access token is unknown to this consumer.');
+    }
+    this.#checkSignature(request, auth, this.#secrets.open(record.secretEncrypted));
+    const now = this.#clock();
+    if (record.revokedAt !== null) throw fail('token_revoked', 'The access token was revoked.');
+    if (record.expiresAt !== null && record.expiresAt.getTime() <= now.getTime()) {
+      throw fail('token_expired', 'The access token has expired.');
+    }
+    if (!this.#grants(record.scope, requiredScope)) {
+      const scope = formatScope(requiredScope);
+      throw new OAuthError('insufficient_scope', { description: `This resource needs the scope "${scope}".`, scope });
+    }
+    return {
+      clientId: record.clientId,
+      userId: record.userId,
+      scope: [...record.scope],
+      tokenId: record.id,
+      expiresAt: record.expiresAt,
+    };
+  }
+
+  /** The nonce record of a request, or null when it has none (PLAINTEXT may leave it out). */
+  #nonceOf(auth: AuthenticatedRequest): NonceRecord | null {
+    if (auth.timestamp === null || auth.nonce === null) return null;
+    return {
       clientId: auth.client.id,
       token: auth.token ?? '',
       timestamp: auth.timestamp,
       nonce: auth.nonce,
       expiresAt: new Date((auth.timestamp + this.#timestampWindow) * 1000),
-    });
-    if (!fresh) throw fail('nonce_used', 'This nonce was already used with this timestamp.');
+    };
+  }
+
+  /** After the signature (a forger cannot spend nonces) and before acting (a replay does nothing). */
+  async #recordNonce(auth: AuthenticatedRequest): Promise<void> {
+    const nonce = this.#nonceOf(auth);
+    if (nonce !== null && !(await this.#storage.recordNonce(nonce))) throw nonceUsed();
+  }
+
+  /**
+   * Undoes the one-step record of a refused request's nonce. Its refusal is the answer whatever
+   * happens here: a nonce the store fails to forget only outlives the request until its timestamp
+   * window closes, and a storage error would turn a client's mistake into a server error.
+   */
+  async #forgetNonce(nonce: NonceRecord): Promise<void> {
+    try {
+      await this.#storage.forgetNonce?.(nonce);
+    } catch {
+      // The refusal stands (see above).
+    }
   }
 
   #checkCredentialsTransport(request: OAuthRequest): void {
@@ -441,6 +485,10 @@ class Provider implements OAuth1Provider {
 
 function fail(code: OAuthErrorCode, description: string): OAuthError {
   return new OAuthError(code, { description });
+}
+
+function nonceUsed(): OAuthError {
+  return fail('nonce_used', 'This nonce was already used with this timestamp.');
 }
 
 function checkRequestTokenState(record: RequestTokenRecord, now: Date): void {

@@ -94,6 +94,10 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
   if (storage.rotateRefreshTokenByDigest !== undefined) {
     cached.rotateRefreshTokenByDigest = storage.rotateRefreshTokenByDigest.bind(storage);
   }
+  if (storage.findOAuth1AccessTokenRecordingNonce !== undefined && storage.forgetNonce !== undefined) {
+    cached.findOAuth1AccessTokenRecordingNonce = storage.findOAuth1AccessTokenRecordingNonce.bind(storage);
+    cached.forgetNonce = storage.forgetNonce.bind(storage);
+  }
   caches.set(cached, cache);
   return cached;
 }

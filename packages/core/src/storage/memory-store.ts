@@ -1,6 +1,6 @@
 import { StorageError } from '../errors.js';
 import { ownFreshTokens } from './fresh-tokens.js';
-import type { CodeExpectation, ConsumeResult, DigestExchange, FreshTokens, OAuthStorage } from './port.js';
+import type { CodeExpectation, ConsumeResult, DigestExchange, FreshTokens, NonceRecordingLookup, OAuthStorage } from './port.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -346,6 +346,16 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#nonces.has(key)) return false;
     this.#nonces.set(key, { ...nonce, expiresAt: new Date(nonce.expiresAt) });
     return true;
+  }
+
+  async findOAuth1AccessTokenRecordingNonce(nonce: NonceRecord): Promise<NonceRecordingLookup> {
+    const record = await this.findOAuth1AccessToken(nonce.token);
+    const nonceRecorded = record !== null && record.clientId === nonce.clientId && (await this.recordNonce(nonce));
+    return { record, nonceRecorded };
+  }
+
+  async forgetNonce(nonce: NonceRecord): Promise<void> {
+    this.#nonces.delete(nonceKey(nonce));
   }
 
   async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {

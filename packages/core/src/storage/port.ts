@@ -45,6 +45,16 @@ export interface DigestExchange<T> {
 }
 
 /**
+ * What `findOAuth1AccessTokenRecordingNonce` found: the token as stored (null when unknown), and
+ * whether this call recorded the nonce (false when the token is unknown or another client's, or
+ * the nonce was seen before).
+ */
+export interface NonceRecordingLookup {
+  record: OAuth1AccessTokenRecord | null;
+  nonceRecorded: boolean;
+}
+
+/**
  * What a code must match to be redeemed in one step: issued to `clientId`, with `redirectUri` as
  * its redirect URI (null: it had none), and, when `codeChallenge` is set, an `S256` challenge equal
  * to it (null: it had no challenge).
@@ -160,6 +170,16 @@ export interface OAuthStorage {
   revokeOAuth1AccessTokens(filter: { clientId: string; userId?: string; token?: string }, now: Date): Promise<number>;
   /** Records the nonce if this (client, token, timestamp, nonce) was never seen: true the first time only. */
   recordNonce(nonce: NonceRecord): Promise<boolean>;
+  /**
+   * Optional, for stores where each statement is a round trip: a signed request's token lookup
+   * and nonce record in one step. Finds the OAuth 1.0a access token `nonce.token` and, only when it
+   * is `nonce.clientId`'s, records the nonce as `recordNonce` would. The core checks the signature
+   * and the token afterwards and, when it refuses the request, calls `forgetNonce`: a refused
+   * request leaves no nonce behind. A store offers both methods or neither.
+   */
+  findOAuth1AccessTokenRecordingNonce?(nonce: NonceRecord): Promise<NonceRecordingLookup>;
+  /** Optional, with the above: removes a recorded nonce (nothing when there is none). */
+  forgetNonce?(nonce: NonceRecord): Promise<void>;
 
   /** Deletes rows expired before `now`, in batches of `batchSize`, so no table is locked for long. */
   purgeExpired(now: Date, options?: { batchSize?: number }): Promise<PurgeResult>;

@@ -4,12 +4,18 @@ import type { AuthorizationCodeRecord, RefreshTokenRecord } from '../storage/rec
 import { STORAGE_ERROR, race, type ContractCase } from './contract-case.js';
 import { contractTime, type StorageFixtures } from './storage-fixtures.js';
 
-// The optional one-step exchanges (redeemAuthorizationCodeByDigest, rotateRefreshTokenByDigest).
-// A store without them passes these cases by skipping them; a store with them must exchange
-// exactly what the core's checks would accept, and change nothing otherwise.
+// The optional one-step methods: the exchanges (redeemAuthorizationCodeByDigest,
+// rotateRefreshTokenByDigest) and a signed request's token lookup with its nonce record
+// (findOAuth1AccessTokenRecordingNonce, forgetNonce). A store without them passes these cases by
+// skipping them; a store with them must exchange or record exactly what the core's checks would
+// accept, and change nothing otherwise.
 
 type RedeemByDigest = NonNullable<OAuthStorage['redeemAuthorizationCodeByDigest']>;
 type RotateByDigest = NonNullable<OAuthStorage['rotateRefreshTokenByDigest']>;
+type NonceRecording = {
+  find: NonNullable<OAuthStorage['findOAuth1AccessTokenRecordingNonce']>;
+  forget: NonNullable<OAuthStorage['forgetNonce']>;
+};
 
 function redeemer(t: Test, storage: OAuthStorage): RedeemByDigest | null {
   if (storage.redeemAuthorizationCodeByDigest === undefined) {
@@ -25,6 +31,14 @@ function rotator(t: Test, storage: OAuthStorage): RotateByDigest | null {
     return null;
   }
   return storage.rotateRefreshTokenByDigest.bind(storage);
+}
+
+function nonceRecording(t: Test, storage: OAuthStorage): NonceRecording | null {
+  if (storage.findOAuth1AccessTokenRecordingNonce === undefined || storage.forgetNonce === undefined) {
+    t.pass('the store has no findOAuth1AccessTokenRecordingNonce (optional)');
+    return null;
+  }
+  return { find: storage.findOAuth1AccessTokenRecordingNonce.bind(storage), forget: storage.forgetNonce.bind(storage) };
 }
 
 /** New tokens as the core mints them before it knows their owner. */
@@ -220,6 +234,81 @@ export const oneStepCases: ContractCase[] = [
         t.equal(results.filter((result) => result.exchanged).length, 1, 'one rotation');
         t.equal((await storage.listAccessTokens({ clientId: 'client-r' })).length, 2, 'the old access token and one new one');
       }
+    },
+  },
+  {
+    name: 'findOAuth1AccessTokenRecordingNonce: the token as stored, its nonce recorded once, as recordNonce keys it',
+    async run(t, { storage }, fx) {
+      const recording = nonceRecording(t, storage);
+      if (recording === null) return;
+      const live = fx.oauth1AccessToken();
+      // The store reports revocation and expiry as stored; judging them is the core's part.
+      const revoked = fx.oauth1AccessToken({ revokedAt: contractTime(1), expiresAt: contractTime(2) });
+      await storage.saveOAuth1AccessToken(live);
+      await storage.saveOAuth1AccessToken(revoked);
+
+      const nonce = fx.nonce({ token: live.token });
+      t.strictSame(await recording.find(nonce), { record: live, nonceRecorded: true });
+      t.strictSame(await recording.find({ ...nonce }), { record: live, nonceRecorded: false }, 'the same nonce again');
+      t.equal(await storage.recordNonce({ ...nonce }), false, 'recordNonce sees it');
+      t.strictSame(
+        await recording.find({ ...nonce, timestamp: nonce.timestamp + 1 }),
+        { record: live, nonceRecorded: true },
+        'another timestamp is another nonce',
+      );
+      const earlier = fx.nonce({ token: live.token });
+      t.equal(await storage.recordNonce(earlier), true);
+      t.strictSame(await recording.find(earlier), { record: live, nonceRecorded: false }, 'one recordNonce made');
+      t.strictSame(await recording.find(fx.nonce({ token: revoked.token })), { record: revoked, nonceRecorded: true });
+    },
+  },
+  {
+    name: "findOAuth1AccessTokenRecordingNonce records nothing for an unknown token or another client's",
+    async run(t, { storage }, fx) {
+      const recording = nonceRecording(t, storage);
+      if (recording === null) return;
+      const theirs = fx.oauth1AccessToken({ clientId: 'client-b' });
+      await storage.saveOAuth1AccessToken(theirs);
+
+      const unknown = fx.nonce({ token: 'pco_unknown' });
+      t.strictSame(await recording.find(unknown), { record: null, nonceRecorded: false });
+      t.equal(await storage.recordNonce(unknown), true, 'the nonce was not recorded');
+      const foreign = fx.nonce({ token: theirs.token });
+      t.strictSame(await recording.find(foreign), { record: theirs, nonceRecorded: false }, 'the token as stored, for the core to refuse');
+      t.equal(await storage.recordNonce(foreign), true, 'the nonce was not recorded');
+    },
+  },
+  {
+    name: 'forgetNonce removes the nonce it is given, and only that one',
+    async run(t, { storage }, fx) {
+      const recording = nonceRecording(t, storage);
+      if (recording === null) return;
+      const token = fx.oauth1AccessToken();
+      await storage.saveOAuth1AccessToken(token);
+      const forgotten = fx.nonce({ token: token.token });
+      const kept = fx.nonce({ token: token.token });
+      t.equal((await recording.find(forgotten)).nonceRecorded, true);
+      t.equal((await recording.find(kept)).nonceRecorded, true);
+
+      await recording.forget({ ...forgotten, expiresAt: contractTime(999) });
+      t.equal((await recording.find(forgotten)).nonceRecorded, true, 'usable again');
+      t.equal(await storage.recordNonce(kept), false, 'the other nonce stays');
+      await recording.forget(fx.nonce({ token: 'pco_unknown' }));
+      t.pass('forgetting a nonce never recorded is no error');
+      t.strictSame(await storage.findOAuth1AccessToken(token.token), token, 'the token untouched');
+    },
+  },
+  {
+    name: 'twenty concurrent findOAuth1AccessTokenRecordingNonce calls with one nonce: exactly one records it',
+    async run(t, { storage }, fx) {
+      const recording = nonceRecording(t, storage);
+      if (recording === null) return;
+      const token = fx.oauth1AccessToken();
+      await storage.saveOAuth1AccessToken(token);
+      const nonce = fx.nonce({ token: token.token });
+      const results = await race(20, () => recording.find({ ...nonce }));
+      t.equal(results.filter((result) => result.nonceRecorded).length, 1);
+      t.ok(results.every((result) => result.record?.id === token.id), 'every call found the token');
     },
   },
 ];

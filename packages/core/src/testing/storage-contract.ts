@@ -21,7 +21,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     clients: clientCases,
     'authorization codes': codeCases,
     tokens: tokenCases,
-    'one-step exchanges': oneStepCases,
+    'one-step methods': oneStepCases,
     'OAuth 1.0a': oauth1Cases,
     purge: purgeCases({ batchedRows: options.batchedPurgeRows ?? 2500 }),
     concurrency: concurrencyCases,

@@ -35,10 +35,10 @@ const CODE_COLUMNS = [
   ['consumed_at', 'bigint'],
 ] as const;
 
-type Columns = readonly (readonly [string, string])[];
+export type Columns = readonly (readonly [string, string])[];
 
 /** A variable per column (`v_<column>`), the row read into them, and the row answered from them. */
-const declareRow = (columns: Columns) => columns.map(([name, type]) => `declare v_${name} ${type} default null;`).join('\n  ');
+export const declareRow = (columns: Columns) => columns.map(([name, type]) => `declare v_${name} ${type} default null;`).join('\n  ');
 const readRow = (table: string, columns: Columns) =>
   `select ${columns.map(([name]) => name).join(', ')}\n    into ${columns.map(([name]) => `v_${name}`).join(', ')}\n` +
   `    from ${table} where digest = p_digest for update;`;
