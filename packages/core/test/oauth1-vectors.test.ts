@@ -5,6 +5,7 @@ import {
   buildSignatureBaseString,
   collectRequestParameters,
   normalizeParameters,
+  percentDecode,
   percentEncode,
   signHmac,
 } from '../src/oauth1/index.js';
@@ -35,6 +36,32 @@ t.test('percent-encoding of section 3.6', async (t) => {
   t.equal(percentEncode('𝄞'), '%F0%9D%84%9E', 'astral characters as four bytes');
   t.equal(percentEncode('\n'), '%0A');
   t.equal(percentEncode(''), '');
+  t.equal(percentEncode('a\ud800b'), 'a%EF%BF%BDb', 'a lone surrogate is U+FFFD, as the UTF-8 encoder makes it');
+  t.equal(percentEncode('\udc00'), '%EF%BF%BD');
+});
+
+t.test('percent-encoding agrees with a byte-by-byte reference on every UTF-16 code unit', async (t) => {
+  const bytes = new TextEncoder();
+  const reference = (value: string): string =>
+    [...bytes.encode(value)]
+      .map((byte) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`))
+      .join('');
+  const mismatches: number[] = [];
+  for (let unit = 0; unit <= 0xffff; unit += 1) {
+    const value = `x${String.fromCharCode(unit)}y`;
+    if (percentEncode(value) !== reference(value)) mismatches.push(unit);
+  }
+  t.strictSame(mismatches, [], 'every code unit, surrogates included');
+  const mixed = "Ünïcødé 𝄞 !*'() a+b=c&d ~-._ \ud83d";
+  t.equal(percentEncode(mixed), reference(mixed));
+});
+
+t.test('percent-decoding of header parts', async (t) => {
+  t.equal(percentDecode('plain-value_1.2~'), 'plain-value_1.2~', 'nothing to decode');
+  t.equal(percentDecode('a%20b%2Bc+d'), 'a b+c+d', 'a plus sign stays');
+  t.equal(percentDecode('%C3%A9'), 'é');
+  t.throws(() => percentDecode('%E'), URIError, 'a broken escape');
+  t.throws(() => percentDecode('%C3'), URIError, 'invalid UTF-8');
 });
 
 t.test('base string URI of section 3.4.1.2', async (t) => {
