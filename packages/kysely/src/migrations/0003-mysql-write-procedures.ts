@@ -109,20 +109,26 @@ begin
     from portcullis_authorization_codes where digest = p_digest;
 end`;
 
-async function dropProcedures(db: AnyKysely): Promise<void> {
-  for (const name of PROCEDURES) await sql`drop procedure if exists ${sql.id(name)}`.execute(db);
+/**
+ * A migration of MySQL procedures (nothing on SQLite): up drops `names` first, so a run that failed
+ * half-way (one procedure created) can simply run again, then creates each of `bodies`; down drops
+ * `names`. 0003 to 0006 are each one of these.
+ */
+export function mysqlProcedureMigration(names: readonly string[], bodies: readonly string[]): Migration {
+  const drop = async (db: AnyKysely): Promise<void> => {
+    for (const name of names) await sql`drop procedure if exists ${sql.id(name)}`.execute(db);
+  };
+  return {
+    async up(db) {
+      if (!isMysql(db)) return;
+      await drop(db);
+      for (const body of bodies) await sql.raw(body).execute(db);
+    },
+    async down(db) {
+      if (!isMysql(db)) return;
+      await drop(db);
+    },
+  };
 }
 
-export const mysqlWriteProcedures: Migration = {
-  async up(db) {
-    if (!isMysql(db)) return;
-    // Dropped first: a run that failed half-way (one procedure created) can simply run again.
-    await dropProcedures(db);
-    for (const body of [SAVE_TOKENS, ROTATE_REFRESH_TOKEN, CONSUME_AUTHORIZATION_CODE]) await sql.raw(body).execute(db);
-  },
-
-  async down(db) {
-    if (!isMysql(db)) return;
-    await dropProcedures(db);
-  },
-};
+export const mysqlWriteProcedures = mysqlProcedureMigration(PROCEDURES, [SAVE_TOKENS, ROTATE_REFRESH_TOKEN, CONSUME_AUTHORIZATION_CODE]);

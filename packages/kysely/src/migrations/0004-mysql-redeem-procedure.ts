@@ -1,10 +1,8 @@
-import { sql } from 'kysely';
-import type { Migration } from 'kysely';
-import { isMysql } from '../dialect.js';
 import {
   ACCESS_TOKEN_COLUMNS,
   declare,
   insert,
+  mysqlProcedureMigration,
   ON_ERROR_UNDO_AND_RESIGNAL,
   REFRESH_TOKEN_COLUMNS,
   STRING,
@@ -42,15 +40,4 @@ begin
   end if;
 end`;
 
-export const mysqlRedeemProcedure: Migration = {
-  async up(db) {
-    if (!isMysql(db)) return;
-    await sql`drop procedure if exists ${sql.id(REDEEM_PROCEDURE)}`.execute(db);
-    await sql.raw(REDEEM_AUTHORIZATION_CODE).execute(db);
-  },
-
-  async down(db) {
-    if (!isMysql(db)) return;
-    await sql`drop procedure if exists ${sql.id(REDEEM_PROCEDURE)}`.execute(db);
-  },
-};
+export const mysqlRedeemProcedure = mysqlProcedureMigration([REDEEM_PROCEDURE], [REDEEM_AUTHORIZATION_CODE]);

@@ -1,7 +1,4 @@
-import { sql } from 'kysely';
-import type { Migration } from 'kysely';
-import { isMysql } from '../dialect.js';
-import { ON_ERROR_UNDO_AND_RESIGNAL, REFRESH_TOKEN_COLUMNS, STRING } from './0003-mysql-write-procedures.js';
+import { mysqlProcedureMigration, ON_ERROR_UNDO_AND_RESIGNAL, REFRESH_TOKEN_COLUMNS, STRING } from './0003-mysql-write-procedures.js';
 
 // FROZEN once released. MySQL only, following 0003's conventions: the port's one-step exchanges.
 // The core sends the digest it was shown, what the grant must match, and the new tokens' ids,
@@ -122,19 +119,4 @@ const REDEEM_BY_DIGEST = exchangeProcedure({
     end if;`,
 });
 
-async function dropProcedures(db: Parameters<Migration['up']>[0]): Promise<void> {
-  for (const name of ONE_STEP_PROCEDURES) await sql`drop procedure if exists ${sql.id(name)}`.execute(db);
-}
-
-export const mysqlOneStepExchanges: Migration = {
-  async up(db) {
-    if (!isMysql(db)) return;
-    await dropProcedures(db);
-    for (const body of [ROTATE_BY_DIGEST, REDEEM_BY_DIGEST]) await sql.raw(body).execute(db);
-  },
-
-  async down(db) {
-    if (!isMysql(db)) return;
-    await dropProcedures(db);
-  },
-};
+export const mysqlOneStepExchanges = mysqlProcedureMigration(ONE_STEP_PROCEDURES, [ROTATE_BY_DIGEST, REDEEM_BY_DIGEST]);

@@ -1,7 +1,4 @@
-import { sql } from 'kysely';
-import type { Migration } from 'kysely';
-import { isMysql } from '../dialect.js';
-import { STRING } from './0003-mysql-write-procedures.js';
+import { mysqlProcedureMigration, STRING } from './0003-mysql-write-procedures.js';
 import { declareRow, type Columns } from './0005-mysql-one-step-exchanges.js';
 
 // FROZEN once released. MySQL only, following 0003's conventions: the port's
@@ -55,19 +52,4 @@ begin
   select ${names.map((name) => `v_${name} as ${name}`).join(', ')}, v_nonce_recorded as nonce_recorded;
 end`;
 
-async function dropProcedures(db: Parameters<Migration['up']>[0]): Promise<void> {
-  for (const name of NONCE_PROCEDURES) await sql`drop procedure if exists ${sql.id(name)}`.execute(db);
-}
-
-export const mysqlOAuth1NonceProcedure: Migration = {
-  async up(db) {
-    if (!isMysql(db)) return;
-    await dropProcedures(db);
-    await sql.raw(FIND_RECORDING_NONCE).execute(db);
-  },
-
-  async down(db) {
-    if (!isMysql(db)) return;
-    await dropProcedures(db);
-  },
-};
+export const mysqlOAuth1NonceProcedure = mysqlProcedureMigration(NONCE_PROCEDURES, [FIND_RECORDING_NONCE]);
