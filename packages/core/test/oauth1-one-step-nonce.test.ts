@@ -5,7 +5,6 @@
 import t from 'tap';
 import type { OAuthError } from '../src/errors.js';
 import type { OAuthRequest } from '../src/http.js';
-import { MemoryStorage } from '../src/storage/memory-store.js';
 import type { NonceRecord } from '../src/storage/records.js';
 import { clientRecord, getAccessToken, setup, type Harness } from './oauth1-fixtures.js';
 
@@ -50,7 +49,7 @@ for (const oneStep of [true, false]) {
     const h = await setup({ accessTokenTtl: 3600 }, { oneStep });
     const access = await getAccessToken(h);
     await h.storage.createClient(clientRecord({ id: 'consumer-3', oauth1SecretEncrypted: h.box.encrypt('third'), scopes: ['read'] }));
-    const signedWith = (nonce: string, overrides: Parameters<Harness['signed']>[0] | object = {}) =>
+    const signedWith = (nonce: string, overrides: Partial<Parameters<Harness['signed']>[0]> = {}) =>
       h.signed({ method: 'GET', url: URL_ME, token: access.token, tokenSecret: access.secret, nonce, ...overrides });
 
     const refusals: [string, () => Promise<OAuthError | null>, string, number][] = [
@@ -101,7 +100,6 @@ t.test('one step: a store that fails to forget a nonce does not change the refus
   const refused = await verify(h, h.signed({ method: 'GET', url: URL_ME, token: access.token, tokenSecret: 'guess', nonce: 'kept' }));
   t.equal(refused?.error, 'signature_invalid', "the client's mistake, not the store's error");
   t.equal(refused?.status, 401);
-  t.ok(inner instanceof MemoryStorage);
   const kept = inner.snapshot().nonces.find((n) => n.nonce === 'kept');
   t.ok(kept, 'the nonce stays recorded');
   t.same(kept?.expiresAt, new Date((h.clock.now + 300) * 1000), 'only until its timestamp window closes');

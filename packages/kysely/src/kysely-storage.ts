@@ -730,10 +730,6 @@ function changedRows(result: QueryResult<unknown>): number {
   return Number(result.numAffectedRows ?? 0n);
 }
 
-/**
- * The rows of a CALL's first result set. mysql2 answers a CALL with every result set the procedure
- * produced followed by the CALL's own status, and Kysely hands that array over as `rows`.
- */
 /** A nonce's row: the key is a digest of what makes a request unique (client, token, timestamp, nonce). */
 function toNonceRow(nonce: NonceRecord): NewOAuth1NonceRow {
   return {
@@ -743,6 +739,10 @@ function toNonceRow(nonce: NonceRecord): NewOAuth1NonceRow {
   };
 }
 
+/**
+ * The rows of a CALL's first result set. mysql2 answers a CALL with every result set the procedure
+ * produced followed by the CALL's own status, and Kysely hands that array over as `rows`.
+ */
 function firstResultSet<Row>(result: QueryResult<unknown>): Row[] {
   const first = result.rows[0];
   return Array.isArray(first) ? (first as Row[]) : [];
