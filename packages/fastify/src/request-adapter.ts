@@ -29,12 +29,17 @@ export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
     isFormRequest(request) && request.body !== null && typeof request.body === 'object'
       ? (request.body as Record<string, string | string[]>)
       : undefined;
+  // Concatenated rather than resolved: a request path of `//evil.example/` must stay a path.
+  // `originalUrl` is the request line as the client sent it, before any `rewriteUrl`: OAuth 1.0a
+  // signatures cover that URL (RFC 5849 section 3.4.1.2), with the Host header's port.
+  const href = `${request.protocol}://${host}${request.originalUrl}`;
+  let url: URL | undefined;
   return {
     method: request.method,
-    // Concatenated rather than resolved: a request path of `//evil.example/` must stay a path.
-    // `originalUrl` is the request line as the client sent it, before any `rewriteUrl`: OAuth 1.0a
-    // signatures cover that URL (RFC 5849 section 3.4.1.2), with the Host header's port.
-    url: new URL(`${request.protocol}://${host}${request.originalUrl}`),
+    // Parsed on first read: the OAuth 2 form endpoints never read it, the OAuth 1.0a ones do.
+    get url() {
+      return (url ??= new URL(href));
+    },
     headers,
     body,
     secure: request.protocol === 'https',

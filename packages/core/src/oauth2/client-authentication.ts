@@ -11,7 +11,8 @@ export type ClientAuthenticationMethod = 'client_secret_basic' | 'client_secret_
 export const CLIENT_AUTHENTICATION_METHODS: readonly ClientAuthenticationMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 export interface AuthenticatedClient {
-  client: ClientRecord;
+  /** The stored record, deep-frozen when it came from the client cache: read it, do not keep it. */
+  client: Readonly<ClientRecord>;
   method: ClientAuthenticationMethod;
 }
 
@@ -34,6 +35,9 @@ interface PresentedCredentials {
  * or in the form body; a public client only names itself (`none`). Using two methods at once is
  * invalid_request. Every failure is the same 401 invalid_client, so a caller cannot tell an
  * unknown client from a wrong secret; it carries `WWW-Authenticate: Basic` when Basic was tried.
+ *
+ * A client the cache holds is read in place, neither copied nor awaited: the grants only read it,
+ * and no application callback is handed it.
  */
 export async function authenticateClient(
   context: ServerContext,
@@ -41,26 +45,10 @@ export async function authenticateClient(
   params: RequestParameters,
 ): Promise<AuthenticatedClient> {
   const presented = readCredentials(context, request, params);
-  const client = await context.options.storage.findClient(presented.clientId);
-  checkClient(context, presented, client);
-  return { client, method: presented.method };
-}
-
-/**
- * `authenticateClient` for an endpoint that only needs to know which client asked (introspection):
- * the same checks and errors, but a client the cache holds is read in place, neither copied nor
- * awaited. Only its id leaves this function, so no caller can alter the shared record.
- */
-export async function authenticateClientId(
-  context: ServerContext,
-  request: OAuthRequest,
-  params: RequestParameters,
-): Promise<{ clientId: string; method: ClientAuthenticationMethod }> {
-  const presented = readCredentials(context, request, params);
   const { storage } = context.options;
   const client = peekCachedClient(storage, presented.clientId) ?? (await storage.findClient(presented.clientId));
   checkClient(context, presented, client);
-  return { clientId: client.id, method: presented.method };
+  return { client, method: presented.method };
 }
 
 function readCredentials(context: ServerContext, request: OAuthRequest, params: RequestParameters): PresentedCredentials {

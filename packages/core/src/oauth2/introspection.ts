@@ -1,7 +1,7 @@
 import { digestSecret } from '../crypto.js';
 import { invalidClient } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
-import { authenticateClientId } from './client-authentication.js';
+import { authenticateClient } from './client-authentication.js';
 import { readFormParameters } from './form-request.js';
 import type { ServerContext } from './options.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
@@ -28,7 +28,7 @@ export interface IntrospectionResponse {
 export async function handleIntrospectionRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
   try {
     const params = readFormParameters(context, request, 'introspection');
-    const { method } = await authenticateClientId(context, request, params);
+    const { method } = await authenticateClient(context, request, params);
     if (method === 'none') throw invalidClient('Introspection requires client authentication with a secret.');
     const token = params.require('token');
     const found = await findTokenByDigest(context, digestSecret(token), params.get('token_type_hint'));

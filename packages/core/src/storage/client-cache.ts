@@ -109,7 +109,7 @@ const caches = new WeakMap<OAuthStorage, ClientCache>();
  * The kept record of client `id` when `storage` came from `withClientCache` and holds a fresh
  * one, else undefined (ask `storage.findClient`). Synchronous and without the copy `findClient`
  * makes: only for the core's own readers that look at the record and let no reference to it out
- * (`authenticateClientId`). The record is deep-frozen.
+ * (`authenticateClient`). The record is deep-frozen.
  */
 export function peekCachedClient(storage: OAuthStorage, id: string): Readonly<ClientRecord> | undefined {
   return caches.get(storage)?.peek(id);
