@@ -12,12 +12,13 @@ import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
+import { handleJsonRouteError } from './error-handler.js';
 import { InvalidOptionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { resolveOptions, type PassThroughOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
-import { registerTokenRoutes } from './token-routes.js';
+import { registerMetadataRoutes, registerTokenRoutes } from './token-routes.js';
 import type { MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
 
 const PASS_THROUGH: readonly (keyof PassThroughOptions)[] = [
@@ -55,12 +56,16 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
   if (typeof registerPrefix !== 'string') throw new InvalidOptionError('prefix', 'must be a string');
   const registry = options.scopes ?? createDefaultScopes();
   const mountRoot = joinPath(fastify.prefix, registerPrefix);
+  // The core puts endpoint paths after the issuer; an issuer with a path (`https://host/auth`)
+  // already holds the mount prefix, which must then not appear twice in the metadata document.
+  const issuerPath = new URL(options.issuer).pathname.replace(/\/+$/, '');
   const paths: MountedPaths = {
     authorization: joinPath(mountRoot, settings.routePrefix, 'authorize'),
     token: joinPath(mountRoot, settings.routePrefix, 'token'),
     revocation: joinPath(mountRoot, settings.routePrefix, 'revoke'),
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
+    issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
     oauth1:
       settings.oauth1 === null
         ? null
@@ -71,9 +76,6 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
           },
   };
 
-  // The core puts these paths after the issuer; an issuer with a path (`https://host/auth`) already
-  // holds the mount prefix, which must then not appear twice in the metadata document.
-  const issuerPath = new URL(options.issuer).pathname.replace(/\/+$/, '');
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
   const serverOptions: AuthorizationServerOptions = {
@@ -143,6 +145,29 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
     },
     { prefix: registerPrefix },
   );
+
+  const issuerMetadata = paths.issuerMetadata;
+  if (issuerMetadata !== null) {
+    // Outside the prefixed child: this path hangs off the host's root, whatever the mount.
+    await fastify.register(async function portcullisIssuerMetadata(root) {
+      root.removeAllContentTypeParsers();
+      await root.register(formbody);
+      root.setErrorHandler(handleJsonRouteError);
+      registerMetadataRoutes(root, issuerMetadata, server);
+    });
+  }
+}
+
+/**
+ * RFC 8414 section 3.1: the metadata of an issuer with a path is looked up at the host's root, with
+ * the well-known segment inserted before that path (`https://host/auth` is described at
+ * `/.well-known/oauth-authorization-server/auth`). Null when the issuer has no path (the mount-root
+ * document is the one), when the plugin sits in a prefixed context (the root is out of its reach),
+ * or when the path holds `:` or `*`, which Fastify's router would read as parameters.
+ */
+function issuerMetadataPath(contextPrefix: string, issuerPath: string): string | null {
+  if (issuerPath === '' || contextPrefix !== '' || /[:*]/.test(issuerPath)) return null;
+  return `/.well-known/oauth-authorization-server${issuerPath}`;
 }
 
 /** The OAuth 1.0a provider when the `oauth1` option is on, sharing the store, scopes, clock and key. */

@@ -52,12 +52,15 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
   }
 
   // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.
-  routes.get('/.well-known/oauth-authorization-server', { config: endpointConfig('metadata') }, async (_request, reply) =>
-    sendOAuthResponse(reply, server.getMetadata()),
-  );
+  registerMetadataRoutes(routes, '/.well-known/oauth-authorization-server', server);
+}
+
+/** The metadata document at `url`, read with GET (and HEAD); other methods get a 405 with Allow. */
+export function registerMetadataRoutes(routes: FastifyInstance, url: string, server: AuthorizationServer): void {
+  routes.get(url, { config: endpointConfig('metadata') }, async (_request, reply) => sendOAuthResponse(reply, server.getMetadata()));
   routes.route({
     method: ['POST', 'PUT', 'PATCH', 'DELETE'],
-    url: '/.well-known/oauth-authorization-server',
+    url,
     config: endpointConfig('metadata'),
     handler: async (_request, reply) =>
       sendOAuthError(

@@ -83,7 +83,14 @@ export interface MountedPaths {
   token: string;
   revocation: string;
   introspection: string;
+  /** The metadata document at the mount root. */
   metadata: string;
+  /**
+   * The RFC 8414 section 3.1 location of the metadata for an issuer with a path
+   * (`/.well-known/oauth-authorization-server/auth`), served too; null when the issuer has no path
+   * or the plugin is registered in a prefixed context (serve `server.getMetadata()` there yourself).
+   */
+  issuerMetadata: string | null;
   /** The OAuth 1.0a endpoints, or null when OAuth 1.0a is off. */
   oauth1: OAuth1Paths | null;
 }

@@ -98,3 +98,61 @@ t.test('an issuer with a path is not repeated in the metadata', async (t) => {
     token_endpoint: `${ISSUER}/auth/oauth/token`,
   });
 });
+
+t.test('an issuer with a path: the metadata is also at the RFC 8414 section 3.1 location', async (t) => {
+  const { app, close } = await buildTestApp({
+    plugin: { issuer: `${ISSUER}/auth` },
+    mount: async (app, options) => {
+      await app.register(portcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+    },
+  });
+  t.teardown(close);
+  const inserted = '/.well-known/oauth-authorization-server/auth';
+  t.equal(app.oauth.paths.issuerMetadata, inserted);
+  const atMount = await app.inject({ method: 'GET', url: '/auth/.well-known/oauth-authorization-server' });
+  const atInserted = await app.inject({ method: 'GET', url: inserted });
+  t.equal(atInserted.statusCode, 200);
+  t.equal(atInserted.headers['content-type'], atMount.headers['content-type']);
+  t.same(atInserted.json(), atMount.json(), 'the same document at both places');
+  t.equal(atInserted.json().issuer, `${ISSUER}/auth`, 'the issuer the well-known URL was built from (section 3.3)');
+  t.equal((await app.inject({ method: 'HEAD', url: inserted })).statusCode, 200);
+
+  const post = await app.inject({ method: 'POST', url: inserted, headers: FORM, payload: form({ a: '1' }) });
+  t.equal(post.statusCode, 405);
+  t.equal(post.headers.allow, 'GET, HEAD');
+  t.equal(post.headers['cache-control'], 'no-store');
+  t.equal(post.json().error, 'invalid_request');
+  t.type(post.json().error_description, 'string');
+
+  // A body the endpoints do not parse gets the same JSON error at both places.
+  const json = { method: 'PUT' as const, headers: { 'content-type': 'application/json' }, payload: '{"a":1}' };
+  const jsonAtMount = await app.inject({ ...json, url: '/auth/.well-known/oauth-authorization-server' });
+  const jsonAtInserted = await app.inject({ ...json, url: inserted });
+  t.equal(jsonAtInserted.statusCode, jsonAtMount.statusCode);
+  t.same(jsonAtInserted.json(), jsonAtMount.json());
+  t.equal((await app.inject({ method: 'GET', url: `${inserted}/more` })).statusCode, 404);
+});
+
+t.test('the inserted location is not served where it cannot be: no issuer path, or a prefixed context', async (t) => {
+  const plain = await buildTestApp();
+  t.teardown(plain.close);
+  t.equal(plain.app.oauth.paths.issuerMetadata, null);
+
+  let inner: FastifyInstance | undefined;
+  const nested = await buildTestApp({
+    plugin: { issuer: `${ISSUER}/tenant` },
+    mount: async (app, options) => {
+      await app.register(
+        async (child) => {
+          await child.register(portcullis, options);
+          inner = child;
+        },
+        { prefix: '/tenant' },
+      );
+    },
+  });
+  t.teardown(nested.close);
+  t.equal(inner!.oauth.paths.issuerMetadata, null);
+  t.equal((await nested.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server/tenant' })).statusCode, 404);
+  t.equal((await nested.app.inject({ method: 'GET', url: '/tenant/.well-known/oauth-authorization-server' })).statusCode, 200);
+});

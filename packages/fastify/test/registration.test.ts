@@ -76,6 +76,7 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     revocation: '/oauth/revoke',
     introspection: '/oauth/introspect',
     metadata: '/.well-known/oauth-authorization-server',
+    issuerMetadata: null,
     oauth1: null,
   });
   t.equal(app.oauth.oauth1, null, 'OAuth 1.0a is off by default');
