@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ChildChannel } from './child-channel.js';
 import { ChildChannel as Channel } from './child-channel.js';
 import { resetSqliteDatabase } from './database-setup.js';
+import { readProcessCpuMicros } from './process-cpu.js';
 import type { BenchOptions } from './options.js';
 import type { FromLoad, FromServer, LoadJob, LoadSummary, ServerSpec, Store, TargetId, ToLoad, ToServer } from './protocol.js';
 import { computeMedian, computeSpread } from './stats.js';
@@ -23,6 +24,10 @@ export interface RoundFigures {
   requests: number;
   unexpected: number;
   cpuMicros: number;
+  /** The load generator's CPU time over the round (it shares the machine's CPUs). */
+  loadCpuMicros: number;
+  /** The local database server's CPU time over the round; null on SQLite or when it is not local. */
+  databaseCpuMicros: number | null;
   serverRequests: number;
   queries: number;
   eventLoopP99Ms: number;
@@ -46,6 +51,13 @@ export interface TargetResult {
   rounds: RoundFigures[];
   requestsPerSecond: { median: number; min: number; max: number };
   cpuMicrosPerRequest: number;
+  /**
+   * What else each request cost the machine: the load generator's CPU, and the MySQL targets'
+   * database server's (NaN when unknown). All three share the same CPUs, so a scenario whose
+   * database work is dear is slower even when the server's own CPU is not.
+   */
+  loadCpuMicrosPerRequest: number;
+  databaseCpuMicrosPerRequest: number;
   queriesPerRequest: number;
   /** Which statements make up queriesPerRequest, per request, most frequent first. */
   statementsPerRequest: Record<string, number>;
@@ -64,6 +76,8 @@ export interface RunContext {
   /** The run's scratch directory: fixtures files and the SQLite targets' databases. */
   workDir: string;
   mysqlUrl: string;
+  /** The local MariaDB/MySQL server's pid, whose CPU time is read around each MySQL round. */
+  databasePid: number | null;
   profileDir: string | null;
 }
 
@@ -122,6 +136,8 @@ export class TargetRun {
       rounds: [],
       requestsPerSecond: { median: Number.NaN, min: Number.NaN, max: Number.NaN },
       cpuMicrosPerRequest: Number.NaN,
+      loadCpuMicrosPerRequest: Number.NaN,
+      databaseCpuMicrosPerRequest: Number.NaN,
       queriesPerRequest: Number.NaN,
       statementsPerRequest: {},
       eventLoopP99Ms: Number.NaN,
@@ -167,7 +183,9 @@ export class TargetRun {
       await writeBackDirtyPages();
       const begun = await server.request({ type: 'begin' }, 'begun', 10_000);
       if (Number.isNaN(this.result.rssBytes.before)) this.result.rssBytes.before = begun.rssBytes;
+      const databaseCpu = this.#readDatabaseCpu();
       const summary = await this.#runLoad(job, false);
+      const databaseCpuAfter = this.#readDatabaseCpu();
       const sample = await server.request({ type: 'end' }, 'ended', 10_000);
       for (const [shape, count] of Object.entries(sample.statements)) {
         this.#statementTotals.set(shape, (this.#statementTotals.get(shape) ?? 0) + count);
@@ -177,6 +195,8 @@ export class TargetRun {
         requests: summary.requests,
         unexpected: countUnexpected(this.#target, summary),
         cpuMicros: sample.cpuMicros,
+        loadCpuMicros: summary.cpuMicros,
+        databaseCpuMicros: databaseCpu === null || databaseCpuAfter === null ? null : databaseCpuAfter - databaseCpu,
         serverRequests: sample.requests,
         queries: sample.queries,
         eventLoopP99Ms: sample.eventLoopP99Ms,
@@ -222,6 +242,10 @@ export class TargetRun {
     result.requestsPerSecond = { median: computeMedian(rates), ...computeSpread(rates) };
     const served = result.rounds.reduce((sum, r) => sum + r.serverRequests, 0);
     result.cpuMicrosPerRequest = result.rounds.reduce((sum, r) => sum + r.cpuMicros, 0) / served;
+    result.loadCpuMicrosPerRequest = result.rounds.reduce((sum, r) => sum + r.loadCpuMicros, 0) / served;
+    result.databaseCpuMicrosPerRequest = result.rounds.every((r) => r.databaseCpuMicros !== null)
+      ? result.rounds.reduce((sum, r) => sum + r.databaseCpuMicros!, 0) / served
+      : Number.NaN;
     result.queriesPerRequest = result.rounds.reduce((sum, r) => sum + r.queries, 0) / served;
     for (const [shape, count] of [...this.#statementTotals].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
       result.statementsPerRequest[shape] = Math.round((count / served) * 1000) / 1000;
@@ -229,6 +253,12 @@ export class TargetRun {
     result.eventLoopP99Ms = Math.max(...result.rounds.map((r) => r.eventLoopP99Ms));
     result.rssBytes.afterFirstRound = result.rounds[0]?.rssBytes ?? Number.NaN;
     result.rssBytes.afterLastRound = result.rounds.at(-1)?.rssBytes ?? Number.NaN;
+  }
+
+  /** The database server's CPU time so far, for a MySQL target; null otherwise. */
+  #readDatabaseCpu(): number | null {
+    const pid = this.#context.databasePid;
+    return this.#target.store === 'mysql' && pid !== null ? readProcessCpuMicros(pid) : null;
   }
 
   async #step(work: () => Promise<void>): Promise<void> {

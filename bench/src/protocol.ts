@@ -83,6 +83,8 @@ export interface LoadSummary {
   latencyP999Ms: number;
   /** One response body of an unexpected status, to say what went wrong. */
   sampleFailure: string | null;
+  /** The load child's own CPU time over the run (user + system), in microseconds. */
+  cpuMicros: number;
 }
 
 export type ToLoad = { type: 'run'; job: LoadJob } | { type: 'stop' };

@@ -10,6 +10,7 @@ import { ChildChannel } from './child-channel.js';
 import { buildMysqlUrl, checkMysqlReachable, resetMysqlDatabase } from './database-setup.js';
 import { measureInterleaved, measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import { findDatabaseServerPid } from './process-cpu.js';
 import { summarizeProfiles } from './profile-summary.js';
 import type { FromLoad, TargetId, ToLoad } from './protocol.js';
 import { describeMachine, renderChecks, renderTable, updateReadme, type RunReport } from './report.js';
@@ -60,6 +61,11 @@ async function main(): Promise<number> {
   const profileDir = options.profile ? join(benchDir, 'results', 'profiles') : null;
   if (profileDir) await mkdir(profileDir, { recursive: true });
 
+  // MariaDB shares this machine's CPUs with the servers and the load generator: its CPU time per
+  // request is reported beside theirs when it runs here.
+  const databasePid = options.stores.includes('mysql') ? findDatabaseServerPid() : null;
+  if (options.stores.includes('mysql') && databasePid === null) console.warn('no local mariadbd/mysqld process: database CPU is not reported');
+
   const childDir = join(benchDir, 'node_modules', '.cache', 'portcullis-bench');
   await transpileChildren(join(benchDir, 'src'), childDir);
   // Each lane has its own load child; lanes > 1 only in the smoke test, where figures do not count.
@@ -69,6 +75,7 @@ async function main(): Promise<number> {
     serverModule: join(childDir, 'server', 'main.js'),
     workDir,
     mysqlUrl: buildMysqlUrl(),
+    databasePid,
     profileDir,
   }));
 

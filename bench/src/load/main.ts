@@ -38,6 +38,7 @@ async function runJob(job: LoadJob): Promise<LoadSummary> {
   // (S5's codes) that ends at 1.2 s would read as 2 s. The rate is timed here instead: from the
   // start to the last response.
   const startedAt = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let lastResponseAt = startedAt;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon({
@@ -58,6 +59,7 @@ async function runJob(job: LoadJob): Promise<LoadSummary> {
     latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
   });
   const result = await finished;
+  const cpu = process.cpuUsage(cpuAtStart);
   const percentileMs = (p: number): number => (latency.count > 0 ? latency.percentile(p) / 1000 : Number.NaN);
   const total = result['2xx'] + result.non2xx;
   const durationSeconds = total > 0 ? (lastResponseAt - startedAt) / 1000 : result.duration;
@@ -74,6 +76,7 @@ async function runJob(job: LoadJob): Promise<LoadSummary> {
     latencyP99Ms: percentileMs(99),
     latencyP999Ms: percentileMs(99.9),
     sampleFailure,
+    cpuMicros: cpu.user + cpu.system,
   };
 }
 
