@@ -15,8 +15,10 @@ export interface TargetDescriptor {
   key: string;
   /** S2 in the scale mode: live tokens in storage. */
   liveTokens?: number;
-  /** Start from an empty MySQL database (the scale pair must not count earlier targets' rows). */
-  freshDatabase?: boolean;
+  /** Fewer measured rounds than the run's (the scale pair, whose figure is the latency run's). */
+  rounds?: number;
+  /** The latency run's offered rate, when it must match another target's (the scale pair). */
+  latencyRate?: number;
 }
 
 export interface RoundFigures {
@@ -40,6 +42,8 @@ export interface TargetResult {
   id: TargetId;
   store: Store | null;
   connections: number;
+  /** Live access tokens in storage (S2 and S3; the scale pair differs only in this). */
+  liveTokens: number;
   /** False when the server failed or a run got no responses or unexpected statuses. */
   ok: boolean;
   /**
@@ -130,6 +134,7 @@ export class TargetRun {
       id: target.id,
       store: target.store,
       connections: this.#connections,
+      liveTokens: this.#spec.liveTokens,
       ok: true,
       block: null,
       problems: [],
@@ -210,7 +215,7 @@ export class TargetRun {
   measureLatency(): Promise<void> {
     return this.#step(async () => {
       this.#summarizeRounds();
-      const rate = Math.max(1, Math.round(this.result.requestsPerSecond.median / 2));
+      const rate = this.#target.latencyRate ?? Math.max(1, Math.round(this.result.requestsPerSecond.median / 2));
       if (!Number.isFinite(rate) || rate <= 1) return;
       const { options } = this.#context;
       // The smoke test only checks that a paced run answers: one request per connection.
@@ -328,7 +333,8 @@ export async function measureTarget(context: RunContext, target: TargetDescripto
   const run = new TargetRun(context, target);
   await run.start();
   await run.warmUp();
-  for (let round = 0; round < context.options.rounds; round += 1) await run.measureRound();
+  const rounds = Math.min(context.options.rounds, target.rounds ?? Number.POSITIVE_INFINITY);
+  for (let round = 0; round < rounds; round += 1) await run.measureRound();
   await run.measureLatency();
   return run.stop();
 }

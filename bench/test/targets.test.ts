@@ -24,6 +24,7 @@ function result(id: TargetId, store: Store | null, block: number | null, rounds:
     id,
     store,
     connections: 32,
+    liveTokens: 1000,
     ok: true,
     block,
     problems: [],
@@ -105,4 +106,22 @@ test('a ratio just under its target never reads as the target', async (t) => {
   const check = evaluateTargets([b2, s4], ['mysql']).find((c) => c.name === 'S4 >= 0.5 x B2');
   t.equal(check?.pass, false);
   t.match(check?.detail, /^0\.49 x B2\/mysql/);
+});
+
+test('the scale pair: the larger S2 run against the smaller, by p99 at the same rate', async (t) => {
+  const run = (count: number, p99Ms: number): TargetResult => ({
+    ...result('S2', 'mysql', null, [[2000, 300]]),
+    key: `S2/mysql@${count === 1000 ? '1k' : '1M'}`,
+    liveTokens: count,
+    latency: { rate: 1000, p50Ms: 2, p99Ms, p999Ms: p99Ms * 2 },
+  });
+  const check = (results: TargetResult[]) => evaluateTargets(results, ['mysql']).find((c) => c.name.startsWith('Scale'));
+  const within = check([run(1_000_000, 11.9), run(1000, 10)]);
+  t.equal(within?.name, 'Scale: S2 p99 with 1M live tokens within 20% of 1k', 'named from the keys, whatever their order');
+  t.equal(within?.detail, '11.9 ms vs 10.0 ms at 1000 req/s');
+  t.equal(within?.pass, true);
+  t.equal(check([run(1000, 10), run(1_000_000, 12.1)])?.pass, false, 'over 20% more');
+  t.equal(check([run(1000, 10), { ...run(1_000_000, 5), ok: false }])?.pass, false, 'a failed run is no pass');
+  t.equal(check([run(1000, 10)]), undefined, 'no pair, no check');
+  t.equal(check([result('S2', 'mysql', null, [[2000, 300]])]), undefined, 'the block S2 is not half of a pair');
 });
