@@ -84,7 +84,8 @@ t.test('registered inside an encapsulated context under a prefix', async (t) => 
   await exercise(t, inner!, '/tenant', '/tenant/api/polls/7/results');
 });
 
-t.test('an issuer with a path is not repeated in the metadata', async (t) => {
+/** The plugin registered with prefix `/auth` for the issuer `${ISSUER}/auth`. */
+async function buildAuthMountedApp(t: Test): Promise<FastifyInstance> {
   const { app, close } = await buildTestApp({
     plugin: { issuer: `${ISSUER}/auth` },
     mount: async (app, options) => {
@@ -92,6 +93,11 @@ t.test('an issuer with a path is not repeated in the metadata', async (t) => {
     },
   });
   t.teardown(close);
+  return app;
+}
+
+t.test('an issuer with a path is not repeated in the metadata', async (t) => {
+  const app = await buildAuthMountedApp(t);
   const metadata = await app.inject({ method: 'GET', url: '/auth/.well-known/oauth-authorization-server' });
   t.match(metadata.json(), {
     issuer: `${ISSUER}/auth`,
@@ -100,13 +106,7 @@ t.test('an issuer with a path is not repeated in the metadata', async (t) => {
 });
 
 t.test('an issuer with a path: the metadata is also at the RFC 8414 section 3.1 location', async (t) => {
-  const { app, close } = await buildTestApp({
-    plugin: { issuer: `${ISSUER}/auth` },
-    mount: async (app, options) => {
-      await app.register(portcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
-    },
-  });
-  t.teardown(close);
+  const app = await buildAuthMountedApp(t);
   const inserted = '/.well-known/oauth-authorization-server/auth';
   t.equal(app.oauth.paths.issuerMetadata, inserted);
   const atMount = await app.inject({ method: 'GET', url: '/auth/.well-known/oauth-authorization-server' });
