@@ -7,8 +7,22 @@ export const MYSQL_SERVER_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127
 /** Rows the B2 baseline looks up by primary key. */
 export const BASELINE_ROWS = 1000;
 
-export function buildMysqlUrl(): string {
-  return `${MYSQL_SERVER_URL}/${MYSQL_DATABASE}`;
+/** The scale pair's large side: a database of its own, so both sides can run side by side. */
+export const MYSQL_SCALE_DATABASE = 'portcullis_bench_scale';
+
+export function buildMysqlUrl(database: string = MYSQL_DATABASE): string {
+  return `${MYSQL_SERVER_URL}/${database}`;
+}
+
+/** Drops the scale database (a million rows are hundreds of megabytes) and, unless `drop` only, creates it empty. */
+export async function resetScaleDatabase(options: { drop?: boolean } = {}): Promise<void> {
+  const connection = await mysql.createConnection(MYSQL_SERVER_URL);
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS ${MYSQL_SCALE_DATABASE}`);
+    if (!options.drop) await connection.query(`CREATE DATABASE ${MYSQL_SCALE_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await connection.end();
+  }
 }
 
 /** Drops and recreates the bench database and the baselines' tables. */

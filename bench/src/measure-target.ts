@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { ChildChannel } from './child-channel.js';
 import { ChildChannel as Channel } from './child-channel.js';
-import { resetSqliteDatabase } from './database-setup.js';
+import { buildMysqlUrl, resetSqliteDatabase } from './database-setup.js';
 import { readProcessCpuMicros } from './process-cpu.js';
 import type { BenchOptions } from './options.js';
 import type { FromLoad, FromServer, LoadJob, LoadSummary, ServerSpec, Store, TargetId, ToLoad, ToServer } from './protocol.js';
@@ -15,10 +15,16 @@ export interface TargetDescriptor {
   key: string;
   /** S2 in the scale mode: live tokens in storage. */
   liveTokens?: number;
-  /** Fewer measured rounds than the run's (the scale pair, whose figure is the latency run's). */
-  rounds?: number;
-  /** The latency run's offered rate, when it must match another target's (the scale pair). */
-  latencyRate?: number;
+  /** The MySQL database it runs on, when not the run's (the scale pair's large side). */
+  mysqlDatabase?: string;
+}
+
+/** One fixed-rate run's latency percentiles. */
+export interface LatencyFigures {
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
 }
 
 export interface RoundFigures {
@@ -69,7 +75,9 @@ export interface TargetResult {
   eventLoopP99Ms: number;
   eventLoopP99AtHalfRateMs: number;
   rssBytes: { before: number; afterFirstRound: number; afterLastRound: number };
-  latency: { rate: number; p50Ms: number; p99Ms: number; p999Ms: number } | null;
+  /** The fixed-rate runs' percentiles, each the median over `latencyRuns` when there are several. */
+  latency: LatencyFigures | null;
+  latencyRuns: LatencyFigures[];
   statusCodes: Record<string, number>;
 }
 
@@ -122,7 +130,7 @@ export class TargetRun {
     this.#spec = {
       target: target.id,
       store: target.store,
-      mysqlUrl: context.mysqlUrl,
+      mysqlUrl: target.mysqlDatabase === undefined ? context.mysqlUrl : buildMysqlUrl(target.mysqlDatabase),
       sqlitePath: sqlitePathFor(context, target),
       fixturesFile: join(context.workDir, `fixtures-${fileName}.json`),
       connections: this.#connections,
@@ -149,6 +157,7 @@ export class TargetRun {
       eventLoopP99AtHalfRateMs: Number.NaN,
       rssBytes: { before: Number.NaN, afterFirstRound: Number.NaN, afterLastRound: Number.NaN },
       latency: null,
+      latencyRuns: [],
       statusCodes: {},
     };
   }
@@ -211,11 +220,20 @@ export class TargetRun {
     });
   }
 
-  /** Latency at half the median peak: a fixed offered rate, so queueing at saturation does not dominate. */
-  measureLatency(): Promise<void> {
+  /** Half the median peak of the rounds measured so far: the latency runs' offered rate. */
+  halfPeakRate(): number {
+    this.#summarizeRounds();
+    return Math.max(1, Math.round(this.result.requestsPerSecond.median / 2));
+  }
+
+  /**
+   * Latency at a fixed offered rate (half the median peak unless given), so queueing at
+   * saturation does not dominate. Run again, each run is kept and the reported percentiles are
+   * their medians.
+   */
+  measureLatency(offeredRate?: number): Promise<void> {
     return this.#step(async () => {
-      this.#summarizeRounds();
-      const rate = this.#target.latencyRate ?? Math.max(1, Math.round(this.result.requestsPerSecond.median / 2));
+      const rate = offeredRate ?? this.halfPeakRate();
       if (!Number.isFinite(rate) || rate <= 1) return;
       const { options } = this.#context;
       // The smoke test only checks that a paced run answers: one request per connection.
@@ -226,8 +244,11 @@ export class TargetRun {
       await this.#server!.request({ type: 'begin' }, 'begun', 10_000);
       const fixed = await this.#runLoad(job, false);
       const sample = await this.#server!.request({ type: 'end' }, 'ended', 10_000);
-      this.result.latency = { rate, p50Ms: fixed.latencyP50Ms, p99Ms: fixed.latencyP99Ms, p999Ms: fixed.latencyP999Ms };
-      this.result.eventLoopP99AtHalfRateMs = sample.eventLoopP99Ms;
+      const runs = this.result.latencyRuns;
+      runs.push({ rate, p50Ms: fixed.latencyP50Ms, p99Ms: fixed.latencyP99Ms, p999Ms: fixed.latencyP999Ms });
+      const median = (pick: (run: LatencyFigures) => number): number => computeMedian(runs.map(pick));
+      this.result.latency = { rate, p50Ms: median((r) => r.p50Ms), p99Ms: median((r) => r.p99Ms), p999Ms: median((r) => r.p999Ms) };
+      this.result.eventLoopP99AtHalfRateMs = Math.max(sample.eventLoopP99Ms, runs.length > 1 ? this.result.eventLoopP99AtHalfRateMs : 0);
     });
   }
 
@@ -333,8 +354,7 @@ export async function measureTarget(context: RunContext, target: TargetDescripto
   const run = new TargetRun(context, target);
   await run.start();
   await run.warmUp();
-  const rounds = Math.min(context.options.rounds, target.rounds ?? Number.POSITIVE_INFINITY);
-  for (let round = 0; round < rounds; round += 1) await run.measureRound();
+  for (let round = 0; round < context.options.rounds; round += 1) await run.measureRound();
   await run.measureLatency();
   return run.stop();
 }
@@ -345,13 +365,27 @@ export async function measureTarget(context: RunContext, target: TargetDescripto
  * yardstick's are then seconds apart, not minutes, and a slow spell of the shared host lands on
  * both: each throughput ratio is the median of the per-round ratios (see targets.ts).
  */
-export async function measureInterleaved(context: RunContext, targets: readonly TargetDescriptor[]): Promise<TargetResult[]> {
+export interface InterleaveOptions {
+  /** Measured rounds, when fewer than the run's. */
+  rounds?: number;
+  /** Latency runs per target, interleaved as the rounds are; the percentiles are their medians. */
+  latencyRuns?: number;
+  /** Every target's latency runs offered the first target's rate: the scale pair compares p99s at one load. */
+  sharedLatencyRate?: boolean;
+}
+
+export async function measureInterleaved(
+  context: RunContext,
+  targets: readonly TargetDescriptor[],
+  options: InterleaveOptions = {},
+): Promise<TargetResult[]> {
   const runs = targets.map((target) => new TargetRun(context, target));
   const block = nextBlock++;
   for (const run of runs) run.result.block = block;
+  const rounds = Math.min(context.options.rounds, options.rounds ?? Number.POSITIVE_INFINITY);
   try {
     for (const run of runs) await run.start();
-    for (let round = 0; round < context.options.rounds; round += 1) {
+    for (let round = 0; round < rounds; round += 1) {
       const order = round % 2 === 0 ? runs : [...runs].reverse();
       for (const run of order) {
         // Warmed right before its first round, as a target measured alone is: warmed a minute
@@ -361,7 +395,10 @@ export async function measureInterleaved(context: RunContext, targets: readonly 
         await run.measureRound();
       }
     }
-    for (const run of runs) await run.measureLatency();
+    const rate = options.sharedLatencyRate ? runs[0]!.halfPeakRate() : undefined;
+    for (let latencyRun = 0; latencyRun < (options.latencyRuns ?? 1); latencyRun += 1) {
+      for (const run of latencyRun % 2 === 0 ? runs : [...runs].reverse()) await run.measureLatency(rate);
+    }
   } finally {
     await Promise.all(runs.map((run) => run.stop()));
   }

@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChildChannel } from './child-channel.js';
-import { buildMysqlUrl, checkMysqlReachable, resetMysqlDatabase } from './database-setup.js';
+import { buildMysqlUrl, checkMysqlReachable, MYSQL_SCALE_DATABASE, resetMysqlDatabase, resetScaleDatabase } from './database-setup.js';
 import { measureInterleaved, measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { findDatabaseServerPid } from './process-cpu.js';
@@ -45,29 +45,33 @@ function formatCount(count: number): string {
 
 /**
  * The scale pair, after everything else and alone: S2 on an emptied MySQL database with the usual
- * live tokens, then with `scaleTokens` of them. Three rounds each (their figure is the latency
- * run's), and the large one's latency run offered the small one's rate, so the two p99s compare
- * the same load.
+ * live tokens, and S2 on a database of its own with `scaleTokens` of them, side by side as a
+ * block's targets are: three interleaved rounds each (for the rate), then three latency runs each,
+ * interleaved too and all offered half the small side's peak, so the two p99s (medians of three)
+ * compare the same load at nearly the same moments.
  */
-async function measureScalePair(context: RunContext, log: (result: TargetResult, seconds: string) => void): Promise<TargetResult[]> {
+async function measureScalePair(context: RunContext): Promise<TargetResult[]> {
   const { options } = context;
-  const measured: TargetResult[] = [];
-  const measure = async (target: TargetDescriptor): Promise<TargetResult> => {
-    const began = Date.now();
-    const result = await measureTarget(context, target);
-    log(result, ((Date.now() - began) / 1000).toFixed(1));
-    measured.push(result);
-    return result;
-  };
   await resetMysqlDatabase();
-  const small = await measure({
-    id: 'S2', store: 'mysql', key: `S2/mysql@${formatCount(options.liveTokens)}`, liveTokens: options.liveTokens, rounds: 3,
-  });
-  await measure({
-    id: 'S2', store: 'mysql', key: `S2/mysql@${formatCount(options.scaleTokens)}`, liveTokens: options.scaleTokens, rounds: 3,
-    ...(small.latency ? { latencyRate: small.latency.rate } : {}),
-  });
-  return measured;
+  await resetScaleDatabase();
+  try {
+    return await measureInterleaved(
+      context,
+      [
+        { id: 'S2', store: 'mysql', key: `S2/mysql@${formatCount(options.liveTokens)}`, liveTokens: options.liveTokens },
+        {
+          id: 'S2',
+          store: 'mysql',
+          key: `S2/mysql@${formatCount(options.scaleTokens)}`,
+          liveTokens: options.scaleTokens,
+          mysqlDatabase: MYSQL_SCALE_DATABASE,
+        },
+      ],
+      { rounds: 3, latencyRuns: 3, sharedLatencyRate: true },
+    );
+  } finally {
+    await resetScaleDatabase({ drop: true });
+  }
 }
 
 async function main(): Promise<number> {
@@ -142,7 +146,12 @@ async function main(): Promise<number> {
       }
     }
     // The scale pair empties the database it runs on: nothing may run beside it.
-    if (options.scale && options.stores.includes('mysql')) results.push(...(await measureScalePair(contexts[0]!, logResult)));
+    if (options.scale && options.stores.includes('mysql')) {
+      const began = Date.now();
+      const measured = await measureScalePair(contexts[0]!);
+      for (const result of measured) logResult(result, ((Date.now() - began) / 1000).toFixed(1));
+      results.push(...measured);
+    }
   } finally {
     for (const context of contexts) context.load.send({ type: 'stop' });
     await Promise.all(contexts.map((context) => context.load.waitForExit(5000)));

@@ -171,7 +171,8 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
   const large = pair.at(-1);
   if (small && large && small !== large) {
     const measured = small.ok && large.ok && small.latency && large.latency;
-    const at = measured ? ` at ${large.latency!.rate} req/s` : '';
+    const runs = large.latencyRuns.length;
+    const at = measured ? ` at ${large.latency!.rate} req/s${runs > 1 ? ` (medians of ${runs} interleaved runs)` : ''}` : '';
     checks.push({
       name: `Scale: S2 p99 with ${large.key.split('@')[1]} live tokens within 20% of ${small.key.split('@')[1]}`,
       store: 'mysql',
