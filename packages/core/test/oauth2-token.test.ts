@@ -1,5 +1,7 @@
 import t from 'tap';
 import { StorageError, digestSecret, type OAuthResponse } from '../src/index.js';
+import { peekCachedClient, withClientCache } from '../src/storage/client-cache.js';
+import { MemoryStorage } from '../src/storage/memory-store.js';
 import {
   CHALLENGE,
   REDIRECT_URI,
@@ -345,4 +347,39 @@ t.test('two concurrent redemptions of one code: one wins, the replay revokes wha
   const snapshot = fixture.storage.snapshot();
   t.equal(snapshot.accessTokens.length, 1, 'one issuance');
   t.ok(snapshot.accessTokens.every((row) => row.revokedAt !== null), 'revoked by the replay');
+});
+
+t.test('every grant behind the client cache reads the kept client in place and leaves it as it was', async (t) => {
+  const storage = withClientCache(new MemoryStorage());
+  const fixture = createFixture({
+    storage,
+    verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'user-1', username } : null),
+  });
+  const client = await registerTestClient(fixture, {
+    grantTypes: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
+    scopes: ['read', 'write'],
+  });
+  const token = (form: Record<string, string>) => fixture.server.handleTokenRequest(tokenRequest(client, form));
+
+  for (const round of ['a lookup', 'the kept record']) {
+    if (round === 'the kept record') t.ok(Object.isFrozen(peekCachedClient(storage, client.client.id)), 'kept, deep-frozen');
+    const credentials = await token({ grant_type: 'client_credentials', scope: 'read' });
+    t.equal(credentials.status, 200, `client_credentials, ${round}`);
+    const code = await obtainCode(fixture, client, { scope: 'read write' });
+    const redeemed = await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER });
+    t.equal(redeemed.status, 200, `authorization_code, ${round}`);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: String(bodyOf(redeemed)['refresh_token']), scope: 'read' });
+    t.equal(refreshed.status, 200, `refresh_token, ${round}`);
+    t.equal(bodyOf(refreshed)['scope'], 'read');
+    t.equal((await token({ grant_type: 'password', username: 'alice', password: 'wonderland' })).status, 200, `password, ${round}`);
+    const revoked = await fixture.server.handleRevocationRequest(
+      createFormRequest('/oauth/revoke', { token: String(bodyOf(refreshed)['access_token']) }, { authorization: basicAuthorization(client.client.id, client.clientSecret ?? '') }),
+    );
+    t.equal(revoked.status, 200, `revocation, ${round}`);
+    const wrong = await fixture.server.handleTokenRequest(
+      createFormRequest('/oauth/token', { grant_type: 'client_credentials' }, { authorization: basicAuthorization(client.client.id, 'wrong') }),
+    );
+    t.equal(wrong.status, 401, `a wrong secret, ${round}`);
+  }
+  t.same(await storage.findClient(client.client.id), client.client, 'the kept record is the registered one, unchanged');
 });
