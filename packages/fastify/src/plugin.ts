@@ -132,10 +132,7 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
 
   await fastify.register(
     async function portcullisRoutes(routes) {
-      // OAuth endpoints take application/x-www-form-urlencoded only (RFC 6749 section 3.2); any
-      // other body fails parsing here and the error handlers answer invalid_request.
-      routes.removeAllContentTypeParsers();
-      await routes.register(formbody);
+      await parseFormBodiesOnly(routes);
       await routes.register(registerTokenRoutes, { server, settings });
       await routes.register(registerAuthorizeRoutes, { server, registry, settings, paths });
       // OAuth 1.0a beside them, sharing the form parser; its signed-request check is in `verifiers`.
@@ -150,12 +147,20 @@ async function oauthProvider(fastify: FastifyInstance, options: PortcullisOption
   if (issuerMetadata !== null) {
     // Outside the prefixed child: this path hangs off the host's root, whatever the mount.
     await fastify.register(async function portcullisIssuerMetadata(root) {
-      root.removeAllContentTypeParsers();
-      await root.register(formbody);
+      await parseFormBodiesOnly(root);
       root.setErrorHandler(handleJsonRouteError);
       registerMetadataRoutes(root, issuerMetadata, server);
     });
   }
+}
+
+/**
+ * OAuth endpoints take application/x-www-form-urlencoded only (RFC 6749 section 3.2); any other
+ * body fails parsing in `instance` and its error handler answers invalid_request.
+ */
+async function parseFormBodiesOnly(instance: FastifyInstance): Promise<void> {
+  instance.removeAllContentTypeParsers();
+  await instance.register(formbody);
 }
 
 /**
