@@ -248,7 +248,9 @@ export class TargetRun {
       runs.push({ rate, p50Ms: fixed.latencyP50Ms, p99Ms: fixed.latencyP99Ms, p999Ms: fixed.latencyP999Ms });
       const median = (pick: (run: LatencyFigures) => number): number => computeMedian(runs.map(pick));
       this.result.latency = { rate, p50Ms: median((r) => r.p50Ms), p99Ms: median((r) => r.p99Ms), p999Ms: median((r) => r.p999Ms) };
-      this.result.eventLoopP99AtHalfRateMs = Math.max(sample.eventLoopP99Ms, runs.length > 1 ? this.result.eventLoopP99AtHalfRateMs : 0);
+      // The worst run's, as for the rounds.
+      const previous = this.result.eventLoopP99AtHalfRateMs;
+      this.result.eventLoopP99AtHalfRateMs = runs.length === 1 ? sample.eventLoopP99Ms : Math.max(previous, sample.eventLoopP99Ms);
     });
   }
 
