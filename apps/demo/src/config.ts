@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RATE_LIMIT } from './rate-limits.js';
@@ -32,7 +33,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const dataDir = env.DATA_DIR ? resolve(env.DATA_DIR) : resolve(DEMO_ROOT, 'data');
   const databaseUrl = resolveDatabaseUrl(env.DATABASE_URL || 'sqlite:data/portcullis.sqlite');
   const development = env.NODE_ENV !== 'production';
-  const issuer = env.ISSUER || `${development ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const issuer = env.ISSUER || defaultIssuer(host, port, development);
   const max = env.RATE_LIMIT_MAX ? Number(env.RATE_LIMIT_MAX) : DEFAULT_RATE_LIMIT.max;
   if (!Number.isInteger(max) || max < 1) throw new Error(`RATE_LIMIT_MAX must be a positive integer (got ${JSON.stringify(env.RATE_LIMIT_MAX)})`);
   const windowMs = env.RATE_LIMIT_WINDOW ? parseWindow(env.RATE_LIMIT_WINDOW) : DEFAULT_RATE_LIMIT.windowMs;
@@ -47,6 +48,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'portcullis-demo:',
     rateLimit: { max, windowMs },
   };
+}
+
+function defaultIssuer(host: string, port: number, development: boolean): string {
+  return `${development ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * PORT=0 asks for any free port, but the issuer (in the metadata, and the base of every URL the
+ * app hands out) must name its port before the app is built: take a free port from the kernel
+ * now and listen on that one. Another process could take it in between; PORT=0 is for tests and
+ * throwaway runs, where that is a failed start, not a wrong answer.
+ */
+export async function claimFreePort(config: DemoConfig, env: NodeJS.ProcessEnv = process.env): Promise<DemoConfig> {
+  if (config.port !== 0) return config;
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host: config.host, port: 0, exclusive: true }, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port was bound'))));
+    });
+  });
+  return { ...config, port, issuer: env.ISSUER || defaultIssuer(config.host, port, config.development) };
 }
 
 /** `RATE_LIMIT_WINDOW`: milliseconds (`60000`), or seconds and minutes (`30s`, `1m`). */

@@ -1,14 +1,14 @@
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { bootstrapFirstStart } from './bootstrap.js';
-import { prepareFolders, readConfig } from './config.js';
+import { claimFreePort, prepareFolders, readConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { serializeRequest } from './log-redaction.js';
 import { loadSecrets } from './secrets.js';
 
 /** `pnpm start`: the demo on http://127.0.0.1:3000 (HOST, PORT), data under apps/demo/data. */
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = await claimFreePort(readConfig());
   prepareFolders(config);
   const secrets = loadSecrets({ dataDir: config.dataDir, development: config.development });
   const db = await openDatabase(config.databaseUrl);
@@ -63,9 +63,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 
   await fastify.listen({ host: config.host, port: config.port });
-  const address = fastify.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   const created = await bootstrapFirstStart(fastify, baseUrl);
   if (created) {
     // Printed once, on the first start only: nothing keeps these in clear.

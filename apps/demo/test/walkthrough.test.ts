@@ -31,6 +31,10 @@ t.test('seeds 002 and 004 as written, with curl, against the running demo', asyn
   t.ok(admin && clientId && clientSecret, 'the first start prints the admin and sample client credentials');
   t.equal(statSync(join(dir, 'data', 'secrets.json')).mode & 0o777, 0o600, 'generated secrets are kept, private');
   const base = server.baseUrl;
+  // Started with PORT=0: the issuer names the port the demo listens on, not port 0.
+  const metadata = await curl([`${base}/.well-known/oauth-authorization-server`]);
+  t.equal(metadata.status, 200, metadata.body);
+  t.equal(JSON.parse(metadata.body).issuer, base, 'the issuer is the address the demo listens on');
 
   // Seed 002 / 004, step 2: the password grant, credentials in the body.
   const token = await curl(['-X', 'POST', '-d', `client_id=${clientId}&client_secret=${clientSecret}&grant_type=password&username=admin&password=${admin}`, `${base}/oauth2/access_token/`]);
