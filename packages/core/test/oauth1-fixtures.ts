@@ -10,6 +10,7 @@ import {
   type OAuth1ProviderOptions,
   type SignatureMethod,
 } from '../src/oauth1/index.js';
+import { withClientCache } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import type { ClientRecord } from '../src/storage/records.js';
 import { countingFacade } from './storage-facade.js';
@@ -59,8 +60,12 @@ export interface SignOptions {
   mutate?: (parameters: Record<string, string>) => void;
 }
 
-/** One step: whether the store offers `findOAuth1AccessTokenRecordingNonce` (the memory store does). */
-export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harness: { oneStep?: boolean } = {}) {
+/**
+ * One step: whether the store offers `findOAuth1AccessTokenRecordingNonce` (the memory store does).
+ * Client cache: the provider's storage is the counted store behind `withClientCache`, as
+ * `createKyselyStorage` gives it.
+ */
+export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harness: { oneStep?: boolean; clientCache?: boolean } = {}) {
   const storage = new MemoryStorage();
   const counted = countingFacade(storage, { without: (name) => harness.oneStep === false && ONE_STEP_NONCE.has(name) });
   const box = new SecretBox(SECRET_KEY);
@@ -81,8 +86,9 @@ export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harnes
     clientRecord({ id: 'consumer-1', oauth1SecretEncrypted: box.encrypt('consumer-secret'), scopes: ['read', 'write'] }),
   );
   await storage.createClient(clientRecord({ id: 'consumer-2', oauth1SecretEncrypted: box.encrypt('second-secret') }));
+  const providerStorage = harness.clientCache ? withClientCache(counted.storage) : counted.storage;
   const provider = createOAuth1Provider({
-    storage: counted.storage,
+    storage: providerStorage,
     secretKey: SECRET_KEY,
     realm: 'Polls',
     clock: () => new Date(clock.now * 1000),
@@ -128,7 +134,7 @@ export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harnes
     return { method, url, headers, body, secure: o.secure ?? url.protocol === 'https:' };
   }
 
-  return { storage, counted, box, clock, provider, signed };
+  return { storage, counted, providerStorage, box, clock, provider, signed };
 }
 
 export type Harness = Awaited<ReturnType<typeof setup>>;

@@ -8,6 +8,7 @@ import {
   formatAuthorizationHeader,
   type OAuth1ProviderOptions,
 } from '../src/oauth1/index.js';
+import { peekCachedClient } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import {
   assertError,
@@ -883,4 +884,25 @@ t.test('a tampered sealed secret fails every time and is never kept', async (t) 
     t.type(error?.cause, Error, 'the decryption failure is the cause');
   }
   t.equal(calls.get(tampered), 3, 'decrypt ran (and threw) on every attempt');
+});
+
+t.test('behind the client cache, every leg reads the kept consumer in place and leaves it as it was', async (t) => {
+  const h = await setup({}, { clientCache: true });
+  const registered = (await h.storage.findClient('consumer-1'))!;
+  const signedGet = (access: { token: string; secret: string }, tokenSecret = access.secret) =>
+    h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret });
+
+  for (const round of ['a lookup', 'the kept record']) {
+    if (round === 'the kept record') t.ok(Object.isFrozen(peekCachedClient(h.providerStorage, 'consumer-1')), 'kept, deep-frozen');
+    // Request token, authorization and access token: all three legs authenticate the consumer.
+    const access = await getAccessToken(h, ['read']);
+    const grant = await h.provider.verifySignedRequest(signedGet(access), ['read']);
+    t.match(grant, { clientId: 'consumer-1', userId: 'alice', scope: ['read'] }, `a signed request, ${round}`);
+    const forged = await h.provider.verifySignedRequest(signedGet(access, 'guess')).then(() => null, (error: OAuthError) => error);
+    t.equal(forged?.error, 'signature_invalid', `a wrong token secret, ${round}`);
+    const beyond = await h.provider.verifySignedRequest(signedGet(access), ['write']).then(() => null, (error: OAuthError) => error);
+    t.equal(beyond?.status, 403, `a scope beyond the grant, ${round}`);
+  }
+  t.equal(h.counted.count('findClient'), 1, 'the consumer was looked up once, then read from the cache');
+  t.same(await h.providerStorage.findClient('consumer-1'), registered, 'the kept record is the registered one, unchanged');
 });

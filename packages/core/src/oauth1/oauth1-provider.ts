@@ -3,6 +3,7 @@ import { constantTimeEqual, digestSecret, generateId, generateToken, SecretBox, 
 import { OAuthError, toOAuthError, type OAuthErrorCode } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
+import { peekCachedClient } from '../storage/client-cache.js';
 import type { OAuthStorage } from '../storage/port.js';
 import { findRegisteredRedirectUri } from '../oauth2/redirect-uri.js';
 import type { ClientRecord, NonceRecord, OAuth1AccessTokenRecord, RequestTokenRecord } from '../storage/records.js';
@@ -25,7 +26,8 @@ const TIMESTAMP = /^[0-9]{1,15}$/;
 
 /** A request whose parameters, consumer and freshness were checked; its signature not yet. */
 interface AuthenticatedRequest {
-  client: ClientRecord;
+  /** The kept record when the client cache holds one: read, never changed or handed out. */
+  client: Readonly<ClientRecord>;
   parameters: RequestParameters;
   method: SignatureMethod;
   /** The non-empty oauth_token, if any. */
@@ -325,7 +327,8 @@ class Provider implements OAuth1Provider {
     }
 
     const consumerKey = protocol.get('oauth_consumer_key') ?? '';
-    const client = await this.#storage.findClient(consumerKey);
+    // Read in place from the client cache when it holds the consumer, as the OAuth 2 endpoints do.
+    const client = peekCachedClient(this.#storage, consumerKey) ?? (await this.#storage.findClient(consumerKey));
     if (!client) throw fail('consumer_key_unknown', 'The consumer key is unknown.');
     if (client.disabled || !client.oauth1Enabled) {
       throw fail('consumer_key_rejected', 'This consumer may not use OAuth 1.0a.');
