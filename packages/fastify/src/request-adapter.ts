@@ -20,11 +20,7 @@ export function isFormRequest(request: FastifyRequest): boolean {
 export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
   const host = request.host;
   if (!HOST.test(host)) throw invalidRequest('The Host header is malformed.');
-  const headers: Record<string, string | undefined> = {};
-  for (const name of Object.keys(request.headers)) {
-    const value = request.headers[name];
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+  const headers = singleValuedHeaders(request.headers);
   const body =
     isFormRequest(request) && request.body !== null && typeof request.body === 'object'
       ? (request.body as Record<string, string | string[]>)
@@ -44,6 +40,22 @@ export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
     body,
     secure: request.protocol === 'https',
   };
+}
+
+/**
+ * The headers as the core reads them, one string per name. Node already joins a repeated request
+ * header into one value, or keeps the first, for every name but Set-Cookie, a response header: so
+ * the request's own object serves, read only, and a copy is made only when a value is still a list.
+ */
+function singleValuedHeaders(headers: FastifyRequest['headers']): Record<string, string | undefined> {
+  for (const name in headers) {
+    if (Array.isArray(headers[name])) {
+      const joined: Record<string, string | undefined> = {};
+      for (const [key, value] of Object.entries(headers)) joined[key] = Array.isArray(value) ? value.join(', ') : value;
+      return joined;
+    }
+  }
+  return headers as Record<string, string | undefined>;
 }
 
 /** Writes a core response (status, headers, JSON or form-encoded body) to the reply. */
