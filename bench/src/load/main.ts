@@ -4,8 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createHistogram } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import type { Fixtures, FromLoad, LoadJob, LoadSummary, ToLoad } from '../protocol.js';
+import { planLaunches } from './launches.js';
 import { buildRequestPlan } from './request-plans.js';
 
 function send(message: FromLoad): void {
@@ -33,45 +35,53 @@ async function runJob(job: LoadJob): Promise<LoadSummary> {
     };
   });
 
-  let instance: autocannon.Instance | undefined;
   // autocannon reports its duration at its next whole-second sample, so a run counted in requests
   // (S5's codes) that ends at 1.2 s would read as 2 s. The rate is timed here instead: from the
   // start to the last response.
   const startedAt = performance.now();
   const cpuAtStart = process.cpuUsage();
   let lastResponseAt = startedAt;
-  const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon({
-      url: job.url,
-      connections: job.connections,
-      pipelining: 1,
-      duration: job.duration,
-      ...(job.amount !== undefined ? { amount: job.amount } : {}),
-      ...(job.overallRate !== undefined ? { overallRate: job.overallRate } : {}),
-      timeout: 10,
-      requests,
-    }, (error, result) => (error ? reject(error as Error) : resolve(result)));
-  });
   // Our own histogram, in microseconds: autocannon keeps whole milliseconds and only 2xx answers.
   const latency = createHistogram();
-  instance?.on('response', (_client, _status, _bytes, responseTimeMs) => {
-    lastResponseAt = performance.now();
-    latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
-  });
-  const result = await finished;
+  const launches = planLaunches(job);
+  const results = await Promise.all(
+    launches.map(async (launch) => {
+      if (launch.delayMs > 0) await delay(launch.delayMs);
+      let instance: autocannon.Instance | undefined;
+      const finished = new Promise<autocannon.Result>((resolve, reject) => {
+        instance = autocannon({
+          url: job.url,
+          connections: launch.connections,
+          pipelining: 1,
+          duration: launch.duration,
+          ...(launch.amount !== undefined ? { amount: launch.amount } : {}),
+          ...(launch.rate !== undefined ? { overallRate: launch.rate } : {}),
+          timeout: 10,
+          sampleInt: launch.sampleIntervalMs,
+          requests,
+        }, (error, result) => (error ? reject(error as Error) : resolve(result)));
+      });
+      instance?.on('response', (_client, _status, _bytes, responseTimeMs) => {
+        lastResponseAt = performance.now();
+        latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
+      });
+      return finished;
+    }),
+  );
+  const sum = (read: (result: autocannon.Result) => number): number => results.reduce((total, result) => total + read(result), 0);
   const cpu = process.cpuUsage(cpuAtStart);
   const percentileMs = (p: number): number => (latency.count > 0 ? latency.percentile(p) / 1000 : Number.NaN);
-  const total = result['2xx'] + result.non2xx;
-  const durationSeconds = total > 0 ? (lastResponseAt - startedAt) / 1000 : result.duration;
+  const total = sum((result) => result['2xx'] + result.non2xx);
+  const durationSeconds = total > 0 ? (lastResponseAt - startedAt) / 1000 : job.duration;
   return {
     requests: total,
     durationSeconds,
     requestsPerSecond: total / durationSeconds,
-    status2xx: result['2xx'],
-    statusNon2xx: result.non2xx,
+    status2xx: sum((result) => result['2xx']),
+    statusNon2xx: sum((result) => result.non2xx),
     statusCodes,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    errors: sum((result) => result.errors),
+    timeouts: sum((result) => result.timeouts),
     latencyP50Ms: percentileMs(50),
     latencyP99Ms: percentileMs(99),
     latencyP999Ms: percentileMs(99.9),
