@@ -21,16 +21,18 @@ function share(total: number, parts: number, index: number): number {
 
 /**
  * A fixed-rate job runs as one single-connection instance per connection, started at even steps
- * across the first second (or the job, when it is shorter), all ending when the job does. autocannon paces a connection by a
- * quota per second, spent back-to-back as that connection's second begins, and one instance
- * begins every connection's second together: the server would get the whole second's requests
- * at once, then nothing, and the percentiles would measure that burst rather than the rate.
- * Staggered, each connection still sends its quota back-to-back, but the bursts are spread over
- * the second. Other jobs are one instance, as fast as the connections go.
+ * across the first second (or the job, when it is shorter), all ending when the job does.
+ * autocannon paces a connection by a quota per second, spent back-to-back as that connection's
+ * second begins, and one instance begins every connection's second together: the server would
+ * get the whole second's requests at once, then nothing, and the percentiles would measure that
+ * burst rather than the rate. Staggered, each connection still sends its quota back-to-back, but
+ * the bursts are spread over the second. Other jobs are one instance, as fast as the connections go.
  */
 export function planLaunches(job: Pick<LoadJob, 'connections' | 'overallRate' | 'amount' | 'duration'>): Launch[] {
   const { connections, overallRate, amount, duration } = job;
-  if (overallRate === undefined || connections <= 1) return [{ connections, rate: overallRate, amount, delayMs: 0, duration, sampleIntervalMs: 1000 }];
+  if (overallRate === undefined || connections <= 1) {
+    return [{ connections, rate: overallRate, amount, delayMs: 0, duration, sampleIntervalMs: 1000 }];
+  }
   const parts = Math.max(1, Math.min(connections, Math.floor(overallRate), amount ?? connections));
   // A job shorter than a second (the smoke test's) spreads its starts over its own length.
   const spreadMs = Math.min(1000, duration * 1000);
