@@ -2,16 +2,14 @@ import { randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptio
 import { availableParallelism } from 'node:os';
 import {
   computeS256Challenge,
-  createOAuth1Provider,
   generateId,
   generateToken,
   SecretBox,
   type AuthenticatedUser,
-  type OAuthRequest,
   type OAuthStorage,
 } from '@portcullis/core';
-import { oauthProvider, type RequestVerifier } from '@portcullis/fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { oauthProvider } from '@portcullis/fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Fixtures, ServerSpec } from '../protocol.js';
 import { createBenchFastify } from './common-plugins.js';
 import { openKyselyStore } from './kysely-store.js';
@@ -72,19 +70,6 @@ async function createUserVerifier(): Promise<(username: string, password: string
   };
 }
 
-/** Builds the core's plain request from a Fastify request, for the OAuth 1.0a verifier below. */
-function toOAuthRequest(request: FastifyRequest): OAuthRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  return {
-    method: request.method,
-    url: new URL(request.url, `${request.protocol}://${request.host}`),
-    headers,
-    body: typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, string>) : undefined,
-    secure: request.protocol === 'https',
-  };
-}
-
 /**
  * A Portcullis server as an application sets it up: the Fastify plugin on a Kysely store, one
  * protected route, and the credentials each scenario needs, issued through Portcullis itself.
@@ -107,7 +92,6 @@ export async function createScenarioServer(spec: ServerSpec): Promise<BenchServe
     // S6 measures the plugin's own OAuth 1.0a request verification.
     oauth1: spec.target === 'S6',
   });
-  if (spec.target === 'S6') await addOAuth1Verifier(app, store.storage);
   app.get('/api/resource', { preHandler: app.requireScope('read') }, async (request) => ({
     client_id: request.oauth?.clientId,
     scope: request.oauth?.scope.join(' '),
@@ -224,28 +208,4 @@ async function issueOAuth1Token(
     revokedAt: null,
   });
   return { consumerKey: clientId, consumerSecret, token, tokenSecret };
-}
-
-/**
- * `requireScope` asks `fastify.oauth.verifiers` when a request has no bearer token. The plugin
- * registers its own OAuth 1.0a verifier (option `oauth1`); this one over the core's provider only
- * stands in when a plugin build without it is installed.
- */
-async function addOAuth1Verifier(app: FastifyInstance, storage: OAuthStorage): Promise<void> {
-  if (app.oauth.verifiers.some((v) => /oauth1/i.test(v.name))) return;
-  const provider = createOAuth1Provider({ storage, secretKey: SECRET_KEY, enforceSecure: false });
-  const verifier: RequestVerifier = {
-    name: 'oauth1-bench',
-    verify(request) {
-      if (!/^OAuth\s/i.test(request.headers.authorization ?? '')) return null;
-      return provider.verifySignedRequest(toOAuthRequest(request), ['read']).then((grant) => ({
-        protocol: 'oauth1' as const,
-        clientId: grant.clientId,
-        userId: grant.userId,
-        scope: grant.scope,
-        tokenId: grant.tokenId,
-      }));
-    },
-  };
-  app.oauth.verifiers.push(verifier);
 }
