@@ -14,12 +14,17 @@ export function buildMysqlUrl(database: string = MYSQL_DATABASE): string {
   return `${MYSQL_SERVER_URL}/${database}`;
 }
 
+/** Drops database `name` and, unless `drop` only, creates it empty, in the stores' character set. */
+async function replaceDatabase(connection: mysql.Connection, name: string, options: { drop?: boolean } = {}): Promise<void> {
+  await connection.query(`DROP DATABASE IF EXISTS ${name}`);
+  if (!options.drop) await connection.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+}
+
 /** Drops the scale database (a million rows are hundreds of megabytes) and, unless `drop` only, creates it empty. */
 export async function resetScaleDatabase(options: { drop?: boolean } = {}): Promise<void> {
   const connection = await mysql.createConnection(MYSQL_SERVER_URL);
   try {
-    await connection.query(`DROP DATABASE IF EXISTS ${MYSQL_SCALE_DATABASE}`);
-    if (!options.drop) await connection.query(`CREATE DATABASE ${MYSQL_SCALE_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await replaceDatabase(connection, MYSQL_SCALE_DATABASE, options);
   } finally {
     await connection.end();
   }
@@ -29,8 +34,7 @@ export async function resetScaleDatabase(options: { drop?: boolean } = {}): Prom
 export async function resetMysqlDatabase(): Promise<void> {
   const connection = await mysql.createConnection(MYSQL_SERVER_URL);
   try {
-    await connection.query(`DROP DATABASE IF EXISTS ${MYSQL_DATABASE}`);
-    await connection.query(`CREATE DATABASE ${MYSQL_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await replaceDatabase(connection, MYSQL_DATABASE);
     await connection.query(`USE ${MYSQL_DATABASE}`);
     await connection.query(
       'CREATE TABLE bench_items (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at DATETIME(3) NOT NULL) ENGINE=InnoDB',
