@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import type { TargetResult } from './measure-target.js';
 import type { BenchOptions } from './options.js';
-import { computeCpuRatio, computeRatio, formatRatio, mib, THROUGHPUT_TARGETS, type TargetCheck } from './targets.js';
+import { computeCpuRatio, computeRatio, formatRatio, isScaleSide, mib, THROUGHPUT_TARGETS, type TargetCheck } from './targets.js';
 
 export interface MachineInfo {
   nproc: number;
@@ -41,8 +41,7 @@ export function renderTable(results: readonly TargetResult[]): string {
     'CPU us/req', 'load CPU us/req', 'DB CPU us/req', 'queries/req', 'ELD p99 ms', 'RSS MiB before/1st/last', 'ok',
   ];
   const rows = results.map((r) => {
-    // The scale pair (S2/mysql@1k, @1M) is judged on latency, not against a yardstick.
-    const judged = !r.key.includes('@');
+    const judged = !isScaleSide(r);
     const ratio = judged ? computeRatio(results, r) : null;
     const cpuRatio = judged ? computeCpuRatio(results, r) : null;
     const rule = THROUGHPUT_TARGETS[r.id];

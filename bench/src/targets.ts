@@ -38,9 +38,17 @@ const EVENT_LOOP_LIMIT_MS = 20;
 const MEMORY_GROWTH_LIMIT = 0.1;
 const SCALE_P99_LIMIT = 1.2;
 
+/**
+ * A side of the scale pair, keyed by its live tokens after an `@` (`S2/mysql@1k`, `S2/mysql@1M`):
+ * judged on its latency against the other side, never against a yardstick.
+ */
+export function isScaleSide(result: Pick<TargetResult, 'key'>): boolean {
+  return result.key.includes('@');
+}
+
 export function findResult(results: readonly TargetResult[], id: TargetId, store: Store | null): TargetResult | undefined {
   // B0 and B1 touch no database: they serve both stores' comparisons.
-  return results.find((r) => r.id === id && (r.store === store || r.store === null) && !r.key.includes('@'));
+  return results.find((r) => r.id === id && (r.store === store || r.store === null) && !isScaleSide(r));
 }
 
 /**
@@ -154,7 +162,7 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
       });
     }
     for (const result of results) {
-      if (result.store !== store || !result.id.startsWith('S') || result.key.includes('@')) continue;
+      if (result.store !== store || !result.id.startsWith('S') || isScaleSide(result)) continue;
       const { afterFirstRound, afterLastRound } = result.rssBytes;
       const growth = (afterLastRound - afterFirstRound) / afterFirstRound;
       checks.push({
@@ -166,7 +174,7 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
     }
   }
   // The scale pair: the two S2/mysql runs named by their live tokens (S2/mysql@1k, S2/mysql@1M).
-  const pair = results.filter((r) => r.id === 'S2' && r.store === 'mysql' && r.key.includes('@')).sort((a, b) => a.liveTokens - b.liveTokens);
+  const pair = results.filter((r) => r.id === 'S2' && r.store === 'mysql' && isScaleSide(r)).sort((a, b) => a.liveTokens - b.liveTokens);
   const small = pair[0];
   const large = pair.at(-1);
   if (small && large && small !== large) {
