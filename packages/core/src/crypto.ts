@@ -52,7 +52,20 @@ export function generateToken(kind: TokenKind, entropy: Entropy = systemEntropy,
 
 // Crockford's base32: its ASCII order is its numeric order, and it has no letter case for a
 // case-insensitive collation to fold.
-const SORTABLE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const SORTABLE_ALPHABET = Buffer.from('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 'latin1');
+const ID_LENGTH = 26;
+// Each id is written here a character at a time and read out as one string: building it by
+// concatenation made 26 intermediate strings (about 700 bytes of garbage per id, 1.5 us).
+const idCharacters = Buffer.alloc(ID_LENGTH);
+
+/** Writes `count` base32 digits of `value` into `idCharacters`, ending just before `end`. */
+function writeBase32(value: number, end: number, count: number): void {
+  let remaining = value;
+  for (let index = end - 1; index >= end - count; index -= 1) {
+    idCharacters[index] = SORTABLE_ALPHABET[remaining % 32]!;
+    remaining = Math.floor(remaining / 32);
+  }
+}
 
 /**
  * A row identifier (not a secret): 48 bits of milliseconds then 80 random bits, 26 characters
@@ -61,25 +74,17 @@ const SORTABLE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  * tokens (InnoDB clusters rows by primary key).
  */
 export function generateId(entropy: Entropy = systemEntropy, time: number = Date.now()): string {
-  let id = '';
-  let remaining = Math.max(0, Math.floor(time));
-  for (let index = 0; index < 10; index += 1) {
-    id = SORTABLE_ALPHABET[remaining % 32]! + id;
-    remaining = Math.floor(remaining / 32);
-  }
+  // Drawn before the shared buffer is touched, so an entropy source that itself made an id
+  // could not interleave with this one.
   const random = entropy.randomBytes(10);
+  writeBase32(Math.max(0, Math.floor(time)), 10, 10);
   // Two groups of 5 bytes, 8 characters each; 40 bits fit a double exactly.
-  for (let group = 0; group < 10; group += 5) {
+  for (let group = 0; group < 2; group += 1) {
     let bits = 0;
-    for (let byte = group; byte < group + 5; byte += 1) bits = bits * 256 + random[byte]!;
-    let chunk = '';
-    for (let index = 0; index < 8; index += 1) {
-      chunk = SORTABLE_ALPHABET[bits % 32]! + chunk;
-      bits = Math.floor(bits / 32);
-    }
-    id += chunk;
+    for (let byte = group * 5; byte < group * 5 + 5; byte += 1) bits = bits * 256 + random[byte]!;
+    writeBase32(bits, 18 + group * 8, 8);
   }
-  return id;
+  return idCharacters.toString('latin1', 0, ID_LENGTH);
 }
 
 /**

@@ -12,6 +12,19 @@ t.test('row ids are 26 characters of Crockford base32: the time, then 80 random 
   t.equal(generateId(fixedBytes(0), 32), `00000000100000000000000000`, 'the time is big-endian base32');
 });
 
+t.test('each random group of 5 bytes is read big-endian into 8 characters', async (t) => {
+  const bytes = Uint8Array.from([0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x10, 0x32]);
+  const entropy: Entropy = { randomBytes: () => bytes };
+  // 0x0123456789 is base32 4hkaps9 and 0xabcdef1032 is lf6uu41i (JavaScript's digits), the time
+  // 1k82r7k00; in Crockford's alphabet (no I, L, O, U) those read as below.
+  const id = generateId(entropy, Date.UTC(2026, 10, 23));
+  t.equal(id, '01M82V7M00' + '04HMASW9' + 'NF6YY41J');
+  // The characters are written into a buffer shared by every call: an id handed out earlier
+  // must not change when the next one is made.
+  generateId(fixedBytes(0), 0);
+  t.equal(id, '01M82V7M0004HMASW9NF6YY41J', 'an earlier id is unchanged by a later one');
+});
+
 t.test('row ids sort by creation time, as strings, in any collation', async (t) => {
   const start = Date.UTC(2026, 0, 1);
   const ids = Array.from({ length: 200 }, (_, index) => generateId(undefined, start + index * 997));
