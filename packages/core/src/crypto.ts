@@ -78,11 +78,11 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
   // could not interleave with this one.
   const random = entropy.randomBytes(10);
   writeBase32(Math.max(0, Math.floor(time)), 10, 10);
-  // Two groups of 5 bytes, 8 characters each; 40 bits fit a double exactly.
+  // Two groups of 5 bytes, 8 characters each after the time's 10; 40 bits fit a double exactly.
   for (let group = 0; group < 2; group += 1) {
     let bits = 0;
     for (let byte = group * 5; byte < group * 5 + 5; byte += 1) bits = bits * 256 + random[byte]!;
-    writeBase32(bits, 18 + group * 8, 8);
+    writeBase32(bits, 10 + (group + 1) * 8, 8);
   }
   return idCharacters.toString('latin1', 0, ID_LENGTH);
 }
