@@ -32,6 +32,8 @@ export interface RoundFigures {
   requests: number;
   unexpected: number;
   cpuMicros: number;
+  /** The part of cpuMicros the server spent off its main thread; null when unknown (not Linux). */
+  offMainThreadCpuMicros: number | null;
   /** The load generator's CPU time over the round (it shares the machine's CPUs). */
   loadCpuMicros: number;
   /** The local database server's CPU time over the round; null on SQLite or when it is not local. */
@@ -61,6 +63,11 @@ export interface TargetResult {
   rounds: RoundFigures[];
   requestsPerSecond: { median: number; min: number; max: number };
   cpuMicrosPerRequest: number;
+  /**
+   * The part of cpuMicrosPerRequest off the server's main thread (NaN when unknown): the garbage
+   * collector's helper threads mostly, libuv's pool for S8's hashing, SQLite's checkpointer.
+   */
+  offMainThreadCpuMicrosPerRequest: number;
   /**
    * What else each request cost the machine: the load generator's CPU, and the MySQL targets'
    * database server's (NaN when unknown). All three share the same CPUs, so a scenario whose
@@ -135,7 +142,9 @@ export class TargetRun {
       fixturesFile: join(context.workDir, `fixtures-${fileName}.json`),
       connections: this.#connections,
       liveTokens: target.liveTokens ?? context.options.liveTokens,
-      profileFile: context.profileDir !== null ? join(context.profileDir, `${fileName}.cpuprofile`) : null,
+      profileFile: context.profileDir !== null && context.options.profile ? join(context.profileDir, `${fileName}.cpuprofile`) : null,
+      heapProfileFile:
+        context.profileDir !== null && context.options.heapProfile ? join(context.profileDir, `${fileName}.heapprofile`) : null,
     };
     this.result = {
       key: target.key,
@@ -149,6 +158,7 @@ export class TargetRun {
       rounds: [],
       requestsPerSecond: { median: Number.NaN, min: Number.NaN, max: Number.NaN },
       cpuMicrosPerRequest: Number.NaN,
+      offMainThreadCpuMicrosPerRequest: Number.NaN,
       loadCpuMicrosPerRequest: Number.NaN,
       databaseCpuMicrosPerRequest: Number.NaN,
       queriesPerRequest: Number.NaN,
@@ -209,6 +219,7 @@ export class TargetRun {
         requests: summary.requests,
         unexpected: countUnexpected(this.#target, summary),
         cpuMicros: sample.cpuMicros,
+        offMainThreadCpuMicros: sample.offMainThreadCpuMicros,
         loadCpuMicros: summary.cpuMicros,
         databaseCpuMicros: databaseCpu === null || databaseCpuAfter === null ? null : databaseCpuAfter - databaseCpu,
         serverRequests: sample.requests,
@@ -270,10 +281,9 @@ export class TargetRun {
     result.requestsPerSecond = { median: computeMedian(rates), ...computeSpread(rates) };
     const served = result.rounds.reduce((sum, r) => sum + r.serverRequests, 0);
     result.cpuMicrosPerRequest = result.rounds.reduce((sum, r) => sum + r.cpuMicros, 0) / served;
+    result.offMainThreadCpuMicrosPerRequest = sumKnown(result.rounds.map((r) => r.offMainThreadCpuMicros)) / served;
     result.loadCpuMicrosPerRequest = result.rounds.reduce((sum, r) => sum + r.loadCpuMicros, 0) / served;
-    result.databaseCpuMicrosPerRequest = result.rounds.every((r) => r.databaseCpuMicros !== null)
-      ? result.rounds.reduce((sum, r) => sum + r.databaseCpuMicros!, 0) / served
-      : Number.NaN;
+    result.databaseCpuMicrosPerRequest = sumKnown(result.rounds.map((r) => r.databaseCpuMicros)) / served;
     result.queriesPerRequest = result.rounds.reduce((sum, r) => sum + r.queries, 0) / served;
     for (const [shape, count] of [...this.#statementTotals].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
       result.statementsPerRequest[shape] = Math.round((count / served) * 1000) / 1000;
@@ -429,4 +439,9 @@ function checkSummary(target: TargetDescriptor, summary: LoadSummary, result: Ta
       `${unexpected} of ${summary.requests} responses were not ${expected} (${summary.errors} errors); e.g. ${summary.sampleFailure ?? 'none kept'}`,
     );
   }
+}
+
+/** The sum of per-round figures, or NaN when any round could not read its figure. */
+function sumKnown(values: readonly (number | null)[]): number {
+  return values.every((value) => value !== null) ? values.reduce<number>((sum, value) => sum + value!, 0) : Number.NaN;
 }

@@ -9,8 +9,10 @@ export interface BenchOptions {
   scale: boolean;
   /** The large side of the scale pair: a million in the full suite, enough to exercise it in --quick. */
   scaleTokens: number;
-  /** Start server children with --cpu-prof and summarize where their time went. */
+  /** CPU-profile the server children over their measured rounds and summarize where the time went. */
   profile: boolean;
+  /** Sample what the server children allocate in their measured windows, in bytes per request. */
+  heapProfile: boolean;
   stores: Store[];
   /** Only these targets (and nothing else); all when null. */
   only: Set<TargetId> | null;
@@ -25,11 +27,13 @@ export interface BenchOptions {
   lanes: number;
 }
 
-const USAGE = `usage: pnpm bench [--quick] [--no-scale|--scale] [--profile] [--store=mysql|sqlite] [--only=B0,S1,...]
+const USAGE = `usage: pnpm bench [--quick] [--no-scale|--scale] [--profile] [--heap-profile] [--store=mysql|sqlite] [--only=B0,S1,...]
   --quick     one short round per target, no targets enforced: checks that the suite works
   --no-scale  skip the scale pair (S2 with 1,000,000 live tokens in MySQL against 1,000)
   --scale     run the scale pair with --only too
-  --profile   CPU-profile the scenario servers over their measured rounds (bench/results/profiles)
+  --profile   CPU-profile the servers over their measured rounds (bench/results/profiles)
+  --heap-profile  what the servers allocate in their measured windows, freed objects included,
+              in bytes per request (bench/results/profiles)
   --store     run the scenarios on one store only
   --only      run only the listed targets`;
 
@@ -39,6 +43,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scale: true,
     scaleTokens: 1_000_000,
     profile: false,
+    heapProfile: false,
     stores: ['mysql', 'sqlite'],
     only: null,
     connections: 32,
@@ -60,6 +65,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (arg === '--scale') scale = true;
     else if (arg === '--no-scale') scale = false;
     else if (arg === '--profile') options.profile = true;
+    else if (arg === '--heap-profile') options.heapProfile = true;
     else if (arg.startsWith('--store=')) {
       const store = arg.slice('--store='.length);
       if (store !== 'mysql' && store !== 'sqlite') throw new Error(`unknown store '${store}'\n${USAGE}`);

@@ -31,6 +31,19 @@ export function readProcessCpuMicros(pid: number): number | null {
 }
 
 /**
+ * CPU time of thread `tid` of process `pid` so far, in microseconds; null when it cannot be read.
+ * A process's main thread has the process's own id, so `pid`'s total less this is what its other
+ * threads spent: V8's garbage-collector helpers, libuv's pool, a worker.
+ */
+export function readThreadCpuMicros(pid: number, tid: number): number | null {
+  try {
+    return parseProcStatCpuMicros(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The pid of the MariaDB or MySQL server on this machine, or null (not Linux, or no such process:
  * the database then runs elsewhere and its CPU is not this machine's to share).
  */

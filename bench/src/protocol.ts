@@ -23,6 +23,8 @@ export interface ServerSpec {
   liveTokens: number;
   /** Where to write a CPU profile of the measured rounds, or null for none. */
   profileFile: string | null;
+  /** Where to write a sampling heap profile of the measured windows, or null for none. */
+  heapProfileFile: string | null;
 }
 
 export type ToServer =
@@ -34,6 +36,8 @@ export type ToServer =
 export interface ServerSample {
   /** process.cpuUsage() user + system, in microseconds, over the window. */
   cpuMicros: number;
+  /** The part of it spent off the main thread (collector helpers, libuv's pool); null off Linux. */
+  offMainThreadCpuMicros: number | null;
   /** HTTP requests the server saw in the window. */
   requests: number;
   /** Database statements (including BEGIN/COMMIT) issued in the window. */

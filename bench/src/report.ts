@@ -38,7 +38,7 @@ function formatNumber(value: number, digits = 0): string {
 export function renderTable(results: readonly TargetResult[]): string {
   const header = [
     'target', 'req/s (median)', 'min-max', 'ratio', 'CPU ratio', 'p50 ms', 'p99 ms', 'p99.9 ms', '@ req/s',
-    'CPU us/req', 'load CPU us/req', 'DB CPU us/req', 'queries/req', 'ELD p99 ms', 'RSS MiB before/1st/last', 'ok',
+    'CPU us/req (off main thread)', 'load CPU us/req', 'DB CPU us/req', 'queries/req', 'ELD p99 ms', 'RSS MiB before/1st/last', 'ok',
   ];
   const rows = results.map((r) => {
     const judged = !isScaleSide(r);
@@ -55,7 +55,7 @@ export function renderTable(results: readonly TargetResult[]): string {
       formatNumber(r.latency?.p99Ms ?? Number.NaN, 1),
       formatNumber(r.latency?.p999Ms ?? Number.NaN, 1),
       formatNumber(r.latency?.rate ?? Number.NaN),
-      formatNumber(r.cpuMicrosPerRequest),
+      `${formatNumber(r.cpuMicrosPerRequest)} (${formatNumber(r.offMainThreadCpuMicrosPerRequest)})`,
       formatNumber(r.loadCpuMicrosPerRequest),
       formatNumber(r.databaseCpuMicrosPerRequest),
       formatNumber(r.queriesPerRequest, 2),

@@ -91,8 +91,12 @@ async function main(): Promise<number> {
   }
   const workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
   if (options.stores.includes('mysql')) await resetMysqlDatabase();
-  const profileDir = options.profile ? join(benchDir, 'results', 'profiles') : null;
-  if (profileDir) await mkdir(profileDir, { recursive: true });
+  const profileDir = options.profile || options.heapProfile ? join(benchDir, 'results', 'profiles') : null;
+  if (profileDir) {
+    // This run's profiles only: a summary left from an earlier run would be printed as this one's.
+    await rm(profileDir, { recursive: true, force: true });
+    await mkdir(profileDir, { recursive: true });
+  }
 
   // MariaDB shares this machine's CPUs with the servers and the load generator: its CPU time per
   // request is reported beside theirs when it runs here.

@@ -1,5 +1,5 @@
 import { test } from 'tap';
-import { parseProcStatCpuMicros, readProcessCpuMicros } from '../src/process-cpu.js';
+import { parseProcStatCpuMicros, readProcessCpuMicros, readThreadCpuMicros } from '../src/process-cpu.js';
 
 test('utime and stime are read after the last parenthesis of the command name', async (t) => {
   // Fields as /proc/<pid>/stat gives them; utime 1234 and stime 56 ticks, at 100 ticks a second.
@@ -19,4 +19,16 @@ test("this process's own CPU time is read, and grows with work", { skip: process
   const after = readProcessCpuMicros(process.pid)!;
   t.ok(after > before!, `${before} -> ${after}`);
   t.equal(readProcessCpuMicros(2 ** 30), null, 'no such process');
+});
+
+test('a worker thread shows in the process but not in its main thread', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  const { Worker } = await import('node:worker_threads');
+  const processBefore = readProcessCpuMicros(process.pid)!;
+  const mainBefore = readThreadCpuMicros(process.pid, process.pid)!;
+  // 300 ms of busy work on another thread while this one sleeps.
+  const worker = new Worker('const until = Date.now() + 300; while (Date.now() < until) Math.sqrt(Math.random());', { eval: true });
+  await new Promise((resolve) => worker.once('exit', resolve));
+  const offMain = readProcessCpuMicros(process.pid)! - processBefore - (readThreadCpuMicros(process.pid, process.pid)! - mainBefore);
+  t.ok(offMain >= 200_000, `the worker's time is off the main thread: ${offMain} us`);
+  t.equal(readThreadCpuMicros(process.pid, 2 ** 30), null, 'no such thread');
 });

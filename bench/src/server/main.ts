@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Fixtures, FromServer, ServerSpec, ToServer } from '../protocol.js';
 import { residentAfterCollection, ServerProbe } from './probe.js';
-import { RoundProfiler } from './profiler.js';
+import { RoundProfiler, WindowHeapProfiler } from './profiler.js';
 import { installQueryCounter } from './query-counter.js';
 
 export interface BenchServer {
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   installQueryCounter();
   const probe = new ServerProbe();
   const profiler = spec.profileFile === null ? null : new RoundProfiler(spec.profileFile);
+  const heapProfiler = spec.heapProfileFile === null ? null : new WindowHeapProfiler(spec.heapProfileFile);
   const server = await startServer(spec);
   server.app.server.on('request', () => probe.countRequest());
   await server.app.listen({ host: '127.0.0.1', port: 0 });
@@ -62,15 +63,22 @@ async function main(): Promise<void> {
         send({ type: 'prepared', count: message.count });
         return;
       }
-      case 'begin':
+      case 'begin': {
         await profiler?.start();
-        send({ type: 'begun', rssBytes: probe.begin() });
+        const rssBytes = probe.begin();
+        await heapProfiler?.resume();
+        send({ type: 'begun', rssBytes });
         return;
-      case 'end':
-        send({ type: 'ended', ...probe.end() });
+      }
+      case 'end': {
+        const sample = probe.end();
+        await heapProfiler?.pause(sample.requests);
+        send({ type: 'ended', ...sample });
         return;
+      }
       case 'stop':
         await profiler?.stop();
+        await heapProfiler?.write();
         await server.close();
         // Exit now: a pool or a timer left open must not keep a finished server alive.
         process.exit(0);

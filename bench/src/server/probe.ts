@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { readProcessCpuMicros, readThreadCpuMicros } from '../process-cpu.js';
 import type { ServerSample } from '../protocol.js';
 import { readQueryCount, readStatementCounts } from './query-counter.js';
 
@@ -11,6 +12,7 @@ export class ServerProbe {
   #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   #requests = 0;
   #startCpu: NodeJS.CpuUsage = process.cpuUsage();
+  #startOffMainThread: number | null = null;
   #startRequests = 0;
   #startQueries = 0;
   #startStatements = new Map<string, number>();
@@ -29,6 +31,7 @@ export class ServerProbe {
     const rssBytes = residentAfterCollection();
     this.#histogram.reset();
     this.#startCpu = process.cpuUsage();
+    this.#startOffMainThread = readOffMainThreadCpuMicros();
     this.#startRequests = this.#requests;
     this.#startQueries = readQueryCount();
     this.#startStatements = readStatementCounts();
@@ -37,6 +40,7 @@ export class ServerProbe {
 
   end(): ServerSample {
     const cpu = process.cpuUsage(this.#startCpu);
+    const offMainThread = readOffMainThreadCpuMicros();
     const statements: Record<string, number> = {};
     for (const [shape, count] of readStatementCounts()) {
       const delta = count - (this.#startStatements.get(shape) ?? 0);
@@ -44,6 +48,8 @@ export class ServerProbe {
     }
     return {
       cpuMicros: cpu.user + cpu.system,
+      offMainThreadCpuMicros:
+        offMainThread === null || this.#startOffMainThread === null ? null : offMainThread - this.#startOffMainThread,
       requests: this.#requests - this.#startRequests,
       queries: readQueryCount() - this.#startQueries,
       statements,
@@ -53,6 +59,17 @@ export class ServerProbe {
       rssBytes: residentAfterCollection(),
     };
   }
+}
+
+/**
+ * CPU time this process's threads other than the main one have used so far (V8's collector
+ * helpers, libuv's pool, SQLite's checkpointer), from /proc; null off Linux. Both figures are read
+ * from /proc, in the same clock ticks, so their difference is not skewed by two clocks.
+ */
+function readOffMainThreadCpuMicros(): number | null {
+  const all = readProcessCpuMicros(process.pid);
+  const main = readThreadCpuMicros(process.pid, process.pid);
+  return all === null || main === null ? null : all - main;
 }
 
 /**
