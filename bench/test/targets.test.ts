@@ -1,7 +1,7 @@
 import { test } from 'tap';
 import type { RoundFigures, TargetResult } from '../src/measure-target.js';
 import type { Store, TargetId } from '../src/protocol.js';
-import { computeCeiling, computeCpuRatio, computeRatio, evaluateTargets, formatRatio } from '../src/targets.js';
+import { computeCeiling, computeCpuRatio, computeRatio, computeRatioToMysqlB2, evaluateTargets, formatRatio } from '../src/targets.js';
 
 /** A result with one round per entry: [requests per second, CPU microseconds per request]. */
 function result(id: TargetId, store: Store | null, block: number | null, rounds: [number, number][]): TargetResult {
@@ -73,6 +73,23 @@ test('a scenario is compared with its own store\'s yardstick, and not when eithe
   sqliteB2.ok = false;
   t.equal(computeRatio([mysqlB2, sqliteB2, s2], s2), null);
   t.equal(computeCpuRatio([mysqlB2, sqliteB2, s2], s2), null);
+});
+
+test("a SQLite scenario's verdict also reads it against B2 through mysql2, the issue's own B2, without judging by it", async (t) => {
+  const mysqlB2 = result('B2', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
+  const sqliteB2 = result('B2', 'sqlite', 2, yardstickRounds);
+  // Half the SQLite yardstick in every round, twice the MySQL one (medians: blocks 1 and 2 do not pair).
+  const s4 = result('S4', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.5 * 0.9, cpu / 0.45]));
+  t.ok(Math.abs(computeRatioToMysqlB2([mysqlB2, sqliteB2, s4], s4)! - (0.45 * 8000) / 2000) < 1e-9);
+  const check = evaluateTargets([mysqlB2, sqliteB2, s4], ['sqlite']).find((c) => c.name === 'S4 >= 0.5 x B2');
+  t.equal(check?.pass, false, 'judged against B2/sqlite: 0.45');
+  t.equal(check?.detail, "0.45 x B2/sqlite (rounds 0.45-0.45); 1.80 x B2/mysql, the issue's B2 (through mysql2)");
+
+  t.equal(computeRatioToMysqlB2([sqliteB2, s4], s4), null, 'no MySQL half in the run');
+  const s6 = result('S6', 'sqlite', 2, yardstickRounds);
+  t.equal(computeRatioToMysqlB2([mysqlB2, sqliteB2, s6], s6), null, 'S6 is judged against B3');
+  const s4mysql = result('S4', 'mysql', 1, yardstickRounds);
+  t.equal(computeRatioToMysqlB2([mysqlB2, s4mysql], s4mysql), null, 'a MySQL scenario has it as its yardstick already');
 });
 
 test('the verdict of S4 says how far B3, a part of its work, reaches', async (t) => {
