@@ -2,6 +2,14 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { HeapProfile, HeapProfileNode } from '../profile-summary.js';
 
+/** An inspector session on this process with one profiler enabled. */
+async function openSession(profiler: 'Profiler' | 'HeapProfiler'): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await (profiler === 'Profiler' ? session.post('Profiler.enable') : session.post('HeapProfiler.enable'));
+  return session;
+}
+
 /**
  * A CPU profile of the measured rounds only. `--cpu-prof` would also record start-up, migrations
  * and seeding, which drown the request path; the inspector lets the server start the profiler at
@@ -17,9 +25,7 @@ export class RoundProfiler {
 
   async start(): Promise<void> {
     if (this.#session !== null) return;
-    const session = new Session();
-    session.connect();
-    await session.post('Profiler.enable');
+    const session = await openSession('Profiler');
     // 250 us between samples: fine enough for requests that cost about a millisecond.
     await session.post('Profiler.setSamplingInterval', { interval: 250 });
     await session.post('Profiler.start');
@@ -56,9 +62,7 @@ export class WindowHeapProfiler {
 
   async resume(): Promise<void> {
     if (this.#session !== null) return;
-    const session = new Session();
-    session.connect();
-    await session.post('HeapProfiler.enable');
+    const session = await openSession('HeapProfiler');
     // The two include flags are V8's (Node 20's typings do not list them yet).
     await session.post('HeapProfiler.startSampling', {
       samplingInterval: HEAP_SAMPLING_INTERVAL,
