@@ -8,7 +8,15 @@ async function adapterApp(onRequest?: (headers: Record<string, string | string[]
   if (onRequest) app.addHook('onRequest', async (request) => onRequest(request.raw.headers));
   app.get('/adapt', async (request) => {
     const adapted = toOAuthRequest(request);
-    return { headers: adapted.headers, sameObject: adapted.headers === request.headers, url: adapted.url.href, secure: adapted.secure };
+    const url = adapted.url;
+    return {
+      headers: adapted.headers,
+      sameObject: adapted.headers === request.headers,
+      url: url.href,
+      urlParsedOnce: url instanceof URL && adapted.url === url,
+      method: adapted.method,
+      secure: adapted.secure,
+    };
   });
   await app.ready();
   return app;
@@ -23,6 +31,8 @@ t.test('the request headers are read as they are when every value is one string'
   t.equal(body.headers['x-trace'], 'one');
   t.equal(body.sameObject, true, 'no copy is made');
   t.equal(body.url, 'http://localhost/adapt?x=1', 'the URL, the default port left out');
+  t.equal(body.urlParsedOnce, true, 'the URL is parsed on first read and kept');
+  t.equal(body.method, 'GET');
   t.equal(body.secure, false);
 });
 
