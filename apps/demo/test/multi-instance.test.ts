@@ -150,7 +150,7 @@ if (!mysqlUp) {
 
     await t.test('OAuth 1.0a across instances: temporary credentials on one, consent and token credentials on the other, one nonce for both', async (t) => {
       let counter = 0;
-      const sign = (method: string, url: string, extra: { token?: string; tokenSecret?: string; params?: Record<string, string>; nonce?: string } = {}) =>
+      const sign = (method: string, url: string, extra: { token?: string; tokenSecret?: string; params?: Record<string, string>; nonce?: string; timestamp?: number } = {}) =>
         formatAuthorizationHeader(
           signRequest({
             method,
@@ -159,7 +159,7 @@ if (!mysqlUp) {
             signatureMethod: 'HMAC-SHA1',
             credentials: { consumerSecret: clientSecret, tokenSecret: extra.tokenSecret ?? '' },
             ...(extra.token ? { token: extra.token } : {}),
-            timestamp: Math.floor(Date.now() / 1000),
+            timestamp: extra.timestamp ?? Math.floor(Date.now() / 1000),
             nonce: extra.nonce ?? `mi-${++counter}-${randomBytes(6).toString('hex')}`,
             ...(extra.params ? { extra: extra.params } : {}),
           }),
@@ -183,10 +183,11 @@ if (!mysqlUp) {
       });
       t.equal(access.status, 200, 'B exchanges it for token credentials');
       const credentials = new URLSearchParams(await access.text());
-      const signed = { token: credentials.get('oauth_token') ?? '', tokenSecret: credentials.get('oauth_token_secret') ?? '', nonce: 'used-once-across-instances' };
+      const signed = { token: credentials.get('oauth_token') ?? '', tokenSecret: credentials.get('oauth_token_secret') ?? '', nonce: 'used-once-across-instances', timestamp: Math.floor(Date.now() / 1000) };
       const onA = await fetch(`${a.baseUrl}/api/me`, { headers: { authorization: sign('GET', `${a.baseUrl}/api/me`, signed) } });
       t.equal(onA.status, 200, 'a signed request on A');
-      // The same nonce, signed for B's URL: the nonce store is shared, so B refuses it.
+      // The same nonce and timestamp (a nonce is unique per timestamp, RFC 5849 section 3.3), signed
+      // for B's URL: the nonce store is shared, so B refuses it.
       const onB = await fetch(`${b.baseUrl}/api/me`, { headers: { authorization: sign('GET', `${b.baseUrl}/api/me`, signed) } });
       t.equal(onB.status, 401, 'the nonce A recorded is refused by B');
       t.equal(((await onB.json()) as { error: string }).error, 'nonce_used');
