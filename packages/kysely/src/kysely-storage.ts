@@ -87,7 +87,7 @@ class KyselyStorage implements OAuthStorage {
    */
   readonly #writes: { calls: ProcedureCalls } | { sqlite: SqliteStatements };
 
-  /** SQLite from createDatabase: reads without Kysely's lock, writes committed in groups. */
+  /** SQLite from createDatabase: the reads and the writes of a turn of the event loop run as groups. */
   readonly #group: SqliteGroupCommit | null;
 
   /**

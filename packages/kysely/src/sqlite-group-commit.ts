@@ -18,6 +18,12 @@ interface QueuedWrite {
   reject: (error: unknown) => void;
 }
 
+interface QueuedRead {
+  query: CompiledQuery<unknown>;
+  resolve: (result: QueryResult<unknown>) => void;
+  reject: (error: unknown) => void;
+}
+
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 // Kysely instances made by createDatabase, with the handle under them. A Kysely built elsewhere
@@ -35,6 +41,8 @@ export function sqliteGroupCommitFor(db: Kysely<never>): SqliteGroupCommit | nul
 }
 
 const BEGIN = 'begin immediate';
+// Deferred: the read lock is taken by the first read and dropped by the commit.
+const BEGIN_READS = 'begin';
 const COMMIT = 'commit';
 const ROLLBACK = 'rollback';
 const SAVEPOINT = 'savepoint portcullis_write';
@@ -42,7 +50,8 @@ const ROLLBACK_TO_SAVEPOINT = 'rollback to portcullis_write';
 const RELEASE_SAVEPOINT = 'release portcullis_write';
 
 /**
- * Group commit for the store's writes on SQLite, and reads without Kysely's connection lock.
+ * Group commit for the store's writes on SQLite, and grouped reads without Kysely's connection
+ * lock.
  *
  * Why: on SQLite a statement is a function call, but a COMMIT appends every page the transaction
  * dirtied to the write-ahead log (a token row touches six B-trees), and that was most of what a
@@ -56,6 +65,13 @@ const RELEASE_SAVEPOINT = 'release portcullis_write';
  * lock), so it never interleaves with a transaction Kysely has open. A write's work must only
  * call the executor it is given: its statements then run synchronously, and the whole group
  * completes within one turn of the event loop.
+ *
+ * Reads are grouped too, for another reason: outside a transaction every SQLite statement is a
+ * read transaction of its own, and beginning and ending one takes and drops the write-ahead log's
+ * read lock with two `fcntl` system calls. In a loop that is 4.6 of the 5.75 us an integer-key
+ * read takes, and more in a busy server. The reads queued in one turn run together at the next,
+ * in one read transaction: they see what was committed when it began, as each would have on its
+ * own, and the calls are paid once per group.
  */
 export class SqliteGroupCommit {
   readonly #db: Kysely<never>;
@@ -63,6 +79,8 @@ export class SqliteGroupCommit {
   readonly #state: TransactionState;
   #queue: QueuedWrite[] = [];
   #scheduled = false;
+  #reads: QueuedRead[] = [];
+  #readsScheduled = false;
   readonly #executor: StatementExecutor = {
     executeQuery: <Row>(query: CompiledQuery<Row>) => Promise.resolve(this.#run(query)),
   };
@@ -74,15 +92,63 @@ export class SqliteGroupCommit {
   }
 
   /**
-   * A read, run at once. While a transaction is open on the connection (Kysely's, awaiting
-   * between statements) it waits behind it instead, so it never sees that transaction's rows.
+   * A read, run with the others queued in the same turn of the event loop. While a transaction
+   * is open on the connection (Kysely's, awaiting between statements) it waits behind it
+   * instead, so it never sees that transaction's rows.
    */
   read<Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>> {
     if (this.#state.inTransaction) return this.#db.executeQuery(query);
+    return new Promise<QueryResult<Row>>((resolve, reject) => {
+      this.#reads.push({ query, resolve: resolve as (result: QueryResult<unknown>) => void, reject });
+      if (!this.#readsScheduled) {
+        this.#readsScheduled = true;
+        setImmediate(() => this.#flushReads());
+      }
+    });
+  }
+
+  /** Runs the queued reads, synchronously; each answers alone, and nothing escapes to the loop. */
+  #flushReads(): void {
+    const reads = this.#reads;
+    this.#reads = [];
+    this.#readsScheduled = false;
+    if (this.#state.inTransaction) {
+      // A Kysely transaction began since these were queued: behind it, through Kysely's lock.
+      for (const read of reads) this.#db.executeQuery(read.query).then(read.resolve, read.reject);
+      return;
+    }
+    // One read is a transaction of its own anyway.
+    const grouped = reads.length > 1;
+    if (grouped) {
+      try {
+        this.#command(BEGIN_READS);
+      } catch (error) {
+        // A closed database, say: every read would fail the same way.
+        for (const read of reads) read.reject(error);
+        return;
+      }
+    }
+    for (const read of reads) {
+      try {
+        read.resolve(this.#run(read.query));
+      } catch (error) {
+        read.reject(error);
+      }
+    }
+    if (grouped && this.#state.inTransaction) this.#endReads();
+  }
+
+  /** Ends a group's read transaction. The reads have their answers; the connection must not stay in it. */
+  #endReads(): void {
     try {
-      return Promise.resolve(this.#run(query));
-    } catch (error) {
-      return Promise.reject(error);
+      this.#command(COMMIT);
+    } catch {
+      // Nothing was written, so a failed commit loses nothing: roll back, or leave it to SQLite.
+      try {
+        if (this.#state.inTransaction) this.#command(ROLLBACK);
+      } catch {
+        // The connection is unusable (closed or failing); the next statement reports that.
+      }
     }
   }
 

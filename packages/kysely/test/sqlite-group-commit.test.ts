@@ -154,3 +154,75 @@ t.test('a closed database fails every queued write with a StorageError', async (
     t.type((outcome as PromiseRejectedResult).reason, StorageError);
   }
 });
+
+t.test('reads queued in one turn share one read transaction; one read runs alone', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec("create table t (k text primary key); insert into t values ('a'), ('b')");
+  const select = (k: string) => group.read(compiled('select k from t where k = ?', [k]));
+  const [a, b, missing] = await Promise.all([select('a'), select('b'), select('z')]);
+  t.same([a.rows, b.rows, missing.rows], [[{ k: 'a' }], [{ k: 'b' }], []]);
+  t.same(log, ['begin', ...Array(3).fill('select k from t where k = ?'), 'commit']);
+  t.notOk(native.inTransaction);
+
+  log.length = 0;
+  t.same((await select('a')).rows, [{ k: 'a' }]);
+  t.same(log, ['select k from t where k = ?'], 'no transaction around a lone read');
+});
+
+t.test('a failing read fails alone, and the read transaction still ends', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec("create table t (k text primary key); insert into t values ('a')");
+  const results = await Promise.allSettled([
+    group.read(compiled('select k from t where k = ?', ['a'])),
+    group.read(compiled('select k from no_such_table')),
+    group.read(compiled('select count(*) as n from t')),
+  ]);
+  t.same(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
+  t.match((results[1] as PromiseRejectedResult).reason, { code: 'SQLITE_ERROR' });
+  t.same((results[2] as PromiseFulfilledResult<{ rows: unknown[] }>).value.rows, [{ n: 1 }]);
+  t.equal(log.at(-1), 'commit');
+  t.notOk(native.inTransaction);
+});
+
+t.test('a read queued before a Kysely transaction began waits behind it', async (t) => {
+  const { db, storage, fixtures, client } = await openStoreWithClient(t);
+  const { access } = fixtures.tokenPair({ clientId: client.id });
+  // Queued now, run at the next turn: by then the transaction below has begun and inserted.
+  const read = storage.findAccessToken(access.digest);
+  await db
+    .transaction()
+    .execute(async (trx) => {
+      await trx
+        .insertInto('portcullis_access_tokens')
+        .values({
+          id: access.id,
+          digest: access.digest,
+          client_id: access.clientId,
+          user_id: access.userId,
+          scope: '[]',
+          family_id: access.familyId,
+          issued_at: access.issuedAt.getTime(),
+          expires_at: access.expiresAt.getTime(),
+          revoked_at: null,
+        })
+        .execute();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error('roll back');
+    })
+    .catch(() => undefined);
+  t.equal(await read, null, 'the rolled-back row was never visible');
+});
+
+t.test('a closed database fails every queued read with a StorageError', async (t) => {
+  const { db, storage, fixtures } = await openStoreWithClient(t);
+  const digests = [fixtures.accessToken().digest, fixtures.accessToken().digest];
+  const reads = digests.map((digest) => storage.findAccessToken(digest));
+  await db.destroy();
+  const outcomes = await Promise.allSettled(reads);
+  for (const outcome of outcomes) {
+    t.equal(outcome.status, 'rejected');
+    t.type((outcome as PromiseRejectedResult).reason, StorageError);
+  }
+});
