@@ -6,7 +6,7 @@ import { resolveOptions } from '../src/oauth2/options.js';
 import { withClientCache } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import type { OAuthStorage } from '../src/storage/port.js';
-import { basicAuthorization, createFormRequest, ISSUER, REDIRECT_URI } from './oauth2-fixtures.js';
+import { basicAuthorization, createFormRequest, errorLike, ISSUER, REDIRECT_URI } from './oauth2-fixtures.js';
 
 // How a client is authenticated is seen from the endpoints' answers elsewhere; this checks when:
 // a client the cache holds is answered (or refused) synchronously, without a promise.
@@ -50,7 +50,7 @@ t.test('a wrong secret for a cached client throws at once; for a miss the promis
 
   const miss = authenticate(`${secret}x`);
   t.ok(miss instanceof Promise);
-  await t.rejects(miss, refused);
+  await t.rejects(Promise.resolve(miss), errorLike(refused));
 
   // The refused lookup still cached the client record: the next refusal is synchronous.
   let thrown: unknown;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { Kysely, sql, SqliteDialect } from 'kysely';
-import { StorageError } from '@portcullis/core';
+import { StorageError, type AccessTokenRecord } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate, type Database as Schema } from '@portcullis/kysely';
 import { SqliteGroupCommit } from '../src/sqlite-group-commit.js';
@@ -21,6 +21,24 @@ async function openStoreWithClient(t: { teardown(fn: () => Promise<void>): void 
 
 const countRows = async (db: Kysely<Schema>, table: 'portcullis_access_tokens' | 'portcullis_refresh_tokens') =>
   Number((await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]?.n);
+
+/** An access token row written through Kysely itself (inside a transaction, in these tests). */
+async function insertAccessToken(executor: Kysely<Schema>, access: AccessTokenRecord): Promise<void> {
+  await executor
+    .insertInto('portcullis_access_tokens')
+    .values({
+      id: access.id,
+      digest: access.digest,
+      client_id: access.clientId,
+      user_id: access.userId,
+      scope: '[]',
+      family_id: access.familyId,
+      issued_at: access.issuedAt.getTime(),
+      expires_at: access.expiresAt.getTime(),
+      revoked_at: null,
+    })
+    .execute();
+}
 
 /** A better-sqlite3 handle whose statements record the SQL they run, in order. */
 function recordingHandle() {
@@ -117,20 +135,7 @@ t.test('a read waits behind an open Kysely transaction instead of seeing its row
   await db
     .transaction()
     .execute(async (trx) => {
-      await trx
-        .insertInto('portcullis_access_tokens')
-        .values({
-          id: access.id,
-          digest: access.digest,
-          client_id: access.clientId,
-          user_id: access.userId,
-          scope: '[]',
-          family_id: access.familyId,
-          issued_at: access.issuedAt.getTime(),
-          expires_at: access.expiresAt.getTime(),
-          revoked_at: null,
-        })
-        .execute();
+      await insertAccessToken(trx, access);
       read = storage.findAccessToken(access.digest);
       await new Promise((resolve) => setTimeout(resolve, 50));
       throw new Error('roll back');
@@ -194,20 +199,7 @@ t.test('a read queued before a Kysely transaction began waits behind it', async 
   await db
     .transaction()
     .execute(async (trx) => {
-      await trx
-        .insertInto('portcullis_access_tokens')
-        .values({
-          id: access.id,
-          digest: access.digest,
-          client_id: access.clientId,
-          user_id: access.userId,
-          scope: '[]',
-          family_id: access.familyId,
-          issued_at: access.issuedAt.getTime(),
-          expires_at: access.expiresAt.getTime(),
-          revoked_at: null,
-        })
-        .execute();
+      await insertAccessToken(trx, access);
       await new Promise((resolve) => setTimeout(resolve, 50));
       throw new Error('roll back');
     })
