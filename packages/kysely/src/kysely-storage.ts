@@ -24,6 +24,7 @@ import type {
 } from '@portcullis/core';
 import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewOAuth1NonceRow, OAuth1AccessTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
+import { GroupedLookup } from './mysql-grouped-lookups.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
@@ -90,6 +91,9 @@ class KyselyStorage implements OAuthStorage {
   /** SQLite from createDatabase: the reads and the writes of a turn of the event loop run as groups. */
   readonly #group: SqliteGroupCommit | null;
 
+  /** MySQL: the lookups by key of a turn of the event loop go as one statement per table. */
+  readonly #lookups: ReturnType<typeof groupLookups> | null;
+
   /**
    * The port's one-step nonce record, on MySQL only: there it saves a signed request a round trip.
    * On SQLite a statement is no round trip, so the core keeps to its two calls, and a refused
@@ -103,6 +107,7 @@ class KyselyStorage implements OAuthStorage {
     this.#mysql = isMysql(db);
     this.#group = this.#mysql ? null : sqliteGroupCommitFor(db as unknown as Kysely<never>);
     this.#statements = prepareStorageStatements(db);
+    this.#lookups = this.#mysql ? groupLookups(db, this.#statements) : null;
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
     const writes = this.#writes;
     if ('calls' in writes) {
@@ -132,8 +137,14 @@ class KyselyStorage implements OAuthStorage {
     return group === null ? this.#db.executeQuery(query) : group.write((executor) => executor.executeQuery(query), { singleStatement: true });
   }
 
-  /** The row a prepared lookup by a unique key finds, if any. */
-  async #find<Row>(operation: string, statement: PreparedStatement<string, Row>, key: string): Promise<Row | undefined> {
+  /** The row a prepared lookup by a unique key finds, if any; on MySQL, `grouped` asks for it. */
+  async #find<Row>(
+    operation: string,
+    statement: PreparedStatement<string, Row>,
+    key: string,
+    grouped: GroupedLookup<Row> | undefined,
+  ): Promise<Row | undefined> {
+    if (grouped !== undefined) return this.#run(operation, () => grouped.find(key));
     const query = statement.compile(key);
     const group = this.#group;
     const result = await this.#run(operation, (db) => (group === null ? db.executeQuery(query) : group.read(query)));
@@ -242,7 +253,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
-    const row = await this.#find('findClient', this.#statements.findClient, id);
+    const row = await this.#find('findClient', this.#statements.findClient, id, this.#lookups?.findClient);
     return row ? fromClientRow(row) : null;
   }
 
@@ -318,7 +329,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findAuthorizationCode(digest: string): Promise<AuthorizationCodeRecord | null> {
-    const row = await this.#find('findAuthorizationCode', this.#statements.findAuthorizationCode, digest);
+    const row = await this.#find('findAuthorizationCode', this.#statements.findAuthorizationCode, digest, this.#lookups?.findAuthorizationCode);
     return row ? fromAuthorizationCodeRow(row) : null;
   }
 
@@ -398,12 +409,12 @@ class KyselyStorage implements OAuthStorage {
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
     // The hot path of every resource request: one SELECT on the unique digest index.
-    const row = await this.#find('findAccessToken', this.#statements.findAccessToken, digest);
+    const row = await this.#find('findAccessToken', this.#statements.findAccessToken, digest, this.#lookups?.findAccessToken);
     return row ? fromAccessTokenRow(row) : null;
   }
 
   async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.#find('findRefreshToken', this.#statements.findRefreshToken, digest);
+    const row = await this.#find('findRefreshToken', this.#statements.findRefreshToken, digest, this.#lookups?.findRefreshToken);
     return row ? fromRefreshTokenRow(row) : null;
   }
 
@@ -585,7 +596,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
-    const row = await this.#find('findRequestToken', this.#statements.findRequestToken, token);
+    const row = await this.#find('findRequestToken', this.#statements.findRequestToken, token, this.#lookups?.findRequestToken);
     return row ? fromRequestTokenRow(row) : null;
   }
 
@@ -614,7 +625,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
-    const row = await this.#find('findOAuth1AccessToken', this.#statements.findOAuth1AccessToken, token);
+    const row = await this.#find('findOAuth1AccessToken', this.#statements.findOAuth1AccessToken, token, this.#lookups?.findOAuth1AccessToken);
     return row ? fromOAuth1AccessTokenRow(row) : null;
   }
 
@@ -832,4 +843,17 @@ class GrantCollector {
         protocol: grant.protocol,
       }));
   }
+}
+
+/** MySQL's grouped lookups, one per lookup by a unique key (see GroupedLookup). */
+function groupLookups(db: Kysely<Database>, statements: StorageStatements) {
+  const execute = <Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>> => db.executeQuery(query);
+  return {
+    findClient: new GroupedLookup(execute, statements.findClients, (row) => row.id),
+    findAccessToken: new GroupedLookup(execute, statements.findAccessTokens, (row) => row.digest),
+    findRefreshToken: new GroupedLookup(execute, statements.findRefreshTokens, (row) => row.digest),
+    findAuthorizationCode: new GroupedLookup(execute, statements.findAuthorizationCodes, (row) => row.digest),
+    findRequestToken: new GroupedLookup(execute, statements.findRequestTokens, (row) => row.token),
+    findOAuth1AccessToken: new GroupedLookup(execute, statements.findOAuth1AccessTokens, (row) => row.token),
+  };
 }

@@ -95,6 +95,24 @@ export interface ExchangeArgs {
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
 
+/**
+ * A lookup of the rows with any of some keys, one statement per count of keys, built on first
+ * use: the grouped lookups on MySQL send a turn's keys in one `IN (...)`.
+ */
+const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) => {
+  const statements = new Map<number, PreparedStatement<readonly string[], Row>>();
+  return (count: number): PreparedStatement<readonly string[], Row> => {
+    let statement = statements.get(count);
+    if (statement === undefined) {
+      statement = new PreparedStatement<readonly string[], Row>((param) =>
+        build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))),
+      );
+      statements.set(count, statement);
+    }
+    return statement;
+  };
+};
+
 /** An update of the row(s) with a key, at an instant: consumption and revocation. */
 export interface KeyAt {
   key: string;
@@ -120,6 +138,24 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     ),
     findOAuth1AccessToken: byKey((token) =>
       db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', '=', token).compile(),
+    ),
+
+    // The same lookups for several keys at once (MySQL's grouped lookups).
+    findClients: byKeys((ids) => db.selectFrom('portcullis_clients').selectAll().where('id', 'in', ids).compile()),
+    findAccessTokens: byKeys((digests) =>
+      db.selectFrom('portcullis_access_tokens').selectAll().where('digest', 'in', digests).compile(),
+    ),
+    findRefreshTokens: byKeys((digests) =>
+      db.selectFrom('portcullis_refresh_tokens').selectAll().where('digest', 'in', digests).compile(),
+    ),
+    findAuthorizationCodes: byKeys((digests) =>
+      db.selectFrom('portcullis_authorization_codes').selectAll().where('digest', 'in', digests).compile(),
+    ),
+    findRequestTokens: byKeys((tokens) =>
+      db.selectFrom('portcullis_oauth1_request_tokens').selectAll().where('token', 'in', tokens).compile(),
+    ),
+    findOAuth1AccessTokens: byKeys((tokens) =>
+      db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', 'in', tokens).compile(),
     ),
 
     insertAuthorizationCode: insertRow(db, 'portcullis_authorization_codes'),
