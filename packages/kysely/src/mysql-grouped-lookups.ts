@@ -1,5 +1,6 @@
 import type { CompiledQuery, QueryResult } from 'kysely';
 import type { PreparedStatement } from './prepared-statement.js';
+import { TurnQueue } from './turn-queue.js';
 
 /** Bound on the keys of one `IN (...)`: a larger group runs as several statements. */
 export const MAX_KEYS_PER_LOOKUP = 100;
@@ -7,6 +8,11 @@ export const MAX_KEYS_PER_LOOKUP = 100;
 interface Waiter<Row> {
   resolve(row: Row | undefined): void;
   reject(error: unknown): void;
+}
+
+interface QueuedLookup<Row> {
+  key: string;
+  waiter: Waiter<Row>;
 }
 
 /**
@@ -24,8 +30,7 @@ export class GroupedLookup<Row> {
   readonly #execute: (query: CompiledQuery<Row>) => Promise<QueryResult<Row>>;
   readonly #statementFor: (count: number) => PreparedStatement<readonly string[], Row>;
   readonly #keyOf: (row: Row) => string;
-  #pending = new Map<string, Waiter<Row>[]>();
-  #scheduled = false;
+  readonly #queue = new TurnQueue<QueuedLookup<Row>>((lookups) => this.#flush(lookups));
 
   constructor(
     execute: (query: CompiledQuery<Row>) => Promise<QueryResult<Row>>,
@@ -39,22 +44,17 @@ export class GroupedLookup<Row> {
 
   /** The row with `key`, looked up with the others asked for in this turn. */
   find(key: string): Promise<Row | undefined> {
-    return new Promise((resolve, reject) => {
-      const waiters = this.#pending.get(key);
-      // The same key twice in one turn is asked for once.
-      if (waiters === undefined) this.#pending.set(key, [{ resolve, reject }]);
-      else waiters.push({ resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.#queue.push({ key, waiter: { resolve, reject } }));
   }
 
-  #flush(): void {
-    const pending = this.#pending;
-    this.#pending = new Map();
-    this.#scheduled = false;
+  #flush(lookups: QueuedLookup<Row>[]): void {
+    // The same key twice in one turn is asked for once.
+    const pending = new Map<string, Waiter<Row>[]>();
+    for (const { key, waiter } of lookups) {
+      const waiters = pending.get(key);
+      if (waiters === undefined) pending.set(key, [waiter]);
+      else waiters.push(waiter);
+    }
     const keys = [...pending.keys()];
     for (let start = 0; start < keys.length; start += MAX_KEYS_PER_LOOKUP) {
       const chunk = keys.slice(start, start + MAX_KEYS_PER_LOOKUP);

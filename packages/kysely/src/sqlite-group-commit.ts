@@ -1,4 +1,5 @@
 import type { CompiledQuery, Kysely, QueryResult, SqliteDatabase } from 'kysely';
+import { TurnQueue } from './turn-queue.js';
 
 /** What a statement-level operation needs: Kysely's instances and transactions all qualify. */
 export interface StatementExecutor {
@@ -77,10 +78,8 @@ export class SqliteGroupCommit {
   readonly #db: Kysely<never>;
   readonly #statements: SqliteDatabase;
   readonly #state: TransactionState;
-  #queue: QueuedWrite[] = [];
-  #scheduled = false;
-  #reads: QueuedRead[] = [];
-  #readsScheduled = false;
+  readonly #writes = new TurnQueue<QueuedWrite>((group) => void this.#flush(group));
+  readonly #reads = new TurnQueue<QueuedRead>((reads) => this.#flushReads(reads));
   readonly #executor: StatementExecutor = {
     executeQuery: <Row>(query: CompiledQuery<Row>) => Promise.resolve(this.#run(query)),
   };
@@ -100,18 +99,11 @@ export class SqliteGroupCommit {
     if (this.#state.inTransaction) return this.#db.executeQuery(query);
     return new Promise<QueryResult<Row>>((resolve, reject) => {
       this.#reads.push({ query, resolve: resolve as (result: QueryResult<unknown>) => void, reject });
-      if (!this.#readsScheduled) {
-        this.#readsScheduled = true;
-        setImmediate(() => this.#flushReads());
-      }
     });
   }
 
   /** Runs the queued reads, synchronously; each answers alone, and nothing escapes to the loop. */
-  #flushReads(): void {
-    const reads = this.#reads;
-    this.#reads = [];
-    this.#readsScheduled = false;
+  #flushReads(reads: QueuedRead[]): void {
     if (this.#state.inTransaction) {
       // A Kysely transaction began since these were queued: behind it, through Kysely's lock.
       for (const read of reads) this.#db.executeQuery(read.query).then(read.resolve, read.reject);
@@ -159,18 +151,11 @@ export class SqliteGroupCommit {
    */
   write<T>(work: (executor: StatementExecutor) => Promise<T>, options: { singleStatement?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, singleStatement: options.singleStatement === true, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => void this.#flush());
-      }
+      this.#writes.push({ work, singleStatement: options.singleStatement === true, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
-  async #flush(): Promise<void> {
-    const group = this.#queue;
-    this.#queue = [];
-    this.#scheduled = false;
+  async #flush(group: QueuedWrite[]): Promise<void> {
     let outcomes: Outcome[];
     try {
       outcomes = await this.#db.connection().execute(() => this.#commitGroup(group));
