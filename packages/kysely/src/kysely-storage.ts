@@ -22,8 +22,9 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewOAuth1NonceRow, OAuth1AccessTokenRow } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewOAuth1NonceRow, OAuth1AccessTokenRow, RefreshTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
+import { GroupedExchange, type ExchangeAnswer } from './mysql-grouped-exchanges.js';
 import { GroupedLookup } from './mysql-grouped-lookups.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
@@ -94,6 +95,9 @@ class KyselyStorage implements OAuthStorage {
   /** MySQL: the lookups by key of a turn of the event loop go as one statement per table. */
   readonly #lookups: ReturnType<typeof groupLookups> | null;
 
+  /** MySQL: the one-step exchanges of a turn of the event loop go as one transaction per kind. */
+  readonly #exchanges: GroupedExchanges | null;
+
   /**
    * The port's one-step nonce record, on MySQL only: there it saves a signed request a round trip.
    * On SQLite a statement is no round trip, so the core keeps to its two calls, and a refused
@@ -110,6 +114,8 @@ class KyselyStorage implements OAuthStorage {
     this.#lookups = this.#mysql ? groupLookups(db, this.#statements) : null;
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
     const writes = this.#writes;
+    this.#exchanges =
+      'calls' in writes ? groupExchanges(db, this.#statements, writes.calls, (operation, call) => this.#callExchange(operation, call)) : null;
     if ('calls' in writes) {
       this.findOAuth1AccessTokenRecordingNonce = (nonce) => this.#findRecordingNonce(writes.calls, nonce);
       this.forgetNonce = (nonce) => this.#forgetNonce(nonce);
@@ -207,14 +213,15 @@ class KyselyStorage implements OAuthStorage {
   }
 
   /**
-   * A one-step exchange (the port's `...ByDigest`). MySQL: one CALL answering with the row as it
-   * was found and whether this call exchanged it. SQLite: the claiming `UPDATE ... RETURNING`, then the
-   * fresh tokens' inserts, in one savepoint; when it claims nothing, the row as found.
+   * A one-step exchange (the port's `...ByDigest`). MySQL: with the others of its turn of the event
+   * loop (`GroupedExchange`), or alone as one CALL, answering with the row as it was found and
+   * whether this call exchanged it. SQLite: the claiming `UPDATE ... RETURNING`, then the fresh
+   * tokens' inserts, in one savepoint; when it claims nothing, the row as found.
    */
   async #exchangeByDigest<Row, T extends { consumedAt: Date | null }>(
     operation: string,
     statements: {
-      call: (calls: ProcedureCalls) => PreparedStatement<ExchangeArgs>;
+      grouped: (exchanges: GroupedExchanges) => { exchange(args: ExchangeArgs): Promise<ExchangeAnswer<Row>> };
       claim: (sqlite: SqliteStatements) => PreparedStatement<ExchangeArgs>;
       find: PreparedStatement<string, Row>;
     },
@@ -222,15 +229,13 @@ class KyselyStorage implements OAuthStorage {
     fromRow: (row: Row) => T & { clientId: string; userId: string | null; scope: string[]; familyId: string },
     fresh: FreshTokens,
   ): Promise<DigestExchange<T>> {
-    const writes = this.#writes;
-    if ('calls' in writes) {
-      const call = statements.call(writes.calls).compile(args);
-      const result = await this.#retryingDeadlocks(operation, (db) => db.executeQuery(call));
-      // One row, read before the procedure changed anything; its id is NULL when none was found.
-      const row = firstResultSet<Row & { id: string | null; exchanged: number | string }>(result)[0];
-      if (!row || row.id === null) return { exchanged: false, record: null };
-      return { exchanged: Number(row.exchanged) === 1, record: fromRow(row) };
+    const exchanges = this.#exchanges;
+    if (exchanges !== null) {
+      const grouped = statements.grouped(exchanges);
+      const { row, exchanged } = await this.#run(operation, () => grouped.exchange(args));
+      return row === undefined ? { exchanged: false, record: null } : { exchanged, record: fromRow(row) };
     }
+    const writes = this.#writes as { sqlite: SqliteStatements };
     const claim = statements.claim(writes.sqlite).compile(args);
     return this.#atomic(operation, async (executor) => {
       const claimed = (await executor.executeQuery(claim)).rows[0] as Row | undefined;
@@ -244,6 +249,15 @@ class KyselyStorage implements OAuthStorage {
       await this.#insertTokens(executor, toTokenRows(owned.access, owned.refresh));
       return { exchanged: true, record };
     });
+  }
+
+  /** A one-step exchange on its own on MySQL: its procedure's CALL. */
+  async #callExchange<Row>(operation: string, call: CompiledQuery): Promise<ExchangeAnswer<Row>> {
+    const result = await this.#retryingDeadlocks(operation, (db) => db.executeQuery(call));
+    // One row, read before the procedure changed anything; its id is NULL when none was found.
+    const row = firstResultSet<Row & { id: string | null; exchanged: number | string }>(result)[0];
+    if (!row || row.id === null) return { row: undefined, exchanged: false };
+    return { row, exchanged: Number(row.exchanged) === 1 };
   }
 
   // Clients
@@ -359,7 +373,7 @@ class KyselyStorage implements OAuthStorage {
     return this.#exchangeByDigest(
       'redeemAuthorizationCodeByDigest',
       {
-        call: (calls) => calls.redeemAuthorizationCodeByDigest,
+        grouped: (exchanges) => exchanges.redeemAuthorizationCode,
         claim: (sqlite) => sqlite.claimAuthorizationCodeByDigest,
         find: this.#statements.findAuthorizationCode,
       },
@@ -445,7 +459,7 @@ class KyselyStorage implements OAuthStorage {
     return this.#exchangeByDigest(
       'rotateRefreshTokenByDigest',
       {
-        call: (calls) => calls.rotateRefreshTokenByDigest,
+        grouped: (exchanges) => exchanges.rotateRefreshToken,
         claim: (sqlite) => sqlite.claimRefreshTokenByDigest,
         find: this.#statements.findRefreshToken,
       },
@@ -855,5 +869,48 @@ function groupLookups(db: Kysely<Database>, statements: StorageStatements) {
     findAuthorizationCode: new GroupedLookup(execute, statements.findAuthorizationCodes, (row) => row.digest),
     findRequestToken: new GroupedLookup(execute, statements.findRequestTokens, (row) => row.token),
     findOAuth1AccessToken: new GroupedLookup(execute, statements.findOAuth1AccessTokens, (row) => row.token),
+  };
+}
+
+/**
+ * MySQL's grouped exchanges (see GroupedExchange): each kind's lock and consumption statements,
+ * the procedure's conditions in JavaScript, and its CALL for an exchange on its own. Strings
+ * compare exactly here, as the tables' binary collation compares them.
+ */
+type GroupedExchanges = ReturnType<typeof groupExchanges>;
+
+function groupExchanges(
+  db: Kysely<Database>,
+  statements: StorageStatements,
+  calls: ProcedureCalls,
+  call: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>,
+) {
+  const writes = { insertAccessTokens: statements.insertAccessTokens, insertRefreshTokens: statements.insertRefreshTokens };
+  return {
+    rotateRefreshToken: new GroupedExchange<RefreshTokenRow>(
+      db,
+      {
+        lock: statements.lockRefreshTokens,
+        matches: (row) => row.revoked_at === null,
+        consume: statements.consumeRefreshTokens,
+        alone: (args) => call('rotateRefreshTokenByDigest', calls.rotateRefreshTokenByDigest.compile(args)),
+      },
+      writes,
+    ),
+    redeemAuthorizationCode: new GroupedExchange<AuthorizationCodeRow>(
+      db,
+      {
+        lock: statements.lockAuthorizationCodes,
+        // <=> on the redirect URI (both NULL is equal); the S256 challenge of the verifier, or none.
+        matches: (row, args) =>
+          row.redirect_uri === args.redirectUri &&
+          (args.codeChallenge === null
+            ? row.code_challenge === null
+            : row.code_challenge_method === 'S256' && row.code_challenge === args.codeChallenge),
+        consume: statements.consumeAuthorizationCodes,
+        alone: (args) => call('redeemAuthorizationCodeByDigest', calls.redeemAuthorizationCodeByDigest.compile(args)),
+      },
+      writes,
+    ),
   };
 }

@@ -95,23 +95,42 @@ export interface ExchangeArgs {
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
 
-/**
- * A lookup of the rows with any of some keys, one statement per count of keys, built on first
- * use: the grouped lookups on MySQL send a turn's keys in one `IN (...)`.
- */
-const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) => {
-  const statements = new Map<number, PreparedStatement<readonly string[], Row>>();
-  return (count: number): PreparedStatement<readonly string[], Row> => {
+/** A statement over a count of rows or keys, one per count, built on first use. */
+const perCount = <Args, Row>(build: (count: number, param: Param<Args>) => CompiledQuery<Row>) => {
+  const statements = new Map<number, PreparedStatement<Args, Row>>();
+  return (count: number): PreparedStatement<Args, Row> => {
     let statement = statements.get(count);
     if (statement === undefined) {
-      statement = new PreparedStatement<readonly string[], Row>((param) =>
-        build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))),
-      );
+      statement = new PreparedStatement<Args, Row>((param) => build(count, param));
       statements.set(count, statement);
     }
     return statement;
   };
 };
+
+/**
+ * A lookup of the rows with any of some keys, per count of keys: the grouped lookups on MySQL
+ * send a turn's keys in one `IN (...)`.
+ */
+const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) =>
+  perCount<readonly string[], Row>((count, param) => build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))));
+
+/** An insert of several whole rows in one statement, per count of rows (MySQL's grouped exchanges). */
+function insertRows<T extends 'portcullis_access_tokens' | 'portcullis_refresh_tokens'>(db: Kysely<Database>, table: T) {
+  type Row = Insertable<Database[T]>;
+  const columns = INSERT_COLUMNS[table] as readonly string[] as readonly (keyof Row & string)[];
+  const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  return perCount<readonly Row[], unknown>((count, param) =>
+    untyped
+      .insertInto(table)
+      .values(
+        Array.from({ length: count }, (_, index) =>
+          Object.fromEntries(columns.map((column) => [column, param((rows) => rows[index]![column])])),
+        ),
+      )
+      .compile(),
+  );
+}
 
 /** An update of the row(s) with a key, at an instant: consumption and revocation. */
 export interface KeyAt {
@@ -120,6 +139,24 @@ export interface KeyAt {
 }
 const byKeyAt = <Row>(build: (key: string, now: number) => CompiledQuery<Row>) =>
   new PreparedStatement<KeyAt, Row>((param) => build(param((args) => args.key), param((args) => args.now)));
+
+/** `consumed_at` set on several rows by id, each to its own instant: `CASE id WHEN ... END`. */
+const consumeEach = (db: Kysely<Database>, table: 'portcullis_refresh_tokens' | 'portcullis_authorization_codes') =>
+  perCount<readonly KeyAt[], unknown>((count, param) => {
+    const indexes = Array.from({ length: count }, (_, index) => index);
+    const key = (index: number) => param((rows) => rows[index]!.key);
+    // Both tables have id and consumed_at; the typed schema cannot follow a table that varies.
+    return (db as unknown as Kysely<Record<string, { id: string; consumed_at: number | null }>>)
+      .updateTable(table)
+      .set({
+        consumed_at: sql<number>`case id ${sql.join(
+          indexes.map((index) => sql`when ${key(index)} then ${param((rows) => rows[index]!.now)}`),
+          sql` `,
+        )} end`,
+      })
+      .where('id', 'in', indexes.map(key))
+      .compile();
+  });
 
 export function prepareStorageStatements(db: Kysely<Database>) {
   return {
@@ -157,6 +194,19 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     findOAuth1AccessTokens: byKeys((tokens) =>
       db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', 'in', tokens).compile(),
     ),
+
+    // MySQL's grouped exchanges: the rows locked by digest, the fresh tokens in one INSERT per
+    // table, the exchanged rows consumed each at its own instant in one UPDATE.
+    lockRefreshTokens: byKeys((digests) =>
+      db.selectFrom('portcullis_refresh_tokens').selectAll().where('digest', 'in', digests).forUpdate().compile(),
+    ),
+    lockAuthorizationCodes: byKeys((digests) =>
+      db.selectFrom('portcullis_authorization_codes').selectAll().where('digest', 'in', digests).forUpdate().compile(),
+    ),
+    insertAccessTokens: insertRows(db, 'portcullis_access_tokens'),
+    insertRefreshTokens: insertRows(db, 'portcullis_refresh_tokens'),
+    consumeRefreshTokens: consumeEach(db, 'portcullis_refresh_tokens'),
+    consumeAuthorizationCodes: consumeEach(db, 'portcullis_authorization_codes'),
 
     insertAuthorizationCode: insertRow(db, 'portcullis_authorization_codes'),
     insertAccessToken: insertRow(db, 'portcullis_access_tokens'),

@@ -237,6 +237,91 @@ export const oneStepCases: ContractCase[] = [
     },
   },
   {
+    name: 'one-step exchanges asked for at once each get the answer they would get alone',
+    async run(t, { storage }, fx) {
+      const redeem = redeemer(t, storage);
+      const rotate = rotator(t, storage);
+      if (redeem === null || rotate === null) return;
+      // Codes: two that match (one without a refresh token), mismatches, an unknown digest, one
+      // redeemed twice, and one whose fresh token collides, all in the same turn.
+      const codes = Array.from({ length: 6 }, () => fx.authorizationCode());
+      for (const code of codes) await storage.saveAuthorizationCode(code);
+      const other = fx.tokenPair();
+      await storage.saveTokens(other.access, other.refresh);
+      const at = contractTime(5);
+      const fresh = Array.from({ length: 8 }, (_, i) => freshTokens(fx, at, i !== 1));
+      const clash = { ...fresh[6]!, access: { ...fresh[6]!.access, digest: other.access.digest } };
+      const redemptions = await Promise.allSettled([
+        redeem(codes[0]!.digest, expectationOf(codes[0]!), at, fresh[0]!),
+        redeem(codes[1]!.digest, expectationOf(codes[1]!), at, fresh[1]!),
+        redeem(codes[2]!.digest, { ...expectationOf(codes[2]!), clientId: 'client-b' }, at, fresh[2]!),
+        redeem(codes[3]!.digest, { ...expectationOf(codes[3]!), codeChallenge: null }, at, fresh[3]!),
+        redeem('no-such-digest', expectationOf(codes[0]!), at, fresh[4]!),
+        redeem(codes[4]!.digest, expectationOf(codes[4]!), at, fresh[5]!),
+        redeem(codes[5]!.digest, expectationOf(codes[5]!), at, clash),
+        redeem(codes[4]!.digest, expectationOf(codes[4]!), at, fresh[7]!),
+      ]);
+      const outcome = (settled: PromiseSettledResult<{ exchanged: boolean; record: unknown }>) =>
+        settled.status === 'fulfilled' ? { exchanged: settled.value.exchanged, found: settled.value.record !== null } : 'rejected';
+      t.strictSame(
+        redemptions.map(outcome),
+        [
+          { exchanged: true, found: true },
+          { exchanged: true, found: true },
+          { exchanged: false, found: true },
+          { exchanged: false, found: true },
+          { exchanged: false, found: false },
+          { exchanged: true, found: true },
+          'rejected',
+          { exchanged: false, found: true },
+        ],
+        'codes: each its own answer',
+      );
+      t.match((redemptions[6] as PromiseRejectedResult).reason, STORAGE_ERROR);
+      t.strictSame((redemptions[0] as PromiseFulfilledResult<{ record: unknown }>).value.record, codes[0], 'the code as it was found');
+      t.strictSame(
+        (redemptions[7] as PromiseFulfilledResult<{ record: unknown }>).value.record,
+        { ...codes[4], consumedAt: at },
+        'the second redemption of a code sees the first',
+      );
+      for (const [index, consumed] of [[0, true], [1, true], [2, false], [3, false], [4, true], [5, false]] as const) {
+        t.strictSame((await storage.findAuthorizationCode(codes[index]!.digest))?.consumedAt ?? null, consumed ? at : null, `code ${index}`);
+      }
+      for (const [index, saved] of [[0, true], [1, true], [2, false], [3, false], [4, false], [5, true], [6, false], [7, false]] as const) {
+        t.equal((await storage.findAccessToken(fresh[index]!.access.digest)) !== null, saved, `fresh access token ${index}`);
+      }
+      t.equal(await storage.findRefreshToken(fresh[1]!.access.digest), null, 'no refresh token where none was asked for');
+      t.equal((await storage.findRefreshToken(fresh[0]!.refresh!.digest))?.familyId, codes[0]!.familyId, 'the grant owns the fresh tokens');
+
+      // Refresh tokens: a live one, another client's, a revoked and an expired one, an unknown
+      // digest, one rotated twice.
+      const pairs = [fx.tokenPair(), fx.tokenPair(), fx.tokenPair({}, { revokedAt: contractTime(1) }), fx.tokenPair({}, { expiresAt: contractTime(4) }), fx.tokenPair()];
+      for (const pair of pairs) await storage.saveTokens(pair.access, pair.refresh);
+      const next = Array.from({ length: 6 }, () => freshTokens(fx, at));
+      const rotations = await Promise.all([
+        rotate(pairs[0]!.refresh.digest, pairs[0]!.refresh.clientId, at, next[0]!),
+        rotate(pairs[1]!.refresh.digest, 'client-b', at, next[1]!),
+        rotate(pairs[2]!.refresh.digest, pairs[2]!.refresh.clientId, at, next[2]!),
+        rotate(pairs[3]!.refresh.digest, pairs[3]!.refresh.clientId, at, next[3]!),
+        rotate('no-such-digest', 'client-a', at, next[4]!),
+        rotate(pairs[4]!.refresh.digest, pairs[4]!.refresh.clientId, at, next[5]!),
+        rotate(pairs[4]!.refresh.digest, pairs[4]!.refresh.clientId, at, freshTokens(fx, at)),
+      ]);
+      t.strictSame(
+        rotations.map((result) => result.exchanged),
+        [true, false, false, false, false, true, false],
+        'refresh tokens: each its own answer',
+      );
+      t.strictSame(rotations.slice(0, 4).map((result) => result.record), pairs.slice(0, 4).map((pair) => pair.refresh), 'each token as it was found');
+      t.equal(rotations[4]!.record, null);
+      t.strictSame(rotations[6]!.record, { ...pairs[4]!.refresh, consumedAt: at }, 'the second rotation of a token sees the first');
+      for (const [index, saved] of [[0, true], [1, false], [2, false], [3, false], [4, false], [5, true]] as const) {
+        t.equal((await storage.findRefreshToken(next[index]!.refresh!.digest)) !== null, saved, `fresh refresh token ${index}`);
+      }
+      t.strictSame(await storage.findRefreshToken(pairs[1]!.refresh.digest), pairs[1]!.refresh, "another client's token unchanged");
+    },
+  },
+  {
     name: 'findOAuth1AccessTokenRecordingNonce: the token as stored, its nonce recorded once, as recordNonce keys it',
     async run(t, { storage }, fx) {
       const recording = nonceRecording(t, storage);
