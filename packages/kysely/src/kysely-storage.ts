@@ -27,7 +27,7 @@ import { isMysql } from './dialect.js';
 import { GroupedExchange, type ExchangeAnswer } from './mysql-grouped-exchanges.js';
 import { GroupedLookup } from './mysql-grouped-lookups.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
-import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
+import { isDeadlock, isDuplicateKey, isStatementRefused, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
 import type { ExchangeArgs, FreshTokenRow, ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
@@ -115,7 +115,7 @@ class KyselyStorage implements OAuthStorage {
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
     const writes = this.#writes;
     this.#exchanges =
-      'calls' in writes ? groupExchanges(db, this.#statements, writes.calls, (operation, call) => this.#callExchange(operation, call)) : null;
+      'calls' in writes ? groupExchanges(db, writes.calls, (operation, call) => this.#callExchange(operation, call)) : null;
     if ('calls' in writes) {
       this.findOAuth1AccessTokenRecordingNonce = (nonce) => this.#findRecordingNonce(writes.calls, nonce);
       this.forgetNonce = (nonce) => this.#forgetNonce(nonce);
@@ -872,45 +872,31 @@ function groupLookups(db: Kysely<Database>, statements: StorageStatements) {
   };
 }
 
-/**
- * MySQL's grouped exchanges (see GroupedExchange): each kind's lock and consumption statements,
- * the procedure's conditions in JavaScript, and its CALL for an exchange on its own. Strings
- * compare exactly here, as the tables' binary collation compares them.
- */
 type GroupedExchanges = ReturnType<typeof groupExchanges>;
 
+/**
+ * MySQL's grouped exchanges (see GroupedExchange): each kind's group CALL (migration 0007) and
+ * its CALL for an exchange on its own (0005).
+ */
 function groupExchanges(
   db: Kysely<Database>,
-  statements: StorageStatements,
   calls: ProcedureCalls,
-  call: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>,
+  alone: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>,
 ) {
-  const writes = { insertAccessTokens: statements.insertAccessTokens, insertRefreshTokens: statements.insertRefreshTokens };
+  const group =
+    <Row>(statement: PreparedStatement<readonly ExchangeArgs[]>) =>
+    async (exchanges: readonly ExchangeArgs[]) =>
+      firstResultSet<Row & { digest: string; exchanged: number | string | null }>(await db.executeQuery(statement.compile(exchanges)));
   return {
-    rotateRefreshToken: new GroupedExchange<RefreshTokenRow>(
-      db,
-      {
-        lock: statements.lockRefreshTokens,
-        matches: (row) => row.revoked_at === null,
-        consume: statements.consumeRefreshTokens,
-        alone: (args) => call('rotateRefreshTokenByDigest', calls.rotateRefreshTokenByDigest.compile(args)),
-      },
-      writes,
-    ),
-    redeemAuthorizationCode: new GroupedExchange<AuthorizationCodeRow>(
-      db,
-      {
-        lock: statements.lockAuthorizationCodes,
-        // <=> on the redirect URI (both NULL is equal); the S256 challenge of the verifier, or none.
-        matches: (row, args) =>
-          row.redirect_uri === args.redirectUri &&
-          (args.codeChallenge === null
-            ? row.code_challenge === null
-            : row.code_challenge_method === 'S256' && row.code_challenge === args.codeChallenge),
-        consume: statements.consumeAuthorizationCodes,
-        alone: (args) => call('redeemAuthorizationCodeByDigest', calls.redeemAuthorizationCodeByDigest.compile(args)),
-      },
-      writes,
-    ),
+    rotateRefreshToken: new GroupedExchange<RefreshTokenRow>({
+      group: group(calls.rotateRefreshTokensByDigests),
+      alone: (args) => alone('rotateRefreshTokenByDigest', calls.rotateRefreshTokenByDigest.compile(args)),
+      rolledBack: isStatementRefused,
+    }),
+    redeemAuthorizationCode: new GroupedExchange<AuthorizationCodeRow>({
+      group: group(calls.redeemAuthorizationCodesByDigests),
+      alone: (args) => alone('redeemAuthorizationCodeByDigest', calls.redeemAuthorizationCodeByDigest.compile(args)),
+      rolledBack: isStatementRefused,
+    }),
   };
 }

@@ -95,42 +95,23 @@ export interface ExchangeArgs {
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
 
-/** A statement over a count of rows or keys, one per count, built on first use. */
-const perCount = <Args, Row>(build: (count: number, param: Param<Args>) => CompiledQuery<Row>) => {
-  const statements = new Map<number, PreparedStatement<Args, Row>>();
-  return (count: number): PreparedStatement<Args, Row> => {
+/**
+ * A lookup of the rows with any of some keys, one statement per count of keys, built on first
+ * use: the grouped lookups on MySQL send a turn's keys in one `IN (...)`.
+ */
+const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) => {
+  const statements = new Map<number, PreparedStatement<readonly string[], Row>>();
+  return (count: number): PreparedStatement<readonly string[], Row> => {
     let statement = statements.get(count);
     if (statement === undefined) {
-      statement = new PreparedStatement<Args, Row>((param) => build(count, param));
+      statement = new PreparedStatement<readonly string[], Row>((param) =>
+        build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))),
+      );
       statements.set(count, statement);
     }
     return statement;
   };
 };
-
-/**
- * A lookup of the rows with any of some keys, per count of keys: the grouped lookups on MySQL
- * send a turn's keys in one `IN (...)`.
- */
-const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) =>
-  perCount<readonly string[], Row>((count, param) => build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))));
-
-/** An insert of several whole rows in one statement, per count of rows (MySQL's grouped exchanges). */
-function insertRows<T extends 'portcullis_access_tokens' | 'portcullis_refresh_tokens'>(db: Kysely<Database>, table: T) {
-  type Row = Insertable<Database[T]>;
-  const columns = INSERT_COLUMNS[table] as readonly string[] as readonly (keyof Row & string)[];
-  const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
-  return perCount<readonly Row[], unknown>((count, param) =>
-    untyped
-      .insertInto(table)
-      .values(
-        Array.from({ length: count }, (_, index) =>
-          Object.fromEntries(columns.map((column) => [column, param((rows) => rows[index]![column])])),
-        ),
-      )
-      .compile(),
-  );
-}
 
 /** An update of the row(s) with a key, at an instant: consumption and revocation. */
 export interface KeyAt {
@@ -139,24 +120,6 @@ export interface KeyAt {
 }
 const byKeyAt = <Row>(build: (key: string, now: number) => CompiledQuery<Row>) =>
   new PreparedStatement<KeyAt, Row>((param) => build(param((args) => args.key), param((args) => args.now)));
-
-/** `consumed_at` set on several rows by id, each to its own instant: `CASE id WHEN ... END`. */
-const consumeEach = (db: Kysely<Database>, table: 'portcullis_refresh_tokens' | 'portcullis_authorization_codes') =>
-  perCount<readonly KeyAt[], unknown>((count, param) => {
-    const indexes = Array.from({ length: count }, (_, index) => index);
-    const key = (index: number) => param((rows) => rows[index]!.key);
-    // Both tables have id and consumed_at; the typed schema cannot follow a table that varies.
-    return (db as unknown as Kysely<Record<string, { id: string; consumed_at: number | null }>>)
-      .updateTable(table)
-      .set({
-        consumed_at: sql<number>`case id ${sql.join(
-          indexes.map((index) => sql`when ${key(index)} then ${param((rows) => rows[index]!.now)}`),
-          sql` `,
-        )} end`,
-      })
-      .where('id', 'in', indexes.map(key))
-      .compile();
-  });
 
 export function prepareStorageStatements(db: Kysely<Database>) {
   return {
@@ -194,19 +157,6 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     findOAuth1AccessTokens: byKeys((tokens) =>
       db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', 'in', tokens).compile(),
     ),
-
-    // MySQL's grouped exchanges: the rows locked by digest, the fresh tokens in one INSERT per
-    // table, the exchanged rows consumed each at its own instant in one UPDATE.
-    lockRefreshTokens: byKeys((digests) =>
-      db.selectFrom('portcullis_refresh_tokens').selectAll().where('digest', 'in', digests).forUpdate().compile(),
-    ),
-    lockAuthorizationCodes: byKeys((digests) =>
-      db.selectFrom('portcullis_authorization_codes').selectAll().where('digest', 'in', digests).forUpdate().compile(),
-    ),
-    insertAccessTokens: insertRows(db, 'portcullis_access_tokens'),
-    insertRefreshTokens: insertRows(db, 'portcullis_refresh_tokens'),
-    consumeRefreshTokens: consumeEach(db, 'portcullis_refresh_tokens'),
-    consumeAuthorizationCodes: consumeEach(db, 'portcullis_authorization_codes'),
 
     insertAuthorizationCode: insertRow(db, 'portcullis_authorization_codes'),
     insertAccessToken: insertRow(db, 'portcullis_access_tokens'),
@@ -347,7 +297,28 @@ const freshTokens = (param: Param<ExchangeArgs>) => [
   ...FRESH_TOKEN_COLUMNS.map((column) => param((args) => args.refresh?.[column] ?? null)),
 ];
 
-/** MySQL: the CALLs of migrations 0003 to 0006's procedures, one round trip per atomic write. */
+/** A group of exchanges as migration 0007's procedures read it: one object per exchange, by column name. */
+function exchangeGroupJson(group: readonly ExchangeArgs[]): string {
+  return JSON.stringify(
+    group.map((args) => ({
+      digest: args.digest,
+      client_id: args.clientId,
+      now: args.now,
+      redirect_uri: args.redirectUri,
+      code_challenge: args.codeChallenge,
+      access_id: args.access.id,
+      access_digest: args.access.digest,
+      access_issued_at: args.access.issued_at,
+      access_expires_at: args.access.expires_at,
+      refresh_id: args.refresh?.id ?? null,
+      refresh_digest: args.refresh?.digest ?? null,
+      refresh_issued_at: args.refresh?.issued_at ?? null,
+      refresh_expires_at: args.refresh?.expires_at ?? null,
+    })),
+  );
+}
+
+/** MySQL: the CALLs of migrations 0003 to 0007's procedures, one round trip per atomic write. */
 export function prepareProcedureCalls(db: Kysely<Database>) {
   const tokenPair = <Args extends TokenPairRows>(param: Param<Args>) => [
     ...ACCESS_TOKEN_ARGUMENTS.map((column) => param((args) => args.access[column])),
@@ -385,6 +356,13 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
         param((args) => args.now),
         ...freshTokens(param),
       ])})`.compile(db),
+    ),
+    // Migration 0007: a group of one-step exchanges, as a JSON array (see exchangeGroupJson).
+    rotateRefreshTokensByDigests: new PreparedStatement<readonly ExchangeArgs[]>((param) =>
+      sql`call portcullis_rotate_refresh_tokens_by_digests(${param(exchangeGroupJson)})`.compile(db),
+    ),
+    redeemAuthorizationCodesByDigests: new PreparedStatement<readonly ExchangeArgs[]>((param) =>
+      sql`call portcullis_redeem_authorization_codes_by_digests(${param(exchangeGroupJson)})`.compile(db),
     ),
     findOAuth1AccessTokenRecordingNonce: new PreparedStatement<{ token: string } & NewOAuth1NonceRow>((param) =>
       sql`call portcullis_find_oauth1_access_token_recording_nonce(${sql.join([

@@ -29,17 +29,22 @@ const PROCEDURE_MIGRATIONS = [
   '0004_mysql_redeem_procedure',
   '0005_mysql_one_step_exchanges',
   '0006_mysql_oauth1_nonce_procedure',
+  '0007_mysql_grouped_exchanges',
 ];
 const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS];
 const REDEEM = 'portcullis_redeem_authorization_code';
 const ONE_STEP = ['portcullis_redeem_authorization_code_by_digest', 'portcullis_rotate_refresh_token_by_digest'];
 const NONCE = 'portcullis_find_oauth1_access_token_recording_nonce';
+const GROUPED = ['portcullis_redeem_authorization_codes_by_digests', 'portcullis_rotate_refresh_tokens_by_digests'];
 const PROCEDURES = [
   'portcullis_consume_authorization_code',
   NONCE,
   REDEEM,
+  // information_schema's collation sorts '_' after the letters.
+  GROUPED[0]!,
   ONE_STEP[0]!,
   'portcullis_rotate_refresh_token',
+  GROUPED[1]!,
   ONE_STEP[1]!,
   'portcullis_save_tokens',
 ];
@@ -73,8 +78,9 @@ async function upDownUp(
   db: Kysely<Database>,
   readCatalog: ReadCatalog,
   readProcedures: ReadProcedures,
-  procedures: string[],
+  allProcedures: string[],
 ): Promise<void> {
+  let procedures = allProcedures;
   t.strictSame(await listMigrationNames(), ALL_NAMES);
   t.strictSame(tablesOf(await readCatalog(db)), [], 'an empty database has no Portcullis table');
 
@@ -89,7 +95,10 @@ async function upDownUp(
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0006_mysql_oauth1_nonce_procedure'] }, 'down one step');
+  t.strictSame(await rollback(db), { executed: ['0007_mysql_grouped_exchanges'] }, 'down one step');
+  procedures = procedures.filter((name) => !GROUPED.includes(name));
+  t.strictSame(await readProcedures(db), procedures, "0003's to 0006's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0006_mysql_oauth1_nonce_procedure'] }, 'down another');
   t.strictSame(await readProcedures(db), procedures.filter((name) => name !== NONCE), "0003's to 0005's procedures stay");
   t.strictSame(await rollback(db), { executed: ['0005_mysql_one_step_exchanges'] }, 'down another');
   t.strictSame(
@@ -108,8 +117,8 @@ async function upDownUp(
   await checkLatestSchema(t, db, readCatalog);
   t.strictSame(await storage.findAccessToken(access.digest), access, 'tables and data untouched');
   t.strictSame(await migrate(db), { executed: PROCEDURE_MIGRATIONS }, 'and up again');
-  t.strictSame(await readProcedures(db), procedures);
-  for (let step = 0; step < 3; step += 1) await rollback(db);
+  t.strictSame(await readProcedures(db), allProcedures);
+  for (let step = 0; step < PROCEDURE_MIGRATIONS.length - 1; step += 1) await rollback(db);
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] });
 
   t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down another step');
@@ -126,7 +135,7 @@ async function upDownUp(
   await storage.saveTokens(access, refresh);
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
 
-  t.strictSame(await readProcedures(db), procedures);
+  t.strictSame(await readProcedures(db), allProcedures);
   const another = fx.tokenPair();
   await storage.saveTokens(another.access, another.refresh);
   t.strictSame(await storage.findRefreshToken(another.refresh.digest), another.refresh, 'the procedures work again');
@@ -139,7 +148,7 @@ async function upDownUp(
   t.strictSame(tablesOf(await readCatalog(db)), []);
   t.strictSame(await readProcedures(db), [], 'no procedure left');
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'and up once more');
-  t.strictSame(await readProcedures(db), procedures);
+  t.strictSame(await readProcedures(db), allProcedures);
 }
 
 t.test('SQLite in memory: up, down, up, and the exact schema', async (t) => {

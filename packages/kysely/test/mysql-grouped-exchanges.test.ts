@@ -1,27 +1,11 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import t from 'tap';
 import { StorageError } from '@portcullis/core';
 import type { FreshTokens, OAuthStorage } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
-import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql } from './helpers/databases.js';
+import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql, sentMysqlStatements } from './helpers/databases.js';
 
 const unreachable = await probeMysql();
-
-/** The SQL mysql2 sends while `work` runs, from its diagnostics channel. */
-async function sentStatements(work: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const record = (message: unknown): void => {
-    sent.push(String((message as { query?: unknown }).query));
-  };
-  subscribe('tracing:mysql2:query:start', record);
-  try {
-    await work();
-  } finally {
-    unsubscribe('tracing:mysql2:query:start', record);
-  }
-  return sent;
-}
 
 function fresh(fx: StorageFixtures, at: Date): FreshTokens {
   const pair = fx.tokenPair();
@@ -52,45 +36,65 @@ if (unreachable !== null && !mysqlRequired) {
       return pairs;
     };
 
-    t.test('the rotations of one turn go as one transaction of set statements', async (t) => {
+    t.test('the rotations of one turn go as one CALL', async (t) => {
       const pairs = await savedPairs(4);
       const tokens = pairs.map(() => fresh(fx, at));
       let results: { exchanged: boolean }[] = [];
-      const sent = await sentStatements(async () => {
+      const sent = await sentMysqlStatements(async () => {
         results = await Promise.all(pairs.map((pair, i) => rotate(pair.refresh.digest, pair.refresh.clientId, at, tokens[i]!)));
       });
       t.strictSame(results.map((result) => result.exchanged), [true, true, true, true]);
-      t.strictSame(sent.map((statement) => statement.split(' ')[0]), ['begin', 'select', 'insert', 'insert', 'update', 'commit']);
-      t.match(sent[1], /^select \* from `portcullis_refresh_tokens` where `digest` in \([^)]*\) for update$/);
-      t.match(sent[2], /^insert into `portcullis_access_tokens`/);
-      t.match(sent[3], /^insert into `portcullis_refresh_tokens`/);
-      t.match(sent[4], /^update `portcullis_refresh_tokens` set `consumed_at` = case id/);
+      t.equal(sent.length, 1);
+      t.match(sent[0], /^call portcullis_rotate_refresh_tokens_by_digests\('\[\{/, 'the group as a JSON array');
+      t.equal(sent[0]!.split('"client_id').length - 1, 4, 'of four exchanges');
       const rows = await db.selectFrom('portcullis_refresh_tokens').select(['digest', 'consumed_at']).where('digest', 'in', pairs.map((pair) => pair.refresh.digest)).execute();
       t.strictSame(rows.map((row) => Number(row.consumed_at)), [at.getTime(), at.getTime(), at.getTime(), at.getTime()], 'each consumed at its instant');
       const saved = await db.selectFrom('portcullis_access_tokens').select('family_id').where('digest', 'in', tokens.map((token) => token.access.digest)).execute();
       t.strictSame(saved.map((row) => row.family_id).sort(), pairs.map((pair) => pair.refresh.familyId).sort(), 'the fresh tokens in their grants\' families');
     });
 
+    t.test('the redemptions of one turn go as one CALL; a client without refresh gets no refresh token row', async (t) => {
+      const redeem = storage.redeemAuthorizationCodeByDigest!.bind(storage);
+      const codes = [fx.authorizationCode({ expiresAt: new Date(at.getTime() + 60_000) }), fx.authorizationCode({ expiresAt: new Date(at.getTime() + 60_000) })];
+      for (const code of codes) await storage.saveAuthorizationCode(code);
+      const tokens = [fresh(fx, at), { ...fresh(fx, at), refresh: null }];
+      const expect = (code: (typeof codes)[number]) => ({ clientId: code.clientId, redirectUri: code.redirectUri, codeChallenge: code.codeChallenge });
+      let results: { exchanged: boolean }[] = [];
+      const sent = await sentMysqlStatements(async () => {
+        results = await Promise.all(codes.map((code, i) => redeem(code.digest, expect(code), at, tokens[i]!)));
+      });
+      t.strictSame(results.map((result) => result.exchanged), [true, true]);
+      t.equal(sent.length, 1);
+      t.match(sent[0], /^call portcullis_redeem_authorization_codes_by_digests\(/);
+      const refresh = await db.selectFrom('portcullis_refresh_tokens').select(['id', 'family_id']).where('family_id', 'in', codes.map((code) => code.familyId)).execute();
+      t.strictSame(refresh, [{ id: tokens[0]!.refresh!.id, family_id: codes[0]!.familyId }], 'one refresh token, of the first grant');
+      const access = await db.selectFrom('portcullis_access_tokens').select('family_id').where('family_id', 'in', codes.map((code) => code.familyId)).orderBy('family_id').execute();
+      t.strictSame(access.map((row) => row.family_id), codes.map((code) => code.familyId).sort(), 'an access token for each');
+    });
+
     t.test('a lone rotation is the procedure\'s CALL', async (t) => {
       const [pair] = await savedPairs(1);
-      const sent = await sentStatements(() => rotate(pair!.refresh.digest, pair!.refresh.clientId, at, fresh(fx, at)));
+      const sent = await sentMysqlStatements(() => rotate(pair!.refresh.digest, pair!.refresh.clientId, at, fresh(fx, at)));
       t.equal(sent.length, 1);
       t.match(sent[0], /^call portcullis_rotate_refresh_token_by_digest/);
     });
 
-    t.test('a group whose insert fails runs again exchange by exchange: only the colliding one fails', async (t) => {
+    t.test('a group the server refuses runs again exchange by exchange: only the colliding one fails', async (t) => {
       const pairs = await savedPairs(3);
       const tokens = pairs.map(() => fresh(fx, at));
       tokens[1] = { ...tokens[1]!, access: { ...tokens[1]!.access, digest: pairs[0]!.access.digest } };
       let outcomes: PromiseSettledResult<{ exchanged: boolean }>[] = [];
-      const sent = await sentStatements(async () => {
+      const sent = await sentMysqlStatements(async () => {
         outcomes = await Promise.allSettled(pairs.map((pair, i) => rotate(pair.refresh.digest, pair.refresh.clientId, at, tokens[i]!)));
       });
       t.strictSame(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
       t.type((outcomes[1] as PromiseRejectedResult).reason, StorageError);
       t.match((outcomes[1] as PromiseRejectedResult).reason.message, /a row with the same key already exists/);
-      t.equal(sent.filter((statement) => statement.startsWith('rollback')).length, 1, 'the group rolled back');
-      t.equal(sent.filter((statement) => statement.startsWith('call portcullis_rotate')).length, 3, 'then each alone');
+      t.strictSame(
+        sent.map((statement) => statement.slice(0, statement.indexOf('('))),
+        ['call portcullis_rotate_refresh_tokens_by_digests', ...Array(3).fill('call portcullis_rotate_refresh_token_by_digest')],
+        'the group refused, then each alone',
+      );
       const consumed = await db.selectFrom('portcullis_refresh_tokens').select(['digest', 'consumed_at']).where('digest', 'in', pairs.map((pair) => pair.refresh.digest)).execute();
       const byDigest = new Map(consumed.map((row) => [row.digest, row.consumed_at]));
       t.strictSame(pairs.map((pair) => byDigest.get(pair.refresh.digest) !== null), [true, false, true], 'the colliding token unconsumed');

@@ -1,27 +1,11 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import t from 'tap';
 import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { MAX_KEYS_PER_LOOKUP } from '../src/mysql-grouped-lookups.js';
-import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql } from './helpers/databases.js';
+import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql, sentMysqlStatements } from './helpers/databases.js';
 
 const unreachable = await probeMysql();
-
-/** The SQL mysql2 sends while `work` runs, from its diagnostics channel. */
-async function sentStatements(work: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const record = (message: unknown): void => {
-    sent.push(String((message as { query?: unknown }).query));
-  };
-  subscribe('tracing:mysql2:query:start', record);
-  try {
-    await work();
-  } finally {
-    unsubscribe('tracing:mysql2:query:start', record);
-  }
-  return sent;
-}
 
 if (unreachable !== null && !mysqlRequired) {
   t.test('grouped lookups on MariaDB/MySQL', { skip: announceMysqlSkip(unreachable) }, async () => {});
@@ -47,7 +31,7 @@ if (unreachable !== null && !mysqlRequired) {
       const unknown = fx.accessToken().digest;
       const digests = [pairs[0]!.access.digest, unknown, pairs[1]!.access.digest, pairs[0]!.access.digest, pairs[2]!.access.digest];
       let found: unknown[] = [];
-      const sent = await sentStatements(async () => {
+      const sent = await sentMysqlStatements(async () => {
         found = await Promise.all(digests.map((digest) => storage.findAccessToken(digest)));
       });
       t.same(
@@ -60,7 +44,7 @@ if (unreachable !== null && !mysqlRequired) {
     });
 
     t.test('different tables go as one statement each', async (t) => {
-      const sent = await sentStatements(() =>
+      const sent = await sentMysqlStatements(() =>
         Promise.all([
           storage.findAccessToken(pairs[0]!.access.digest),
           storage.findRefreshToken(pairs[0]!.refresh!.digest),
@@ -74,7 +58,7 @@ if (unreachable !== null && !mysqlRequired) {
     t.test(`a group of more than ${MAX_KEYS_PER_LOOKUP} keys runs as several statements`, async (t) => {
       const digests = [pairs[1]!.access.digest, ...Array.from({ length: MAX_KEYS_PER_LOOKUP + 5 }, () => fx.accessToken().digest)];
       let found: unknown[] = [];
-      const sent = await sentStatements(async () => {
+      const sent = await sentMysqlStatements(async () => {
         found = await Promise.all(digests.map((digest) => storage.findAccessToken(digest)));
       });
       t.equal(sent.length, 2);

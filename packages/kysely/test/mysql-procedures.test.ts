@@ -220,6 +220,7 @@ if (unreachable !== null && !mysqlRequired) {
           '0004_mysql_redeem_procedure',
           '0005_mysql_one_step_exchanges',
           '0006_mysql_oauth1_nonce_procedure',
+          '0007_mysql_grouped_exchanges',
         ],
       },
       'an account with CREATE ROUTINE finishes the job',

@@ -242,56 +242,53 @@ export const oneStepCases: ContractCase[] = [
       const redeem = redeemer(t, storage);
       const rotate = rotator(t, storage);
       if (redeem === null || rotate === null) return;
-      // Codes: two that match (one without a refresh token), mismatches, an unknown digest, one
-      // redeemed twice, and one whose fresh token collides, all in the same turn.
-      const codes = Array.from({ length: 6 }, () => fx.authorizationCode());
+      // Codes: two that match (one without a refresh token), mismatches, an unknown digest, and
+      // one redeemed twice, all in the same turn.
+      const codes = Array.from({ length: 7 }, () => fx.authorizationCode());
+      codes.push(fx.authorizationCode({ codeChallenge: 'a'.repeat(43), codeChallengeMethod: 'plain' }));
       for (const code of codes) await storage.saveAuthorizationCode(code);
-      const other = fx.tokenPair();
-      await storage.saveTokens(other.access, other.refresh);
       const at = contractTime(5);
-      const fresh = Array.from({ length: 8 }, (_, i) => freshTokens(fx, at, i !== 1));
-      const clash = { ...fresh[6]!, access: { ...fresh[6]!.access, digest: other.access.digest } };
-      const redemptions = await Promise.allSettled([
+      const fresh = Array.from({ length: 9 }, (_, i) => freshTokens(fx, at, i !== 1));
+      const redemptions = await Promise.all([
         redeem(codes[0]!.digest, expectationOf(codes[0]!), at, fresh[0]!),
         redeem(codes[1]!.digest, expectationOf(codes[1]!), at, fresh[1]!),
         redeem(codes[2]!.digest, { ...expectationOf(codes[2]!), clientId: 'client-b' }, at, fresh[2]!),
         redeem(codes[3]!.digest, { ...expectationOf(codes[3]!), codeChallenge: null }, at, fresh[3]!),
         redeem('no-such-digest', expectationOf(codes[0]!), at, fresh[4]!),
         redeem(codes[4]!.digest, expectationOf(codes[4]!), at, fresh[5]!),
-        redeem(codes[5]!.digest, expectationOf(codes[5]!), at, clash),
-        redeem(codes[4]!.digest, expectationOf(codes[4]!), at, fresh[7]!),
+        redeem(codes[4]!.digest, expectationOf(codes[4]!), at, fresh[6]!),
+        redeem(codes[5]!.digest, { ...expectationOf(codes[5]!), redirectUri: 'https://client.example/other' }, at, fresh[7]!),
+        redeem(codes[7]!.digest, expectationOf(codes[7]!), at, fresh[8]!),
       ]);
-      const outcome = (settled: PromiseSettledResult<{ exchanged: boolean; record: unknown }>) =>
-        settled.status === 'fulfilled' ? { exchanged: settled.value.exchanged, found: settled.value.record !== null } : 'rejected';
       t.strictSame(
-        redemptions.map(outcome),
-        [
-          { exchanged: true, found: true },
-          { exchanged: true, found: true },
-          { exchanged: false, found: true },
-          { exchanged: false, found: true },
-          { exchanged: false, found: false },
-          { exchanged: true, found: true },
-          'rejected',
-          { exchanged: false, found: true },
-        ],
+        redemptions.map((result) => [result.exchanged, result.record !== null]),
+        [[true, true], [true, true], [false, true], [false, true], [false, false], [true, true], [false, true], [false, true], [false, true]],
         'codes: each its own answer',
       );
-      t.match((redemptions[6] as PromiseRejectedResult).reason, STORAGE_ERROR);
-      t.strictSame((redemptions[0] as PromiseFulfilledResult<{ record: unknown }>).value.record, codes[0], 'the code as it was found');
-      t.strictSame(
-        (redemptions[7] as PromiseFulfilledResult<{ record: unknown }>).value.record,
-        { ...codes[4], consumedAt: at },
-        'the second redemption of a code sees the first',
-      );
-      for (const [index, consumed] of [[0, true], [1, true], [2, false], [3, false], [4, true], [5, false]] as const) {
+      t.strictSame(redemptions[0]!.record, codes[0], 'the code as it was found');
+      t.strictSame(redemptions[6]!.record, { ...codes[4], consumedAt: at }, 'the second redemption of a code sees the first');
+      for (const [index, consumed] of [[0, true], [1, true], [2, false], [3, false], [4, true], [5, false], [7, false]] as const) {
         t.strictSame((await storage.findAuthorizationCode(codes[index]!.digest))?.consumedAt ?? null, consumed ? at : null, `code ${index}`);
       }
-      for (const [index, saved] of [[0, true], [1, true], [2, false], [3, false], [4, false], [5, true], [6, false], [7, false]] as const) {
+      for (const [index, saved] of [[0, true], [1, true], [2, false], [3, false], [4, false], [5, true], [6, false], [7, false], [8, false]] as const) {
         t.equal((await storage.findAccessToken(fresh[index]!.access.digest)) !== null, saved, `fresh access token ${index}`);
       }
-      t.equal(await storage.findRefreshToken(fresh[1]!.access.digest), null, 'no refresh token where none was asked for');
       t.equal((await storage.findRefreshToken(fresh[0]!.refresh!.digest))?.familyId, codes[0]!.familyId, 'the grant owns the fresh tokens');
+
+      // A fresh token that collides fails its own exchange only.
+      const other = fx.tokenPair();
+      await storage.saveTokens(other.access, other.refresh);
+      const late = freshTokens(fx, at);
+      const clash = { ...freshTokens(fx, at), refresh: { ...late.refresh!, digest: other.refresh.digest } };
+      const settled = await Promise.allSettled([
+        redeem(codes[6]!.digest, expectationOf(codes[6]!), at, clash),
+        redeem(codes[5]!.digest, expectationOf(codes[5]!), at, late),
+      ]);
+      t.equal(settled[0]!.status, 'rejected');
+      t.match((settled[0] as PromiseRejectedResult).reason, STORAGE_ERROR);
+      t.equal(settled[1]!.status === 'fulfilled' && settled[1].value.exchanged, true, 'the other exchange of the turn stands');
+      t.equal(await storage.findAccessToken(clash.access.digest), null, 'nothing of the colliding one saved');
+      t.equal((await storage.findAuthorizationCode(codes[6]!.digest))?.consumedAt, null, 'its code unconsumed');
 
       // Refresh tokens: a live one, another client's, a revoked and an expired one, an unknown
       // digest, one rotated twice.

@@ -5,6 +5,7 @@ import { mysqlWriteProcedures } from './0003-mysql-write-procedures.js';
 import { mysqlRedeemProcedure } from './0004-mysql-redeem-procedure.js';
 import { mysqlOneStepExchanges } from './0005-mysql-one-step-exchanges.js';
 import { mysqlOAuth1NonceProcedure } from './0006-mysql-oauth1-nonce-procedure.js';
+import { mysqlGroupedExchanges } from './0007-mysql-grouped-exchanges.js';
 
 /**
  * Every migration, by the name recorded in `portcullis_migration`. Names sort in the order they
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_mysql_redeem_procedure': mysqlRedeemProcedure,
   '0005_mysql_one_step_exchanges': mysqlOneStepExchanges,
   '0006_mysql_oauth1_nonce_procedure': mysqlOAuth1NonceProcedure,
+  '0007_mysql_grouped_exchanges': mysqlGroupedExchanges,
 };
 
 /** Serves the migrations from memory: nothing is read from disk at run time, so bundling works. */

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,3 +134,18 @@ export function mysqlFactory(db: Kysely<Database>): StorageFactory {
 
 /** The assertion that fails a REQUIRE_MYSQL=1 run when the server is not there. */
 export const MYSQL_REACHABLE = `MariaDB answers at ${MYSQL_SERVER.host}:${MYSQL_SERVER.port} (REQUIRE_MYSQL=1)`;
+
+/** The SQL mysql2 sends while `work` runs, from its diagnostics channel. */
+export async function sentMysqlStatements(work: () => Promise<unknown>): Promise<string[]> {
+  const sent: string[] = [];
+  const record = (message: unknown): void => {
+    sent.push(String((message as { query?: unknown }).query));
+  };
+  subscribe('tracing:mysql2:query:start', record);
+  try {
+    await work();
+  } finally {
+    unsubscribe('tracing:mysql2:query:start', record);
+  }
+  return sent;
+}
