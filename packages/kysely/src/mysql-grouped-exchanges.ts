@@ -38,10 +38,12 @@ interface QueuedExchange<Row> {
  * and whether it was exchanged.
  *
  * A lone exchange still goes as 0005's CALL. A digest shown twice in one turn is exchanged at
- * most once: the first showing joins the group, the others run after it, on their own, and find
- * it consumed. A group the server refuses (a duplicate fresh digest, a deadlock) has been rolled
+ * most once: the first showing joins the group, the others run beside it as 0005's CALL, which
+ * waits for the group's row lock and then finds the row consumed (or, if the CALL locks it first,
+ * the group finds it consumed). A group the server refuses (a duplicate fresh digest, a deadlock) has been rolled
  * back by the procedure, and its exchanges run again on their own, so each caller gets its own
- * answer or its own error. Any other failure (a lost connection) fails the whole group: it may
+ * answer or its own error (a group that waited out `lockWaitTimeout` for one locked row thus
+ * waits for it twice, the others once). Any other failure (a lost connection) fails the whole group: it may
  * have committed, and running it again would find its tokens consumed.
  */
 export class GroupedExchange<Row> {
@@ -58,21 +60,21 @@ export class GroupedExchange<Row> {
   }
 
   #flush(exchanges: QueuedExchange<Row>[]): void {
-    const first: QueuedExchange<Row>[] = [];
-    const again: QueuedExchange<Row>[] = [];
+    const group: QueuedExchange<Row>[] = [];
+    const repeated: QueuedExchange<Row>[] = [];
     const digests = new Set<string>();
     for (const exchange of exchanges) {
-      if (digests.has(exchange.args.digest)) again.push(exchange);
+      if (digests.has(exchange.args.digest)) repeated.push(exchange);
       else {
         digests.add(exchange.args.digest);
-        first.push(exchange);
+        group.push(exchange);
       }
     }
-    const groups: Promise<void>[] = [];
-    for (let start = 0; start < first.length; start += MAX_EXCHANGES_PER_GROUP) {
-      groups.push(this.#run(first.slice(start, start + MAX_EXCHANGES_PER_GROUP)));
+    for (let start = 0; start < group.length; start += MAX_EXCHANGES_PER_GROUP) {
+      void this.#run(group.slice(start, start + MAX_EXCHANGES_PER_GROUP));
     }
-    if (again.length > 0) void Promise.all(groups).then(() => again.forEach((exchange) => this.#alone(exchange)));
+    // A repeated digest runs alone beside the group: the row lock orders the two, and the later finds it consumed.
+    for (const exchange of repeated) void this.#alone(exchange);
   }
 
   #alone(exchange: QueuedExchange<Row>): Promise<void> {
