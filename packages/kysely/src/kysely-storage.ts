@@ -24,13 +24,13 @@ import type {
 } from '@portcullis/core';
 import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewOAuth1NonceRow, OAuth1AccessTokenRow, RefreshTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
-import { GroupedExchange, type ExchangeAnswer } from './mysql-grouped-exchanges.js';
+import { GroupedCall } from './mysql-grouped-calls.js';
 import { GroupedLookup } from './mysql-grouped-lookups.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, isStatementRefused, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
-import type { ExchangeArgs, FreshTokenRow, ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
+import type { ExchangeArgs, FreshTokenRow, NonceLookupArgs, ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
@@ -95,8 +95,8 @@ class KyselyStorage implements OAuthStorage {
   /** MySQL: the lookups by key of a turn of the event loop go as one statement per table. */
   readonly #lookups: ReturnType<typeof groupLookups> | null;
 
-  /** MySQL: the one-step exchanges of a turn of the event loop go as one transaction per kind. */
-  readonly #exchanges: GroupedExchanges | null;
+  /** MySQL: the one-step exchanges and the nonce records of a turn of the event loop go as one CALL per kind. */
+  readonly #grouped: GroupedCalls | null;
 
   /**
    * The port's one-step nonce record, on MySQL only: there it saves a signed request a round trip.
@@ -114,10 +114,17 @@ class KyselyStorage implements OAuthStorage {
     this.#lookups = this.#mysql ? groupLookups(db, this.#statements) : null;
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
     const writes = this.#writes;
-    this.#exchanges =
-      'calls' in writes ? groupExchanges(db, writes.calls, (operation, call) => this.#callExchange(operation, call)) : null;
-    if ('calls' in writes) {
-      this.findOAuth1AccessTokenRecordingNonce = (nonce) => this.#findRecordingNonce(writes.calls, nonce);
+    this.#grouped =
+      'calls' in writes
+        ? groupCalls(db, writes.calls, {
+            exchange: (operation, call) => this.#callExchange(operation, call),
+            nonce: (args) => this.#findRecordingNonce(writes.calls, args),
+          })
+        : null;
+    const grouped = this.#grouped;
+    if (grouped !== null) {
+      this.findOAuth1AccessTokenRecordingNonce = (nonce) =>
+        this.#run('findOAuth1AccessTokenRecordingNonce', () => grouped.recordNonce.call({ token: nonce.token, ...toNonceRow(nonce) }));
       this.forgetNonce = (nonce) => this.#forgetNonce(nonce);
     }
   }
@@ -214,14 +221,14 @@ class KyselyStorage implements OAuthStorage {
 
   /**
    * A one-step exchange (the port's `...ByDigest`). MySQL: with the others of its turn of the event
-   * loop (`GroupedExchange`), or alone as one CALL, answering with the row as it was found and
+   * loop (`GroupedCall`), or alone as one CALL, answering with the row as it was found and
    * whether this call exchanged it. SQLite: the claiming `UPDATE ... RETURNING`, then the fresh
    * tokens' inserts, in one savepoint; when it claims nothing, the row as found.
    */
   async #exchangeByDigest<Row, T extends { consumedAt: Date | null }>(
     operation: string,
     statements: {
-      grouped: (exchanges: GroupedExchanges) => { exchange(args: ExchangeArgs): Promise<ExchangeAnswer<Row>> };
+      grouped: (calls: GroupedCalls) => GroupedCall<ExchangeArgs, ExchangeAnswer<Row>>;
       claim: (sqlite: SqliteStatements) => PreparedStatement<ExchangeArgs>;
       find: PreparedStatement<string, Row>;
     },
@@ -229,10 +236,9 @@ class KyselyStorage implements OAuthStorage {
     fromRow: (row: Row) => T & { clientId: string; userId: string | null; scope: string[]; familyId: string },
     fresh: FreshTokens,
   ): Promise<DigestExchange<T>> {
-    const exchanges = this.#exchanges;
-    if (exchanges !== null) {
-      const grouped = statements.grouped(exchanges);
-      const { row, exchanged } = await this.#run(operation, () => grouped.exchange(args));
+    if (this.#grouped !== null) {
+      const grouped = statements.grouped(this.#grouped);
+      const { row, exchanged } = await this.#run(operation, () => grouped.call(args));
       return row === undefined ? { exchanged: false, record: null } : { exchanged, record: fromRow(row) };
     }
     const writes = this.#writes as { sqlite: SqliteStatements };
@@ -373,7 +379,7 @@ class KyselyStorage implements OAuthStorage {
     return this.#exchangeByDigest(
       'redeemAuthorizationCodeByDigest',
       {
-        grouped: (exchanges) => exchanges.redeemAuthorizationCode,
+        grouped: (calls) => calls.redeemAuthorizationCode,
         claim: (sqlite) => sqlite.claimAuthorizationCodeByDigest,
         find: this.#statements.findAuthorizationCode,
       },
@@ -459,7 +465,7 @@ class KyselyStorage implements OAuthStorage {
     return this.#exchangeByDigest(
       'rotateRefreshTokenByDigest',
       {
-        grouped: (exchanges) => exchanges.rotateRefreshToken,
+        grouped: (calls) => calls.rotateRefreshToken,
         claim: (sqlite) => sqlite.claimRefreshTokenByDigest,
         find: this.#statements.findRefreshToken,
       },
@@ -672,8 +678,9 @@ class KyselyStorage implements OAuthStorage {
     }
   }
 
-  async #findRecordingNonce(calls: ProcedureCalls, nonce: NonceRecord): Promise<NonceRecordingLookup> {
-    const call = calls.findOAuth1AccessTokenRecordingNonce.compile({ token: nonce.token, ...toNonceRow(nonce) });
+  /** A signed request's token lookup recording its nonce, alone on MySQL: migration 0006's CALL. */
+  async #findRecordingNonce(calls: ProcedureCalls, args: NonceLookupArgs): Promise<NonceRecordingLookup> {
+    const call = calls.findOAuth1AccessTokenRecordingNonce.compile(args);
     const result = await this.#retryingDeadlocks('findOAuth1AccessTokenRecordingNonce', (db) => db.executeQuery(call));
     // One row, from the procedure's variables: its id is NULL when no token was found.
     const row = firstResultSet<OAuth1AccessTokenRow & { id: string | null; nonce_recorded: number | string }>(result)[0];
@@ -872,30 +879,65 @@ function groupLookups(db: Kysely<Database>, statements: StorageStatements) {
   };
 }
 
-type GroupedExchanges = ReturnType<typeof groupExchanges>;
+/** One-step exchange's outcome on MySQL: the row as it was found (none for an unknown digest), and whether this call consumed it. */
+interface ExchangeAnswer<Row> {
+  row: Row | undefined;
+  exchanged: boolean;
+}
+
+type GroupedCalls = ReturnType<typeof groupCalls>;
 
 /**
- * MySQL's grouped exchanges (see GroupedExchange): each kind's group CALL (migration 0007) and
- * its CALL for an exchange on its own (0005).
+ * MySQL's grouped calls (see GroupedCall): the one-step exchanges (migration 0007, answered by
+ * digest) and the token lookups recording a nonce (0008, answered by position), each with the
+ * CALL that runs one alone (0005, 0006).
  */
-function groupExchanges(
+function groupCalls(
   db: Kysely<Database>,
   calls: ProcedureCalls,
-  alone: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>,
+  alone: {
+    exchange: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>;
+    nonce: (args: NonceLookupArgs) => Promise<NonceRecordingLookup>;
+  },
 ) {
-  const group =
-    <Row>(statement: PreparedStatement<readonly ExchangeArgs[]>) =>
-    async (exchanges: readonly ExchangeArgs[]) =>
-      firstResultSet<Row & { digest: string; exchanged: number | string | null }>(await db.executeQuery(statement.compile(exchanges)));
-  return {
-    rotateRefreshToken: new GroupedExchange<RefreshTokenRow>({
-      group: group(calls.rotateRefreshTokensByDigests),
-      alone: (args) => alone('rotateRefreshTokenByDigest', calls.rotateRefreshTokenByDigest.compile(args)),
+  const resultRows = async <Row>(query: CompiledQuery): Promise<Row[]> => firstResultSet<Row>(await db.executeQuery(query));
+  const exchanges = <Row>(
+    operation: string,
+    group: PreparedStatement<readonly ExchangeArgs[]>,
+    single: PreparedStatement<ExchangeArgs>,
+  ): GroupedCall<ExchangeArgs, ExchangeAnswer<Row>> =>
+    new GroupedCall({
+      async group(items) {
+        const rows = await resultRows<Row & { digest: string; exchanged: number | string | null }>(group.compile(items));
+        const found = new Map(rows.map((row) => [row.digest, row]));
+        return items.map((args) => {
+          const row = found.get(args.digest);
+          return row === undefined ? { row, exchanged: false } : { row, exchanged: Number(row.exchanged) === 1 };
+        });
+      },
+      alone: (args) => alone.exchange<Row>(operation, single.compile(args)),
       rolledBack: isStatementRefused,
-    }),
-    redeemAuthorizationCode: new GroupedExchange<AuthorizationCodeRow>({
-      group: group(calls.redeemAuthorizationCodesByDigests),
-      alone: (args) => alone('redeemAuthorizationCodeByDigest', calls.redeemAuthorizationCodeByDigest.compile(args)),
+      keyOf: (args) => args.digest,
+    });
+  return {
+    rotateRefreshToken: exchanges<RefreshTokenRow>('rotateRefreshTokenByDigest', calls.rotateRefreshTokensByDigests, calls.rotateRefreshTokenByDigest),
+    redeemAuthorizationCode: exchanges<AuthorizationCodeRow>(
+      'redeemAuthorizationCodeByDigest',
+      calls.redeemAuthorizationCodesByDigests,
+      calls.redeemAuthorizationCodeByDigest,
+    ),
+    recordNonce: new GroupedCall<NonceLookupArgs, NonceRecordingLookup>({
+      async group(items) {
+        const rows = await resultRows<OAuth1AccessTokenRow & { n: number | string; nonce_recorded: string }>(
+          calls.findOAuth1AccessTokensRecordingNonces.compile(items),
+        );
+        const found = new Map(rows.map((row) => [Number(row.n), row]));
+        return items.map((_, index) => {
+          const row = found.get(index + 1);
+          return row === undefined ? { record: null, nonceRecorded: false } : { record: fromOAuth1AccessTokenRow(row), nonceRecorded: row.nonce_recorded === '1' };
+        });
+      },
+      alone: alone.nonce,
       rolledBack: isStatementRefused,
     }),
   };

@@ -91,6 +91,9 @@ export interface ExchangeArgs {
   refresh: FreshTokenRow | null;
 }
 
+/** A signed request's token lookup recording its nonce: the token shown, and the nonce's row. */
+export type NonceLookupArgs = { token: string } & NewOAuth1NonceRow;
+
 /** A statement whose one value is a key: a lookup by id, digest or token. */
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
@@ -364,7 +367,11 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
     redeemAuthorizationCodesByDigests: new PreparedStatement<readonly ExchangeArgs[]>((param) =>
       sql`call portcullis_redeem_authorization_codes_by_digests(${param(exchangeGroupJson)})`.compile(db),
     ),
-    findOAuth1AccessTokenRecordingNonce: new PreparedStatement<{ token: string } & NewOAuth1NonceRow>((param) =>
+    // Migration 0008: a group of signed requests' lookups, as a JSON array of their arguments.
+    findOAuth1AccessTokensRecordingNonces: new PreparedStatement<readonly NonceLookupArgs[]>((param) =>
+      sql`call portcullis_find_oauth1_access_tokens_recording_nonces(${param((group) => JSON.stringify(group))})`.compile(db),
+    ),
+    findOAuth1AccessTokenRecordingNonce: new PreparedStatement<NonceLookupArgs>((param) =>
       sql`call portcullis_find_oauth1_access_token_recording_nonce(${sql.join([
         param((args) => args.token),
         param((args) => args.client_id),

@@ -30,14 +30,17 @@ const PROCEDURE_MIGRATIONS = [
   '0005_mysql_one_step_exchanges',
   '0006_mysql_oauth1_nonce_procedure',
   '0007_mysql_grouped_exchanges',
+  '0008_mysql_grouped_nonce_records',
 ];
 const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS];
 const REDEEM = 'portcullis_redeem_authorization_code';
 const ONE_STEP = ['portcullis_redeem_authorization_code_by_digest', 'portcullis_rotate_refresh_token_by_digest'];
 const NONCE = 'portcullis_find_oauth1_access_token_recording_nonce';
 const GROUPED = ['portcullis_redeem_authorization_codes_by_digests', 'portcullis_rotate_refresh_tokens_by_digests'];
+const GROUPED_NONCES = 'portcullis_find_oauth1_access_tokens_recording_nonces';
 const PROCEDURES = [
   'portcullis_consume_authorization_code',
+  GROUPED_NONCES,
   NONCE,
   REDEEM,
   // information_schema's collation sorts '_' after the letters.
@@ -95,7 +98,10 @@ async function upDownUp(
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0007_mysql_grouped_exchanges'] }, 'down one step');
+  t.strictSame(await rollback(db), { executed: ['0008_mysql_grouped_nonce_records'] }, 'down one step');
+  procedures = procedures.filter((name) => name !== GROUPED_NONCES);
+  t.strictSame(await readProcedures(db), procedures, "0003's to 0007's procedures stay");
+  t.strictSame(await rollback(db), { executed: ['0007_mysql_grouped_exchanges'] }, 'down another');
   procedures = procedures.filter((name) => !GROUPED.includes(name));
   t.strictSame(await readProcedures(db), procedures, "0003's to 0006's procedures stay");
   t.strictSame(await rollback(db), { executed: ['0006_mysql_oauth1_nonce_procedure'] }, 'down another');

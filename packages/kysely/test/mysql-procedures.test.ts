@@ -221,6 +221,7 @@ if (unreachable !== null && !mysqlRequired) {
           '0005_mysql_one_step_exchanges',
           '0006_mysql_oauth1_nonce_procedure',
           '0007_mysql_grouped_exchanges',
+          '0008_mysql_grouped_nonce_records',
         ],
       },
       'an account with CREATE ROUTINE finishes the job',

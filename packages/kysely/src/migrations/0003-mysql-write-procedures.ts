@@ -112,7 +112,7 @@ end`;
 /**
  * A migration of MySQL procedures (nothing on SQLite): up drops `names` first, so a run that failed
  * half-way (one procedure created) can simply run again, then creates each of `bodies`; down drops
- * `names`. 0003 to 0007 are each one of these.
+ * `names`. 0003 to 0008 are each one of these.
  */
 export function mysqlProcedureMigration(names: readonly string[], bodies: readonly string[]): Migration {
   const drop = async (db: AnyKysely): Promise<void> => {

@@ -1,7 +1,7 @@
 import { mysqlProcedureMigration, ON_ERROR_UNDO_AND_RESIGNAL, STRING } from './0003-mysql-write-procedures.js';
 
 // FROZEN once released. MySQL only, following 0003's conventions: 0005's one-step exchanges for a
-// group of them in one CALL (the store's grouped exchanges, `mysql-grouped-exchanges.ts`).
+// group of them in one CALL (the store's grouped calls, `mysql-grouped-calls.ts`).
 //
 // The group comes as a JSON array, one object per exchange, read with JSON_TABLE: the digest
 // shown, what the grant must match, the instant, and the fresh tokens' ids, digests and times.

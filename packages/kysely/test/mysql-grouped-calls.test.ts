@@ -14,9 +14,9 @@ function fresh(fx: StorageFixtures, at: Date): FreshTokens {
 }
 
 if (unreachable !== null && !mysqlRequired) {
-  t.test('grouped exchanges on MariaDB/MySQL', { skip: announceMysqlSkip(unreachable) }, async () => {});
+  t.test('grouped calls on MariaDB/MySQL', { skip: announceMysqlSkip(unreachable) }, async () => {});
 } else {
-  t.test('grouped exchanges on MariaDB/MySQL', async (t) => {
+  t.test('grouped calls on MariaDB/MySQL', async (t) => {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
 
@@ -98,6 +98,46 @@ if (unreachable !== null && !mysqlRequired) {
       const consumed = await db.selectFrom('portcullis_refresh_tokens').select(['digest', 'consumed_at']).where('digest', 'in', pairs.map((pair) => pair.refresh.digest)).execute();
       const byDigest = new Map(consumed.map((row) => [row.digest, row.consumed_at]));
       t.strictSame(pairs.map((pair) => byDigest.get(pair.refresh.digest) !== null), [true, false, true], 'the colliding token unconsumed');
+    });
+
+    t.test('the signed requests of one turn look their tokens up and record their nonces in one CALL', async (t) => {
+      const find = storage.findOAuth1AccessTokenRecordingNonce!.bind(storage);
+      const mine = fx.oauth1AccessToken({ clientId: 'client-a' });
+      const theirs = fx.oauth1AccessToken({ clientId: 'client-b' });
+      for (const token of [mine, theirs]) await storage.saveOAuth1AccessToken(token);
+      const seen = fx.nonce({ token: mine.token });
+      await storage.recordNonce(seen);
+      const twice = fx.nonce({ token: mine.token });
+      const nonces = [
+        fx.nonce({ token: mine.token }),
+        fx.nonce({ token: theirs.token }),
+        fx.nonce({ token: 'no-such-token' }),
+        seen,
+        twice,
+        twice,
+      ];
+      let answers: { record: { id: string } | null; nonceRecorded: boolean }[] = [];
+      const sent = await sentMysqlStatements(async () => {
+        answers = await Promise.all(nonces.map((nonce) => find(nonce)));
+      });
+      t.equal(sent.length, 1);
+      t.match(sent[0], /^call portcullis_find_oauth1_access_tokens_recording_nonces\('\[\{/);
+      t.strictSame(
+        answers.map((answer) => [answer.record?.id ?? null, answer.nonceRecorded]),
+        [
+          [mine.id, true],
+          [theirs.id, false],
+          [null, false],
+          [mine.id, false],
+          [mine.id, true],
+          [mine.id, false],
+        ],
+        "the signing client's token records its nonce once; another client's token, an unknown token and a seen nonce record nothing",
+      );
+      t.strictSame(answers[0]!.record, mine, 'the token as stored');
+      const rows = await db.selectFrom('portcullis_oauth1_nonces').select('client_id').execute();
+      t.equal(rows.length, 3, 'the nonce recorded before, and the two recorded now');
+      t.ok(rows.every((row) => row.client_id === 'client-a'));
     });
 
     t.test('a lost database fails every exchange of the group with a StorageError', async (t) => {
