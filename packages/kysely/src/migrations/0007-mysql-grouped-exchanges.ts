@@ -9,41 +9,48 @@ import { mysqlProcedureMigration, ON_ERROR_UNDO_AND_RESIGNAL, STRING } from './0
 // one transaction the procedure answers with the rows found, locked, each with whether it is
 // exchanged under 0005's conditions; then inserts the exchanged rows' fresh tokens with one
 // INSERT ... SELECT per table, consumes them with one UPDATE, and commits. Every statement joins
-// the group to the table on its unique digest index (eq_ref), and none changes what the decision
-// reads until the UPDATE, the last, so each statement sees the same decision. Any error rolls
-// the whole group back.
+// the group to a table on a unique index (eq_ref), and none changes what the decision reads until
+// the UPDATE, the last, so each statement sees the same decision. Any error rolls the whole group
+// back.
 
 export const GROUPED_EXCHANGE_PROCEDURES = [
   'portcullis_rotate_refresh_tokens_by_digests',
   'portcullis_redeem_authorization_codes_by_digests',
 ] as const;
 
-const FRESH_COLUMNS = ['access', 'refresh']
-  .map(
-    (token) => `
-      ${token}_id varchar(64) ${STRING} path '$.${token}_id',
-      ${token}_digest varchar(64) ${STRING} path '$.${token}_digest',
-      ${token}_issued_at bigint path '$.${token}_issued_at',
-      ${token}_expires_at bigint path '$.${token}_expires_at'`,
-  )
-  .join(',');
+/** The group's fields, each a JSON_TABLE column read from the key of its name. */
+const FIELDS = {
+  digest: `varchar(64) ${STRING}`,
+  client_id: `varchar(128) ${STRING}`,
+  now: 'bigint',
+  redirect_uri: `text ${STRING}`,
+  code_challenge: `varchar(128) ${STRING}`,
+  access_id: `varchar(64) ${STRING}`,
+  access_digest: `varchar(64) ${STRING}`,
+  access_issued_at: 'bigint',
+  access_expires_at: 'bigint',
+  refresh_id: `varchar(64) ${STRING}`,
+  refresh_digest: `varchar(64) ${STRING}`,
+  refresh_issued_at: 'bigint',
+  refresh_expires_at: 'bigint',
+} as const;
+type Field = keyof typeof FIELDS;
 
-/** The group as rows `e`, joined to the exchanged table as `t` on the digest. */
-const groupJoin = (table: string) => `json_table(p_exchanges, '$[*]' columns(
-      digest varchar(64) ${STRING} path '$.digest',
-      client_id varchar(128) ${STRING} path '$.client_id',
-      now bigint path '$.now',
-      redirect_uri text ${STRING} path '$.redirect_uri',
-      code_challenge varchar(128) ${STRING} path '$.code_challenge',${FRESH_COLUMNS})) as e
-    join ${table} as t on t.digest = e.digest`;
+/**
+ * The group as rows `e`, with only the fields a statement reads: JSON_TABLE finds every column's
+ * path again in each object, once per statement, so it costs by the column.
+ */
+const group = (fields: readonly Field[]) =>
+  `json_table(p_exchanges, '$[*]' columns(${fields.map((field) => `${field} ${FIELDS[field]} path '$.${field}'`).join(', ')})) as e`;
 
-const TOKEN_INSERT = (token: 'access' | 'refresh', table: string, extra: string) => `
-    insert into portcullis_${token}_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at, ${extra})
-      select e.${token}_id, e.${token}_digest, t.client_id, t.user_id, t.scope, t.family_id, e.${token}_issued_at,
-        e.${token}_expires_at, ${extra.split(', ').map(() => 'null').join(', ')}
-      from ${groupJoin(table)}`;
+const fresh = (token: 'access' | 'refresh') => [`${token}_id`, `${token}_digest`, `${token}_issued_at`, `${token}_expires_at`] as const;
 
-function groupedExchangeProcedure(spec: { name: string; table: string; decision: string }): string {
+function groupedExchangeProcedure(spec: { name: string; table: string; decides: readonly Field[]; decision: string }): string {
+  const exchanged = (fields: readonly Field[]) => `${group([...spec.decides, ...fields])}
+    join ${spec.table} as t on t.digest = e.digest`;
+  // The refresh token's grant comes from the access token this CALL just inserted for the same
+  // exchange (found by its fresh id and digest), not from the exchanged table: a rotation inserts
+  // into that table, and MariaDB would first copy what it reads from it into a temporary table.
   return `
 create procedure ${spec.name}(in p_exchanges longtext character set utf8mb4)
 modifies sql data sql security invoker
@@ -51,13 +58,18 @@ begin
   ${ON_ERROR_UNDO_AND_RESIGNAL}
   start transaction;
   select t.*, (${spec.decision}) as exchanged
-    from ${groupJoin(spec.table)}
+    from ${exchanged([])}
     for update;
-  ${TOKEN_INSERT('access', spec.table, 'revoked_at')}
+  insert into portcullis_access_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at, revoked_at)
+    select e.access_id, e.access_digest, t.client_id, t.user_id, t.scope, t.family_id, e.access_issued_at, e.access_expires_at, null
+    from ${exchanged(fresh('access'))}
     where ${spec.decision};
-  ${TOKEN_INSERT('refresh', spec.table, 'consumed_at, revoked_at')}
-    where ${spec.decision} and e.refresh_id is not null;
-  update ${groupJoin(spec.table)}
+  insert into portcullis_refresh_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at, consumed_at, revoked_at)
+    select e.refresh_id, e.refresh_digest, a.client_id, a.user_id, a.scope, a.family_id, e.refresh_issued_at, e.refresh_expires_at, null, null
+    from ${group(['access_id', 'access_digest', ...fresh('refresh')])}
+    join portcullis_access_tokens as a on a.id = e.access_id and a.digest = e.access_digest
+    where e.refresh_id is not null;
+  update ${exchanged([])}
     set t.consumed_at = e.now
     where ${spec.decision};
   commit;
@@ -71,12 +83,14 @@ const LIVE = 't.client_id = e.client_id and t.consumed_at is null and t.expires_
 const ROTATE_BY_DIGESTS = groupedExchangeProcedure({
   name: 'portcullis_rotate_refresh_tokens_by_digests',
   table: 'portcullis_refresh_tokens',
+  decides: ['digest', 'client_id', 'now'],
   decision: `${LIVE} and t.revoked_at is null`,
 });
 
 const REDEEM_BY_DIGESTS = groupedExchangeProcedure({
   name: 'portcullis_redeem_authorization_codes_by_digests',
   table: 'portcullis_authorization_codes',
+  decides: ['digest', 'client_id', 'now', 'redirect_uri', 'code_challenge'],
   decision: `${LIVE} and t.redirect_uri <=> e.redirect_uri
       and (case when e.code_challenge is null then t.code_challenge is null
            else t.code_challenge_method = 'S256' and t.code_challenge = e.code_challenge end)`,
