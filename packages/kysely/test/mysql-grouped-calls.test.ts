@@ -2,8 +2,8 @@ import t from 'tap';
 import { StorageError } from '@portcullis/core';
 import type { FreshTokens, OAuthStorage } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
-import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
-import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql, sentMysqlStatements } from './helpers/databases.js';
+import { createKyselyStorage } from '@portcullis/kysely';
+import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, probeMysql, sentMysqlStatements } from './helpers/databases.js';
 
 const unreachable = await probeMysql();
 
@@ -20,12 +20,7 @@ if (unreachable !== null && !mysqlRequired) {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
 
-    const database = await createMysqlTestDatabase();
-    const db = await createDatabase(database.url);
-    t.teardown(async () => {
-      await database.drop();
-    });
-    await migrate(db);
+    const { db } = await openMigratedMysql(t);
     const storage: OAuthStorage = createKyselyStorage(db, { clientCache: false });
     const rotate = storage.rotateRefreshTokenByDigest!.bind(storage);
     const fx = new StorageFixtures();

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
-import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
+import { createKyselyStorage } from '@portcullis/kysely';
 import { MAX_KEYS_PER_LOOKUP } from '../src/mysql-grouped-lookups.js';
-import { announceMysqlSkip, createMysqlTestDatabase, MYSQL_REACHABLE, mysqlRequired, probeMysql, sentMysqlStatements } from './helpers/databases.js';
+import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, probeMysql, sentMysqlStatements } from './helpers/databases.js';
 
 const unreachable = await probeMysql();
 
@@ -14,12 +14,7 @@ if (unreachable !== null && !mysqlRequired) {
     t.equal(unreachable, null, MYSQL_REACHABLE);
     if (unreachable !== null) return;
 
-    const database = await createMysqlTestDatabase();
-    const db = await createDatabase(database.url);
-    t.teardown(async () => {
-      await database.drop();
-    });
-    await migrate(db);
+    const { db } = await openMigratedMysql(t);
     const storage = createKyselyStorage(db, { clientCache: false });
     const fx = new StorageFixtures();
     const client = fx.client();
