@@ -9,8 +9,9 @@ import { mysqlProcedureMigration, ON_ERROR_UNDO_AND_RESIGNAL, STRING } from './0
 // request whose token is the signing client's (a cursor over the group joined to the tokens on
 // their unique key), one INSERT each so that a duplicate key, "seen before", fails that nonce
 // alone, as it does in 0006; a nonce shown twice in the group is recorded for the first showing
-// only. It commits, then answers with the tokens found, each with the request's position in the
-// group (`n`) and whether its nonce was recorded.
+// only. It answers with the tokens found, each with the request's position in the group (`n`)
+// and whether its nonce was recorded, and commits last: an error anywhere, the answer included,
+// rolls the whole group back, so the store may run its requests again one by one.
 
 export const GROUPED_NONCE_PROCEDURES = ['portcullis_find_oauth1_access_tokens_recording_nonces'] as const;
 
@@ -52,8 +53,8 @@ begin
     end;
   end loop;
   close eligible;
-  commit;
   select e.n, t.*, substring(v_recorded, e.n, 1) as nonce_recorded from ${REQUESTS};
+  commit;
 end`;
 
 export const mysqlGroupedNonceRecords = mysqlProcedureMigration(GROUPED_NONCE_PROCEDURES, [FIND_RECORDING_NONCES]);
