@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sql } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import type { FreshTokens, OAuthStorage } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
@@ -133,6 +134,32 @@ if (unreachable !== null && !mysqlRequired) {
       const rows = await db.selectFrom('portcullis_oauth1_nonces').select('client_id').execute();
       t.equal(rows.length, 3, 'the nonce recorded before, and the two recorded now');
       t.ok(rows.every((row) => row.client_id === 'client-a'));
+    });
+
+    t.test('a group of signed requests the server refuses runs again request by request: only the refused one fails', async (t) => {
+      const find = storage.findOAuth1AccessTokenRecordingNonce!.bind(storage);
+      const mine = fx.oauth1AccessToken({ clientId: 'client-a' });
+      const poisoned = fx.oauth1AccessToken({ clientId: 'client-poison' });
+      for (const token of [mine, poisoned]) await storage.saveOAuth1AccessToken(token);
+      // The server refuses this client's nonces, inside the group's CALL and inside 0006's alike.
+      await sql`create trigger refuse_poisoned_nonces before insert on portcullis_oauth1_nonces for each row
+        begin if new.client_id = 'client-poison' then signal sqlstate '45000' set message_text = 'refused'; end if; end`.execute(db);
+      t.teardown(() => sql`drop trigger if exists refuse_poisoned_nonces`.execute(db).then(() => undefined));
+      const before = (await db.selectFrom('portcullis_oauth1_nonces').select('nonce_key').execute()).length;
+      const nonces = [fx.nonce({ token: mine.token }), fx.nonce({ token: poisoned.token, clientId: 'client-poison' }), fx.nonce({ token: mine.token })];
+      let outcomes: PromiseSettledResult<{ nonceRecorded: boolean }>[] = [];
+      const sent = await sentMysqlStatements(async () => {
+        outcomes = await Promise.allSettled(nonces.map((nonce) => find(nonce)));
+      });
+      t.strictSame(
+        sent.map((statement) => statement.slice(0, statement.indexOf('('))),
+        ['call portcullis_find_oauth1_access_tokens_recording_nonces', ...Array(3).fill('call portcullis_find_oauth1_access_token_recording_nonce')],
+        'the group refused, then each alone',
+      );
+      t.strictSame(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
+      t.type((outcomes[1] as PromiseRejectedResult).reason, StorageError);
+      t.strictSame(outcomes.filter((outcome) => outcome.status === 'fulfilled').map((outcome) => outcome.value.nonceRecorded), [true, true]);
+      t.equal((await db.selectFrom('portcullis_oauth1_nonces').select('nonce_key').execute()).length, before + 2, 'the two others recorded, once each');
     });
 
     t.test('a lost database fails every exchange of the group with a StorageError', async (t) => {
