@@ -22,7 +22,7 @@ import type {
   ScopeRecord,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewOAuth1NonceRow, OAuth1AccessTokenRow, RefreshTokenRow } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewOAuth1NonceRow, OAuth1AccessTokenRow, RefreshTokenRow } from './database.js';
 import { isMysql } from './dialect.js';
 import { GroupedCall } from './mysql-grouped-calls.js';
 import { GroupedLookup } from './mysql-grouped-lookups.js';
@@ -95,7 +95,7 @@ class KyselyStorage implements OAuthStorage {
   /** MySQL: the lookups by key of a turn of the event loop go as one statement per table. */
   readonly #lookups: ReturnType<typeof groupLookups> | null;
 
-  /** MySQL: the one-step exchanges and the nonce records of a turn of the event loop go as one CALL per kind. */
+  /** MySQL: the one-step exchanges, nonce records and lone access tokens of a turn of the event loop go as one statement per kind. */
   readonly #grouped: GroupedCalls | null;
 
   /**
@@ -116,7 +116,7 @@ class KyselyStorage implements OAuthStorage {
     const writes = this.#writes;
     this.#grouped =
       'calls' in writes
-        ? groupCalls(db, writes.calls, {
+        ? groupCalls(db, this.#statements, writes.calls, {
             exchange: (operation, call) => this.#callExchange(operation, call),
             nonce: (args) => this.#findRecordingNonce(writes.calls, args),
           })
@@ -415,7 +415,9 @@ class KyselyStorage implements OAuthStorage {
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
     const statements = this.#statements;
     if (refresh === null) {
-      await this.#execute('saveTokens', statements.insertAccessToken, toAccessTokenRow(access));
+      const grouped = this.#grouped;
+      if (grouped === null) await this.#execute('saveTokens', statements.insertAccessToken, toAccessTokenRow(access));
+      else await this.#run('saveTokens', () => grouped.saveAccessToken.call(toAccessTokenRow(access)));
       return;
     }
     const pair = { access: toAccessTokenRow(access), refresh: toRefreshTokenRow(refresh) };
@@ -890,10 +892,12 @@ type GroupedCalls = ReturnType<typeof groupCalls>;
 /**
  * MySQL's grouped calls (see GroupedCall): the one-step exchanges (migration 0007, answered by
  * digest) and the token lookups recording a nonce (0008, answered by position), each with the
- * CALL that runs one alone (0005, 0006).
+ * CALL that runs one alone (0005, 0006); and the access tokens saved alone (the
+ * client_credentials grant's), as one multi-row INSERT, which a duplicate key refuses whole.
  */
 function groupCalls(
   db: Kysely<Database>,
+  statements: StorageStatements,
   calls: ProcedureCalls,
   alone: {
     exchange: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>;
@@ -926,6 +930,16 @@ function groupCalls(
       calls.redeemAuthorizationCodesByDigests,
       calls.redeemAuthorizationCodeByDigest,
     ),
+    saveAccessToken: new GroupedCall<NewAccessTokenRow, void>({
+      async group(rows) {
+        await db.executeQuery(statements.insertAccessTokens(rows.length).compile(rows));
+        return rows.map(() => undefined);
+      },
+      alone: async (row) => {
+        await db.executeQuery(statements.insertAccessToken.compile(row));
+      },
+      rolledBack: isStatementRefused,
+    }),
     recordNonce: new GroupedCall<NonceLookupArgs, NonceRecordingLookup>({
       async group(items) {
         const rows = await resultRows<OAuth1AccessTokenRow & { n: number | string; nonce_recorded: string }>(

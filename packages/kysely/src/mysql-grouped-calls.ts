@@ -22,19 +22,20 @@ interface QueuedItem<Args, Answer> {
 }
 
 /**
- * Writes on MySQL grouped by turn of the event loop: the one-step exchanges (migration 0007) and
- * the OAuth 1.0a token lookups recording a nonce (0008).
+ * Writes on MySQL grouped by turn of the event loop: the one-step exchanges (migration 0007),
+ * the OAuth 1.0a token lookups recording a nonce (0008) and the lone access tokens
+ * (`saveTokens` without a refresh token, one multi-row INSERT).
  *
- * Why: each of these alone is one CALL, and MariaDB spends most of a CALL's CPU on handling its
- * statements and its commit rather than on the rows: a rotation alone cost it about 450 us on two
+ * Why: each of these alone is one CALL or statement, and MariaDB spends most of its CPU on handling
+ * the statements and the commit rather than on the rows: a rotation alone cost it about 450 us on two
  * shared CPUs, four times a primary-key SELECT. The items asked for while the event loop serves
- * other requests go at its next turn as one CALL whose set statements do the whole group in one
- * transaction, and each caller gets what its own CALL would have answered at that moment.
+ * other requests go at its next turn as one CALL (or one INSERT) that does the whole group in one
+ * transaction, and each caller gets what its own call would have answered at that moment.
  *
- * A lone item still goes as its own CALL. When the server refuses a group (a duplicate key where
- * none was expected, a deadlock), the procedure has rolled it back, and its items run again alone,
- * so each caller gets its own answer or its own error (a group that waited out `lockWaitTimeout`
- * for one locked row thus waits for it twice, the others once). Any other failure (a lost
+ * A lone item still goes as its own call. When the server refuses a group (a duplicate key where
+ * none was expected, a deadlock), the procedure or statement has rolled it back, and its items
+ * run again alone, so each caller gets its own answer or its own error (a group that waited out
+ * `lockWaitTimeout` for one locked row thus waits for it twice, the others once). Any other failure (a lost
  * connection) fails the whole group: it may have committed, and running it again would find its
  * rows already written.
  */

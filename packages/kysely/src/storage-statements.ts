@@ -46,15 +46,45 @@ type InsertableTable = keyof typeof INSERT_COLUMNS;
 /** An insert of a whole row, its values read by column name from the row its mapper made. */
 function insertRow<T extends InsertableTable>(db: Kysely<Database>, table: T): PreparedStatement<Insertable<Database[T]>> {
   type Row = Insertable<Database[T]>;
-  const columns = INSERT_COLUMNS[table] as readonly string[] as readonly (keyof Row & string)[];
+  return new PreparedStatement<Row>((param) => insertValues(db, table, [(column) => param((row: Row) => row[column])]));
+}
+
+/**
+ * An insert of several whole rows in one statement, one statement per count of rows, built on
+ * first use: MySQL's grouped access-token inserts.
+ */
+function insertRows<T extends InsertableTable>(db: Kysely<Database>, table: T) {
+  type Row = Insertable<Database[T]>;
+  const statements = new Map<number, PreparedStatement<readonly Row[]>>();
+  return (count: number): PreparedStatement<readonly Row[]> => {
+    let statement = statements.get(count);
+    if (statement === undefined) {
+      statement = new PreparedStatement<readonly Row[]>((param) =>
+        insertValues(
+          db,
+          table,
+          Array.from({ length: count }, (_, index) => (column: keyof Row & string) => param((rows: readonly Row[]) => rows[index]![column])),
+        ),
+      );
+      statements.set(count, statement);
+    }
+    return statement;
+  };
+}
+
+/** `INSERT INTO table (every column) VALUES (...), ...`, each row's value of a column from `valueOf`. */
+function insertValues<T extends InsertableTable>(
+  db: Kysely<Database>,
+  table: T,
+  rows: ((column: keyof Insertable<Database[T]> & string) => unknown)[],
+) {
+  const columns = INSERT_COLUMNS[table] as readonly string[] as readonly (keyof Insertable<Database[T]> & string)[];
   // The table varies, so the typed schema cannot follow; INSERT_COLUMNS is checked against it instead.
   const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
-  return new PreparedStatement<Row>((param) =>
-    untyped
-      .insertInto(table)
-      .values(Object.fromEntries(columns.map((column) => [column, param((row) => row[column])])))
-      .compile(),
-  );
+  return untyped
+    .insertInto(table)
+    .values(rows.map((valueOf) => Object.fromEntries(columns.map((column) => [column, valueOf(column)]))))
+    .compile();
 }
 
 /** The token pair of one issuance, as the inserts and the procedures take it. */
@@ -163,6 +193,7 @@ export function prepareStorageStatements(db: Kysely<Database>) {
 
     insertAuthorizationCode: insertRow(db, 'portcullis_authorization_codes'),
     insertAccessToken: insertRow(db, 'portcullis_access_tokens'),
+    insertAccessTokens: insertRows(db, 'portcullis_access_tokens'),
     insertRefreshToken: insertRow(db, 'portcullis_refresh_tokens'),
     insertRequestToken: insertRow(db, 'portcullis_oauth1_request_tokens'),
     insertOAuth1AccessToken: insertRow(db, 'portcullis_oauth1_access_tokens'),
