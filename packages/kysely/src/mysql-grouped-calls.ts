@@ -1,15 +1,15 @@
 import { TurnQueue } from './turn-queue.js';
 
-/** Bound on the items of one CALL: a larger group runs as several. */
+/** Bound on the items of one grouped call: a larger group runs as several. */
 export const MAX_ITEMS_PER_GROUP = 100;
 
-/** How one kind of write reaches the database: a group in one CALL, or one item alone. */
+/** How one kind of write reaches the database: a group in one call (a CALL or a multi-row INSERT), or one item alone. */
 export interface GroupedCallKind<Args, Answer> {
-  /** Several items in one CALL; the answers in the items' order. */
+  /** Several items in one call; the answers in the items' order. */
   group(items: readonly Args[]): Promise<Answer[]>;
-  /** One item alone: the single item's own CALL. */
+  /** One item alone: the single item's own CALL or statement. */
   alone(args: Args): Promise<Answer>;
-  /** Whether a failed group is known to have changed nothing: the server refused a statement and the procedure rolled back. */
+  /** Whether a failed group is known to have changed nothing: the server refused a statement, which rolled it back. */
   rolledBack(error: unknown): boolean;
   /** Items whose key is already in a group go alone beside it (the group's procedure takes distinct keys). */
   keyOf?(args: Args): string;
@@ -26,18 +26,19 @@ interface QueuedItem<Args, Answer> {
  * the OAuth 1.0a token lookups recording a nonce (0008) and the lone access tokens
  * (`saveTokens` without a refresh token, one multi-row INSERT).
  *
- * Why: each of these alone is one CALL or statement, and MariaDB spends most of its CPU on handling
- * the statements and the commit rather than on the rows: a rotation alone cost it about 450 us on two
- * shared CPUs, four times a primary-key SELECT. The items asked for while the event loop serves
- * other requests go at its next turn as one CALL (or one INSERT) that does the whole group in one
- * transaction, and each caller gets what its own call would have answered at that moment.
+ * Why: each of these alone is one CALL or statement, and MariaDB spends most of its CPU on
+ * handling the statements and the commit rather than on the rows: a rotation alone cost it about
+ * 450 us on two shared CPUs, four times a primary-key SELECT. The items asked for while the event
+ * loop serves other requests go at its next turn as one CALL (or one INSERT) that does the whole
+ * group in one transaction, and each caller gets what its own call would have answered at that
+ * moment.
  *
  * A lone item still goes as its own call. When the server refuses a group (a duplicate key where
  * none was expected, a deadlock), the procedure or statement has rolled it back, and its items
  * run again alone, so each caller gets its own answer or its own error (a group that waited out
- * `lockWaitTimeout` for one locked row thus waits for it twice, the others once). Any other failure (a lost
- * connection) fails the whole group: it may have committed, and running it again would find its
- * rows already written.
+ * `lockWaitTimeout` for one locked row thus waits for it twice, the others once). Any other
+ * failure (a lost connection) fails the whole group: it may have committed, and running it again
+ * would find its rows already written.
  */
 export class GroupedCall<Args, Answer> {
   readonly #kind: GroupedCallKind<Args, Answer>;

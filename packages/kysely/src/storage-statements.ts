@@ -50,29 +50,21 @@ function insertRow<T extends InsertableTable>(db: Kysely<Database>, table: T): P
 }
 
 /**
- * An insert of several whole rows in one statement, one statement per count of rows, built on
- * first use: MySQL's grouped access-token inserts.
+ * An insert of several whole rows in one statement, per count of rows: MySQL's grouped
+ * access-token inserts.
  */
 function insertRows<T extends InsertableTable>(db: Kysely<Database>, table: T) {
   type Row = Insertable<Database[T]>;
-  const statements = new Map<number, PreparedStatement<readonly Row[]>>();
-  return (count: number): PreparedStatement<readonly Row[]> => {
-    let statement = statements.get(count);
-    if (statement === undefined) {
-      statement = new PreparedStatement<readonly Row[]>((param) =>
-        insertValues(
-          db,
-          table,
-          Array.from({ length: count }, (_, index) => (column: keyof Row & string) => param((rows: readonly Row[]) => rows[index]![column])),
-        ),
-      );
-      statements.set(count, statement);
-    }
-    return statement;
-  };
+  return perCount<readonly Row[], unknown>((count, param) =>
+    insertValues(
+      db,
+      table,
+      Array.from({ length: count }, (_, index) => (column: keyof Row & string) => param((rows: readonly Row[]) => rows[index]![column])),
+    ),
+  );
 }
 
-/** `INSERT INTO table (every column) VALUES (...), ...`, each row's value of a column from `valueOf`. */
+/** `INSERT INTO table (every column) VALUES (...), ...`: one function per row, giving its value of a column. */
 function insertValues<T extends InsertableTable>(
   db: Kysely<Database>,
   table: T,
@@ -129,22 +121,24 @@ const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
 
 /**
- * A lookup of the rows with any of some keys, one statement per count of keys, built on first
- * use: the grouped lookups on MySQL send a turn's keys in one `IN (...)`.
+ * A statement for a count of keys or rows, one per count, built on first use: the grouped
+ * statements on MySQL carry as many as one turn of the event loop gathered.
  */
-const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) => {
-  const statements = new Map<number, PreparedStatement<readonly string[], Row>>();
-  return (count: number): PreparedStatement<readonly string[], Row> => {
+function perCount<Args, Row>(build: (count: number, param: Param<Args>) => CompiledQuery<Row>) {
+  const statements = new Map<number, PreparedStatement<Args, Row>>();
+  return (count: number): PreparedStatement<Args, Row> => {
     let statement = statements.get(count);
     if (statement === undefined) {
-      statement = new PreparedStatement<readonly string[], Row>((param) =>
-        build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))),
-      );
+      statement = new PreparedStatement<Args, Row>((param) => build(count, param));
       statements.set(count, statement);
     }
     return statement;
   };
-};
+}
+
+/** A lookup of the rows with any of some keys, per count of keys: the grouped lookups' `IN (...)`. */
+const byKeys = <Row>(build: (keys: string[]) => CompiledQuery<Row>) =>
+  perCount<readonly string[], Row>((count, param) => build(Array.from({ length: count }, (_, index) => param((keys) => keys[index]!))));
 
 /** An update of the row(s) with a key, at an instant: consumption and revocation. */
 export interface KeyAt {
@@ -352,7 +346,7 @@ function exchangeGroupJson(group: readonly ExchangeArgs[]): string {
   );
 }
 
-/** MySQL: the CALLs of migrations 0003 to 0007's procedures, one round trip per atomic write. */
+/** MySQL: the CALLs of migrations 0003 to 0008's procedures, one round trip per atomic write or group of them. */
 export function prepareProcedureCalls(db: Kysely<Database>) {
   const tokenPair = <Args extends TokenPairRows>(param: Param<Args>) => [
     ...ACCESS_TOKEN_ARGUMENTS.map((column) => param((args) => args.access[column])),
