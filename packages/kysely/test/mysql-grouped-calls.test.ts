@@ -1,18 +1,12 @@
 import t from 'tap';
 import { sql } from 'kysely';
 import { StorageError } from '@portcullis/core';
-import type { FreshTokens, OAuthStorage } from '@portcullis/core';
+import type { OAuthStorage } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createKyselyStorage } from '@portcullis/kysely';
 import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, probeMysql, sentMysqlStatements } from './helpers/databases.js';
 
 const unreachable = await probeMysql();
-
-function fresh(fx: StorageFixtures, at: Date): FreshTokens {
-  const pair = fx.tokenPair();
-  const part = (token: { id: string; digest: string }) => ({ id: token.id, digest: token.digest, issuedAt: at, expiresAt: new Date(at.getTime() + 3600_000) });
-  return { access: part(pair.access), refresh: part(pair.refresh) };
-}
 
 if (unreachable !== null && !mysqlRequired) {
   t.test('grouped calls on MariaDB/MySQL', { skip: announceMysqlSkip(unreachable) }, async () => {});
@@ -34,7 +28,7 @@ if (unreachable !== null && !mysqlRequired) {
 
     t.test('the rotations of one turn go as one CALL', async (t) => {
       const pairs = await savedPairs(4);
-      const tokens = pairs.map(() => fresh(fx, at));
+      const tokens = pairs.map(() => fx.freshTokens(at));
       let results: { exchanged: boolean }[] = [];
       const sent = await sentMysqlStatements(async () => {
         results = await Promise.all(pairs.map((pair, i) => rotate(pair.refresh.digest, pair.refresh.clientId, at, tokens[i]!)));
@@ -53,7 +47,7 @@ if (unreachable !== null && !mysqlRequired) {
       const redeem = storage.redeemAuthorizationCodeByDigest!.bind(storage);
       const codes = [fx.authorizationCode({ expiresAt: new Date(at.getTime() + 60_000) }), fx.authorizationCode({ expiresAt: new Date(at.getTime() + 60_000) })];
       for (const code of codes) await storage.saveAuthorizationCode(code);
-      const tokens = [fresh(fx, at), { ...fresh(fx, at), refresh: null }];
+      const tokens = [fx.freshTokens(at), fx.freshTokens(at, false)];
       const expect = (code: (typeof codes)[number]) => ({ clientId: code.clientId, redirectUri: code.redirectUri, codeChallenge: code.codeChallenge });
       let results: { exchanged: boolean }[] = [];
       const sent = await sentMysqlStatements(async () => {
@@ -70,14 +64,14 @@ if (unreachable !== null && !mysqlRequired) {
 
     t.test('a lone rotation is the procedure\'s CALL', async (t) => {
       const [pair] = await savedPairs(1);
-      const sent = await sentMysqlStatements(() => rotate(pair!.refresh.digest, pair!.refresh.clientId, at, fresh(fx, at)));
+      const sent = await sentMysqlStatements(() => rotate(pair!.refresh.digest, pair!.refresh.clientId, at, fx.freshTokens(at)));
       t.equal(sent.length, 1);
       t.match(sent[0], /^call portcullis_rotate_refresh_token_by_digest/);
     });
 
     t.test('a group the server refuses runs again exchange by exchange: only the colliding one fails', async (t) => {
       const pairs = await savedPairs(3);
-      const tokens = pairs.map(() => fresh(fx, at));
+      const tokens = pairs.map(() => fx.freshTokens(at));
       tokens[1] = { ...tokens[1]!, access: { ...tokens[1]!.access, digest: pairs[0]!.access.digest } };
       let outcomes: PromiseSettledResult<{ exchanged: boolean }>[] = [];
       const sent = await sentMysqlStatements(async () => {
@@ -184,7 +178,7 @@ if (unreachable !== null && !mysqlRequired) {
     t.test('a lost database fails every exchange of the group with a StorageError', async (t) => {
       const pairs = await savedPairs(3);
       await db.destroy();
-      const outcomes = await Promise.allSettled(pairs.map((pair) => rotate(pair.refresh.digest, pair.refresh.clientId, at, fresh(fx, at))));
+      const outcomes = await Promise.allSettled(pairs.map((pair) => rotate(pair.refresh.digest, pair.refresh.clientId, at, fx.freshTokens(at))));
       for (const outcome of outcomes) {
         t.equal(outcome.status, 'rejected');
         t.type((outcome as PromiseRejectedResult).reason, StorageError);

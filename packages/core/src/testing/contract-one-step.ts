@@ -1,8 +1,8 @@
 import type { Test } from 'tap';
-import type { CodeExpectation, FreshToken, FreshTokens, OAuthStorage } from '../storage/port.js';
+import type { CodeExpectation, FreshTokens, OAuthStorage } from '../storage/port.js';
 import type { AuthorizationCodeRecord, RefreshTokenRecord } from '../storage/records.js';
 import { STORAGE_ERROR, race, type ContractCase } from './contract-case.js';
-import { contractTime, type StorageFixtures } from './storage-fixtures.js';
+import { contractTime } from './storage-fixtures.js';
 
 // The optional one-step methods: the exchanges (redeemAuthorizationCodeByDigest,
 // rotateRefreshTokenByDigest) and a signed request's token lookup with its nonce record
@@ -41,18 +41,6 @@ function nonceRecording(t: Test, storage: OAuthStorage): NonceRecording | null {
   return { find: storage.findOAuth1AccessTokenRecordingNonce.bind(storage), forget: storage.forgetNonce.bind(storage) };
 }
 
-/** New tokens as the core mints them before it knows their owner. */
-function freshTokens(fx: StorageFixtures, at: Date, withRefresh = true): FreshTokens {
-  const pair = fx.tokenPair();
-  const part = (token: FreshToken): FreshToken => ({
-    id: token.id,
-    digest: token.digest,
-    issuedAt: at,
-    expiresAt: new Date(at.getTime() + 3600_000),
-  });
-  return { access: part(pair.access), refresh: withRefresh ? part(pair.refresh) : null };
-}
-
 /** The expectation a code from the fixtures meets: its client, redirect URI and S256 challenge. */
 function expectationOf(code: AuthorizationCodeRecord): CodeExpectation {
   return { clientId: code.clientId, redirectUri: code.redirectUri, codeChallenge: code.codeChallenge };
@@ -71,7 +59,7 @@ export const oneStepCases: ContractCase[] = [
       if (redeem === null) return;
       const code = fx.authorizationCode({ scope: ['read', 'write'] });
       await storage.saveAuthorizationCode(code);
-      const fresh = freshTokens(fx, contractTime(5));
+      const fresh = fx.freshTokens(contractTime(5));
       const result = await redeem(code.digest, expectationOf(code), contractTime(5), fresh);
       t.equal(result.exchanged, true);
       t.strictSame(result.record, code, 'the code as it was found');
@@ -80,7 +68,7 @@ export const oneStepCases: ContractCase[] = [
       t.strictSame(await storage.findAccessToken(fresh.access.digest), { ...fresh.access, ...owner, revokedAt: null });
       t.strictSame(await storage.findRefreshToken(fresh.refresh!.digest), { ...fresh.refresh!, ...owner, consumedAt: null, revokedAt: null });
 
-      const again = freshTokens(fx, contractTime(6));
+      const again = fx.freshTokens(contractTime(6));
       const replay = await redeem(code.digest, expectationOf(code), contractTime(6), again);
       t.equal(replay.exchanged, false, 'not twice');
       t.strictSame(replay.record, { ...code, consumedAt: contractTime(5) }, 'the replay sees the first consumption');
@@ -94,7 +82,7 @@ export const oneStepCases: ContractCase[] = [
       if (redeem === null) return;
       const code = fx.authorizationCode({ redirectUri: null, codeChallenge: null, codeChallengeMethod: null });
       await storage.saveAuthorizationCode(code);
-      const fresh = freshTokens(fx, contractTime(5), false);
+      const fresh = fx.freshTokens(contractTime(5), false);
       const expected = { clientId: code.clientId, redirectUri: null, codeChallenge: null };
       t.equal((await redeem(code.digest, expected, contractTime(5), fresh)).exchanged, true);
       t.equal((await storage.findAccessToken(fresh.access.digest))?.familyId, code.familyId);
@@ -120,7 +108,7 @@ export const oneStepCases: ContractCase[] = [
         ['a plain challenge, even if equal', plain, expectationOf(plain), contractTime(5)],
       ];
       for (const [why, target, expectation, at] of mismatches) {
-        const fresh = freshTokens(fx, at);
+        const fresh = fx.freshTokens(at);
         const result = await redeem(target.digest, expectation, at, fresh);
         t.equal(result.exchanged, false, why);
         t.strictSame(result.record, target, `${why}: the code as found`);
@@ -128,7 +116,7 @@ export const oneStepCases: ContractCase[] = [
       }
       t.strictSame(await storage.findAuthorizationCode(code.digest), code, 'still unconsumed');
       t.strictSame(await storage.findAuthorizationCode(plain.digest), plain);
-      const unknown = await redeem('no-such-digest', expected, contractTime(5), freshTokens(fx, contractTime(5)));
+      const unknown = await redeem('no-such-digest', expected, contractTime(5), fx.freshTokens(contractTime(5)));
       t.strictSame(unknown, { exchanged: false, record: null });
     },
   },
@@ -141,7 +129,7 @@ export const oneStepCases: ContractCase[] = [
       const other = fx.tokenPair();
       await storage.saveAuthorizationCode(code);
       await storage.saveTokens(other.access, other.refresh);
-      const fresh = freshTokens(fx, contractTime(5));
+      const fresh = fx.freshTokens(contractTime(5));
       const clash = { ...fresh, refresh: { ...fresh.refresh!, digest: other.refresh.digest } };
       await t.rejects(redeem(code.digest, expectationOf(code), contractTime(5), clash), STORAGE_ERROR);
       t.strictSame(await storage.findAuthorizationCode(code.digest), code, 'still unconsumed');
@@ -156,7 +144,7 @@ export const oneStepCases: ContractCase[] = [
       if (rotate === null) return;
       const old = fx.tokenPair({ scope: ['read', 'write'], userId: null });
       await storage.saveTokens(old.access, old.refresh);
-      const fresh = freshTokens(fx, contractTime(5));
+      const fresh = fx.freshTokens(contractTime(5));
       const result = await rotate(old.refresh.digest, old.refresh.clientId, contractTime(5), fresh);
       t.equal(result.exchanged, true);
       t.strictSame(result.record, old.refresh, 'the token as it was found');
@@ -165,7 +153,7 @@ export const oneStepCases: ContractCase[] = [
       t.strictSame(await storage.findAccessToken(fresh.access.digest), { ...fresh.access, ...owner, revokedAt: null });
       t.strictSame(await storage.findRefreshToken(fresh.refresh!.digest), { ...fresh.refresh!, ...owner, consumedAt: null, revokedAt: null });
 
-      const again = freshTokens(fx, contractTime(6));
+      const again = fx.freshTokens(contractTime(6));
       const replay = await rotate(old.refresh.digest, old.refresh.clientId, contractTime(6), again);
       t.equal(replay.exchanged, false, 'not twice');
       t.strictSame(replay.record, { ...old.refresh, consumedAt: contractTime(5) });
@@ -186,14 +174,14 @@ export const oneStepCases: ContractCase[] = [
         ['revoked', revoked.refresh, revoked.refresh.clientId, contractTime(5)],
       ];
       for (const [why, token, clientId, at] of cases) {
-        const fresh = freshTokens(fx, at);
+        const fresh = fx.freshTokens(at);
         const result = await rotate(token.digest, clientId, at, fresh);
         t.equal(result.exchanged, false, why);
         t.strictSame(result.record, token, `${why}: the token as found`);
         await assertNothingSaved(t, storage, fresh, why);
       }
       t.strictSame(await storage.findRefreshToken(live.refresh.digest), live.refresh, 'still unconsumed');
-      const unknown = await rotate('no-such-digest', 'client-a', contractTime(5), freshTokens(fx, contractTime(5)));
+      const unknown = await rotate('no-such-digest', 'client-a', contractTime(5), fx.freshTokens(contractTime(5)));
       t.strictSame(unknown, { exchanged: false, record: null });
     },
   },
@@ -205,7 +193,7 @@ export const oneStepCases: ContractCase[] = [
       const old = fx.tokenPair();
       const other = fx.tokenPair();
       for (const pair of [old, other]) await storage.saveTokens(pair.access, pair.refresh);
-      const fresh = freshTokens(fx, contractTime(5));
+      const fresh = fx.freshTokens(contractTime(5));
       const clash = { ...fresh, access: { ...fresh.access, digest: other.access.digest } };
       await t.rejects(rotate(old.refresh.digest, old.refresh.clientId, contractTime(5), clash), STORAGE_ERROR);
       t.strictSame(await storage.findRefreshToken(old.refresh.digest), old.refresh, 'still unconsumed');
@@ -221,7 +209,7 @@ export const oneStepCases: ContractCase[] = [
       if (redeem !== null) {
         const code = fx.authorizationCode();
         await storage.saveAuthorizationCode(code);
-        const candidates = Array.from({ length: 20 }, (_, i) => freshTokens(fx, contractTime(10 + i)));
+        const candidates = Array.from({ length: 20 }, (_, i) => fx.freshTokens(contractTime(10 + i)));
         const results = await race(20, (i) => redeem(code.digest, expectationOf(code), contractTime(10 + i), candidates[i]!));
         t.equal(results.filter((result) => result.exchanged).length, 1, 'one code redemption');
         t.equal((await storage.listAccessTokens({})).length, 1, 'one access token saved');
@@ -229,7 +217,7 @@ export const oneStepCases: ContractCase[] = [
       if (rotate !== null) {
         const old = fx.tokenPair({ clientId: 'client-r' });
         await storage.saveTokens(old.access, old.refresh);
-        const candidates = Array.from({ length: 20 }, (_, i) => freshTokens(fx, contractTime(10 + i)));
+        const candidates = Array.from({ length: 20 }, (_, i) => fx.freshTokens(contractTime(10 + i)));
         const results = await race(20, (i) => rotate(old.refresh.digest, 'client-r', contractTime(10 + i), candidates[i]!));
         t.equal(results.filter((result) => result.exchanged).length, 1, 'one rotation');
         t.equal((await storage.listAccessTokens({ clientId: 'client-r' })).length, 2, 'the old access token and one new one');
@@ -248,7 +236,7 @@ export const oneStepCases: ContractCase[] = [
       codes.push(fx.authorizationCode({ codeChallenge: 'a'.repeat(43), codeChallengeMethod: 'plain' }));
       for (const code of codes) await storage.saveAuthorizationCode(code);
       const at = contractTime(5);
-      const fresh = Array.from({ length: 9 }, (_, i) => freshTokens(fx, at, i !== 1));
+      const fresh = Array.from({ length: 9 }, (_, i) => fx.freshTokens(at, i !== 1));
       const redemptions = await Promise.all([
         redeem(codes[0]!.digest, expectationOf(codes[0]!), at, fresh[0]!),
         redeem(codes[1]!.digest, expectationOf(codes[1]!), at, fresh[1]!),
@@ -280,8 +268,8 @@ export const oneStepCases: ContractCase[] = [
       // A fresh token that collides fails its own exchange only.
       const other = fx.tokenPair();
       await storage.saveTokens(other.access, other.refresh);
-      const late = freshTokens(fx, at);
-      const clash = { ...freshTokens(fx, at), refresh: { ...late.refresh!, digest: other.refresh.digest } };
+      const late = fx.freshTokens(at);
+      const clash = { ...fx.freshTokens(at), refresh: { ...late.refresh!, digest: other.refresh.digest } };
       const settled = await Promise.allSettled([
         redeem(codes[6]!.digest, expectationOf(codes[6]!), at, clash),
         redeem(codes[5]!.digest, expectationOf(codes[5]!), at, late),
@@ -296,7 +284,7 @@ export const oneStepCases: ContractCase[] = [
       // digest, one rotated twice.
       const pairs = [fx.tokenPair(), fx.tokenPair(), fx.tokenPair({}, { revokedAt: contractTime(1) }), fx.tokenPair({}, { expiresAt: contractTime(4) }), fx.tokenPair()];
       for (const pair of pairs) await storage.saveTokens(pair.access, pair.refresh);
-      const next = Array.from({ length: 6 }, () => freshTokens(fx, at));
+      const next = Array.from({ length: 6 }, () => fx.freshTokens(at));
       const rotations = await Promise.all([
         rotate(pairs[0]!.refresh.digest, pairs[0]!.refresh.clientId, at, next[0]!),
         rotate(pairs[1]!.refresh.digest, 'client-b', at, next[1]!),
@@ -304,7 +292,7 @@ export const oneStepCases: ContractCase[] = [
         rotate(pairs[3]!.refresh.digest, pairs[3]!.refresh.clientId, at, next[3]!),
         rotate('no-such-digest', 'client-a', at, next[4]!),
         rotate(pairs[4]!.refresh.digest, pairs[4]!.refresh.clientId, at, next[5]!),
-        rotate(pairs[4]!.refresh.digest, pairs[4]!.refresh.clientId, at, freshTokens(fx, at)),
+        rotate(pairs[4]!.refresh.digest, pairs[4]!.refresh.clientId, at, fx.freshTokens(at)),
       ]);
       t.strictSame(
         rotations.slice(0, 5).map((result) => result.exchanged),
