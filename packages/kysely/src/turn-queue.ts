@@ -1,7 +1,7 @@
 /**
  * Items gathered while the event loop serves other work, handed over together at its next turn
- * (`setImmediate`): what SQLite's group commit and grouped reads, and MySQL's grouped lookups,
- * each collect into one transaction or one statement.
+ * (`setImmediate`): what SQLite's group commit and grouped reads, and MySQL's grouped lookups
+ * and grouped calls, each collect into one transaction, statement or CALL.
  */
 export class TurnQueue<T> {
   readonly #flush: (items: T[]) => void;
