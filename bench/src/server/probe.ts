@@ -3,13 +3,26 @@ import { readProcessCpuMicros, readThreadCpuMicros } from '../process-cpu.js';
 import type { ServerSample } from '../protocol.js';
 import { readQueryCount, readStatementCounts } from './query-counter.js';
 
+/** How often the event-loop delay timer is due. */
+export const EVENT_LOOP_RESOLUTION_MS = 10;
+
+/**
+ * How late the event-loop delay timer ran, from one of the histogram's values. Node records the
+ * whole interval between two runs of its timer, resolution included (an idle loop reads about
+ * 10 ms at resolution 10), so the lateness is that interval less the resolution, as
+ * `@fastify/under-pressure` reads it. A timer run a little early reads 0.
+ */
+export function eventLoopDelayMs(intervalNanos: number): number {
+  return Math.max(0, intervalNanos / 1e6 - EVENT_LOOP_RESOLUTION_MS);
+}
+
 /**
  * Measures the server process over one load window: CPU time, requests seen, statements sent,
  * event-loop delay and resident memory. The orchestrator opens and closes the window around each
  * autocannon run, so set-up work is never counted.
  */
 export class ServerProbe {
-  #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   #requests = 0;
   #startCpu: NodeJS.CpuUsage = process.cpuUsage();
   #startOffMainThread: number | null = null;
@@ -53,8 +66,8 @@ export class ServerProbe {
       requests: this.#requests - this.#startRequests,
       queries: readQueryCount() - this.#startQueries,
       statements,
-      eventLoopP99Ms: this.#histogram.percentile(99) / 1e6,
-      eventLoopMaxMs: this.#histogram.max / 1e6,
+      eventLoopP99Ms: eventLoopDelayMs(this.#histogram.percentile(99)),
+      eventLoopMaxMs: eventLoopDelayMs(this.#histogram.max),
       // Read last, after the round's CPU time: the collection is not billed to the round.
       rssBytes: residentAfterCollection(),
     };
