@@ -29,9 +29,11 @@ interface SecondaryIndex {
  * names, columns and uniqueness): InnoDB builds an index by sorting, where a million random digest
  * inserts outgrow the default 128 MiB buffer pool at about half a million rows and slow to disk
  * speed. A million rows took about 150 s by multi-row INSERTs into the indexed table, and take
- * about 18 s this way when MariaDB generates them itself (its SEQUENCE engine). The digest index
- * S2 reads is as random as production's; a sorted build packs its pages fuller than random
- * inserts leave them, which makes it somewhat smaller.
+ * about 18 s this way when MariaDB generates them itself (its SEQUENCE engine). The filler is
+ * keyed as tokens made before tokens carried their time were, by digest alone: spread over the
+ * whole digest index, the harder case for S2's lookups (production's keys now sort by time, and
+ * the tokens in use are the recent ones at its end). A sorted build packs the index pages fuller
+ * than random inserts leave them, which makes it somewhat smaller.
  */
 export async function insertLiveTokens(db: unknown, clientId: string, count: number): Promise<void> {
   const kysely = db as Kysely<Database>;

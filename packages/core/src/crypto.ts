@@ -67,6 +67,10 @@ function writeBase32(value: number, end: number, count: number): void {
   }
 }
 
+// An id's or a token's time: 48 bits of milliseconds in 10 sortable characters.
+const TIME_LENGTH = 10;
+const TIME_PATTERN = /^[0-9A-HJKMNP-TV-Z]{10}$/;
+
 /**
  * A row identifier (not a secret): 48 bits of milliseconds then 80 random bits, 26 characters
  * that sort by creation time (the ULID layout). Time-ordered keys append to the primary-key
@@ -77,7 +81,7 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
   // Drawn before the shared buffer is touched, so an entropy source that itself made an id
   // could not interleave with this one.
   const random = entropy.randomBytes(10);
-  writeBase32(Math.max(0, Math.floor(time)), 10, 10);
+  writeBase32(Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
   // Two groups of 5 bytes, 8 characters each after the time's 10; 40 bits fit a double exactly.
   for (let group = 0; group < 2; group += 1) {
     let bits = 0;
@@ -85,6 +89,39 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
     writeBase32(bits, 10 + (group + 1) * 8, 8);
   }
   return idCharacters.toString('latin1', 0, ID_LENGTH);
+}
+
+/**
+ * A credential the store finds by its digest (an access or refresh token, an authorization code):
+ * its prefix, the time it was made in an id's 10 sortable characters, then 256 random bits in
+ * base64url. The time is not secret; it is there so that `tokenDigest` can put it first.
+ */
+export function generateTimedToken(kind: TokenKind, entropy: Entropy = systemEntropy, time: number = Date.now()): string {
+  const random = Buffer.from(entropy.randomBytes(32)).toString('base64url');
+  writeBase32(Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
+  return TOKEN_PREFIXES[kind] + idCharacters.toString('latin1', 0, TIME_LENGTH) + random;
+}
+
+// Every prefix is four characters ('pca_'); the random part is 43.
+const PREFIX_LENGTH = 4;
+const TIMED_TOKEN_LENGTH = PREFIX_LENGTH + TIME_LENGTH + 43;
+
+/**
+ * The key a token, code or refresh token is stored and found under. For one from
+ * `generateTimedToken`: its time, then the SHA-256 of the whole token (53 characters). Keys of
+ * tokens made together sort together, so a new token's key is appended to the digest index
+ * instead of landing on a random page of it (fewer pages written per token, and the part of a
+ * large index that recent tokens use stays in cache). The time is
+ * covered by the digest, so changing it finds nothing. Any other string (a token made before
+ * tokens carried their time, or anything a client sends) is keyed by its digest alone (43
+ * characters): found if it was stored so, and never mistaken for a timed key, which is longer.
+ */
+export function tokenDigest(token: string): string {
+  if (token.length === TIMED_TOKEN_LENGTH) {
+    const time = token.slice(PREFIX_LENGTH, PREFIX_LENGTH + TIME_LENGTH);
+    if (TIME_PATTERN.test(time)) return time + digestSecret(token);
+  }
+  return digestSecret(token);
 }
 
 /**

@@ -223,7 +223,7 @@ t.test('approval stores the code digest with its TTL, family and PKCE, and redir
   const done = await fixture.server.completeAuthorization(request, { userId: 'user-1', approved: true });
   const url = expectRedirect(t, done);
   const code = url.searchParams.get('code') ?? '';
-  t.match(code, /^pcc_[A-Za-z0-9_-]{43}$/);
+  t.match(code, /^pcc_[0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{43}$/);
   t.equal(url.searchParams.get('state'), 'xyz');
   t.equal(url.searchParams.get('iss'), ISSUER);
   const [stored, ...others] = fixture.storage.snapshot().authorizationCodes;

@@ -3,7 +3,7 @@
 // store declines, or has no such method, the grants fall back to find-then-exchange and answer
 // the same; a store that exchanges what the checks refuse leaves nobody with tokens.
 import t from 'tap';
-import { MemoryStorage, digestSecret } from '../src/index.js';
+import { MemoryStorage, tokenDigest } from '../src/index.js';
 import {
   CHALLENGE,
   REDIRECT_URI,
@@ -42,7 +42,7 @@ for (const oneStep of [true, false]) {
     t.equal(counted.count('redeemAuthorizationCodeByDigest'), oneStep ? 1 : 0);
     t.equal(counted.count('findAuthorizationCode'), oneStep ? 0 : 1);
     t.equal(counted.count('redeemAuthorizationCode'), oneStep ? 0 : 1, 'no second call in one step');
-    const codeRow = snapshot().authorizationCodes.find((row) => row.digest === digestSecret(code));
+    const codeRow = snapshot().authorizationCodes.find((row) => row.digest === tokenDigest(code));
     t.same(codeRow?.consumedAt, fixture.clock.now, 'the code is spent');
 
     const first = bodyOf(response);
@@ -50,7 +50,7 @@ for (const oneStep of [true, false]) {
     t.equal(access.clientId, client.client.id);
     t.equal(access.userId, 'user-1');
     t.same(access.scope, ['read', 'write']);
-    const accessRow = snapshot().accessTokens.find((row) => row.digest === digestSecret(String(first['access_token'])));
+    const accessRow = snapshot().accessTokens.find((row) => row.digest === tokenDigest(String(first['access_token'])));
     t.equal(accessRow?.familyId, codeRow?.familyId, 'the tokens join the code family');
     t.same(accessRow?.issuedAt, fixture.clock.now);
 
@@ -65,8 +65,8 @@ for (const oneStep of [true, false]) {
     t.equal(counted.count('rotateRefreshTokenByDigest'), oneStep ? 1 : 0);
     t.equal(counted.count('findRefreshToken'), oneStep ? 0 : 1);
     const rows = snapshot();
-    const old = rows.refreshTokens.find((row) => row.digest === digestSecret(String(first['refresh_token'])));
-    const next = rows.refreshTokens.find((row) => row.digest === digestSecret(String(bodyOf(response)['refresh_token'])));
+    const old = rows.refreshTokens.find((row) => row.digest === tokenDigest(String(first['refresh_token'])));
+    const next = rows.refreshTokens.find((row) => row.digest === tokenDigest(String(bodyOf(response)['refresh_token'])));
     t.same(old?.consumedAt, fixture.clock.now);
     t.match(next, { clientId: client.client.id, userId: 'user-1', scope: ['read', 'write'], familyId: old?.familyId, consumedAt: null, revokedAt: null });
     t.same(next?.issuedAt, fixture.clock.now);
@@ -117,14 +117,14 @@ for (const oneStep of [true, false]) {
       fixture.server.handleTokenRequest(tokenRequest(as, { grant_type: 'refresh_token', refresh_token: token }));
     response = await refresh(other);
     t.same(bodyOf(response), { error: 'invalid_grant', error_description: 'The refresh token was issued to another client.' });
-    t.equal(snapshot().refreshTokens.find((row) => row.digest === digestSecret(refreshToken))?.consumedAt, null, 'another client spends nothing');
+    t.equal(snapshot().refreshTokens.find((row) => row.digest === tokenDigest(refreshToken))?.consumedAt, null, 'another client spends nothing');
     response = await refresh(client, 'no-such-token');
     t.same(bodyOf(response), { error: 'invalid_grant', error_description: 'The refresh token is invalid.' });
     fixture.clock.advance(31 * 24 * 3600);
     const before = snapshot().accessTokens.length;
     response = await refresh(client);
     t.same(bodyOf(response), { error: 'invalid_grant', error_description: 'The refresh token has expired.' });
-    t.equal(snapshot().refreshTokens.find((row) => row.digest === digestSecret(refreshToken))?.consumedAt ?? null, null);
+    t.equal(snapshot().refreshTokens.find((row) => row.digest === tokenDigest(refreshToken))?.consumedAt ?? null, null);
     t.ok(snapshot().accessTokens.length <= before, 'nothing issued');
   });
 }

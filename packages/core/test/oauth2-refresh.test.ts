@@ -1,5 +1,5 @@
 import t from 'tap';
-import { digestSecret } from '../src/index.js';
+import { tokenDigest } from '../src/index.js';
 import { REDIRECT_URI, VERIFIER, bodyOf, countRows, createFixture, obtainCode, registerTestClient, tokenRequest, errorLike } from './oauth2-fixtures.js';
 
 async function setup(options: Parameters<typeof createFixture>[0] = {}) {
@@ -26,8 +26,8 @@ t.test('every use rotates: new tokens in the same family, the old refresh token 
   t.equal(body['scope'], 'read write');
   t.not(body['refresh_token'], refreshToken);
   const snapshot = fixture.storage.snapshot();
-  const old = snapshot.refreshTokens.find((row) => row.digest === digestSecret(refreshToken));
-  const fresh = snapshot.refreshTokens.find((row) => row.digest === digestSecret(String(body['refresh_token'])));
+  const old = snapshot.refreshTokens.find((row) => row.digest === tokenDigest(refreshToken));
+  const fresh = snapshot.refreshTokens.find((row) => row.digest === tokenDigest(String(body['refresh_token'])));
   t.same(old?.consumedAt, fixture.clock.now);
   t.equal(fresh?.familyId, old?.familyId);
   t.equal(fresh?.consumedAt, null);
@@ -49,7 +49,7 @@ t.test('the scope may narrow, and the new refresh token keeps the original scope
   const access = await fixture.server.verifyAccessToken(String(bodyOf(response)['access_token']));
   t.same(access.scope, ['read']);
   const next = String(bodyOf(response)['refresh_token']);
-  t.same(fixture.storage.snapshot().refreshTokens.find((row) => row.digest === digestSecret(next))?.scope, ['read', 'write']);
+  t.same(fixture.storage.snapshot().refreshTokens.find((row) => row.digest === tokenDigest(next))?.scope, ['read', 'write']);
   response = await refresh(next);
   t.equal(bodyOf(response)['scope'], 'read write', 'the full scope comes back on the next refresh');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { StorageError, digestSecret, type OAuthResponse } from '../src/index.js';
+import { StorageError, tokenDigest, type OAuthResponse } from '../src/index.js';
 import { peekCachedClient, withClientCache } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import {
@@ -133,8 +133,8 @@ t.test('authorization_code: the RFC 6749 5.1 response, digests at rest, the code
   const body = bodyOf(response);
   t.same(Object.keys(body).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
   t.match(body, { token_type: 'Bearer', expires_in: 3600, scope: 'read write' });
-  t.match(body['access_token'], /^pca_[A-Za-z0-9_-]{43}$/);
-  t.match(body['refresh_token'], /^pcr_[A-Za-z0-9_-]{43}$/);
+  t.match(body['access_token'], /^pca_[0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{43}$/);
+  t.match(body['refresh_token'], /^pcr_[0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{43}$/);
 
   const snapshot = fixture.storage.snapshot();
   const dump = JSON.stringify(snapshot);
@@ -142,8 +142,8 @@ t.test('authorization_code: the RFC 6749 5.1 response, digests at rest, the code
   const [access] = snapshot.accessTokens;
   const [refresh] = snapshot.refreshTokens;
   const [storedCode] = snapshot.authorizationCodes;
-  t.equal(access?.digest, digestSecret(String(body['access_token'])));
-  t.equal(refresh?.digest, digestSecret(String(body['refresh_token'])));
+  t.equal(access?.digest, tokenDigest(String(body['access_token'])));
+  t.equal(refresh?.digest, tokenDigest(String(body['refresh_token'])));
   t.equal(access?.familyId, storedCode?.familyId);
   t.equal(refresh?.familyId, storedCode?.familyId);
   t.same(storedCode?.consumedAt, fixture.clock.now);

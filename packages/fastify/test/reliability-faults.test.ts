@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { sql, type Kysely } from 'kysely';
-import { digestSecret } from '@portcullis/core';
+import { tokenDigest } from '@portcullis/core';
 import type { Database } from '@portcullis/kysely';
 import {
   announceMysqlSkip,
@@ -176,7 +176,7 @@ if (typeof admin === 'string') {
     t.pass(`${before.length + received.length} received tokens all still valid`);
     const stored = await db.selectFrom('portcullis_access_tokens').select(['digest', 'revoked_at']).execute();
     const digests = new Map(stored.map((row) => [row.digest, row.revoked_at]));
-    t.ok([...before, ...received].every((token) => digests.has(digestSecret(token)) && digests.get(digestSecret(token)) === null), 'each is stored, live');
+    t.ok([...before, ...received].every((token) => digests.has(tokenDigest(token)) && digests.get(tokenDigest(token)) === null), 'each is stored, live');
 
     // No half-written grant: saveTokens is all or none, so every refresh token has the access
     // token issued with it, and every code redeemed with a 200 has exactly its tokens.
@@ -189,7 +189,7 @@ if (typeof admin === 'string') {
     const familiesWithAccess = new Map<string, number>();
     for (const row of accessRows) familiesWithAccess.set(row.family_id, (familiesWithAccess.get(row.family_id) ?? 0) + 1);
     for (const { code, answer } of redemptions) {
-      const row = codeByDigest.get(digestSecret(code));
+      const row = codeByDigest.get(tokenDigest(code));
       if (answer.status === 200) {
         t.ok(row?.consumed_at !== null && row?.consumed_at !== undefined, 'a redeemed code is consumed');
         t.equal(familiesWithAccess.get(row!.family_id), 1, 'a redeemed code has exactly one access token');
@@ -214,7 +214,7 @@ if (typeof admin === 'string') {
     });
     t.equal(issued.status, 200);
     const refreshToken = issued.body!.refresh_token as string;
-    const row = await db.selectFrom('portcullis_refresh_tokens').select('id').where('digest', '=', digestSecret(refreshToken)).executeTakeFirstOrThrow();
+    const row = await db.selectFrom('portcullis_refresh_tokens').select('id').where('digest', '=', tokenDigest(refreshToken)).executeTakeFirstOrThrow();
 
     // Another connection holds the row the rotation must update.
     await db.connection().execute(async (connection) => {

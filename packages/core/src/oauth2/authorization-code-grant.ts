@@ -1,4 +1,4 @@
-import { digestSecret } from '../crypto.js';
+import { tokenDigest } from '../crypto.js';
 import { invalidGrant, invalidRequest, type OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
@@ -34,7 +34,7 @@ export async function exchangeAuthorizationCode(
   }
   const { storage } = context.options;
   const now = context.now();
-  const digest = digestSecret(code);
+  const digest = tokenDigest(code);
   const withRefreshToken = client.grantTypes.includes('refresh_token');
 
   let record: AuthorizationCodeRecord | null;

@@ -1,4 +1,4 @@
-import { digestSecret, generateId, generateToken } from '../crypto.js';
+import { generateId, generateTimedToken, tokenDigest } from '../crypto.js';
 import {
   accessDenied,
   invalidClient,
@@ -225,10 +225,10 @@ export async function completeAuthorization(
       throw invalidRequest('PKCE is required for public clients.');
     }
     const { entropy, authorizationCodeTtl, storage } = context.options;
-    const code = generateToken('authorizationCode', entropy);
+    const code = generateTimedToken('authorizationCode', entropy, now.getTime());
     const record: AuthorizationCodeRecord = {
       id: generateId(entropy, now.getTime()),
-      digest: digestSecret(code),
+      digest: tokenDigest(code),
       clientId: client.id,
       userId: decision.userId,
       redirectUri: request.redirectUriProvided ? request.redirectUri : null,

@@ -1,4 +1,4 @@
-import { digestSecret } from '../crypto.js';
+import { tokenDigest } from '../crypto.js';
 import { invalidClient } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import { authenticateClient } from './client-authentication.js';
@@ -31,7 +31,7 @@ export async function handleIntrospectionRequest(context: ServerContext, request
     const { method } = await authenticateClient(context, request, params);
     if (method === 'none') throw invalidClient('Introspection requires client authentication with a secret.');
     const token = params.require('token');
-    const found = await findTokenByDigest(context, digestSecret(token), params.get('token_type_hint'));
+    const found = await findTokenByDigest(context, tokenDigest(token), params.get('token_type_hint'));
     const now = context.now();
     if (found === null || !isTokenActive(found, now)) {
       if (found !== null && found.record.expiresAt.getTime() <= now.getTime()) await context.purgeExpiredLazily();

@@ -1,4 +1,4 @@
-import { digestSecret } from '../crypto.js';
+import { tokenDigest } from '../crypto.js';
 import { invalidGrant, type OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { ClientRecord, RefreshTokenRecord } from '../storage/records.js';
@@ -27,7 +27,7 @@ export async function exchangeRefreshToken(
   const requestedScope = scopeParameter === undefined ? [] : parseRequestedScope(context.scopes, scopeParameter);
   const { storage } = context.options;
   const now = context.now();
-  const digest = digestSecret(token);
+  const digest = tokenDigest(token);
 
   let record: RefreshTokenRecord | null;
   if (storage.rotateRefreshTokenByDigest !== undefined && requestedScope.length === 0 && !context.options.singleAccessToken) {

@@ -1,5 +1,5 @@
 import type { ScopeMask } from '@portcullis/scopes';
-import { digestSecret } from '../crypto.js';
+import { tokenDigest } from '../crypto.js';
 import { OAuthError } from '../errors.js';
 import type { TokenGrant } from '../server-types.js';
 import type { ServerContext } from './options.js';
@@ -44,7 +44,7 @@ export function createAccessTokenVerifier(context: ServerContext) {
 
   return async function verifyAccessToken(token: string, requiredScope?: readonly string[]): Promise<TokenGrant> {
     if (typeof token !== 'string' || token === '') throw createBearerError(context, 'invalid_token', 'The access token is missing.');
-    const record = await context.options.storage.findAccessToken(digestSecret(token));
+    const record = await context.options.storage.findAccessToken(tokenDigest(token));
     const now = context.now();
     if (record === null) throw createBearerError(context, 'invalid_token', 'The access token is invalid.');
     if (record.revokedAt !== null) throw createBearerError(context, 'invalid_token', 'The access token has been revoked.');

@@ -1,4 +1,4 @@
-import { digestSecret } from '../crypto.js';
+import { tokenDigest } from '../crypto.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import { authenticateClient } from './client-authentication.js';
 import { readFormParameters } from './form-request.js';
@@ -17,7 +17,7 @@ export async function handleRevocationRequest(context: ServerContext, request: O
     const params = readFormParameters(context, request, 'revocation');
     const { client } = await authenticateClient(context, request, params);
     const token = params.require('token');
-    const found = await findTokenByDigest(context, digestSecret(token), params.get('token_type_hint'));
+    const found = await findTokenByDigest(context, tokenDigest(token), params.get('token_type_hint'));
     if (found !== null && found.record.clientId === client.id) {
       const now = context.now();
       const { storage } = context.options;

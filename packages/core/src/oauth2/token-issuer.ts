@@ -1,4 +1,4 @@
-import { digestSecret, generateId, generateToken } from '../crypto.js';
+import { generateId, generateTimedToken, tokenDigest } from '../crypto.js';
 import type { OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import { ownFreshTokens } from '../storage/fresh-tokens.js';
@@ -51,10 +51,10 @@ function mintFreshToken(
   ttlSeconds: number,
 ): { token: string; stored: FreshToken } {
   const { entropy } = context.options;
-  const token = generateToken(kind, entropy);
+  const token = generateTimedToken(kind, entropy, now.getTime());
   const stored: FreshToken = {
     id: generateId(entropy, now.getTime()),
-    digest: digestSecret(token),
+    digest: tokenDigest(token),
     issuedAt: now,
     expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
   };
