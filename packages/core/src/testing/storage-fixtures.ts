@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SecretBox, digestSecret, generateId, generateToken } from '../crypto.js';
+import { SecretBox, digestSecret, generateId, generateTimedToken, generateToken, tokenDigest } from '../crypto.js';
 import type { TokenKind } from '../crypto.js';
 import type { FreshToken, FreshTokens } from '../storage/port.js';
 import type {
@@ -40,6 +40,13 @@ export class StorageFixtures {
     return value;
   }
 
+  /** The key of a fresh code or token as the core makes them: timed, so 53 characters long. */
+  timedKey(kind: 'authorizationCode' | 'accessToken' | 'refreshToken'): string {
+    const value = generateTimedToken(kind);
+    this.secrets.add(value);
+    return tokenDigest(value);
+  }
+
   client(overrides: Partial<ClientRecord> = {}): ClientRecord {
     const secret = this.secret('clientSecret');
     return {
@@ -65,7 +72,7 @@ export class StorageFixtures {
   authorizationCode(overrides: Partial<AuthorizationCodeRecord> = {}): AuthorizationCodeRecord {
     return {
       id: generateId(),
-      digest: digestSecret(this.secret('authorizationCode')),
+      digest: this.timedKey('authorizationCode'),
       clientId: 'client-a',
       userId: 'user-1',
       redirectUri: 'https://client.example/cb',
@@ -83,7 +90,7 @@ export class StorageFixtures {
   accessToken(overrides: Partial<AccessTokenRecord> = {}): AccessTokenRecord {
     return {
       id: generateId(),
-      digest: digestSecret(this.secret('accessToken')),
+      digest: this.timedKey('accessToken'),
       clientId: 'client-a',
       userId: 'user-1',
       scope: ['read'],
@@ -99,7 +106,7 @@ export class StorageFixtures {
   refreshToken(access: AccessTokenRecord | null, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
     return {
       id: generateId(),
-      digest: digestSecret(this.secret('refreshToken')),
+      digest: this.timedKey('refreshToken'),
       clientId: access?.clientId ?? 'client-a',
       userId: access ? access.userId : 'user-1',
       scope: access ? [...access.scope] : ['read'],
