@@ -71,6 +71,11 @@ function writeBase32(value: number, end: number, count: number): void {
 const TIME_LENGTH = 10;
 const TIME_PATTERN = /^[0-9A-HJKMNP-TV-Z]{10}$/;
 
+/** Writes the time's 10 characters at the start of `idCharacters`. */
+function writeTime(time: number): void {
+  writeBase32(Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
+}
+
 /**
  * A row identifier (not a secret): 48 bits of milliseconds then 80 random bits, 26 characters
  * that sort by creation time (the ULID layout). Time-ordered keys append to the primary-key
@@ -81,7 +86,7 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
   // Drawn before the shared buffer is touched, so an entropy source that itself made an id
   // could not interleave with this one.
   const random = entropy.randomBytes(10);
-  writeBase32(Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
+  writeTime(time);
   // Two groups of 5 bytes, 8 characters each after the time's 10; 40 bits fit a double exactly.
   for (let group = 0; group < 2; group += 1) {
     let bits = 0;
@@ -98,7 +103,7 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
  */
 export function generateTimedToken(kind: TokenKind, entropy: Entropy = systemEntropy, time: number = Date.now()): string {
   const random = Buffer.from(entropy.randomBytes(32)).toString('base64url');
-  writeBase32(Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
+  writeTime(time);
   return TOKEN_PREFIXES[kind] + idCharacters.toString('latin1', 0, TIME_LENGTH) + random;
 }
 
