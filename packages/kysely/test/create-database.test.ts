@@ -6,7 +6,7 @@ import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { ACCEPTED_URL_FORMS, createDatabase, createKyselyStorage, DatabaseUrlError, migrate } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
-import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, probeMysql } from './helpers/databases.js';
+import { mysqlTest, openMigratedMysql } from './helpers/databases.js';
 
 // Words that only a driver message would contain: none may reach StorageError.message.
 const DRIVER_WORDS = /ECONNREFUSED|ER_|SQLITE|sqlite3|127\.0\.0\.1|root|select|portcullis_|Unknown database|connection|destroyed|not open/i;
@@ -148,22 +148,15 @@ t.test('MySQL: nothing listening on the port is a StorageError, quickly', async 
   t.ok(Date.now() - started < 5000, 'within the connect timeout');
 });
 
-const unreachable = await probeMysql();
-if (unreachable !== null && !mysqlRequired) {
-  t.test('MySQL: a dropped database is a StorageError without driver text', { skip: announceMysqlSkip(unreachable) }, async () => {});
-} else {
-  t.test('MySQL: a dropped database is a StorageError without driver text', async (t) => {
-    t.equal(unreachable, null, MYSQL_REACHABLE);
-    if (unreachable !== null) return;
-    const { database, db } = await openMigratedMysql(t);
-    const storage = createKyselyStorage(db);
-    const fx = new StorageFixtures();
-    const code = fx.authorizationCode();
-    await storage.saveAuthorizationCode(code);
-    t.equal((await storage.consumeAuthorizationCode(code.digest, new Date())).status, 'consumed');
-    await database.drop();
-    checkStorageError(t, await catchError(storage.consumeAuthorizationCode(code.digest, new Date())), 'consumeAuthorizationCode');
-    checkStorageError(t, await catchError(storage.saveTokens(fx.accessToken(), fx.refreshToken(null))), 'saveTokens');
-    checkStorageError(t, await catchError(storage.recordNonce(fx.nonce())), 'recordNonce');
-  });
-}
+await mysqlTest('MySQL: a dropped database is a StorageError without driver text', async (t) => {
+  const { database, db } = await openMigratedMysql(t);
+  const storage = createKyselyStorage(db);
+  const fx = new StorageFixtures();
+  const code = fx.authorizationCode();
+  await storage.saveAuthorizationCode(code);
+  t.equal((await storage.consumeAuthorizationCode(code.digest, new Date())).status, 'consumed');
+  await database.drop();
+  checkStorageError(t, await catchError(storage.consumeAuthorizationCode(code.digest, new Date())), 'consumeAuthorizationCode');
+  checkStorageError(t, await catchError(storage.saveTokens(fx.accessToken(), fx.refreshToken(null))), 'saveTokens');
+  checkStorageError(t, await catchError(storage.recordNonce(fx.nonce())), 'recordNonce');
+});

@@ -8,14 +8,7 @@ import type { AnyKysely, Database } from '@portcullis/kysely';
 import { readMysqlCatalog, readSqliteCatalog } from './helpers/catalog.js';
 import type { Catalog } from './helpers/catalog.js';
 import { EXPECTED_SCHEMA, MIGRATION_TABLES } from './helpers/expected-schema.js';
-import {
-  announceMysqlSkip,
-  createMysqlTestDatabase,
-  MYSQL_REACHABLE,
-  mysqlRequired,
-  openTempSqliteFile,
-  probeMysql,
-} from './helpers/databases.js';
+import { createMysqlTestDatabase, mysqlTest, openTempSqliteFile } from './helpers/databases.js';
 
 const OAUTH2_TABLES = [
   'portcullis_access_tokens',
@@ -177,32 +170,25 @@ t.test('SQLite file: up, down, up, and the exact schema', async (t) => {
   t.equal(busy.rows[0]?.timeout, 5000, 'with a busy timeout');
 });
 
-const unreachable = await probeMysql();
-if (unreachable !== null && !mysqlRequired) {
-  t.test('MariaDB: up, down, up, and the exact schema', { skip: announceMysqlSkip(unreachable) }, async () => {});
-} else {
-  t.test('MariaDB: up, down, up, and the exact schema', async (t) => {
-    t.equal(unreachable, null, MYSQL_REACHABLE);
-    if (unreachable !== null) return;
-    const database = await createMysqlTestDatabase();
-    const db = await createDatabase(database.url);
-    t.teardown(async () => {
-      await db.destroy();
-      await database.drop();
-    });
-    await upDownUp(t, db, readMysqlCatalog, readMysqlProcedures, PROCEDURES);
-
-    const tables = await sql<{ table_name: string; engine: string; table_collation: string }>`
-      SELECT TABLE_NAME AS table_name, ENGINE AS engine, TABLE_COLLATION AS table_collation
-      FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${sql.join(Object.keys(EXPECTED_SCHEMA))})
-      ORDER BY TABLE_NAME`.execute(db);
-    t.equal(tables.rows.length, Object.keys(EXPECTED_SCHEMA).length);
-    for (const row of tables.rows) {
-      t.strictSame(
-        { engine: row.engine, collation: row.table_collation },
-        { engine: 'InnoDB', collation: 'utf8mb4_bin' },
-        `${row.table_name}: InnoDB, utf8mb4, binary collation (case-sensitive tokens)`,
-      );
-    }
+await mysqlTest('MariaDB: up, down, up, and the exact schema', async (t) => {
+  const database = await createMysqlTestDatabase();
+  const db = await createDatabase(database.url);
+  t.teardown(async () => {
+    await db.destroy();
+    await database.drop();
   });
-}
+  await upDownUp(t, db, readMysqlCatalog, readMysqlProcedures, PROCEDURES);
+
+  const tables = await sql<{ table_name: string; engine: string; table_collation: string }>`
+    SELECT TABLE_NAME AS table_name, ENGINE AS engine, TABLE_COLLATION AS table_collation
+    FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${sql.join(Object.keys(EXPECTED_SCHEMA))})
+    ORDER BY TABLE_NAME`.execute(db);
+  t.equal(tables.rows.length, Object.keys(EXPECTED_SCHEMA).length);
+  for (const row of tables.rows) {
+    t.strictSame(
+      { engine: row.engine, collation: row.table_collation },
+      { engine: 'InnoDB', collation: 'utf8mb4_bin' },
+      `${row.table_name}: InnoDB, utf8mb4, binary collation (case-sensitive tokens)`,
+    );
+  }
+});

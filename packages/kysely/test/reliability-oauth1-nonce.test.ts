@@ -10,7 +10,7 @@ import {
   type OAuthRequest,
 } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate, type Database } from '@portcullis/kysely';
-import { announceMysqlSkip, MYSQL_REACHABLE, mysqlRequired, openMigratedMysql, openTempSqliteFile, probeMysql } from './helpers/databases.js';
+import { mysqlTest, openMigratedMysql, openTempSqliteFile } from './helpers/databases.js';
 
 const KEY = Buffer.alloc(32, 5);
 const NOW = 1_800_000_000; // seconds
@@ -99,14 +99,7 @@ t.test('SQLite file', async (t) => {
   await runNonceRace(t, db);
 });
 
-const unreachable = await probeMysql();
-if (unreachable !== null && !mysqlRequired) {
-  t.test('MariaDB', { skip: announceMysqlSkip(unreachable) }, async () => {});
-} else {
-  t.test('MariaDB', async (t) => {
-    t.equal(unreachable, null, MYSQL_REACHABLE);
-    if (unreachable !== null) return;
-    const { db } = await openMigratedMysql(t, { prefix: 'portcullis_rel', database: { connectionLimit: 20 } });
-    await runNonceRace(t, db);
-  });
-}
+await mysqlTest('MariaDB', async (t) => {
+  const { db } = await openMigratedMysql(t, { prefix: 'portcullis_rel', database: { connectionLimit: 20 } });
+  await runNonceRace(t, db);
+});

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import t, { type Test } from 'tap';
 import { createConnection } from 'mysql2/promise';
 import type { StorageFactory } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate, PORTCULLIS_TABLES } from '@portcullis/kysely';
@@ -134,6 +135,23 @@ export function mysqlFactory(db: Kysely<Database>): StorageFactory {
 
 /** The assertion that fails a REQUIRE_MYSQL=1 run when the server is not there. */
 export const MYSQL_REACHABLE = `MariaDB answers at ${MYSQL_SERVER.host}:${MYSQL_SERVER.port} (REQUIRE_MYSQL=1)`;
+
+/**
+ * A test that needs MariaDB: skipped with a loud notice when the server does not answer, and a
+ * failure instead when REQUIRE_MYSQL=1. `body` runs only when it answers.
+ */
+export async function mysqlTest(name: string, body: (t: Test) => Promise<void>): Promise<void> {
+  const unreachable = await probeMysql();
+  if (unreachable !== null && !mysqlRequired) {
+    t.test(name, { skip: announceMysqlSkip(unreachable) }, async () => {});
+    return;
+  }
+  t.test(name, async (t) => {
+    t.equal(unreachable, null, MYSQL_REACHABLE);
+    if (unreachable !== null) return;
+    await body(t);
+  });
+}
 
 /** The SQL mysql2 sends while `work` runs, from its diagnostics channel. */
 export async function sentMysqlStatements(work: () => Promise<unknown>): Promise<string[]> {
