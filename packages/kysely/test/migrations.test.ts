@@ -8,7 +8,7 @@ import type { AnyKysely, Database } from '@portcullis/kysely';
 import { readMysqlCatalog, readSqliteCatalog } from './helpers/catalog.js';
 import type { Catalog } from './helpers/catalog.js';
 import { EXPECTED_SCHEMA, MIGRATION_TABLES } from './helpers/expected-schema.js';
-import { createMysqlTestDatabase, mysqlTest, openTempSqliteFile } from './helpers/databases.js';
+import { createMysqlTestDatabase, mysqlTest, openTempSqliteFile, PROCEDURE_MIGRATIONS } from './helpers/databases.js';
 
 const OAUTH2_TABLES = [
   'portcullis_access_tokens',
@@ -16,14 +16,6 @@ const OAUTH2_TABLES = [
   'portcullis_clients',
   'portcullis_refresh_tokens',
   'portcullis_scopes',
-];
-const PROCEDURE_MIGRATIONS = [
-  '0003_mysql_write_procedures',
-  '0004_mysql_redeem_procedure',
-  '0005_mysql_one_step_exchanges',
-  '0006_mysql_oauth1_nonce_procedure',
-  '0007_mysql_grouped_exchanges',
-  '0008_mysql_grouped_nonce_records',
 ];
 const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS];
 const REDEEM = 'portcullis_redeem_authorization_code';

@@ -8,7 +8,13 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
-import { createMysqlTestDatabase, MYSQL_SERVER, mysqlTest, openMigratedMysql } from './helpers/databases.js';
+import {
+  createMysqlTestDatabase,
+  MYSQL_SERVER,
+  mysqlTest,
+  openMigratedMysql,
+  PROCEDURE_MIGRATIONS,
+} from './helpers/databases.js';
 
 async function count(connection: Connection, table: string, where: string, values: unknown[]): Promise<number> {
   const [rows] = await connection.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, values);
@@ -200,16 +206,7 @@ t.test('MariaDB privileges: migrating needs CREATE ROUTINE, the store needs EXEC
   opened.push(root);
   t.strictSame(
     await migrate(root),
-    {
-      executed: [
-        '0003_mysql_write_procedures',
-        '0004_mysql_redeem_procedure',
-        '0005_mysql_one_step_exchanges',
-        '0006_mysql_oauth1_nonce_procedure',
-        '0007_mysql_grouped_exchanges',
-        '0008_mysql_grouped_nonce_records',
-      ],
-    },
+    { executed: PROCEDURE_MIGRATIONS },
     'an account with CREATE ROUTINE finishes the job',
   );
 
