@@ -28,7 +28,7 @@ t.test('snapshot copies every record, so tests can compare before and after', as
   t.strictSame(storage.snapshot().accessTokens, [access], 'mutating a snapshot changes nothing stored');
   t.strictSame(storage.snapshot().clients, [client]);
 
-  await storage.revokeFamily(access.familyId, contractTime(2));
+  await storage.revokeFamily(access, contractTime(2));
   t.notSame(storage.snapshot(), before, 'a change shows in the next snapshot');
 });
 

@@ -20,6 +20,7 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
+  TokenFamily,
   TokenListFilter,
 } from '@portcullis/core';
 import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewOAuth1NonceRow, OAuth1AccessTokenRow, RefreshTokenRow } from './database.js';
@@ -29,7 +30,7 @@ import { GroupedLookup } from './mysql-grouped-lookups.js';
 import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
 import { isDeadlock, isDuplicateKey, isStatementRefused, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
-import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements } from './storage-statements.js';
+import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements, revokeFamilyRows } from './storage-statements.js';
 import type { ExchangeArgs, FreshTokenRow, NonceLookupArgs, ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
@@ -485,13 +486,14 @@ class KyselyStorage implements OAuthStorage {
     return changedRows(update) > 0;
   }
 
-  async revokeFamily(familyId: string, now: Date): Promise<number> {
-    const statements = this.#statements;
-    const revocation = { key: familyId, now: toMillis(now) };
+  async revokeFamily(family: TokenFamily, now: Date): Promise<number> {
+    const at = toMillis(now);
+    const access = revokeFamilyRows(this.#db, 'portcullis_access_tokens', family, at);
+    const refresh = revokeFamilyRows(this.#db, 'portcullis_refresh_tokens', family, at);
     return this.#atomic('revokeFamily', async (executor) => {
-      const access = await executor.executeQuery(statements.revokeAccessFamily.compile(revocation));
-      const refresh = await executor.executeQuery(statements.revokeRefreshFamily.compile(revocation));
-      return changedRows(access) + changedRows(refresh);
+      const accessUpdate = await executor.executeQuery(access);
+      const refreshUpdate = await executor.executeQuery(refresh);
+      return changedRows(accessUpdate) + changedRows(refreshUpdate);
     });
   }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { CompiledQuery, Insertable, Kysely } from 'kysely';
+import type { TokenFamily } from '@portcullis/core';
 import type {
   Database,
   NewAccessTokenRow,
@@ -244,22 +245,6 @@ export function prepareStorageStatements(db: Kysely<Database>) {
         .where('revoked_at', 'is', null)
         .compile(),
     ),
-    revokeAccessFamily: byKeyAt((familyId, now) =>
-      db
-        .updateTable('portcullis_access_tokens')
-        .set({ revoked_at: now })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .compile(),
-    ),
-    revokeRefreshFamily: byKeyAt((familyId, now) =>
-      db
-        .updateTable('portcullis_refresh_tokens')
-        .set({ revoked_at: now })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .compile(),
-    ),
   };
 }
 
@@ -418,3 +403,26 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
 }
 
 export type ProcedureCalls = ReturnType<typeof prepareProcedureCalls>;
+
+/**
+ * Revocation of a family's live rows in one token table. There is no index on the family: a
+ * rotation would write its entry at a random place in it (the family's), a page per table, where
+ * every other index of a token table takes new rows at its end. The family's rows are found through
+ * their owner's (client, user) index instead. Replays are rare, so this is built per call.
+ */
+export function revokeFamilyRows(
+  db: Kysely<Database>,
+  table: 'portcullis_access_tokens' | 'portcullis_refresh_tokens',
+  family: TokenFamily,
+  now: number,
+): CompiledQuery {
+  const { familyId, clientId, userId } = family;
+  return db
+    .updateTable(table)
+    .set({ revoked_at: now })
+    .where('client_id', '=', clientId)
+    .where('user_id', userId === null ? 'is' : '=', userId)
+    .where('family_id', '=', familyId)
+    .where('revoked_at', 'is', null)
+    .compile();
+}

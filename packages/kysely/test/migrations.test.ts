@@ -7,8 +7,14 @@ import { createDatabase, createKyselyStorage, listMigrationNames, migrate, rollb
 import type { AnyKysely, Database } from '@portcullis/kysely';
 import { readMysqlCatalog, readSqliteCatalog } from './helpers/catalog.js';
 import type { Catalog } from './helpers/catalog.js';
-import { EXPECTED_SCHEMA, MIGRATION_TABLES } from './helpers/expected-schema.js';
-import { createMysqlTestDatabase, mysqlTest, openTempSqliteFile, PROCEDURE_MIGRATIONS } from './helpers/databases.js';
+import { EXPECTED_SCHEMA, MIGRATION_TABLES, SCHEMA_WITH_FAMILY_INDEXES } from './helpers/expected-schema.js';
+import {
+  createMysqlTestDatabase,
+  MIGRATIONS_AFTER_PROCEDURES,
+  mysqlTest,
+  openTempSqliteFile,
+  PROCEDURE_MIGRATIONS,
+} from './helpers/databases.js';
 
 const OAUTH2_TABLES = [
   'portcullis_access_tokens',
@@ -17,7 +23,7 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', ...PROCEDURE_MIGRATIONS, ...MIGRATIONS_AFTER_PROCEDURES];
 const REDEEM = 'portcullis_redeem_authorization_code';
 const ONE_STEP = ['portcullis_redeem_authorization_code_by_digest', 'portcullis_rotate_refresh_token_by_digest'];
 const NONCE = 'portcullis_find_oauth1_access_token_recording_nonce';
@@ -53,10 +59,10 @@ async function readMysqlProcedures(db: AnyKysely): Promise<string[]> {
 
 const tablesOf = (catalog: Catalog): string[] => Object.keys(catalog).filter((name) => !MIGRATION_TABLES.includes(name)).sort();
 
-async function checkLatestSchema(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog): Promise<void> {
+async function checkSchema(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog, schema = EXPECTED_SCHEMA): Promise<void> {
   const catalog = await readCatalog(db);
-  t.strictSame(Object.keys(catalog).sort(), [...Object.keys(EXPECTED_SCHEMA), ...MIGRATION_TABLES].sort(), 'exactly the expected tables');
-  for (const [table, expected] of Object.entries(EXPECTED_SCHEMA)) {
+  t.strictSame(Object.keys(catalog).sort(), [...Object.keys(schema), ...MIGRATION_TABLES].sort(), 'exactly the expected tables');
+  for (const [table, expected] of Object.entries(schema)) {
     t.strictSame(catalog[table], expected, `${table}: columns, primary key and indexes`);
   }
 }
@@ -73,7 +79,7 @@ async function upDownUp(
   t.strictSame(tablesOf(await readCatalog(db)), [], 'an empty database has no Portcullis table');
 
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'up: every migration runs');
-  await checkLatestSchema(t, db, readCatalog);
+  await checkSchema(t, db, readCatalog);
   t.strictSame(await readProcedures(db), procedures, 'the write procedures exist, with invoker rights');
   t.strictSame(await migrate(db), { executed: [] }, 'running it again does nothing');
 
@@ -83,7 +89,10 @@ async function upDownUp(
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0008_mysql_grouped_nonce_records'] }, 'down one step');
+  t.strictSame(await rollback(db), { executed: ['0009_drop_family_indexes'] }, 'down one step');
+  await checkSchema(t, db, readCatalog, SCHEMA_WITH_FAMILY_INDEXES);
+  t.strictSame(await storage.findAccessToken(access.digest), access, 'and the rows kept');
+  t.strictSame(await rollback(db), { executed: ['0008_mysql_grouped_nonce_records'] }, 'down another');
   procedures = procedures.filter((name) => name !== GROUPED_NONCES);
   t.strictSame(await readProcedures(db), procedures, "0003's to 0007's procedures stay");
   t.strictSame(await rollback(db), { executed: ['0007_mysql_grouped_exchanges'] }, 'down another');
@@ -105,11 +114,12 @@ async function upDownUp(
   );
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] }, 'down another');
   t.strictSame(await readProcedures(db), [], 'the procedures are gone');
-  await checkLatestSchema(t, db, readCatalog);
+  await checkSchema(t, db, readCatalog, SCHEMA_WITH_FAMILY_INDEXES);
   t.strictSame(await storage.findAccessToken(access.digest), access, 'tables and data untouched');
-  t.strictSame(await migrate(db), { executed: PROCEDURE_MIGRATIONS }, 'and up again');
+  t.strictSame(await migrate(db), { executed: [...PROCEDURE_MIGRATIONS, ...MIGRATIONS_AFTER_PROCEDURES] }, 'and up again');
   t.strictSame(await readProcedures(db), allProcedures);
-  for (let step = 0; step < PROCEDURE_MIGRATIONS.length - 1; step += 1) await rollback(db);
+  await checkSchema(t, db, readCatalog);
+  for (let step = 0; step < PROCEDURE_MIGRATIONS.length + MIGRATIONS_AFTER_PROCEDURES.length - 1; step += 1) await rollback(db);
   t.strictSame(await rollback(db), { executed: ['0003_mysql_write_procedures'] });
 
   t.strictSame(await rollback(db), { executed: ['0002_oauth1_schema'] }, 'down another step');
@@ -121,7 +131,7 @@ async function upDownUp(
   t.strictSame(await rollback(db), { executed: [] }, 'nothing left to undo');
 
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'up again');
-  await checkLatestSchema(t, db, readCatalog);
+  await checkSchema(t, db, readCatalog);
   t.equal(await storage.findAccessToken(access.digest), null, 'a fresh schema is empty');
   await storage.saveTokens(access, refresh);
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
@@ -133,7 +143,7 @@ async function upDownUp(
 
   t.strictSame(
     await rollback(db, { all: true }),
-    { executed: [...PROCEDURE_MIGRATIONS].reverse().concat(['0002_oauth1_schema', '0001_oauth2_schema']) },
+    { executed: [...PROCEDURE_MIGRATIONS, ...MIGRATIONS_AFTER_PROCEDURES].reverse().concat(['0002_oauth1_schema', '0001_oauth2_schema']) },
     'all the way down',
   );
   t.strictSame(tablesOf(await readCatalog(db)), []);

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { sql } from 'kysely';
+import { createDatabase, migrate } from '@portcullis/kysely';
 import { runStorageContract } from '@portcullis/core/testing';
 import { sqliteFileFactory, sqliteMemoryFactory } from './helpers/databases.js';
 
@@ -10,4 +12,21 @@ t.test('the one-step nonce record is MySQL only: on SQLite a refused request wri
   t.teardown(close);
   t.equal(storage.findOAuth1AccessTokenRecordingNonce, undefined);
   t.equal(storage.forgetNonce, undefined);
+});
+
+t.test('replay revocation reaches a family through its owner\'s index, with or without a user', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens']) {
+    for (const user of ['user-1', null]) {
+      const plan = await sql<{ detail: string }>`EXPLAIN QUERY PLAN UPDATE ${sql.table(table)} SET revoked_at = 1
+        WHERE client_id = ${'client-a'} AND ${user === null ? sql`user_id IS NULL` : sql`user_id = ${user}`} AND family_id = ${'f'} AND revoked_at IS NULL`.execute(db);
+      t.match(
+        plan.rows.map((row) => row.detail).join('\n'),
+        `USING INDEX ${table}_client_id_user_id_idx (client_id=? AND user_id=?)`,
+        `${table}, user ${user}`,
+      );
+    }
+  }
 });

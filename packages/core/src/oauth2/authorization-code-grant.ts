@@ -6,7 +6,7 @@ import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { computeS256Challenge, isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { matchesRedirectUri } from './redirect-uri.js';
-import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
+import type { AuthorizationCodeRecord, ClientRecord, TokenFamily } from '../storage/records.js';
 import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
@@ -56,9 +56,10 @@ export async function exchangeAuthorizationCode(
   }
 
   if (record === null) throw invalidGrant('The authorization code is invalid.');
-  const { familyId } = record;
+  // The closure below needs a binding TypeScript knows is not null.
+  const family: TokenFamily = record;
   const replayed = async (): Promise<never> => {
-    await storage.revokeFamily(familyId, now);
+    await storage.revokeFamily(family, now);
     throw invalidGrant('The authorization code was already used.');
   };
   if (record.consumedAt !== null) return replayed();

@@ -3,7 +3,7 @@ import type { OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import { ownFreshTokens } from '../storage/fresh-tokens.js';
 import type { FreshToken, FreshTokens } from '../storage/port.js';
-import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
+import type { AccessTokenRecord, RefreshTokenRecord, TokenFamily } from '../storage/records.js';
 import type { ServerContext } from './options.js';
 
 export interface TokenIssuance {
@@ -79,13 +79,13 @@ export function tokenResponse(context: ServerContext, minted: FreshlyMinted, sco
  */
 export async function answerExchange(
   context: ServerContext,
-  grant: { familyId: string; scope: readonly string[] },
+  grant: TokenFamily & { scope: readonly string[] },
   refusal: OAuthError | null,
   minted: FreshlyMinted,
   now: Date,
 ): Promise<IssuedTokens> {
   if (refusal !== null) {
-    await context.options.storage.revokeFamily(grant.familyId, now);
+    await context.options.storage.revokeFamily(grant, now);
     throw refusal;
   }
   return tokenResponse(context, minted, grant.scope);

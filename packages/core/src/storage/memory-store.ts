@@ -13,6 +13,7 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
+  TokenFamily,
   TokenListFilter,
 } from './records.js';
 
@@ -210,10 +211,11 @@ export class MemoryStorage implements OAuthStorage {
     return true;
   }
 
-  async revokeFamily(familyId: string, now: Date): Promise<number> {
+  async revokeFamily(family: TokenFamily, now: Date): Promise<number> {
     let changed = 0;
     for (const token of [...this.#accessTokens.values(), ...this.#refreshTokens.values()]) {
-      if (token.familyId === familyId && token.revokedAt === null) {
+      const ofFamily = token.familyId === family.familyId && token.clientId === family.clientId && token.userId === family.userId;
+      if (ofFamily && token.revokedAt === null) {
         token.revokedAt = new Date(now);
         changed += 1;
       }

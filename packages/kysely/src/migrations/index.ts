@@ -7,6 +7,7 @@ import { mysqlOneStepExchanges } from './0005-mysql-one-step-exchanges.js';
 import { mysqlOAuth1NonceProcedure } from './0006-mysql-oauth1-nonce-procedure.js';
 import { mysqlGroupedExchanges } from './0007-mysql-grouped-exchanges.js';
 import { mysqlGroupedNonceRecords } from './0008-mysql-grouped-nonce-records.js';
+import { dropFamilyIndexes } from './0009-drop-family-indexes.js';
 
 /**
  * Every migration, by the name recorded in `portcullis_migration`. Names sort in the order they
@@ -21,6 +22,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_mysql_oauth1_nonce_procedure': mysqlOAuth1NonceProcedure,
   '0007_mysql_grouped_exchanges': mysqlGroupedExchanges,
   '0008_mysql_grouped_nonce_records': mysqlGroupedNonceRecords,
+  '0009_drop_family_indexes': dropFamilyIndexes,
 };
 
 /** Serves the migrations from memory: nothing is read from disk at run time, so bundling works. */

@@ -143,6 +143,9 @@ export const PROCEDURE_MIGRATIONS = [
   '0008_mysql_grouped_nonce_records',
 ];
 
+/** The migrations after the procedures': a privileged run that finishes the procedures runs these too. */
+export const MIGRATIONS_AFTER_PROCEDURES = ['0009_drop_family_indexes'];
+
 /** The assertion that fails a REQUIRE_MYSQL=1 run when the server is not there. */
 export const MYSQL_REACHABLE = `MariaDB answers at ${MYSQL_SERVER.host}:${MYSQL_SERVER.port} (REQUIRE_MYSQL=1)`;
 
