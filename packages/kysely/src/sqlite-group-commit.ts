@@ -57,10 +57,11 @@ const RELEASE_SAVEPOINT = 'release portcullis_write';
  * Why: on SQLite a statement is a function call, but a COMMIT appends every page the transaction
  * dirtied to the write-ahead log (a token row touches six B-trees), and that was most of what a
  * token request cost. Writes queued while the event loop runs other requests are committed
- * together at the next turn, each in its own savepoint: pages they share (the ends of the
- * time-ordered and per-client indexes) and the commit itself are paid once per group, and a
- * failing write rolls back its own savepoint only, so every write still succeeds or fails alone.
- * Nothing is reported written before its group has committed.
+ * together at the next turn: pages they share (the ends of the time-ordered and per-client
+ * indexes) and the commit itself are paid once per group. Every write still succeeds or fails
+ * alone: a failed statement is undone by SQLite, and a write of several statements that fails is
+ * undone by running the group again with that write in a savepoint (`#commitGroup`). Nothing is
+ * reported written before its group has committed.
  *
  * The group runs while holding Kysely's connection (its SQLite driver has one connection behind a
  * lock), so it never interleaves with a transaction Kysely has open. A write's work must only
@@ -172,15 +173,33 @@ export class SqliteGroupCommit {
     });
   }
 
+  /**
+   * The group in one transaction. First without savepoints: they cost a statement each way, and
+   * SQLite copies each page a write changes inside one to the savepoint's journal, while a write
+   * of several statements almost never fails (a key clash of random tokens, a full disk). If one
+   * does, its first statements may be in, so the whole group is rolled back and run again with a
+   * savepoint around each such write; nothing was reported yet, and each write's work only reads
+   * and writes through the executor, so running it again gives what it would have the first time.
+   */
   async #commitGroup(group: QueuedWrite[]): Promise<Outcome[]> {
+    return (await this.#runGroup(group, false)) ?? (await this.#runGroup(group, true))!;
+  }
+
+  /** Null when, without savepoints, a write of several statements failed: the group was rolled back. */
+  async #runGroup(group: QueuedWrite[], savepoints: boolean): Promise<Outcome[] | null> {
     this.#command(BEGIN);
     const outcomes: Outcome[] = [];
     try {
       for (const write of group) {
-        if (write.singleStatement) {
+        if (write.singleStatement || !savepoints) {
           try {
             outcomes.push({ ok: true, value: await write.work(this.#executor) });
           } catch (error) {
+            if (!write.singleStatement) {
+              this.#requireTransaction(error);
+              this.#command(ROLLBACK);
+              return null;
+            }
             outcomes.push({ ok: false, error });
           }
         } else {

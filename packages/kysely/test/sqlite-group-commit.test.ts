@@ -60,23 +60,53 @@ function recordingHandle() {
   return { native, log, group: new SqliteGroupCommit(db as unknown as Kysely<never>, statements, native), db };
 }
 
-t.test('writes queued in one turn commit together, each in its own savepoint', async (t) => {
-  const { native, log, group, db } = recordingHandle();
-  t.teardown(() => db.destroy());
-  native.exec('create table t (k text primary key)');
-  const insert = (k: string) => group.write((executor) => executor.executeQuery({ sql: 'insert into t (k) values (?)', parameters: [k], query: undefined as never, queryId: undefined as never }));
-  const results = await Promise.allSettled([insert('a'), insert('b'), insert('a'), insert('c')]);
-  t.same(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'], 'the duplicate fails alone');
-  t.match((results[2] as PromiseRejectedResult).reason, { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }, 'with the driver error');
-  t.same(native.prepare('select k from t order by k').pluck().all(), ['a', 'b', 'c']);
-  t.equal(log.filter((text) => text === 'begin immediate').length, 1, 'one transaction');
-  t.equal(log.filter((text) => text === 'commit').length, 1, 'one commit');
-  t.equal(log.filter((text) => text === 'rollback to portcullis_write').length, 1, 'one savepoint rolled back');
-  t.equal(log.at(-1), 'commit');
-});
-
 const compiled = (text: string, parameters: unknown[] = []) =>
   ({ sql: text, parameters, query: undefined as never, queryId: undefined as never });
+
+/** A write of two statements: a row in t, then one in u. */
+const insertPair = (group: SqliteGroupCommit, k: string, u = k) =>
+  group.write(async (executor) => {
+    await executor.executeQuery(compiled('insert into t (k) values (?)', [k]));
+    await executor.executeQuery(compiled('insert into u (k) values (?)', [u]));
+    return k;
+  });
+
+t.test('writes queued in one turn commit together, without savepoints while none fails', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec('create table t (k text primary key); create table u (k text primary key)');
+  const results = await Promise.all([insertPair(group, 'a'), insertPair(group, 'b'), insertPair(group, 'c')]);
+  t.same(results, ['a', 'b', 'c'], 'each write answers with its own value');
+  t.same(native.prepare('select k from u order by k').pluck().all(), ['a', 'b', 'c']);
+  t.same(log, [
+    'begin immediate',
+    ...['a', 'b', 'c'].flatMap(() => ['insert into t (k) values (?)', 'insert into u (k) values (?)']),
+    'commit',
+  ], 'one transaction, six inserts, no savepoint');
+});
+
+t.test('a write of several statements that fails: the group runs again, each such write in its own savepoint', async (t) => {
+  const { native, log, group, db } = recordingHandle();
+  t.teardown(() => db.destroy());
+  native.exec('create table t (k text primary key); create table u (k text primary key)');
+  // The third write's second insert clashes with the first write's row in u.
+  const results = await Promise.allSettled([insertPair(group, 'a'), insertPair(group, 'b'), insertPair(group, 'x', 'a'), insertPair(group, 'c')]);
+  t.same(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'], 'the failing write fails alone');
+  t.match((results[2] as PromiseRejectedResult).reason, { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' }, 'with the driver error');
+  t.same(native.prepare('select k from t order by k').pluck().all(), ['a', 'b', 'c'], "nothing of the failed write: its first insert is undone");
+  t.same(native.prepare('select k from u order by k').pluck().all(), ['a', 'b', 'c']);
+  t.same(log.filter((text) => !text.startsWith('insert')), [
+    'begin immediate',
+    'rollback',
+    'begin immediate',
+    ...['savepoint portcullis_write', 'release portcullis_write'],
+    ...['savepoint portcullis_write', 'release portcullis_write'],
+    ...['savepoint portcullis_write', 'rollback to portcullis_write', 'release portcullis_write'],
+    ...['savepoint portcullis_write', 'release portcullis_write'],
+    'commit',
+  ], 'the first run rolled back, the second in savepoints, one commit');
+  t.equal(log.at(-1), 'commit');
+});
 
 t.test('single statements skip the savepoint: SQLite undoes a failed one by itself', async (t) => {
   const { native, log, group, db } = recordingHandle();
