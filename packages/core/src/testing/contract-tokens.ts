@@ -122,10 +122,10 @@ export const tokenCases: ContractCase[] = [
     async run(t, { storage }, fx) {
       const first = fx.tokenPair();
       const { familyId } = first.access;
-      // Another family of the same client and user: what a store reaching the family through its
-      // owner's index must leave alone.
       const second = fx.tokenPair({ familyId, issuedAt: contractTime(50) });
       const alreadyRevoked = fx.accessToken({ familyId, revokedAt: contractTime(1) });
+      // Another family of the same client and user: what a store reaching the family through its
+      // owner's index must leave alone.
       const stranger = fx.tokenPair();
       await storage.saveTokens(first.access, first.refresh);
       await storage.rotateRefreshToken(first.refresh.id, contractTime(50), second.access, second.refresh);
