@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { runStorageContract, StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
+import { revokeFamilyRows } from '../src/storage-statements.js';
 import { createMysqlTestDatabase, mysqlFactory, mysqlTest } from './helpers/databases.js';
 
 await mysqlTest('storage contract on MariaDB/MySQL', async (t) => {
@@ -54,10 +55,11 @@ await mysqlTest('storage contract on MariaDB/MySQL', async (t) => {
     }
     // Replay revocation has no family index: it reaches the family through its owner's (which
     // of the two the optimizer picks depends on the rows; never a scan of the table).
-    for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens']) {
+    for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens'] as const) {
       for (const user of ['user-9', null]) {
-        const plan = await sql<{ type: string; key: string | null }>`EXPLAIN UPDATE ${sql.table(table)} SET revoked_at = 1
-          WHERE client_id = ${'client-z'} AND ${user === null ? sql`user_id IS NULL` : sql`user_id = ${user}`} AND family_id = ${'f'} AND revoked_at IS NULL`.execute(db);
+        // The store's own statement, explained.
+        const revocation = revokeFamilyRows(db, table, { familyId: 'f', clientId: 'client-z', userId: user }, 1);
+        const plan = await db.executeQuery<{ type: string; key: string | null }>(CompiledQuery.raw(`EXPLAIN ${revocation.sql}`, [...revocation.parameters]));
         const row = plan.rows[0];
         t.ok(
           row && [`${table}_client_id_user_id_idx`, `${table}_user_id_idx`].includes(row.key ?? '') && row.type !== 'ALL',

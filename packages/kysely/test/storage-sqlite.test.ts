@@ -1,6 +1,7 @@
 import t from 'tap';
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { createDatabase, migrate } from '@portcullis/kysely';
+import { revokeFamilyRows } from '../src/storage-statements.js';
 import { runStorageContract } from '@portcullis/core/testing';
 import { sqliteFileFactory, sqliteMemoryFactory } from './helpers/databases.js';
 
@@ -18,10 +19,11 @@ t.test('replay revocation reaches a family through its owner\'s index, with or w
   const db = await createDatabase('sqlite::memory:');
   t.teardown(() => db.destroy());
   await migrate(db);
-  for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens']) {
+  for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens'] as const) {
     for (const user of ['user-1', null]) {
-      const plan = await sql<{ detail: string }>`EXPLAIN QUERY PLAN UPDATE ${sql.table(table)} SET revoked_at = 1
-        WHERE client_id = ${'client-a'} AND ${user === null ? sql`user_id IS NULL` : sql`user_id = ${user}`} AND family_id = ${'f'} AND revoked_at IS NULL`.execute(db);
+      // The store's own statement, planned.
+      const revocation = revokeFamilyRows(db, table, { familyId: 'f', clientId: 'client-a', userId: user }, 1);
+      const plan = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${revocation.sql}`, [...revocation.parameters]));
       t.match(
         plan.rows.map((row) => row.detail).join('\n'),
         `USING INDEX ${table}_client_id_user_id_idx (client_id=? AND user_id=?)`,
