@@ -103,6 +103,8 @@ export interface RunContext {
 let nextJobId = 1;
 let nextBlock = 1;
 const PASSWORD_GRANT_CONNECTIONS = 8;
+/** A warm-up batch shorter than this would mostly measure its own start. */
+const MIN_WARMUP_BATCH_SECONDS = 0.25;
 
 /** Targets whose credentials are single use and must be issued afresh before each run. */
 const NEEDS_PREPARE: ReadonlySet<TargetId> = new Set(['S4', 'S5']);
@@ -122,7 +124,7 @@ export class TargetRun {
   readonly #spec: ServerSpec;
   #server: ChildChannel<ToServer, FromServer> | null = null;
   #url = '';
-  // S5's runs are counted in codes, sized from the warm-up's rate (a guess when there is none).
+  // S5's runs are counted in codes, sized from the fastest rate seen so far (a guess before any).
   #estimatedRate = 500;
   readonly #statementTotals = new Map<string, number>();
 
@@ -189,12 +191,20 @@ export class TargetRun {
     });
   }
 
+  /**
+   * Load for the warm-up's time. S5's codes can run out before it (its first batch is sized from a
+   * guess), so S5 warms in batches, each sized from the fastest rate so far, until the time is spent.
+   */
   warmUp(): Promise<void> {
     const seconds = this.#context.options.warmupSeconds;
     if (seconds <= 0) return Promise.resolve();
     return this.#step(async () => {
-      const warmup = await this.#runLoad({ duration: seconds, amount: this.#amountFor(seconds, this.#estimatedRate) });
-      this.#estimatedRate = Math.max(warmup.requestsPerSecond, 50);
+      let remaining = seconds;
+      do {
+        const warmup = await this.#runLoad({ duration: remaining, ...this.#requestLimit(remaining, this.#estimatedRate) });
+        this.#raiseEstimatedRate(warmup.requestsPerSecond);
+        remaining -= warmup.durationSeconds;
+      } while (this.#target.id === 'S5' && remaining >= MIN_WARMUP_BATCH_SECONDS);
     });
   }
 
@@ -202,13 +212,14 @@ export class TargetRun {
     return this.#step(async () => {
       const server = this.#server!;
       const seconds = this.#context.options.roundSeconds;
-      const job = { duration: seconds, amount: this.#amountFor(seconds, this.#estimatedRate) };
+      const job = { duration: seconds, ...this.#requestLimit(seconds, this.#estimatedRate) };
       await this.#prepare(job);
       await writeBackDirtyPages();
       const begun = await server.request({ type: 'begin' }, 'begun', 10_000);
       if (Number.isNaN(this.result.rssBytes.before)) this.result.rssBytes.before = begun.rssBytes;
       const databaseCpu = this.#readDatabaseCpu();
       const summary = await this.#runLoad(job, false);
+      this.#raiseEstimatedRate(summary.requestsPerSecond);
       const databaseCpuAfter = this.#readDatabaseCpu();
       const sample = await server.request({ type: 'end' }, 'ended', 10_000);
       for (const [shape, count] of Object.entries(sample.statements)) {
@@ -248,8 +259,8 @@ export class TargetRun {
       if (!Number.isFinite(rate) || rate <= 1) return;
       const { options } = this.#context;
       // The smoke test only checks that a paced run answers: one request per connection.
-      const amount = options.quick ? this.#connections : this.#amountFor(options.latencySeconds, rate);
-      const job = { duration: options.latencySeconds, overallRate: rate, amount };
+      const limit = options.quick ? { amount: this.#connections } : this.#requestLimit(options.latencySeconds, rate);
+      const job = { duration: options.latencySeconds, overallRate: rate, ...limit };
       await this.#prepare(job);
       await writeBackDirtyPages();
       await this.#server!.request({ type: 'begin' }, 'begun', 10_000);
@@ -313,7 +324,7 @@ export class TargetRun {
   async #prepare(job: JobShape): Promise<void> {
     if (NEEDS_PREPARE.has(this.#target.id)) {
       // S5: one code per request; S4: fresh refresh-token chains (the count is only a floor).
-      const count = job.amount ?? this.#connections * 2;
+      const count = job.amount ?? job.maxRequests ?? this.#connections * 2;
       await this.#server!.request({ type: 'prepare', count }, 'prepared', 300_000);
     }
   }
@@ -334,13 +345,19 @@ export class TargetRun {
 
   /**
    * The smoke test counts requests instead of seconds: a few per connection, however slow the
-   * target (S8 hashes passwords) or the machine, so every run gets answers to check. S5 is
-   * counted in codes: half as many again as the estimate, and a round that outruns it ends
-   * early, timed to its last answer.
+   * target (S8 hashes passwords) or the machine, so every run gets answers to check. Otherwise a
+   * run lasts its seconds, and S5's is also bounded by its codes: half as many again as the
+   * fastest rate seen would use, so only a run faster than any before ends early (timed to its
+   * last answer).
    */
-  #amountFor(seconds: number, rate: number): number | undefined {
-    if (this.#context.options.quick) return this.#connections * 4;
-    return this.#target.id === 'S5' ? Math.max(this.#connections * 4, Math.round(seconds * rate * 1.5)) : undefined;
+  #requestLimit(seconds: number, rate: number): Pick<JobShape, 'amount' | 'maxRequests'> {
+    if (this.#context.options.quick) return { amount: this.#connections * 4 };
+    if (this.#target.id !== 'S5') return {};
+    return { maxRequests: Math.max(this.#connections * 4, Math.round(seconds * rate * 1.5)) };
+  }
+
+  #raiseEstimatedRate(requestsPerSecond: number): void {
+    if (Number.isFinite(requestsPerSecond)) this.#estimatedRate = Math.max(this.#estimatedRate, requestsPerSecond);
   }
 }
 

@@ -65,8 +65,10 @@ export interface LoadJob {
   connections: number;
   /** Seconds; ignored when `amount` is set. */
   duration: number;
-  /** Total requests (S5: exactly the codes issued, each redeemed once). */
+  /** Total requests, however long they take: the smoke test counts answers, not seconds. */
   amount?: number;
+  /** At most this many requests (S5: the codes issued, each redeemed once); the run still ends at its duration. */
+  maxRequests?: number;
   /** Requests per second over all connections: the fixed-rate latency run. */
   overallRate?: number;
   fixturesFile: string;

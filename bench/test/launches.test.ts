@@ -3,11 +3,22 @@ import { planLaunches } from '../src/load/launches.js';
 
 t.test('a job without a rate is one instance, as fast as its connections go', async (t) => {
   t.same(planLaunches({ connections: 32, duration: 3 }), [
-    { connections: 32, rate: undefined, amount: undefined, delayMs: 0, duration: 3, sampleIntervalMs: 1000 },
+    { connections: 32, rate: undefined, amount: undefined, stopAtDuration: false, delayMs: 0, duration: 3, sampleIntervalMs: 1000 },
   ]);
   t.same(planLaunches({ connections: 32, duration: 3, amount: 500 }), [
-    { connections: 32, rate: undefined, amount: 500, delayMs: 0, duration: 3, sampleIntervalMs: 1000 },
+    { connections: 32, rate: undefined, amount: 500, stopAtDuration: false, delayMs: 0, duration: 3, sampleIntervalMs: 1000 },
   ]);
+});
+
+t.test('a ceiling on requests is passed as the amount, and the run is still stopped at its duration', async (t) => {
+  t.same(planLaunches({ connections: 32, duration: 3, maxRequests: 500 }), [
+    { connections: 32, rate: undefined, amount: 500, stopAtDuration: true, delayMs: 0, duration: 3, sampleIntervalMs: 1000 },
+  ]);
+  const paced = planLaunches({ connections: 3, overallRate: 300, duration: 2, maxRequests: 10 });
+  t.same(paced.map((l) => l.amount), [4, 3, 3], 'shared as a count is');
+  t.ok(paced.every((l) => l.stopAtDuration), 'every instance stops at its end');
+  const counted = planLaunches({ connections: 3, duration: 2, amount: 10, maxRequests: 500 });
+  t.same(counted.map((l) => [l.amount, l.stopAtDuration]), [[10, false]], 'a count wins: the smoke test waits for its answers');
 });
 
 t.test('a fixed-rate job is one connection per instance, started at even steps over a second, ending together', async (t) => {

@@ -5,6 +5,11 @@ export interface Launch {
   connections: number;
   rate: number | undefined;
   amount: number | undefined;
+  /**
+   * autocannon ignores the duration of a run given an amount: a job's `maxRequests` is passed as
+   * the amount, so the load child must end that run at its duration itself.
+   */
+  stopAtDuration: boolean;
   delayMs: number;
   duration: number;
   /**
@@ -28,10 +33,12 @@ function share(total: number, parts: number, index: number): number {
  * burst rather than the rate. Staggered, each connection still sends its quota back-to-back, but
  * the bursts are spread over the second. Other jobs are one instance, as fast as the connections go.
  */
-export function planLaunches(job: Pick<LoadJob, 'connections' | 'overallRate' | 'amount' | 'duration'>): Launch[] {
-  const { connections, overallRate, amount, duration } = job;
+export function planLaunches(job: Pick<LoadJob, 'connections' | 'overallRate' | 'amount' | 'maxRequests' | 'duration'>): Launch[] {
+  const { connections, overallRate, duration } = job;
+  const amount = job.amount ?? job.maxRequests;
+  const stopAtDuration = job.amount === undefined && job.maxRequests !== undefined;
   if (overallRate === undefined || connections <= 1) {
-    return [{ connections, rate: overallRate, amount, delayMs: 0, duration, sampleIntervalMs: 1000 }];
+    return [{ connections, rate: overallRate, amount, stopAtDuration, delayMs: 0, duration, sampleIntervalMs: 1000 }];
   }
   const parts = Math.max(1, Math.min(connections, Math.floor(overallRate), amount ?? connections));
   // A job shorter than a second (the smoke test's) spreads its starts over its own length.
@@ -42,6 +49,7 @@ export function planLaunches(job: Pick<LoadJob, 'connections' | 'overallRate' | 
       connections: 1,
       rate: share(Math.floor(overallRate), parts, index),
       amount: amount === undefined ? undefined : share(amount, parts, index),
+      stopAtDuration,
       delayMs,
       // Each ends with the job: its duration is what is left of the job's when it starts.
       duration: Math.max(duration - delayMs / 1000, 0.001),

@@ -65,7 +65,12 @@ async function runJob(job: LoadJob): Promise<LoadSummary> {
         lastResponseAt = performance.now();
         latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
       });
-      return finished;
+      const stopTimer = launch.stopAtDuration ? setTimeout(() => instance?.stop(), launch.duration * 1000) : undefined;
+      try {
+        return await finished;
+      } finally {
+        clearTimeout(stopTimer);
+      }
     }),
   );
   const sum = (read: (result: autocannon.Result) => number): number => results.reduce((total, result) => total + read(result), 0);
