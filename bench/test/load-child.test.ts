@@ -43,6 +43,10 @@ t.test('the load child ends a run at its duration, or at its count', async (t) =
   // A ceiling far above what a second can take: the run must end at its second, not at the ceiling.
   const capped = await run({ maxRequests: 100_000_000 }, 1);
   t.ok(capped.seconds < 5, `a ceiling does not outlast the duration (${capped.seconds.toFixed(1)} s)`);
+  t.ok(
+    capped.summary.durationSeconds >= 1 && capped.summary.durationSeconds < 1.5,
+    `the last answer came within half a second after the duration (${capped.summary.durationSeconds.toFixed(2)} s)`,
+  );
   t.ok(capped.summary.requests > 0 && capped.summary.requests < 100_000_000, 'it stopped short of the ceiling');
   // Answers still in flight when it stopped (one per connection at most) go uncounted.
   const uncounted = capped.answered - capped.summary.requests;

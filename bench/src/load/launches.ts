@@ -14,7 +14,8 @@ export interface Launch {
   duration: number;
   /**
    * autocannon ends a timed run at its next sample after the duration. Samples every 100 ms let
-   * instances started off the second's boundary all end with the job, not up to a second later.
+   * instances started off the second's boundary, or stopped by the load child, end with the job,
+   * not up to a second later.
    */
   sampleIntervalMs: number;
 }
@@ -38,7 +39,9 @@ export function planLaunches(job: Pick<LoadJob, 'connections' | 'overallRate' | 
   const amount = job.amount ?? job.maxRequests;
   const stopAtDuration = job.amount === undefined && job.maxRequests !== undefined;
   if (overallRate === undefined || connections <= 1) {
-    return [{ connections, rate: overallRate, amount, stopAtDuration, delayMs: 0, duration, sampleIntervalMs: 1000 }];
+    // A run the load child stops ends at autocannon's next sample: often enough to end on time.
+    const sampleIntervalMs = stopAtDuration ? 100 : 1000;
+    return [{ connections, rate: overallRate, amount, stopAtDuration, delayMs: 0, duration, sampleIntervalMs }];
   }
   const parts = Math.max(1, Math.min(connections, Math.floor(overallRate), amount ?? connections));
   // A job shorter than a second (the smoke test's) spreads its starts over its own length.
