@@ -124,7 +124,7 @@ export class TargetRun {
   readonly #spec: ServerSpec;
   #server: ChildChannel<ToServer, FromServer> | null = null;
   #url = '';
-  // S5's runs are counted in codes, sized from the fastest rate seen so far (a guess before any).
+  // S5's runs are bounded by their codes, sized from the fastest rate seen so far (a guess before any).
   #estimatedRate = 500;
   readonly #statementTotals = new Map<string, number>();
 
