@@ -510,7 +510,7 @@ class KyselyStorage implements OAuthStorage {
         .updateTable('portcullis_access_tokens')
         .set({ revoked_at: at })
         .where('client_id', '=', clientId)
-        .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+        .$if(userId !== undefined, (qb) => qb.where('user_id', userId === null ? 'is' : '=', userId ?? null))
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', at);
       if (scope === undefined) {
@@ -521,7 +521,7 @@ class KyselyStorage implements OAuthStorage {
           .selectFrom('portcullis_access_tokens')
           .select(['id', 'scope'])
           .where('client_id', '=', clientId)
-          .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+          .$if(userId !== undefined, (qb) => qb.where('user_id', userId === null ? 'is' : '=', userId ?? null))
           .where('revoked_at', 'is', null)
           .where('expires_at', '>', at)
           .execute();
@@ -535,7 +535,7 @@ class KyselyStorage implements OAuthStorage {
         .updateTable('portcullis_refresh_tokens')
         .set({ revoked_at: at })
         .where('client_id', '=', clientId)
-        .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+        .$if(userId !== undefined, (qb) => qb.where('user_id', userId === null ? 'is' : '=', userId ?? null))
         .where('revoked_at', 'is', null)
         .where('consumed_at', 'is', null)
         .where('expires_at', '>', at);
@@ -546,7 +546,7 @@ class KyselyStorage implements OAuthStorage {
           .selectFrom('portcullis_refresh_tokens')
           .select(['id', 'scope'])
           .where('client_id', '=', clientId)
-          .$if(userId !== undefined, (qb) => (userId === null ? qb.where('user_id', 'is', null) : qb.where('user_id', '=', userId!)))
+          .$if(userId !== undefined, (qb) => qb.where('user_id', userId === null ? 'is' : '=', userId ?? null))
           .where('revoked_at', 'is', null)
           .where('consumed_at', 'is', null)
           .where('expires_at', '>', at)
