@@ -96,20 +96,24 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
   return idCharacters.toString('latin1', 0, ID_LENGTH);
 }
 
+/** 256 bits. */
+const TIMED_TOKEN_RANDOM_BYTES = 32;
+
 /**
  * A credential the store finds by its digest (an access or refresh token, an authorization code):
  * its prefix, the time it was made in an id's 10 sortable characters, then 256 random bits in
  * base64url. The time is not secret; it is there so that `tokenDigest` can put it first.
  */
 export function generateTimedToken(kind: TokenKind, entropy: Entropy = systemEntropy, time: number = Date.now()): string {
-  const random = Buffer.from(entropy.randomBytes(32)).toString('base64url');
+  const random = Buffer.from(entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES)).toString('base64url');
   writeTime(time);
   return TOKEN_PREFIXES[kind] + idCharacters.toString('latin1', 0, TIME_LENGTH) + random;
 }
 
-// Every prefix is four characters ('pca_'); the random part is 43.
+// Every prefix is four characters ('pca_'; a test holds each kind to it). base64url writes four
+// characters for every three bytes, unpadded: 43 for the random part.
 const PREFIX_LENGTH = 4;
-const TIMED_TOKEN_LENGTH = PREFIX_LENGTH + TIME_LENGTH + 43;
+const TIMED_TOKEN_LENGTH = PREFIX_LENGTH + TIME_LENGTH + Math.ceil((TIMED_TOKEN_RANDOM_BYTES * 4) / 3);
 
 /**
  * The key a token, code or refresh token is stored and found under. For one from

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { digestSecret, generateId, generateTimedToken, tokenDigest, type Entropy } from '../src/index.js';
+import { TOKEN_PREFIXES, digestSecret, generateId, generateTimedToken, tokenDigest, type Entropy, type TokenKind } from '../src/index.js';
 import { REDIRECT_URI, VERIFIER, bodyOf, createFixture, obtainCode, registerTestClient, tokenRequest } from './oauth2-fixtures.js';
 
 const fixedBytes = (fill: number): Entropy => ({ randomBytes: (size) => new Uint8Array(size).fill(fill) });
@@ -19,6 +19,15 @@ t.test("a timed token's key is its time then the digest of the whole token", asy
   const key = tokenDigest(token);
   t.equal(key, token.slice(4, 14) + digestSecret(token));
   t.equal(key.length, 53, 'fits the 64-character digest columns');
+});
+
+t.test('every kind of timed token is keyed by its time: the prefixes are all as long as tokenDigest expects', async (t) => {
+  const time = Date.UTC(2026, 10, 24, 6, 0, 0);
+  const timeCharacters = generateId(fixedBytes(0), time).slice(0, 10);
+  for (const kind of Object.keys(TOKEN_PREFIXES) as TokenKind[]) {
+    const token = generateTimedToken(kind, undefined, time);
+    t.equal(tokenDigest(token), timeCharacters + digestSecret(token), kind);
+  }
 });
 
 t.test('keys of tokens made later sort later, whatever their random parts', async (t) => {
