@@ -43,6 +43,8 @@ export interface RoundFigures {
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
   rssBytes: number;
+  /** Of which V8's young generation (absent from results before the fourteenth session). */
+  youngGenerationBytes?: number;
 }
 
 export interface TargetResult {
@@ -238,6 +240,7 @@ export class TargetRun {
         eventLoopP99Ms: sample.eventLoopP99Ms,
         eventLoopMaxMs: sample.eventLoopMaxMs,
         rssBytes: sample.rssBytes,
+        youngGenerationBytes: sample.youngGenerationBytes,
       });
     });
   }

@@ -48,6 +48,8 @@ export interface ServerSample {
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
   rssBytes: number;
+  /** Of which V8's young generation, committed (see probe.ts). */
+  youngGenerationBytes: number;
 }
 
 export type FromServer =

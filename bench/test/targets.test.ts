@@ -146,3 +146,32 @@ test('the scale pair: the larger S2 run against the smaller, by p99 at the same 
   t.equal(check([run(1000, 10)]), undefined, 'no pair, no check');
   t.equal(check([result('S2', 'mysql', null, [[2000, 300]])]), undefined, 'the block S2 is not half of a pair');
 });
+
+test("memory is judged outside V8's young generation, with resident memory shown beside it", async (t) => {
+  const MiB = 1024 * 1024;
+  const withMemory = (rounds: [rss: number, young: number][]): TargetResult => {
+    const target = result('S3', 'sqlite', 1, rounds.map(() => [5000, 100]));
+    target.rounds.forEach((round, index) => {
+      round.rssBytes = rounds[index]![0] * MiB;
+      round.youngGenerationBytes = rounds[index]![1] * MiB;
+    });
+    target.rssBytes = { before: 90 * MiB, afterFirstRound: rounds[0]![0] * MiB, afterLastRound: rounds.at(-1)![0] * MiB };
+    return target;
+  };
+  const check = (target: TargetResult) => evaluateTargets([target], ['sqlite']).find((c) => c.name.startsWith('S3 memory'))!;
+
+  // The 06:05 run's S3/sqlite: resident 105 -> 119 MiB (+13%), the young generation grown by 16 MiB.
+  const grownScratch = check(withMemory([[105, 16], [120, 32], [119, 32]]));
+  t.equal(grownScratch.pass, true);
+  t.equal(grownScratch.detail, '-2.2% (89 -> 87 MiB outside the young generation; resident 105 -> 119 MiB)');
+
+  // A leak lands in the old generation: the young generation's size does not hide it.
+  const leak = check(withMemory([[105, 32], [120, 32], [125, 32]]));
+  t.equal(leak.pass, false);
+  t.match(leak.detail, /^27\.4% \(73 -> 93 MiB outside the young generation/);
+
+  // Results written before the young generation was recorded are judged on resident memory.
+  const older = withMemory([[100, 0], [112, 0]]);
+  for (const round of older.rounds) delete round.youngGenerationBytes;
+  t.equal(check(older).pass, false);
+});
