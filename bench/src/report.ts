@@ -49,7 +49,7 @@ export function renderTable(results: readonly TargetResult[]): string {
       r.key,
       formatNumber(r.requestsPerSecond.median),
       `${formatNumber(r.requestsPerSecond.min)}-${formatNumber(r.requestsPerSecond.max)}`,
-      ratio && rule ? `${formatRatio(ratio.ratio)} x ${rule.baseline} (>= ${rule.ratio})` : '',
+      ratio && rule ? `${formatRatio(ratio.ratio)} x ${ratio.baseline} (>= ${rule.ratio})` : '',
       cpuRatio === null ? '' : cpuRatio.toFixed(2),
       formatNumber(r.latency?.p50Ms ?? Number.NaN, 1),
       formatNumber(r.latency?.p99Ms ?? Number.NaN, 1),

@@ -1,7 +1,7 @@
 import { test } from 'tap';
 import type { RoundFigures, TargetResult } from '../src/measure-target.js';
 import type { Store, TargetId } from '../src/protocol.js';
-import { computeCeiling, computeCpuRatio, computeRatio, computeRatioToMysqlB2, evaluateTargets, formatRatio } from '../src/targets.js';
+import { computeCeiling, computeCpuRatio, computeRatio, computeRatioToOwnStoreB2, evaluateTargets, formatRatio } from '../src/targets.js';
 
 /** A result with one round per entry: [requests per second, CPU microseconds per request]. */
 function result(id: TargetId, store: Store | null, block: number | null, rounds: [number, number][]): TargetResult {
@@ -53,68 +53,87 @@ const yardstickRounds: [number, number][] = [[8000, 100], [8000, 100], [8000, 10
 const scenarioRounds: [number, number][] = [[4000, 200], [4000, 200], [1000, 800], [1000, 800], [1000, 800]];
 
 test('a throughput ratio pairs rounds of one block, and falls back to medians across blocks', async (t) => {
-  const b2 = result('B2', 'sqlite', 1, yardstickRounds);
-  const paired = result('S4', 'sqlite', 1, scenarioRounds);
-  t.same(computeRatio([b2, paired], paired), { baseline: 'B2/sqlite', ratio: 0.5, rounds: { min: 0.125, max: 0.5 } });
+  const b2 = result('B2', 'mysql', 1, yardstickRounds);
+  const paired = result('S4', 'mysql', 1, scenarioRounds);
+  t.same(computeRatio([b2, paired], paired), { baseline: 'B2/mysql', ratio: 0.5, rounds: { min: 0.125, max: 0.5 } });
   t.equal(computeCpuRatio([b2, paired], paired), 0.5);
 
-  const apart = result('S4', 'sqlite', 2, [[4000, 200], [4000, 200], [6000, 150], [6000, 150], [6000, 150]]);
-  t.same(computeRatio([b2, apart], apart), { baseline: 'B2/sqlite', ratio: 6000 / 8000, rounds: null });
-  const alone = result('S4', 'sqlite', null, scenarioRounds);
-  t.same(computeRatio([b2, alone], alone), { baseline: 'B2/sqlite', ratio: 1000 / 8000, rounds: null });
+  const apart = result('S4', 'mysql', 2, [[4000, 200], [4000, 200], [6000, 150], [6000, 150], [6000, 150]]);
+  t.same(computeRatio([b2, apart], apart), { baseline: 'B2/mysql', ratio: 6000 / 8000, rounds: null });
+  const alone = result('S4', 'mysql', null, scenarioRounds);
+  t.same(computeRatio([b2, alone], alone), { baseline: 'B2/mysql', ratio: 1000 / 8000, rounds: null });
 });
 
-test('a scenario is compared with its own store\'s yardstick, and not when either failed', async (t) => {
+test("a SQLite scenario meets B2 through mysql2, the issue's B2, and its own store's B3", async (t) => {
   const mysqlB2 = result('B2', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
   const sqliteB2 = result('B2', 'sqlite', 2, yardstickRounds);
-  const s2 = result('S2', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.9, cpu / 0.9]));
-  t.equal(computeRatio([mysqlB2, sqliteB2, s2], s2)?.baseline, 'B2/sqlite');
-  t.ok(Math.abs(computeRatio([mysqlB2, sqliteB2, s2], s2)!.ratio - 0.9) < 1e-9);
-  sqliteB2.ok = false;
-  t.equal(computeRatio([mysqlB2, sqliteB2, s2], s2), null);
+  // A quarter of the SQLite B2 in every round, the MySQL B2's rate (medians: blocks 1 and 2 do not pair).
+  const s2 = result('S2', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
+  t.same(computeRatio([mysqlB2, sqliteB2, s2], s2), { baseline: 'B2/mysql', ratio: 1, rounds: null });
+  t.equal(computeCpuRatio([mysqlB2, sqliteB2, s2], s2), 1);
+  t.equal(computeRatio([sqliteB2, s2], s2), null, 'no MySQL half in the run: no yardstick');
+
+  const mysqlB3 = result('B3', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
+  const sqliteB3 = result('B3', 'sqlite', 2, yardstickRounds);
+  const s6 = result('S6', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.9, cpu / 0.9]));
+  t.equal(computeRatio([mysqlB3, sqliteB3, s6], s6)?.baseline, 'B3/sqlite');
+  t.ok(Math.abs(computeRatio([mysqlB3, sqliteB3, s6], s6)!.ratio - 0.9) < 1e-9);
+
+  mysqlB2.ok = false;
+  t.equal(computeRatio([mysqlB2, sqliteB2, s2], s2), null, 'a failed yardstick judges nothing');
   t.equal(computeCpuRatio([mysqlB2, sqliteB2, s2], s2), null);
 });
 
-test("a SQLite scenario's verdict also reads it against B2 through mysql2, the issue's own B2, without judging by it", async (t) => {
+test("a SQLite scenario's verdict also reads it against its own store's B2, without judging by it", async (t) => {
   const mysqlB2 = result('B2', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
   const sqliteB2 = result('B2', 'sqlite', 2, yardstickRounds);
-  // Half the SQLite yardstick in every round, twice the MySQL one (medians: blocks 1 and 2 do not pair).
-  const s4 = result('S4', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.5 * 0.9, cpu / 0.45]));
-  t.ok(Math.abs(computeRatioToMysqlB2([mysqlB2, sqliteB2, s4], s4)! - (0.45 * 8000) / 2000) < 1e-9);
+  // 0.45 of the SQLite yardstick in every round, 1.8 of the MySQL one.
+  const s4 = result('S4', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.45, cpu / 0.45]));
+  const own = computeRatioToOwnStoreB2([mysqlB2, sqliteB2, s4], s4);
+  t.equal(own?.baseline, 'B2/sqlite');
+  t.ok(Math.abs(own!.ratio - 0.45) < 1e-9);
   const check = evaluateTargets([mysqlB2, sqliteB2, s4], ['sqlite']).find((c) => c.name === 'S4 >= 0.5 x B2');
-  t.equal(check?.pass, false, 'judged against B2/sqlite: 0.45');
-  t.equal(check?.detail, "0.45 x B2/sqlite (rounds 0.45-0.45); 1.80 x B2/mysql, the issue's B2 (through mysql2)");
+  t.equal(check?.pass, true, 'judged against B2/mysql: 1.80');
+  t.equal(check?.detail, "1.80 x B2/mysql; 0.45 x B2/sqlite, its own store's (rounds 0.45-0.45), not judged");
 
-  t.equal(computeRatioToMysqlB2([sqliteB2, s4], s4), null, 'no MySQL half in the run');
+  // A --store=sqlite run: the own store's ratio is shown, and nothing is judged.
+  const alone = evaluateTargets([sqliteB2, s4], ['sqlite']).find((c) => c.name === 'S4 >= 0.5 x B2');
+  t.same(alone, { name: 'S4 >= 0.5 x B2', store: 'sqlite', detail: "B2/mysql not run; 0.45 x B2/sqlite, its own store's (rounds 0.45-0.45), not judged", pass: null });
+
   const s6 = result('S6', 'sqlite', 2, yardstickRounds);
-  t.equal(computeRatioToMysqlB2([mysqlB2, sqliteB2, s6], s6), null, 'S6 is judged against B3');
+  t.equal(computeRatioToOwnStoreB2([mysqlB2, sqliteB2, s6], s6), null, 'S6 is judged against B3');
   const s4mysql = result('S4', 'mysql', 1, yardstickRounds);
-  t.equal(computeRatioToMysqlB2([mysqlB2, s4mysql], s4mysql), null, 'a MySQL scenario has it as its yardstick already');
+  t.equal(computeRatioToOwnStoreB2([mysqlB2, s4mysql], s4mysql), null, 'a MySQL scenario has its own store\'s B2 as its yardstick');
 });
 
 test('the verdict of S4 says how far B3, a part of its work, reaches', async (t) => {
-  const b2 = result('B2', 'sqlite', 1, yardstickRounds);
-  const b3 = result('B3', 'sqlite', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.45, cpu / 0.45]));
-  const s4 = result('S4', 'sqlite', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.4, cpu / 0.4]));
+  const b2 = result('B2', 'mysql', 1, yardstickRounds);
+  const b3 = result('B3', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.45, cpu / 0.45]));
+  const s4 = result('S4', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.4, cpu / 0.4]));
   const ceiling = computeCeiling([b2, b3, s4], s4);
-  t.equal(ceiling?.ceiling, 'B3/sqlite');
+  t.equal(ceiling?.ceiling, 'B3/mysql');
   t.ok(Math.abs(ceiling!.ratio - 0.45) < 1e-9);
 
-  const check = evaluateTargets([b2, b3, s4], ['sqlite']).find((c) => c.name === 'S4 >= 0.5 x B2');
+  const check = evaluateTargets([b2, b3, s4], ['mysql']).find((c) => c.name === 'S4 >= 0.5 x B2');
   t.equal(check?.pass, false);
-  t.equal(check?.detail, '0.40 x B2/sqlite (rounds 0.40-0.40); B3/sqlite, a part of its work, reaches 0.45');
+  t.equal(check?.detail, '0.40 x B2/mysql (rounds 0.40-0.40); B3/mysql, a part of its work, reaches 0.45');
+
+  // On SQLite the ceiling is the store's own B3, over the yardstick B2/mysql.
+  const sqliteB3 = result('B3', 'sqlite', 2, yardstickRounds);
+  const s4sqlite = result('S4', 'sqlite', 2, yardstickRounds.map(([rate, cpu]) => [rate * 0.5, cpu / 0.5]));
+  t.equal(computeCeiling([b2, b3, sqliteB3, s4sqlite], s4sqlite)?.ceiling, 'B3/sqlite');
 
   // No ceiling for S2, and none when the ceiling's baseline did not run.
   t.equal(computeCeiling([b2, s4], s4), null);
-  const s2 = result('S2', 'sqlite', 1, yardstickRounds);
+  const s2 = result('S2', 'mysql', 1, yardstickRounds);
   t.equal(computeCeiling([b2, b3, s2], s2), null);
-  t.equal(evaluateTargets([b2, s2], ['sqlite']).find((c) => c.name === 'S2 >= 0.8 x B2')?.detail, '1.00 x B2/sqlite (rounds 1.00-1.00)');
+  t.equal(evaluateTargets([b2, s2], ['mysql']).find((c) => c.name === 'S2 >= 0.8 x B2')?.detail, '1.00 x B2/mysql (rounds 1.00-1.00)');
 });
 
 test('a scenario whose yardstick did not run is not judged', async (t) => {
   const s4 = result('S4', 'mysql', null, scenarioRounds);
   const check = evaluateTargets([s4], ['mysql']).find((c) => c.name === 'S4 >= 0.5 x B2');
-  t.same(check, { name: 'S4 >= 0.5 x B2', store: 'mysql', detail: 'B2 not run', pass: null });
+  t.same(check, { name: 'S4 >= 0.5 x B2', store: 'mysql', detail: 'B2/mysql not run', pass: null });
 });
 
 test('a ratio just under its target never reads as the target', async (t) => {
