@@ -3,10 +3,10 @@
  * itself over the windows the orchestrator opens. Started with fork(), one per target, so no
  * target's heap, JIT state or pool warms another's.
  */
-import { writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Fixtures, FromServer, ServerSpec, ToServer } from '../protocol.js';
+import { writeFixtures } from './fixtures-file.js';
 import { residentAfterCollection, ServerProbe } from './probe.js';
 import { RoundProfiler, WindowHeapProfiler } from './profiler.js';
 import { installQueryCounter } from './query-counter.js';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const server = await startServer(spec);
   server.app.server.on('request', () => probe.countRequest());
   await server.app.listen({ host: '127.0.0.1', port: 0 });
-  await writeFile(spec.fixturesFile, JSON.stringify(server.fixtures));
+  await writeFixtures(spec.fixturesFile, server.fixtures);
   const { port } = server.app.server.address() as AddressInfo;
 
   process.on('message', (message: ToServer) => {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       case 'prepare': {
         if (!server.prepare) throw new Error(`${spec.target} has nothing to prepare`);
         const fixtures = await server.prepare(message.count);
-        await writeFile(spec.fixturesFile, JSON.stringify(fixtures));
+        await writeFixtures(spec.fixturesFile, fixtures);
         send({ type: 'prepared', count: message.count });
         return;
       }
