@@ -48,7 +48,7 @@ export interface ServerSample {
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
   rssBytes: number;
-  /** Of which V8's young generation, committed (see probe.ts). */
+  /** Of which V8's young generation, resident (see probe.ts). */
   youngGenerationBytes: number;
 }
 
