@@ -170,11 +170,10 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
       if (!scenario) continue;
       const name = `${id} >= ${rule.ratio} x ${rule.baseline}`;
       const own = computeRatioToOwnStoreB2(results, scenario);
-      const ownB2 = own === null ? '' : `${formatRatio(own.ratio)} x ${own.baseline}, its own store's${formatRounds(own.rounds)}, not judged`;
+      const ownB2 = own === null ? '' : `; ${formatRatio(own.ratio)} x ${own.baseline}, its own store's${formatRounds(own.rounds)}, not judged`;
       if (!findResult(results, rule.baseline, yardstickStore(rule, scenario))) {
         // A partial run (--only, --store) without the yardstick: nothing to judge.
-        const detail = `${yardstickKey(rule, scenario)} not run${ownB2 ? `; ${ownB2}` : ''}`;
-        checks.push({ name, store, detail, pass: null });
+        checks.push({ name, store, detail: `${yardstickKey(rule, scenario)} not run${ownB2}`, pass: null });
         continue;
       }
       const ratio = computeRatio(results, scenario);
@@ -184,7 +183,7 @@ export function evaluateTargets(results: readonly TargetResult[], stores: readon
         name,
         store,
         detail: ratio
-          ? `${formatRatio(ratio.ratio)} x ${ratio.baseline}${formatRounds(ratio.rounds)}${reach}${ownB2 ? `; ${ownB2}` : ''}`
+          ? `${formatRatio(ratio.ratio)} x ${ratio.baseline}${formatRounds(ratio.rounds)}${reach}${ownB2}`
           : `not measured (${scenario.problems[0] ?? 'baseline missing'})`,
         pass: ratio ? ratio.ratio >= rule.ratio : false,
       });
