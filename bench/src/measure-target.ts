@@ -194,19 +194,23 @@ export class TargetRun {
   }
 
   /**
-   * Load for the warm-up's time. S5's codes can run out before it (its first batch is sized from a
-   * guess), so S5 warms in batches, each sized from the fastest rate so far, until the time is spent.
+   * Load for the warm-up's time. A run bounded by its requests (S5's codes) can end before it (its
+   * first batch is sized from a guess), so it warms in batches, each sized from the fastest rate so
+   * far, until the time is spent.
    */
   warmUp(): Promise<void> {
     const seconds = this.#context.options.warmupSeconds;
     if (seconds <= 0) return Promise.resolve();
     return this.#step(async () => {
       let remaining = seconds;
+      let bounded: boolean;
       do {
-        const warmup = await this.#runLoad({ duration: remaining, ...this.#requestLimit(remaining, this.#estimatedRate) });
+        const limit = this.#requestLimit(remaining, this.#estimatedRate);
+        bounded = limit.maxRequests !== undefined;
+        const warmup = await this.#runLoad({ duration: remaining, ...limit });
         this.#raiseEstimatedRate(warmup.requestsPerSecond);
         remaining -= warmup.durationSeconds;
-      } while (this.#target.id === 'S5' && remaining >= MIN_WARMUP_BATCH_SECONDS);
+      } while (bounded && remaining >= MIN_WARMUP_BATCH_SECONDS);
     });
   }
 
