@@ -16,6 +16,7 @@ import {
   countRows,
   createAuthorizeRequest,
   createFixture,
+  createFormRequest,
   obtainCode,
   REDIRECT_URI,
   registerTestClient,
@@ -92,26 +93,61 @@ t.test('a public client cannot skip PKCE', async (t) => {
   if (result.kind === 'redirect') t.equal(new URL(result.location).searchParams.get('error'), 'invalid_request');
 });
 
-t.test('a code redeemed by another client is refused and spent', async (t) => {
-  const fixture = createFixture();
-  const owner = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'refresh_token'] });
-  const thief = await registerTestClient(fixture, { name: 'Thief' });
-  const code = await obtainCode(fixture, owner);
-  const stolen = await fixture.server.handleTokenRequest(
-    tokenRequest(thief, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
-  );
-  t.equal(stolen.status, 400);
-  t.equal(bodyOf(stolen).error, 'invalid_grant');
-  t.same(await fixture.storage.listAccessTokens({ clientId: thief.client.id }), []);
-  const [record] = await fixture.storage.listAuthorizationCodes({ clientId: owner.client.id });
-  t.not(record?.consumedAt, null, 'the code is spent');
-  const late = await fixture.server.handleTokenRequest(
-    tokenRequest(owner, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
-  );
-  t.equal(late.status, 400, 'not even its owner can redeem it now');
-  t.equal(bodyOf(late).error, 'invalid_grant');
-  t.same(await fixture.storage.listAccessTokens({ clientId: owner.client.id }), []);
-});
+// Both redemption paths: the store's one-step redemption, and find-then-redeem (which
+// singleAccessToken selects).
+for (const singleAccessToken of [false, true]) {
+  const path = singleAccessToken ? 'find-then-redeem' : 'one-step';
+
+  t.test(`a code presented by another client is refused and changes nothing (${path})`, async (t) => {
+    const fixture = createFixture({ singleAccessToken });
+    const owner = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'refresh_token'] });
+    const thief = await registerTestClient(fixture, { name: 'Thief' });
+    const code = await obtainCode(fixture, owner);
+    const before = fixture.storage.snapshot();
+    const stolen = await fixture.server.handleTokenRequest(
+      tokenRequest(thief, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+    );
+    t.equal(stolen.status, 400);
+    t.same(bodyOf(stolen), { error: 'invalid_grant', error_description: 'The authorization code was issued to another client.' });
+    t.same(fixture.storage.snapshot(), before, 'nothing changed: the code is not spent by a client it was not issued to');
+    const own = await fixture.server.handleTokenRequest(
+      tokenRequest(owner, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+    );
+    t.equal(own.status, 200, 'its own client still redeems it');
+  });
+
+  t.test(`a used code replayed under another client's id revokes nothing (${path})`, async (t) => {
+    const fixture = createFixture({ singleAccessToken });
+    const owner = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'refresh_token'] });
+    const confidential = await registerTestClient(fixture, { name: 'Other' });
+    const publicClient = await registerTestClient(fixture, { name: 'Public', type: 'public' });
+    const code = await obtainCode(fixture, owner);
+    const issued = bodyOf(
+      await fixture.server.handleTokenRequest(
+        tokenRequest(owner, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+      ),
+    );
+    const before = fixture.storage.snapshot();
+    const replays = [
+      ['a confidential client', tokenRequest(confidential, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER })],
+      ['a public client, with no secret', createFormRequest('/oauth/token', {
+        grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER, client_id: publicClient.client.id,
+      })],
+    ] as const;
+    for (const [name, request] of replays) {
+      const replay = await fixture.server.handleTokenRequest(request);
+      t.equal(replay.status, 400, name);
+      t.same(bodyOf(replay), { error: 'invalid_grant', error_description: 'The authorization code was issued to another client.' }, name);
+    }
+    t.same(fixture.storage.snapshot(), before, 'nothing changed: the owner\'s tokens are not revoked');
+    const grant = await fixture.server.verifyAccessToken(String(issued.access_token));
+    t.equal(grant.clientId, owner.client.id, 'the owner\'s access token still works');
+    const refreshed = await fixture.server.handleTokenRequest(
+      tokenRequest(owner, { grant_type: 'refresh_token', refresh_token: String(issued.refresh_token) }),
+    );
+    t.equal(refreshed.status, 200, 'the owner\'s refresh token still works');
+  });
+}
 
 t.test('a refresh token used by another client is refused and changes nothing', async (t) => {
   const fixture = createFixture();
@@ -227,3 +263,4 @@ t.test('OAuth 1.0a oauth_callback: without registered redirect URIs, any http(s)
     t.match(location.searchParams.get('oauth_verifier'), /.+/);
   }
 });
+

@@ -14,8 +14,8 @@ import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken
  * the store marks it consumed and saves its tokens in one transaction, so exactly one request
  * wins, and a request that finds the code consumed also finds the tokens it bought (RFC 6749
  * section 4.1.2: a code used twice was probably stolen, and those tokens are revoked, since the
- * first redeemer may have been the attacker). A failed check spends the code too, which also
- * stops verifier guessing.
+ * first redeemer may have been the attacker). A failed check by the code's own client spends the
+ * code too, which also stops verifier guessing; another client's request changes nothing.
  *
  * When the store can redeem from the digest in one step, it is told what the code must match
  * (client, redirect URI, S256 challenge of the verifier) and that one call is the whole exchange
@@ -56,6 +56,10 @@ export async function exchangeAuthorizationCode(
   }
 
   if (record === null) throw invalidGrant('The authorization code is invalid.');
+  // Before anything that writes: a code is no business of a client it was not issued to (RFC 6749
+  // section 4.1.3), so presenting it, used or not, neither spends it nor revokes its tokens.
+  // Anyone may name a public client's id, so a replay under another id proves nothing.
+  if (record.clientId !== client.id) throw otherClientsCode();
   // The closure below needs a binding TypeScript knows is not null.
   const family: TokenFamily = record;
   const replayed = async (): Promise<never> => {
@@ -85,6 +89,8 @@ export async function exchangeAuthorizationCode(
   return minted.response;
 }
 
+const otherClientsCode = (): OAuthError => invalidGrant('The authorization code was issued to another client.');
+
 /** Why this request may not redeem the code, or null when it may. */
 function checkRedemption(
   client: ClientRecord,
@@ -93,7 +99,7 @@ function checkRedemption(
   verifier: string | undefined,
   now: Date,
 ): { error: OAuthError; expired?: boolean } | null {
-  if (record.clientId !== client.id) return { error: invalidGrant('The authorization code was issued to another client.') };
+  if (record.clientId !== client.id) return { error: otherClientsCode() };
   if (record.expiresAt.getTime() <= now.getTime()) return { error: invalidGrant('The authorization code has expired.'), expired: true };
   if (record.redirectUri !== null) {
     if (redirectUri === undefined) return { error: invalidGrant('The redirect_uri parameter must repeat the one sent to the authorization endpoint.') };

@@ -1,0 +1,126 @@
+// What one client may do with another's credentials, over HTTP, on a SQLite file and on a
+// private MariaDB database (where the store redeems codes in one step): a code presented under
+// another client's id.
+import t, { type Test } from 'tap';
+import type { FastifyInstance } from 'fastify';
+import {
+  announceMysqlSkip,
+  basicAuthHeader,
+  buildReliabilityApp,
+  checkErrorBody,
+  countRows,
+  createMysqlDatabase,
+  createPkce,
+  createSqliteDatabase,
+  mintCode,
+  mysqlRequired,
+  openMysqlAdmin,
+  REDIRECT_URI,
+  type TestDatabase,
+} from './reliability-helpers.js';
+
+interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  body: Record<string, unknown>;
+}
+
+async function post(app: FastifyInstance, url: string, values: Record<string, string>, authorization?: string): Promise<Answer> {
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization === undefined ? {} : { authorization }) },
+    payload: new URLSearchParams(values).toString(),
+  });
+  return { status: response.statusCode, headers: response.headers, body: response.json() };
+}
+
+async function callProtected(app: FastifyInstance, token: string): Promise<number> {
+  const response = await app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } });
+  return response.statusCode;
+}
+
+function assertOAuthError(t: Test, answer: Answer, status: number, error: string, description: string): void {
+  t.equal(answer.status, status, `${error} ${status}`);
+  t.same(answer.body, { error, error_description: description });
+  t.equal(checkErrorBody(answer.body), null, 'RFC-shaped');
+  t.equal(answer.headers['cache-control'], 'no-store');
+}
+
+async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
+  const app = await buildReliabilityApp(database.storage);
+  t.teardown(() => app.close());
+  const { db } = database;
+
+  const registerOwner = async (name: string) => {
+    const { client, clientSecret } = await app.oauth.registerClient({
+      name,
+      redirectUris: [REDIRECT_URI],
+      scopes: ['read'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+    });
+    return { id: client.id, auth: basicAuthHeader(client.id, clientSecret!) };
+  };
+
+  await t.test("a used code replayed under another client's id answers invalid_grant and revokes nothing", async (t) => {
+    const owner = await registerOwner('Owner');
+    const other = await registerOwner('Other');
+    const publicClient = await app.oauth.registerClient({ name: 'Public', type: 'public', redirectUris: [REDIRECT_URI], scopes: ['read'] });
+    const { verifier, challenge } = createPkce();
+    const code = await mintCode(app, owner.id, challenge);
+    const values = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier };
+    const issued = await post(app, '/oauth/token', values, owner.auth);
+    t.equal(issued.status, 200);
+
+    const before = await countRows(db);
+    const liveBefore = await db.selectFrom('portcullis_access_tokens').select('id').where('revoked_at', 'is', null).execute();
+    const described = 'The authorization code was issued to another client.';
+    assertOAuthError(t, await post(app, '/oauth/token', values, other.auth), 400, 'invalid_grant', described);
+    assertOAuthError(t, await post(app, '/oauth/token', { ...values, client_id: publicClient.client.id }), 400, 'invalid_grant', described);
+    t.same(await countRows(db), before, 'no row added');
+    t.same(await db.selectFrom('portcullis_access_tokens').select('id').where('revoked_at', 'is', null).execute(), liveBefore, 'no token revoked');
+
+    t.equal(await callProtected(app, issued.body.access_token as string), 200, "the owner's access token still works");
+    const refreshed = await post(app, '/oauth/token', { grant_type: 'refresh_token', refresh_token: issued.body.refresh_token as string }, owner.auth);
+    t.equal(refreshed.status, 200, "the owner's refresh token still works");
+
+    // A rotated refresh token presented by another client is refused the same way: no revocation.
+    const stale = { grant_type: 'refresh_token', refresh_token: issued.body.refresh_token as string };
+    assertOAuthError(t, await post(app, '/oauth/token', stale, other.auth), 400, 'invalid_grant', 'The refresh token was issued to another client.');
+    t.equal(await callProtected(app, refreshed.body.access_token as string), 200, 'the rotated grant is still live');
+  });
+
+  await t.test('an unused code presented by another client is refused and stays redeemable by its own', async (t) => {
+    const owner = await registerOwner('Owner 2');
+    const other = await registerOwner('Other 2');
+    const { verifier, challenge } = createPkce();
+    const code = await mintCode(app, owner.id, challenge);
+    const values = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier };
+    const codes = () => db.selectFrom('portcullis_authorization_codes').selectAll().where('client_id', '=', owner.id).execute();
+    const before = await codes();
+    assertOAuthError(t, await post(app, '/oauth/token', values, other.auth), 400, 'invalid_grant', 'The authorization code was issued to another client.');
+    t.same(await codes(), before, 'the code is not spent');
+    t.equal((await post(app, '/oauth/token', values, owner.auth)).status, 200, 'its own client redeems it');
+  });
+}
+
+t.test('SQLite file', async (t) => {
+  const database = await createSqliteDatabase();
+  t.teardown(() => database.drop());
+  await runBoundaries(t, database);
+});
+
+t.test('MariaDB', async (t) => {
+  const admin = await openMysqlAdmin();
+  if (typeof admin === 'string') {
+    if (mysqlRequired) t.fail(`MariaDB is required (REQUIRE_MYSQL=1): ${admin}`);
+    else t.test('client boundaries on MariaDB', { skip: announceMysqlSkip(admin) }, async () => {});
+    return;
+  }
+  const database = await createMysqlDatabase(admin);
+  t.teardown(async () => {
+    await database.drop();
+    await admin.destroy();
+  });
+  await runBoundaries(t, database);
+});
