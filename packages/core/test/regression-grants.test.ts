@@ -17,6 +17,7 @@ import {
   createAuthorizeRequest,
   createFixture,
   createFormRequest,
+  errorLike,
   obtainCode,
   REDIRECT_URI,
   registerTestClient,
@@ -264,3 +265,46 @@ t.test('OAuth 1.0a oauth_callback: without registered redirect URIs, any http(s)
   }
 });
 
+t.test('the password grant needs a confidential client (RFC 9700 section 2.4)', async (t) => {
+  let verified = 0;
+  const fixture = createFixture({
+    verifyUser: async (username, password) => {
+      verified += 1;
+      return username === 'alice' && password === 'wonderland' ? { id: 'user-alice', username } : null;
+    },
+  });
+  const before = countRows(fixture.storage);
+  await t.rejects(
+    fixture.server.registerClient({ name: 'Public app', type: 'public', grantTypes: ['password'] }),
+    errorLike({ error: 'invalid_request', description: 'A public client cannot use the password grant: it has no secret to prove itself with.' }),
+    'registration refuses a public client with the password grant',
+  );
+  t.same(countRows(fixture.storage), before, 'the refused registration stored nothing');
+
+  // A public client's record carrying the password grant, as an older registration or a store
+  // edited by hand could hold it: the token endpoint refuses it all the same.
+  const at = new Date(0);
+  await fixture.storage.createClient({
+    id: 'public-legacy', name: 'Public legacy', type: 'public', secretDigest: null, redirectUris: [], scopes: ['read'],
+    grantTypes: ['password'], responseTypes: [], ownerId: null, oauth1Enabled: false, oauth1SecretEncrypted: null,
+    rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+  });
+  const stored = countRows(fixture.storage);
+  const response = await fixture.server.handleTokenRequest(
+    createFormRequest('/oauth/token', { grant_type: 'password', client_id: 'public-legacy', username: 'alice', password: 'wonderland' }),
+  );
+  t.equal(response.status, 400);
+  t.equal(response.headers['cache-control'], 'no-store');
+  t.same(bodyOf(response), {
+    error: 'unauthorized_client',
+    error_description: 'The password grant needs a confidential client authenticated with its secret.',
+  });
+  t.equal(verified, 0, 'the password was never checked');
+  t.same(countRows(fixture.storage), stored, 'nothing was issued');
+
+  const confidential = await registerTestClient(fixture, { grantTypes: ['password'] });
+  const granted = await fixture.server.handleTokenRequest(
+    tokenRequest(confidential, { grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'read' }),
+  );
+  t.equal(granted.status, 200, 'a confidential client still uses it');
+});

@@ -1,6 +1,6 @@
 // What one client may do with another's credentials, over HTTP, on a SQLite file and on a
 // private MariaDB database (where the store redeems codes in one step): a code presented under
-// another client's id.
+// another client's id, the password grant for a public client.
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -48,7 +48,9 @@ function assertOAuthError(t: Test, answer: Answer, status: number, error: string
 }
 
 async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
-  const app = await buildReliabilityApp(database.storage);
+  const app = await buildReliabilityApp(database.storage, {
+    verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'alice' } : null),
+  });
   t.teardown(() => app.close());
   const { db } = database;
 
@@ -101,6 +103,30 @@ async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
     assertOAuthError(t, await post(app, '/oauth/token', values, other.auth), 400, 'invalid_grant', 'The authorization code was issued to another client.');
     t.same(await codes(), before, 'the code is not spent');
     t.equal((await post(app, '/oauth/token', values, owner.auth)).status, 200, 'its own client redeems it');
+  });
+
+  await t.test('the password grant refuses a public client, at registration and at the token endpoint', async (t) => {
+    await t.rejects(
+      app.oauth.registerClient({ name: 'Public password', type: 'public', grantTypes: ['password'] }),
+      { error: 'invalid_request', message: 'A public client cannot use the password grant: it has no secret to prove itself with.' } as unknown as Error,
+    );
+    // A public client whose record lists the password grant anyway (registered before, or edited).
+    const at = new Date();
+    await database.storage.createClient({
+      id: `public-password-${database.dialect}`, name: 'Public password', type: 'public', secretDigest: null, redirectUris: [],
+      scopes: ['read'], grantTypes: ['password'], responseTypes: [], ownerId: null, oauth1Enabled: false,
+      oauth1SecretEncrypted: null, rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+    });
+    const before = await countRows(db);
+    const refused = await post(app, '/oauth/token', {
+      grant_type: 'password', client_id: `public-password-${database.dialect}`, username: 'alice', password: 'wonderland', scope: 'read',
+    });
+    assertOAuthError(t, refused, 400, 'unauthorized_client', 'The password grant needs a confidential client authenticated with its secret.');
+    t.same(await countRows(db), before, 'nothing issued');
+
+    const { client, clientSecret } = await app.oauth.registerClient({ name: 'Confidential password', grantTypes: ['password'], scopes: ['read'] });
+    const granted = await post(app, '/oauth/token', { grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'read' }, basicAuthHeader(client.id, clientSecret!));
+    t.equal(granted.status, 200, 'a confidential client still uses it');
   });
 }
 

@@ -44,6 +44,11 @@ export async function registerClient(context: ServerContext, input: RegisterClie
   if (type === 'public' && grantTypes.includes('client_credentials')) {
     throw invalidRequest('A public client cannot use client_credentials: it has no secret to prove itself with.');
   }
+  // RFC 9700 section 2.4: the password grant hands the client the user's password; only a
+  // client that proves itself with a secret may ask for it.
+  if (type === 'public' && grantTypes.includes('password')) {
+    throw invalidRequest('A public client cannot use the password grant: it has no secret to prove itself with.');
+  }
 
   const redirectUris = [...new Set(input.redirectUris ?? [])];
   for (const uri of redirectUris) assertValidRedirectUri(uri, options.enforceSecure);

@@ -35,6 +35,11 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
     if (!authenticated.client.grantTypes.includes(grant.grantType)) {
       throw unauthorizedClient(`The client may not use the ${grantType} grant.`);
     }
+    // RFC 9700 section 2.4: the password grant is for a confidential client only. A public client
+    // names itself (`none`), which proves nothing, whatever grant types its record lists.
+    if (grant.grantType === 'password' && authenticated.method === 'none') {
+      throw unauthorizedClient('The password grant needs a confidential client authenticated with its secret.');
+    }
     const tokens = await grant.handle(context, authenticated, params);
     return createJsonResponse(200, tokens);
   } catch (thrown) {
