@@ -39,6 +39,13 @@ export interface AuthorizationServerOptions {
   verifyUser?: (username: string, password: string) => Promise<AuthenticatedUser | null>;
   /** Turns a user id into what introspection reports as `username`. */
   findUsername?: (userId: string) => Promise<string | null>;
+  /**
+   * Whether a confidential client may introspect a token issued to another client (RFC 7662
+   * section 4). Asked only for an active token of another client: a token's own client is always
+   * answered, and a refused client gets `{ "active": false }`, as for an unknown token. Tokens
+   * carry no audience, so the default admits the token's own client only.
+   */
+  introspectionPolicy?: IntrospectionPolicy;
   clock?: () => Date;
   entropy?: Entropy;
   /**
@@ -47,6 +54,24 @@ export interface AuthorizationServerOptions {
    */
   secretKey?: Uint8Array | string;
 }
+
+/** What an introspection policy learns of a token: its public facts, never its digest. */
+export interface IntrospectedToken {
+  kind: 'access_token' | 'refresh_token';
+  /** The client the token was issued to. */
+  clientId: string;
+  /** Null for a client_credentials token. */
+  userId: string | null;
+  scope: string[];
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Decides whether `client` (authenticated with its secret) may learn about `token`, issued to
+ * another client, as node-oidc-provider's introspection `allowedPolicy` does.
+ */
+export type IntrospectionPolicy = (client: Readonly<ClientRecord>, token: IntrospectedToken) => boolean | Promise<boolean>;
 
 export interface EndpointPaths {
   authorization: string;
@@ -123,7 +148,7 @@ export interface IssuedTokens {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'endpoints' | 'secretKey'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;

@@ -107,11 +107,54 @@ t.test('introspection of an active access token', async (t) => {
   });
 });
 
-t.test('introspection of a refresh token, by any authenticated confidential client', async (t) => {
-  const { other, refreshToken, introspect } = await setup();
-  const response = await introspect({ token: refreshToken, token_type_hint: 'refresh_token' }, other);
+t.test('introspection of a refresh token by its own client', async (t) => {
+  const { refreshToken, introspect } = await setup();
+  const response = await introspect({ token: refreshToken, token_type_hint: 'refresh_token' });
   t.match(response.body, { active: true, token_type: 'refresh_token', sub: 'user-1' });
   t.notOk('username' in (response.body as object), 'no username without findUsername');
+});
+
+t.test("another client learns nothing of a token unless introspectionPolicy admits it (RFC 7662 section 4)", async (t) => {
+  const { other, accessToken, refreshToken, introspect } = await setup();
+  for (const token of [accessToken, refreshToken]) {
+    const response = await introspect({ token }, other);
+    t.equal(response.status, 200);
+    t.same(response.body, { active: false }, "another client's token reads as inactive");
+    const unknown = await introspect({ token: 'pca_unknown' }, other);
+    t.same(response, unknown, 'exactly the answer to an unknown token');
+  }
+
+  const asked: unknown[] = [];
+  const admitted = await setup({
+    introspectionPolicy: (client, token) => {
+      asked.push({ client: client.id, token });
+      return client.name === 'Resource server';
+    },
+  });
+  const resourceServer = await registerTestClient(admitted.fixture, { name: 'Resource server' });
+  const response = await admitted.introspect({ token: admitted.accessToken }, resourceServer);
+  t.match(response.body, { active: true, client_id: admitted.client.client.id, sub: 'user-1', scope: 'read' }, 'the policy admits it');
+  t.same(asked, [{
+    client: resourceServer.client.id,
+    token: {
+      kind: 'access_token',
+      clientId: admitted.client.client.id,
+      userId: 'user-1',
+      scope: ['read'],
+      issuedAt: admitted.fixture.clock.now,
+      expiresAt: new Date(admitted.fixture.clock.now.getTime() + 3600_000),
+    },
+  }], 'the policy sees the client and the token\'s public facts, no digest');
+  t.same((await admitted.introspect({ token: admitted.refreshToken }, admitted.other)).body, { active: false }, 'and refuses whom it does not admit');
+  t.match((await admitted.introspect({ token: admitted.accessToken })).body, { active: true }, 'its own client without asking the policy');
+  t.equal(asked.length, 2, 'the policy was asked for other clients only');
+
+  const asynchronous = await setup({ introspectionPolicy: async () => true });
+  t.match((await asynchronous.introspect({ token: asynchronous.refreshToken }, asynchronous.other)).body, { active: true, token_type: 'refresh_token' });
+});
+
+t.test('introspectionPolicy must be a function', async (t) => {
+  t.throws(() => createFixture({ introspectionPolicy: true as unknown as () => boolean }), { name: 'TypeError', message: /introspectionPolicy/ });
 });
 
 t.test('inactive tokens say only active: false', async (t) => {

@@ -93,6 +93,7 @@ export type PassThroughOptions = Pick<
   | 'defaultScopes'
   | 'verifyUser'
   | 'findUsername'
+  | 'introspectionPolicy'
   | 'clock'
   | 'entropy'
 >;

@@ -31,6 +31,7 @@ const PASS_THROUGH: readonly (keyof PassThroughOptions)[] = [
   'defaultScopes',
   'verifyUser',
   'findUsername',
+  'introspectionPolicy',
   'clock',
   'entropy',
 ];

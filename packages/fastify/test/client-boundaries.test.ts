@@ -1,6 +1,7 @@
 // What one client may do with another's credentials, over HTTP, on a SQLite file and on a
 // private MariaDB database (where the store redeems codes in one step): a code presented under
-// another client's id, the password grant for a public client.
+// another client's id, introspection of another client's token, the password grant for a public
+// client.
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -50,6 +51,8 @@ function assertOAuthError(t: Test, answer: Answer, status: number, error: string
 async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
   const app = await buildReliabilityApp(database.storage, {
     verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'alice' } : null),
+    // The application's resource server may introspect every client's tokens; nobody else may.
+    introspectionPolicy: (client) => client.name === 'Resource server',
   });
   t.teardown(() => app.close());
   const { db } = database;
@@ -105,6 +108,9 @@ async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
     t.equal((await post(app, '/oauth/token', values, owner.auth)).status, 200, 'its own client redeems it');
   });
 
+  await t.test('introspection answers a client about its own tokens, and others only as the policy admits', (t) =>
+    runIntrospection(t, app, registerOwner));
+
   await t.test('the password grant refuses a public client, at registration and at the token endpoint', async (t) => {
     await t.rejects(
       app.oauth.registerClient({ name: 'Public password', type: 'public', grantTypes: ['password'] }),
@@ -128,6 +134,34 @@ async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
     const granted = await post(app, '/oauth/token', { grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'read' }, basicAuthHeader(client.id, clientSecret!));
     t.equal(granted.status, 200, 'a confidential client still uses it');
   });
+}
+
+async function runIntrospection(t: Test, app: FastifyInstance, registerOwner: (name: string) => Promise<{ id: string; auth: string }>): Promise<void> {
+  const owner = await registerOwner('Token owner');
+  const other = await registerOwner('Another client');
+  const resourceServer = await registerOwner('Resource server');
+  const { verifier, challenge } = createPkce();
+  const code = await mintCode(app, owner.id, challenge);
+  const issued = await post(app, '/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, owner.auth);
+  t.equal(issued.status, 200);
+  const accessToken = issued.body.access_token as string;
+  const refreshToken = issued.body.refresh_token as string;
+
+  const unknown = await post(app, '/oauth/introspect', { token: 'pca_unknown' }, other.auth);
+  t.same(unknown.body, { active: false });
+  for (const token of [accessToken, refreshToken]) {
+    const refused = await post(app, '/oauth/introspect', { token }, other.auth);
+    t.equal(refused.status, 200);
+    t.same(refused.body, { active: false }, "another client learns nothing of the owner's token");
+    t.same(refused.headers['content-type'], unknown.headers['content-type']);
+    t.equal(refused.headers['cache-control'], unknown.headers['cache-control'], 'the very answer to an unknown token');
+    t.equal(refused.headers['content-length'], unknown.headers['content-length']);
+
+    const admitted = await post(app, '/oauth/introspect', { token }, resourceServer.auth);
+    t.match(admitted.body, { active: true, client_id: owner.id, sub: 'alice', scope: 'read' }, 'the policy admits the resource server');
+    const own = await post(app, '/oauth/introspect', { token }, owner.auth);
+    t.match(own.body, { active: true, client_id: owner.id, sub: 'alice' }, 'its own client');
+  }
 }
 
 t.test('SQLite file', async (t) => {

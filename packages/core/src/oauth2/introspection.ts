@@ -1,11 +1,12 @@
 import { tokenDigest } from '../crypto.js';
 import { invalidClient } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
+import type { IntrospectedToken } from '../server-types.js';
 import { authenticateClient } from './client-authentication.js';
 import { readFormParameters } from './form-request.js';
 import type { ServerContext } from './options.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
-import { findTokenByDigest, isTokenActive } from './token-lookup.js';
+import { findTokenByDigest, isTokenActive, type FoundToken } from './token-lookup.js';
 
 /** The RFC 7662 section 2.2 claims of an active token. */
 export interface IntrospectionResponse {
@@ -23,12 +24,15 @@ export interface IntrospectionResponse {
 /**
  * `POST /oauth/introspect` (RFC 7662). Only a client holding a secret may ask (section 4:
  * otherwise anyone could probe for live tokens); a public client's id is no authentication.
- * Anything unknown, expired, revoked or rotated is `{ "active": false }` and nothing more.
+ * A client learns about its own tokens, and about another client's only when the
+ * `introspectionPolicy` admits it (section 4: the server decides who may learn what).
+ * Anything unknown, expired, revoked or rotated, or not for this client to see, is
+ * `{ "active": false }` and nothing more.
  */
 export async function handleIntrospectionRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
   try {
     const params = readFormParameters(context, request, 'introspection');
-    const { method } = await authenticateClient(context, request, params);
+    const { client, method } = await authenticateClient(context, request, params);
     if (method === 'none') throw invalidClient('Introspection requires client authentication with a secret.');
     const token = params.require('token');
     const found = await findTokenByDigest(context, tokenDigest(token), params.get('token_type_hint'));
@@ -38,6 +42,9 @@ export async function handleIntrospectionRequest(context: ServerContext, request
       return createJsonResponse(200, { active: false } satisfies IntrospectionResponse);
     }
     const { record } = found;
+    if (record.clientId !== client.id && !(await context.introspectionPolicy(client, publicFacts(found)))) {
+      return createJsonResponse(200, { active: false } satisfies IntrospectionResponse);
+    }
     const body: IntrospectionResponse = {
       active: true,
       scope: record.scope.join(' '),
@@ -56,4 +63,16 @@ export async function handleIntrospectionRequest(context: ServerContext, request
   } catch (thrown) {
     return createErrorResponse(thrown);
   }
+}
+
+/** The token as an introspection policy sees it: fresh copies, and no digest. */
+function publicFacts({ kind, record }: FoundToken): IntrospectedToken {
+  return {
+    kind,
+    clientId: record.clientId,
+    userId: record.userId,
+    scope: [...record.scope],
+    issuedAt: new Date(record.issuedAt),
+    expiresAt: new Date(record.expiresAt),
+  };
 }

@@ -1,6 +1,6 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
-import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths } from '../server-types.js';
+import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy } from '../server-types.js';
 
 /** The wire contract's paths (DESIGN.md), used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -25,6 +25,8 @@ export interface ServerContext {
   readonly scopes: ScopeRegistry;
   readonly verifyUser: AuthorizationServerOptions['verifyUser'];
   readonly findUsername: AuthorizationServerOptions['findUsername'];
+  /** Asked whether another client may introspect a token; the default admits none. */
+  readonly introspectionPolicy: IntrospectionPolicy;
   readonly secretBox: SecretBox | null;
   /** The realm of `WWW-Authenticate` challenges. */
   readonly realm: string;
@@ -60,6 +62,9 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   }
   if (input.verifyUser !== undefined && typeof input.verifyUser !== 'function') throw new TypeError('options.verifyUser must be a function');
   if (input.findUsername !== undefined && typeof input.findUsername !== 'function') throw new TypeError('options.findUsername must be a function');
+  if (input.introspectionPolicy !== undefined && typeof input.introspectionPolicy !== 'function') {
+    throw new TypeError('options.introspectionPolicy must be a function (client, token) => boolean');
+  }
   const entropy = input.entropy ?? systemEntropy;
   let secretBox: SecretBox | null = null;
   if (input.secretKey !== undefined) {
@@ -93,6 +98,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     scopes,
     verifyUser: input.verifyUser,
     findUsername: input.findUsername,
+    introspectionPolicy: input.introspectionPolicy ?? admitNoOtherClient,
     secretBox,
     realm: input.issuer,
     now: clock,
@@ -111,6 +117,9 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     },
   };
 }
+
+/** Tokens carry no audience yet: no client but the token's own learns about it. */
+const admitNoOtherClient: IntrospectionPolicy = () => false;
 
 function checkTtl(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
