@@ -174,7 +174,11 @@ export interface AuthorizationServer {
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
   /** Issues tokens by hand (an admin page), as oauthost's admin could. Shown once. */
   issueTokens(input: { clientId: string; userId: string | null; scope?: string[]; withRefreshToken?: boolean }): Promise<IssuedTokens>;
-  /** Revokes every token a user gave a client (`/account/apps`). */
+  /**
+   * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
+   * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request
+   * tokens not yet exchanged. Returns how many changed.
+   */
   revokeGrant(userId: string, clientId: string): Promise<number>;
   purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
 }

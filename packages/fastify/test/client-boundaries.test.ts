@@ -1,9 +1,10 @@
 // What one client may do with another's credentials, over HTTP, on a SQLite file and on a
 // private MariaDB database (where the store redeems codes in one step): a code presented under
-// another client's id, introspection of another client's token, the password grant for a public
-// client.
+// another client's id, introspection of another client's token, what a revoked grant leaves, the
+// password grant for a public client.
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import {
   announceMysqlSkip,
   basicAuthHeader,
@@ -19,6 +20,31 @@ import {
   REDIRECT_URI,
   type TestDatabase,
 } from './reliability-helpers.js';
+
+const SECRET_KEY = '6b'.repeat(32);
+
+/** An OAuth 1.0a request signed for the app's issuer, `http://127.0.0.1`, and sent to it. */
+async function postSigned(
+  app: FastifyInstance,
+  path: string,
+  consumer: { key: string; secret: string },
+  token: { token: string; secret: string } | null,
+  extra: Record<string, string>,
+) {
+  const url = new URL(path, 'http://127.0.0.1');
+  const parameters = signRequest({
+    method: 'POST',
+    url,
+    consumerKey: consumer.key,
+    signatureMethod: 'HMAC-SHA1',
+    credentials: { consumerSecret: consumer.secret, tokenSecret: token?.secret ?? '' },
+    ...(token === null ? {} : { token: token.token }),
+    timestamp: Math.floor(Date.now() / 1000),
+    nonce: `n-${Math.random().toString(36).slice(2)}`,
+    extra,
+  });
+  return app.inject({ method: 'POST', url: path, headers: { host: '127.0.0.1', authorization: formatAuthorizationHeader(parameters) } });
+}
 
 interface Answer {
   status: number;
@@ -53,6 +79,8 @@ async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
     verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'alice' } : null),
     // The application's resource server may introspect every client's tokens; nobody else may.
     introspectionPolicy: (client) => client.name === 'Resource server',
+    oauth1: true,
+    secretKey: SECRET_KEY,
   });
   t.teardown(() => app.close());
   const { db } = database;
@@ -110,6 +138,52 @@ async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
 
   await t.test('introspection answers a client about its own tokens, and others only as the policy admits', (t) =>
     runIntrospection(t, app, registerOwner));
+
+  await t.test('revokeGrant ends the codes and authorized request tokens not yet exchanged', async (t) => {
+    const { client, clientSecret } = await app.oauth.registerClient({
+      name: 'Revoked app',
+      redirectUris: [REDIRECT_URI],
+      scopes: ['read'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      oauth1Enabled: true,
+    });
+    const auth = basicAuthHeader(client.id, clientSecret!);
+    const consumer = { key: client.id, secret: clientSecret! };
+    // A grant with tokens, a code not yet redeemed, and an OAuth 1.0a request token the user
+    // approved that the client has not exchanged yet.
+    const first = createPkce();
+    const issued = await post(app, '/oauth/token', {
+      grant_type: 'authorization_code', code: await mintCode(app, client.id, first.challenge), redirect_uri: REDIRECT_URI, code_verifier: first.verifier,
+    }, auth);
+    t.equal(issued.status, 200);
+    const pending = createPkce();
+    const code = await mintCode(app, client.id, pending.challenge);
+    const temporary = await postSigned(app, '/oauth1/request_token', consumer, null, { oauth_callback: REDIRECT_URI });
+    t.equal(temporary.statusCode, 200, 'temporary credentials');
+    const requestToken = Object.fromEntries(new URLSearchParams(temporary.body));
+    const approval = await app.oauth.oauth1!.completeAuthorization(requestToken.oauth_token!, { userId: 'alice', approved: true });
+    if (approval.kind !== 'redirect') throw new Error(`not approved: ${approval.kind}`);
+    const verifier = new URL(approval.location).searchParams.get('oauth_verifier')!;
+
+    t.equal(await app.oauth.revokeGrant('alice', client.id), 4, 'access and refresh token, code, request token');
+
+    const redeemed = await post(app, '/oauth/token', { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: pending.verifier }, auth);
+    assertOAuthError(t, redeemed, 400, 'invalid_grant', 'The authorization code was already used.');
+    t.same(await db.selectFrom('portcullis_access_tokens').select('id').where('client_id', '=', client.id).where('revoked_at', 'is', null).execute(), [], 'no live access token');
+    const exchanged = await postSigned(
+      app,
+      '/oauth1/access_token',
+      consumer,
+      { token: requestToken.oauth_token!, secret: requestToken.oauth_token_secret! },
+      { oauth_verifier: verifier },
+    );
+    t.equal(exchanged.statusCode, 401, 'the request token is refused');
+    t.match(exchanged.json(), { error: 'token_used' });
+    t.equal(checkErrorBody(exchanged.json()), null, 'RFC-shaped');
+    t.same(await db.selectFrom('portcullis_oauth1_access_tokens').select('id').where('client_id', '=', client.id).execute(), [], 'no OAuth 1.0a access token');
+    t.equal(await callProtected(app, issued.body.access_token as string), 401, 'the access token is revoked');
+    t.same(await app.oauth.server.options.storage.listGrants('alice', new Date()).then((grants) => grants.filter((grant) => grant.clientId === client.id)), [], 'nothing left on /account/apps');
+  });
 
   await t.test('the password grant refuses a public client, at registration and at the token endpoint', async (t) => {
     await t.rejects(

@@ -559,6 +559,61 @@ class KyselyStorage implements OAuthStorage {
     });
   }
 
+  async revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number> {
+    const at = toMillis(now);
+    const { clientId, userId } = grant;
+    const db = this.#db;
+    // Plain builders, compiled here, so the statements run through `#atomic` on either dialect:
+    // in the next group commit on SQLite, in one transaction elsewhere. Every table but the
+    // request tokens is reached through its (client_id, user_id) index; request tokens live
+    // minutes and are purged, so theirs is a short scan.
+    const statements = [
+      db
+        .updateTable('portcullis_access_tokens')
+        .set({ revoked_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', at)
+        .compile(),
+      db
+        .updateTable('portcullis_refresh_tokens')
+        .set({ revoked_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', at)
+        .compile(),
+      db
+        .updateTable('portcullis_authorization_codes')
+        .set({ consumed_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('consumed_at', 'is', null)
+        .compile(),
+      db
+        .updateTable('portcullis_oauth1_request_tokens')
+        .set({ consumed_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('consumed_at', 'is', null)
+        .compile(),
+      db
+        .updateTable('portcullis_oauth1_access_tokens')
+        .set({ revoked_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .compile(),
+    ];
+    return this.#atomic('revokeGrant', async (executor) => {
+      let changed = 0;
+      for (const statement of statements) changed += changedRows(await executor.executeQuery(statement));
+      return changed;
+    });
+  }
+
   async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
     checkPaging(filter);
     const { clientId, userId, liveAt } = filter;

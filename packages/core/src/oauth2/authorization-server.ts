@@ -31,13 +31,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     verifyAccessToken,
     registerClient: (input) => registerClient(context, input),
     issueTokens: (input) => issueTokensByHand(context, input),
-    async revokeGrant(userId, clientId) {
-      const now = context.now();
-      const { storage } = context.options;
-      const oauth2 = await storage.revokeTokens({ clientId, userId }, now);
-      const oauth1 = await storage.revokeOAuth1AccessTokens({ clientId, userId }, now);
-      return oauth2 + oauth1;
-    },
+    // Every credential of the grant at once, the codes and authorized request tokens not yet
+    // exchanged included: either would otherwise buy fresh tokens after the revocation.
+    revokeGrant: (userId, clientId) => context.options.storage.revokeGrant({ clientId, userId }, context.now()),
     purgeExpired: (purgeOptions) => context.options.storage.purgeExpired(context.now(), purgeOptions),
   };
 }

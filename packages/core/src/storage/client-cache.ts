@@ -75,6 +75,7 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     revokeAccessToken: forward('revokeAccessToken'),
     revokeFamily: forward('revokeFamily'),
     revokeTokens: forward('revokeTokens'),
+    revokeGrant: forward('revokeGrant'),
     listAccessTokens: forward('listAccessTokens'),
     listGrants: forward('listGrants'),
     saveRequestToken: forward('saveRequestToken'),

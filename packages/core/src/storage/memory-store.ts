@@ -251,6 +251,37 @@ export class MemoryStorage implements OAuthStorage {
     return changed;
   }
 
+  async revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number> {
+    const ofGrant = (row: { clientId: string; userId: string | null }): boolean =>
+      row.clientId === grant.clientId && row.userId === grant.userId;
+    let changed = 0;
+    for (const token of this.#accessTokens.values()) {
+      if (ofGrant(token) && token.revokedAt === null && token.expiresAt > now) {
+        token.revokedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    for (const token of this.#refreshTokens.values()) {
+      if (ofGrant(token) && isLiveRefresh(token, now)) {
+        token.revokedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    for (const row of [...this.#codes.values(), ...this.#requestTokens.values()]) {
+      if (ofGrant(row) && row.consumedAt === null) {
+        row.consumedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    for (const token of this.#oauth1AccessTokens.values()) {
+      if (ofGrant(token) && token.revokedAt === null) {
+        token.revokedAt = new Date(now);
+        changed += 1;
+      }
+    }
+    return changed;
+  }
+
   async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
     const { liveAt } = filter;
     const rows = [...this.#accessTokens.values()].filter(

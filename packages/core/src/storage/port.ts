@@ -159,6 +159,14 @@ export interface OAuthStorage {
     filter: { clientId: string; userId?: string | null; scope?: string[]; accessOnly?: boolean },
     now: Date,
   ): Promise<number>;
+  /**
+   * Ends every credential a user gave a client, in one transaction (`/account/apps`): revokes
+   * the live access and refresh tokens, marks the unconsumed authorization codes and the user's
+   * unconsumed (authorized) OAuth 1.0a request tokens consumed, and revokes the OAuth 1.0a
+   * access tokens. Returns how many credentials changed. A request token no user approved yet
+   * belongs to nobody, so it is left alone.
+   */
+  revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number>;
   listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]>;
   /** The clients a user has live tokens for (OAuth 2 and OAuth 1.0a), for `/account/apps`. */
   listGrants(userId: string, now: Date): Promise<GrantSummary[]>;

@@ -229,6 +229,78 @@ export const tokenCases: ContractCase[] = [
     },
   },
   {
+    name: "revokeGrant ends every credential of a user's grant to a client, and no other",
+    async run(t, { storage }, fx) {
+      const now = contractTime(100);
+      const grant = { clientId: 'client-a', userId: 'user-1' };
+      // The grant's live credentials, one of each kind.
+      const pair = fx.tokenPair();
+      const code = fx.authorizationCode();
+      const pending = fx.requestToken();
+      const authorized = fx.requestToken();
+      const oauth1 = fx.oauth1AccessToken();
+      // Other users', other clients' and already ended credentials.
+      const otherUser = fx.tokenPair({ userId: 'user-2' });
+      const otherClient = fx.tokenPair({ clientId: 'client-b' });
+      const otherUserCode = fx.authorizationCode({ userId: 'user-2' });
+      const otherClientCode = fx.authorizationCode({ clientId: 'client-b' });
+      const usedCode = fx.authorizationCode({ consumedAt: contractTime(10) });
+      const otherUserRequest = fx.requestToken();
+      const otherClientRequest = fx.requestToken({ clientId: 'client-b' });
+      const otherUserOAuth1 = fx.oauth1AccessToken({ userId: 'user-2' });
+      const otherClientOAuth1 = fx.oauth1AccessToken({ clientId: 'client-b' });
+      const revokedOAuth1 = fx.oauth1AccessToken({ revokedAt: contractTime(20) });
+      for (const tokens of [pair, otherUser, otherClient]) await storage.saveTokens(tokens.access, tokens.refresh);
+      for (const saved of [code, otherUserCode, otherClientCode, usedCode]) await storage.saveAuthorizationCode(saved);
+      for (const saved of [pending, authorized, otherUserRequest, otherClientRequest]) await storage.saveRequestToken(saved);
+      for (const saved of [oauth1, otherUserOAuth1, otherClientOAuth1, revokedOAuth1]) await storage.saveOAuth1AccessToken(saved);
+      const verifierDigest = fx.verifierDigest();
+      t.ok(await storage.authorizeRequestToken(authorized.token, 'user-1', verifierDigest, ['read']));
+      t.ok(await storage.authorizeRequestToken(otherUserRequest.token, 'user-2', fx.verifierDigest(), ['read']));
+      t.ok(await storage.authorizeRequestToken(otherClientRequest.token, 'user-1', fx.verifierDigest(), ['read']));
+      const untouched = {
+        accessTokens: await Promise.all([otherUser, otherClient].map((tokens) => storage.findAccessToken(tokens.access.digest))),
+        refreshTokens: await Promise.all([otherUser, otherClient].map((tokens) => storage.findRefreshToken(tokens.refresh.digest))),
+        codes: await Promise.all([otherUserCode, otherClientCode, usedCode].map((saved) => storage.findAuthorizationCode(saved.digest))),
+        requestTokens: await Promise.all([pending, otherUserRequest, otherClientRequest].map((saved) => storage.findRequestToken(saved.token))),
+        oauth1: await Promise.all([otherUserOAuth1, otherClientOAuth1, revokedOAuth1].map((saved) => storage.findOAuth1AccessToken(saved.token))),
+      };
+
+      t.equal(await storage.revokeGrant(grant, now), 5, 'access, refresh, code, authorized request token, OAuth 1.0a access token');
+      t.strictSame(await storage.findAccessToken(pair.access.digest), { ...pair.access, revokedAt: now }, 'the access token is revoked');
+      t.strictSame(await storage.findRefreshToken(pair.refresh.digest), { ...pair.refresh, revokedAt: now }, 'the refresh token is revoked');
+      t.strictSame(await storage.findAuthorizationCode(code.digest), { ...code, consumedAt: now }, 'the code is spent');
+      t.strictSame(
+        await storage.findRequestToken(authorized.token),
+        { ...authorized, userId: 'user-1', verifierDigest, scope: ['read'], consumedAt: now },
+        'the authorized request token is spent',
+      );
+      t.strictSame(await storage.findOAuth1AccessToken(oauth1.token), { ...oauth1, revokedAt: now }, 'the OAuth 1.0a access token is revoked');
+      t.strictSame(await storage.consumeAuthorizationCode(code.digest, contractTime(101)), { status: 'reused', record: { ...code, consumedAt: now } });
+      t.equal((await storage.consumeRequestToken(authorized.token, contractTime(101))).status, 'reused');
+      t.equal(await storage.rotateRefreshToken(pair.refresh.id, contractTime(101), fx.accessToken(), fx.refreshToken(null)), false, 'no rotation');
+      t.strictSame(
+        (await storage.listGrants('user-1', contractTime(101))).map((summary) => summary.clientId),
+        ['client-b', 'client-b'],
+        "user-1's grants to client-b (OAuth 2 and OAuth 1.0a) are all that is left",
+      );
+
+      t.strictSame(
+        {
+          accessTokens: await Promise.all([otherUser, otherClient].map((tokens) => storage.findAccessToken(tokens.access.digest))),
+          refreshTokens: await Promise.all([otherUser, otherClient].map((tokens) => storage.findRefreshToken(tokens.refresh.digest))),
+          codes: await Promise.all([otherUserCode, otherClientCode, usedCode].map((saved) => storage.findAuthorizationCode(saved.digest))),
+          requestTokens: await Promise.all([pending, otherUserRequest, otherClientRequest].map((saved) => storage.findRequestToken(saved.token))),
+          oauth1: await Promise.all([otherUserOAuth1, otherClientOAuth1, revokedOAuth1].map((saved) => storage.findOAuth1AccessToken(saved.token))),
+        },
+        untouched,
+        "other users', other clients' and already ended credentials are untouched, and so is a request token no user approved",
+      );
+      t.equal(await storage.revokeGrant(grant, contractTime(200)), 0, 'nothing left to revoke');
+      t.strictSame(await storage.findAccessToken(pair.access.digest), { ...pair.access, revokedAt: now }, 'the revocation time is kept');
+    },
+  },
+  {
     name: 'listAccessTokens filters by client, user and liveness, newest first, with paging',
     async run(t, { storage }, fx) {
       const t1 = fx.accessToken({ issuedAt: contractTime(1) });
