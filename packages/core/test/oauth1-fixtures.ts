@@ -89,6 +89,7 @@ export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harnes
   const providerStorage = harness.clientCache ? withClientCache(counted.storage) : counted.storage;
   const provider = createOAuth1Provider({
     storage: providerStorage,
+    issuer: 'https://auth.example',
     secretKey: SECRET_KEY,
     realm: 'Polls',
     clock: () => new Date(clock.now * 1000),

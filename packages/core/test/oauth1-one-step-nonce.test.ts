@@ -8,7 +8,7 @@ import type { OAuthRequest } from '../src/http.js';
 import type { NonceRecord } from '../src/storage/records.js';
 import { clientRecord, getAccessToken, setup, type Harness } from './oauth1-fixtures.js';
 
-const URL_ME = 'http://api.example/me';
+const URL_ME = 'https://auth.example/me';
 
 async function verify(h: Harness, request: OAuthRequest, scope: string[] = []): Promise<OAuthError | null> {
   return h.provider.verifySignedRequest(request, scope).then(
@@ -54,7 +54,7 @@ for (const oneStep of [true, false]) {
 
     const refusals: [string, () => Promise<OAuthError | null>, string, number][] = [
       ['a wrong token secret', () => verify(h, signedWith('forged', { tokenSecret: 'guess' })), 'signature_invalid', 401],
-      ['a tampered URL', () => verify(h, { ...signedWith('tampered'), url: new URL('http://api.example/admin') }), 'signature_invalid', 401],
+      ['a tampered URL', () => verify(h, { ...signedWith('tampered'), url: new URL('https://auth.example/admin') }), 'signature_invalid', 401],
       ['a scope the token lacks', () => verify(h, signedWith('narrow'), ['admin']), 'insufficient_scope', 403],
       [
         "another consumer's request with this token",

@@ -27,7 +27,10 @@ t.test('the literal requests of RFC 5849 section 1.2 pass the provider', async (
   const storage = new MemoryStorage();
   const box = new SecretBox(SECRET_KEY);
   await storage.createClient(clientRecord({ id: 'dpf43f3p2l4k3l03', oauth1SecretEncrypted: box.encrypt('kd94hf93k423kf44') }));
-  const provider = createOAuth1Provider({ storage, secretKey: SECRET_KEY, realm: 'Photos', clock: () => new Date(137131200_000) });
+  // The example signs its credential requests for https and its resource request for http: one
+  // server, one origin per provider.
+  const provider = createOAuth1Provider({ storage, issuer: 'https://photos.example.net', secretKey: SECRET_KEY, realm: 'Photos', clock: () => new Date(137131200_000) });
+  const resources = createOAuth1Provider({ storage, issuer: 'http://photos.example.net', secretKey: SECRET_KEY, realm: 'Photos', clock: () => new Date(137131200_000) });
 
   const initiate = await provider.handleRequestTokenRequest({
     method: 'POST',
@@ -101,7 +104,7 @@ t.test('the literal requests of RFC 5849 section 1.2 pass the provider', async (
     expiresAt: null,
     revokedAt: null,
   });
-  const grant = await provider.verifySignedRequest(
+  const grant = await resources.verifySignedRequest(
     {
       method: 'GET',
       url: new URL('http://photos.example.net/photos?file=vacation.jpg&size=original'),
@@ -184,7 +187,7 @@ t.test('three legs end to end, then a signed resource request', async (t) => {
   const grant = await h.provider.verifySignedRequest(
     h.signed({
       method: 'GET',
-      url: 'http://api.example/polls?page=2',
+      url: 'https://auth.example/polls?page=2',
       token: access['oauth_token'] ?? '',
       tokenSecret: access['oauth_token_secret'] ?? '',
       where: 'query',
@@ -197,7 +200,7 @@ t.test('three legs end to end, then a signed resource request', async (t) => {
   const before = h.storage.snapshot();
   const insufficient = await h.provider
     .verifySignedRequest(
-      h.signed({ method: 'GET', url: 'http://api.example/polls', token: access['oauth_token'] ?? '', tokenSecret: access['oauth_token_secret'] ?? '' }),
+      h.signed({ method: 'GET', url: 'https://auth.example/polls', token: access['oauth_token'] ?? '', tokenSecret: access['oauth_token_secret'] ?? '' }),
       ['write'],
     )
     .then(() => null, (error: OAuthError) => error);
@@ -245,7 +248,7 @@ t.test('write includes read; oob callback; HMAC-SHA256 in the form body', async 
   const grant = await h.provider.verifySignedRequest(
     h.signed({
       method: 'POST',
-      url: 'http://api.example/polls/1/vote',
+      url: 'https://auth.example/polls/1/vote',
       body: { choice: '3' },
       token: access['oauth_token'] ?? '',
       tokenSecret: access['oauth_token_secret'] ?? '',
@@ -373,7 +376,7 @@ t.test('replays: the same nonce, timestamp, consumer and token twice', async (t)
   await refusedWithoutChange(t, h, () => h.provider.handleRequestTokenRequest(request), 401, 'nonce_used');
 
   const access = await getAccessToken(h);
-  const resource = h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret });
+  const resource = h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: access.secret });
   await h.provider.verifySignedRequest(resource);
   const before = h.storage.snapshot();
   const replay = await h.provider.verifySignedRequest(resource).then(() => null, (error: OAuthError) => error);
@@ -385,7 +388,7 @@ t.test('replays: the same nonce, timestamp, consumer and token twice', async (t)
   // The same nonce with another timestamp, or another token, is another request.
   const sameNonce = h.signed({
     method: 'GET',
-    url: 'http://api.example/me',
+    url: 'https://auth.example/me',
     token: access.token,
     tokenSecret: access.secret,
     nonce: 'shared',
@@ -393,7 +396,7 @@ t.test('replays: the same nonce, timestamp, consumer and token twice', async (t)
   await h.provider.verifySignedRequest(sameNonce);
   h.clock.now += 1;
   await h.provider.verifySignedRequest(
-    h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret, nonce: 'shared' }),
+    h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: access.secret, nonce: 'shared' }),
   );
   t.equal(h.storage.snapshot().nonces.filter((n) => n.nonce === 'shared').length, 2);
 });
@@ -474,23 +477,23 @@ t.test('stale and future timestamps', async (t) => {
 t.test('tampered requests', async (t) => {
   const h = await setup();
   const access = await getAccessToken(h);
-  const tamperedQuery = h.signed({ method: 'GET', url: 'http://api.example/polls?id=1', token: access.token, tokenSecret: access.secret });
+  const tamperedQuery = h.signed({ method: 'GET', url: 'https://auth.example/polls?id=1', token: access.token, tokenSecret: access.secret });
   tamperedQuery.url.searchParams.set('id', '2');
-  const tamperedMethod = { ...h.signed({ method: 'GET', url: 'http://api.example/polls', token: access.token, tokenSecret: access.secret }), method: 'DELETE' };
-  const tamperedHost = h.signed({ method: 'GET', url: 'http://api.example/polls', token: access.token, tokenSecret: access.secret });
-  tamperedHost.url = new URL('http://evil.example/polls');
+  const tamperedMethod = { ...h.signed({ method: 'GET', url: 'https://auth.example/polls', token: access.token, tokenSecret: access.secret }), method: 'DELETE' };
+  // Signed for another host and sent there (its Host header): the server checks its own origin.
+  const tamperedHost = h.signed({ method: 'GET', url: 'https://evil.example/polls', token: access.token, tokenSecret: access.secret });
   const tamperedBody = h.signed({
     method: 'POST',
-    url: 'http://api.example/vote',
+    url: 'https://auth.example/vote',
     body: { choice: '1' },
     token: access.token,
     tokenSecret: access.secret,
   });
   tamperedBody.body = { choice: '2' };
-  const wrongTokenSecret = h.signed({ method: 'GET', url: 'http://api.example/polls', token: access.token, tokenSecret: 'nope' });
+  const wrongTokenSecret = h.signed({ method: 'GET', url: 'https://auth.example/polls', token: access.token, tokenSecret: 'nope' });
   const changedNonce = h.signed({
     method: 'GET',
-    url: 'http://api.example/polls',
+    url: 'https://auth.example/polls',
     token: access.token,
     tokenSecret: access.secret,
     mutate: (p) => (p['oauth_nonce'] = 'other'),
@@ -753,7 +756,7 @@ t.test('access tokens: revocation and lifetime', async (t) => {
   const access = await getAccessToken(h);
   const call = () =>
     h.provider
-      .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret }))
+      .verifySignedRequest(h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: access.secret }))
       .then(() => null, (error: OAuthError) => error);
   t.equal(await call(), null);
   const record = (await h.storage.findOAuth1AccessToken(access.token))!;
@@ -778,11 +781,11 @@ t.test('access tokens: revocation and lifetime', async (t) => {
   });
 
   const unknown = await h.provider
-    .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me', token: 'pco_nope', tokenSecret: 'x' }))
+    .verifySignedRequest(h.signed({ method: 'GET', url: 'https://auth.example/me', token: 'pco_nope', tokenSecret: 'x' }))
     .then(() => null, (error: OAuthError) => error);
   t.equal(unknown?.error, 'token_rejected');
   const noToken = await h.provider
-    .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me' }))
+    .verifySignedRequest(h.signed({ method: 'GET', url: 'https://auth.example/me' }))
     .then(() => null, (error: OAuthError) => error);
   t.equal(noToken?.error, 'parameter_absent');
   t.equal(noToken?.status, 400);
@@ -790,17 +793,21 @@ t.test('access tokens: revocation and lifetime', async (t) => {
 
 t.test('options are checked when the provider is made', async (t) => {
   const storage = new MemoryStorage();
-  t.throws(() => createOAuth1Provider({ storage, secretKey: Buffer.alloc(16) }), TypeError);
-  t.throws(() => createOAuth1Provider({ storage, secretKey: SECRET_KEY, timestampWindow: 0 }), /timestampWindow/);
-  t.throws(() => createOAuth1Provider({ storage, secretKey: SECRET_KEY, accessTokenTtl: -1 }), /accessTokenTtl/);
-  t.throws(() => createOAuth1Provider({ secretKey: SECRET_KEY } as unknown as OAuth1ProviderOptions), /storage/);
-  t.equal(createOAuth1Provider({ storage, secretKey: SECRET_KEY }).realm, 'portcullis');
+  const issuer = 'https://auth.example';
+  t.throws(() => createOAuth1Provider({ storage, issuer, secretKey: Buffer.alloc(16) }), TypeError);
+  t.throws(() => createOAuth1Provider({ storage, issuer, secretKey: SECRET_KEY, timestampWindow: 0 }), /timestampWindow/);
+  t.throws(() => createOAuth1Provider({ storage, issuer, secretKey: SECRET_KEY, accessTokenTtl: -1 }), /accessTokenTtl/);
+  t.throws(() => createOAuth1Provider({ issuer, secretKey: SECRET_KEY } as unknown as OAuth1ProviderOptions), /storage/);
+  for (const bad of [undefined, '', '/relative', 'ftp://auth.example', 'not a url']) {
+    t.throws(() => createOAuth1Provider({ storage, issuer: bad as string, secretKey: SECRET_KEY }), { name: 'TypeError', message: /issuer/ }, `issuer ${String(bad)}`);
+  }
+  t.equal(createOAuth1Provider({ storage, issuer, secretKey: SECRET_KEY }).realm, 'portcullis');
 });
 
 t.test('concurrent replays and exchanges: exactly one wins', async (t) => {
   const h = await setup();
   const access = await getAccessToken(h);
-  const resource = h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret });
+  const resource = h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: access.secret });
   const outcomes = await Promise.all(
     Array.from({ length: 50 }, () => h.provider.verifySignedRequest(resource).then(() => 'ok', (error: OAuthError) => error.error)),
   );
@@ -848,7 +855,7 @@ t.test('signed requests open each sealed secret once, then reuse it', async (t) 
 
   for (let i = 0; i < 5; i++) {
     const grant = await h.provider.verifySignedRequest(
-      h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret }),
+      h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: access.secret }),
     );
     t.equal(grant.userId, 'alice');
   }
@@ -858,7 +865,7 @@ t.test('signed requests open each sealed secret once, then reuse it', async (t) 
   t.equal(calls.size, 3, 'nothing else is opened');
 
   const forged = await h.provider
-    .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: 'guess' }))
+    .verifySignedRequest(h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: 'guess' }))
     .then(() => null, (error: OAuthError) => error);
   t.equal(forged?.error, 'signature_invalid', 'a cached secret still checks every signature');
   t.equal(forged?.status, 401);
@@ -877,7 +884,7 @@ t.test('a tampered sealed secret fails every time and is never kept', async (t) 
 
   for (let i = 0; i < 3; i++) {
     const error = await h.provider
-      .verifySignedRequest(h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret: access.secret }))
+      .verifySignedRequest(h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret: access.secret }))
       .then(() => null, (e: OAuthError) => e);
     t.equal(error?.error, 'server_error', `attempt ${i + 1} fails`);
     t.equal(error?.status, 500);
@@ -890,7 +897,7 @@ t.test('behind the client cache, every leg reads the kept consumer in place and 
   const h = await setup({}, { clientCache: true });
   const registered = (await h.storage.findClient('consumer-1'))!;
   const signedGet = (access: { token: string; secret: string }, tokenSecret = access.secret) =>
-    h.signed({ method: 'GET', url: 'http://api.example/me', token: access.token, tokenSecret });
+    h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret });
 
   for (const round of ['a lookup', 'the kept record']) {
     if (round === 'the kept record') t.ok(Object.isFrozen(peekCachedClient(h.providerStorage, 'consumer-1')), 'kept, deep-frozen');

@@ -194,7 +194,7 @@ async function createOAuth1Harness(redirectUris: string[] = []) {
     oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
   });
   const now = 1_800_000_000;
-  const provider = createOAuth1Provider({ storage, secretKey: key, clock: () => new Date(now * 1000) });
+  const provider = createOAuth1Provider({ storage, issuer: 'https://auth.example.com', secretKey: key, clock: () => new Date(now * 1000) });
   function requestToken(callback: string, nonce: string): OAuthRequest {
     const url = new URL('https://auth.example.com/oauth1/request_token');
     const parameters = signRequest({

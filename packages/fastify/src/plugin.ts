@@ -186,6 +186,8 @@ function createOAuth1(
   const { timestampWindow, requestTokenTtl, accessTokenTtl, realm } = settings.oauth1;
   const providerOptions: OAuth1ProviderOptions = {
     storage: options.storage,
+    // Signatures cover the issuer's origin, never the Host header the client sends.
+    issuer: options.issuer,
     secretKey: options.secretKey,
     scopes: registry,
     // The realm of the bearer challenges by default: one server, one protection space.

@@ -27,7 +27,8 @@ export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
   const protocol = request.protocol;
   // Concatenated rather than resolved: a request path of `//evil.example/` must stay a path.
   // `originalUrl` is the request line as the client sent it, before any `rewriteUrl`: OAuth 1.0a
-  // signatures cover that URL (RFC 5849 section 3.4.1.2), with the Host header's port.
+  // signatures cover its path and query (RFC 5849 section 3.4.1.2); the core puts the issuer's
+  // origin before them, not this Host header's.
   const href = `${protocol}://${host}${request.originalUrl}`;
   return new AdaptedRequest(request.method, href, singleValuedHeaders(request.headers), body, protocol === 'https');
 }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { OAuth } from 'oauth';
 import OAuth1a from 'oauth-1.0a';
 import t from 'tap';
@@ -8,20 +8,37 @@ import { buildOAuth1App, type OAuth1TestApp } from './oauth1-helpers.js';
 
 // The three legs and a signed resource request driven by two independent client libraries from
 // npm, `oauth` (node-oauth) and `oauth-1.0a`, over real HTTP on loopback: their base strings,
-// encodings and header formats are theirs, not ours. The Host they send carries the ephemeral
-// port, which the signature covers (RFC 5849 section 3.4.1.2).
+// encodings and header formats are theirs, not ours. They sign for the issuer's URL, ephemeral
+// port included, which the signature covers (RFC 5849 section 3.4.1.2).
+
+const REALM = 'https://auth.example.test';
 
 interface Listening {
   built: OAuth1TestApp;
   origin: string;
 }
 
+/** A port free on loopback a moment ago, so the issuer can name it before the server listens. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The app on loopback, its issuer the URL the libraries sign for: the server checks signatures
+ * against its issuer's origin, ephemeral port included (RFC 5849 section 3.4.1.2).
+ */
 async function listen(t: Test): Promise<Listening> {
-  const built = await buildOAuth1App();
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  // The realm stays the one the assertions name, whatever the port.
+  const built = await buildOAuth1App({ plugin: { issuer: origin, oauth1: { realm: REALM } } });
   t.teardown(built.close);
-  await built.app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = built.app.server.address() as AddressInfo;
-  return { built, origin: `http://127.0.0.1:${port}` };
+  await built.app.listen({ port, host: '127.0.0.1' });
+  return { built, origin };
 }
 
 /** A browser's cookie handling, enough for one session cookie. */
@@ -225,7 +242,7 @@ t.test('the `oauth-1.0a` library with fetch: three legs in form bodies, a signed
   const before = await built.snapshot();
   const replay = await fetch(meUrl, { headers: { authorization: meHeader } });
   t.equal(replay.status, 401);
-  t.equal(replay.headers.get('www-authenticate'), 'OAuth realm="https://auth.example.test"');
+  t.equal(replay.headers.get('www-authenticate'), `OAuth realm="${REALM}"`);
   t.match(await replay.json(), { error: 'nonce_used' });
   t.same(await built.snapshot(), before, 'a replay changes nothing');
 
@@ -233,7 +250,7 @@ t.test('the `oauth-1.0a` library with fetch: three legs in form bodies, a signed
   const tampered = consumer.toHeader(consumer.authorize({ url: `${origin}/api/me?page=1`, method: 'GET' }, token)).Authorization;
   const forged = await fetch(`${origin}/api/me?page=2`, { headers: { authorization: tampered } });
   t.equal(forged.status, 401);
-  t.equal(forged.headers.get('www-authenticate'), 'OAuth realm="https://auth.example.test"');
+  t.equal(forged.headers.get('www-authenticate'), `OAuth realm="${REALM}"`);
   t.match(await forged.json(), { error: 'signature_invalid' });
   t.same(await built.snapshot(), before, 'a forged request records no nonce');
 

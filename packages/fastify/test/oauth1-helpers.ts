@@ -16,8 +16,11 @@ import { CookieJar, createTestScopes, FORM, form, ISSUER, SESSION_SECRET } from 
 /** 32 bytes as 64 hex characters: the key sealing OAuth 1.0a secrets. */
 export const SECRET_KEY = '3f'.repeat(16) + 'a1'.repeat(16);
 export const CALLBACK = 'https://printer.example/ready?from=portcullis';
-/** Where `inject` requests go: its default Host is `localhost:80`, which the base string drops. */
-export const BASE = 'http://localhost';
+/**
+ * What clients sign for: the issuer. The server checks signatures against its issuer's origin,
+ * whatever Host `inject` sends (`localhost:80` by default).
+ */
+export const BASE = ISSUER;
 
 export interface OAuth1TestApp {
   app: FastifyInstance;
@@ -126,7 +129,7 @@ export interface SignInput {
   timestamp?: number;
   nonce?: string;
   signatureMethod?: 'HMAC-SHA1' | 'HMAC-SHA256' | 'PLAINTEXT';
-  /** The scheme and authority the client addresses; default `http://localhost`. */
+  /** The scheme and authority the client signs for; default the issuer. */
   origin?: string;
 }
 

@@ -161,39 +161,59 @@ t.test('revokeGrant and oauth1.revokeAccessTokens end token credentials; expiry 
   t.equal(bearerAnswer.statusCode, 401);
 });
 
-t.test('the signed URL is the one the client sent: Host with its port, the path before rewriteUrl', async (t) => {
+t.test("the signed URL is the issuer's origin with the path the client sent, whatever its Host header", async (t) => {
   const built = await setup(t, {
     fastify: { rewriteUrl: (request) => (request.url?.startsWith('/v1/') ? `/api/${request.url.slice(4)}` : request.url ?? '/') },
   });
   const credentials = await obtainAccessToken(built);
-  const withPort = await built.app.inject({
+  const before = await built.snapshot();
+  // Correctly signed for another host, and sent with that host: the signature is checked
+  // against the issuer's origin, so it does not match (RFC 5849 section 3.4.1.2).
+  const forged = await built.app.inject({
     method: 'GET',
     url: '/api/me',
     headers: {
-      host: 'api.example.test:8443',
-      authorization: signedHeader(signFor(built, credentials, 'GET', '/api/me', { origin: 'http://api.example.test:8443' })),
+      host: 'evil.example',
+      authorization: signedHeader(signFor(built, credentials, 'GET', '/api/me', { origin: 'http://evil.example' })),
     },
   });
-  t.equal(withPort.statusCode, 200, 'a non-default port is part of the base string');
-  const withoutPort = await built.app.inject({
+  t.equal(forged.statusCode, 401, 'a resource request signed for another host');
+  t.same(forged.json(), { error: 'signature_invalid', error_description: 'The signature does not match the request.' });
+  t.equal(forged.headers['www-authenticate'], REALM);
+  const forgedTemporary = await built.app.inject({
+    method: 'POST',
+    url: '/oauth1/request_token',
+    headers: {
+      ...FORM,
+      host: 'evil.example',
+      authorization: signedHeader({
+        method: 'POST',
+        url: '/oauth1/request_token',
+        consumerKey: built.client.id,
+        consumerSecret: built.consumerSecret,
+        extra: { oauth_callback: 'oob' },
+        origin: 'http://evil.example',
+      }),
+    },
+    payload: '',
+  });
+  t.equal(forgedTemporary.statusCode, 401, 'a temporary credentials request signed for another host');
+  t.same(forgedTemporary.json(), { error: 'signature_invalid', error_description: 'The signature does not match the request.' });
+  const otherPort = await built.app.inject({
     method: 'GET',
     url: '/api/me',
-    headers: {
-      host: 'api.example.test:8443',
-      authorization: signedHeader(signFor(built, credentials, 'GET', '/api/me', { origin: 'http://api.example.test' })),
-    },
+    headers: { authorization: signedHeader(signFor(built, credentials, 'GET', '/api/me', { origin: `${ISSUER}:8443` })) },
   });
-  t.equal(withoutPort.statusCode, 401);
-  t.equal(withoutPort.json().error, 'signature_invalid');
-  const defaultPort = await built.app.inject({
+  t.equal(otherPort.statusCode, 401, "the issuer's port is part of the base string");
+  t.equal(otherPort.json().error, 'signature_invalid');
+  t.same(await built.snapshot(), before, 'the refused requests changed nothing');
+
+  const anyHost = await built.app.inject({
     method: 'GET',
     url: '/api/me',
-    headers: {
-      host: 'api.example.test:80',
-      authorization: signedHeader(signFor(built, credentials, 'GET', '/api/me', { origin: 'http://api.example.test' })),
-    },
+    headers: { host: 'internal.example:8080', authorization: signedHeader(signFor(built, credentials, 'GET', '/api/me')) },
   });
-  t.equal(defaultPort.statusCode, 200, 'the default port is dropped (section 3.4.1.2)');
+  t.equal(anyHost.statusCode, 200, 'signed for the issuer: the Host header a proxy sends plays no part');
 
   const rewritten = await built.app.inject({
     method: 'GET',

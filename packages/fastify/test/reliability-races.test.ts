@@ -164,7 +164,9 @@ async function runRaces(t: Test, database: TestDatabase): Promise<void> {
       formatAuthorizationHeader(
         signRequest({
           method,
-          url,
+          // Signed for the issuer (`http://127.0.0.1`), whose origin the server checks, and sent
+          // to the port the app listens on.
+          url: new URL(url.slice(origin.length), 'http://127.0.0.1'),
           consumerKey: client.id,
           signatureMethod: 'HMAC-SHA1',
           credentials: { consumerSecret: clientSecret!, ...(token ? { tokenSecret: token.secret } : {}) },

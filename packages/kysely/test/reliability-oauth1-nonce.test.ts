@@ -28,7 +28,7 @@ async function runNonceRace(t: Test, db: Kysely<Database>): Promise<void> {
     id: 'tok-1', token: 'access-token-1', secretEncrypted: box.encrypt('token-secret'), clientId: 'consumer', userId: 'alice',
     scope: ['read'], issuedAt: at, expiresAt: null, revokedAt: null,
   });
-  const provider = createOAuth1Provider({ storage, secretKey: KEY, clock: () => new Date(NOW * 1000) });
+  const provider = createOAuth1Provider({ storage, issuer: 'https://auth.example', secretKey: KEY, clock: () => new Date(NOW * 1000) });
 
   const sign = (url: URL, nonce: string, token?: { token: string; secret: string }, extra?: Record<string, string>) =>
     signRequest({
@@ -44,7 +44,7 @@ async function runNonceRace(t: Test, db: Kysely<Database>): Promise<void> {
     });
 
   await t.test('a signed resource request: one accepted, 49 nonce_used', async (t) => {
-    const url = new URL('https://api.example/me');
+    const url = new URL('https://auth.example/me');
     const header = formatAuthorizationHeader(sign(url, 'the-one-nonce', { token: 'access-token-1', secret: 'token-secret' }));
     const request = (): OAuthRequest => ({ method: 'GET', url, headers: { authorization: header }, secure: true });
     const outcomes = await Promise.all(

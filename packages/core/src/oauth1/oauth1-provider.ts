@@ -47,6 +47,8 @@ export function createOAuth1Provider(options: OAuth1ProviderOptions): OAuth1Prov
 class Provider implements OAuth1Provider {
   readonly realm: string;
   readonly #storage: OAuthStorage;
+  /** The issuer's scheme, host and port, lower case and without a default port: what clients sign for. */
+  readonly #origin: string;
   readonly #box: SecretBox;
   readonly #secrets: OpenedSecrets;
   readonly #scopes: ScopeRegistry;
@@ -63,6 +65,7 @@ class Provider implements OAuth1Provider {
       throw new TypeError('createOAuth1Provider: `storage` is required');
     }
     this.#storage = options.storage;
+    this.#origin = checkIssuer(options.issuer);
     this.#entropy = options.entropy ?? systemEntropy;
     if (options.secretKey === undefined) throw new TypeError('createOAuth1Provider: `secretKey` (32 bytes) is required');
     this.#box = new SecretBox(options.secretKey, this.#entropy);
@@ -345,7 +348,9 @@ class Provider implements OAuth1Provider {
       auth.method === 'RSA-SHA1'
         ? { publicKey: auth.client.rsaPublicKey ?? '' }
         : { consumerSecret: this.#secrets.open(auth.client.oauth1SecretEncrypted ?? ''), tokenSecret };
-    const baseString = buildSignatureBaseString(request.method, request.url, auth.parameters.signatureParameters);
+    // RFC 5849 section 3.4.1.2: the base string URI is the server's own origin and the request's
+    // path. The Host header is the client's to choose, so it has no say in what was signed for.
+    const baseString = buildSignatureBaseString(request.method, `${this.#origin}${request.url.pathname}`, auth.parameters.signatureParameters);
     const signature = auth.parameters.protocol.get('oauth_signature') ?? '';
     if (!verifySignature(auth.method, baseString, signature, credentials)) {
       throw fail('signature_invalid', 'The signature does not match the request.');
@@ -501,6 +506,15 @@ function checkRequestTokenState(record: RequestTokenRecord, now: Date): void {
     throw fail('token_used', 'This request token was already used.');
   }
   if (record.expiresAt.getTime() <= now.getTime()) throw fail('token_expired', 'The request token has expired.');
+}
+
+/** The origin of the `issuer` option; a TypeError unless it is an absolute http(s) URL. */
+function checkIssuer(issuer: unknown): string {
+  const url = typeof issuer === 'string' && URL.canParse(issuer) ? new URL(issuer) : null;
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new TypeError('createOAuth1Provider: `issuer` must be the server\'s absolute http(s) URL, e.g. https://auth.example.com');
+  }
+  return url.origin;
 }
 
 function checkSeconds(name: string, value: number): number {

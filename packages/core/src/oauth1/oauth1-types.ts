@@ -8,6 +8,14 @@ import type { OAuthStorage } from '../storage/port.js';
 export interface OAuth1ProviderOptions {
   storage: OAuthStorage;
   /**
+   * The server's public URL, e.g. `https://auth.example.com` (the OAuth 2 issuer). Signatures
+   * are checked against its scheme, host and port with the request's own path (RFC 5849
+   * section 3.4.1.2), never against the request's Host header, which the client chooses: a
+   * request signed for another host is refused. Behind a TLS-terminating proxy this is the
+   * public URL. Only its origin counts; a path in it is ignored.
+   */
+  issuer: string;
+  /**
    * The AES-256-GCM key that seals consumer and token secrets (`SecretBox`): 32 bytes, 64 hex
    * characters or 43 base64url characters. The same key the OAuth 2 server seals
    * `oauth1SecretEncrypted` with.
