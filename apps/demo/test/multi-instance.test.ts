@@ -10,6 +10,8 @@ import { connectTestRedis, deletePrefix, randomPrefix, REDIS_URL } from './redis
 import { startServer, type RunningServer } from './run.js';
 
 const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+// The public URL both instances stand behind, as a load balancer would present them.
+const ISSUER = 'http://127.0.0.1:3000';
 
 async function mysqlReachable(): Promise<boolean> {
   try {
@@ -90,7 +92,7 @@ if (!mysqlUp) {
       REDIS_KEY_PREFIX: prefix,
       SESSION_SECRET,
       PORTCULLIS_SECRET_KEY: SECRET_KEY,
-      ISSUER: 'http://127.0.0.1:3000',
+      ISSUER,
       DATA_DIR: dataDir,
       // The load below is one client address: far above it, so the limit never refuses a token here.
       RATE_LIMIT_MAX: '100000',
@@ -150,11 +152,13 @@ if (!mysqlUp) {
 
     await t.test('OAuth 1.0a across instances: temporary credentials on one, consent and token credentials on the other, one nonce for both', async (t) => {
       let counter = 0;
-      const sign = (method: string, url: string, extra: { token?: string; tokenSecret?: string; params?: Record<string, string>; nonce?: string; timestamp?: number } = {}) =>
+      // Both instances stand behind the issuer's URL: OAuth 1.0a requests are signed for it
+      // (RFC 5849 section 3.4.1.2), whichever instance they reach.
+      const sign = (method: string, path: string, extra: { token?: string; tokenSecret?: string; params?: Record<string, string>; nonce?: string; timestamp?: number } = {}) =>
         formatAuthorizationHeader(
           signRequest({
             method,
-            url,
+            url: `${ISSUER}${path}`,
             consumerKey: clientId,
             signatureMethod: 'HMAC-SHA1',
             credentials: { consumerSecret: clientSecret, tokenSecret: extra.tokenSecret ?? '' },
@@ -164,7 +168,7 @@ if (!mysqlUp) {
             ...(extra.params ? { extra: extra.params } : {}),
           }),
         );
-      const temporary = await fetch(`${a.baseUrl}/oauth1/request_token`, { method: 'POST', headers: { authorization: sign('POST', `${a.baseUrl}/oauth1/request_token`, { params: { oauth_callback: redirectUri } }) } });
+      const temporary = await fetch(`${a.baseUrl}/oauth1/request_token`, { method: 'POST', headers: { authorization: sign('POST', '/oauth1/request_token', { params: { oauth_callback: redirectUri } }) } });
       t.equal(temporary.status, 200, 'A issues temporary credentials');
       const temp = new URLSearchParams(await temporary.text());
       const requestToken = temp.get('oauth_token') ?? '';
@@ -179,16 +183,16 @@ if (!mysqlUp) {
       t.ok(verifier);
       const access = await fetch(`${b.baseUrl}/oauth1/access_token`, {
         method: 'POST',
-        headers: { authorization: sign('POST', `${b.baseUrl}/oauth1/access_token`, { token: requestToken, tokenSecret: temp.get('oauth_token_secret') ?? '', params: { oauth_verifier: verifier } }) },
+        headers: { authorization: sign('POST', '/oauth1/access_token', { token: requestToken, tokenSecret: temp.get('oauth_token_secret') ?? '', params: { oauth_verifier: verifier } }) },
       });
       t.equal(access.status, 200, 'B exchanges it for token credentials');
       const credentials = new URLSearchParams(await access.text());
       const signed = { token: credentials.get('oauth_token') ?? '', tokenSecret: credentials.get('oauth_token_secret') ?? '', nonce: 'used-once-across-instances', timestamp: Math.floor(Date.now() / 1000) };
-      const onA = await fetch(`${a.baseUrl}/api/me`, { headers: { authorization: sign('GET', `${a.baseUrl}/api/me`, signed) } });
+      const onA = await fetch(`${a.baseUrl}/api/me`, { headers: { authorization: sign('GET', '/api/me', signed) } });
       t.equal(onA.status, 200, 'a signed request on A');
-      // The same nonce and timestamp (a nonce is unique per timestamp, RFC 5849 section 3.3), signed
-      // for B's URL: the nonce store is shared, so B refuses it.
-      const onB = await fetch(`${b.baseUrl}/api/me`, { headers: { authorization: sign('GET', `${b.baseUrl}/api/me`, signed) } });
+      // The same signed request, nonce and timestamp (a nonce is unique per timestamp, RFC 5849
+      // section 3.3), sent to B: the nonce store is shared, so B refuses it.
+      const onB = await fetch(`${b.baseUrl}/api/me`, { headers: { authorization: sign('GET', '/api/me', signed) } });
       t.equal(onB.status, 401, 'the nonce A recorded is refused by B');
       t.equal(((await onB.json()) as { error: string }).error, 'nonce_used');
     });
