@@ -107,7 +107,8 @@ export interface Fixtures {
   accessTokens?: string[];
   refreshTokens?: string[];
   codes?: { code: string; verifier: string; redirectUri: string }[];
-  oauth1?: { consumerKey: string; consumerSecret: string; token: string; tokenSecret: string };
+  /** `origin` is the server's issuer: OAuth 1.0a requests are signed for it, not for the address they reach. */
+  oauth1?: { consumerKey: string; consumerSecret: string; token: string; tokenSecret: string; origin: string };
   username?: string;
   password?: string;
   /** Rows a baseline route may look up by primary key: ids 1..rowCount. */

@@ -159,7 +159,7 @@ export function buildRequestPlan(target: TargetId, fixtures: Fixtures, origin: s
     }
     case 'S6': {
       const credentials = requireFixture(fixtures.oauth1, 'oauth1');
-      const baseUri = `${origin}/api/resource`;
+      const baseUri = `${credentials.origin}/api/resource`;
       return success([
         {
           method: 'GET',

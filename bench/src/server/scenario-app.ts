@@ -207,5 +207,5 @@ async function issueOAuth1Token(
     expiresAt: null,
     revokedAt: null,
   });
-  return { consumerKey: clientId, consumerSecret, token, tokenSecret };
+  return { consumerKey: clientId, consumerSecret, token, tokenSecret, origin: ISSUER };
 }
