@@ -81,8 +81,62 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   permission_denied: 401,
 };
 
+// RFC 6749 section 5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+const DESCRIPTION_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+// Long enough for any sentence the server writes; an echoed value longer than this loses its middle.
+const MAX_DESCRIPTION_LENGTH = 512;
+const DESCRIPTION_HEAD_LENGTH = 384;
+const ELISION = '...';
+const utf8 = new TextEncoder();
+
+/**
+ * A description as it may go on the wire: in a JSON body, a redirect's query or fragment, a
+ * `WWW-Authenticate` quoted-string (RFC 6750 section 3) and an OAuth 1.0a problem report. `"`
+ * becomes `'`; every other character outside RFC 6749 section 5.2's set (controls, `\\`,
+ * non-ASCII) is percent-encoded as UTF-8; and a description longer than 512 characters keeps its
+ * start and its end around `...`, so an echoed request value never comes back whole. A text
+ * already within these rules is returned unchanged.
+ */
+export function toErrorDescription(text: string): string {
+  if (text.length <= MAX_DESCRIPTION_LENGTH && DESCRIPTION_TEXT.test(text)) return text;
+  // Every character gives at least one character of output, so the ends of a long text are all
+  // that can show: the middle is never encoded.
+  const limit = MAX_DESCRIPTION_LENGTH;
+  const pieces = encodeDescriptionPieces(text.length > 2 * limit ? `${text.slice(0, limit)}${text.slice(-limit)}` : text);
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  if (length <= limit) return pieces.join('');
+  // Whole pieces only, so no escape or UTF-8 sequence is cut in two.
+  let head = '';
+  let at = 0;
+  while (at < pieces.length && head.length + pieces[at]!.length <= DESCRIPTION_HEAD_LENGTH) head += pieces[at++];
+  let tail = '';
+  let back = pieces.length - 1;
+  const tailLength = limit - ELISION.length - head.length;
+  while (back >= at && tail.length + pieces[back]!.length <= tailLength) tail = pieces[back--] + tail;
+  return `${head}${ELISION}${tail}`;
+}
+
+/** The text as output pieces, one per character: itself, `'` for `"`, or its UTF-8 escapes. */
+function encodeDescriptionPieces(text: string): string[] {
+  const pieces: string[] = [];
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if (char === '"') pieces.push("'");
+    else if (char.length === 1 && code >= 0x20 && code <= 0x7e && code !== 0x5c) pieces.push(char);
+    else {
+      // A lone surrogate encodes as U+FFFD.
+      let escaped = '';
+      for (const byte of utf8.encode(char)) escaped += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+      pieces.push(escaped);
+    }
+  }
+  return pieces;
+}
+
 /**
  * One error class for every protocol error: the wire fields, the HTTP status, headers and cause.
+ * Its description (and message) is the given one made wire-ready by `toErrorDescription`.
  *
  * It carries no stack trace: it is an answer to a refused request, not a bug, and floods of
  * refused requests (wrong secrets, bad tokens) made capturing stacks a visible share of CPU. When
@@ -99,10 +153,11 @@ export class OAuthError extends Error {
   constructor(error: OAuthErrorCode, options: OAuthErrorOptions = {}) {
     // V8 captures the stack inside Error's constructor, reading the limit there; restored at once,
     // even if super throws, so no other error loses its stack.
+    const description = options.description === undefined ? undefined : toErrorDescription(options.description);
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      super(options.description ?? error, options.cause === undefined ? undefined : { cause: options.cause });
+      super(description ?? error, options.cause === undefined ? undefined : { cause: options.cause });
     } finally {
       Error.stackTraceLimit = stackTraceLimit;
     }
@@ -110,7 +165,7 @@ export class OAuthError extends Error {
     this.name = 'OAuthError';
     this.error = error;
     this.status = options.status ?? DEFAULT_STATUS[error];
-    this.description = options.description;
+    this.description = description;
     this.uri = options.uri;
     this.headers = options.headers ?? {};
     this.scope = options.scope;

@@ -211,7 +211,7 @@ t.test('three legs end to end, then a signed resource request', async (t) => {
   t.same(h.provider.toErrorResponse(insufficient), {
     status: 403,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-    body: { error: 'insufficient_scope', error_description: 'This resource needs the scope "write".' },
+    body: { error: 'insufficient_scope', error_description: "This resource needs the scope 'write'." },
   });
 });
 

@@ -86,10 +86,10 @@ t.test('too little scope: 403 insufficient_scope naming the scope', async (t) =>
   const token = await issue(['read']);
   const response = await app.inject({ method: 'GET', url: '/both', headers: { authorization: `Bearer ${token}` } });
   t.equal(response.statusCode, 403);
-  t.same(response.json(), { error: 'insufficient_scope', error_description: 'This resource needs the scope "read polls:vote".' });
+  t.same(response.json(), { error: 'insufficient_scope', error_description: "This resource needs the scope 'read polls:vote'." });
   t.equal(
     response.headers['www-authenticate'],
-    `${CHALLENGE}, error="insufficient_scope", error_description="This resource needs the scope read polls:vote.", scope="read polls:vote"`,
+    `${CHALLENGE}, error="insufficient_scope", error_description="This resource needs the scope 'read polls:vote'.", scope="read polls:vote"`,
   );
   const both = await app.inject({
     method: 'GET',

@@ -318,3 +318,33 @@ t.test("introspection's compiled serializer writes exactly what JSON.stringify w
     t.equal(response.body, JSON.stringify(expected.body), `byte for byte: ${response.body.slice(0, 60)}`);
   }
 });
+
+t.test('an echoed request value comes back within the error_description characters, and bounded', async (t) => {
+  const { app, close } = await buildTestApp();
+  t.teardown(close);
+  const { client, clientSecret } = await app.oauth.registerClient({ name: 'Echo', grantTypes: ['client_credentials'], scopes: ['read'] });
+  // RFC 6749 section 5.2: error_description = 1*( %x20-21 / %x23-5B / %x5D-7E ).
+  const descriptionText = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
+  const nasty = `"\\\u3002\u2028\u0000é'<>${'\u3002'.repeat(100_000)}`;
+  const attempts: Array<{ authorization: string; payload: Record<string, string>; status: number; error: string }> = [
+    { authorization: basicAuth(client.id, clientSecret!), payload: { grant_type: nasty }, status: 400, error: 'unsupported_grant_type' },
+    { authorization: basicAuth(client.id, clientSecret!), payload: { grant_type: 'client_credentials', scope: `read ${nasty}` }, status: 400, error: 'invalid_scope' },
+    { authorization: basicAuth('"\\\u3002\u2028', 'wrong'), payload: { grant_type: 'client_credentials', scope: nasty }, status: 401, error: 'invalid_client' },
+  ];
+  for (const attempt of attempts) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { ...FORM, authorization: attempt.authorization },
+      payload: form(attempt.payload),
+    });
+    t.equal(response.statusCode, attempt.status, attempt.error);
+    const body = response.json();
+    t.equal(body.error, attempt.error);
+    t.match(body.error_description, descriptionText, `${attempt.error}: the description is within the set`);
+    t.ok(body.error_description.length <= 512, `${attempt.error}: ${body.error_description.length} characters, not the megabyte sent`);
+    t.ok(response.body.length < 1024, 'the body is small');
+    const challenge = response.headers['www-authenticate'];
+    if (challenge !== undefined) t.match(challenge, /^[\x20-\x7e]+$/, `${attempt.error}: the challenge is printable ASCII`);
+  }
+});

@@ -1,6 +1,6 @@
 import type { ScopeMask } from '@portcullis/scopes';
 import { tokenDigest } from '../crypto.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError, toErrorDescription } from '../errors.js';
 import type { TokenGrant } from '../server-types.js';
 import type { ServerContext } from './options.js';
 import { maskOfKnown } from './scope-policy.js';
@@ -16,7 +16,7 @@ function createBearerError(
   description: string,
   scope?: string,
 ): OAuthError {
-  let challenge = `Bearer realm=${quote(context.realm)}, error=${quote(code)}, error_description=${quote(description)}`;
+  let challenge = `Bearer realm=${quote(context.realm)}, error=${quote(code)}, error_description=${quote(toErrorDescription(description))}`;
   if (scope !== undefined) challenge += `, scope=${quote(scope)}`;
   return new OAuthError(code, {
     description,
