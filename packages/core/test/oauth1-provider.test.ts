@@ -913,3 +913,53 @@ t.test('behind the client cache, every leg reads the kept consumer in place and 
   t.equal(h.counted.count('findClient'), 1, 'the consumer was looked up once, then read from the cache');
   t.same(await h.providerStorage.findClient('consumer-1'), registered, 'the kept record is the registered one, unchanged');
 });
+
+t.test('an oauth_callback a Location header cannot carry is refused, and one stored earlier is never redirected to', async (t) => {
+  const h = await setup();
+  const unsafe = [
+    'https://client.example/cb\r\nSet-Cookie:x=1',
+    'https://client.example/c\rb',
+    'https://client.example/c\nb',
+    'https://client.example/c\tb',
+    'https://client.example/cb\u0000',
+    'https://client.example/cb\u3002',
+    'https://client\u3002example/cb',
+    'https://client.example/cb\u2028',
+    'https://client.example/c"b',
+    'https://client.example/c\\b',
+    'https://client.example/c b',
+    'https://client.example/cb?x=%zz',
+  ];
+  for (const callback of unsafe) {
+    const request = h.signed({ url: 'https://auth.example/oauth1/request_token', extra: { oauth_callback: callback } });
+    const response = await refusedWithoutChange(t, h, () => h.provider.handleRequestTokenRequest(request), 400, 'parameter_rejected');
+    t.match((response.body as { error_description: string }).error_description, /oauth_callback/, encodeURI(callback));
+  }
+
+  // Records written before the check: the consent step and the decision answer an error and
+  // leave the request token as it was.
+  const { token } = await getRequestToken(h);
+  const stored = await h.storage.findRequestToken(token);
+  if (stored === null) return t.fail('the request token was stored');
+  for (const [index, callback] of ['https://client.example/cb\r\nSet-Cookie:x=1', 'https://client.example/cb\u3002'].entries()) {
+    const legacy = { ...stored, id: `${stored.id}-${index}`, token: `${token}-${index}`, callback };
+    await h.storage.saveRequestToken(legacy);
+    const before = h.storage.snapshot();
+    const validated = await h.provider.validateAuthorizationRequest({
+      method: 'GET',
+      url: new URL(`https://auth.example/oauth1/authorize?oauth_token=${legacy.token}`),
+      headers: {},
+      secure: true,
+    });
+    t.equal(validated.kind, 'error', 'the consent step refuses it');
+    for (const approved of [true, false]) {
+      const result = await h.provider.completeAuthorization(legacy.token, { userId: 'alice', approved });
+      t.equal(result.kind, 'error', `${approved ? 'approval' : 'denial'}: an error, no Location`);
+      if (result.kind === 'error') {
+        t.equal(result.status, 400);
+        t.equal(result.error.error, 'parameter_rejected');
+      }
+    }
+    t.same(h.storage.snapshot(), before, 'the request token is neither authorized nor spent');
+  }
+});

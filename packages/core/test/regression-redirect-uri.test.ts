@@ -210,3 +210,96 @@ t.test('a registered query without response parameters is kept as registered', a
   if (done.kind !== 'redirect') return t.fail('expected a redirect');
   t.ok(done.location.startsWith(`${registered}&code=pcc_`), done.location);
 });
+
+// Characters a Location header cannot carry, or that RFC 3986 does not allow unencoded: Node
+// refuses the header outright for some (ERR_INVALID_CHAR), browsers read the others differently.
+const UNSAFE_REDIRECT_URIS = [
+  'https://client.example.com\u3002evil.example/cb',
+  'https://client.example.com/cb\u3002',
+  'https://client.example.com/cb\u2028',
+  'https://client.example.com/caf\u00e9',
+  'https://client.example.com/\u{1F600}',
+  'https://client.example.com/cb\r\nSet-Cookie:x=1',
+  'https://client.example.com/c\rb',
+  'https://client.example.com/c\nb',
+  'https://client.example.com/cb\u0000',
+  'https://client.example.com/cb\u007f',
+  'https://client.example.com/c"b',
+  "https://client.example.com/c\\b",
+  'https://client.example.com/c<b>',
+  'https://client.example.com/c{b}',
+  'https://client.example.com/c|b',
+  'https://client.example.com/c^b',
+  'https://client.example.com/c`b',
+  'https://client.example.com/cb?x=%zz',
+  'https://client.example.com/cb%',
+  'https://client.example.com/cb?x=a b',
+  'com.example.app:/cb\u3002',
+];
+
+t.test('registration refuses redirect URIs a Location header cannot carry', async (t) => {
+  const fixture = createFixture();
+  for (const uri of UNSAFE_REDIRECT_URIS) {
+    const error = await fixture.server.registerClient({ name: 'Broken', redirectUris: [REDIRECT_URI, uri] }).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    t.ok(error instanceof OAuthError, `refused: ${encodeURI(uri)}`);
+    if (error instanceof OAuthError) {
+      t.equal(error.error, 'invalid_request');
+      t.match(error.description, /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/, 'its description names the URI within the wire characters');
+    }
+  }
+  t.same(await fixture.storage.listClients(), [], 'no client was stored');
+  // Percent-encoded, the same characters are an ordinary URI; and every RFC 3986 delimiter is fine.
+  const accepted = [
+    'https://client.example.com/cb%E3%80%82?x=%22%5C%20',
+    "https://client.example.com/a;b,c!$&'()*+=@:~-._?q=[x]&r=/?",
+    'com.example.app:/cb',
+  ];
+  const { client } = await fixture.server.registerClient({ name: 'Fine', redirectUris: accepted });
+  t.same(client.redirectUris, accepted);
+});
+
+t.test('a redirect URI stored before these checks: an error page, never a Location', async (t) => {
+  for (const uri of ['https://client.example.com/cb\u3002', 'https://client.example.com/cb\r\nSet-Cookie:x=1', 'https://client.example.com/c"b']) {
+    const fixture = createFixture();
+    // Straight into the store, as a record written before registration checked characters.
+    const registered = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'implicit'] });
+    await fixture.storage.createClient({ ...registered.client, id: 'legacy', redirectUris: [uri] });
+    const before = countRows(fixture.storage);
+    const extras: Record<string, string>[] = [{}, { redirect_uri: uri }, { redirect_uri: uri, response_type: 'bogus' }, { redirect_uri: uri, code_challenge_method: 'bogus' }];
+    for (const extra of extras) {
+      const result = await fixture.server.validateAuthorizationRequest(
+        createAuthorizeRequest({ response_type: 'code', client_id: 'legacy', state: 'st', code_challenge: CHALLENGE, code_challenge_method: 'S256', ...extra }),
+      );
+      t.equal(result.kind, 'error', `validation: ${encodeURI(uri)} ${JSON.stringify(Object.keys(extra))}`);
+      if (result.kind === 'error') {
+        t.equal(result.status, 400);
+        t.equal(result.error.error, 'invalid_request');
+      }
+    }
+    // A pending request holding the URI (kept in a session across an upgrade) is decided.
+    for (const approved of [true, false]) {
+      for (const responseType of ['code', 'token'] as const) {
+        const result = await fixture.server.completeAuthorization(
+          {
+            clientId: 'legacy',
+            clientName: 'Legacy',
+            responseType,
+            redirectUri: uri,
+            redirectUriProvided: true,
+            scope: ['read'],
+            state: 'st',
+            codeChallenge: CHALLENGE,
+            codeChallengeMethod: 'S256',
+          },
+          { userId: 'user-1', approved },
+        );
+        t.equal(result.kind, 'error', `completion (${approved ? 'approved' : 'denied'}, ${responseType}): an error page`);
+        if (result.kind === 'error') t.equal(result.error.error, 'invalid_request');
+      }
+    }
+    t.same(countRows(fixture.storage), before, 'no code or token was issued');
+  }
+});

@@ -5,7 +5,7 @@ import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
 import { peekCachedClient } from '../storage/client-cache.js';
 import type { OAuthStorage } from '../storage/port.js';
-import { findRegisteredRedirectUri } from '../oauth2/redirect-uri.js';
+import { findRegisteredRedirectUri, parseLocationUri } from '../oauth2/redirect-uri.js';
 import type { ClientRecord, NonceRecord, OAuth1AccessTokenRecord, RequestTokenRecord } from '../storage/records.js';
 import type {
   OAuth1AuthorizeResult,
@@ -92,7 +92,7 @@ class Provider implements OAuth1Provider {
       }
       const callback = auth.parameters.protocol.get('oauth_callback') ?? '';
       if (!isValidCallback(callback)) {
-        throw fail('parameter_rejected', 'oauth_callback must be an absolute http(s) URI or "oob".');
+        throw fail('parameter_rejected', 'oauth_callback must be "oob" or an absolute http(s) URI of RFC 3986 characters (no whitespace, controls or unencoded non-ASCII).');
       }
       this.#checkSignature(request, auth, '');
       // A consumer that registered redirect URIs gets its verifiers there only, as OAuth 2
@@ -456,6 +456,11 @@ class Provider implements OAuth1Provider {
     if (!client || client.disabled || !client.oauth1Enabled) {
       throw fail('consumer_key_rejected', 'The client of this request token may not use OAuth 1.0a.');
     }
+    // A callback stored before the request token step checked its characters: refused before the
+    // consent page and before the decision builds a Location from it, leaving the token as it is.
+    if (!isValidCallback(record.callback)) {
+      throw fail('parameter_rejected', 'The callback of this request token is not a valid URI to redirect to; the client must start again.');
+    }
     return { record, client };
   }
 
@@ -524,12 +529,14 @@ function checkSeconds(name: string, value: number): number {
   return value;
 }
 
-/** Section 2.1: an absolute URI, or `oob` for clients that cannot receive a callback. */
+/**
+ * Section 2.1: `oob` for clients that cannot receive a callback, or an absolute http(s) URI that
+ * a Location header can carry as it stands (the rule of OAuth 2 redirect URIs, `parseLocationUri`).
+ */
 function isValidCallback(callback: string): boolean {
   if (callback === 'oob') return true;
-  if (!URL.canParse(callback)) return false;
-  const url = new URL(callback);
-  return url.protocol === 'https:' || url.protocol === 'http:';
+  const url = parseLocationUri(callback);
+  return url !== null && (url.protocol === 'https:' || url.protocol === 'http:');
 }
 
 /**

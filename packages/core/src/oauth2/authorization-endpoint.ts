@@ -14,7 +14,7 @@ import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.j
 import type { ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
-import { buildRedirectLocation, findRegisteredRedirectUri } from './redirect-uri.js';
+import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { createFamilyId, issueTokenSet } from './token-issuer.js';
 
@@ -25,6 +25,18 @@ interface RedirectTarget {
   redirectUri: string;
   mode: ResponseMode;
   state: string | null;
+}
+
+/**
+ * Where the authorization response goes. A URI no Location header can carry (one stored before
+ * registration checked its characters) is refused here, before anything is redirected to it, so
+ * the answer is the error page.
+ */
+function createRedirectTarget(redirectUri: string, mode: ResponseMode, state: string | null): RedirectTarget {
+  if (parseLocationUri(redirectUri) === null) {
+    throw invalidRequest('The redirect URI registered for the client is not a valid URI to redirect to; the client must register it again.');
+  }
+  return { redirectUri, mode, state };
 }
 
 /** An error shown to the user, never redirected: the redirect URI cannot be trusted. */
@@ -98,11 +110,11 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     const { client, redirectUri } = await findClientAndRedirectUri(context, params.get('client_id'), params.get('redirect_uri'));
     const repeated = params.repeated();
     const rawResponseType = repeated.includes('response_type') ? undefined : params.get('response_type');
-    target = {
+    target = createRedirectTarget(
       redirectUri,
-      mode: rawResponseType === 'token' ? 'fragment' : 'query',
-      state: repeated.includes('state') ? null : (params.get('state') ?? null),
-    };
+      rawResponseType === 'token' ? 'fragment' : 'query',
+      repeated.includes('state') ? null : (params.get('state') ?? null),
+    );
     params.assertNoRepeats();
 
     const responseType = params.require('response_type');
@@ -192,7 +204,7 @@ export async function completeAuthorization(
     if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris) === undefined) {
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
     }
-    target = { redirectUri: request.redirectUri, mode: request.responseType === 'token' ? 'fragment' : 'query', state: request.state };
+    target = createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state);
     if (!decision.approved) throw accessDenied('The resource owner denied the request.');
     assertClientMayUse(client, request.responseType);
     const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);

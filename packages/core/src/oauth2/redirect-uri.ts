@@ -33,25 +33,36 @@ function isLoopbackHost(hostname: string): boolean {
   return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
 }
 
-function hasWhitespaceOrControl(text: string): boolean {
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code < 0x20 || code === 0x7f || /\s/.test(char)) return true;
-  }
-  return false;
+// RFC 3986 section 2: unreserved and reserved ASCII characters, and percent-encoded octets.
+// Only such a URI can be a Location header value as it stands (RFC 9110 section 10.2.2): Node
+// refuses a header holding controls or characters above U+00FF, WHATWG URL parsing quietly drops
+// tabs and line breaks that a stored value would still hold, and browsers read whitespace,
+// quotes, backslashes and non-ASCII each their own way.
+const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+
+/**
+ * The URI parsed when it is absolute and written in RFC 3986 characters only, else null. Every
+ * URI the server sends a browser to passes here: OAuth 2 redirect URIs and OAuth 1.0a callbacks,
+ * when registered, when requested, and when a Location is built from a stored one.
+ */
+export function parseLocationUri(uri: unknown): URL | null {
+  if (typeof uri !== 'string' || !URI_CHARACTERS.test(uri) || !URL.canParse(uri)) return null;
+  return new URL(uri);
 }
 
 /**
- * Checks a redirect URI at registration: absolute, no fragment (RFC 6749 section 3.1.2), no
- * whitespace, https, or http on loopback (or anywhere when TLS is not enforced), or a private-use
- * scheme for native apps (RFC 8252 section 7.1); never javascript:, data: and the like.
+ * Checks a redirect URI at registration: absolute and in RFC 3986 characters (`parseLocationUri`),
+ * no fragment (RFC 6749 section 3.1.2), https, or http on loopback (or anywhere when TLS is not
+ * enforced), or a private-use scheme for native apps (RFC 8252 section 7.1); never javascript:,
+ * data: and the like.
  */
 export function assertValidRedirectUri(uri: string, enforceSecure: boolean): void {
-  if (typeof uri !== 'string' || uri === '' || hasWhitespaceOrControl(uri)) {
-    throw invalidRequest(`Redirect URI ${JSON.stringify(uri)} is empty or holds whitespace or control characters.`);
+  const url = parseLocationUri(uri);
+  if (url === null) {
+    throw invalidRequest(
+      `Redirect URI ${JSON.stringify(uri)} is not an absolute URI of RFC 3986 characters (no whitespace, controls or unencoded non-ASCII).`,
+    );
   }
-  if (!URL.canParse(uri)) throw invalidRequest(`Redirect URI ${JSON.stringify(uri)} is not an absolute URI.`);
-  const url = new URL(uri);
   if (uri.includes('#')) throw invalidRequest(`Redirect URI ${JSON.stringify(uri)} must not have a fragment.`);
   if (url.username !== '' || url.password !== '') throw invalidRequest(`Redirect URI ${JSON.stringify(uri)} must not carry credentials.`);
   const scheme = url.protocol.toLowerCase();
