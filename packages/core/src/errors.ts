@@ -1,3 +1,5 @@
+import { percentEncode } from './oauth1/percent-encoding.js';
+
 /**
  * The wire fields of an OAuth error (RFC 6749 section 5.2, RFC 6750 section 3, RFC 5849 problem
  * reporting). Every protocol error the server sends is one of these.
@@ -87,7 +89,6 @@ const DESCRIPTION_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 const MAX_DESCRIPTION_LENGTH = 512;
 const DESCRIPTION_HEAD_LENGTH = 384;
 const ELISION = '...';
-const utf8 = new TextEncoder();
 
 /**
  * A description as it may go on the wire: in a JSON body, a redirect's query or fragment, a
@@ -124,12 +125,8 @@ function encodeDescriptionPieces(text: string): string[] {
     const code = char.charCodeAt(0);
     if (char === '"') pieces.push("'");
     else if (char.length === 1 && code >= 0x20 && code <= 0x7e && code !== 0x5c) pieces.push(char);
-    else {
-      // A lone surrogate encodes as U+FFFD.
-      let escaped = '';
-      for (const byte of utf8.encode(char)) escaped += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-      pieces.push(escaped);
-    }
+    // Its UTF-8 escapes; a lone surrogate's are U+FFFD's.
+    else pieces.push(percentEncode(char));
   }
   return pieces;
 }
