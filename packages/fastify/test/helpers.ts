@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify';
+import fp from 'fastify-plugin';
 import type { OAuthStorage } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { ScopeRegistry } from '@portcullis/scopes';
@@ -64,13 +66,7 @@ export interface TestApp {
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const { storage, close } = await createTestStorage();
   const app = Fastify({ logger: false, ...options.fastify });
-  await app.register(fastifyCookie);
-  await app.register(fastifySession, {
-    secret: SESSION_SECRET,
-    cookieName: 'sid',
-    cookie: { secure: 'auto', httpOnly: true, sameSite: 'lax', path: '/' },
-    saveUninitialized: false,
-  });
+  await registerSession(app);
   app.post<{ Querystring: { user?: string } }>('/login', async (request) => {
     // A new session id at login (no fixation), keeping the pending authorization request.
     await request.session.regenerate(['portcullis', 'oauthPending']);
@@ -136,4 +132,67 @@ export function readCsrfToken(html: string): string {
   const match = /name="csrf_token" value="([^"]+)"/.exec(html);
   if (!match?.[1]) throw new Error('no csrf_token in the page');
   return match[1];
+}
+
+/**
+ * How a test application keeps sessions: `@fastify/session` itself, or `plain`, a session of the
+ * application's own that has no hook after the handler (no onSend), so a reply leaves the route
+ * with nothing in between.
+ */
+export type SessionKind = 'fastify-session' | 'plain';
+
+/**
+ * The plain session: a Map per `sid` cookie, set when the session starts. Registered under
+ * `@fastify/session`'s name, the dependency the plugin declares, as an application on another
+ * session library would.
+ */
+const plainSession = fp(
+  async function plainSession(app: FastifyInstance) {
+    const sessions = new Map<string, Map<string, unknown>>();
+    const open = (request: FastifyRequest, id: string): void => {
+      const data = sessions.get(id) ?? new Map<string, unknown>();
+      sessions.set(id, data);
+      const session = {
+        get: (key: string) => data.get(key),
+        set: (key: string, value: unknown) => (value === undefined ? data.delete(key) : data.set(key, value)),
+        regenerate: async (keep: string[] = []) => {
+          const next = randomBytes(16).toString('hex');
+          sessions.set(next, new Map([...data].filter(([key]) => keep.includes(key))));
+          sessions.delete(id);
+          open(request, next);
+        },
+      };
+      (request as unknown as { session: typeof session }).session = session;
+      (request as unknown as { sid: string }).sid = id;
+    };
+    app.decorateRequest('sid', '');
+    app.addHook('onRequest', async (request, reply) => {
+      const sent = request.cookies.sid;
+      const id = sent !== undefined && sessions.has(sent) ? sent : randomBytes(16).toString('hex');
+      open(request, id);
+      if (id !== sent) reply.header('set-cookie', `sid=${id}; Path=/; HttpOnly`);
+    });
+    // Regenerated in the handler: the new id goes out before the reply does.
+    app.addHook('preSerialization', async (request, reply, payload) => {
+      const id = (request as unknown as { sid: string }).sid;
+      if (id !== request.cookies.sid) reply.header('set-cookie', `sid=${id}; Path=/; HttpOnly`);
+      return payload;
+    });
+  },
+  { name: '@fastify/session', dependencies: ['@fastify/cookie'] },
+);
+
+/** Cookies and the session of the given kind, as the plugin needs them. */
+export async function registerSession(app: FastifyInstance, kind: SessionKind = 'fastify-session'): Promise<void> {
+  await app.register(fastifyCookie);
+  if (kind === 'plain') {
+    await app.register(plainSession);
+    return;
+  }
+  await app.register(fastifySession, {
+    secret: SESSION_SECRET,
+    cookieName: 'sid',
+    cookie: { secure: 'auto', httpOnly: true, sameSite: 'lax', path: '/' },
+    saveUninitialized: false,
+  });
 }

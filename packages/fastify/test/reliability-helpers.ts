@@ -5,8 +5,6 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fastifyCookie from '@fastify/cookie';
-import fastifySession from '@fastify/session';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { OAuthStorage } from '@portcullis/core';
@@ -19,7 +17,7 @@ import {
   type Database,
 } from '@portcullis/kysely';
 import portcullis, { type PortcullisOptions } from '../src/index.js';
-import { createTestScopes, SESSION_SECRET } from './helpers.js';
+import { createTestScopes, registerSession, type SessionKind } from './helpers.js';
 
 export const MYSQL_ADMIN_URL = `mysql://root:@127.0.0.1:${Number(process.env.PORTCULLIS_TEST_MYSQL_PORT ?? 3306)}/mysql`;
 export const mysqlRequired = process.env.REQUIRE_MYSQL === '1';
@@ -103,20 +101,16 @@ export async function countRows(db: Kysely<Database>): Promise<Record<string, nu
 
 /**
  * The plugin on the given store, as an application mounts it, with a protected route
- * `GET /api/me` (scope read) that answers who the token belongs to.
+ * `GET /api/me` (scope read) that answers who the token belongs to; sessions of the given kind
+ * (`@fastify/session` by default) and the test's own routes.
  */
 export async function buildReliabilityApp(
   storage: OAuthStorage,
   plugin: Partial<PortcullisOptions> = {},
+  options: { session?: SessionKind; routes?: (app: FastifyInstance) => void } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  await app.register(fastifyCookie);
-  await app.register(fastifySession, {
-    secret: SESSION_SECRET,
-    cookieName: 'sid',
-    cookie: { secure: 'auto', httpOnly: true, sameSite: 'lax', path: '/' },
-    saveUninitialized: false,
-  });
+  await registerSession(app, options.session);
   await app.register(portcullis, {
     storage,
     scopes: createTestScopes(),
@@ -140,6 +134,7 @@ export async function buildReliabilityApp(
     preHandler: app.requireScope('read'),
     handler: async (request) => ({ user: request.oauth?.userId ?? null, client: request.oauth?.clientId ?? null }),
   });
+  options.routes?.(app);
   await app.ready();
   return app;
 }
