@@ -23,6 +23,7 @@ import { handleHtmlRouteError } from './error-handler.js';
 import { sendErrorPage } from './html-pages.js';
 import type { ConsentContext, ResolvedOptions } from './options.js';
 import { CONSENT_FIELDS } from './options.js';
+import { sendRedirect } from './redirects.js';
 import { toOAuthRequest } from './request-adapter.js';
 import { AuthorizeBody, AuthorizeQuery } from './schemas.js';
 import type { MountedPaths } from './types.js';
@@ -69,7 +70,7 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
       // The location carries a code or a token: nothing on the way may keep it.
       reply.header('cache-control', 'no-store');
       reply.header('referrer-policy', 'no-referrer');
-      return reply.redirect(result.location, redirectStatus);
+      return sendRedirect(reply, result.location, redirectStatus);
     }
     if (result.kind === 'error') {
       const error =
@@ -101,7 +102,7 @@ export async function registerAuthorizeRoutes(routes: FastifyInstance, options: 
       const returnTo =
         request.method === 'GET' && query !== -1 ? `${paths.authorization}${request.url.slice(query)}` : paths.authorization;
       reply.header('cache-control', 'no-store');
-      return reply.redirect(locateLogin(loginUrl, request, returnTo), redirectStatus);
+      return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
     }
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, { request: authorization, csrfToken, userId: user.id } satisfies PendingAuthorization);

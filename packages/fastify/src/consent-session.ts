@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { constantTimeEqual, invalidRequest, serverError, type AuthenticatedUser, type OAuthError } from '@portcullis/core';
+import { constantTimeEqual, invalidRequest, serverError, toUriText, type AuthenticatedUser, type OAuthError } from '@portcullis/core';
 import { renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import type { ConsentContext, GetUser, LoginUrl, RenderConsent } from './options.js';
@@ -19,9 +19,13 @@ export function sessionOf(request: FastifyRequest): SessionLike {
   return session;
 }
 
-/** Where an anonymous user goes: the application's login page, told where to come back. */
+/**
+ * Where an anonymous user goes: the application's login page, told where to come back.
+ * `returnTo` reaches a `loginUrl` function in RFC 3986 characters, so that it can go into a
+ * Location header whether or not the function encodes it.
+ */
 export function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string): string {
-  if (typeof loginUrl === 'function') return loginUrl(request, returnTo);
+  if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo));
   return `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
 }
 

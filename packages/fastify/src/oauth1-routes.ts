@@ -27,6 +27,7 @@ import {
   setPageHeaders,
 } from './html-pages.js';
 import { CONSENT_FIELDS, type ConsentContext, type ResolvedOptions } from './options.js';
+import { sendRedirect } from './redirects.js';
 import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 import { endpointConfig } from './route-config.js';
 import type { OAuth1Paths } from './types.js';
@@ -141,7 +142,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
       const returnTo =
         request.method === 'GET' && query !== -1 ? `${paths.authorization}${request.url.slice(query)}` : paths.authorization;
       reply.header('cache-control', 'no-store');
-      return reply.redirect(locateLogin(loginUrl, request, returnTo), redirectStatus);
+      return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
     }
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, {
@@ -169,7 +170,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
         // The location carries the verifier: nothing on the way may keep it.
         reply.header('cache-control', 'no-store');
         reply.header('referrer-policy', 'no-referrer');
-        return reply.redirect(result.location, 303);
+        return sendRedirect(reply, result.location, 303);
       case 'verifier':
         setPageHeaders(reply);
         return reply.code(200).type('text/html; charset=utf-8').send(renderVerifierPage(clientName, result.verifier));
@@ -177,7 +178,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
         if (result.location !== undefined) {
           reply.header('cache-control', 'no-store');
           reply.header('referrer-policy', 'no-referrer');
-          return reply.redirect(result.location, 303);
+          return sendRedirect(reply, result.location, 303);
         }
         setPageHeaders(reply);
         return reply.code(200).type('text/html; charset=utf-8').send(renderDeniedPage(clientName));

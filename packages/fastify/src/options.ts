@@ -6,6 +6,7 @@ import type {
   OAuth1AuthorizationRequest,
   OAuthStorage,
 } from '@portcullis/core';
+import { isUriText } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import {
   InvalidOptionError,
@@ -158,6 +159,10 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   if (typeof options.getUser !== 'function') throw new NoGetUserError();
   if (typeof options.loginUrl !== 'function' && (typeof options.loginUrl !== 'string' || options.loginUrl === '')) {
     throw new NoLoginUrlError();
+  }
+  // It becomes a Location header: RFC 3986 characters only, as every redirect of the plugin.
+  if (typeof options.loginUrl === 'string' && !isUriText(options.loginUrl)) {
+    throw new InvalidOptionError('loginUrl', 'must be written in RFC 3986 characters (percent-encode anything else)');
   }
   if (options.renderConsent !== undefined && typeof options.renderConsent !== 'function') {
     throw new InvalidOptionError('renderConsent', 'must be a function (request, reply, context)');

@@ -366,6 +366,44 @@ t.test('loginUrl as a function, renderConsent of the application, custom session
   t.ok(new URL(decided.headers.location as string).searchParams.get('code'));
 });
 
+t.test('a loginUrl function gets returnTo in RFC 3986 characters; a Location it breaks is the error page', async (t) => {
+  const seen: string[] = [];
+  let suffix = '';
+  const { app, client } = await setup(t, {
+    plugin: {
+      // Writes returnTo unencoded, as an application may.
+      loginUrl: (_request, returnTo) => {
+        seen.push(returnTo);
+        return `/signin?return=${returnTo}${suffix}`;
+      },
+    },
+  });
+  const uriText = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+  // URL parsing leaves `|`, `^`, `{`, `}`, backquote and backslash in a query as they are.
+  const awkward = `${authorizeUrl(client.id)}&note=a|b^c{d}\`e\\f%zz`;
+  const anonymous = await app.inject({ method: 'GET', url: awkward });
+  t.equal(anonymous.statusCode, 302);
+  t.match(seen[0], uriText, 'returnTo is percent-encoded where RFC 3986 asks');
+  t.match(seen[0], /note=a%7Cb%5Ec%7Bd%7D%60e%5Cf%25zz$/);
+  t.match(anonymous.headers.location, uriText);
+
+  for (const broken of ['\u3002', '\r\nSet-Cookie: stolen=1', '"']) {
+    suffix = broken;
+    const response = await app.inject({ method: 'GET', url: authorizeUrl(client.id) });
+    t.equal(response.statusCode, 500, `${encodeURI(broken)}: the server's fault`);
+    t.equal(response.headers.location, undefined, 'no Location');
+    t.match(response.headers['content-type'], /^text\/html/, 'the error page, not a framework body');
+    t.match(response.body, /server_error/);
+    t.notOk(response.cookies.some((cookie) => cookie.name === 'stolen'), 'no header smuggled in');
+  }
+});
+
+t.test('a loginUrl string outside RFC 3986 characters is refused at registration', async (t) => {
+  for (const loginUrl of ['/connexion\u3002', '/login?next=a b', '/login\r\n']) {
+    await t.rejects(buildTestApp({ plugin: { loginUrl } }), { code: 'FST_PORTCULLIS_INVALID_OPTION' }, encodeURI(loginUrl));
+  }
+});
+
 t.test('implicit grant: the token goes back in the fragment', async (t) => {
   const built = await buildTestApp();
   t.teardown(built.close);

@@ -1,4 +1,5 @@
 import { invalidRequest } from '../errors.js';
+import { percentEncode } from '../oauth1/percent-encoding.js';
 
 // RFC 8252 section 7.3: a native app listens on a loopback IP literal on any port it gets from
 // the system, so only the port may differ from the registered URI.
@@ -39,6 +40,20 @@ function isLoopbackHost(hostname: string): boolean {
 // tabs and line breaks that a stored value would still hold, and browsers read whitespace,
 // quotes, backslashes and non-ASCII each their own way.
 const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+const OUTSIDE_URI_CHARACTERS = /[^A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]|%(?![0-9A-Fa-f]{2})/gu;
+
+/**
+ * Whether the text, a URI or a relative reference, is written in RFC 3986 characters only: what
+ * a Location header carries as it stands.
+ */
+export function isUriText(text: string): boolean {
+  return URI_CHARACTERS.test(text);
+}
+
+/** The text with every character outside RFC 3986's percent-encoded as UTF-8 (a lone `%` too, a lone surrogate as U+FFFD). */
+export function toUriText(text: string): string {
+  return text.replace(OUTSIDE_URI_CHARACTERS, percentEncode);
+}
 
 /**
  * The URI parsed when it is absolute and written in RFC 3986 characters only, else null. Every
@@ -46,7 +61,7 @@ const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})
  * when registered, when requested, and when a Location is built from a stored one.
  */
 export function parseLocationUri(uri: unknown): URL | null {
-  if (typeof uri !== 'string' || !URI_CHARACTERS.test(uri) || !URL.canParse(uri)) return null;
+  if (typeof uri !== 'string' || !isUriText(uri) || !URL.canParse(uri)) return null;
   return new URL(uri);
 }
 
