@@ -1,11 +1,23 @@
 // Property-based fuzzing of every endpoint through inject on SQLite: malformed, huge, repeated,
 // unicode and double-encoded parameters, bad Authorization headers and wrong content types.
-// Properties: never a 5xx, every JSON error body RFC-shaped, and not one row written.
+// Properties: never a 5xx, every JSON error body RFC-shaped, and not one row written. Redirect
+// URIs and OAuth 1.0a callbacks full of characters no Location header can carry are registered,
+// requested, stored and decided on: every answer is an RFC-shaped error or a valid redirect.
 import fc from 'fast-check';
 import t from 'tap';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { isUriText, OAuthError, type ClientRecord, type RegisteredClient } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
+import { CookieJar, FORM, form, readCsrfToken } from './helpers.js';
+import { parseForm, signedHeader } from './oauth1-helpers.js';
 import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI } from './reliability-helpers.js';
+
+// A rejection nobody handles would take a production server down; here it fails the file.
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+process.on('unhandledRejection', onUnhandled);
 
 // Deterministic by default so a failure repeats; FUZZ_SEED=<n> explores other inputs.
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
@@ -13,8 +25,10 @@ const HUGE = 100 * 1024;
 
 const db = await createDatabase('sqlite::memory:');
 await migrate(db);
-const app: FastifyInstance = await buildReliabilityApp(createKyselyStorage(db), { oauth1: true, secretKey: '7c'.repeat(32) });
+const storage = createKyselyStorage(db);
+const app: FastifyInstance = await buildReliabilityApp(storage, { oauth1: true, secretKey: '7c'.repeat(32) });
 t.teardown(async () => {
+  process.off('unhandledRejection', onUnhandled);
   await app.close();
   await db.destroy();
 });
@@ -334,3 +348,176 @@ await fuzz(
   withSession(postEndpoint('/oauth/authorize')),
   800,
 );
+
+// Redirect URIs and callbacks: the characters that broke Location headers, in every part of a URI.
+const URI_BREAKERS = [
+  '\r', '\n', '\r\n', '\u0000', '\t', ' ', '\u3002', '\u2028', '\u2029', '\u0085', '\u00a0', '\u00e9', '\u{1F600}', '\uD800',
+  '"', "'", '\\', '<', '>', '`', '{', '}', '|', '^', '%', '%zz', '%0', '%0d%0a', '%E3%80%82', '%22', '#', '?', '@', ':', '//',
+];
+const uriInsert: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...URI_BREAKERS) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.constantFrom('?x=1', '/path', '.evil.example', 'Set-Cookie: stolen=1') },
+);
+const uriBase: fc.Arbitrary<string> = fc.constantFrom(
+  'https://client.example/cb', 'http://127.0.0.1:8080/cb', 'https://client.example', 'com.example.app:/cb', 'https://',
+);
+/** A URI with breakers inserted anywhere after its scheme: host, path, query or fragment. */
+const hostileUri: fc.Arbitrary<string> = fc
+  .record({ base: uriBase, inserts: fc.array(fc.record({ at: fc.nat(), text: uriInsert }), { maxLength: 4 }) })
+  .map(({ base, inserts }) =>
+    inserts.reduce<string>((uri, { at, text }) => {
+      const where = 8 + (at % Math.max(1, uri.length - 7));
+      return `${uri.slice(0, where)}${text}${uri.slice(where)}`;
+    }, base),
+  );
+
+/** Why a redirect answer is wrong, or null: a 302/303 whose Location is RFC 3986 characters only. */
+function checkRedirect(response: LightMyRequestResponse): string | null {
+  const location = response.headers.location;
+  if (typeof location !== 'string') return `${response.statusCode} without a Location`;
+  return isUriText(location) ? null : `a Location outside RFC 3986 characters: ${JSON.stringify(location)}`;
+}
+
+/** Why a browser answer is wrong, or null: an HTML error page (4xx, no Location), or a valid redirect. */
+function checkBrowserAnswer(response: LightMyRequestResponse, allowed: readonly number[]): string | null {
+  if (!allowed.includes(response.statusCode)) return `status ${response.statusCode}: ${response.body.slice(0, 200)}`;
+  if (response.statusCode === 302 || response.statusCode === 303) return checkRedirect(response);
+  if (response.headers.location !== undefined) return `${response.statusCode} with a Location`;
+  if (!String(response.headers['content-type']).startsWith('text/html')) return `${response.statusCode} with ${String(response.headers['content-type'])}`;
+  return null;
+}
+
+async function propertyTest<T>(name: string, arbitrary: fc.Arbitrary<T>, numRuns: number, check: (value: T) => Promise<void>): Promise<void> {
+  await t.test(name, async (t) => {
+    try {
+      await fc.assert(fc.asyncProperty(arbitrary, check), { numRuns, seed: SEED, endOnFailure: true });
+      t.pass(`${numRuns} cases`);
+    } catch (error) {
+      const cause = (error as Error).cause;
+      t.fail(`${cause instanceof Error ? `${cause.message} <- ` : ''}${(error as Error).message}`.slice(0, 3000));
+    }
+  });
+}
+
+const template = await storage.findClient(confidential.client.id);
+if (template === null) throw new Error('the fuzz target was stored');
+let legacyCount = 0;
+const codeRows = async (): Promise<number> =>
+  Number((await db.selectFrom('portcullis_authorization_codes').select(db.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+await propertyTest('registration: such redirect URIs are refused, nothing stored', fc.array(hostileUri, { minLength: 1, maxLength: 3 }), 300, async (uris) => {
+  const before = await countRows(db);
+  const outcome = await app.oauth.registerClient({ name: 'Fuzzed', redirectUris: uris, scopes: ['read'] }).then(
+    (registered) => registered,
+    (error: unknown) => error,
+  );
+  if (outcome instanceof OAuthError) {
+    if (outcome.error !== 'invalid_request') throw new Error(`refused with ${outcome.error}`);
+    if (!/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/.test(outcome.description ?? '')) throw new Error(`description ${JSON.stringify(outcome.description)}`);
+    const after = await countRows(db);
+    if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error('a refused registration stored something');
+    return;
+  }
+  if (outcome instanceof Error) throw new Error(`registerClient threw ${String(outcome)}`);
+  const bad = (outcome as RegisteredClient).client.redirectUris.find((uri) => !isUriText(uri) || !URL.canParse(uri));
+  if (bad !== undefined) throw new Error(`registered ${JSON.stringify(bad)}`);
+});
+
+await propertyTest(
+  'a stored redirect URI of any characters: requests, approvals and denials answer errors or valid redirects',
+  fc.record({ uri: hostileUri, requested: fc.boolean(), decision: fc.constantFrom('approve', 'deny'), implicit: fc.boolean() }),
+  250,
+  async ({ uri, requested, decision, implicit }) => {
+    // Past registerClient, as a record written before redirect URIs were checked.
+    const record: ClientRecord = { ...template, id: `legacy-${++legacyCount}`, redirectUris: [uri], grantTypes: ['authorization_code', 'implicit'] };
+    await storage.createClient(record);
+    const codesBefore = await codeRows();
+    const jar = new CookieJar();
+    jar.store(await app.inject({ method: 'POST', url: '/login?user=alice' }));
+    const query = new URLSearchParams({ response_type: implicit ? 'token' : 'code', client_id: record.id, scope: 'read', state: 's' });
+    if (requested) query.set('redirect_uri', uri);
+    const asked = await app.inject({ method: 'GET', url: `/oauth/authorize?${query}`, headers: { cookie: jar.header() } });
+    const problem = checkBrowserAnswer(asked, [200, 302, 400]);
+    if (problem !== null) throw new Error(`request: ${problem}`);
+    if (asked.statusCode !== 200) {
+      if ((await codeRows()) !== codesBefore) throw new Error('a refused request stored a code');
+      return;
+    }
+    jar.store(asked);
+    const decided = await app.inject({
+      method: 'POST',
+      url: '/oauth/authorize',
+      headers: { ...FORM, cookie: jar.header() },
+      payload: form({ decision, csrf_token: readCsrfToken(asked.body) }),
+    });
+    const answer = checkBrowserAnswer(decided, [303, 400]);
+    if (answer !== null) throw new Error(`${decision}: ${answer}`);
+  },
+);
+
+// A consumer without registered redirect URIs: its oauth_callback is checked for itself.
+const printer = await app.oauth.registerClient({ name: 'Fuzz printer', grantTypes: ['client_credentials'], scopes: ['read'], oauth1Enabled: true });
+const requestToken = (callback: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/oauth1/request_token',
+    headers: {
+      ...FORM,
+      authorization: signedHeader({
+        method: 'POST',
+        url: '/oauth1/request_token',
+        consumerKey: printer.client.id,
+        consumerSecret: printer.clientSecret!,
+        extra: { oauth_callback: callback },
+      }),
+    },
+    payload: '',
+  });
+
+await propertyTest('OAuth 1.0a: such an oauth_callback gets parameter_rejected and stores nothing', hostileUri, 300, async (callback) => {
+  const before = await countRows(db);
+  const response = await requestToken(callback);
+  if (response.statusCode === 200) {
+    const token = parseForm(response.body).oauth_token ?? '';
+    const stored = await db.selectFrom('portcullis_oauth1_request_tokens').select('callback').where('token', '=', token).executeTakeFirstOrThrow();
+    if (!isUriText(stored.callback)) throw new Error(`stored the callback ${JSON.stringify(stored.callback)}`);
+    return;
+  }
+  if (response.statusCode !== 400) throw new Error(`status ${response.statusCode}: ${response.body.slice(0, 200)}`);
+  const problem = checkErrorBody(response.json());
+  if (problem !== null) throw new Error(problem);
+  if (JSON.stringify(await countRows(db)) !== JSON.stringify(before)) throw new Error('a refused request token was stored');
+});
+
+await propertyTest(
+  'OAuth 1.0a: a stored callback of any characters: the consent step and the decision answer errors or valid redirects',
+  fc.record({ callback: hostileUri, decision: fc.constantFrom('approve', 'deny') }),
+  200,
+  async ({ callback, decision }) => {
+    const issued = await requestToken('https://printer.example/ready');
+    if (issued.statusCode !== 200) throw new Error(`request_token: ${issued.statusCode}`);
+    const token = parseForm(issued.body).oauth_token ?? '';
+    const jar = new CookieJar();
+    jar.store(await app.inject({ method: 'POST', url: '/login?user=alice' }));
+    const page = await app.inject({ method: 'GET', url: `/oauth1/authorize?oauth_token=${token}`, headers: { cookie: jar.header() } });
+    if (page.statusCode !== 200) throw new Error(`consent: ${page.statusCode}`);
+    jar.store(page);
+    // Written straight into the table, as a record stored before callbacks were checked.
+    await db.updateTable('portcullis_oauth1_request_tokens').set({ callback }).where('token', '=', token).execute();
+    const decided = await app.inject({
+      method: 'POST',
+      url: '/oauth1/authorize',
+      headers: { ...FORM, cookie: jar.header() },
+      payload: form({ decision, csrf_token: readCsrfToken(page.body) }),
+    });
+    const problem = checkBrowserAnswer(decided, [303, 400]);
+    if (problem !== null) throw new Error(`${decision}: ${problem}`);
+  },
+);
+
+t.test('no unhandled rejection', async (t) => {
+  // A rejection surfaces on the next turns of the event loop.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(unhandled, []);
+});
