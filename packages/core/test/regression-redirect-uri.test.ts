@@ -4,6 +4,7 @@
 // parameters smuggled in a registered query.
 import t from 'tap';
 import { OAuthError } from '../src/errors.js';
+import { isUriText, toUriText } from '../src/oauth2/redirect-uri.js';
 import {
   CHALLENGE,
   countRows,
@@ -302,4 +303,11 @@ t.test('a redirect URI stored before these checks: an error page, never a Locati
     }
     t.same(countRows(fixture.storage), before, 'no code or token was issued');
   }
+});
+
+t.test('isUriText and toUriText: RFC 3986 characters, and the rest percent-encoded as UTF-8', async (t) => {
+  t.ok(isUriText("/login?next=%2Foauth%2Fauthorize&a=[1]:@!$&'()*+,;=~"));
+  for (const text of ['/a b', '/a\u3002', '/a"b', '/a\\b', '/a|b', '/a%', '/a%zz', '/a\r\n', '']) t.notOk(isUriText(text), encodeURI(text || 'empty'));
+  t.equal(toUriText('/a b|c^d"e\\f%zz%41\u3002\ud800'), '/a%20b%7Cc%5Ed%22e%5Cf%25zz%41%E3%80%82%EF%BF%BD');
+  t.ok(isUriText(toUriText('/x?q=\r\n\u2028')));
 });
