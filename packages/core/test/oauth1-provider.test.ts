@@ -914,7 +914,7 @@ t.test('behind the client cache, every leg reads the kept consumer in place and 
   t.same(await h.providerStorage.findClient('consumer-1'), registered, 'the kept record is the registered one, unchanged');
 });
 
-t.test('an oauth_callback a Location header cannot carry is refused, and one stored earlier is never redirected to', async (t) => {
+t.test('an oauth_callback a Location header cannot carry is refused, and a stored one is never redirected to', async (t) => {
   const h = await setup();
   const unsafe = [
     'https://client.example/cb\r\nSet-Cookie:x=1',
@@ -936,7 +936,7 @@ t.test('an oauth_callback a Location header cannot carry is refused, and one sto
     t.match((response.body as { error_description: string }).error_description, /oauth_callback/, encodeURI(callback));
   }
 
-  // Records written before the check: the consent step and the decision answer an error and
+  // Records written straight into the store, past the check: the consent step and the decision answer an error and
   // leave the request token as it was.
   const { token } = await getRequestToken(h);
   const stored = await h.storage.findRequestToken(token);

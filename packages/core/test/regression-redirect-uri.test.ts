@@ -262,10 +262,10 @@ t.test('registration refuses redirect URIs a Location header cannot carry', asyn
   t.same(client.redirectUris, accepted);
 });
 
-t.test('a redirect URI stored before these checks: an error page, never a Location', async (t) => {
+t.test('a redirect URI in the store that registration would refuse: an error page, never a Location', async (t) => {
   for (const uri of ['https://client.example.com/cb\u3002', 'https://client.example.com/cb\r\nSet-Cookie:x=1', 'https://client.example.com/c"b']) {
     const fixture = createFixture();
-    // Straight into the store, as a record written before registration checked characters.
+    // Straight into the store, past registerClient's checks.
     const registered = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'implicit'] });
     await fixture.storage.createClient({ ...registered.client, id: 'legacy', redirectUris: [uri] });
     const before = countRows(fixture.storage);
@@ -280,7 +280,7 @@ t.test('a redirect URI stored before these checks: an error page, never a Locati
         t.equal(result.error.error, 'invalid_request');
       }
     }
-    // A pending request holding the URI (kept in a session across an upgrade) is decided.
+    // A pending request holding the URI (as a session may keep one) is decided.
     for (const approved of [true, false]) {
       for (const responseType of ['code', 'token'] as const) {
         const result = await fixture.server.completeAuthorization(

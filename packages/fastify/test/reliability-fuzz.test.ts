@@ -429,7 +429,7 @@ await propertyTest(
   fc.record({ uri: hostileUri, requested: fc.boolean(), decision: fc.constantFrom('approve', 'deny'), implicit: fc.boolean() }),
   250,
   async ({ uri, requested, decision, implicit }) => {
-    // Past registerClient, as a record written before redirect URIs were checked.
+    // Straight into the store, past registerClient's checks.
     const record: ClientRecord = { ...template, id: `legacy-${++legacyCount}`, redirectUris: [uri], grantTypes: ['authorization_code', 'implicit'] };
     await storage.createClient(record);
     const codesBefore = await codeRows();
@@ -503,7 +503,7 @@ await propertyTest(
     const page = await app.inject({ method: 'GET', url: `/oauth1/authorize?oauth_token=${token}`, headers: { cookie: jar.header() } });
     if (page.statusCode !== 200) throw new Error(`consent: ${page.statusCode}`);
     jar.store(page);
-    // Written straight into the table, as a record stored before callbacks were checked.
+    // Written straight into the table, past the request token step's checks.
     await db.updateTable('portcullis_oauth1_request_tokens').set({ callback }).where('token', '=', token).execute();
     const decided = await app.inject({
       method: 'POST',

@@ -1,7 +1,7 @@
 // The redirect URI bug classes over HTTP: a lookalike redirect_uri gets an error page and never
 // a Location header, a registered query holding `code`/`state` cannot smuggle them into the
-// browser's redirect, and a URI or callback no Location header can carry is refused, or, stored
-// earlier, answered with an error page (the core-level cases are in
+// browser's redirect, and a URI or callback no Location header can carry is refused, or, found in
+// the store, answered with an error page (the core-level cases are in
 // packages/core/test/regression-*.test.ts).
 import t, { type Test } from 'tap';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -143,8 +143,8 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
       { oauth1: true, secretKey: SECRET_KEY },
       {
         session,
-        // A pending authorization kept in the session before redirect URIs were checked: what an
-        // application's session store may still hold after an upgrade.
+        // A pending authorization in the session holding a redirect URI the core would refuse:
+        // what an application's session store may hold, written past the core's checks.
         routes: (app) =>
           app.post<{ Body: { request: AuthorizationRequest } }>('/test/pending', async (request) => {
             const session = request.session as unknown as { set(key: string, value: unknown): void };
@@ -182,7 +182,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
       t.same(await countRows(db), before, 'nothing stored');
     });
 
-    await t.test('a redirect URI stored earlier: error pages on the request, on approval and on denial', async (t) => {
+    await t.test('a redirect URI in the store past registration: error pages on the request, on approval and on denial', async (t) => {
       const { client } = await app.oauth.registerClient({ name: 'Web', redirectUris: [REDIRECT_URI], scopes: ['read'] });
       const record = await storage.findClient(client.id);
       if (record === null) return t.fail('the client was stored');
@@ -223,7 +223,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
       }
     });
 
-    await t.test('OAuth 1.0a: such an oauth_callback is refused; one stored earlier gets error pages', async (t) => {
+    await t.test('OAuth 1.0a: such an oauth_callback is refused; one in the store gets error pages', async (t) => {
       // No registered redirect URIs: the callback is the consumer's choice, checked for itself.
       const { client, clientSecret } = await app.oauth.registerClient({
         name: 'Printer',
@@ -267,7 +267,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
           const page = await app.inject({ method: 'GET', url: `/oauth1/authorize?oauth_token=${token}`, headers: { cookie: jar.header() } });
           t.equal(page.statusCode, 200, 'the consent page');
           jar.store(page);
-          // Written straight into the table, as a record stored before callbacks were checked.
+          // Written straight into the table, past the request token step's checks.
           await db.updateTable('portcullis_oauth1_request_tokens').set({ callback }).where('token', '=', token).execute();
           const stored = await db.selectFrom('portcullis_oauth1_request_tokens').selectAll().where('token', '=', token).executeTakeFirstOrThrow();
           const decided = await app.inject({

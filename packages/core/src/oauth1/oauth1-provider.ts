@@ -456,8 +456,9 @@ class Provider implements OAuth1Provider {
     if (!client || client.disabled || !client.oauth1Enabled) {
       throw fail('consumer_key_rejected', 'The client of this request token may not use OAuth 1.0a.');
     }
-    // A callback stored before the request token step checked its characters: refused before the
-    // consent page and before the decision builds a Location from it, leaving the token as it is.
+    // A stored callback the request token step would refuse (written past it, straight into the
+    // store): refused before the consent page and before the decision builds a Location from it,
+    // leaving the token as it is.
     if (!isValidCallback(record.callback)) {
       throw fail('parameter_rejected', 'The callback of this request token is not a valid URI to redirect to; the client must start again.');
     }

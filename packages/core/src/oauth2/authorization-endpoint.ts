@@ -28,9 +28,9 @@ interface RedirectTarget {
 }
 
 /**
- * Where the authorization response goes. A URI no Location header can carry (one stored before
- * registration checked its characters) is refused here, before anything is redirected to it, so
- * the answer is the error page.
+ * Where the authorization response goes. A URI no Location header can carry (a stored one that
+ * registration would refuse, written straight into the store) is refused here, before anything
+ * is redirected to it, so the answer is the error page.
  */
 function createRedirectTarget(redirectUri: string, mode: ResponseMode, state: string | null): RedirectTarget {
   if (parseLocationUri(redirectUri) === null) {
