@@ -10,7 +10,7 @@ import { isUriText, OAuthError, type ClientRecord, type RegisteredClient } from 
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { CookieJar, FORM, form, readCsrfToken } from './helpers.js';
 import { parseForm, signedHeader } from './oauth1-helpers.js';
-import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI } from './reliability-helpers.js';
+import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI, RELIABILITY_ISSUER } from './reliability-helpers.js';
 
 // A rejection nobody handles would take a production server down; here it fails the file.
 const unhandled: unknown[] = [];
@@ -467,6 +467,7 @@ const requestToken = (callback: string) =>
       authorization: signedHeader({
         method: 'POST',
         url: '/oauth1/request_token',
+        origin: RELIABILITY_ISSUER,
         consumerKey: printer.client.id,
         consumerSecret: printer.clientSecret!,
         extra: { oauth_callback: callback },

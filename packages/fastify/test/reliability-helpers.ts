@@ -104,6 +104,9 @@ export async function countRows(db: Kysely<Database>): Promise<Record<string, nu
  * `GET /api/me` (scope read) that answers who the token belongs to; sessions of the given kind
  * (`@fastify/session` by default) and the test's own routes.
  */
+/** The reliability apps' issuer: OAuth 1.0a requests to them are signed for its origin. */
+export const RELIABILITY_ISSUER = 'http://127.0.0.1';
+
 export async function buildReliabilityApp(
   storage: OAuthStorage,
   plugin: Partial<PortcullisOptions> = {},
@@ -114,7 +117,7 @@ export async function buildReliabilityApp(
   await app.register(portcullis, {
     storage,
     scopes: createTestScopes(),
-    issuer: 'http://127.0.0.1',
+    issuer: RELIABILITY_ISSUER,
     development: true,
     getUser: (request) => {
       const id = request.session.get('userId');

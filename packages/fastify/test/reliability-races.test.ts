@@ -18,6 +18,7 @@ import {
   mysqlRequired,
   openMysqlAdmin,
   REDIRECT_URI,
+  RELIABILITY_ISSUER,
   type TestDatabase,
 } from './reliability-helpers.js';
 
@@ -164,9 +165,9 @@ async function runRaces(t: Test, database: TestDatabase): Promise<void> {
       formatAuthorizationHeader(
         signRequest({
           method,
-          // Signed for the issuer (`http://127.0.0.1`), whose origin the server checks, and sent
-          // to the port the app listens on.
-          url: new URL(url.slice(origin.length), 'http://127.0.0.1'),
+          // Signed for the issuer, whose origin the server checks, and sent to the port the app
+          // listens on.
+          url: new URL(url.slice(origin.length), RELIABILITY_ISSUER),
           consumerKey: client.id,
           signatureMethod: 'HMAC-SHA1',
           credentials: { consumerSecret: clientSecret!, ...(token ? { tokenSecret: token.secret } : {}) },

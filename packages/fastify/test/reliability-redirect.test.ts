@@ -9,7 +9,7 @@ import type { AuthorizationRequest } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { CookieJar, FORM, form, readCsrfToken, type SessionKind } from './helpers.js';
 import { parseForm, SECRET_KEY, signedHeader } from './oauth1-helpers.js';
-import { buildReliabilityApp, checkErrorBody, countRows, createPkce, REDIRECT_URI } from './reliability-helpers.js';
+import { buildReliabilityApp, checkErrorBody, countRows, createPkce, REDIRECT_URI, RELIABILITY_ISSUER } from './reliability-helpers.js';
 
 // A rejection nobody handles would take a production server down; here it fails the file.
 const unhandled: unknown[] = [];
@@ -240,6 +240,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
             authorization: signedHeader({
               method: 'POST',
               url: '/oauth1/request_token',
+              origin: RELIABILITY_ISSUER,
               consumerKey: client.id,
               consumerSecret: clientSecret!,
               extra: { oauth_callback: callback },
