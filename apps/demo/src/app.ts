@@ -14,6 +14,7 @@ import { answerOAuth, toOAuthRequest } from './oauth-request.js';
 import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
 import { migrateDemo } from './db/migrations.js';
 import { handleDemoError } from './error-handler.js';
+import { registerHeaderGuard } from './header-guard.js';
 import type { OAuthOperations } from './oauth-operations.js';
 import { registerAccountRoutes } from './pages/account-routes.js';
 import { registerAdminRoutes } from './pages/admin-routes.js';
@@ -105,6 +106,7 @@ async function registerEverything(
 ): Promise<void> {
   const { demoDb, storage, scopes, secretBox } = parts;
   fastify.setErrorHandler(handleDemoError);
+  registerHeaderGuard(fastify);
   await registerSecurityHeaders(fastify, { development: options.development });
   // Before any route, so that the plugin's routes are limited too (rate-limits.ts).
   const keyPrefix = options.redisKeyPrefix ?? 'portcullis-demo:';
@@ -113,10 +115,13 @@ async function registerEverything(
     ...(options.redis ? { redis: options.redis, keyPrefix } : {}),
   });
   await fastify.register(fastifyCookie);
+  const reportError = (error: unknown) => fastify.log.error({ err: error }, 'demo: a request failed after the session store answered');
   await fastify.register(fastifySession, {
     secret: options.sessionSecret,
     cookieName: 'polls_session',
-    store: options.redis ? new RedisSessionStore(options.redis, `${keyPrefix}session:`) : new DatabaseSessionStore(demoDb),
+    store: options.redis
+      ? new RedisSessionStore(options.redis, { keyPrefix: `${keyPrefix}session:`, reportError })
+      : new DatabaseSessionStore(demoDb, { reportError }),
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: !options.development, path: '/', maxAge: 8 * 60 * 60 * 1000 },
   });

@@ -4,7 +4,7 @@ import { html } from './html.js';
 import { sendPage } from './pages/respond.js';
 
 /** Whether the route answers machines (JSON) rather than people (HTML pages). */
-function isMachineRoute(url: string): boolean {
+export function isMachineRoute(url: string): boolean {
   return /^\/(api|oauth2?|oauth1|token)(\/|\?|$)/.test(url);
 }
 

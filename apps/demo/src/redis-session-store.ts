@@ -1,11 +1,20 @@
 import type {} from '@fastify/session';
 import type { Session } from 'fastify';
 import type { Redis } from 'ioredis';
+import { reportToStderr, settleCallback } from './store-callback.js';
 
 type Callback = (error?: unknown) => void;
 type SessionCallback = (error: unknown, session?: Session | null) => void;
 
 const DEFAULT_TTL_MS = 8 * 60 * 60 * 1000;
+
+export interface RedisSessionStoreOptions {
+  /** Default `portcullis-demo:session:`. */
+  keyPrefix?: string;
+  clock?: () => Date;
+  /** Receives what a callback threw (store-callback.ts); the app passes its logger. */
+  reportError?: (error: unknown) => void;
+}
 
 /**
  * @fastify/session's store in Redis, for several instances behind a load balancer: a session
@@ -13,11 +22,18 @@ const DEFAULT_TTL_MS = 8 * 60 * 60 * 1000;
  * cookie (TTL = the cookie's remaining max-age), so nothing needs purging.
  */
 export class RedisSessionStore {
+  private readonly keyPrefix: string;
+  private readonly clock: () => Date;
+  private readonly reportError: (error: unknown) => void;
+
   constructor(
     private readonly redis: Redis,
-    private readonly keyPrefix = 'portcullis-demo:session:',
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    options: RedisSessionStoreOptions = {},
+  ) {
+    this.keyPrefix = options.keyPrefix ?? 'portcullis-demo:session:';
+    this.clock = options.clock ?? (() => new Date());
+    this.reportError = options.reportError ?? reportToStderr;
+  }
 
   private key(sessionId: string): string {
     return this.keyPrefix + sessionId;
@@ -30,22 +46,24 @@ export class RedisSessionStore {
       this.destroy(sessionId, callback);
       return;
     }
-    this.redis.set(this.key(sessionId), JSON.stringify(session), 'PX', ttl).then(() => callback(), callback);
+    settleCallback(this.redis.set(this.key(sessionId), JSON.stringify(session), 'PX', ttl), callback, this.reportError);
   }
 
   get(sessionId: string, callback: SessionCallback): void {
-    this.redis.get(this.key(sessionId)).then((data) => {
-      if (data === null) return callback(null, null);
-      try {
-        callback(null, JSON.parse(data) as Session);
-      } catch {
-        // A value that is not ours (or truncated) is no session.
-        callback(null, null);
-      }
-    }, callback);
+    settleCallback(this.redis.get(this.key(sessionId)).then(parseSession), callback, this.reportError);
   }
 
   destroy(sessionId: string, callback: Callback): void {
-    this.redis.del(this.key(sessionId)).then(() => callback(), callback);
+    settleCallback(this.redis.del(this.key(sessionId)), callback, this.reportError);
+  }
+}
+
+function parseSession(data: string | null): Session | null {
+  if (data === null) return null;
+  try {
+    return JSON.parse(data) as Session;
+  } catch {
+    // A value that is not ours (or truncated) is no session.
+    return null;
   }
 }

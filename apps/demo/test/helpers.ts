@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
 import { buildApp, type BuildAppOptions } from '../src/app.js';
 import { createPoll } from '../src/polls.js';
 import { createUser, type DemoUser } from '../src/users.js';
@@ -99,4 +100,36 @@ export function form(fields: Record<string, string>, headers: Record<string, str
 
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+/**
+ * Records every promise rejection left unhandled from now until the test ends: in the demo process
+ * such a rejection stops the server. Node reports them a tick late, so the check waits a moment.
+ */
+export function watchUnhandledRejections(t: Test): { assertNone(): Promise<void> } {
+  const seen: unknown[] = [];
+  const record = (reason: unknown) => seen.push(reason);
+  process.on('unhandledRejection', record);
+  t.teardown(() => {
+    process.off('unhandledRejection', record);
+  });
+  return {
+    async assertNone() {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      t.same(seen.map(String), [], 'no unhandled rejection');
+    },
+  };
+}
+
+/** The answer to a request, or a failure if none comes (a request left hanging). */
+export async function answered<T>(response: Promise<T>, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([response, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -7,7 +7,7 @@ import { createConnection } from 'mysql2/promise';
 import t from 'tap';
 import { Browser, SECRET_KEY, SESSION_SECRET } from './helpers.js';
 import { connectTestRedis, deletePrefix, randomPrefix, REDIS_URL } from './redis.js';
-import { startServer, type RunningServer } from './run.js';
+import { HttpBrowser, startServer, type RunningServer } from './run.js';
 
 const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 // The public URL both instances stand behind, as a load balancer would present them.
@@ -27,30 +27,6 @@ function skipLoudly(message: string, required: boolean): void {
   console.error(`\n${'!'.repeat(message.length)}\n${message}\n${'!'.repeat(message.length)}\n`);
   if (required) t.fail(message);
   else t.test('two demo instances behind one database and one Redis', { skip: message }, async () => {});
-}
-
-/** A cookie jar over fetch, for real HTTP against a child process. */
-class HttpBrowser {
-  readonly cookies = new Map<string, string>();
-
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; location: string | null; body: string }> {
-    const headers: Record<string, string> = {};
-    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body: string | undefined;
-    if (init.form) {
-      body = new URLSearchParams(init.form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    }
-    const response = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, redirect: 'manual', ...(body === undefined ? {} : { body }) });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      if (/expires=Thu, 01 Jan 1970/i.test(cookie)) this.cookies.delete(name);
-      else this.cookies.set(name, pair!.slice(eq + 1));
-    }
-    return { status: response.status, location: response.headers.get('location'), body: await response.text() };
-  }
 }
 
 async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {

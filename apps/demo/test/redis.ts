@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { Test } from 'tap';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -33,4 +34,25 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     if (keys.length) await redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');
+}
+
+/**
+ * The test Redis under a fresh key prefix, cleaned up when the test ends; or null, after a loud
+ * skip notice (a failure under REQUIRE_REDIS=1).
+ */
+export async function testRedisOrSkip(t: Test): Promise<{ redis: Redis; prefix: string } | null> {
+  const redis = await connectTestRedis();
+  if (!redis) {
+    const message = redisSkipMessage();
+    console.error(`\n${'!'.repeat(message.length)}\n${message}\n${'!'.repeat(message.length)}\n`);
+    if (process.env.REQUIRE_REDIS === '1') t.fail(message);
+    else t.pass(`skipped: ${message}`);
+    return null;
+  }
+  const prefix = randomPrefix();
+  t.teardown(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+  return { redis, prefix };
 }

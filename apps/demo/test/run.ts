@@ -79,3 +79,30 @@ export function startServer(env: NodeJS.ProcessEnv): Promise<RunningServer> {
     });
   });
 }
+
+/** A cookie jar over fetch, for real HTTP against a child process. */
+export class HttpBrowser {
+  readonly cookies = new Map<string, string>();
+
+  /** `headers` go with every request (a proxy's X-Forwarded-Proto, say). */
+  constructor(private readonly headers: Record<string, string> = {}) {}
+
+  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; location: string | null; body: string }> {
+    const headers: Record<string, string> = { ...this.headers };
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    let body: string | undefined;
+    if (init.form) {
+      body = new URLSearchParams(init.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    const response = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, redirect: 'manual', ...(body === undefined ? {} : { body }) });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(cookie)) this.cookies.delete(name);
+      else this.cookies.set(name, pair!.slice(eq + 1));
+    }
+    return { status: response.status, location: response.headers.get('location'), body: await response.text() };
+  }
+}

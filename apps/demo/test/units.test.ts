@@ -190,7 +190,7 @@ t.test('demo tables: migrations, users, polls, one vote per user per poll, sessi
   t.match(stats.first_vote_at, /^\d{4}-/);
 
   let now = new Date('2030-01-01T00:00:00Z');
-  const store = new DatabaseSessionStore(db, () => now);
+  const store = new DatabaseSessionStore(db, { clock: () => now });
   const call = <T>(fn: (cb: (error: unknown, value?: T) => void) => void) => new Promise<T | undefined>((res, rej) => fn((e, v) => (e ? rej(e) : res(v))));
   const session = { userId: alice.id, cookie: { originalMaxAge: 1000, expires: new Date(now.getTime() + 1000) } } as never;
   await call((cb) => store.set('s1', session, cb));

@@ -50,16 +50,20 @@ export function setFlash(request: FastifyRequest, kind: 'notice' | 'secret' | 'e
   else request.session.set('flash', { kind, title, lines });
 }
 
+// RFC 3986 section 3.3 to 3.5: what a path, query and fragment may hold; anything else (controls,
+// spaces, `\`, non-ASCII) is no valid URI reference, and Node refuses it in a Location header.
+const URI_CHAR = String.raw`[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2}`;
+const RETURN_PATH = new RegExp(String.raw`^/(?![/\\])(?:${URI_CHAR})*(?:#(?:${URI_CHAR})*)?$`);
+
 /**
- * A same-site relative path to go back to after login, or `/`. Refuses absolute URLs,
- * protocol-relative `//host` and the `/\host` form browsers read as one: an open redirect otherwise.
+ * A same-origin relative path to go back to after login, or `/`. Only a path-absolute URI
+ * reference (RFC 3986 section 4.2) made of URI characters passes: never an absolute URL, never
+ * the protocol-relative `//host` or the `/\host` browsers read as one (an open redirect
+ * otherwise), never a character that could split or break the Location header.
  */
 export function safeReturnTo(value: unknown): string {
   if (typeof value !== 'string' || value.length > 2048) return '/';
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
-  // Control characters (CR, LF, tabs) could split a Location header or be read as part of a host.
-  if ([...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return '/';
-  return value;
+  return RETURN_PATH.test(value) ? value : '/';
 }
 
 /** A preHandler for pages that need a logged-in user: anyone else goes to /login and comes back. */
