@@ -2,13 +2,14 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifySession from '@fastify/session';
 import type { OAuthStorage } from '@portcullis/core';
-import { SecretBox } from '@portcullis/core';
+import { OAuthError, SecretBox } from '@portcullis/core';
 import oauthProvider from '@portcullis/fastify';
 import { createKyselyStorage, migrate } from '@portcullis/kysely';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
+import { AccountThrottle, DEFAULT_ACCOUNT_THROTTLE, type AccountThrottleSettings } from './account-throttle.js';
 import { registerPollsApi } from './api/polls-routes.js';
 import { answerOAuth, toOAuthRequest } from './oauth-request.js';
 import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
@@ -24,9 +25,10 @@ import { createDemoScopes } from './scopes.js';
 import type { DemoServices } from './services.js';
 import { DEFAULT_RATE_LIMIT, registerRateLimits } from './rate-limits.js';
 import { RedisSessionStore } from './redis-session-store.js';
+import { fastifyTrustProxy, type TrustedProxies } from './trusted-proxies.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { DatabaseSessionStore } from './session-store.js';
-import { findUserById, verifyUserCredentials } from './users.js';
+import { findUserById } from './users.js';
 
 export interface BuildAppOptions {
   /** `sqlite:path`, `sqlite::memory:` or `mysql://...`; ignored when `db` is given. Default `sqlite::memory:`. */
@@ -44,8 +46,11 @@ export interface BuildAppOptions {
   issuer?: string;
   /** Apply the Portcullis and demo migrations first. Default true. */
   migrate?: boolean;
-  /** Honour X-Forwarded-* (behind a TLS-terminating proxy). Default false. */
-  trustProxy?: boolean;
+  /**
+   * The proxies whose X-Forwarded-* headers count (behind a TLS-terminating proxy): a hop count,
+   * or their addresses and CIDR ranges (trusted-proxies.ts). Default none.
+   */
+  trustProxy?: TrustedProxies;
   /**
    * Shared state for several instances: sessions and rate-limit counts go to this Redis (the
    * caller connects and closes it); without it sessions live in the database and counts in memory.
@@ -55,6 +60,8 @@ export interface BuildAppOptions {
   redisKeyPrefix?: string;
   /** Brute-force limit per client address and route on the login and OAuth endpoints. Default 120 a minute. */
   rateLimit?: { max: number; windowMs: number };
+  /** Wrong passwords per account (login form and password grant, from any address). Default 10 in 15 minutes. */
+  accountThrottle?: AccountThrottleSettings;
 }
 
 declare module 'fastify' {
@@ -83,7 +90,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const fastify = Fastify({
     logger: options.logger ?? false,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
     // The seeds' URLs end in a slash (`/oauth2/access_token/`); accept both forms.
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -127,6 +134,11 @@ async function registerEverything(
   });
   await fastify.register(fastifyFormbody);
 
+  const accountThrottle = new AccountThrottle(
+    options.accountThrottle ?? DEFAULT_ACCOUNT_THROTTLE,
+    options.redis ? { client: options.redis, keyPrefix } : undefined,
+  );
+
   const getUser = (request: FastifyRequest) => {
     const id = request.session.get('userId');
     if (!id) return null;
@@ -146,15 +158,23 @@ async function registerEverything(
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
     ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),
     verifyUser: async (username: string, password: string) => {
-      const user = await verifyUserCredentials(demoDb, username, password);
-      return user ? { id: user.id, username: user.username } : null;
+      const checked = await accountThrottle.check(demoDb, username, password);
+      if (checked.kind === 'locked') {
+        // Thrown OAuthErrors reach the client as they are: RFC 6749 section 5.2's shape, with Retry-After.
+        throw new OAuthError('temporarily_unavailable', {
+          status: 429,
+          description: `Too many failed logins for this account; retry after ${checked.retryAfterSeconds} seconds.`,
+          headers: { 'retry-after': String(checked.retryAfterSeconds) },
+        });
+      }
+      return checked.kind === 'valid' ? { id: checked.user.id, username: checked.user.username } : null;
     },
     findUsername: async (userId: string) => (await findUserById(demoDb, userId))?.username ?? null,
   });
 
   // Secrets shown once wait in the session sealed; without an OAuth 1.0a key, under one derived from the session secret.
   const flashBox = secretBox ?? new SecretBox(createHash('sha256').update(`demo flash:${options.sessionSecret}`).digest('hex'));
-  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null, flashBox };
+  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null, flashBox, accountThrottle };
   const oauthOperations: OAuthOperations = {
     registerClient: (input) => fastify.oauth.registerClient(input),
     issueTokens: (input) => fastify.oauth.issueTokens(input),

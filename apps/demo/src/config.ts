@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RATE_LIMIT } from './rate-limits.js';
+import { parseTrustProxy, type TrustedProxies } from './trusted-proxies.js';
 
 /** apps/demo, whether running from src (tsx) or dist. */
 export const DEMO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,7 +21,10 @@ export interface DemoConfig {
   redisKeyPrefix: string;
   /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW, per client address and route. */
   rateLimit: { max: number; windowMs: number };
+  /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count; none when absent. */
+  trustProxy?: TrustedProxies;
 }
+
 
 /**
  * Reads the environment. A relative `sqlite:` path is taken from the demo folder, so `pnpm start`
@@ -37,6 +41,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   const max = env.RATE_LIMIT_MAX ? Number(env.RATE_LIMIT_MAX) : DEFAULT_RATE_LIMIT.max;
   if (!Number.isInteger(max) || max < 1) throw new Error(`RATE_LIMIT_MAX must be a positive integer (got ${JSON.stringify(env.RATE_LIMIT_MAX)})`);
   const windowMs = env.RATE_LIMIT_WINDOW ? parseWindow(env.RATE_LIMIT_WINDOW) : DEFAULT_RATE_LIMIT.windowMs;
+  const trustProxy = env.TRUST_PROXY ? parseTrustProxy(env.TRUST_PROXY) : undefined;
   return {
     host,
     port,
@@ -47,8 +52,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'portcullis-demo:',
     rateLimit: { max, windowMs },
+    ...(trustProxy === undefined ? {} : { trustProxy }),
   };
 }
+
 
 function defaultIssuer(host: string, port: number, development: boolean): string {
   return `${development ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;

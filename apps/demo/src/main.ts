@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     sessionSecret: secrets.sessionSecret,
     secretKey: secrets.secretKey,
     issuer: config.issuer,
-    trustProxy: process.env.TRUST_PROXY === '1',
+    ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
     ...(redis ? { redis, redisKeyPrefix: config.redisKeyPrefix } : {}),
     rateLimit: config.rateLimit,
     logger: { level: process.env.LOG_LEVEL ?? 'info', serializers: { req: serializeRequest } },

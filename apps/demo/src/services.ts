@@ -1,5 +1,6 @@
 import type { OAuthStorage, SecretBox } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
+import type { AccountThrottle } from './account-throttle.js';
 import type { DemoDb } from './db/database.js';
 
 /** What the demo's routes share: its tables, Portcullis's storage, the scope registry. */
@@ -11,4 +12,6 @@ export interface DemoServices {
   oauth1Available: boolean;
   /** Seals secrets shown once while they wait in the session for the next page (respond.ts). */
   flashBox: SecretBox;
+  /** Wrong passwords counted per account, for the login form and the password grant alike. */
+  accountThrottle: AccountThrottle;
 }

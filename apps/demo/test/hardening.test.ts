@@ -118,7 +118,7 @@ t.test('security headers on every HTML page; the consent page keeps its own form
 });
 
 t.test('outside development: HSTS, and Secure HttpOnly SameSite cookies', async (t) => {
-  const { app } = await buildTestApp({ development: false, trustProxy: true });
+  const { app } = await buildTestApp({ development: false, trustProxy: 1 });
   t.teardown(() => app.close());
   const res = await app.inject({ url: '/login', headers: { 'x-forwarded-proto': 'https' } });
   t.equal(res.statusCode, 200);

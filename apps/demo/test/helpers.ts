@@ -53,6 +53,9 @@ export class Browser {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
+  /** `remoteAddress`: the peer every request comes from (inject's default is 127.0.0.1). */
+  remoteAddress: string | undefined;
+
   async request(options: { method?: 'GET' | 'POST'; url: string; form?: Record<string, string | string[]>; headers?: Record<string, string> }): Promise<LightMyRequestResponse> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (this.cookies.size) headers.cookie = this.cookieHeader;
@@ -63,7 +66,13 @@ export class Browser {
       payload = params.toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const response = await this.app.inject({ method: options.method ?? (options.form ? 'POST' : 'GET'), url: options.url, headers, ...(payload === undefined ? {} : { payload }) });
+    const response = await this.app.inject({
+      method: options.method ?? (options.form ? 'POST' : 'GET'),
+      url: options.url,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+      ...(this.remoteAddress === undefined ? {} : { remoteAddress: this.remoteAddress }),
+    });
     for (const cookie of response.cookies as { name: string; value: string; expires?: Date }[]) {
       if (cookie.expires && cookie.expires.getTime() < Date.now()) this.cookies.delete(cookie.name);
       else this.cookies.set(cookie.name, cookie.value);

@@ -22,7 +22,7 @@ t.test('pages carry the security headers; the session cookie is HttpOnly and Sam
 });
 
 t.test('outside development the session cookie is Secure and never sent over plain http', async (t) => {
-  const { app } = await buildTestApp({ development: false, trustProxy: true });
+  const { app } = await buildTestApp({ development: false, trustProxy: 1 });
   t.teardown(() => app.close());
   const plain = await app.inject({ url: '/login' });
   t.equal(plain.statusCode, 200);

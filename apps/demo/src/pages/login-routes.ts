@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { checkCsrfToken, getCsrfToken } from '../csrf.js';
 import { html } from '../html.js';
 import type { DemoServices } from '../services.js';
-import { verifyUserCredentials } from '../users.js';
 import { field, safeReturnTo, sendPage } from './respond.js';
 
 /** The session key under which @portcullis/fastify keeps a pending authorization; kept across login. */
@@ -35,10 +34,17 @@ export async function registerLoginRoutes(fastify: FastifyInstance, services: De
     }
     const username = field(body, 'username') ?? '';
     const password = field(body, 'password') ?? '';
-    const user = username && password ? await verifyUserCredentials(services.db, username, password) : null;
-    if (!user) {
+    const checked = username && password ? await services.accountThrottle.check(services.db, username, password) : ({ kind: 'invalid' } as const);
+    if (checked.kind === 'locked') {
+      const minutes = Math.ceil(checked.retryAfterSeconds / 60);
+      const error = `Too many failed logins for this account; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+      reply.header('retry-after', String(checked.retryAfterSeconds));
+      return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo, username, error), 429);
+    }
+    if (checked.kind === 'invalid') {
       return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo, username, 'Wrong username or password.'), 401);
     }
+    const { user } = checked;
     // A new session id at login defeats session fixation; only the pending authorization survives.
     await request.session.regenerate([OAUTH_SESSION_KEY]);
     request.session.set('userId', user.id);
