@@ -58,7 +58,7 @@ export interface BuildAppOptions {
   redis?: Redis;
   /** Prefix of every Redis key the demo writes. Default `portcullis-demo:`. */
   redisKeyPrefix?: string;
-  /** Brute-force limit per client address and route on the login and OAuth endpoints. Default 120 a minute. */
+  /** Brute-force limit per client address on the login and OAuth endpoints (rate-limits.ts). Default 120 a minute. */
   rateLimit?: { max: number; windowMs: number };
   /** Wrong passwords per account (login form and password grant, from any address). Default 10 in 15 minutes. */
   accountThrottle?: AccountThrottleSettings;

@@ -19,7 +19,7 @@ export interface DemoConfig {
   redisUrl?: string;
   /** REDIS_KEY_PREFIX: instances that share state share it. */
   redisKeyPrefix: string;
-  /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW, per client address and route. */
+  /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW per client address (rate-limits.ts). */
   rateLimit: { max: number; windowMs: number };
   /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count; none when absent. */
   trustProxy?: TrustedProxies;

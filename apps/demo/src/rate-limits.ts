@@ -5,7 +5,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 
 export interface RateLimitSettings {
-  /** Requests one client address may make to one limited route per window. */
+  /** Requests one client address may make per window to the password routes together, and to each other limited route. */
   max: number;
   /** The window, in milliseconds. */
   windowMs: number;
@@ -19,40 +19,59 @@ export interface RateLimitSettings {
 export const DEFAULT_RATE_LIMIT = { max: 120, windowMs: 60_000 } as const;
 
 /**
- * The routes that take credentials or mint them: the plugin's endpoints (found by the endpoint name
- * the plugin puts in each route's config, whatever prefix they are mounted under; not the metadata
- * document), the login form, and the demo's token aliases for the seeds' paths.
+ * The plugin's other endpoints that take credentials or mint them, each limited on its own (found
+ * by the endpoint name the plugin puts in each route's config, whatever prefix they are mounted
+ * under; not the metadata document).
  */
 const LIMITED_ENDPOINTS = new Set<PortcullisEndpoint>([
   'authorize',
-  'token',
   'revoke',
   'introspect',
   'oauth1_request_token',
   'oauth1_authorize',
   'oauth1_access_token',
 ]);
-const LIMITED_ALIAS = /^\/(?:oauth2\/access_token|token)\/?$/;
+const TOKEN_ALIAS = /^\/(?:oauth2\/access_token|token)\/?$/;
 
-function isLimited(route: RouteOptions): boolean {
+/**
+ * Where passwords and client secrets are guessed: the plugin's token endpoint, the demo's aliases
+ * of it for the seeds' paths, and the login form. They share one count per client address, so
+ * spreading guesses over them gains nothing.
+ */
+function takesPasswords(route: RouteOptions): boolean {
   const endpoint = route.config?.portcullis?.endpoint;
-  if (endpoint !== undefined) return LIMITED_ENDPOINTS.has(endpoint);
-  if (LIMITED_ALIAS.test(route.url)) return true;
+  if (endpoint !== undefined) return endpoint === 'token';
+  if (TOKEN_ALIAS.test(route.url)) return true;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   // GET /login only draws the form; guessing happens on the POST.
   return route.url === '/login' && methods.includes('POST');
 }
 
+function isLimited(route: RouteOptions): boolean {
+  const endpoint = route.config?.portcullis?.endpoint;
+  return endpoint !== undefined && LIMITED_ENDPOINTS.has(endpoint);
+}
+
 /**
- * Brute-force limits on the credential routes: an onRoute hook added before @fastify/rate-limit
- * (whose own onRoute hook reads `config.rateLimit`, and runs after this one) marks the routes as
- * they are declared, the plugin's included.
+ * Brute-force limits on the credential routes, the plugin's included, marked by an onRoute hook
+ * as they are declared. The routes that take passwords share one limiter, made once: its one store
+ * holds one count per client address (@fastify/rate-limit gives every route configured through
+ * `config.rateLimit` a store of its own, in memory and in Redis alike). The other endpoints each
+ * count on their own, through `config.rateLimit`, read by the plugin's onRoute hook that runs after
+ * this one.
  * Must be called before the routes are registered.
  */
 export async function registerRateLimits(fastify: FastifyInstance, settings: RateLimitSettings): Promise<void> {
+  // Made once the plugin is registered; the hook must come first, so it reads it when routes arrive.
+  const shared: { passwordLimit?: ReturnType<FastifyInstance['rateLimit']> } = {};
   fastify.addHook('onRoute', (route) => {
-    if (!isLimited(route)) return;
-    route.config = { ...(route.config ?? {}), rateLimit: { max: settings.max, timeWindow: settings.windowMs } } as RouteOptions['config'];
+    const passwordLimit = shared.passwordLimit;
+    if (takesPasswords(route)) {
+      if (!passwordLimit) throw new Error('registerRateLimits: a route was declared before the rate limiter was ready');
+      route.onRequest = [...(Array.isArray(route.onRequest) ? route.onRequest : route.onRequest ? [route.onRequest] : []), passwordLimit];
+    } else if (isLimited(route)) {
+      route.config = { ...(route.config ?? {}), rateLimit: { max: settings.max, timeWindow: settings.windowMs } } as RouteOptions['config'];
+    }
   });
   await fastify.register(fastifyRateLimit, {
     global: false,
@@ -72,4 +91,5 @@ export async function registerRateLimits(fastify: FastifyInstance, settings: Rat
       });
     },
   });
+  shared.passwordLimit = fastify.rateLimit({ max: settings.max, timeWindow: settings.windowMs, keyGenerator: (request) => `passwords:${request.ip}` });
 }

@@ -147,3 +147,32 @@ t.test('account throttle: wrong passwords sent at once cannot all be tried befor
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => grant(`guess-${i}`, i)));
   t.same(answers.map((a) => a.statusCode).sort(), [400, 400, 400, 429, 429, 429, 429, 429, 429, 429], 'three tried, the rest refused');
 });
+
+/** Requests spread over the token endpoint, its aliases and the login form, from one address. */
+async function spreadOverPasswordRoutes(t: Test, overrides: Partial<BuildAppOptions>): Promise<void> {
+  const { app, client } = await buildTestApp({ ...overrides, rateLimit: { max: 6, windowMs: 60_000 } });
+  t.teardown(() => app.close());
+  const browser = new Browser(app);
+  const csrf = Browser.csrf((await browser.get('/login')).body);
+  const token = (url: string) => app.inject({ method: 'POST', url, ...form({ grant_type: 'client_credentials' }, basic(client)) });
+  const login = () => browser.post('/login', { _csrf: csrf, username: 'nobody', password: 'wrong-password' });
+  const routes = [() => token('/oauth/token'), () => token('/oauth2/access_token/'), () => token('/token'), login];
+  const answers: number[] = [];
+  for (let i = 0; i < 8; i++) answers.push((await routes[i % routes.length]!()).statusCode);
+  t.equal(answers.filter((status) => status === 429).length, 2, `six requests in all, whichever route (${answers.join(' ')})`);
+  t.same(answers.slice(6), [429, 429], 'the seventh and eighth are refused');
+  const other = await app.inject({ method: 'POST', url: '/oauth/token', remoteAddress: '203.0.113.50', ...form({ grant_type: 'client_credentials' }, basic(client)) });
+  t.equal(other.statusCode, 200, 'another address has its own count');
+  const introspect = await app.inject({ method: 'POST', url: '/oauth/introspect', ...form({ token: 'nothing' }, basic(client)) });
+  t.equal(introspect.statusCode, 200, 'introspection keeps a count of its own');
+}
+
+t.test('the token endpoint, its aliases and the login form share one count per address, in memory', async (t) => {
+  await spreadOverPasswordRoutes(t, {});
+});
+
+t.test('the token endpoint, its aliases and the login form share one count per address, in Redis', async (t) => {
+  const shared = await testRedisOrSkip(t);
+  if (!shared) return;
+  await spreadOverPasswordRoutes(t, { redis: shared.redis, redisKeyPrefix: shared.prefix });
+});
