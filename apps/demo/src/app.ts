@@ -134,6 +134,7 @@ async function registerEverything(
   });
   await fastify.register(fastifyFormbody);
 
+  const enforceSecure = !options.development;
   const accountThrottle = new AccountThrottle(
     options.accountThrottle ?? DEFAULT_ACCOUNT_THROTTLE,
     options.redis ? { client: options.redis, keyPrefix } : undefined,
@@ -154,6 +155,8 @@ async function registerEverything(
     loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
     sessionKey: OAUTH_SESSION_KEY,
     development: options.development,
+    // Said outright (it is the plugin's default too): the admin pages check redirect URIs with it.
+    enforceSecure,
     // OAuth 1.0a (the seeds' django-oauth-plus): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
     ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),
@@ -174,7 +177,7 @@ async function registerEverything(
 
   // Secrets shown once wait in the session sealed; without an OAuth 1.0a key, under one derived from the session secret.
   const flashBox = secretBox ?? new SecretBox(createHash('sha256').update(`demo flash:${options.sessionSecret}`).digest('hex'));
-  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null, flashBox, accountThrottle };
+  const services: DemoServices = { db: demoDb, storage, scopes, oauth1Available: secretBox !== null, flashBox, accountThrottle, enforceSecure };
   const oauthOperations: OAuthOperations = {
     registerClient: (input) => fastify.oauth.registerClient(input),
     issueTokens: (input) => fastify.oauth.issueTokens(input),

@@ -27,7 +27,7 @@ interface Output {
   out(line: string): void;
 }
 
-type Command = (args: string[], app: () => Promise<FastifyInstance>, io: Output) => Promise<void>;
+type Command = (args: string[], app: () => Promise<FastifyInstance>, io: Output, env: NodeJS.ProcessEnv) => Promise<void>;
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
@@ -53,7 +53,7 @@ const commands: Record<string, Command> = {
     }
   },
 
-  async 'client:create'(args, app, io) {
+  async 'client:create'(args, app, io, env) {
     const values = parse(args, {
       name: { type: 'string' },
       'client-id': { type: 'string' },
@@ -84,6 +84,8 @@ const commands: Record<string, Command> = {
           rsaPublicKey: null,
         },
         scopes,
+        // The server's rule: TLS, so https redirect URIs (http on loopback), outside development.
+        { enforceSecure: !readConfig(env).development },
       );
     } catch (error) {
       if (error instanceof ClientSettingsError) throw new UsageError(error.message);
@@ -234,7 +236,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     return fastify;
   };
   try {
-    await command(args, app, { out: (line) => process.stdout.write(line + '\n') });
+    await command(args, app, { out: (line) => process.stdout.write(line + '\n') }, env);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -1,4 +1,4 @@
-import type { ClientType, GrantType, ResponseType } from '@portcullis/core';
+import { assertValidRedirectUri, OAuthError, type ClientType, type GrantType, type ResponseType } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
@@ -30,27 +30,32 @@ export function responseTypesFor(grantTypes: readonly GrantType[]): ResponseType
 }
 
 /**
- * Checks a redirect URI the way a registration must: absolute, no fragment (RFC 6749 3.1.2), and
- * not a scheme that runs code in the browser. Custom schemes of native apps (RFC 8252) pass.
+ * Checks a redirect URI with the core's own registration check (`assertValidRedirectUri`, the one
+ * `registerClient` runs): absolute, no fragment (RFC 6749 section 3.1.2), no credentials, no
+ * whitespace, https (http only on loopback when TLS is enforced) or a native app's private-use
+ * scheme (RFC 8252 section 7.1), never a scheme that runs code or reads local data. Every path
+ * that stores a redirect URI (the admin's create and edit forms, the CLI) comes through here.
+ * Returns the problem, or null.
  */
-export function checkRedirectUri(uri: string): string | null {
-  let url: URL;
+export function checkRedirectUri(uri: string, enforceSecure: boolean): string | null {
   try {
-    url = new URL(uri);
-  } catch {
-    return `${uri} is not an absolute URI`;
+    assertValidRedirectUri(uri, enforceSecure);
+    return null;
+  } catch (error) {
+    if (error instanceof OAuthError) return error.description ?? `${uri} is not an acceptable redirect URI`;
+    throw error;
   }
-  if (url.hash || uri.includes('#')) return `${uri} has a fragment`;
-  if (['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'].includes(url.protocol)) return `${uri} uses a forbidden scheme`;
-  return null;
 }
 
-/** Validates settings from a form or the CLI; throws ClientSettingsError naming the first problem. */
-export function checkClientSettings(settings: ClientSettings, scopes: ScopeRegistry): ClientSettings {
+/**
+ * Validates settings from a form or the CLI; throws ClientSettingsError naming the first problem.
+ * `enforceSecure` is the server's: true outside development.
+ */
+export function checkClientSettings(settings: ClientSettings, scopes: ScopeRegistry, options: { enforceSecure: boolean }): ClientSettings {
   const name = settings.name.trim();
   if (!name || name.length > 200) throw new ClientSettingsError('a client needs a name of 1 to 200 characters');
   for (const uri of settings.redirectUris) {
-    const problem = checkRedirectUri(uri);
+    const problem = checkRedirectUri(uri, options.enforceSecure);
     if (problem) throw new ClientSettingsError(problem);
   }
   for (const scope of settings.scopes) {

@@ -12,6 +12,8 @@ export interface DemoServices {
   oauth1Available: boolean;
   /** Seals secrets shown once while they wait in the session for the next page (respond.ts). */
   flashBox: SecretBox;
+  /** TLS required (outside development): redirect URIs must be https, or http on loopback. */
+  enforceSecure: boolean;
   /** Wrong passwords counted per account, for the login form and the password grant alike. */
   accountThrottle: AccountThrottle;
 }

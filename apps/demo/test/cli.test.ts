@@ -29,7 +29,7 @@ t.test('usage errors', async (t) => {
   await expectUsageError(t, ['client:create', '--redirect-uri', 'https://a.example/cb'], /needs --name/);
   await expectUsageError(t, ['client:create', '--name', 'X', '--grant-type', 'magic'], /unknown grant type "magic"/);
   await expectUsageError(t, ['client:create', '--name', 'X', '--grant-type', 'client_credentials', '--scope', 'polls:delete'], /unknown scope "polls:delete"/);
-  await expectUsageError(t, ['client:create', '--name', 'X', '--redirect-uri', 'javascript:alert(1)'], /forbidden scheme/);
+  await expectUsageError(t, ['client:create', '--name', 'X', '--redirect-uri', 'javascript:alert(1)'], /scheme javascript: is not allowed/);
   await expectUsageError(t, ['client:create', '--name', 'X', '--grant-type', 'client_credentials', '--public'], /public client/);
   await expectUsageError(t, ['client:list', 'extra'], /Unexpected argument 'extra'/);
   await expectUsageError(t, ['oauth1:sign', '--url', 'http://localhost/x', '--consumer-key', 'k'], /needs --consumer-secret/);

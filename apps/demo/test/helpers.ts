@@ -55,9 +55,11 @@ export class Browser {
 
   /** `remoteAddress`: the peer every request comes from (inject's default is 127.0.0.1). */
   remoteAddress: string | undefined;
+  /** Headers sent with every request (a proxy's X-Forwarded-Proto, say). */
+  headers: Record<string, string> = {};
 
   async request(options: { method?: 'GET' | 'POST'; url: string; form?: Record<string, string | string[]>; headers?: Record<string, string> }): Promise<LightMyRequestResponse> {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    const headers: Record<string, string> = { ...this.headers, ...(options.headers ?? {}) };
     if (this.cookies.size) headers.cookie = this.cookieHeader;
     let payload: string | undefined;
     if (options.form) {

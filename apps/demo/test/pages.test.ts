@@ -181,7 +181,7 @@ t.test('admin: only admins; register, edit, disable a client; tokens; issue by h
   t.equal((await storage.listClients()).length, 1, 'a forged form registers nothing');
   const bad = await admin.post('/admin/clients', { _csrf: csrf, name: 'Bad', redirect_uris: 'javascript:alert(1)', grant_types: 'authorization_code' });
   t.equal(bad.headers.location, '/admin');
-  t.match((await admin.get('/admin')).body, /forbidden scheme/);
+  t.match((await admin.get('/admin')).body, /Redirect URI scheme javascript: is not allowed\./);
   t.equal((await storage.listClients()).length, 1, 'a bad client is not stored');
 
   const created = await admin.post('/admin/clients', {
@@ -273,4 +273,36 @@ t.test('admin: only admins; register, edit, disable a client; tokens; issue by h
   const stored = await storage.listScopes();
   t.same(stored.map((s) => s.name).sort(), ['polls:read', 'polls:results', 'polls:stats', 'polls:vote', 'read', 'write']);
   t.equal(stored.find((s) => s.name === 'polls:vote')?.description, 'Vote in polls in your name');
+});
+
+t.test('admin in production: the edit form refuses what the core refuses at registration, and saves nothing', async (t) => {
+  const { app, client } = await buildTestApp({ development: false, trustProxy: 1 });
+  t.teardown(() => app.close());
+  const admin = new Browser(app);
+  admin.headers = { 'x-forwarded-proto': 'https' };
+  t.equal((await admin.login('admin', ADMIN_PASSWORD)).statusCode, 303);
+  const editUrl = `/admin/clients/${encodeURIComponent(client.id)}`;
+  const csrf = Browser.csrf((await admin.get(editUrl)).body);
+  const before = await app.demo.storage.findClient(client.id);
+  const refused: [string, RegExp][] = [
+    ['http://widget.example/cb', /must use https \(http only on a loopback address\)/],
+    ['https://user:secret@widget.example/cb', /must not carry credentials/],
+    ['view-source:https://widget.example/cb', /scheme view-source: is not allowed/],
+    ['ws://widget.example/cb', /scheme ws: is not allowed/],
+  ];
+  for (const [uri, message] of refused) {
+    const edit = await admin.post(editUrl, { _csrf: csrf, name: 'Renamed', redirect_uris: uri, type: 'confidential', grant_types: 'authorization_code', scopes: 'polls:read' });
+    t.equal(edit.statusCode, 303, `${uri}: back to the client`);
+    t.equal(edit.headers.location, editUrl);
+    const page = await admin.get(editUrl);
+    t.match(page.body, /Nothing was saved/, `${uri}: the page says nothing was saved`);
+    t.match(page.body, message, `${uri}: and why`);
+    t.same(await app.demo.storage.findClient(client.id), before, `${uri}: the stored client is unchanged`);
+  }
+  const created = await admin.post('/admin/clients', { _csrf: csrf, name: 'Plain', redirect_uris: 'http://widget.example/cb', grant_types: 'authorization_code', scopes: 'polls:read' });
+  t.equal(created.headers.location, '/admin', 'registering one is refused the same way');
+  t.match((await admin.get('/admin')).body, /must use https/);
+  const loopback = await admin.post(editUrl, { _csrf: csrf, name: 'Native', redirect_uris: 'http://127.0.0.1:8123/cb', type: 'confidential', grant_types: 'authorization_code', scopes: 'polls:read' });
+  t.equal(loopback.statusCode, 303);
+  t.same((await app.demo.storage.findClient(client.id))!.redirectUris, ['http://127.0.0.1:8123/cb'], 'http on loopback is accepted (RFC 8252)');
 });

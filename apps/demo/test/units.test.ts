@@ -94,12 +94,13 @@ t.test('client settings are checked before anything is stored', async (t) => {
     oauth1Enabled: false,
     rsaPublicKey: '  ',
   };
-  t.same(checkClientSettings(good, scopes), { ...good, name: 'App', rsaPublicKey: null, redirectUris: ['https://app.example/cb', 'com.example.app:/cb'] });
+  t.same(checkClientSettings(good, scopes, { enforceSecure: true }), { ...good, name: 'App', rsaPublicKey: null, redirectUris: ['https://app.example/cb', 'com.example.app:/cb'] });
   const cases: [string, Partial<typeof good> & Record<string, unknown>, RegExp][] = [
     ['empty name', { name: '  ' }, /name/],
     ['fragment', { redirectUris: ['https://app.example/cb#x'] }, /fragment/],
     ['relative', { redirectUris: ['/cb'] }, /absolute/],
-    ['javascript', { redirectUris: ['javascript:alert(1)'] }, /forbidden scheme/],
+    ['javascript', { redirectUris: ['javascript:alert(1)'] }, /scheme javascript: is not allowed/],
+    ['http off loopback', { redirectUris: ['http://app.example/cb'] }, /must use https/],
     ['unknown scope', { scopes: ['polls:delete'] }, /unknown scope/],
     ['unknown grant', { grantTypes: ['magic' as never] }, /unknown grant type/],
     ['code without redirect', { redirectUris: [] }, /redirect URI/],
@@ -108,7 +109,7 @@ t.test('client settings are checked before anything is stored', async (t) => {
     ['bad pem', { rsaPublicKey: 'not a key' }, /PEM/],
   ];
   for (const [label, change, message] of cases) {
-    t.throws(() => checkClientSettings({ ...good, ...change } as typeof good, scopes), { name: ClientSettingsError.name, message }, label);
+    t.throws(() => checkClientSettings({ ...good, ...change } as typeof good, scopes, { enforceSecure: true }), { name: ClientSettingsError.name, message }, label);
   }
   t.same(responseTypesFor(['implicit', 'authorization_code', 'password']), ['code', 'token']);
 });

@@ -70,7 +70,7 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
   fastify.post('/admin/clients', post, async (request, reply) => {
     let settings: ClientSettings;
     try {
-      settings = checkClientSettings(readClientSettings(request.body), scopes);
+      settings = checkClientSettings(readClientSettings(request.body), scopes, { enforceSecure: services.enforceSecure });
       if (settings.oauth1Enabled && !oauth1Available) throw new Error('OAuth 1.0a needs a secret key');
       const registered = await oauth.registerClient({
         name: settings.name,
@@ -122,7 +122,7 @@ ${renderClientFields(scopes, client, oauth1Available)}
     const back = `/admin/clients/${encodeURIComponent(request.params.id)}`;
     if (!client) return sendPage(request, reply, 'No such client', html`<p><a href="/admin">Back</a></p>`, 404);
     try {
-      const settings = checkClientSettings(readClientSettings(request.body), scopes);
+      const settings = checkClientSettings(readClientSettings(request.body), scopes, { enforceSecure: services.enforceSecure });
       if (settings.oauth1Enabled && !oauth1Available) throw new Error('OAuth 1.0a needs a secret key');
       const disabled = field(request.body, 'disabled') === 'on';
       const update: Partial<ClientRecord> = {
