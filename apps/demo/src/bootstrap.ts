@@ -1,3 +1,4 @@
+import type { GrantType } from '@portcullis/core';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createPoll, listPolls } from './polls.js';
@@ -11,11 +12,22 @@ export interface FirstStartCredentials {
 export const SAMPLE_CLIENT_NAME = 'Polls sample client';
 
 /**
- * On a fresh database: an admin with a random password, a sample client that may use every grant
- * (and OAuth 1.0a when a key is configured), and two polls. Returns the credentials to print once,
+ * The sample client's grants: what the README's walkthrough uses. The implicit and password
+ * grants, which RFC 9700 (sections 2.1.2 and 2.4) advises against, only in development, where the
+ * walkthrough shows them; a production start leaves them off, as registration does by default.
+ */
+export function sampleClientGrants(development: boolean): GrantType[] {
+  return development
+    ? ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token']
+    : ['authorization_code', 'client_credentials', 'refresh_token'];
+}
+
+/**
+ * On a fresh database: an admin with a random password, a sample client (`sampleClientGrants`,
+ * and OAuth 1.0a when a key is configured), and two polls. Returns the credentials to print once,
  * or null when the database had users already.
  */
-export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: string): Promise<FirstStartCredentials | null> {
+export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: string, development: boolean): Promise<FirstStartCredentials | null> {
   const { db, scopes, oauthOperations } = fastify.demo;
   if ((await countUsers(db)) > 0) return null;
   const password = randomBytes(12).toString('base64url');
@@ -25,7 +37,7 @@ export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: str
     name: SAMPLE_CLIENT_NAME,
     redirectUris: [redirectUri],
     scopes: scopes.list().map((s) => s.name),
-    grantTypes: ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'],
+    grantTypes: sampleClientGrants(development),
     type: 'confidential',
     ownerId: admin.id,
     oauth1Enabled: oauthOperations.sealSecret !== null,
