@@ -1,7 +1,20 @@
 import type { FastifyRequest } from 'fastify';
 
-// Query parameters that carry credentials: a log line must never hold a usable one.
-const SECRET_PARAMETERS = new Set(['code', 'access_token', 'refresh_token', 'token', 'client_secret', 'password', 'oauth_verifier', 'oauth_token_secret', 'code_verifier']);
+// Query parameters that carry credentials: a log line must never hold a usable one. `oauth_token`
+// is an OAuth 1.0a request token on /oauth1/authorize and the callback (RFC 5849 section 2.2):
+// with the verifier it buys token credentials, so it is kept out of logs as well.
+const SECRET_PARAMETERS = new Set([
+  'code',
+  'access_token',
+  'refresh_token',
+  'token',
+  'client_secret',
+  'password',
+  'oauth_token',
+  'oauth_verifier',
+  'oauth_token_secret',
+  'code_verifier',
+]);
 
 /** The URL with the values of credential-bearing query parameters replaced. */
 export function redactUrl(url: string): string {

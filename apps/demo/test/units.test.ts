@@ -210,7 +210,8 @@ t.test('demo tables: migrations, users, polls, one vote per user per poll, sessi
 t.test('request logs never hold a credential from the query', async (t) => {
   t.equal(redactUrl('/callback?code=pcc_abc&state=xyz'), '/callback?code=[redacted]&state=xyz');
   t.equal(redactUrl('/api/polls?access_token=pca_x'), '/api/polls?access_token=[redacted]');
-  t.equal(redactUrl('/cb?oauth_token=pcq_1&oauth_verifier=pcv_2'), '/cb?oauth_token=pcq_1&oauth_verifier=[redacted]');
+  t.equal(redactUrl('/cb?oauth_token=pcq_1&oauth_verifier=pcv_2'), '/cb?oauth_token=[redacted]&oauth_verifier=[redacted]');
+  t.equal(redactUrl('/oauth1/authorize?oauth_token=pcq_1'), '/oauth1/authorize?oauth_token=[redacted]', 'request-token ids too');
   t.equal(redactUrl('/x?%63ode=pcc_1'), '/x?%63ode=[redacted]', 'encoded names too');
   t.equal(redactUrl('/login?returnTo=%2F'), '/login?returnTo=%2F');
   t.equal(redactUrl('/plain'), '/plain');
