@@ -1,5 +1,6 @@
 import { createDatabase } from '@portcullis/kysely';
 import { sql, type Kysely } from 'kysely';
+import { closeSync, openSync } from 'node:fs';
 import type { DemoDatabase } from './schema.js';
 
 export type DemoDb = Kysely<DemoDatabase>;
@@ -17,10 +18,29 @@ export type AnyDb = Kysely<any>;
  * and the demo's share one connection (one database, even for `sqlite::memory:`).
  */
 export async function openDatabase(url: string): Promise<AnyDb> {
+  createPrivateSqliteFile(url);
   const db: AnyDb = await createDatabase(url, lockWaitOptions(url));
   // SQLite leaves foreign keys off unless asked, per connection (the demo's SQLite has one).
   if (url.startsWith('sqlite:')) await sql`PRAGMA foreign_keys = ON`.execute(db);
   return db;
+}
+
+/**
+ * The SQLite file holds password hashes, sessions and token digests: it is created readable by
+ * its owner only (0600), whatever the umask, before the driver opens it. SQLite gives the `-wal`
+ * and `-shm` files it creates beside it the database file's permissions. An existing file keeps
+ * the mode it has.
+ */
+function createPrivateSqliteFile(url: string): void {
+  if (!url.startsWith('sqlite:') || url.startsWith('sqlite://')) return;
+  const path = url.slice('sqlite:'.length);
+  if (path === '' || path === ':memory:') return;
+  try {
+    // 'wx': create, and fail if it exists, so an existing database is never touched here.
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 /**
