@@ -16,8 +16,7 @@ function send(message: FromLoad): void {
 
 async function runJob(job: LoadJob): Promise<LoadSummary> {
   const fixtures = JSON.parse(await readFile(job.fixturesFile, 'utf8')) as Fixtures;
-  const origin = new URL(job.url).origin;
-  const plan = buildRequestPlan(job.target, fixtures, origin);
+  const plan = buildRequestPlan(job.target, fixtures);
   const statusCodes: Record<string, number> = {};
   let sampleFailure: string | null = null;
   const isExpected = (status: number): boolean =>

@@ -42,7 +42,7 @@ function pickRandom<T>(values: readonly T[]): T {
  * Builds autocannon's `requests` for a target. Every request is built per send (`setupRequest`),
  * so each carries its own token, code or nonce.
  */
-export function buildRequestPlan(target: TargetId, fixtures: Fixtures, origin: string): RequestPlan {
+export function buildRequestPlan(target: TargetId, fixtures: Fixtures): RequestPlan {
   const success = (requests: AutocannonRequest[]): RequestPlan => ({ requests, expectedStatus: 'success' });
   const client = (): { id: string; secret: string } => ({
     id: requireFixture(fixtures.clientId, 'clientId'),
