@@ -2,28 +2,25 @@
 // private MariaDB database (where the store redeems codes in one step): a code presented under
 // another client's id, introspection of another client's token, what a revoked grant leaves, the
 // password grant for a public client.
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import {
-  announceMysqlSkip,
   basicAuthHeader,
   buildReliabilityApp,
   checkErrorBody,
   countRows,
-  createMysqlDatabase,
   createPkce,
-  createSqliteDatabase,
   mintCode,
-  mysqlRequired,
-  openMysqlAdmin,
+  onEachDatabase,
   REDIRECT_URI,
+  RELIABILITY_ISSUER,
   type TestDatabase,
 } from './reliability-helpers.js';
+import { signedHeader } from './oauth1-helpers.js';
 
 const SECRET_KEY = '6b'.repeat(32);
 
-/** An OAuth 1.0a request signed for the app's issuer, `http://127.0.0.1`, and sent to it. */
+/** An OAuth 1.0a request signed for the app's issuer and sent to it. */
 async function postSigned(
   app: FastifyInstance,
   path: string,
@@ -31,19 +28,16 @@ async function postSigned(
   token: { token: string; secret: string } | null,
   extra: Record<string, string>,
 ) {
-  const url = new URL(path, 'http://127.0.0.1');
-  const parameters = signRequest({
+  const authorization = signedHeader({
     method: 'POST',
-    url,
+    url: path,
+    origin: RELIABILITY_ISSUER,
     consumerKey: consumer.key,
-    signatureMethod: 'HMAC-SHA1',
-    credentials: { consumerSecret: consumer.secret, tokenSecret: token?.secret ?? '' },
-    ...(token === null ? {} : { token: token.token }),
-    timestamp: Math.floor(Date.now() / 1000),
-    nonce: `n-${Math.random().toString(36).slice(2)}`,
+    consumerSecret: consumer.secret,
+    ...(token === null ? {} : { token: token.token, tokenSecret: token.secret }),
     extra,
   });
-  return app.inject({ method: 'POST', url: path, headers: { host: '127.0.0.1', authorization: formatAuthorizationHeader(parameters) } });
+  return app.inject({ method: 'POST', url: path, headers: { authorization } });
 }
 
 interface Answer {
@@ -238,23 +232,4 @@ async function runIntrospection(t: Test, app: FastifyInstance, registerOwner: (n
   }
 }
 
-t.test('SQLite file', async (t) => {
-  const database = await createSqliteDatabase();
-  t.teardown(() => database.drop());
-  await runBoundaries(t, database);
-});
-
-t.test('MariaDB', async (t) => {
-  const admin = await openMysqlAdmin();
-  if (typeof admin === 'string') {
-    if (mysqlRequired) t.fail(`MariaDB is required (REQUIRE_MYSQL=1): ${admin}`);
-    else t.test('client boundaries on MariaDB', { skip: announceMysqlSkip(admin) }, async () => {});
-    return;
-  }
-  const database = await createMysqlDatabase(admin);
-  t.teardown(async () => {
-    await database.drop();
-    await admin.destroy();
-  });
-  await runBoundaries(t, database);
-});
+onEachDatabase('client boundaries', runBoundaries);

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import t, { type Test } from 'tap';
 import { sql, type Kysely } from 'kysely';
 import type { OAuthStorage } from '@portcullis/core';
 import {
@@ -87,6 +88,33 @@ export async function createMysqlDatabase(admin: Kysely<Database>, options: Crea
       await sql`DROP DATABASE IF EXISTS ${sql.id(name)}`.execute(admin);
     },
   };
+}
+
+/**
+ * Runs `suite` as two tap subtests, on a migrated SQLite file and on a private MariaDB database,
+ * each dropped afterwards. Without MariaDB the second is skipped loudly, or fails under
+ * REQUIRE_MYSQL=1.
+ */
+export function onEachDatabase(name: string, suite: (t: Test, database: TestDatabase) => Promise<void>): void {
+  t.test('SQLite file', async (t) => {
+    const database = await createSqliteDatabase();
+    t.teardown(() => database.drop());
+    await suite(t, database);
+  });
+  t.test('MariaDB', async (t) => {
+    const admin = await openMysqlAdmin();
+    if (typeof admin === 'string') {
+      if (mysqlRequired) t.fail(`MariaDB is required (REQUIRE_MYSQL=1): ${admin}`);
+      else t.test(`${name} on MariaDB`, { skip: announceMysqlSkip(admin) }, async () => {});
+      return;
+    }
+    const database = await createMysqlDatabase(admin);
+    t.teardown(async () => {
+      await database.drop();
+      await admin.destroy();
+    });
+    await suite(t, database);
+  });
 }
 
 /** Rows per Portcullis table: equal before and after means nothing was written. */

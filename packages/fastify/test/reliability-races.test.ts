@@ -1,22 +1,18 @@
 // Races over real HTTP: the plugin listens on 127.0.0.1 and many fetches hit it at once, on a
 // SQLite file and on a private MariaDB database. Single use must hold under concurrency, and a
 // replay must take the whole grant down (RFC 6749 section 4.1.2, RFC 9700 section 4.14.2).
-import t, { type Test } from 'tap';
+import type { Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import type { Database } from '@portcullis/kysely';
 import {
-  announceMysqlSkip,
   basicAuthHeader,
   buildReliabilityApp,
   checkErrorBody,
-  createMysqlDatabase,
   createPkce,
-  createSqliteDatabase,
   mintCode,
-  mysqlRequired,
-  openMysqlAdmin,
+  onEachDatabase,
   REDIRECT_URI,
   RELIABILITY_ISSUER,
   type TestDatabase,
@@ -243,23 +239,4 @@ async function runRaces(t: Test, database: TestDatabase): Promise<void> {
   });
 }
 
-t.test('SQLite file', async (t) => {
-  const database = await createSqliteDatabase();
-  t.teardown(() => database.drop());
-  await runRaces(t, database);
-});
-
-t.test('MariaDB', async (t) => {
-  const admin = await openMysqlAdmin();
-  if (typeof admin === 'string') {
-    if (mysqlRequired) t.fail(`MariaDB is required (REQUIRE_MYSQL=1): ${admin}`);
-    else t.test('races on MariaDB', { skip: announceMysqlSkip(admin) }, async () => {});
-    return;
-  }
-  const database = await createMysqlDatabase(admin);
-  t.teardown(async () => {
-    await database.drop();
-    await admin.destroy();
-  });
-  await runRaces(t, database);
-});
+onEachDatabase('races', runRaces);
