@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { buildApp } from '../src/app.js';
 import { ADMIN_PASSWORD, ALICE_PASSWORD, Browser, buildTestApp, form, SECRET_KEY, SESSION_SECRET } from './helpers.js';
-import { connectTestRedis, deletePrefix, randomPrefix, redisSkipMessage } from './redis.js';
+import { testRedisOrSkip } from './redis.js';
 
 const AUTHORIZE =
   `/oauth/authorize?response_type=code&redirect_uri=${encodeURIComponent('https://client.example/cb')}&scope=polls%3Aread&state=s1&client_id=`;
@@ -150,19 +150,9 @@ t.test('a secret shown once waits sealed in the session, not in process memory',
 });
 
 t.test('Redis: sessions, secrets shown once and rate-limit counts are shared by two instances', async (t) => {
-  const redis = await connectTestRedis();
-  if (!redis) {
-    const message = redisSkipMessage();
-    console.error(`\n${'!'.repeat(message.length)}\n${message}\n${'!'.repeat(message.length)}\n`);
-    if (process.env.REQUIRE_REDIS === '1') t.fail(message);
-    else t.pass(`skipped: ${message}`);
-    return;
-  }
-  const prefix = randomPrefix();
-  t.teardown(async () => {
-    await deletePrefix(redis, prefix);
-    redis.disconnect();
-  });
+  const shared = await testRedisOrSkip(t);
+  if (!shared) return;
+  const { redis, prefix } = shared;
   // Two instances: one database (as behind a load balancer), one Redis, separate processes' worth of memory.
   const first = await buildTestApp({ redis, redisKeyPrefix: prefix, rateLimit: { max: 4, windowMs: 60_000 } });
   t.teardown(() => first.app.close());
