@@ -9,8 +9,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { isUriText, OAuthError, type ClientRecord, type RegisteredClient } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { CookieJar, FORM, form, readCsrfToken } from './helpers.js';
-import { parseForm, signedHeader } from './oauth1-helpers.js';
-import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI, RELIABILITY_ISSUER } from './reliability-helpers.js';
+import { parseForm } from './oauth1-helpers.js';
+import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI, requestTemporaryCredentials } from './reliability-helpers.js';
 
 // A rejection nobody handles would take a production server down; here it fails the file.
 const unhandled: unknown[] = [];
@@ -458,23 +458,7 @@ await propertyTest(
 
 // A consumer without registered redirect URIs: its oauth_callback is checked for itself.
 const printer = await app.oauth.registerClient({ name: 'Fuzz printer', grantTypes: ['client_credentials'], scopes: ['read'], oauth1Enabled: true });
-const requestToken = (callback: string) =>
-  app.inject({
-    method: 'POST',
-    url: '/oauth1/request_token',
-    headers: {
-      ...FORM,
-      authorization: signedHeader({
-        method: 'POST',
-        url: '/oauth1/request_token',
-        origin: RELIABILITY_ISSUER,
-        consumerKey: printer.client.id,
-        consumerSecret: printer.clientSecret!,
-        extra: { oauth_callback: callback },
-      }),
-    },
-    payload: '',
-  });
+const requestToken = (callback: string) => requestTemporaryCredentials(app, { id: printer.client.id, secret: printer.clientSecret! }, callback);
 
 await propertyTest('OAuth 1.0a: such an oauth_callback gets parameter_rejected and stores nothing', hostileUri, 300, async (callback) => {
   const before = await countRows(db);

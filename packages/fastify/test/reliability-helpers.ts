@@ -5,7 +5,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { sql, type Kysely } from 'kysely';
 import type { OAuthStorage } from '@portcullis/core';
@@ -18,7 +18,8 @@ import {
   type Database,
 } from '@portcullis/kysely';
 import portcullis, { type PortcullisOptions } from '../src/index.js';
-import { createTestScopes, registerSession, type SessionKind } from './helpers.js';
+import { createTestScopes, FORM, registerSession, type SessionKind } from './helpers.js';
+import { signedHeader } from './oauth1-helpers.js';
 
 export const MYSQL_ADMIN_URL = `mysql://root:@127.0.0.1:${Number(process.env.PORTCULLIS_TEST_MYSQL_PORT ?? 3306)}/mysql`;
 export const mysqlRequired = process.env.REQUIRE_MYSQL === '1';
@@ -115,6 +116,23 @@ export function onEachDatabase(name: string, suite: (t: Test, database: TestData
     });
     await suite(t, database);
   });
+}
+
+/** A temporary-credentials request naming `callback`, signed for the reliability app's issuer. */
+export function requestTemporaryCredentials(
+  app: FastifyInstance,
+  consumer: { id: string; secret: string },
+  callback: string,
+): Promise<LightMyRequestResponse> {
+  const authorization = signedHeader({
+    method: 'POST',
+    url: '/oauth1/request_token',
+    origin: RELIABILITY_ISSUER,
+    consumerKey: consumer.id,
+    consumerSecret: consumer.secret,
+    extra: { oauth_callback: callback },
+  });
+  return app.inject({ method: 'POST', url: '/oauth1/request_token', headers: { ...FORM, authorization }, payload: '' });
 }
 
 /** Rows per Portcullis table: equal before and after means nothing was written. */

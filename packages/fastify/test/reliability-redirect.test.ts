@@ -8,8 +8,8 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { AuthorizationRequest } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { CookieJar, FORM, form, readCsrfToken, type SessionKind } from './helpers.js';
-import { parseForm, SECRET_KEY, signedHeader } from './oauth1-helpers.js';
-import { buildReliabilityApp, checkErrorBody, countRows, createPkce, REDIRECT_URI, RELIABILITY_ISSUER } from './reliability-helpers.js';
+import { parseForm, SECRET_KEY } from './oauth1-helpers.js';
+import { buildReliabilityApp, checkErrorBody, countRows, createPkce, REDIRECT_URI, requestTemporaryCredentials } from './reliability-helpers.js';
 
 // A rejection nobody handles would take a production server down; here it fails the file.
 const unhandled: unknown[] = [];
@@ -231,23 +231,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
         scopes: ['read'],
         oauth1Enabled: true,
       });
-      const requestToken = (callback: string) =>
-        app.inject({
-          method: 'POST',
-          url: '/oauth1/request_token',
-          headers: {
-            ...FORM,
-            authorization: signedHeader({
-              method: 'POST',
-              url: '/oauth1/request_token',
-              origin: RELIABILITY_ISSUER,
-              consumerKey: client.id,
-              consumerSecret: clientSecret!,
-              extra: { oauth_callback: callback },
-            }),
-          },
-          payload: '',
-        });
+      const requestToken = (callback: string) => requestTemporaryCredentials(app, { id: client.id, secret: clientSecret! }, callback);
       const before = await countRows(db);
       for (const callback of UNSAFE_URIS) {
         const response = await requestToken(callback);
