@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import { DEMO_DIR } from './run.js';
-import { ADMIN_PASSWORD, ALICE_PASSWORD, buildTestApp } from './helpers.js';
+import { ADMIN_PASSWORD, ALICE_PASSWORD, buildTestApp, TEST_ISSUER } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = join(DEMO_DIR, 'test-output');
@@ -144,11 +144,12 @@ async function runBrowserTests(): Promise<void> {
   await t.test('OAuth 1.0a: approve in the browser, land on the callback with a verifier, sign a request', async (t) => {
     await withPage(t, 'oauth1', async (page) => {
       let nonce = 0;
-      const signed = (method: string, url: string, extra: { token?: string; tokenSecret?: string; params?: Record<string, string> } = {}) =>
+      // Signed for the test app's issuer (RFC 5849 section 3.4.1.2), and sent to the port it listens on.
+      const signed = (method: string, path: string, extra: { token?: string; tokenSecret?: string; params?: Record<string, string> } = {}) =>
         formatAuthorizationHeader(
           signRequest({
             method,
-            url,
+            url: `${TEST_ISSUER}${path}`,
             consumerKey: clientId,
             signatureMethod: 'HMAC-SHA1',
             credentials: { consumerSecret: clientSecret, tokenSecret: extra.tokenSecret ?? '' },
@@ -158,7 +159,7 @@ async function runBrowserTests(): Promise<void> {
             ...(extra.params ? { extra: extra.params } : {}),
           }),
         );
-      const temporary = await fetch(`${base}/oauth1/request_token`, { method: 'POST', headers: { authorization: signed('POST', `${base}/oauth1/request_token`, { params: { oauth_callback: redirectUri } }) } });
+      const temporary = await fetch(`${base}/oauth1/request_token`, { method: 'POST', headers: { authorization: signed('POST', '/oauth1/request_token', { params: { oauth_callback: redirectUri } }) } });
       t.equal(temporary.status, 200);
       const temp = new URLSearchParams(await temporary.text());
       const requestToken = temp.get('oauth_token')!;
@@ -172,11 +173,11 @@ async function runBrowserTests(): Promise<void> {
       t.ok(verifier);
       const access = await fetch(`${base}/oauth1/access_token`, {
         method: 'POST',
-        headers: { authorization: signed('POST', `${base}/oauth1/access_token`, { token: requestToken, tokenSecret: temp.get('oauth_token_secret')!, params: { oauth_verifier: verifier } }) },
+        headers: { authorization: signed('POST', '/oauth1/access_token', { token: requestToken, tokenSecret: temp.get('oauth_token_secret')!, params: { oauth_verifier: verifier } }) },
       });
       t.equal(access.status, 200);
       const credentials = new URLSearchParams(await access.text());
-      const me = await fetch(`${base}/api/me`, { headers: { authorization: signed('GET', `${base}/api/me`, { token: credentials.get('oauth_token')!, tokenSecret: credentials.get('oauth_token_secret')! }) } });
+      const me = await fetch(`${base}/api/me`, { headers: { authorization: signed('GET', '/api/me', { token: credentials.get('oauth_token')!, tokenSecret: credentials.get('oauth_token_secret')! }) } });
       t.equal(me.status, 200);
       t.equal(((await me.json()) as { protocol: string }).protocol, 'oauth1');
     });

@@ -8,6 +8,8 @@ export const SESSION_SECRET = 'a test session secret of at least 32 characters';
 export const SECRET_KEY = '0123456789abcdef'.repeat(4);
 export const ALICE_PASSWORD = 'alice-password';
 export const ADMIN_PASSWORD = 'admin-password';
+/** The test app's issuer; OAuth 1.0a requests are signed for its origin, whatever address they reach. */
+export const TEST_ISSUER = 'http://127.0.0.1:3000';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -25,7 +27,7 @@ export async function buildTestApp(overrides: Partial<BuildAppOptions> = {}): Pr
     development: true,
     sessionSecret: SESSION_SECRET,
     secretKey: SECRET_KEY,
-    issuer: 'http://127.0.0.1:3000',
+    issuer: TEST_ISSUER,
     ...overrides,
   });
   await app.ready();

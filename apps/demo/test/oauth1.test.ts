@@ -1,16 +1,13 @@
 import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import t from 'tap';
-import { ALICE_PASSWORD, Browser, buildTestApp } from './helpers.js';
+import { ALICE_PASSWORD, Browser, buildTestApp, TEST_ISSUER } from './helpers.js';
 
-// The test app's issuer: OAuth 1.0a requests are signed for its origin (RFC 5849 section 3.4.1.2),
-// whatever Host header inject sends.
-const ORIGIN = 'http://127.0.0.1:3000';
 let nonce = 0;
 
 function signedHeader(input: { method: string; path: string; consumerKey: string; consumerSecret: string; token?: string; tokenSecret?: string; extra?: Record<string, string>; body?: Record<string, string>; nonce?: string }) {
   const parameters = signRequest({
     method: input.method,
-    url: `${ORIGIN}${input.path}`,
+    url: `${TEST_ISSUER}${input.path}`,
     consumerKey: input.consumerKey,
     signatureMethod: 'HMAC-SHA1',
     credentials: { consumerSecret: input.consumerSecret, tokenSecret: input.tokenSecret ?? '' },
