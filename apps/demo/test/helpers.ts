@@ -1,3 +1,4 @@
+import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { buildApp, type BuildAppOptions } from '../src/app.js';
@@ -145,4 +146,23 @@ export async function answered<T>(response: Promise<T>, ms = 5000): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+let nonce = 0;
+
+/** The `Authorization` header of an OAuth 1.0a request to the test app, signed for its issuer. */
+export function signedHeader(input: { method: string; path: string; consumerKey: string; consumerSecret: string; token?: string; tokenSecret?: string; extra?: Record<string, string>; body?: Record<string, string>; nonce?: string }): string {
+  const parameters = signRequest({
+    method: input.method,
+    url: `${TEST_ISSUER}${input.path}`,
+    consumerKey: input.consumerKey,
+    signatureMethod: 'HMAC-SHA1',
+    credentials: { consumerSecret: input.consumerSecret, tokenSecret: input.tokenSecret ?? '' },
+    ...(input.token === undefined ? {} : { token: input.token }),
+    timestamp: Math.floor(Date.now() / 1000),
+    nonce: input.nonce ?? `nonce-${++nonce}-${Math.random().toString(36).slice(2)}`,
+    ...(input.extra ? { extra: input.extra } : {}),
+    ...(input.body ? { body: input.body } : {}),
+  });
+  return formatAuthorizationHeader(parameters);
 }

@@ -1,24 +1,5 @@
-import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import t from 'tap';
-import { ALICE_PASSWORD, Browser, buildTestApp, TEST_ISSUER } from './helpers.js';
-
-let nonce = 0;
-
-function signedHeader(input: { method: string; path: string; consumerKey: string; consumerSecret: string; token?: string; tokenSecret?: string; extra?: Record<string, string>; body?: Record<string, string>; nonce?: string }) {
-  const parameters = signRequest({
-    method: input.method,
-    url: `${TEST_ISSUER}${input.path}`,
-    consumerKey: input.consumerKey,
-    signatureMethod: 'HMAC-SHA1',
-    credentials: { consumerSecret: input.consumerSecret, tokenSecret: input.tokenSecret ?? '' },
-    ...(input.token === undefined ? {} : { token: input.token }),
-    timestamp: Math.floor(Date.now() / 1000),
-    nonce: input.nonce ?? `nonce-${++nonce}-${Math.random().toString(36).slice(2)}`,
-    ...(input.extra ? { extra: input.extra } : {}),
-    ...(input.body ? { body: input.body } : {}),
-  });
-  return formatAuthorizationHeader(parameters);
-}
+import { ALICE_PASSWORD, Browser, buildTestApp, signedHeader } from './helpers.js';
 
 t.test('OAuth 1.0a: three legs through login and consent, signed API requests, replay, revoke', async (t) => {
   const { app, alice, client, pollId } = await buildTestApp();

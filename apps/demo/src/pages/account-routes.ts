@@ -40,7 +40,7 @@ ${grants.map((grant, i) => {
     }
     const client = await services.storage.findClient(clientId);
     const count = await revokeGrant(request.session.get('userId') as string, clientId);
-    setFlash(request, 'notice', `Access revoked for ${client?.name ?? clientId}`, [`${count} token${count === 1 ? '' : 's'} revoked.`]);
+    setFlash(request, 'notice', `Access revoked for ${client?.name ?? clientId}`, [`${count} credential${count === 1 ? '' : 's'} revoked.`]);
     return reply.redirect('/account/apps', 303);
   });
 }
