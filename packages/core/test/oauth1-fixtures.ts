@@ -15,8 +15,6 @@ import { MemoryStorage } from '../src/storage/memory-store.js';
 import type { ClientRecord } from '../src/storage/records.js';
 import { countingFacade } from './storage-facade.js';
 
-const ONE_STEP_NONCE = new Set(['findOAuth1AccessTokenRecordingNonce', 'forgetNonce']);
-
 export const SECRET_KEY = Buffer.alloc(32, 7);
 export const START = 1_700_000_000; // seconds
 
@@ -61,13 +59,12 @@ export interface SignOptions {
 }
 
 /**
- * One step: whether the store offers `findOAuth1AccessTokenRecordingNonce` (the memory store does).
  * Client cache: the provider's storage is the counted store behind `withClientCache`, as
  * `createKyselyStorage` gives it.
  */
-export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harness: { oneStep?: boolean; clientCache?: boolean } = {}) {
+export async function setup(options: Partial<OAuth1ProviderOptions> = {}, harness: { clientCache?: boolean } = {}) {
   const storage = new MemoryStorage();
-  const counted = countingFacade(storage, { without: (name) => harness.oneStep === false && ONE_STEP_NONCE.has(name) });
+  const counted = countingFacade(storage);
   const box = new SecretBox(SECRET_KEY);
   const clock = { now: START };
   let counter = 0;

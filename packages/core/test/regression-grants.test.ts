@@ -94,10 +94,9 @@ t.test('a public client cannot skip PKCE', async (t) => {
   if (result.kind === 'redirect') t.equal(new URL(result.location).searchParams.get('error'), 'invalid_request');
 });
 
-// Both redemption paths: the store's one-step redemption, and find-then-redeem (which
-// singleAccessToken selects).
+// With and without singleAccessToken, which revokes the client's live tokens before it issues.
 for (const singleAccessToken of [false, true]) {
-  const path = singleAccessToken ? 'find-then-redeem' : 'one-step';
+  const path = singleAccessToken ? 'singleAccessToken' : 'default options';
 
   t.test(`a code presented by another client is refused and changes nothing (${path})`, async (t) => {
     const fixture = createFixture({ singleAccessToken });

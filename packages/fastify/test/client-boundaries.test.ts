@@ -1,5 +1,5 @@
 // What one client may do with another's credentials, over HTTP, on a SQLite file and on a
-// private MariaDB database (where the store redeems codes in one step): a code presented under
+// private MariaDB database: a code presented under
 // another client's id, introspection of another client's token, what a revoked grant leaves, the
 // password grant for a public client.
 import type { Test } from 'tap';

@@ -252,25 +252,12 @@ class Provider implements OAuth1Provider {
   async verifySignedRequest(request: OAuthRequest, requiredScope: readonly string[] = []): Promise<OAuth1Grant> {
     try {
       const auth = await this.#authenticate(request, ['oauth_token']);
-      const nonce = this.#nonceOf(auth);
-      const storage = this.#storage;
-      if (nonce === null || storage.findOAuth1AccessTokenRecordingNonce === undefined || storage.forgetNonce === undefined) {
-        const grant = this.#checkAccessToken(request, auth, await storage.findOAuth1AccessToken(auth.token ?? ''), requiredScope);
-        await this.#recordNonce(auth);
-        return grant;
-      }
-      // One round trip: the store records the nonce as it finds the token, before the signature is
-      // checked, and it is forgotten again when the request is refused. So a refused request still
-      // leaves nothing behind, and a nonce stays spent only by a request that was granted.
-      const found = await storage.findOAuth1AccessTokenRecordingNonce(nonce);
-      try {
-        const grant = this.#checkAccessToken(request, auth, found.record, requiredScope);
-        if (!found.nonceRecorded) throw nonceUsed();
-        return grant;
-      } catch (error) {
-        if (found.nonceRecorded) await this.#forgetNonce(nonce);
-        throw error;
-      }
+      const record = await this.#storage.findOAuth1AccessToken(auth.token ?? '');
+      // RFC 5849 section 3.3: the nonce is recorded once every check has passed, so a forged or
+      // refused request spends none, and a replay of a granted one is refused before it acts.
+      const grant = this.#checkAccessToken(request, auth, record, requiredScope);
+      await this.#recordNonce(auth);
+      return grant;
     } catch (error) {
       throw this.#withRealm(toOAuthError(error));
     }
@@ -402,19 +389,6 @@ class Provider implements OAuth1Provider {
   async #recordNonce(auth: AuthenticatedRequest): Promise<void> {
     const nonce = this.#nonceOf(auth);
     if (nonce !== null && !(await this.#storage.recordNonce(nonce))) throw nonceUsed();
-  }
-
-  /**
-   * Undoes the one-step record of a refused request's nonce. Its refusal is the answer whatever
-   * happens here: a nonce the store fails to forget only outlives the request until its timestamp
-   * window closes, and a storage error would turn a client's mistake into a server error.
-   */
-  async #forgetNonce(nonce: NonceRecord): Promise<void> {
-    try {
-      await this.#storage.forgetNonce?.(nonce);
-    } catch {
-      // The refusal stands (see above).
-    }
   }
 
   #checkCredentialsTransport(request: OAuthRequest): void {

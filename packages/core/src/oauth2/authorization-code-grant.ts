@@ -4,10 +4,10 @@ import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
-import { computeS256Challenge, isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
+import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import type { AuthorizationCodeRecord, ClientRecord, TokenFamily } from '../storage/records.js';
-import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.1.3 with RFC 7636 section 4.6. The code is read, checked, and then redeemed:
@@ -17,9 +17,9 @@ import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken
  * first redeemer may have been the attacker). A failed check by the code's own client spends the
  * code too, which also stops verifier guessing; another client's request changes nothing.
  *
- * When the store can redeem from the digest in one step, it is told what the code must match
- * (client, redirect URI, S256 challenge of the verifier) and that one call is the whole exchange
- * (one round trip on MySQL); when it does not redeem, the code it found goes through the checks.
+ * Every rule is checked here, on the code as found; the store's redemption only consumes the code
+ * if it is still unconsumed and saves the tokens. When it reports that another request consumed
+ * the code first, this request is a replay like any other.
  */
 export async function exchangeAuthorizationCode(
   context: ServerContext,
@@ -37,24 +37,7 @@ export async function exchangeAuthorizationCode(
   const digest = tokenDigest(code);
   const withRefreshToken = client.grantTypes.includes('refresh_token');
 
-  let record: AuthorizationCodeRecord | null;
-  if (storage.redeemAuthorizationCodeByDigest !== undefined && !context.options.singleAccessToken) {
-    const minted = mintFreshTokens(context, now, withRefreshToken);
-    const expected = {
-      clientId: client.id,
-      redirectUri: redirectUri ?? null,
-      codeChallenge: verifier === undefined ? null : computeS256Challenge(verifier),
-    };
-    const redemption = await storage.redeemAuthorizationCodeByDigest(digest, expected, now, minted.fresh);
-    record = redemption.record;
-    if (redemption.exchanged && record !== null) {
-      const refusal = checkRedemption(client, record, redirectUri, verifier, now);
-      return answerExchange(context, record, refusal?.error ?? null, minted, now);
-    }
-  } else {
-    record = await storage.findAuthorizationCode(digest);
-  }
-
+  const record = await storage.findAuthorizationCode(digest);
   if (record === null) throw invalidGrant('The authorization code is invalid.');
   // Before anything that writes: a code is no business of a client it was not issued to (RFC 6749
   // section 4.1.3), so presenting it, used or not, neither spends it nor revokes its tokens.
@@ -74,8 +57,6 @@ export async function exchangeAuthorizationCode(
     if (refusal.expired) await context.purgeExpiredLazily();
     throw refusal.error;
   }
-  // The one-step redemption declined a code these checks accept (a plain PKCE challenge, or a
-  // redirect URI sent to the token endpoint only), or the store has none: redeem by id.
   const issuance = {
     clientId: client.id,
     userId: record.userId,
@@ -91,7 +72,7 @@ export async function exchangeAuthorizationCode(
 
 const otherClientsCode = (): OAuthError => invalidGrant('The authorization code was issued to another client.');
 
-/** Why this request may not redeem the code, or null when it may. */
+/** Why this request may not redeem its own client's code, or null when it may. */
 function checkRedemption(
   client: ClientRecord,
   record: AuthorizationCodeRecord,
@@ -99,7 +80,6 @@ function checkRedemption(
   verifier: string | undefined,
   now: Date,
 ): { error: OAuthError; expired?: boolean } | null {
-  if (record.clientId !== client.id) return { error: otherClientsCode() };
   if (record.expiresAt.getTime() <= now.getTime()) return { error: invalidGrant('The authorization code has expired.'), expired: true };
   if (record.redirectUri !== null) {
     if (redirectUri === undefined) return { error: invalidGrant('The redirect_uri parameter must repeat the one sent to the authorization endpoint.') };

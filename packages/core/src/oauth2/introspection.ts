@@ -6,7 +6,7 @@ import { authenticateClient } from './client-authentication.js';
 import { readFormParameters } from './form-request.js';
 import type { ServerContext } from './options.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
-import { findTokenByDigest, isTokenActive, type FoundToken } from './token-lookup.js';
+import { findToken, isTokenActive, type FoundToken } from './token-lookup.js';
 
 /** The RFC 7662 section 2.2 claims of an active token. */
 export interface IntrospectionResponse {
@@ -35,7 +35,7 @@ export async function handleIntrospectionRequest(context: ServerContext, request
     const { client, method } = await authenticateClient(context, request, params);
     if (method === 'none') throw invalidClient('Introspection requires client authentication with a secret.');
     const token = params.require('token');
-    const found = await findTokenByDigest(context, tokenDigest(token), params.get('token_type_hint'));
+    const found = await findToken(context, tokenDigest(token), params.get('token_type_hint'));
     const now = context.now();
     if (found === null || !isTokenActive(found, now)) {
       if (found !== null && found.record.expiresAt.getTime() <= now.getTime()) await context.purgeExpiredLazily();

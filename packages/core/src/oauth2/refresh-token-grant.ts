@@ -6,16 +6,15 @@ import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { narrowScope, parseRequestedScope } from './scope-policy.js';
-import { answerExchange, mintFreshTokens, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 6 with rotation on every use (RFC 9700 section 4.14.2): the old refresh
  * token is consumed and the new tokens saved in one store operation. A consumed token presented
  * again, or a lost race for it, means two parties hold it, so the whole family is revoked.
  *
- * When the store can rotate from the digest in one step and the new tokens keep the old scope,
- * that one call is the whole exchange (one round trip on MySQL); it rotates only what the checks
- * below would let through, and when it does not rotate, the token it found goes through them.
+ * Every rule is checked here, on the token as found; the store's rotation only consumes the token
+ * if it is still neither consumed nor revoked and saves the new tokens.
  */
 export async function exchangeRefreshToken(
   context: ServerContext,
@@ -29,18 +28,7 @@ export async function exchangeRefreshToken(
   const now = context.now();
   const digest = tokenDigest(token);
 
-  let record: RefreshTokenRecord | null;
-  if (storage.rotateRefreshTokenByDigest !== undefined && requestedScope.length === 0 && !context.options.singleAccessToken) {
-    const minted = mintFreshTokens(context, now, true);
-    const rotation = await storage.rotateRefreshTokenByDigest(digest, client.id, now, minted.fresh);
-    record = rotation.record;
-    if (rotation.exchanged && record !== null) {
-      return answerExchange(context, record, checkRefresh(client, record, now)?.error ?? null, minted, now);
-    }
-  } else {
-    record = await storage.findRefreshToken(digest);
-  }
-
+  const record = await storage.findRefreshToken(digest);
   if (record === null) throw invalidGrant('The refresh token is invalid.');
   const refusal = checkRefresh(client, record, now);
   if (refusal !== null) {

@@ -4,7 +4,7 @@ import { authenticateClient } from './client-authentication.js';
 import { readFormParameters } from './form-request.js';
 import type { ServerContext } from './options.js';
 import { NO_STORE_HEADERS, createErrorResponse } from './responses.js';
-import { findTokenByDigest } from './token-lookup.js';
+import { findToken } from './token-lookup.js';
 
 /**
  * `POST /oauth/revoke` (RFC 7009). The answer is 200 whether or not anything was revoked: an
@@ -17,7 +17,7 @@ export async function handleRevocationRequest(context: ServerContext, request: O
     const params = readFormParameters(context, request, 'revocation');
     const { client } = await authenticateClient(context, request, params);
     const token = params.require('token');
-    const found = await findTokenByDigest(context, tokenDigest(token), params.get('token_type_hint'));
+    const found = await findToken(context, tokenDigest(token), params.get('token_type_hint'));
     if (found !== null && found.record.clientId === client.id) {
       const now = context.now();
       const { storage } = context.options;

@@ -10,7 +10,7 @@ export type FoundToken =
  * (RFC 7009 section 2.1, RFC 7662 section 2.1). An unknown hint is no reason to fail: the
  * token is still looked up everywhere.
  */
-export async function findTokenByDigest(context: ServerContext, digest: string, hint: string | undefined): Promise<FoundToken | null> {
+export async function findToken(context: ServerContext, digest: string, hint: string | undefined): Promise<FoundToken | null> {
   // Written out rather than through per-call closures: every introspection and revocation comes
   // here, and each async layer costs microtask turns.
   const { storage } = context.options;

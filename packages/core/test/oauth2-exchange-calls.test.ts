@@ -1,7 +1,6 @@
-// The one-step exchanges: with a store that has rotateRefreshTokenByDigest and
-// redeemAuthorizationCodeByDigest, a refresh or a code redemption is one store call; when the
-// store declines, or has no such method, the grants fall back to find-then-exchange and answer
-// the same; a store that exchanges what the checks refuse leaves nobody with tokens.
+// The exchanges' store calls: a code redemption and a refresh are each a find, the core's checks,
+// then one call that consumes and saves; each refusal keeps its own answer; and a store call that
+// reports another caller won is a replay, which revokes the family.
 import t from 'tap';
 import { MemoryStorage, tokenDigest } from '../src/index.js';
 import {
@@ -18,20 +17,17 @@ import {
 } from './oauth2-fixtures.js';
 import { countingFacade } from './storage-facade.js';
 
-async function setup(options: { oneStep: boolean; singleAccessToken?: boolean }) {
+async function setup(options: { singleAccessToken?: boolean } = {}) {
   const inner = new MemoryStorage();
-  const counted = countingFacade(inner, { without: (name) => !options.oneStep && name.endsWith('ByDigest') });
+  const counted = countingFacade(inner);
   const fixture = createFixture({ storage: counted.storage, singleAccessToken: options.singleAccessToken ?? false, allowPlainPkce: true });
   const client = await registerTestClient(fixture);
   const snapshot = () => inner.snapshot();
-  return { fixture, client, counted, snapshot };
+  return { fixture, client, counted, snapshot, inner };
 }
 
-for (const oneStep of [true, false]) {
-  const label = oneStep ? 'one step' : 'find, then exchange';
-
-  t.test(`${label}: a code redeems, then its refresh token rotates, with the same answers`, async (t) => {
-    const { fixture, client, counted, snapshot } = await setup({ oneStep });
+  t.test('a code redeems, then its refresh token rotates: find, then one exchange call each', async (t) => {
+    const { fixture, client, counted, snapshot } = await setup();
     const code = await obtainCode(fixture, client, { scope: 'read write' });
     counted.calls.clear();
     let response = await fixture.server.handleTokenRequest(
@@ -39,9 +35,9 @@ for (const oneStep of [true, false]) {
     );
     t.equal(response.status, 200);
     t.equal(bodyOf(response)['scope'], 'read write');
-    t.equal(counted.count('redeemAuthorizationCodeByDigest'), oneStep ? 1 : 0);
-    t.equal(counted.count('findAuthorizationCode'), oneStep ? 0 : 1);
-    t.equal(counted.count('redeemAuthorizationCode'), oneStep ? 0 : 1, 'no second call in one step');
+    t.equal(counted.count('findAuthorizationCode'), 1);
+    t.equal(counted.count('redeemAuthorizationCode'), 1);
+    t.equal(counted.count('consumeAuthorizationCode'), 0);
     const codeRow = snapshot().authorizationCodes.find((row) => row.digest === tokenDigest(code));
     t.same(codeRow?.consumedAt, fixture.clock.now, 'the code is spent');
 
@@ -62,8 +58,8 @@ for (const oneStep of [true, false]) {
     t.equal(response.status, 200);
     t.same(Object.keys(bodyOf(response)).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
     t.equal(bodyOf(response)['scope'], 'read write');
-    t.equal(counted.count('rotateRefreshTokenByDigest'), oneStep ? 1 : 0);
-    t.equal(counted.count('findRefreshToken'), oneStep ? 0 : 1);
+    t.equal(counted.count('findRefreshToken'), 1);
+    t.equal(counted.count('rotateRefreshToken'), 1);
     const rows = snapshot();
     const old = rows.refreshTokens.find((row) => row.digest === tokenDigest(String(first['refresh_token'])));
     const next = rows.refreshTokens.find((row) => row.digest === tokenDigest(String(bodyOf(response)['refresh_token'])));
@@ -82,8 +78,8 @@ for (const oneStep of [true, false]) {
     t.ok(snapshot().refreshTokens.every((row) => row.revokedAt !== null), 'and every refresh token');
   });
 
-  t.test(`${label}: each refusal keeps its own answer`, async (t) => {
-    const { fixture, client, snapshot } = await setup({ oneStep });
+  t.test('each refusal keeps its own answer', async (t) => {
+    const { fixture, client, snapshot } = await setup();
     const other = await registerTestClient(fixture, { name: 'Other' });
     const code = await obtainCode(fixture, client, { scope: 'read' });
     const redeem = (as: typeof client, extra: Record<string, string>) =>
@@ -127,10 +123,9 @@ for (const oneStep of [true, false]) {
     t.equal(snapshot().refreshTokens.find((row) => row.digest === tokenDigest(refreshToken))?.consumedAt ?? null, null);
     t.ok(snapshot().accessTokens.length <= before, 'nothing issued');
   });
-}
 
-t.test('codes the one-step redemption declines are redeemed by id: plain PKCE, a redirect URI sent only here', async (t) => {
-  const { fixture, client, counted } = await setup({ oneStep: true });
+t.test('plain PKCE, and a redirect URI sent to the token endpoint only, redeem', async (t) => {
+  const { fixture, client, counted } = await setup();
   const spa = await registerTestClient(fixture, { type: 'public', name: 'SPA' });
   let code = await obtainCode(fixture, spa, { code_challenge: VERIFIER, code_challenge_method: 'plain' });
   counted.calls.clear();
@@ -138,8 +133,7 @@ t.test('codes the one-step redemption declines are redeemed by id: plain PKCE, a
     createFormRequest('/oauth/token', { grant_type: 'authorization_code', client_id: spa.client.id, code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
   );
   t.equal(response.status, 200, 'plain PKCE');
-  t.equal(counted.count('redeemAuthorizationCodeByDigest'), 1);
-  t.equal(counted.count('redeemAuthorizationCode'), 1, 'declined, then redeemed by id');
+  t.equal(counted.count('redeemAuthorizationCode'), 1);
 
   // Without redirect_uri at the authorization endpoint, a registered one may still be sent here.
   const asked = await fixture.server.validateAuthorizationRequest(
@@ -157,48 +151,61 @@ t.test('codes the one-step redemption declines are redeemed by id: plain PKCE, a
   t.equal(counted.count('redeemAuthorizationCode'), 1);
 });
 
-t.test('singleAccessToken and a narrowed scope rotate by id, since they need the token first', async (t) => {
-  const { fixture, client, counted } = await setup({ oneStep: true, singleAccessToken: true });
+t.test('singleAccessToken and a narrowed scope take the same path', async (t) => {
+  const { fixture, client, counted } = await setup({ singleAccessToken: true });
   const code = await obtainCode(fixture, client, { scope: 'read write' });
   let response = await fixture.server.handleTokenRequest(
     tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
   );
   t.equal(response.status, 200);
-  t.equal(counted.count('redeemAuthorizationCodeByDigest'), 0);
+  t.equal(counted.count('redeemAuthorizationCode'), 1);
   counted.calls.clear();
   response = await fixture.server.handleTokenRequest(
     tokenRequest(client, { grant_type: 'refresh_token', refresh_token: String(bodyOf(response)['refresh_token']), scope: 'read' }),
   );
   t.equal(response.status, 200);
   t.equal(bodyOf(response)['scope'], 'read');
-  t.equal(counted.count('rotateRefreshTokenByDigest'), 0);
+  t.equal(counted.count('findRefreshToken'), 1);
   t.equal(counted.count('rotateRefreshToken'), 1);
 });
 
-t.test('a store that exchanges what the checks refuse leaves nobody with tokens', async (t) => {
-  const inner = new MemoryStorage();
-  // A broken store: it rotates whoever asks, and redeems whatever the expectation says.
-  const broken = countingFacade(inner).storage;
-  broken.rotateRefreshTokenByDigest = async (digest, _clientId, now, fresh) => {
-    const found = await inner.findRefreshToken(digest);
-    return inner.rotateRefreshTokenByDigest(digest, found?.clientId ?? '', now, fresh);
-  };
-  const fixture = createFixture({ storage: broken });
-  const client = await registerTestClient(fixture);
-  const thief = await registerTestClient(fixture, { name: 'Thief' });
+t.test('a redemption another request won between find and exchange is a replay: the family is revoked', async (t) => {
+  const { fixture, client, counted, snapshot, inner } = await setup();
+  const code = await obtainCode(fixture, client);
+  const winner = await fixture.server.handleTokenRequest(
+    tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  );
+  t.equal(winner.status, 200);
+  // The loser read the code before the winner consumed it: the store's redemption then says no.
+  const unconsumed = { ...snapshot().authorizationCodes[0]!, consumedAt: null };
+  counted.storage.findAuthorizationCode = async () => unconsumed;
+  const loser = await fixture.server.handleTokenRequest(
+    tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  );
+  t.equal(loser.status, 400);
+  t.same(bodyOf(loser), { error: 'invalid_grant', error_description: 'The authorization code was already used.' });
+  t.equal(inner.snapshot().accessTokens.length, 1, 'the loser saved nothing');
+  t.ok(inner.snapshot().accessTokens.every((row) => row.revokedAt !== null), "the winner's tokens are revoked");
+  t.ok(inner.snapshot().refreshTokens.every((row) => row.revokedAt !== null));
+});
+
+t.test('a rotation another request won between find and exchange is a replay: the family is revoked', async (t) => {
+  const { fixture, client, counted, snapshot, inner } = await setup();
   const code = await obtainCode(fixture, client);
   const issued = bodyOf(
     await fixture.server.handleTokenRequest(
       tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
     ),
   );
-  const response = await fixture.server.handleTokenRequest(
-    tokenRequest(thief, { grant_type: 'refresh_token', refresh_token: String(issued['refresh_token']) }),
-  );
-  t.equal(response.status, 400);
-  t.same(bodyOf(response), { error: 'invalid_grant', error_description: 'The refresh token was issued to another client.' });
-  const rows = inner.snapshot();
-  t.equal(rows.accessTokens.length, 2, 'the broken store did save new tokens');
-  t.ok(rows.accessTokens.every((row) => row.revokedAt !== null), 'but the whole family is revoked');
-  t.ok(rows.refreshTokens.every((row) => row.revokedAt !== null));
+  const refreshToken = String(issued['refresh_token']);
+  const winner = await fixture.server.handleTokenRequest(tokenRequest(client, { grant_type: 'refresh_token', refresh_token: refreshToken }));
+  t.equal(winner.status, 200);
+  const unconsumed = { ...snapshot().refreshTokens.find((row) => row.digest === tokenDigest(refreshToken))!, consumedAt: null };
+  counted.storage.findRefreshToken = async () => unconsumed;
+  const loser = await fixture.server.handleTokenRequest(tokenRequest(client, { grant_type: 'refresh_token', refresh_token: refreshToken }));
+  t.equal(loser.status, 400);
+  t.same(bodyOf(loser), { error: 'invalid_grant', error_description: 'The refresh token was already used.' });
+  t.equal(inner.snapshot().accessTokens.length, 2, 'the loser saved nothing');
+  t.ok(inner.snapshot().accessTokens.every((row) => row.revokedAt !== null), 'every access token of the family is revoked');
+  t.ok(inner.snapshot().refreshTokens.every((row) => row.revokedAt !== null), 'and every refresh token');
 });
