@@ -7,7 +7,6 @@ export type * from './storage/port.js';
 export { MemoryStorage } from './storage/memory-store.js';
 export type { MemoryStorageSnapshot } from './storage/memory-store.js';
 export { withClientCache } from './storage/client-cache.js';
-export { ownFreshTokens, type TokenOwner } from './storage/fresh-tokens.js';
 export type { ClientCacheOptions } from './storage/client-cache.js';
 export * from './oauth1/index.js';
 export * from './oauth2/index.js';

@@ -1,19 +1,14 @@
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
-import { digestSecret, ownFreshTokens, withClientCache, type ClientCacheOptions } from '@portcullis/core';
+import { digestSecret, withClientCache, type ClientCacheOptions } from '@portcullis/core';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
-  CodeExpectation,
   ConsumeResult,
-  DigestExchange,
-  FreshToken,
-  FreshTokens,
   GrantSummary,
   NonceRecord,
-  NonceRecordingLookup,
   OAuth1AccessTokenRecord,
   OAuthStorage,
   PurgeResult,
@@ -23,7 +18,7 @@ import type {
   TokenFamily,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewOAuth1NonceRow, OAuth1AccessTokenRow, RefreshTokenRow } from './database.js';
+import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewOAuth1NonceRow } from './database.js';
 import { isMysql } from './dialect.js';
 import { GroupedCall } from './mysql-grouped-calls.js';
 import { GroupedLookup } from './mysql-grouped-lookups.js';
@@ -31,7 +26,7 @@ import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } 
 import { isDeadlock, isDuplicateKey, isStatementRefused, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
 import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements, revokeFamilyRows } from './storage-statements.js';
-import type { ExchangeArgs, FreshTokenRow, NonceLookupArgs, ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
+import type { ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
@@ -96,16 +91,8 @@ class KyselyStorage implements OAuthStorage {
   /** MySQL: the lookups by key of a turn of the event loop go as one statement per table. */
   readonly #lookups: ReturnType<typeof groupLookups> | null;
 
-  /** MySQL: the one-step exchanges, nonce records and lone access tokens of a turn of the event loop go as one statement per kind. */
+  /** MySQL: the lone access tokens of a turn of the event loop go as one multi-row INSERT. */
   readonly #grouped: GroupedCalls | null;
-
-  /**
-   * The port's one-step nonce record, on MySQL only: there it saves a signed request a round trip.
-   * On SQLite a statement is no round trip, so the core keeps to its two calls, and a refused
-   * request writes nothing at all.
-   */
-  readonly findOAuth1AccessTokenRecordingNonce?: (nonce: NonceRecord) => Promise<NonceRecordingLookup>;
-  readonly forgetNonce?: (nonce: NonceRecord) => Promise<void>;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
@@ -114,20 +101,7 @@ class KyselyStorage implements OAuthStorage {
     this.#statements = prepareStorageStatements(db);
     this.#lookups = this.#mysql ? groupLookups(db, this.#statements) : null;
     this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
-    const writes = this.#writes;
-    this.#grouped =
-      'calls' in writes
-        ? groupCalls(db, this.#statements, writes.calls, {
-            exchange: (operation, call) => this.#callExchange(operation, call),
-            nonce: (args) => this.#findRecordingNonce(writes.calls, args),
-          })
-        : null;
-    const grouped = this.#grouped;
-    if (grouped !== null) {
-      this.findOAuth1AccessTokenRecordingNonce = (nonce) =>
-        this.#run('findOAuth1AccessTokenRecordingNonce', () => grouped.recordNonce.call({ token: nonce.token, ...toNonceRow(nonce) }));
-      this.forgetNonce = (nonce) => this.#forgetNonce(nonce);
-    }
+    this.#grouped = this.#mysql ? groupCalls(db, this.#statements) : null;
   }
 
   /** Runs one operation; anything the driver throws leaves as a StorageError with the driver's error as cause. */
@@ -218,53 +192,6 @@ class KyselyStorage implements OAuthStorage {
       await this.#insertTokens(executor, rows);
       return true;
     });
-  }
-
-  /**
-   * A one-step exchange (the port's `...ByDigest`). MySQL: with the others of its turn of the event
-   * loop (`GroupedCall`), or alone as one CALL, answering with the row as it was found and
-   * whether this call exchanged it. SQLite: the claiming `UPDATE ... RETURNING`, then the fresh
-   * tokens' inserts, in one savepoint; when it claims nothing, the row as found.
-   */
-  async #exchangeByDigest<Row, T extends { consumedAt: Date | null }>(
-    operation: string,
-    statements: {
-      grouped: (calls: GroupedCalls) => GroupedCall<ExchangeArgs, ExchangeAnswer<Row>>;
-      claim: (sqlite: SqliteStatements) => PreparedStatement<ExchangeArgs>;
-      find: PreparedStatement<string, Row>;
-    },
-    args: ExchangeArgs,
-    fromRow: (row: Row) => T & { clientId: string; userId: string | null; scope: string[]; familyId: string },
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<T>> {
-    if (this.#grouped !== null) {
-      const grouped = statements.grouped(this.#grouped);
-      const { row, exchanged } = await this.#run(operation, () => grouped.call(args));
-      return row === undefined ? { exchanged: false, record: null } : { exchanged, record: fromRow(row) };
-    }
-    const writes = this.#writes as { sqlite: SqliteStatements };
-    const claim = statements.claim(writes.sqlite).compile(args);
-    return this.#atomic(operation, async (executor) => {
-      const claimed = (await executor.executeQuery(claim)).rows[0] as Row | undefined;
-      if (claimed === undefined) {
-        const found = (await executor.executeQuery(statements.find.compile(args.digest))).rows[0];
-        return { exchanged: false, record: found === undefined ? null : fromRow(found) };
-      }
-      const record = { ...fromRow(claimed), consumedAt: null };
-      const owned = ownFreshTokens(fresh, record);
-      // A failing insert throws, which rolls the claim back too.
-      await this.#insertTokens(executor, toTokenRows(owned.access, owned.refresh));
-      return { exchanged: true, record };
-    });
-  }
-
-  /** A one-step exchange on its own on MySQL: its procedure's CALL. */
-  async #callExchange<Row>(operation: string, call: CompiledQuery): Promise<ExchangeAnswer<Row>> {
-    const result = await this.#retryingDeadlocks(operation, (db) => db.executeQuery(call));
-    // One row, read before the procedure changed anything; its id is NULL when none was found.
-    const row = firstResultSet<Row & { id: string | null; exchanged: number | string }>(result)[0];
-    if (!row || row.id === null) return { row: undefined, exchanged: false };
-    return { row, exchanged: Number(row.exchanged) === 1 };
   }
 
   // Clients
@@ -371,25 +298,6 @@ class KyselyStorage implements OAuthStorage {
     return this.#consumeAndSave('redeemAuthorizationCode', this.#statements.redeemAuthorizationCode.compile(consumption), rows);
   }
 
-  async redeemAuthorizationCodeByDigest(
-    digest: string,
-    expected: CodeExpectation,
-    now: Date,
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<AuthorizationCodeRecord>> {
-    return this.#exchangeByDigest(
-      'redeemAuthorizationCodeByDigest',
-      {
-        grouped: (calls) => calls.redeemAuthorizationCode,
-        claim: (sqlite) => sqlite.claimAuthorizationCodeByDigest,
-        find: this.#statements.findAuthorizationCode,
-      },
-      exchangeArgs(digest, expected, now, fresh),
-      fromAuthorizationCodeRow,
-      fresh,
-    );
-  }
-
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
     checkPaging(filter);
     const { clientId, userId, liveAt } = filter;
@@ -456,26 +364,6 @@ class KyselyStorage implements OAuthStorage {
       return Number(firstResultSet<{ rotated: number | string }>(result)[0]?.rotated) === 1;
     }
     return this.#consumeAndSave('rotateRefreshToken', this.#statements.consumeRefreshToken.compile(consumption), pair);
-  }
-
-  async rotateRefreshTokenByDigest(
-    digest: string,
-    clientId: string,
-    now: Date,
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<RefreshTokenRecord>> {
-    if (fresh.refresh === null) throw new TypeError('rotateRefreshTokenByDigest: a rotation saves a refresh token');
-    return this.#exchangeByDigest(
-      'rotateRefreshTokenByDigest',
-      {
-        grouped: (calls) => calls.rotateRefreshToken,
-        claim: (sqlite) => sqlite.claimRefreshTokenByDigest,
-        find: this.#statements.findRefreshToken,
-      },
-      exchangeArgs(digest, { clientId, redirectUri: null, codeChallenge: null }, now, fresh),
-      fromRefreshTokenRow,
-      fresh,
-    );
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
@@ -737,20 +625,6 @@ class KyselyStorage implements OAuthStorage {
     }
   }
 
-  /** A signed request's token lookup recording its nonce, alone on MySQL: migration 0006's CALL. */
-  async #findRecordingNonce(calls: ProcedureCalls, args: NonceLookupArgs): Promise<NonceRecordingLookup> {
-    const call = calls.findOAuth1AccessTokenRecordingNonce.compile(args);
-    const result = await this.#retryingDeadlocks('findOAuth1AccessTokenRecordingNonce', (db) => db.executeQuery(call));
-    // One row, from the procedure's variables: its id is NULL when no token was found.
-    const row = firstResultSet<OAuth1AccessTokenRow & { id: string | null; nonce_recorded: number | string }>(result)[0];
-    if (!row || row.id === null) return { record: null, nonceRecorded: false };
-    return { record: fromOAuth1AccessTokenRow(row), nonceRecorded: Number(row.nonce_recorded) === 1 };
-  }
-
-  async #forgetNonce(nonce: NonceRecord): Promise<void> {
-    await this.#execute('forgetNonce', this.#statements.deleteNonce, toNonceRow(nonce).nonce_key);
-  }
-
   async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {
     const batchSize = options.batchSize ?? DEFAULT_PURGE_BATCH_SIZE;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
@@ -795,25 +669,6 @@ class KyselyStorage implements OAuthStorage {
 /** The rows of one issuance's tokens. */
 function toTokenRows(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): RedemptionRows {
   return { access: toAccessTokenRow(access), refresh: refresh === null ? null : toRefreshTokenRow(refresh) };
-}
-
-/** A one-step exchange's arguments, in the columns' units. */
-function exchangeArgs(digest: string, expected: CodeExpectation, now: Date, fresh: FreshTokens): ExchangeArgs {
-  const row = (token: FreshToken): FreshTokenRow => ({
-    id: token.id,
-    digest: token.digest,
-    issued_at: toMillis(token.issuedAt),
-    expires_at: toMillis(token.expiresAt),
-  });
-  return {
-    digest,
-    clientId: expected.clientId,
-    now: toMillis(now),
-    redirectUri: expected.redirectUri,
-    codeChallenge: expected.codeChallenge,
-    access: row(fresh.access),
-    refresh: fresh.refresh === null ? null : row(fresh.refresh),
-  };
 }
 
 /** Rows an UPDATE changed (with mysql2's CLIENT_FOUND_ROWS, matched: the same for the conditional updates here). */
@@ -938,55 +793,14 @@ function groupLookups(db: Kysely<Database>, statements: StorageStatements) {
   };
 }
 
-/** One-step exchange's outcome on MySQL: the row as it was found (none for an unknown digest), and whether this call consumed it. */
-interface ExchangeAnswer<Row> {
-  row: Row | undefined;
-  exchanged: boolean;
-}
-
 type GroupedCalls = ReturnType<typeof groupCalls>;
 
 /**
- * MySQL's grouped calls (see GroupedCall): the one-step exchanges (migration 0007, answered by
- * digest) and the token lookups recording a nonce (0008, answered by position), each with the
- * CALL that runs one alone (0005, 0006); and the access tokens saved alone (the
- * client_credentials grant's), as one multi-row INSERT, which a duplicate key refuses whole.
+ * MySQL's grouped calls (see GroupedCall): the access tokens saved alone (the client_credentials
+ * grant's), as one multi-row INSERT, which a duplicate key refuses whole.
  */
-function groupCalls(
-  db: Kysely<Database>,
-  statements: StorageStatements,
-  calls: ProcedureCalls,
-  alone: {
-    exchange: <Row>(operation: string, query: CompiledQuery) => Promise<ExchangeAnswer<Row>>;
-    nonce: (args: NonceLookupArgs) => Promise<NonceRecordingLookup>;
-  },
-) {
-  const resultRows = async <Row>(query: CompiledQuery): Promise<Row[]> => firstResultSet<Row>(await db.executeQuery(query));
-  const exchanges = <Row>(
-    operation: string,
-    group: PreparedStatement<readonly ExchangeArgs[]>,
-    single: PreparedStatement<ExchangeArgs>,
-  ): GroupedCall<ExchangeArgs, ExchangeAnswer<Row>> =>
-    new GroupedCall({
-      async group(items) {
-        const rows = await resultRows<Row & { digest: string; exchanged: number | string | null }>(group.compile(items));
-        const found = new Map(rows.map((row) => [row.digest, row]));
-        return items.map((args) => {
-          const row = found.get(args.digest);
-          return row === undefined ? { row, exchanged: false } : { row, exchanged: Number(row.exchanged) === 1 };
-        });
-      },
-      alone: (args) => alone.exchange<Row>(operation, single.compile(args)),
-      rolledBack: isStatementRefused,
-      keyOf: (args) => args.digest,
-    });
+function groupCalls(db: Kysely<Database>, statements: StorageStatements) {
   return {
-    rotateRefreshToken: exchanges<RefreshTokenRow>('rotateRefreshTokenByDigest', calls.rotateRefreshTokensByDigests, calls.rotateRefreshTokenByDigest),
-    redeemAuthorizationCode: exchanges<AuthorizationCodeRow>(
-      'redeemAuthorizationCodeByDigest',
-      calls.redeemAuthorizationCodesByDigests,
-      calls.redeemAuthorizationCodeByDigest,
-    ),
     saveAccessToken: new GroupedCall<NewAccessTokenRow, void>({
       async group(rows) {
         await db.executeQuery(statements.insertAccessTokens(rows.length).compile(rows));
@@ -995,20 +809,6 @@ function groupCalls(
       alone: async (row) => {
         await db.executeQuery(statements.insertAccessToken.compile(row));
       },
-      rolledBack: isStatementRefused,
-    }),
-    recordNonce: new GroupedCall<NonceLookupArgs, NonceRecordingLookup>({
-      async group(items) {
-        const rows = await resultRows<OAuth1AccessTokenRow & { n: number | string; nonce_recorded: string }>(
-          calls.findOAuth1AccessTokensRecordingNonces.compile(items),
-        );
-        const found = new Map(rows.map((row) => [Number(row.n), row]));
-        return items.map((_, index) => {
-          const row = found.get(index + 1);
-          return row === undefined ? { record: null, nonceRecorded: false } : { record: fromOAuth1AccessTokenRow(row), nonceRecorded: row.nonce_recorded === '1' };
-        });
-      },
-      alone: alone.nonce,
       rolledBack: isStatementRefused,
     }),
   };

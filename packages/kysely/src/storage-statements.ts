@@ -92,31 +92,6 @@ export interface RedemptionRows {
   refresh: NewRefreshTokenRow | null;
 }
 
-/** A fresh token's own columns: the rest come from the grant it is exchanged for. */
-export interface FreshTokenRow {
-  id: string;
-  digest: string;
-  issued_at: number;
-  expires_at: number;
-}
-
-/**
- * A one-step exchange: the digest shown, what the grant must match (a code's redirect URI and
- * challenge only for codes), and the fresh tokens.
- */
-export interface ExchangeArgs {
-  digest: string;
-  clientId: string;
-  now: number;
-  redirectUri: string | null;
-  codeChallenge: string | null;
-  access: FreshTokenRow;
-  refresh: FreshTokenRow | null;
-}
-
-/** A signed request's token lookup recording its nonce: the token shown, and the nonce's row. */
-export type NonceLookupArgs = { token: string } & NewOAuth1NonceRow;
-
 /** A statement whose one value is a key: a lookup by id, digest or token. */
 const byKey = <Row>(build: (key: string) => CompiledQuery<Row>) =>
   new PreparedStatement<string, Row>((param) => build(param((key) => key)));
@@ -193,7 +168,6 @@ export function prepareStorageStatements(db: Kysely<Database>) {
     insertRequestToken: insertRow(db, 'portcullis_oauth1_request_tokens'),
     insertOAuth1AccessToken: insertRow(db, 'portcullis_oauth1_access_tokens'),
     insertNonce: insertRow(db, 'portcullis_oauth1_nonces'),
-    deleteNonce: byKey((key) => db.deleteFrom('portcullis_oauth1_nonces').where('nonce_key', '=', key).compile()),
 
     /** Redemption's decision: only one caller moves consumed_at from NULL. */
     redeemAuthorizationCode: byKeyAt((id, now) =>
@@ -257,37 +231,6 @@ export type StorageStatements = ReturnType<typeof prepareStorageStatements>;
  */
 export function prepareSqliteStatements(db: Kysely<Database>) {
   return {
-    /** A refresh token the core would let this client rotate, consumed, and returned as it now is. */
-    claimRefreshTokenByDigest: new PreparedStatement<ExchangeArgs>((param) =>
-      db
-        .updateTable('portcullis_refresh_tokens')
-        .set({ consumed_at: param((args) => args.now) })
-        .where('digest', '=', param((args) => args.digest))
-        .where('client_id', '=', param((args) => args.clientId))
-        .where('consumed_at', 'is', null)
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', param((args) => args.now))
-        .returningAll()
-        .compile(),
-    ),
-    /** A code the core would let this client redeem (the same conditions as migration 0005's), consumed. */
-    claimAuthorizationCodeByDigest: new PreparedStatement<ExchangeArgs>((param) =>
-      db
-        .updateTable('portcullis_authorization_codes')
-        .set({ consumed_at: param((args) => args.now) })
-        .where('digest', '=', param((args) => args.digest))
-        .where('client_id', '=', param((args) => args.clientId))
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', param((args) => args.now))
-        // IS: both NULL is equal.
-        .where(sql<boolean>`redirect_uri is ${param((args) => args.redirectUri)}`)
-        .where(
-          sql<boolean>`case when ${param((args) => args.codeChallenge)} is null then code_challenge is null
-            else code_challenge_method = 'S256' and code_challenge = ${param((args) => args.codeChallenge)} end`,
-        )
-        .returningAll()
-        .compile(),
-    ),
     claimAuthorizationCode: byKeyAt((digest, now) =>
       db
         .updateTable('portcullis_authorization_codes')
@@ -302,36 +245,7 @@ export function prepareSqliteStatements(db: Kysely<Database>) {
 
 export type SqliteStatements = ReturnType<typeof prepareSqliteStatements>;
 
-const FRESH_TOKEN_COLUMNS = ['id', 'digest', 'issued_at', 'expires_at'] as const;
-
-/** Migration 0005's fresh-token arguments: the access token's columns, then the refresh token's (NULLs when none). */
-const freshTokens = (param: Param<ExchangeArgs>) => [
-  ...FRESH_TOKEN_COLUMNS.map((column) => param((args) => args.access[column])),
-  ...FRESH_TOKEN_COLUMNS.map((column) => param((args) => args.refresh?.[column] ?? null)),
-];
-
-/** A group of exchanges as migration 0007's procedures read it: one object per exchange, by column name. */
-function exchangeGroupJson(group: readonly ExchangeArgs[]): string {
-  return JSON.stringify(
-    group.map((args) => ({
-      digest: args.digest,
-      client_id: args.clientId,
-      now: args.now,
-      redirect_uri: args.redirectUri,
-      code_challenge: args.codeChallenge,
-      access_id: args.access.id,
-      access_digest: args.access.digest,
-      access_issued_at: args.access.issued_at,
-      access_expires_at: args.access.expires_at,
-      refresh_id: args.refresh?.id ?? null,
-      refresh_digest: args.refresh?.digest ?? null,
-      refresh_issued_at: args.refresh?.issued_at ?? null,
-      refresh_expires_at: args.refresh?.expires_at ?? null,
-    })),
-  );
-}
-
-/** MySQL: the CALLs of migrations 0003 to 0008's procedures, one round trip per atomic write or group of them. */
+/** MySQL: the CALLs of migrations 0003 and 0004's procedures, one round trip per atomic write. */
 export function prepareProcedureCalls(db: Kysely<Database>) {
   const tokenPair = <Args extends TokenPairRows>(param: Param<Args>) => [
     ...ACCESS_TOKEN_ARGUMENTS.map((column) => param((args) => args.access[column])),
@@ -350,44 +264,6 @@ export function prepareProcedureCalls(db: Kysely<Database>) {
     ),
     consumeAuthorizationCode: byKeyAt((digest, now) =>
       sql`call portcullis_consume_authorization_code(${sql.join([digest, now])})`.compile(db),
-    ),
-    rotateRefreshTokenByDigest: new PreparedStatement<ExchangeArgs>((param) =>
-      sql`call portcullis_rotate_refresh_token_by_digest(${sql.join([
-        param((args) => args.digest),
-        param((args) => args.clientId),
-        param((args) => args.now),
-        ...freshTokens(param),
-      ])})`.compile(db),
-    ),
-    redeemAuthorizationCodeByDigest: new PreparedStatement<ExchangeArgs>((param) =>
-      sql`call portcullis_redeem_authorization_code_by_digest(${sql.join([
-        param((args) => args.digest),
-        param((args) => args.clientId),
-        param((args) => args.redirectUri),
-        param((args) => args.codeChallenge),
-        param((args) => (args.refresh === null ? 0 : 1)),
-        param((args) => args.now),
-        ...freshTokens(param),
-      ])})`.compile(db),
-    ),
-    // Migration 0007: a group of one-step exchanges, as a JSON array (see exchangeGroupJson).
-    rotateRefreshTokensByDigests: new PreparedStatement<readonly ExchangeArgs[]>((param) =>
-      sql`call portcullis_rotate_refresh_tokens_by_digests(${param(exchangeGroupJson)})`.compile(db),
-    ),
-    redeemAuthorizationCodesByDigests: new PreparedStatement<readonly ExchangeArgs[]>((param) =>
-      sql`call portcullis_redeem_authorization_codes_by_digests(${param(exchangeGroupJson)})`.compile(db),
-    ),
-    // Migration 0008: a group of signed requests' lookups, as a JSON array of their arguments.
-    findOAuth1AccessTokensRecordingNonces: new PreparedStatement<readonly NonceLookupArgs[]>((param) =>
-      sql`call portcullis_find_oauth1_access_tokens_recording_nonces(${param((group) => JSON.stringify(group))})`.compile(db),
-    ),
-    findOAuth1AccessTokenRecordingNonce: new PreparedStatement<NonceLookupArgs>((param) =>
-      sql`call portcullis_find_oauth1_access_token_recording_nonce(${sql.join([
-        param((args) => args.token),
-        param((args) => args.client_id),
-        param((args) => args.nonce_key),
-        param((args) => args.expires_at),
-      ])})`.compile(db),
     ),
     // Without a refresh token its arguments are NULLs the procedure never inserts.
     redeemAuthorizationCode: new PreparedStatement<RedemptionRows & KeyAt>((param) =>

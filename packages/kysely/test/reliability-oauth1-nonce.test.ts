@@ -1,5 +1,6 @@
-// Fifty concurrent OAuth 1.0a signed requests with one nonce, on the Kysely store over SQLite
-// and MariaDB: the store's unique key must let exactly one through (RFC 5849 section 3.3).
+// OAuth 1.0a nonces on the Kysely store over SQLite and MariaDB (RFC 5849 section 3.3): a refused
+// request writes no nonce row, and of fifty concurrent signed requests with one nonce, the store's
+// unique key lets exactly one through.
 import t, { type Test } from 'tap';
 import type { Kysely } from 'kysely';
 import {
@@ -42,6 +43,23 @@ async function runNonceRace(t: Test, db: Kysely<Database>): Promise<void> {
       nonce,
       ...(extra ? { extra } : {}),
     });
+
+  await t.test('a forged or refused signed request writes no nonce row; the genuine one then passes', async (t) => {
+    const url = new URL('https://auth.example/me');
+    const send = (nonce: string, secret: string, scope: string[]) => {
+      const header = formatAuthorizationHeader(sign(url, nonce, { token: 'access-token-1', secret }));
+      return provider.verifySignedRequest({ method: 'GET', url, headers: { authorization: header }, secure: true }, scope).then(
+        () => null,
+        (error: { error?: string }) => error.error,
+      );
+    };
+    t.equal(await send('forged-nonce', 'guessed-secret', ['read']), 'signature_invalid');
+    t.equal(await send('narrow-nonce', 'token-secret', ['write']), 'insufficient_scope');
+    t.strictSame(await db.selectFrom('portcullis_oauth1_nonces').selectAll().execute(), [], 'no nonce row');
+    t.equal(await send('forged-nonce', 'token-secret', ['read']), null, 'the nonce is still the client\'s to use');
+    t.equal((await db.selectFrom('portcullis_oauth1_nonces').selectAll().execute()).length, 1);
+    await db.deleteFrom('portcullis_oauth1_nonces').execute();
+  });
 
   await t.test('a signed resource request: one accepted, 49 nonce_used', async (t) => {
     const url = new URL('https://auth.example/me');

@@ -8,13 +8,6 @@ import { sqliteFileFactory, sqliteMemoryFactory } from './helpers/databases.js';
 await runStorageContract(t, 'Kysely on sqlite::memory:', sqliteMemoryFactory);
 await runStorageContract(t, 'Kysely on a SQLite file (WAL)', sqliteFileFactory);
 
-t.test('the one-step nonce record is MySQL only: on SQLite a refused request writes nothing', async (t) => {
-  const { storage, close } = await sqliteMemoryFactory();
-  t.teardown(close);
-  t.equal(storage.findOAuth1AccessTokenRecordingNonce, undefined);
-  t.equal(storage.forgetNonce, undefined);
-});
-
 t.test('replay revocation reaches a family through its owner\'s index, with or without a user', async (t) => {
   const db = await createDatabase('sqlite::memory:');
   t.teardown(() => db.destroy());

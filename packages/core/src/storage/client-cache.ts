@@ -88,17 +88,6 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     recordNonce: forward('recordNonce'),
     purgeExpired: forward('purgeExpired'),
   };
-  // The port's optional methods, where the store has them.
-  if (storage.redeemAuthorizationCodeByDigest !== undefined) {
-    cached.redeemAuthorizationCodeByDigest = storage.redeemAuthorizationCodeByDigest.bind(storage);
-  }
-  if (storage.rotateRefreshTokenByDigest !== undefined) {
-    cached.rotateRefreshTokenByDigest = storage.rotateRefreshTokenByDigest.bind(storage);
-  }
-  if (storage.findOAuth1AccessTokenRecordingNonce !== undefined && storage.forgetNonce !== undefined) {
-    cached.findOAuth1AccessTokenRecordingNonce = storage.findOAuth1AccessTokenRecordingNonce.bind(storage);
-    cached.forgetNonce = storage.forgetNonce.bind(storage);
-  }
   caches.set(cached, cache);
   return cached;
 }

@@ -1,6 +1,5 @@
 import { StorageError } from '../errors.js';
-import { ownFreshTokens } from './fresh-tokens.js';
-import type { CodeExpectation, ConsumeResult, DigestExchange, FreshTokens, NonceRecordingLookup, OAuthStorage } from './port.js';
+import type { ConsumeResult, OAuthStorage } from './port.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -121,28 +120,6 @@ export class MemoryStorage implements OAuthStorage {
     return true;
   }
 
-  async redeemAuthorizationCodeByDigest(
-    digest: string,
-    expected: CodeExpectation,
-    now: Date,
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<AuthorizationCodeRecord>> {
-    const code = this.#codes.get(digest);
-    if (!code) return { exchanged: false, record: null };
-    const found = copyRecord(code);
-    const matches =
-      code.consumedAt === null &&
-      code.expiresAt.getTime() > now.getTime() &&
-      code.clientId === expected.clientId &&
-      code.redirectUri === expected.redirectUri &&
-      (expected.codeChallenge === null
-        ? code.codeChallenge === null
-        : code.codeChallengeMethod === 'S256' && code.codeChallenge === expected.codeChallenge);
-    if (!matches) return { exchanged: false, record: found };
-    const { access, refresh } = ownFreshTokens(fresh, code);
-    return { exchanged: await this.redeemAuthorizationCode(code.id, now, access, refresh), record: found };
-  }
-
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
     const { liveAt } = filter;
     const rows = [...this.#codes.values()].filter(
@@ -186,22 +163,6 @@ export class MemoryStorage implements OAuthStorage {
     this.#accessTokens.insert(copyRecord(access));
     this.#refreshTokens.insert(copyRecord(refresh));
     return true;
-  }
-
-  async rotateRefreshTokenByDigest(
-    digest: string,
-    clientId: string,
-    now: Date,
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<RefreshTokenRecord>> {
-    const token = this.#refreshTokens.get(digest);
-    if (!token) return { exchanged: false, record: null };
-    const found = copyRecord(token);
-    const live = token.clientId === clientId && token.consumedAt === null && token.revokedAt === null && token.expiresAt.getTime() > now.getTime();
-    if (!live) return { exchanged: false, record: found };
-    const { access, refresh } = ownFreshTokens(fresh, token);
-    if (refresh === null) throw new TypeError('rotateRefreshTokenByDigest: a rotation saves a refresh token');
-    return { exchanged: await this.rotateRefreshToken(token.id, now, access, refresh), record: found };
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
@@ -379,16 +340,6 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#nonces.has(key)) return false;
     this.#nonces.set(key, { ...nonce, expiresAt: new Date(nonce.expiresAt) });
     return true;
-  }
-
-  async findOAuth1AccessTokenRecordingNonce(nonce: NonceRecord): Promise<NonceRecordingLookup> {
-    const record = await this.findOAuth1AccessToken(nonce.token);
-    const nonceRecorded = record !== null && record.clientId === nonce.clientId && (await this.recordNonce(nonce));
-    return { record, nonceRecorded };
-  }
-
-  async forgetNonce(nonce: NonceRecord): Promise<void> {
-    this.#nonces.delete(nonceKey(nonce));
   }
 
   async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {

@@ -21,51 +21,6 @@ export type ConsumeResult<T> =
   | { status: 'reused'; record: T }
   | { status: 'missing' };
 
-/** What the core makes of a new token before it knows whose it is: the rest comes from the grant. */
-export interface FreshToken {
-  id: string;
-  digest: string;
-  issuedAt: Date;
-  expiresAt: Date;
-}
-
-/** The tokens a one-step exchange saves; the refresh token only when the client may refresh. */
-export interface FreshTokens {
-  access: FreshToken;
-  refresh: FreshToken | null;
-}
-
-/**
- * The outcome of a one-step exchange: `record` is the code or refresh token found by digest, as it
- * was before the exchange (null when none has that digest), and `exchanged` whether this call
- * consumed it and saved the fresh tokens.
- */
-export interface DigestExchange<T> {
-  exchanged: boolean;
-  record: T | null;
-}
-
-/**
- * What `findOAuth1AccessTokenRecordingNonce` found: the token as stored (null when unknown), and
- * whether this call recorded the nonce (false when the token is unknown or another client's, or
- * the nonce was seen before).
- */
-export interface NonceRecordingLookup {
-  record: OAuth1AccessTokenRecord | null;
-  nonceRecorded: boolean;
-}
-
-/**
- * What a code must match to be redeemed in one step: issued to `clientId`, with `redirectUri` as
- * its redirect URI (null: it had none), and, when `codeChallenge` is set, an `S256` challenge equal
- * to it (null: it had no challenge).
- */
-export interface CodeExpectation {
-  clientId: string;
-  redirectUri: string | null;
-  codeChallenge: string | null;
-}
-
 /**
  * The storage port. Every operation is atomic on its own; single use is enforced by the store
  * (a conditional UPDATE whose affected-row count decides, or a unique key), never by a read
@@ -100,20 +55,6 @@ export interface OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord | null,
   ): Promise<boolean>;
-  /**
-   * Optional, for stores where each statement is a round trip: redemption in one step, from the
-   * digest. If an unconsumed, unexpired code with this digest matches `expected`, marks it consumed
-   * and saves `fresh` with the code's client, user, scope and family, in one transaction. Anything
-   * else changes nothing and returns the code as found, and the core decides from it as it would
-   * after `findAuthorizationCode` (a failed check still spends the code, through
-   * `consumeAuthorizationCode`).
-   */
-  redeemAuthorizationCodeByDigest?(
-    digest: string,
-    expected: CodeExpectation,
-    now: Date,
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<AuthorizationCodeRecord>>;
   listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]>;
 
   // Access and refresh tokens
@@ -131,19 +72,6 @@ export interface OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord,
   ): Promise<boolean>;
-  /**
-   * Optional, like `redeemAuthorizationCodeByDigest`: rotation in one step, from the digest. If a
-   * refresh token with this digest was issued to `clientId` and is neither consumed, revoked nor
-   * expired at `now`, marks it consumed and saves `fresh` (a refresh token is required) with its
-   * client, user, scope and family, in one transaction. Anything else changes nothing and
-   * returns the token as found.
-   */
-  rotateRefreshTokenByDigest?(
-    digest: string,
-    clientId: string,
-    now: Date,
-    fresh: FreshTokens,
-  ): Promise<DigestExchange<RefreshTokenRecord>>;
   /** Revokes one access token by id. Returns whether it was live. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
   /**
@@ -182,16 +110,6 @@ export interface OAuthStorage {
   revokeOAuth1AccessTokens(filter: { clientId: string; userId?: string; token?: string }, now: Date): Promise<number>;
   /** Records the nonce if this (client, token, timestamp, nonce) was never seen: true the first time only. */
   recordNonce(nonce: NonceRecord): Promise<boolean>;
-  /**
-   * Optional, for stores where each statement is a round trip: a signed request's token lookup
-   * and nonce record in one step. Finds the OAuth 1.0a access token `nonce.token` and, only when it
-   * is `nonce.clientId`'s, records the nonce as `recordNonce` would. The core checks the signature
-   * and the token afterwards and, when it refuses the request, calls `forgetNonce`: a refused
-   * request leaves no nonce behind. A store offers both methods or neither.
-   */
-  findOAuth1AccessTokenRecordingNonce?(nonce: NonceRecord): Promise<NonceRecordingLookup>;
-  /** Optional, with the above: removes a recorded nonce (nothing when there is none). */
-  forgetNonce?(nonce: NonceRecord): Promise<void>;
 
   /** Deletes rows expired before `now`, in batches of `batchSize`, so no table is locked for long. */
   purgeExpired(now: Date, options?: { batchSize?: number }): Promise<PurgeResult>;

@@ -4,7 +4,6 @@ import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
 import { oauth1Cases } from './contract-oauth1.js';
-import { oneStepCases } from './contract-one-step.js';
 import { purgeCases } from './contract-purge.js';
 import { secretCases } from './contract-secrets.js';
 import { tokenCases } from './contract-tokens.js';
@@ -21,7 +20,6 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     clients: clientCases,
     'authorization codes': codeCases,
     tokens: tokenCases,
-    'one-step methods': oneStepCases,
     'OAuth 1.0a': oauth1Cases,
     purge: purgeCases({ batchedRows: options.batchedPurgeRows ?? 2500 }),
     concurrency: concurrencyCases,

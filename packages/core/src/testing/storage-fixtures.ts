@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SecretBox, digestSecret, generateId, generateTimedToken, generateToken, tokenDigest } from '../crypto.js';
 import type { TokenKind } from '../crypto.js';
-import type { FreshToken, FreshTokens } from '../storage/port.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -126,18 +125,6 @@ export class StorageFixtures {
   ): { access: AccessTokenRecord; refresh: RefreshTokenRecord } {
     const access = this.accessToken(overrides);
     return { access, refresh: this.refreshToken(access, refreshOverrides) };
-  }
-
-  /** New tokens as the core mints them for a one-step exchange, before it knows their owner: an hour's life from `at`. */
-  freshTokens(at: Date, withRefresh = true): FreshTokens {
-    const pair = this.tokenPair();
-    const part = (token: FreshToken): FreshToken => ({
-      id: token.id,
-      digest: token.digest,
-      issuedAt: at,
-      expiresAt: new Date(at.getTime() + 3600_000),
-    });
-    return { access: part(pair.access), refresh: withRefresh ? part(pair.refresh) : null };
   }
 
   requestToken(overrides: Partial<RequestTokenRecord> = {}): RequestTokenRecord {
