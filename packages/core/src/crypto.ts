@@ -8,27 +8,12 @@ export interface Entropy {
   randomBytes(size: number): Uint8Array;
 }
 
-// Each crypto.randomBytes call crosses into OpenSSL on its own; a request minting two tokens and
-// two ids made four. Drawing 4 KiB at a time and handing out slices, each copied out and never
-// handed out twice, costs one call per hundred or so requests (node's randomUUID does the same).
-const RANDOM_POOL_BYTES = 4096;
-let randomPool = Buffer.alloc(0);
-let randomPoolOffset = 0;
-
-function pooledRandomBytes(size: number): Uint8Array {
-  if (size > RANDOM_POOL_BYTES / 8) return randomBytes(size);
-  if (randomPoolOffset + size > randomPool.length) {
-    randomPool = randomBytes(RANDOM_POOL_BYTES);
-    randomPoolOffset = 0;
-  }
-  const bytes = Buffer.from(randomPool.subarray(randomPoolOffset, randomPoolOffset + size));
-  // Wiped once copied, so the pool never holds a secret that was already handed out.
-  randomPool.fill(0, randomPoolOffset, randomPoolOffset + size);
-  randomPoolOffset += size;
-  return bytes;
-}
-
-export const systemEntropy: Entropy = { randomBytes: pooledRandomBytes };
+/**
+ * `crypto.randomBytes` itself: every draw is a fresh buffer from OpenSSL's CSPRNG, and no buffer of
+ * this module holds random bytes between calls, so no secret outlives the call that made it and no
+ * bug here can hand the same bytes to two tokens.
+ */
+export const systemEntropy: Entropy = { randomBytes: (size) => randomBytes(size) };
 
 // Secret-scanner friendly prefixes: a leaked credential says what it is.
 export const TOKEN_PREFIXES = {
@@ -54,15 +39,15 @@ export function generateToken(kind: TokenKind, entropy: Entropy = systemEntropy,
 // case-insensitive collation to fold.
 const SORTABLE_ALPHABET = Buffer.from('0123456789ABCDEFGHJKMNPQRSTVWXYZ', 'latin1');
 const ID_LENGTH = 26;
-// Each id is written here a character at a time and read out as one string: building it by
-// concatenation made 26 intermediate strings (about 700 bytes of garbage per id, 1.5 us).
-const idCharacters = Buffer.alloc(ID_LENGTH);
 
-/** Writes `count` base32 digits of `value` into `idCharacters`, ending just before `end`. */
-function writeBase32(value: number, end: number, count: number): void {
+/**
+ * Writes `count` base32 digits of `value` into `target`, ending just before `end`. The caller owns
+ * `target` (a buffer made for one id or token), so no two calls share characters.
+ */
+function writeBase32(target: Buffer, value: number, end: number, count: number): void {
   let remaining = value;
   for (let index = end - 1; index >= end - count; index -= 1) {
-    idCharacters[index] = SORTABLE_ALPHABET[remaining % 32]!;
+    target[index] = SORTABLE_ALPHABET[remaining % 32]!;
     remaining = Math.floor(remaining / 32);
   }
 }
@@ -71,9 +56,9 @@ function writeBase32(value: number, end: number, count: number): void {
 const TIME_LENGTH = 10;
 const TIME_PATTERN = /^[0-9A-HJKMNP-TV-Z]{10}$/;
 
-/** Writes the time's 10 characters at the start of `idCharacters`. */
-function writeTime(time: number): void {
-  writeBase32(Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
+/** Writes the time's 10 characters at the start of `target`. */
+function writeTime(target: Buffer, time: number): void {
+  writeBase32(target, Math.max(0, Math.floor(time)), TIME_LENGTH, TIME_LENGTH);
 }
 
 /**
@@ -83,17 +68,18 @@ function writeTime(time: number): void {
  * tokens (InnoDB clusters rows by primary key).
  */
 export function generateId(entropy: Entropy = systemEntropy, time: number = Date.now()): string {
-  // Drawn before the shared buffer is touched, so an entropy source that itself made an id
-  // could not interleave with this one.
   const random = entropy.randomBytes(10);
-  writeTime(time);
+  // Written a character at a time into a buffer of its own and read out as one string, which
+  // builds no intermediate strings.
+  const characters = Buffer.alloc(ID_LENGTH);
+  writeTime(characters, time);
   // Two groups of 5 bytes, 8 characters each after the time's 10; 40 bits fit a double exactly.
   for (let group = 0; group < 2; group += 1) {
     let bits = 0;
     for (let byte = group * 5; byte < group * 5 + 5; byte += 1) bits = bits * 256 + random[byte]!;
-    writeBase32(bits, 10 + (group + 1) * 8, 8);
+    writeBase32(characters, bits, 10 + (group + 1) * 8, 8);
   }
-  return idCharacters.toString('latin1', 0, ID_LENGTH);
+  return characters.toString('latin1');
 }
 
 /** 256 bits. */
@@ -106,8 +92,9 @@ const TIMED_TOKEN_RANDOM_BYTES = 32;
  */
 export function generateTimedToken(kind: TokenKind, entropy: Entropy = systemEntropy, time: number = Date.now()): string {
   const random = Buffer.from(entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES)).toString('base64url');
-  writeTime(time);
-  return TOKEN_PREFIXES[kind] + idCharacters.toString('latin1', 0, TIME_LENGTH) + random;
+  const timeCharacters = Buffer.alloc(TIME_LENGTH);
+  writeTime(timeCharacters, time);
+  return TOKEN_PREFIXES[kind] + timeCharacters.toString('latin1') + random;
 }
 
 // Every prefix is four characters ('pca_'; a test holds each kind to it). base64url writes four

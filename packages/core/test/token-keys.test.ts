@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TOKEN_PREFIXES, digestSecret, generateId, generateTimedToken, tokenDigest, type Entropy, type TokenKind } from '../src/index.js';
+import { TOKEN_PREFIXES, digestSecret, generateId, generateTimedToken, generateToken, tokenDigest, type Entropy, type TokenKind } from '../src/index.js';
 import { REDIRECT_URI, VERIFIER, bodyOf, createFixture, obtainCode, registerTestClient, tokenRequest } from './oauth2-fixtures.js';
 
 const fixedBytes = (fill: number): Entropy => ({ randomBytes: (size) => new Uint8Array(size).fill(fill) });
@@ -28,6 +28,32 @@ t.test('every kind of timed token is keyed by its time: the prefixes are all as 
     const token = generateTimedToken(kind, undefined, time);
     t.equal(tokenDigest(token), timeCharacters + digestSecret(token), kind);
   }
+});
+
+t.test('many tokens and ids made in one millisecond are all distinct and well-formed, of every kind', async (t) => {
+  const COUNT = 5000;
+  const time = Date.now();
+  const makers: [string, RegExp, () => string][] = [
+    ['row id', /^[0-9A-HJKMNP-TV-Z]{26}$/, () => generateId(undefined, time)],
+  ];
+  for (const [kind, prefix] of Object.entries(TOKEN_PREFIXES) as [TokenKind, string][]) {
+    makers.push([`${kind} token`, new RegExp(`^${prefix}[A-Za-z0-9_-]{43}$`), () => generateToken(kind)]);
+    makers.push([`${kind} timed token`, new RegExp(`^${prefix}[0-9A-HJKMNP-TV-Z]{10}[A-Za-z0-9_-]{43}$`), () => generateTimedToken(kind, undefined, time)]);
+  }
+  // Interleaved, as concurrent requests draw them: a repeated slice of random bytes between two
+  // kinds shows up as two equal random parts.
+  const made = makers.map(() => [] as string[]);
+  for (let round = 0; round < COUNT; round += 1) {
+    makers.forEach(([, , make], index) => made[index]!.push(make()));
+  }
+  const randomParts = new Set<string>();
+  makers.forEach(([name, pattern], index) => {
+    const values = made[index]!;
+    t.equal(values.filter((value) => !pattern.test(value)).length, 0, `${name}: every one well-formed`);
+    t.equal(new Set(values).size, COUNT, `${name}: all distinct`);
+    for (const value of values) randomParts.add(value.slice(-16));
+  });
+  t.equal(randomParts.size, COUNT * makers.length, 'no random part repeats across kinds either');
 });
 
 t.test('keys of tokens made later sort later, whatever their random parts', async (t) => {
