@@ -1,6 +1,6 @@
 import t from 'tap';
 import { StorageError } from '../src/errors.js';
-import { peekCachedClient, withClientCache, type ClientCacheOptions } from '../src/storage/client-cache.js';
+import { withClientCache, type ClientCacheOptions } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import type { OAuthStorage } from '../src/storage/port.js';
 import type { ClientRecord } from '../src/storage/records.js';
@@ -296,28 +296,6 @@ t.test('no caller can change what another caller gets', async (t) => {
   t.not(waiting[1], first, 'every answer is a fresh object');
   client.scopes.push('admin');
   t.strictSame(await h.storage.findClient(client.id), original, 'nor does the object handed to createClient');
-});
-
-t.test('peekCachedClient reads a fresh kept record in place, and nothing else', async (t) => {
-  const h = harness();
-  const client = h.fx.client();
-  await h.inner.createClient(client);
-  t.equal(peekCachedClient(h.storage, client.id), undefined, 'nothing kept yet: the caller asks findClient');
-  t.equal(peekCachedClient(h.inner, client.id), undefined, 'a storage withClientCache did not make has nothing to peek');
-  await h.storage.findClient(client.id);
-  const peeked = peekCachedClient(h.storage, client.id);
-  t.strictSame(peeked, client, 'the kept record');
-  t.ok(Object.isFrozen(peeked) && Object.isFrozen(peeked?.scopes), 'deep-frozen: a reader cannot change it');
-  t.equal(peekCachedClient(h.storage, client.id), peeked, 'the same object each time: no copy');
-  t.equal(h.calls(), 1, 'peeking asks the store nothing');
-  t.equal(peekCachedClient(h.storage, 'pci_other'), undefined);
-
-  h.clock.now += 5000;
-  t.equal(peekCachedClient(h.storage, client.id), undefined, 'not once ttlMs has passed');
-  await h.storage.findClient(client.id);
-  t.ok(peekCachedClient(h.storage, client.id), 'kept again after the next lookup');
-  await h.storage.updateClient(client.id, { disabled: true });
-  t.equal(peekCachedClient(h.storage, client.id), undefined, "not after this process's own write");
 });
 
 t.test('ttlMs 0 returns the storage itself; options are checked', async (t) => {

@@ -8,7 +8,6 @@ import {
   formatAuthorizationHeader,
   type OAuth1ProviderOptions,
 } from '../src/oauth1/index.js';
-import { peekCachedClient } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import {
   assertError,
@@ -893,14 +892,13 @@ t.test('a tampered sealed secret fails every time and is never kept', async (t) 
   t.equal(calls.get(tampered), 3, 'decrypt ran (and threw) on every attempt');
 });
 
-t.test('behind the client cache, every leg reads the kept consumer in place and leaves it as it was', async (t) => {
+t.test('behind the client cache, every leg works on the kept consumer and leaves it as it was', async (t) => {
   const h = await setup({}, { clientCache: true });
   const registered = (await h.storage.findClient('consumer-1'))!;
   const signedGet = (access: { token: string; secret: string }, tokenSecret = access.secret) =>
     h.signed({ method: 'GET', url: 'https://auth.example/me', token: access.token, tokenSecret });
 
   for (const round of ['a lookup', 'the kept record']) {
-    if (round === 'the kept record') t.ok(Object.isFrozen(peekCachedClient(h.providerStorage, 'consumer-1')), 'kept, deep-frozen');
     // Request token, authorization and access token: all three legs authenticate the consumer.
     const access = await getAccessToken(h, ['read']);
     const grant = await h.provider.verifySignedRequest(signedGet(access), ['read']);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { StorageError, tokenDigest, type OAuthResponse } from '../src/index.js';
-import { peekCachedClient, withClientCache } from '../src/storage/client-cache.js';
+import { withClientCache } from '../src/storage/client-cache.js';
 import { MemoryStorage } from '../src/storage/memory-store.js';
 import {
   CHALLENGE,
@@ -349,7 +349,7 @@ t.test('two concurrent redemptions of one code: one wins, the replay revokes wha
   t.ok(snapshot.accessTokens.every((row) => row.revokedAt !== null), 'revoked by the replay');
 });
 
-t.test('every grant behind the client cache reads the kept client in place and leaves it as it was', async (t) => {
+t.test('every grant behind the client cache works on the kept client and leaves it as it was', async (t) => {
   const storage = withClientCache(new MemoryStorage());
   const fixture = createFixture({
     storage,
@@ -362,7 +362,6 @@ t.test('every grant behind the client cache reads the kept client in place and l
   const token = (form: Record<string, string>) => fixture.server.handleTokenRequest(tokenRequest(client, form));
 
   for (const round of ['a lookup', 'the kept record']) {
-    if (round === 'the kept record') t.ok(Object.isFrozen(peekCachedClient(storage, client.client.id)), 'kept, deep-frozen');
     const credentials = await token({ grant_type: 'client_credentials', scope: 'read' });
     t.equal(credentials.status, 200, `client_credentials, ${round}`);
     const code = await obtainCode(fixture, client, { scope: 'read write' });

@@ -3,7 +3,6 @@ import { constantTimeEqual, digestSecret, generateId, generateToken, SecretBox, 
 import { OAuthError, toOAuthError, type OAuthErrorCode } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
-import { peekCachedClient } from '../storage/client-cache.js';
 import type { OAuthStorage } from '../storage/port.js';
 import { findRegisteredRedirectUri, parseLocationUri } from '../oauth2/redirect-uri.js';
 import type { ClientRecord, NonceRecord, OAuth1AccessTokenRecord, RequestTokenRecord } from '../storage/records.js';
@@ -317,8 +316,7 @@ class Provider implements OAuth1Provider {
     }
 
     const consumerKey = protocol.get('oauth_consumer_key') ?? '';
-    // Read in place from the client cache when it holds the consumer, as the OAuth 2 endpoints do.
-    const client = peekCachedClient(this.#storage, consumerKey) ?? (await this.#storage.findClient(consumerKey));
+    const client = await this.#storage.findClient(consumerKey);
     if (!client) throw fail('consumer_key_unknown', 'The consumer key is unknown.');
     if (client.disabled || !client.oauth1Enabled) {
       throw fail('consumer_key_rejected', 'This consumer may not use OAuth 1.0a.');

@@ -1,7 +1,6 @@
 import { constantTimeEqual, digestSecret } from '../crypto.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import type { OAuthRequest } from '../http.js';
-import { peekCachedClient } from '../storage/client-cache.js';
 import type { ClientRecord } from '../storage/records.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
@@ -11,7 +10,7 @@ export type ClientAuthenticationMethod = 'client_secret_basic' | 'client_secret_
 export const CLIENT_AUTHENTICATION_METHODS: readonly ClientAuthenticationMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 export interface AuthenticatedClient {
-  /** The stored record, deep-frozen when it came from the client cache: read it, do not keep it. */
+  /** The stored record: read it, do not change it. */
   client: Readonly<ClientRecord>;
   method: ClientAuthenticationMethod;
 }
@@ -36,33 +35,16 @@ interface PresentedCredentials {
  * invalid_request. Every failure is the same 401 invalid_client, so a caller cannot tell an
  * unknown client from a wrong secret; it carries `WWW-Authenticate: Basic` when Basic was tried.
  *
- * A client the cache holds is read in place, neither copied nor awaited: the grants only read it,
- * and no application callback is handed it. The answer is then synchronous, and so is a refusal:
- * thrown into the caller's `catch` rather than rejecting a promise nobody holds yet, which Node
- * tracks as a possibly unhandled rejection (about 1.5 us per refused request, measured alone).
- * Callers `await` it either way.
+ * The secret is compared with the stored digest in constant time. The client comes from
+ * `storage.findClient`, whatever store or cache stands behind it.
  */
-export function authenticateClient(
+export async function authenticateClient(
   context: ServerContext,
   request: OAuthRequest,
   params: RequestParameters,
-): AuthenticatedClient | Promise<AuthenticatedClient> {
+): Promise<AuthenticatedClient> {
   const presented = readCredentials(context, request, params);
-  const { storage } = context.options;
-  const cached = peekCachedClient(storage, presented.clientId);
-  if (cached !== undefined) return checkedClient(context, presented, cached);
-  return findCheckedClient(context, presented);
-}
-
-async function findCheckedClient(context: ServerContext, presented: PresentedCredentials): Promise<AuthenticatedClient> {
-  return checkedClient(context, presented, await context.options.storage.findClient(presented.clientId));
-}
-
-function checkedClient(
-  context: ServerContext,
-  presented: PresentedCredentials,
-  client: Readonly<ClientRecord> | null,
-): AuthenticatedClient {
+  const client = await context.options.storage.findClient(presented.clientId);
   checkClient(context, presented, client);
   return { client, method: presented.method };
 }

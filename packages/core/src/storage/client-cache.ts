@@ -88,21 +88,7 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     recordNonce: forward('recordNonce'),
     purgeExpired: forward('purgeExpired'),
   };
-  caches.set(cached, cache);
   return cached;
-}
-
-// The cache behind each storage this module returned, for `peekCachedClient`.
-const caches = new WeakMap<OAuthStorage, ClientCache>();
-
-/**
- * The kept record of client `id` when `storage` came from `withClientCache` and holds a fresh
- * one, else undefined (ask `storage.findClient`). Synchronous and without the copy `findClient`
- * makes: only for the core's own readers that look at the record and let no reference to it out
- * (`authenticateClient`). The record is deep-frozen.
- */
-export function peekCachedClient(storage: OAuthStorage, id: string): Readonly<ClientRecord> | undefined {
-  return caches.get(storage)?.peek(id);
 }
 
 class ClientCache {
@@ -132,12 +118,6 @@ class ClientCache {
     }
     const record = await (this.#pending.get(id) ?? this.#lookUp(id));
     return record === null ? null : copyClient(record);
-  }
-
-  /** The fresh kept record, never copied; undefined when there is none (nothing is looked up). */
-  peek(id: string): Readonly<ClientRecord> | undefined {
-    const entry = this.#entries.get(id);
-    return entry !== undefined && this.#clock() < entry.expiresAt ? entry.record : undefined;
   }
 
   /** Runs a write of client `id`, forgetting the id before it (no new lookup joins an old one) and after it (nothing read during it survives). */
