@@ -213,7 +213,8 @@ t.test('concurrent misses of one id share one lookup', async (t) => {
   const found = await Promise.all(waiting);
   t.equal(h.calls(), 1, '50 callers, one call to the store');
   for (const record of found) t.strictSame(record, client);
-  t.equal(new Set(found).size, 50, 'each caller has its own copy');
+  t.equal(new Set(found).size, 1, 'all get the one kept record');
+  t.ok(Object.isFrozen(found[0]), 'which is frozen');
 
   // The same when the entry expires under load: no stampede.
   h.clock.now += 5000;
@@ -274,28 +275,50 @@ t.test('no caller can change what another caller gets', async (t) => {
   const original = structuredClone(client);
   await h.storage.createClient(client);
 
-  const vandalize = (record: ClientRecord) => {
-    record.redirectUris.push('https://evil.example/cb');
-    record.scopes.push('admin');
-    record.grantTypes.push('password');
-    record.disabled = true;
-    record.name = 'changed';
-    // Object.freeze would not stop these: a Date's time lives in an internal slot.
-    record.createdAt.setTime(0);
-    record.updatedAt.setTime(0);
+  const attempts: [string, (record: ClientRecord) => void][] = [
+    ['push a redirect URI', (record) => record.redirectUris.push('https://evil.example/cb')],
+    ['push a scope', (record) => record.scopes.push('admin')],
+    ['push a grant type', (record) => record.grantTypes.push('password')],
+    ['disable', (record) => (record.disabled = true)],
+    ['rename', (record) => (record.name = 'changed')],
+    // Object.freeze alone would not stop these: a Date's time lives in an internal slot.
+    ['set createdAt', (record) => record.createdAt.setTime(0)],
+    ['set updatedAt', (record) => record.updatedAt.setUTCFullYear(1999)],
+  ];
+  const vandalize = (record: ClientRecord, when: string) => {
+    for (const [name, attempt] of attempts) t.throws(() => attempt(record), TypeError, `${name} throws, ${when}`);
   };
   const first = (await h.storage.findClient(client.id))!;
-  vandalize(first);
+  vandalize(first, 'on the answer of a miss');
   const second = (await h.storage.findClient(client.id))!;
-  t.strictSame(second, original, 'mutating the answer of a miss changes nothing kept');
-  vandalize(second);
-  t.strictSame(await h.storage.findClient(client.id), original, 'nor does mutating the answer of a hit');
+  t.strictSame(second, original, 'the kept record is as registered');
+  vandalize(second, 'on the answer of a hit');
+  t.strictSame(await h.storage.findClient(client.id), original, 'and still is');
   t.equal(h.calls(), 1, 'those answers came from memory');
 
-  const waiting = await Promise.all([h.storage.findClient('pci_x'), h.storage.findClient(client.id)]);
-  t.not(waiting[1], first, 'every answer is a fresh object');
   client.scopes.push('admin');
-  t.strictSame(await h.storage.findClient(client.id), original, 'nor does the object handed to createClient');
+  client.createdAt.setTime(0);
+  t.strictSame(await h.storage.findClient(client.id), original, 'nor does changing the object handed to createClient');
+});
+
+t.test('a hit hands out the kept record itself, without asking the store or copying', async (t) => {
+  const h = harness();
+  const client = h.fx.client();
+  await h.inner.createClient(client);
+  const first = await h.storage.findClient(client.id);
+  t.strictSame(first, client, 'the registered record');
+  t.ok(Object.isFrozen(first) && Object.isFrozen(first?.scopes) && Object.isFrozen(first?.createdAt), 'frozen, arrays and dates too');
+  t.equal(await h.storage.findClient(client.id), first, 'the same object on a hit: no copy');
+  t.equal(h.calls(), 1, 'a hit asks the store nothing');
+
+  h.clock.now += 5000;
+  const later = await h.storage.findClient(client.id);
+  t.equal(h.calls(), 2, 'once ttlMs has passed, the store is asked again');
+  t.not(later, first, 'and what it answered is kept from then on');
+  t.equal(await h.storage.findClient(client.id), later);
+  await h.storage.updateClient(client.id, { disabled: true });
+  t.equal((await h.storage.findClient(client.id))?.disabled, true, "this process's own write is seen at once");
+  t.equal(h.calls(), 3);
 });
 
 t.test('ttlMs 0 returns the storage itself; options are checked', async (t) => {

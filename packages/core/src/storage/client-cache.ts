@@ -1,3 +1,4 @@
+import { freezeRecord } from './frozen-record.js';
 import type { OAuthStorage } from './port.js';
 import type { ClientRecord } from './records.js';
 
@@ -11,7 +12,7 @@ export interface ClientCacheOptions {
 }
 
 interface Entry {
-  record: ClientRecord;
+  record: Readonly<ClientRecord>;
   expiresAt: number;
 }
 
@@ -29,8 +30,9 @@ type RequiredMethod = { [K in keyof OAuthStorage]-?: undefined extends OAuthStor
  * client or a replaced secret keeps working.
  *
  * Only found clients are kept (random ids must not fill memory), concurrent lookups of one id
- * share a single call to the store, and a failed lookup is never kept. Every caller gets its own
- * copy of the record, so no caller can change what another one sees.
+ * share a single call to the store, and a failed lookup is never kept. The kept record is frozen
+ * (`freezeRecord`: fields, arrays and dates) and handed to every caller as it is, without a copy:
+ * no caller can change what another one sees.
  *
  * `ttlMs: 0` returns `storage` itself.
  */
@@ -101,7 +103,7 @@ class ClientCache {
   // The lookup each id is waiting on. A write removes it, which is also how a lookup that raced
   // the write learns not to keep what it read: it only stores its result if it is still the
   // lookup registered here when it ends.
-  readonly #pending = new Map<string, Promise<ClientRecord | null>>();
+  readonly #pending = new Map<string, Promise<Readonly<ClientRecord> | null>>();
 
   constructor(storage: OAuthStorage, ttlMs: number, maxEntries: number, clock: () => number) {
     this.#storage = storage;
@@ -110,14 +112,13 @@ class ClientCache {
     this.#clock = clock;
   }
 
-  async find(id: string): Promise<ClientRecord | null> {
+  async find(id: string): Promise<Readonly<ClientRecord> | null> {
     const entry = this.#entries.get(id);
     if (entry !== undefined) {
-      if (this.#clock() < entry.expiresAt) return copyClient(entry.record);
+      if (this.#clock() < entry.expiresAt) return entry.record;
       this.#entries.delete(id);
     }
-    const record = await (this.#pending.get(id) ?? this.#lookUp(id));
-    return record === null ? null : copyClient(record);
+    return this.#pending.get(id) ?? this.#lookUp(id);
   }
 
   /** Runs a write of client `id`, forgetting the id before it (no new lookup joins an old one) and after it (nothing read during it survives). */
@@ -130,12 +131,12 @@ class ClientCache {
     }
   }
 
-  #lookUp(id: string): Promise<ClientRecord | null> {
+  #lookUp(id: string): Promise<Readonly<ClientRecord> | null> {
     // Timed from the start: the record may be as old as the moment the store was asked.
     const expiresAt = this.#clock() + this.#ttlMs;
     const lookup = this.#storage.findClient(id).then(
       (found) => {
-        const record = found === null ? null : deepFreeze(copyClient(found));
+        const record = found === null ? null : freezeRecord(found);
         if (this.#pending.get(id) === lookup) {
           this.#pending.delete(id);
           if (record !== null && this.#clock() < expiresAt) this.#store(id, { record, expiresAt });
@@ -164,29 +165,4 @@ class ClientCache {
     this.#entries.delete(id);
     this.#pending.delete(id);
   }
-}
-
-/**
- * Callers get copies rather than the frozen record: a frozen Date still changes with setTime, and
- * the port lets callers mutate what a finder returns (the storage contract does it).
- */
-function copyClient(client: ClientRecord): ClientRecord {
-  return {
-    ...client,
-    redirectUris: [...client.redirectUris],
-    scopes: [...client.scopes],
-    grantTypes: [...client.grantTypes],
-    responseTypes: [...client.responseTypes],
-    createdAt: new Date(client.createdAt.getTime()),
-    updatedAt: new Date(client.updatedAt.getTime()),
-  };
-}
-
-/** The kept record is frozen too, arrays included, so a slip inside this file cannot alter it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }

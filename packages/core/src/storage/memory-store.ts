@@ -1,4 +1,5 @@
 import { StorageError } from '../errors.js';
+import { freezeRecord } from './frozen-record.js';
 import type { ConsumeResult, OAuthStorage } from './port.js';
 import type {
   AccessTokenRecord,
@@ -16,45 +17,50 @@ import type {
   TokenListFilter,
 } from './records.js';
 
-/** Everything a `MemoryStorage` holds, as copies: for tests that assert "nothing changed". */
+/**
+ * Everything a `MemoryStorage` holds at one moment, for tests that assert "nothing changed". The
+ * records are the store's own frozen ones: a later change puts a new record in the store and
+ * leaves the snapshot as it was.
+ */
 export interface MemoryStorageSnapshot {
-  clients: ClientRecord[];
-  scopes: ScopeRecord[];
-  authorizationCodes: AuthorizationCodeRecord[];
-  accessTokens: AccessTokenRecord[];
-  refreshTokens: RefreshTokenRecord[];
-  requestTokens: RequestTokenRecord[];
-  oauth1AccessTokens: OAuth1AccessTokenRecord[];
-  nonces: NonceRecord[];
+  clients: Readonly<ClientRecord>[];
+  scopes: Readonly<ScopeRecord>[];
+  authorizationCodes: Readonly<AuthorizationCodeRecord>[];
+  accessTokens: Readonly<AccessTokenRecord>[];
+  refreshTokens: Readonly<RefreshTokenRecord>[];
+  requestTokens: Readonly<RequestTokenRecord>[];
+  oauth1AccessTokens: Readonly<OAuth1AccessTokenRecord>[];
+  nonces: Readonly<NonceRecord>[];
 }
 
 /**
  * The storage port in memory, for core's tests and quick embedding. Atomicity comes from the
  * event loop: no operation awaits between its check and its write, so two callers can never both
- * see a code unconsumed. Records go in and come out as copies, so a caller mutating what it got
- * back cannot change the store behind the port's back.
+ * see a code unconsumed. Records are kept frozen (`freezeRecord`: fields, arrays and dates) and
+ * handed out as they are, without a copy: no caller can change what the store or another caller
+ * sees. A change puts a new frozen record in place of the old one, so a record a caller holds
+ * keeps the values it was read with, as a row read from a database would.
  */
 export class MemoryStorage implements OAuthStorage {
-  readonly #clients = new Map<string, ClientRecord>();
-  readonly #scopes = new Map<string, ScopeRecord>();
+  readonly #clients = new Map<string, Readonly<ClientRecord>>();
+  readonly #scopes = new Map<string, Readonly<ScopeRecord>>();
   // Keyed by digest (or token) and by id, both unique, as a database's indexes would be.
   readonly #codes = new KeyedTable<AuthorizationCodeRecord>((row) => row.digest);
   readonly #accessTokens = new KeyedTable<AccessTokenRecord>((row) => row.digest);
   readonly #refreshTokens = new KeyedTable<RefreshTokenRecord>((row) => row.digest);
   readonly #requestTokens = new KeyedTable<RequestTokenRecord>((row) => row.token);
   readonly #oauth1AccessTokens = new KeyedTable<OAuth1AccessTokenRecord>((row) => row.token);
-  readonly #nonces = new Map<string, NonceRecord>();
+  readonly #nonces = new Map<string, Readonly<NonceRecord>>();
 
   // Clients
 
   async createClient(client: ClientRecord): Promise<void> {
     if (this.#clients.has(client.id)) throw new StorageError('A client with this id already exists.');
-    this.#clients.set(client.id, copyRecord(client));
+    this.#clients.set(client.id, freezeRecord(client));
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
-    const client = this.#clients.get(id);
-    return client ? copyRecord(client) : null;
+    return this.#clients.get(id) ?? null;
   }
 
   async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
@@ -63,23 +69,23 @@ export class MemoryStorage implements OAuthStorage {
     // Only the keys present change; `id` and `createdAt` are not part of ClientUpdate but a loose
     // caller could still pass them, so they are pinned.
     const defined = Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined));
-    const next = copyRecord({ ...client, ...defined, id: client.id, createdAt: client.createdAt } as ClientRecord);
+    const next = freezeRecord({ ...client, ...defined, id: client.id, createdAt: client.createdAt } as ClientRecord);
     this.#clients.set(id, next);
-    return copyRecord(next);
+    return next;
   }
 
   async listClients(): Promise<ClientRecord[]> {
-    return [...this.#clients.values()].sort(byCreatedThenId).map(copyRecord);
+    return [...this.#clients.values()].sort(byCreatedThenId);
   }
 
   // Scopes
 
   async saveScopes(scopes: ScopeRecord[]): Promise<void> {
-    for (const scope of scopes) this.#scopes.set(scope.name, { name: scope.name, description: scope.description });
+    for (const scope of scopes) this.#scopes.set(scope.name, freezeRecord({ name: scope.name, description: scope.description }));
   }
 
   async listScopes(): Promise<ScopeRecord[]> {
-    return [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name)).map((s) => ({ ...s }));
+    return [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name));
   }
 
   // Authorization codes
@@ -88,20 +94,18 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#codes.collides(code)) {
       throw new StorageError('An authorization code with this id or digest already exists.');
     }
-    this.#codes.insert(copyRecord(code));
+    this.#codes.insert(freezeRecord(code));
   }
 
   async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
     const code = this.#codes.get(digest);
     if (!code) return { status: 'missing' };
-    if (code.consumedAt !== null) return { status: 'reused', record: copyRecord(code) };
-    code.consumedAt = new Date(now);
-    return { status: 'consumed', record: copyRecord(code) };
+    if (code.consumedAt !== null) return { status: 'reused', record: code };
+    return { status: 'consumed', record: this.#codes.update(code, { consumedAt: now }) };
   }
 
   async findAuthorizationCode(digest: string): Promise<AuthorizationCodeRecord | null> {
-    const code = this.#codes.get(digest);
-    return code ? copyRecord(code) : null;
+    return this.#codes.get(digest) ?? null;
   }
 
   async redeemAuthorizationCode(
@@ -114,9 +118,9 @@ export class MemoryStorage implements OAuthStorage {
     if (!code || code.consumedAt !== null) return false;
     // Checked before the code is marked, so a collision leaves the store untouched.
     this.#assertNewTokens(access, refresh);
-    code.consumedAt = new Date(now);
-    this.#accessTokens.insert(copyRecord(access));
-    if (refresh) this.#refreshTokens.insert(copyRecord(refresh));
+    this.#codes.update(code, { consumedAt: now });
+    this.#accessTokens.insert(freezeRecord(access));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
     return true;
   }
 
@@ -127,7 +131,7 @@ export class MemoryStorage implements OAuthStorage {
         matchesOwner(code, filter) &&
         (liveAt === undefined || (code.consumedAt === null && code.expiresAt > liveAt)),
     );
-    return page(rows.sort(byIssuedDescThenId), filter).map(copyRecord);
+    return page(rows.sort(byIssuedDescThenId), filter);
   }
 
   // Access and refresh tokens
@@ -135,18 +139,16 @@ export class MemoryStorage implements OAuthStorage {
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
     // Every check before any write: all or none.
     this.#assertNewTokens(access, refresh);
-    this.#accessTokens.insert(copyRecord(access));
-    if (refresh) this.#refreshTokens.insert(copyRecord(refresh));
+    this.#accessTokens.insert(freezeRecord(access));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
-    const token = this.#accessTokens.get(digest);
-    return token ? copyRecord(token) : null;
+    return this.#accessTokens.get(digest) ?? null;
   }
 
   async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
-    const token = this.#refreshTokens.get(digest);
-    return token ? copyRecord(token) : null;
+    return this.#refreshTokens.get(digest) ?? null;
   }
 
   async rotateRefreshToken(
@@ -159,55 +161,41 @@ export class MemoryStorage implements OAuthStorage {
     if (!current || current.consumedAt !== null || current.revokedAt !== null) return false;
     // Checked before the old token is marked, so a collision leaves the store untouched.
     this.#assertNewTokens(access, refresh);
-    current.consumedAt = new Date(now);
-    this.#accessTokens.insert(copyRecord(access));
-    this.#refreshTokens.insert(copyRecord(refresh));
+    this.#refreshTokens.update(current, { consumedAt: now });
+    this.#accessTokens.insert(freezeRecord(access));
+    this.#refreshTokens.insert(freezeRecord(refresh));
     return true;
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
     const token = this.#accessTokens.getById(id);
     if (!token || token.revokedAt !== null) return false;
-    token.revokedAt = new Date(now);
+    this.#accessTokens.update(token, { revokedAt: now });
     return true;
   }
 
   async revokeFamily(family: TokenFamily, now: Date): Promise<number> {
-    let changed = 0;
-    for (const token of [...this.#accessTokens.values(), ...this.#refreshTokens.values()]) {
-      const ofFamily = token.familyId === family.familyId && token.clientId === family.clientId && token.userId === family.userId;
-      if (ofFamily && token.revokedAt === null) {
-        token.revokedAt = new Date(now);
-        changed += 1;
-      }
-    }
-    return changed;
+    const ofFamily = (token: Readonly<AccessTokenRecord | RefreshTokenRecord>): boolean =>
+      token.familyId === family.familyId &&
+      token.clientId === family.clientId &&
+      token.userId === family.userId &&
+      token.revokedAt === null;
+    return this.#accessTokens.updateWhere(ofFamily, { revokedAt: now }) + this.#refreshTokens.updateWhere(ofFamily, { revokedAt: now });
   }
 
   async revokeTokens(
     filter: { clientId: string; userId?: string | null; scope?: string[]; accessOnly?: boolean },
     now: Date,
   ): Promise<number> {
-    const matches = (token: AccessTokenRecord | RefreshTokenRecord): boolean =>
+    const matches = (token: Readonly<AccessTokenRecord | RefreshTokenRecord>): boolean =>
       token.clientId === filter.clientId &&
       (filter.userId === undefined || token.userId === filter.userId) &&
       (filter.scope === undefined || sameScope(token.scope, filter.scope)) &&
       token.revokedAt === null &&
       token.expiresAt > now;
-    let changed = 0;
-    for (const token of this.#accessTokens.values()) {
-      if (matches(token)) {
-        token.revokedAt = new Date(now);
-        changed += 1;
-      }
-    }
+    let changed = this.#accessTokens.updateWhere(matches, { revokedAt: now });
     if (!filter.accessOnly) {
-      for (const token of this.#refreshTokens.values()) {
-        if (matches(token) && token.consumedAt === null) {
-          token.revokedAt = new Date(now);
-          changed += 1;
-        }
-      }
+      changed += this.#refreshTokens.updateWhere((token) => matches(token) && token.consumedAt === null, { revokedAt: now });
     }
     return changed;
   }
@@ -215,32 +203,13 @@ export class MemoryStorage implements OAuthStorage {
   async revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number> {
     const ofGrant = (row: { clientId: string; userId: string | null }): boolean =>
       row.clientId === grant.clientId && row.userId === grant.userId;
-    let changed = 0;
-    for (const token of this.#accessTokens.values()) {
-      if (ofGrant(token) && token.revokedAt === null && token.expiresAt > now) {
-        token.revokedAt = new Date(now);
-        changed += 1;
-      }
-    }
-    for (const token of this.#refreshTokens.values()) {
-      if (ofGrant(token) && isLiveRefresh(token, now)) {
-        token.revokedAt = new Date(now);
-        changed += 1;
-      }
-    }
-    for (const row of [...this.#codes.values(), ...this.#requestTokens.values()]) {
-      if (ofGrant(row) && row.consumedAt === null) {
-        row.consumedAt = new Date(now);
-        changed += 1;
-      }
-    }
-    for (const token of this.#oauth1AccessTokens.values()) {
-      if (ofGrant(token) && token.revokedAt === null) {
-        token.revokedAt = new Date(now);
-        changed += 1;
-      }
-    }
-    return changed;
+    return (
+      this.#accessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
+      this.#refreshTokens.updateWhere((token) => ofGrant(token) && isLiveRefresh(token, now), { revokedAt: now }) +
+      this.#codes.updateWhere((code) => ofGrant(code) && code.consumedAt === null, { consumedAt: now }) +
+      this.#requestTokens.updateWhere((token) => ofGrant(token) && token.consumedAt === null, { consumedAt: now }) +
+      this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now })
+    );
   }
 
   async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
@@ -250,7 +219,7 @@ export class MemoryStorage implements OAuthStorage {
         matchesOwner(token, filter) &&
         (liveAt === undefined || (token.revokedAt === null && token.expiresAt > liveAt)),
     );
-    return page(rows.sort(byIssuedDescThenId), filter).map(copyRecord);
+    return page(rows.sort(byIssuedDescThenId), filter);
   }
 
   async listGrants(userId: string, now: Date): Promise<GrantSummary[]> {
@@ -279,66 +248,56 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#requestTokens.collides(token)) {
       throw new StorageError('A request token with this id or value already exists.');
     }
-    this.#requestTokens.insert(copyRecord(token));
+    this.#requestTokens.insert(freezeRecord(token));
   }
 
   async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
-    const found = this.#requestTokens.get(token);
-    return found ? copyRecord(found) : null;
+    return this.#requestTokens.get(token) ?? null;
   }
 
   async authorizeRequestToken(token: string, userId: string, verifierDigest: string, scope: string[]): Promise<boolean> {
     const found = this.#requestTokens.get(token);
     if (!found || found.userId !== null || found.verifierDigest !== null || found.consumedAt !== null) return false;
-    found.userId = userId;
-    found.verifierDigest = verifierDigest;
-    found.scope = [...scope];
+    this.#requestTokens.update(found, { userId, verifierDigest, scope });
     return true;
   }
 
   async consumeRequestToken(token: string, now: Date): Promise<ConsumeResult<RequestTokenRecord>> {
     const found = this.#requestTokens.get(token);
     if (!found) return { status: 'missing' };
-    if (found.consumedAt !== null) return { status: 'reused', record: copyRecord(found) };
-    found.consumedAt = new Date(now);
-    return { status: 'consumed', record: copyRecord(found) };
+    if (found.consumedAt !== null) return { status: 'reused', record: found };
+    return { status: 'consumed', record: this.#requestTokens.update(found, { consumedAt: now }) };
   }
 
   async saveOAuth1AccessToken(token: OAuth1AccessTokenRecord): Promise<void> {
     if (this.#oauth1AccessTokens.collides(token)) {
       throw new StorageError('An OAuth 1.0a access token with this id or value already exists.');
     }
-    this.#oauth1AccessTokens.insert(copyRecord(token));
+    this.#oauth1AccessTokens.insert(freezeRecord(token));
   }
 
   async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
-    const found = this.#oauth1AccessTokens.get(token);
-    return found ? copyRecord(found) : null;
+    return this.#oauth1AccessTokens.get(token) ?? null;
   }
 
   async revokeOAuth1AccessTokens(
     filter: { clientId: string; userId?: string; token?: string },
     now: Date,
   ): Promise<number> {
-    let changed = 0;
-    for (const found of this.#oauth1AccessTokens.values()) {
-      if (
+    return this.#oauth1AccessTokens.updateWhere(
+      (found) =>
         found.clientId === filter.clientId &&
         (filter.userId === undefined || found.userId === filter.userId) &&
         (filter.token === undefined || found.token === filter.token) &&
-        found.revokedAt === null
-      ) {
-        found.revokedAt = new Date(now);
-        changed += 1;
-      }
-    }
-    return changed;
+        found.revokedAt === null,
+      { revokedAt: now },
+    );
   }
 
   async recordNonce(nonce: NonceRecord): Promise<boolean> {
     const key = nonceKey(nonce);
     if (this.#nonces.has(key)) return false;
-    this.#nonces.set(key, { ...nonce, expiresAt: new Date(nonce.expiresAt) });
+    this.#nonces.set(key, freezeRecord(nonce));
     return true;
   }
 
@@ -355,17 +314,17 @@ export class MemoryStorage implements OAuthStorage {
     };
   }
 
-  /** Copies of every record, for tests: "a bad request changes nothing in storage". */
+  /** Every record, for tests: "a bad request changes nothing in storage". */
   snapshot(): MemoryStorageSnapshot {
     return {
-      clients: [...this.#clients.values()].sort(byCreatedThenId).map(copyRecord),
-      scopes: [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name)).map((s) => ({ ...s })),
-      authorizationCodes: [...this.#codes.values()].sort(byIdOnly).map(copyRecord),
-      accessTokens: [...this.#accessTokens.values()].sort(byIdOnly).map(copyRecord),
-      refreshTokens: [...this.#refreshTokens.values()].sort(byIdOnly).map(copyRecord),
-      requestTokens: [...this.#requestTokens.values()].sort(byIdOnly).map(copyRecord),
-      oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly).map(copyRecord),
-      nonces: [...this.#nonces.values()].map((n) => ({ ...n, expiresAt: new Date(n.expiresAt) })),
+      clients: [...this.#clients.values()].sort(byCreatedThenId),
+      scopes: [...this.#scopes.values()].sort((a, b) => compareText(a.name, b.name)),
+      authorizationCodes: [...this.#codes.values()].sort(byIdOnly),
+      accessTokens: [...this.#accessTokens.values()].sort(byIdOnly),
+      refreshTokens: [...this.#refreshTokens.values()].sort(byIdOnly),
+      requestTokens: [...this.#requestTokens.values()].sort(byIdOnly),
+      oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly),
+      nonces: [...this.#nonces.values()],
     };
   }
 
@@ -380,7 +339,7 @@ export class MemoryStorage implements OAuthStorage {
 }
 
 /** A refresh token that can still be used: the definition `listGrants` and `revokeTokens` share. */
-function isLiveRefresh(token: RefreshTokenRecord, now: Date): boolean {
+function isLiveRefresh(token: Readonly<RefreshTokenRecord>, now: Date): boolean {
   return token.revokedAt === null && token.consumedAt === null && token.expiresAt > now;
 }
 
@@ -455,7 +414,7 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function byCreatedThenId(a: ClientRecord, b: ClientRecord): number {
+function byCreatedThenId(a: Readonly<ClientRecord>, b: Readonly<ClientRecord>): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || compareText(a.id, b.id);
 }
 
@@ -480,39 +439,62 @@ function page<T>(rows: T[], filter: TokenListFilter): T[] {
   return filter.limit === undefined ? rows.slice(offset) : rows.slice(offset, offset + filter.limit);
 }
 
-/** Rows with two unique keys, the lookup key (a digest or token) and the id, each a Map. */
+/**
+ * Frozen rows with two unique keys, the lookup key (a digest or token) and the id, each a Map. A
+ * change replaces the row under both keys with a new frozen one (neither key ever changes).
+ */
 class KeyedTable<T extends { id: string }> {
-  readonly #byKey = new Map<string, T>();
-  readonly #byId = new Map<string, T>();
-  readonly #keyOf: (row: T) => string;
+  readonly #byKey = new Map<string, Readonly<T>>();
+  readonly #byId = new Map<string, Readonly<T>>();
+  readonly #keyOf: (row: Readonly<T>) => string;
 
-  constructor(keyOf: (row: T) => string) {
+  constructor(keyOf: (row: Readonly<T>) => string) {
     this.#keyOf = keyOf;
   }
 
-  get(key: string): T | undefined {
+  get(key: string): Readonly<T> | undefined {
     return this.#byKey.get(key);
   }
 
-  getById(id: string): T | undefined {
+  getById(id: string): Readonly<T> | undefined {
     return this.#byId.get(id);
   }
 
   /** Whether inserting the row would break either unique key. */
-  collides(row: T): boolean {
+  collides(row: Readonly<T>): boolean {
     return this.#byKey.has(this.#keyOf(row)) || this.#byId.has(row.id);
   }
 
-  insert(row: T): void {
+  insert(row: Readonly<T>): void {
     this.#byKey.set(this.#keyOf(row), row);
     this.#byId.set(row.id, row);
   }
 
-  values(): IterableIterator<T> {
+  /** Puts `row` with `changes` in place of `row`, and returns the new row. */
+  update(row: Readonly<T>, changes: Partial<T>): Readonly<T> {
+    const next = freezeRecord({ ...row, ...changes });
+    this.insert(next);
+    return next;
+  }
+
+  /** Applies `changes` to every row `matches` selects; returns how many. */
+  updateWhere(matches: (row: Readonly<T>) => boolean, changes: Partial<T>): number {
+    let changed = 0;
+    // Replacing the value of a key already in a Map keeps its place: the iteration sees each row once.
+    for (const row of this.#byKey.values()) {
+      if (matches(row)) {
+        this.update(row, changes);
+        changed += 1;
+      }
+    }
+    return changed;
+  }
+
+  values(): IterableIterator<Readonly<T>> {
     return this.#byKey.values();
   }
 
-  deleteWhere(expired: (row: T) => boolean): number {
+  deleteWhere(expired: (row: Readonly<T>) => boolean): number {
     let deleted = 0;
     for (const [key, row] of this.#byKey) {
       if (expired(row)) {
@@ -540,10 +522,4 @@ function nonceKey(nonce: NonceRecord): string {
   // NUL cannot occur in any of these fields as they arrive from a request, so the key is unambiguous.
   return [nonce.clientId, nonce.token, String(nonce.timestamp), nonce.nonce].join('\u0000');
 }
-
-/**
- * Records go in and out as deep copies (dates and arrays included), so a caller mutating what it
- * got back cannot change the store behind its back, as it could not with a database.
- */
-const copyRecord = <T>(record: T): T => structuredClone(record);
 

@@ -31,3 +31,34 @@ export async function race<T>(count: number, call: (index: number) => Promise<T>
   // All promises are created before any is awaited, so a store sees them as truly concurrent.
   return Promise.all(Array.from({ length: count }, (_, index) => call(index)));
 }
+
+/**
+ * Tries every change a caller could make to a record a store handed out or was handed: assigns
+ * each field, pushes onto each array, sets each date. A store may hand out copies (the change
+ * lands on the copy) or frozen records (the change throws a TypeError, which is swallowed here);
+ * the case then reads the record again to check that the store saw none of it.
+ */
+export function tryToChange(record: unknown): void {
+  if (typeof record !== 'object' || record === null) return;
+  const fields = record as Record<string, unknown>;
+  for (const [key, value] of Object.entries(fields)) {
+    attempt(() => {
+      if (Array.isArray(value)) value.push('changed');
+      else if (value instanceof Date) value.setTime(0);
+    });
+    attempt(() => {
+      fields[key] = typeof value === 'string' ? 'changed' : null;
+    });
+  }
+  attempt(() => {
+    fields['added'] = true;
+  });
+}
+
+function attempt(change: () => void): void {
+  try {
+    change();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+}

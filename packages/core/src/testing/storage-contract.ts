@@ -5,6 +5,7 @@ import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
 import { oauth1Cases } from './contract-oauth1.js';
 import { purgeCases } from './contract-purge.js';
+import { recordCases } from './contract-records.js';
 import { secretCases } from './contract-secrets.js';
 import { tokenCases } from './contract-tokens.js';
 import { StorageFixtures } from './storage-fixtures.js';
@@ -21,6 +22,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     'authorization codes': codeCases,
     tokens: tokenCases,
     'OAuth 1.0a': oauth1Cases,
+    'records handed out': recordCases,
     purge: purgeCases({ batchedRows: options.batchedPurgeRows ?? 2500 }),
     concurrency: concurrencyCases,
     secrets: secretCases,
