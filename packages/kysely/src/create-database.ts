@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
 import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
@@ -6,18 +6,19 @@ import { registerSqliteHandle } from './sqlite-group-commit.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 export const ACCEPTED_URL_FORMS =
-  'mysql://user:password@host:port/database, sqlite:path/to/file.sqlite or sqlite::memory:';
+  'postgres://user:password@host:port/database, mysql://user:password@host:port/database, sqlite:path/to/file.sqlite or sqlite::memory:';
 
 export interface CreateDatabaseOptions {
-  /** MySQL pool size. Default 10. */
+  /** PostgreSQL and MySQL pool size. Default 10. */
   connectionLimit?: number;
-  /** MySQL connect timeout in milliseconds. Default 10000. */
+  /** PostgreSQL and MySQL connect timeout in milliseconds. Default 10000. */
   connectTimeout?: number;
   /** SQLite: how long a writer waits for a lock held by another process, in milliseconds. Default 5000. */
   busyTimeout?: number;
   /**
-   * MySQL: how long a statement waits for a row lock held by another connection, in whole
-   * seconds (`innodb_lock_wait_timeout`, set on every pool connection). A request that would
+   * MySQL and PostgreSQL: how long a statement waits for a row lock held by another connection,
+   * in whole seconds (`innodb_lock_wait_timeout` on MySQL, `lock_timeout` on PostgreSQL, set on
+   * every pool connection). A request that would
    * wait longer fails with a `StorageError` (a 503 on the wire) instead of holding its pool
    * connection while more requests queue behind it. Default: the server's setting (50 s on
    * InnoDB).
@@ -43,6 +44,9 @@ export class DatabaseUrlError extends TypeError {
 
 /**
  * A Kysely instance for a database URL:
+ * - `postgres://user:password@host:port/database` or `postgresql://…` (pg pool; user and
+ *   password percent-encoded; port defaults to 5432; `?connectionLimit=` and `?connectTimeout=`
+ *   are read too),
  * - `mysql://user:password@host:port/database` (mysql2 pool; user and password percent-encoded;
  *   port defaults to 3306; `?connectionLimit=` and `?connectTimeout=` are read too),
  * - `sqlite:path/to/file.sqlite` (better-sqlite3; WAL journal, busy timeout),
@@ -51,7 +55,10 @@ export class DatabaseUrlError extends TypeError {
  */
 export async function createDatabase(url: string, options: CreateDatabaseOptions = {}): Promise<Kysely<Database>> {
   if (typeof url !== 'string') throw new DatabaseUrlError(`A database URL is a string: ${ACCEPTED_URL_FORMS}.`);
-  if (url.startsWith('mysql://')) return createMysqlDatabase(parseMysqlUrl(url, options));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return createPostgresDatabase(parseServerUrl(url, options, 'PostgreSQL', 5432));
+  }
+  if (url.startsWith('mysql://')) return createMysqlDatabase(parseServerUrl(url, options, 'MySQL', 3306));
   if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) return createSqliteDatabase(url.slice('sqlite:'.length), options);
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0];
   throw new DatabaseUrlError(
@@ -59,7 +66,7 @@ export async function createDatabase(url: string, options: CreateDatabaseOptions
   );
 }
 
-interface MysqlSettings {
+interface ServerSettings {
   host: string;
   port: number;
   user: string;
@@ -70,20 +77,20 @@ interface MysqlSettings {
   lockWaitTimeout: number | undefined;
 }
 
-function parseMysqlUrl(url: string, options: CreateDatabaseOptions): MysqlSettings {
+function parseServerUrl(url: string, options: CreateDatabaseOptions, server: string, defaultPort: number): ServerSettings {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new DatabaseUrlError(`Malformed MySQL URL; use ${ACCEPTED_URL_FORMS}.`);
+    throw new DatabaseUrlError(`Malformed ${server} URL; use ${ACCEPTED_URL_FORMS}.`);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!parsed.hostname || !parsed.username || !database || database.includes('/')) {
     throw new DatabaseUrlError(
-      `A MySQL URL needs a user, a host and a database name; use ${ACCEPTED_URL_FORMS}.`,
+      `A ${server} URL needs a user, a host and a database name; use ${ACCEPTED_URL_FORMS}.`,
     );
   }
-  const port = parsed.port ? Number(parsed.port) : 3306;
+  const port = parsed.port ? Number(parsed.port) : defaultPort;
   return {
     // IPv6 literals come back bracketed from URL; the driver wants them bare.
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -116,7 +123,29 @@ function positiveInteger(value: number | string, name: string): number {
   return number;
 }
 
-async function createMysqlDatabase(settings: MysqlSettings): Promise<Kysely<Database>> {
+async function createPostgresDatabase(settings: ServerSettings): Promise<Kysely<Database>> {
+  const { default: pg } = await importDriver(() => import('pg'), 'pg', 'postgres://');
+  const { host, port, user, password, database, connectionLimit, connectTimeout, lockWaitTimeout } = settings;
+  const pool = new pg.Pool({
+    host,
+    port,
+    user,
+    password,
+    database,
+    max: connectionLimit,
+    connectionTimeoutMillis: connectTimeout,
+    // Whole seconds, as on MySQL: a statement waiting longer for a row lock fails instead of
+    // holding its pool connection (SQLSTATE 55P03, a StorageError).
+    ...(lockWaitTimeout === undefined ? {} : { options: `-c lock_timeout=${lockWaitTimeout * 1000}` }),
+  });
+  // An idle connection the server ends (a restart, an administrator) reports an error event; the
+  // pool drops that connection and opens another for the next query. Unheard, the event would end
+  // the process.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function createMysqlDatabase(settings: ServerSettings): Promise<Kysely<Database>> {
   const { createPool } = await importDriver(() => import('mysql2'), 'mysql2', 'mysql://');
   const { lockWaitTimeout, ...poolSettings } = settings;
   const pool = createPool({

@@ -1,12 +1,12 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, sql, SqliteDialect } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
-import { ACCEPTED_URL_FORMS, createDatabase, createKyselyStorage, DatabaseUrlError, migrate } from '@portcullis/kysely';
+import { ACCEPTED_URL_FORMS, createDatabase, createKyselyStorage, DatabaseUrlError, migrate, rollback } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
-import { mysqlTest, openMigratedMysql } from './helpers/databases.js';
+import { createPostgresTestDatabase, mysqlTest, openMigratedMysql, postgresTest } from './helpers/databases.js';
 
 // Words that only a driver message would contain: none may reach StorageError.message.
 const DRIVER_WORDS = /ECONNREFUSED|ER_|SQLITE|sqlite3|127\.0\.0\.1|root|select|portcullis_|Unknown database|connection|destroyed|not open/i;
@@ -33,7 +33,9 @@ async function catchError(promise: Promise<unknown>): Promise<unknown> {
 t.test('createDatabase refuses URLs it does not understand, naming the accepted forms', async (t) => {
   const refused = [
     '',
-    'postgres://user:hunter2@localhost:5432/portcullis',
+    'postgres://localhost:5432/portcullis',
+    'postgresql://user:hunter2@localhost:5432/',
+    'pg://user:hunter2@localhost:5432/portcullis',
     'mysql2://user:hunter2@localhost/portcullis',
     'mysql://localhost:3306/portcullis',
     'mysql://user:hunter2@localhost:3306/',
@@ -50,7 +52,7 @@ t.test('createDatabase refuses URLs it does not understand, naming the accepted 
     t.match((error as Error).message, ACCEPTED_URL_FORMS, 'the message lists the accepted forms');
     t.notMatch((error as Error).message, 'hunter2', 'and never repeats the password');
   }
-  t.match(ACCEPTED_URL_FORMS, /mysql:\/\/user:password@host:port\/database.*sqlite:path\/to\/file\.sqlite.*sqlite::memory:/);
+  t.match(ACCEPTED_URL_FORMS, /postgres:\/\/user:password@host:port\/database.*mysql:\/\/user:password@host:port\/database.*sqlite:path\/to\/file\.sqlite.*sqlite::memory:/);
 
   const badLimit = await catchError(createDatabase('mysql://user:hunter2@localhost:3306/db?connectionLimit=0'));
   t.type(badLimit, DatabaseUrlError);
@@ -159,4 +161,38 @@ await mysqlTest('MySQL: a dropped database is a StorageError without driver text
   checkStorageError(t, await catchError(storage.consumeAuthorizationCode(code.digest, new Date())), 'consumeAuthorizationCode');
   checkStorageError(t, await catchError(storage.saveTokens(fx.accessToken(), fx.refreshToken(null))), 'saveTokens');
   checkStorageError(t, await catchError(storage.recordNonce(fx.nonce())), 'recordNonce');
+});
+
+t.test('PostgreSQL: nothing listening on the port is a StorageError, quickly', async (t) => {
+  const db = await createDatabase('postgres://postgres:hunter2@127.0.0.1:1/portcullis', { connectTimeout: 1000 });
+  t.teardown(() => db.destroy());
+  const storage = createKyselyStorage(db);
+  const started = Date.now();
+  const error = await catchError(storage.findAccessToken('digest'));
+  checkStorageError(t, error, 'findAccessToken');
+  t.notMatch((error as Error).message, 'hunter2');
+  t.ok(Date.now() - started < 5000, 'within the connect timeout');
+});
+
+await postgresTest('PostgreSQL: postgres:// and postgresql:// URLs open the database, with the lock wait bound', async (t) => {
+  const database = await createPostgresTestDatabase();
+  t.teardown(() => database.drop());
+  for (const url of [database.url, database.url.replace(/^postgres:/, 'postgresql:')]) {
+    const db = await createDatabase(url, { lockWaitTimeout: 2 });
+    try {
+      const { rows } = await sql<{ lock_timeout: string }>`show lock_timeout`.execute(db);
+      t.equal(rows[0]?.lock_timeout, '2s', `${url.split(':')[0]}: lock_timeout set on the pool's connections`);
+      await migrate(db);
+      const storage = createKyselyStorage(db);
+      const client = new StorageFixtures().client();
+      await storage.createClient(client);
+      const error = await catchError(storage.createClient(client));
+      t.type(error, StorageError);
+      t.equal((error as Error).message, 'The database failed during createClient: a row with the same key already exists.');
+      t.same((await storage.findClient(client.id))?.id, client.id, 'the stored client reads back');
+      await rollback(db, { all: true });
+    } finally {
+      await db.destroy();
+    }
+  }
 });

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { PostgresAdapter, sql } from 'kysely';
 import type { CreateTableBuilder, Migration } from 'kysely';
 import { isMysql } from '../dialect.js';
 import type { AnyKysely } from '../dialect.js';
@@ -11,6 +11,14 @@ import type { AnyKysely } from '../dialect.js';
  */
 function tableOptions<T extends string, C extends string>(db: AnyKysely, table: CreateTableBuilder<T, C>) {
   return isMysql(db) ? table.modifyEnd(sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`) : table;
+}
+
+/**
+ * Flags are stored as 0/1 (see row-mapping.ts). MySQL's BOOLEAN is TINYINT(1) and SQLite's has
+ * numeric affinity, so both take the integers; PostgreSQL's boolean does not, so it gets smallint.
+ */
+function flagType(db: AnyKysely): 'boolean' | 'smallint' {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'smallint' : 'boolean';
 }
 
 export const oauth2Schema: Migration = {
@@ -28,10 +36,10 @@ export const oauth2Schema: Migration = {
         .addColumn('grant_types', 'text', (col) => col.notNull())
         .addColumn('response_types', 'text', (col) => col.notNull())
         .addColumn('owner_id', 'varchar(255)')
-        .addColumn('oauth1_enabled', 'boolean', (col) => col.notNull().defaultTo(0))
+        .addColumn('oauth1_enabled', flagType(db), (col) => col.notNull().defaultTo(0))
         .addColumn('oauth1_secret_encrypted', 'text')
         .addColumn('rsa_public_key', 'text')
-        .addColumn('disabled', 'boolean', (col) => col.notNull().defaultTo(0))
+        .addColumn('disabled', flagType(db), (col) => col.notNull().defaultTo(0))
         .addColumn('created_at', 'bigint', (col) => col.notNull())
         .addColumn('updated_at', 'bigint', (col) => col.notNull()),
     ).execute();

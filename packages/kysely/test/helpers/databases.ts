@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import t, { type Test } from 'tap';
 import { createConnection } from 'mysql2/promise';
+import pg from 'pg';
 import type { StorageFactory } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, migrate, PORTCULLIS_TABLES } from '@portcullis/kysely';
 import type { CreateDatabaseOptions, Database } from '@portcullis/kysely';
@@ -125,7 +126,7 @@ export async function openMigratedMysql(
   return { database, db };
 }
 
-/** One migrated MySQL database shared by the cases: each case starts from emptied tables. */
+/** One migrated MySQL or PostgreSQL database shared by the cases: each case starts from emptied tables. */
 export function mysqlFactory(db: Kysely<Database>): StorageFactory {
   return async () => {
     for (const table of PORTCULLIS_TABLES) await db.deleteFrom(table).execute();
@@ -179,4 +180,102 @@ export async function sentMysqlStatements(work: () => Promise<unknown>): Promise
     unsubscribe('tracing:mysql2:query:start', record);
   }
   return sent;
+}
+
+// The CI server; PORTCULLIS_TEST_POSTGRES_PORT exists to check the skip and REQUIRE_POSTGRES paths.
+export const POSTGRES_SERVER = {
+  host: '127.0.0.1',
+  port: Number(process.env.PORTCULLIS_TEST_POSTGRES_PORT ?? 5432),
+  user: 'postgres',
+  database: 'postgres',
+};
+
+/** Runs `statement` on the server's `postgres` database over a connection of its own. */
+async function postgresAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ ...POSTGRES_SERVER, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Why PostgreSQL is unreachable, or null when it answers. */
+export async function probePostgres(): Promise<string | null> {
+  try {
+    await postgresAdmin('SELECT 1');
+    return null;
+  } catch (error) {
+    return error instanceof Error ? `${error.name}: ${(error as { code?: string }).code ?? error.message}` : String(error);
+  }
+}
+
+export const postgresRequired = process.env.REQUIRE_POSTGRES === '1';
+
+/** The loud notice when the PostgreSQL tests are skipped. */
+export function announcePostgresSkip(reason: string): string {
+  const message = `PostgreSQL at ${POSTGRES_SERVER.host}:${POSTGRES_SERVER.port} is unreachable (${reason}): the PostgreSQL tests are SKIPPED. Start it, or set REQUIRE_POSTGRES=1 to make this a failure.`;
+  console.error(`\n${'!'.repeat(100)}\n!! ${message}\n${'!'.repeat(100)}\n`);
+  return message;
+}
+
+export interface PostgresTestDatabase {
+  name: string;
+  url: string;
+  /** A pg pool on the database, for a Kysely instance built by hand. */
+  pool(options?: { max?: number }): pg.Pool;
+  drop(): Promise<void>;
+}
+
+/**
+ * Drops a test database once its last session has gone: a closed pool's connections may still be
+ * ending on the server for a moment, and terminating them (`WITH (FORCE)`) would hand their
+ * clients an error event nobody listens to any more.
+ */
+async function dropPostgresDatabase(name: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await postgresAdmin(`DROP DATABASE IF EXISTS "${name}"`);
+      return;
+    } catch (error) {
+      // 55006: object_in_use, another session is still connected to it.
+      if ((error as { code?: unknown }).code !== '55006' || attempt >= 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** A fresh, empty database `<prefix>_<random>` on the server; `drop()` removes it. */
+export async function createPostgresTestDatabase(prefix = 'portcullis_test'): Promise<PostgresTestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await postgresAdmin(`CREATE DATABASE "${name}"`);
+  const { host, port, user } = POSTGRES_SERVER;
+  return {
+    name,
+    url: `postgres://${user}@${host}:${port}/${name}`,
+    pool: (options = {}) => new pg.Pool({ host, port, user, database: name, ...options }),
+    drop: () => dropPostgresDatabase(name),
+  };
+}
+
+
+/** The assertion that fails a REQUIRE_POSTGRES=1 run when the server is not there. */
+export const POSTGRES_REACHABLE = `PostgreSQL answers at ${POSTGRES_SERVER.host}:${POSTGRES_SERVER.port} (REQUIRE_POSTGRES=1)`;
+
+/**
+ * A test that needs PostgreSQL: skipped with a loud notice when the server does not answer, and a
+ * failure instead when REQUIRE_POSTGRES=1. `body` runs only when it answers.
+ */
+export async function postgresTest(name: string, body: (t: Test) => Promise<void>): Promise<void> {
+  const unreachable = await probePostgres();
+  if (unreachable !== null && !postgresRequired) {
+    t.test(name, { skip: announcePostgresSkip(unreachable) }, async () => {});
+    return;
+  }
+  t.test(name, async (t) => {
+    t.equal(unreachable, null, POSTGRES_REACHABLE);
+    if (unreachable !== null) return;
+    await body(t);
+  });
 }
