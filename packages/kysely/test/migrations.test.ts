@@ -5,14 +5,16 @@ import type { Kysely } from 'kysely';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { createDatabase, createKyselyStorage, listMigrationNames, migrate, rollback } from '@portcullis/kysely';
 import type { AnyKysely, Database } from '@portcullis/kysely';
-import { readMysqlCatalog, readSqliteCatalog } from './helpers/catalog.js';
+import { readMysqlCatalog, readPostgresCatalog, readSqliteCatalog } from './helpers/catalog.js';
 import type { Catalog } from './helpers/catalog.js';
 import { EXPECTED_SCHEMA, MIGRATION_TABLES, SCHEMA_WITH_FAMILY_INDEXES } from './helpers/expected-schema.js';
 import {
   createMysqlTestDatabase,
+  createPostgresTestDatabase,
   MIGRATIONS_AFTER_PROCEDURES,
   mysqlTest,
   openTempSqliteFile,
+  postgresTest,
   PROCEDURE_MIGRATIONS,
 } from './helpers/databases.js';
 
@@ -193,4 +195,28 @@ await mysqlTest('MariaDB: up, down, up, and the exact schema', async (t) => {
       `${row.table_name}: InnoDB, utf8mb4, binary collation (case-sensitive tokens)`,
     );
   }
+});
+
+await postgresTest('PostgreSQL: up, down, up, and the exact schema', async (t) => {
+  const database = await createPostgresTestDatabase();
+  const db = await createDatabase(database.url);
+  t.teardown(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+  // The MySQL procedure migrations run and record themselves, creating nothing.
+  await upDownUp(t, db, readPostgresCatalog, noProcedures, []);
+
+  const flags = await sql<{ column_name: string; data_type: string }>`
+    SELECT column_name, data_type FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'portcullis_clients' AND column_name IN ('oauth1_enabled', 'disabled')
+    ORDER BY column_name`.execute(db);
+  t.strictSame(
+    flags.rows,
+    [
+      { column_name: 'disabled', data_type: 'smallint' },
+      { column_name: 'oauth1_enabled', data_type: 'smallint' },
+    ],
+    'the client flags hold 0/1 as smallint',
+  );
 });

@@ -49,3 +49,30 @@ export async function readMysqlCatalog(db: AnyKysely): Promise<Catalog> {
   }
   return catalog;
 }
+
+export async function readPostgresCatalog(db: AnyKysely): Promise<Catalog> {
+  const columns = await sql<{ table_name: string; column_name: string }>`
+    SELECT table_name, column_name FROM information_schema.columns
+    WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`.execute(db);
+  const keys = await sql<{ table_name: string; index_name: string; is_unique: boolean; is_primary: boolean; column_name: string }>`
+    SELECT t.relname AS table_name, i.relname AS index_name, ix.indisunique AS is_unique,
+      ix.indisprimary AS is_primary, a.attname AS column_name
+    FROM pg_index ix
+    JOIN pg_class t ON t.oid = ix.indrelid
+    JOIN pg_class i ON i.oid = ix.indexrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    CROSS JOIN LATERAL unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+    WHERE n.nspname = current_schema()
+    ORDER BY t.relname, i.relname, k.ord`.execute(db);
+  const catalog: Catalog = {};
+  for (const row of columns.rows) {
+    (catalog[row.table_name] ??= { columns: [], primaryKey: [], indexes: {} }).columns.push(row.column_name);
+  }
+  for (const row of keys.rows) {
+    const entry = catalog[row.table_name]!;
+    if (row.is_primary) entry.primaryKey.push(row.column_name);
+    else (entry.indexes[row.index_name] ??= { columns: [], unique: row.is_unique }).columns.push(row.column_name);
+  }
+  return catalog;
+}
