@@ -1,4 +1,4 @@
-// OAuth 1.0a nonces on the Kysely store over SQLite and MariaDB (RFC 5849 section 3.3): a refused
+// OAuth 1.0a nonces on the Kysely store over SQLite, MariaDB and PostgreSQL (RFC 5849 section 3.3): a refused
 // request writes no nonce row, and of fifty concurrent signed requests with one nonce, the store's
 // unique key lets exactly one through.
 import t, { type Test } from 'tap';
@@ -11,7 +11,7 @@ import {
   type OAuthRequest,
 } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate, type Database } from '@portcullis/kysely';
-import { mysqlTest, openMigratedMysql, openTempSqliteFile } from './helpers/databases.js';
+import { createPostgresTestDatabase, mysqlTest, openMigratedMysql, openTempSqliteFile, postgresTest } from './helpers/databases.js';
 
 const KEY = Buffer.alloc(32, 5);
 const NOW = 1_800_000_000; // seconds
@@ -119,5 +119,16 @@ t.test('SQLite file', async (t) => {
 
 await mysqlTest('MariaDB', async (t) => {
   const { db } = await openMigratedMysql(t, { prefix: 'portcullis_rel', database: { connectionLimit: 20 } });
+  await runNonceRace(t, db);
+});
+
+await postgresTest('PostgreSQL', async (t) => {
+  const database = await createPostgresTestDatabase('portcullis_rel');
+  const db = await createDatabase(database.url, { connectionLimit: 20 });
+  t.teardown(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+  await migrate(db);
   await runNonceRace(t, db);
 });
