@@ -138,17 +138,22 @@ t.test('a duplicate key outside recordNonce is a StorageError saying so', async 
   t.equal((error as Error).message, 'The database failed during createClient: a row with the same key already exists.');
 });
 
-t.test('MySQL: nothing listening on the port is a StorageError, quickly', async (t) => {
-  // Port 1 on loopback refuses at once; the short timeout bounds the test if it does not.
-  const db = await createDatabase('mysql://root:hunter2@127.0.0.1:1/portcullis', { connectTimeout: 1000 });
-  t.teardown(() => db.destroy());
-  const storage = createKyselyStorage(db);
-  const started = Date.now();
-  const error = await catchError(storage.findAccessToken('digest'));
-  checkStorageError(t, error, 'findAccessToken');
-  t.notMatch((error as Error).message, 'hunter2');
-  t.ok(Date.now() - started < 5000, 'within the connect timeout');
-});
+for (const [server, url] of [
+  ['MySQL', 'mysql://root:hunter2@127.0.0.1:1/portcullis'],
+  ['PostgreSQL', 'postgres://postgres:hunter2@127.0.0.1:1/portcullis'],
+] as const) {
+  t.test(`${server}: nothing listening on the port is a StorageError, quickly`, async (t) => {
+    // Port 1 on loopback refuses at once; the short timeout bounds the test if it does not.
+    const db = await createDatabase(url, { connectTimeout: 1000 });
+    t.teardown(() => db.destroy());
+    const storage = createKyselyStorage(db);
+    const started = Date.now();
+    const error = await catchError(storage.findAccessToken('digest'));
+    checkStorageError(t, error, 'findAccessToken');
+    t.notMatch((error as Error).message, 'hunter2');
+    t.ok(Date.now() - started < 5000, 'within the connect timeout');
+  });
+}
 
 await mysqlTest('MySQL: a dropped database is a StorageError without driver text', async (t) => {
   const { database, db } = await openMigratedMysql(t);
@@ -161,17 +166,6 @@ await mysqlTest('MySQL: a dropped database is a StorageError without driver text
   checkStorageError(t, await catchError(storage.consumeAuthorizationCode(code.digest, new Date())), 'consumeAuthorizationCode');
   checkStorageError(t, await catchError(storage.saveTokens(fx.accessToken(), fx.refreshToken(null))), 'saveTokens');
   checkStorageError(t, await catchError(storage.recordNonce(fx.nonce())), 'recordNonce');
-});
-
-t.test('PostgreSQL: nothing listening on the port is a StorageError, quickly', async (t) => {
-  const db = await createDatabase('postgres://postgres:hunter2@127.0.0.1:1/portcullis', { connectTimeout: 1000 });
-  t.teardown(() => db.destroy());
-  const storage = createKyselyStorage(db);
-  const started = Date.now();
-  const error = await catchError(storage.findAccessToken('digest'));
-  checkStorageError(t, error, 'findAccessToken');
-  t.notMatch((error as Error).message, 'hunter2');
-  t.ok(Date.now() - started < 5000, 'within the connect timeout');
 });
 
 await postgresTest('PostgreSQL: postgres:// and postgresql:// URLs open the database, with the lock wait bound', async (t) => {

@@ -1,20 +1,14 @@
 import { sql } from 'kysely';
 import { StorageFixtures } from '@portcullis/core/testing';
-import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
-import { createPostgresTestDatabase, postgresTest } from './helpers/databases.js';
+import { createDatabase, createKyselyStorage } from '@portcullis/kysely';
+import { openMigratedPostgres, postgresTest } from './helpers/databases.js';
 
 // Under SERIALIZABLE (or REPEATABLE READ) isolation PostgreSQL refuses to update a row another
 // transaction changed since this one's snapshot (SQLSTATE 40001) and rolls the transaction back:
 // the store runs it again, and the new attempt sees the row as it now is.
 
 await postgresTest('PostgreSQL at SERIALIZABLE: concurrent rotations have one winner, no storage error', async (t) => {
-  const database = await createPostgresTestDatabase();
-  const db = await createDatabase(database.url, { connectionLimit: 20 });
-  t.teardown(async () => {
-    await db.destroy();
-    await database.drop();
-  });
-  await migrate(db);
+  const { database, db } = await openMigratedPostgres(t, { connectionLimit: 20 });
   await sql.raw(`ALTER DATABASE "${database.name}" SET default_transaction_isolation = 'serializable'`).execute(db);
   // Connections opened before the ALTER keep their isolation: start from a fresh pool.
   await db.destroy();

@@ -1,18 +1,12 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { runStorageContract } from '@portcullis/core/testing';
-import { createDatabase, migrate } from '@portcullis/kysely';
+import { migrate } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
-import { createPostgresTestDatabase, mysqlFactory, postgresTest } from './helpers/databases.js';
+import { createPostgresTestDatabase, mysqlFactory, openMigratedPostgres, postgresTest } from './helpers/databases.js';
 
 await postgresTest('storage contract on PostgreSQL through createDatabase', async (t) => {
-  const database = await createPostgresTestDatabase();
   // A pool larger than the concurrency cases need, so their races are between connections.
-  const db = await createDatabase(database.url, { connectionLimit: 20 });
-  t.teardown(async () => {
-    await db.destroy();
-    await database.drop();
-  });
-  await migrate(db);
+  const { database, db } = await openMigratedPostgres(t, { connectionLimit: 20 });
   await runStorageContract(t, `Kysely on PostgreSQL (${database.name}, createDatabase)`, mysqlFactory(db));
 });
 

@@ -259,6 +259,20 @@ export async function createPostgresTestDatabase(prefix = 'portcullis_test'): Pr
   };
 }
 
+/** A fresh PostgreSQL database opened with `createDatabase` and migrated, both closed and dropped at teardown. */
+export async function openMigratedPostgres(
+  t: { teardown(fn: () => Promise<void>): void },
+  options: CreateDatabaseOptions = {},
+): Promise<{ database: PostgresTestDatabase; db: Kysely<Database> }> {
+  const database = await createPostgresTestDatabase();
+  const db = await createDatabase(database.url, options);
+  t.teardown(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+  await migrate(db);
+  return { database, db };
+}
 
 /** The assertion that fails a REQUIRE_POSTGRES=1 run when the server is not there. */
 export const POSTGRES_REACHABLE = `PostgreSQL answers at ${POSTGRES_SERVER.host}:${POSTGRES_SERVER.port} (REQUIRE_POSTGRES=1)`;
