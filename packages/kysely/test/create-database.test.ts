@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, sql, SqliteDialect } from 'kysely';
-import { StorageError } from '@portcullis/core';
+import { StorageError, type ClientRecord, type OAuthStorage } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
 import { ACCEPTED_URL_FORMS, createDatabase, createKyselyStorage, DatabaseUrlError, migrate, rollback } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
@@ -126,16 +126,21 @@ t.test('SQLite keeps an 8 MiB page cache unless told otherwise', async (t) => {
   await t.rejects(createDatabase('sqlite::memory:', { cacheSizeKiB: 0 }), { name: 'DatabaseUrlError', message: /cacheSizeKiB/ });
 });
 
-t.test('a duplicate key outside recordNonce is a StorageError saying so', async (t) => {
-  const db = await createDatabase('sqlite::memory:');
-  t.teardown(() => db.destroy());
-  await migrate(db);
-  const storage = createKyselyStorage(db);
+/** A client created twice: the second is a StorageError naming the duplicate key. Returns the client. */
+async function checkDuplicateClientRefused(t: Test, storage: OAuthStorage): Promise<ClientRecord> {
   const client = new StorageFixtures().client();
   await storage.createClient(client);
   const error = await catchError(storage.createClient(client));
   t.type(error, StorageError);
   t.equal((error as Error).message, 'The database failed during createClient: a row with the same key already exists.');
+  return client;
+}
+
+t.test('a duplicate key outside recordNonce is a StorageError saying so', async (t) => {
+  const db = await createDatabase('sqlite::memory:');
+  t.teardown(() => db.destroy());
+  await migrate(db);
+  await checkDuplicateClientRefused(t, createKyselyStorage(db));
 });
 
 for (const [server, url] of [
@@ -178,11 +183,7 @@ await postgresTest('PostgreSQL: postgres:// and postgresql:// URLs open the data
       t.equal(rows[0]?.lock_timeout, '2s', `${url.split(':')[0]}: lock_timeout set on the pool's connections`);
       await migrate(db);
       const storage = createKyselyStorage(db);
-      const client = new StorageFixtures().client();
-      await storage.createClient(client);
-      const error = await catchError(storage.createClient(client));
-      t.type(error, StorageError);
-      t.equal((error as Error).message, 'The database failed during createClient: a row with the same key already exists.');
+      const client = await checkDuplicateClientRefused(t, storage);
       t.same((await storage.findClient(client.id))?.id, client.id, 'the stored client reads back');
       await rollback(db, { all: true });
     } finally {
