@@ -3,7 +3,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifySession from '@fastify/session';
 import type { OAuthStorage } from '@portcullis/core';
 import { OAuthError, SecretBox } from '@portcullis/core';
-import oauthProvider from '@portcullis/fastify';
+import fastifyPortcullis from '@portcullis/fastify';
 import { createKyselyStorage, migrate } from '@portcullis/kysely';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -147,7 +147,7 @@ async function registerEverything(
     return username === undefined ? { id } : { id, username };
   };
 
-  await fastify.register(oauthProvider, {
+  await fastify.register(fastifyPortcullis, {
     storage,
     scopes,
     issuer: options.issuer ?? 'http://127.0.0.1:3000',

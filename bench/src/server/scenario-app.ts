@@ -8,7 +8,7 @@ import {
   type AuthenticatedUser,
   type OAuthStorage,
 } from '@portcullis/core';
-import { oauthProvider } from '@portcullis/fastify';
+import fastifyPortcullis from '@portcullis/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Fixtures, ServerSpec } from '../protocol.js';
 import { createBenchFastify } from './common-plugins.js';
@@ -78,7 +78,7 @@ export async function createScenarioServer(spec: ServerSpec): Promise<BenchServe
   if (spec.store === null) throw new Error(`${spec.target} needs a store`);
   const store = await openKyselyStore(spec.store === 'mysql' ? spec.mysqlUrl : `sqlite:${spec.sqlitePath}`);
   const app = await createBenchFastify();
-  await app.register(oauthProvider, {
+  await app.register(fastifyPortcullis, {
     storage: store.storage,
     issuer: ISSUER,
     getUser: () => null,

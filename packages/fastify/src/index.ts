@@ -1,7 +1,7 @@
-import { portcullis } from './plugin.js';
+import { fastifyPortcullis } from './plugin.js';
 
-export default portcullis;
-export { portcullis, oauthProvider } from './plugin.js';
+export default fastifyPortcullis;
+export { fastifyPortcullis } from './plugin.js';
 export type {
   ConsentContext,
   ConsentScope,

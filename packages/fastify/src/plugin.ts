@@ -50,7 +50,7 @@ function joinPath(...parts: string[]): string {
  * and mounts the OAuth 2 endpoints in an encapsulated child (its own body parser and error
  * handlers, so the application's are untouched). OAuth 1.0a routes join the same child.
  */
-async function oauthProvider(fastify: FastifyInstance, options: PortcullisOptions): Promise<void> {
+async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOptions): Promise<void> {
   const settings = resolveOptions(options);
   // fastify-plugin skips encapsulation, so Fastify ignores a `prefix` given at registration; honour it here.
   const registerPrefix = (options as { prefix?: unknown }).prefix ?? '';
@@ -211,10 +211,9 @@ function createOAuth1(
   }
 }
 
-export const portcullis = fp(oauthProvider, {
+export const fastifyPortcullis = fp(portcullisPlugin, {
   name: '@portcullis/fastify',
   fastify: '5.x',
   dependencies: ['@fastify/cookie', '@fastify/session'],
 });
 
-export { oauthProvider };

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import type { OAuthStorage } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { ScopeRegistry } from '@portcullis/scopes';
-import portcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
 
 declare module 'fastify' {
   interface Session {
@@ -86,7 +86,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.plugin,
   };
   if (options.mount) await options.mount(app, pluginOptions);
-  else await app.register(portcullis, pluginOptions);
+  else await app.register(fastifyPortcullis, pluginOptions);
   await options.routes?.(app);
   await app.ready();
   return {

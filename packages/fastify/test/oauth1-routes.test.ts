@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
-import portcullis, { type ConsentContext, type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type ConsentContext, type PortcullisOptions } from '../src/index.js';
 import { CookieJar, createTestStorage, FORM, form, ISSUER, SESSION_SECRET } from './helpers.js';
 import {
   authorize,
@@ -47,7 +47,7 @@ t.test('registration: off by default, needs secretKey, checks its settings', asy
     await app.register(fastifyCookie);
     await app.register(fastifySession, { secret: SESSION_SECRET, cookie: { secure: false } });
     try {
-      await app.register(portcullis, { ...base, ...options } as PortcullisOptions);
+      await app.register(fastifyPortcullis, { ...base, ...options } as PortcullisOptions);
       await app.ready();
       return app;
     } catch (error) {

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
-import portcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
 import { basicAuth, buildTestApp, FORM, form, ISSUER } from './helpers.js';
 
 /** The same checks whatever the mount: token, metadata, authorize redirect and a protected route. */
@@ -52,7 +52,7 @@ async function exercise(t: Test, app: FastifyInstance, root: string, protectedUr
 t.test('registered with a prefix option', async (t) => {
   const { app, close } = await buildTestApp({
     mount: async (app, options) => {
-      await app.register(portcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
     },
     routes: (app) => {
       app.get('/api/polls/:id/results', { preHandler: app.requireScope({ auto: true }) }, async (request) => request.oauth);
@@ -70,7 +70,7 @@ t.test('registered inside an encapsulated context under a prefix', async (t) => 
     mount: async (app, options) => {
       await app.register(
         async (child) => {
-          await child.register(portcullis, options);
+          await child.register(fastifyPortcullis, options);
           // The full URL counts (it would give tenant:results), so the application is named.
           child.get('/api/polls/:id/results', { preHandler: child.requireScope({ auto: true, app: 'polls' }) }, async (request) => request.oauth);
           inner = child;
@@ -89,7 +89,7 @@ async function buildAuthMountedApp(t: Test): Promise<FastifyInstance> {
   const { app, close } = await buildTestApp({
     plugin: { issuer: `${ISSUER}/auth` },
     mount: async (app, options) => {
-      await app.register(portcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
     },
   });
   t.teardown(close);
@@ -144,7 +144,7 @@ t.test('the inserted location is not served where it cannot be: no issuer path, 
     mount: async (app, options) => {
       await app.register(
         async (child) => {
-          await child.register(portcullis, options);
+          await child.register(fastifyPortcullis, options);
           inner = child;
         },
         { prefix: '/tenant' },

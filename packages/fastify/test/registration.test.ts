@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import Fastify, { type FastifyInstance } from 'fastify';
 import t from 'tap';
-import portcullis, { oauthProvider, type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { fastifyPortcullis as named, type PortcullisOptions } from '../src/index.js';
 import { buildTestApp, createTestStorage, FORM, form, ISSUER, SESSION_SECRET } from './helpers.js';
 
 async function appWithSession(): Promise<FastifyInstance> {
@@ -13,7 +13,7 @@ async function appWithSession(): Promise<FastifyInstance> {
 }
 
 async function start(app: FastifyInstance, options: PortcullisOptions): Promise<void> {
-  await app.register(portcullis, options);
+  await app.register(fastifyPortcullis, options);
   await app.ready();
 }
 
@@ -59,8 +59,8 @@ t.test('@fastify/cookie and @fastify/session are declared dependencies', async (
 });
 
 t.test('the plugin is fastify-plugin wrapped with its name, and decorates the instance and requests', async (t) => {
-  t.equal((portcullis as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], '@portcullis/fastify');
-  t.equal(typeof oauthProvider, 'function');
+  t.equal((fastifyPortcullis as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], '@portcullis/fastify');
+  t.equal(named, fastifyPortcullis, 'the default and the named export are one function');
   const { app, close } = await buildTestApp({
     routes: (app) => {
       app.get('/who', async (request) => ({ oauth: request.oauth, has: app.hasRequestDecorator('oauth') }));

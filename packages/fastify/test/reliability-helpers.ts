@@ -17,7 +17,7 @@ import {
   type CreateDatabaseOptions,
   type Database,
 } from '@portcullis/kysely';
-import portcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
 import { createTestScopes, FORM, registerSession, type SessionKind } from './helpers.js';
 import { signedHeader } from './oauth1-helpers.js';
 
@@ -160,7 +160,7 @@ export async function buildReliabilityApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   await registerSession(app, options.session);
-  await app.register(portcullis, {
+  await app.register(fastifyPortcullis, {
     storage,
     scopes: createTestScopes(),
     issuer: RELIABILITY_ISSUER,

@@ -250,11 +250,11 @@ t.test('a route that scope_auto cannot name fails at registration', async (t) =>
   const { default: Fastify } = await import('fastify');
   const { default: cookie } = await import('@fastify/cookie');
   const { default: session } = await import('@fastify/session');
-  const { default: portcullis } = await import('../src/index.js');
+  const { default: fastifyPortcullis } = await import('../src/index.js');
   const app = Fastify();
   await app.register(cookie);
   await app.register(session, { secret: 'x'.repeat(32) });
-  await app.register(portcullis, {
+  await app.register(fastifyPortcullis, {
     storage: built.storage,
     issuer: ISSUER,
     getUser: () => null,

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { PortcullisEndpoint } from '../src/index.js';
-import portcullis from '../src/index.js';
+import fastifyPortcullis from '../src/index.js';
 import { buildTestApp } from './helpers.js';
 
 const SECRET_KEY = '3f'.repeat(16) + 'a1'.repeat(16);
@@ -16,7 +16,7 @@ t.test("every route of the plugin names its endpoint in config, seen by the app'
           seen.push({ url: route.url, method, endpoint: route.config?.portcullis?.endpoint });
         }
       });
-      await app.register(portcullis, { ...options, prefix: '/auth' } as typeof options);
+      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' } as typeof options);
     },
   });
   t.teardown(() => built.close());

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { describe, expect, test } from 'tstyche';
 import type { AuthorizationServer, OAuth1AuthorizationRequest, OAuth1Provider, OAuthStorage } from '@portcullis/core';
-import portcullis, {
+import fastifyPortcullis, {
   type ConsentContext,
   type DeclaredScope,
   type OAuth1Paths,
@@ -111,8 +111,8 @@ describe('options', () => {
 
   test('register checks the options', () => {
     const app = Fastify();
-    app.register(portcullis, base);
-    app.register(portcullis, { ...base, prefix: '/auth' });
-    expect(app.register).type.not.toBeCallableWith(portcullis, { issuer: 'https://auth.example.com' });
+    app.register(fastifyPortcullis, base);
+    app.register(fastifyPortcullis, { ...base, prefix: '/auth' });
+    expect(app.register).type.not.toBeCallableWith(fastifyPortcullis, { issuer: 'https://auth.example.com' });
   });
 });
