@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { ChildChannel } from './child-channel.js';
 import { ChildChannel as Channel } from './child-channel.js';
-import { buildMysqlUrl, resetSqliteDatabase } from './database-setup.js';
-import { readProcessCpuMicros } from './process-cpu.js';
+import { buildMysqlUrl, buildPostgresUrl, resetSqliteDatabase } from './database-setup.js';
+import { readPostgresCpuMicros, readProcessCpuMicros } from './process-cpu.js';
 import type { BenchOptions } from './options.js';
 import type { FromLoad, FromServer, LoadJob, LoadSummary, ServerSpec, Store, TargetId, ToLoad, ToServer } from './protocol.js';
 import { computeMedian, computeSpread } from './stats.js';
@@ -15,8 +15,8 @@ export interface TargetDescriptor {
   key: string;
   /** S2 in the scale mode: live tokens in storage. */
   liveTokens?: number;
-  /** The MySQL database it runs on, when not the run's (the scale pair's large side). */
-  mysqlDatabase?: string;
+  /** The MySQL or PostgreSQL database it runs on, when not the run's (the scale pairs' large sides). */
+  database?: string;
 }
 
 /** One fixed-rate run's latency percentiles. */
@@ -71,9 +71,9 @@ export interface TargetResult {
    */
   offMainThreadCpuMicrosPerRequest: number;
   /**
-   * What else each request cost the machine: the load generator's CPU, and the MySQL targets'
-   * database server's (NaN when unknown). All three share the same CPUs, so a scenario whose
-   * database work is dear is slower even when the server's own CPU is not.
+   * What else each request cost the machine: the load generator's CPU, and the MySQL and
+   * PostgreSQL targets' database server's (NaN when unknown). All three share the same CPUs, so a
+   * scenario whose database work is dear is slower even when the server's own CPU is not.
    */
   loadCpuMicrosPerRequest: number;
   databaseCpuMicrosPerRequest: number;
@@ -97,6 +97,7 @@ export interface RunContext {
   /** The run's scratch directory: fixtures files and the SQLite targets' databases. */
   workDir: string;
   mysqlUrl: string;
+  postgresUrl: string;
   /** The local MariaDB/MySQL server's pid, whose CPU time is read around each MySQL round. */
   databasePid: number | null;
   profileDir: string | null;
@@ -141,7 +142,8 @@ export class TargetRun {
     this.#spec = {
       target: target.id,
       store: target.store,
-      mysqlUrl: target.mysqlDatabase === undefined ? context.mysqlUrl : buildMysqlUrl(target.mysqlDatabase),
+      mysqlUrl: target.database === undefined || target.store !== 'mysql' ? context.mysqlUrl : buildMysqlUrl(target.database),
+      postgresUrl: target.database === undefined || target.store !== 'postgres' ? context.postgresUrl : buildPostgresUrl(target.database),
       sqlitePath: sqlitePathFor(context, target),
       fixturesFile: join(context.workDir, `fixtures-${fileName}.json`),
       connections: this.#connections,
@@ -311,8 +313,9 @@ export class TargetRun {
     result.rssBytes.afterLastRound = result.rounds.at(-1)?.rssBytes ?? Number.NaN;
   }
 
-  /** The database server's CPU time so far, for a MySQL target; null otherwise. */
+  /** The local database server's CPU time so far, for a MySQL or PostgreSQL target; null otherwise. */
   #readDatabaseCpu(): number | null {
+    if (this.#target.store === 'postgres') return readPostgresCpuMicros();
     const pid = this.#context.databasePid;
     return this.#target.store === 'mysql' && pid !== null ? readProcessCpuMicros(pid) : null;
   }

@@ -3,7 +3,7 @@ import type { Store, TargetId } from './protocol.js';
 export interface BenchOptions {
   quick: boolean;
   /**
-   * S2 again with `scaleTokens` live tokens in MySQL, against `liveTokens`: on by default in the
+   * S2 again with `scaleTokens` live tokens in MySQL and in PostgreSQL, against `liveTokens`: on by default in the
    * full suite, off with --no-scale, and off with --only unless --scale asks for it.
    */
   scale: boolean;
@@ -27,14 +27,17 @@ export interface BenchOptions {
   lanes: number;
 }
 
-const USAGE = `usage: pnpm bench [--quick] [--no-scale|--scale] [--profile] [--heap-profile] [--store=mysql|sqlite] [--only=B0,S1,...]
+/** Every store, in the order their blocks run. */
+export const STORES: readonly Store[] = ['mysql', 'sqlite', 'postgres'];
+
+const USAGE = `usage: pnpm bench [--quick] [--no-scale|--scale] [--profile] [--heap-profile] [--store=mysql|sqlite|postgres] [--only=B0,S1,...]
   --quick     one short round per target, no targets enforced: checks that the suite works
-  --no-scale  skip the scale pair (S2 with 1,000,000 live tokens in MySQL against 1,000)
+  --no-scale  skip the scale pairs (S2 with 1,000,000 live tokens against 1,000, on MySQL and PostgreSQL)
   --scale     run the scale pair with --only too
   --profile   CPU-profile the servers over their measured rounds (bench/results/profiles)
   --heap-profile  what the servers allocate in their measured windows, freed objects included,
               in bytes per request (bench/results/profiles)
-  --store     run the scenarios on one store only
+  --store     run the scenarios on these stores only (comma-separated)
   --only      run only the listed targets`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -44,7 +47,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scaleTokens: 1_000_000,
     profile: false,
     heapProfile: false,
-    stores: ['mysql', 'sqlite'],
+    stores: [...STORES],
     only: null,
     connections: 32,
     warmupSeconds: 2,
@@ -67,9 +70,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (arg === '--profile') options.profile = true;
     else if (arg === '--heap-profile') options.heapProfile = true;
     else if (arg.startsWith('--store=')) {
-      const store = arg.slice('--store='.length);
-      if (store !== 'mysql' && store !== 'sqlite') throw new Error(`unknown store '${store}'\n${USAGE}`);
-      options.stores = [store];
+      const stores = arg.slice('--store='.length).split(',').map((store) => store.trim());
+      for (const store of stores) {
+        if (!(STORES as readonly string[]).includes(store)) throw new Error(`unknown store '${store}'\n${USAGE}`);
+      }
+      // In the suite's order, whatever the order asked.
+      options.stores = STORES.filter((store) => stores.includes(store));
     } else if (arg.startsWith('--only=')) {
       options.only = new Set(arg.slice('--only='.length).split(',').map((id) => id.trim().toUpperCase() as TargetId));
     } else if (arg === '--help' || arg === '-h') {

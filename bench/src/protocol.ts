@@ -3,7 +3,7 @@
  * Kept in one file so both sides agree on the shapes.
  */
 
-export type Store = 'mysql' | 'sqlite';
+export type Store = 'mysql' | 'sqlite' | 'postgres';
 
 /** B* are bare-Fastify baselines, S* are Portcullis scenarios. */
 export type TargetId = 'B0' | 'B1' | 'B2' | 'B3' | 'B3S' | 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'S6' | 'S7' | 'S8';
@@ -14,6 +14,7 @@ export interface ServerSpec {
   /** Null for B0 and B1, which touch no database. */
   store: Store | null;
   mysqlUrl: string;
+  postgresUrl: string;
   sqlitePath: string;
   /** Where the server writes the credentials the load generator needs. */
   fixturesFile: string;

@@ -7,12 +7,23 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChildChannel } from './child-channel.js';
-import { buildMysqlUrl, checkMysqlReachable, MYSQL_SCALE_DATABASE, resetMysqlDatabase, resetScaleDatabase } from './database-setup.js';
+import {
+  buildMysqlUrl,
+  buildPostgresUrl,
+  checkMysqlReachable,
+  checkPostgresReachable,
+  MYSQL_SCALE_DATABASE,
+  POSTGRES_SCALE_DATABASE,
+  resetMysqlDatabase,
+  resetPostgresDatabase,
+  resetPostgresScaleDatabase,
+  resetScaleDatabase,
+} from './database-setup.js';
 import { measureInterleaved, measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
-import { parseOptions, type BenchOptions } from './options.js';
+import { parseOptions, STORES, type BenchOptions } from './options.js';
 import { findDatabaseServerPid } from './process-cpu.js';
 import { summarizeProfiles } from './profile-summary.js';
-import type { FromLoad, TargetId, ToLoad } from './protocol.js';
+import type { FromLoad, Store, TargetId, ToLoad } from './protocol.js';
 import { describeMachine, renderChecks, renderTable, updateReadme, type RunReport } from './report.js';
 import { evaluateTargets } from './targets.js';
 import { transpileChildren } from './transpile-children.js';
@@ -43,36 +54,52 @@ function formatCount(count: number): string {
   return String(count);
 }
 
+/** Each server store's databases: the run's, emptied, and the scale pair's large side's. */
+const SERVER_STORES = {
+  mysql: { reset: resetMysqlDatabase, resetScale: resetScaleDatabase, scaleDatabase: MYSQL_SCALE_DATABASE },
+  postgres: { reset: resetPostgresDatabase, resetScale: resetPostgresScaleDatabase, scaleDatabase: POSTGRES_SCALE_DATABASE },
+} as const;
+
 /**
- * The scale pair, after everything else and alone: S2 on an emptied MySQL database with the usual
- * live tokens, and S2 on a database of its own with `scaleTokens` of them, side by side as a
- * block's targets are: two interleaved rounds each (they only set the rate), then five latency
- * runs each, interleaved too and all offered half the small side's peak, so the two p99s (medians
- * of five) compare the same load at nearly the same moments. Five, because at an evenly spread
- * half-peak load a p99 is a few milliseconds, and one pause of the shared host moves it by half.
+ * A scale pair, after everything else and alone: S2 on the store's emptied bench database with
+ * the usual live tokens, and S2 on a database of its own with `scaleTokens` of them, side by side
+ * as a block's targets are: two interleaved rounds each (they only set the rate), then five
+ * latency runs each, interleaved too and all offered half the small side's peak, so the two p99s
+ * (medians of five) compare the same load at nearly the same moments. Five, because at an evenly
+ * spread half-peak load a p99 is a few milliseconds, and one pause of the shared host moves it by half.
  */
-async function measureScalePair(context: RunContext): Promise<TargetResult[]> {
+async function measureScalePair(context: RunContext, store: keyof typeof SERVER_STORES): Promise<TargetResult[]> {
   const { options } = context;
-  await resetMysqlDatabase();
-  await resetScaleDatabase();
+  const databases = SERVER_STORES[store];
+  await databases.reset();
+  await databases.resetScale();
   try {
     return await measureInterleaved(
       context,
       [
-        { id: 'S2', store: 'mysql', key: `S2/mysql@${formatCount(options.liveTokens)}`, liveTokens: options.liveTokens },
+        { id: 'S2', store, key: `S2/${store}@${formatCount(options.liveTokens)}`, liveTokens: options.liveTokens },
         {
           id: 'S2',
-          store: 'mysql',
-          key: `S2/mysql@${formatCount(options.scaleTokens)}`,
+          store,
+          key: `S2/${store}@${formatCount(options.scaleTokens)}`,
           liveTokens: options.scaleTokens,
-          mysqlDatabase: MYSQL_SCALE_DATABASE,
+          database: databases.scaleDatabase,
         },
       ],
       { rounds: 2, latencyRuns: 5, sharedLatencyRate: true },
     );
   } finally {
-    await resetScaleDatabase({ drop: true });
+    await databases.resetScale({ drop: true });
   }
+}
+
+/** Whether a server store answers; without it, its half is skipped loudly, or the run fails under REQUIRE_*. */
+async function checkServerStore(options: BenchOptions, store: Store, name: string, address: string, reachable: () => Promise<boolean>): Promise<void> {
+  if (!options.stores.includes(store) || (await reachable())) return;
+  const requirement = `REQUIRE_${store.toUpperCase()}`;
+  if (process.env[requirement] === '1') throw new Error(`${name} does not answer on ${address} and ${requirement}=1`);
+  console.warn(`!!! ${name} does not answer on ${address}: the ${name} half of the suite is SKIPPED !!!`);
+  options.stores = options.stores.filter((s) => s !== store);
 }
 
 async function main(): Promise<number> {
@@ -84,13 +111,11 @@ async function main(): Promise<number> {
       `${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage.atStart.toFixed(1)}`,
   );
 
-  if (options.stores.includes('mysql') && !(await checkMysqlReachable())) {
-    if (process.env.REQUIRE_MYSQL === '1') throw new Error('MariaDB does not answer on 127.0.0.1:3306 and REQUIRE_MYSQL=1');
-    console.warn('!!! MariaDB does not answer on 127.0.0.1:3306: the MySQL half of the suite is SKIPPED !!!');
-    options.stores = options.stores.filter((s) => s !== 'mysql');
-  }
+  await checkServerStore(options, 'mysql', 'MariaDB', '127.0.0.1:3306', checkMysqlReachable);
+  await checkServerStore(options, 'postgres', 'PostgreSQL', '127.0.0.1:5432', checkPostgresReachable);
   const workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
   if (options.stores.includes('mysql')) await resetMysqlDatabase();
+  if (options.stores.includes('postgres')) await resetPostgresDatabase();
   const profileDir = options.profile || options.heapProfile ? join(benchDir, 'results', 'profiles') : null;
   if (profileDir) {
     // This run's profiles only: a summary left from an earlier run would be printed as this one's.
@@ -112,6 +137,7 @@ async function main(): Promise<number> {
     serverModule: join(childDir, 'server', 'main.js'),
     workDir,
     mysqlUrl: buildMysqlUrl(),
+    postgresUrl: buildPostgresUrl(),
     databasePid,
     profileDir,
   }));
@@ -150,10 +176,11 @@ async function main(): Promise<number> {
         results.push(...measured);
       }
     }
-    // The scale pair empties the database it runs on: nothing may run beside it.
-    if (options.scale && options.stores.includes('mysql')) {
+    // A scale pair empties the database it runs on: nothing may run beside it.
+    for (const store of ['mysql', 'postgres'] as const) {
+      if (!options.scale || !options.stores.includes(store)) continue;
       const began = Date.now();
-      const measured = await measureScalePair(contexts[0]!);
+      const measured = await measureScalePair(contexts[0]!, store);
       for (const result of measured) logResult(result, ((Date.now() - began) / 1000).toFixed(1));
       results.push(...measured);
     }
@@ -187,7 +214,7 @@ async function main(): Promise<number> {
     await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resultsPath}`);
     // Only a complete run describes the suite; a partial one (--only, --store) stays in its JSON.
-    if (options.only === null && options.stores.length === 2) {
+    if (options.only === null && options.stores.length === STORES.length) {
       await updateReadme(join(benchDir, 'README.md'), report, table, checkTable);
     }
   }

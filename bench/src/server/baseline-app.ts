@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import mysql from 'mysql2';
+import pg from 'pg';
 import { BASELINE_ROWS } from '../database-setup.js';
 import type { Fixtures, ServerSpec } from '../protocol.js';
 import { createBenchFastify } from './common-plugins.js';
@@ -59,12 +60,26 @@ export async function createBaselineServer(spec: ServerSpec): Promise<BaselineSe
   };
 }
 
+/** Connections of a baseline's pool: createDatabase's default, on either server. */
+const POOL_SIZE = 10;
+
 function openBaselineDatabase(spec: ServerSpec): BaselineDatabase {
   const createdAt = (): Date => new Date();
   const eventId = (): string => randomBytes(16).toString('base64url');
+  if (spec.store === 'postgres') {
+    // A pg pool sent parameterized queries, as Kysely's PostgreSQL driver does.
+    const pool = new pg.Pool({ connectionString: spec.postgresUrl, max: POOL_SIZE });
+    return {
+      selectItem: async (id) => (await pool.query('SELECT id, name, created_at FROM bench_items WHERE id = $1', [id])).rows[0],
+      insertEvent: async (payload) => {
+        await pool.query('INSERT INTO bench_events (id, payload, created_at) VALUES ($1, $2, $3)', [eventId(), payload, createdAt()]);
+      },
+      close: () => pool.end(),
+    };
+  }
   if (spec.store === 'mysql') {
     // mysql2's callback pool, sent plain queries, as Kysely's MySQL driver does.
-    const pool = mysql.createPool({ uri: spec.mysqlUrl, connectionLimit: 10 });
+    const pool = mysql.createPool({ uri: spec.mysqlUrl, connectionLimit: POOL_SIZE });
     const run = (sql: string, values: unknown[]): Promise<unknown> =>
       new Promise((resolve, reject) => {
         pool.query(sql, values, (error, rows) => (error ? reject(error) : resolve(rows)));

@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 /**
  * Counts the database statements a server process sends, so queries per request are measured and
  * not guessed. mysql2 publishes every `query` and `execute` on diagnostics channels, which reach
- * us whichever copy of mysql2 the store loaded. better-sqlite3 has no such channel, so the
- * statement methods are wrapped on the prototype shared by every database of this process (the
- * store and the bench resolve the same package folder under pnpm).
+ * us whichever copy of mysql2 the store loaded. better-sqlite3 and pg have no such channel, so
+ * better-sqlite3's statement methods and pg's `Client#query` (which its pool and Kysely's
+ * PostgreSQL driver both call) are wrapped on prototypes shared by every database of this process
+ * (the store and the bench resolve the same package folders under pnpm).
  */
 let queryCount = 0;
 let installed = false;
@@ -64,6 +65,7 @@ export function installQueryCounter(): void {
   subscribe('tracing:mysql2:query:start', count);
   subscribe('tracing:mysql2:execute:start', count);
   wrapSqliteStatements();
+  wrapPostgresQueries();
 }
 
 export function readQueryCount(): number {
@@ -97,4 +99,21 @@ function wrapSqliteStatements(): void {
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     };
   }
+}
+
+function wrapPostgresQueries(): void {
+  const require = createRequire(import.meta.url);
+  let Client: { prototype: Record<string, unknown> };
+  try {
+    Client = (require('pg') as { Client: typeof Client }).Client;
+  } catch {
+    return;
+  }
+  const original = Client.prototype.query as (...args: unknown[]) => unknown;
+  // A query is a text or a config object holding one (`{ text, values }`).
+  Client.prototype.query = function countedQuery(this: unknown, ...args: unknown[]) {
+    const query = args[0];
+    countStatement(typeof query === 'string' ? query : (query as { text?: unknown } | null)?.text);
+    return original.apply(this, args);
+  };
 }

@@ -76,7 +76,8 @@ async function createUserVerifier(): Promise<(username: string, password: string
  */
 export async function createScenarioServer(spec: ServerSpec): Promise<BenchServer> {
   if (spec.store === null) throw new Error(`${spec.target} needs a store`);
-  const store = await openKyselyStore(spec.store === 'mysql' ? spec.mysqlUrl : `sqlite:${spec.sqlitePath}`);
+  const urls = { mysql: spec.mysqlUrl, postgres: spec.postgresUrl, sqlite: `sqlite:${spec.sqlitePath}` };
+  const store = await openKyselyStore(urls[spec.store]);
   const app = await createBenchFastify();
   await app.register(fastifyPortcullis, {
     storage: store.storage,
@@ -114,7 +115,7 @@ export async function createScenarioServer(spec: ServerSpec): Promise<BenchServe
   if (spec.target === 'S2' || spec.target === 'S3') {
     fixtures.accessTokens = await issueAccessTokens(app, clientId, Math.min(spec.liveTokens, 1000));
     // The scale mode: the rest of the live tokens go in by multi-row INSERTs (nobody presents them).
-    if (spec.liveTokens > 1000) await insertLiveTokens(store.db, clientId, spec.liveTokens - 1000);
+    if (spec.liveTokens > 1000) await insertLiveTokens(store.db, spec.store, clientId, spec.liveTokens - 1000);
   }
   if (spec.target === 'S6') fixtures.oauth1 = await issueOAuth1Token(store.storage, clientId, clientSecret);
   if (spec.target === 'S8') Object.assign(fixtures, { username: USERNAME, password: PASSWORD });
