@@ -32,3 +32,10 @@ test('a worker thread shows in the process but not in its main thread', { skip: 
   t.ok(offMain >= 200_000, `the worker's time is off the main thread: ${offMain} us`);
   t.equal(readThreadCpuMicros(process.pid, 2 ** 30), null, 'no such thread');
 });
+
+test("a process's reaped children's time is added when asked for", async (t) => {
+  // utime 1234, stime 56, cutime 7 and cstime 3 ticks.
+  const stat = '42 (postgres) S 1 1 1 0 -1 4194560 100 0 0 0 1234 56 7 3 20 0 30 0 500 0 0';
+  t.equal(parseProcStatCpuMicros(stat), 12_900_000);
+  t.equal(parseProcStatCpuMicros(stat, { reapedChildren: true }), 13_000_000);
+});

@@ -106,6 +106,55 @@ test("a SQLite scenario's verdict also reads it against its own store's B2, with
   t.equal(computeRatioToOwnStoreB2([mysqlB2, s4mysql], s4mysql), null, 'a MySQL scenario has its own store\'s B2 as its yardstick');
 });
 
+test('a PostgreSQL scenario meets its own store\'s B2 and B3S, round by round in its block', async (t) => {
+  // B2/mysql twice as fast as B2/postgres: judged against it, S2/postgres would fail.
+  const mysqlB2 = result('B2', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate * 2, cpu / 2]));
+  const postgresB2 = result('B2', 'postgres', 3, yardstickRounds);
+  const postgresB3S = result('B3S', 'postgres', 3, yardstickRounds.map(([rate, cpu]) => [rate / 2, cpu * 2]));
+  const s2 = result('S2', 'postgres', 3, yardstickRounds.map(([rate, cpu]) => [rate * 0.85, cpu / 0.85]));
+  const s1 = result('S1', 'postgres', 3, yardstickRounds.map(([rate, cpu]) => [rate * 0.35, cpu / 0.35]));
+  const all = [mysqlB2, postgresB2, postgresB3S, s2, s1];
+  const s2Ratio = computeRatio(all, s2)!;
+  t.equal(s2Ratio.baseline, 'B2/postgres');
+  t.ok(Math.abs(s2Ratio.ratio - 0.85) < 1e-9, 'paired round by round');
+  t.not(s2Ratio.rounds, null);
+  t.equal(computeRatio(all, s1)?.baseline, 'B3S/postgres');
+
+  const checks = evaluateTargets(all, ['mysql', 'postgres']);
+  const s2Check = checks.find((c) => c.name === 'S2 >= 0.8 x B2' && c.store === 'postgres');
+  t.equal(s2Check?.pass, true);
+  t.equal(s2Check?.detail, '0.85 x B2/postgres (rounds 0.85-0.85)', 'no SQLite-style ratio to its own store beside it');
+  // 0.35 of B2/postgres is 0.70 of B3S/postgres: under 0.75.
+  const s1Check = checks.find((c) => c.name === 'S1 >= 0.75 x B3S' && c.store === 'postgres');
+  t.equal(s1Check?.pass, false);
+  t.match(s1Check?.detail, /^0\.70 x B3S\/postgres/);
+  t.equal(checks.filter((c) => c.store === 'mysql' && c.name.startsWith('S')).length, 0, 'no MySQL scenario, no MySQL verdict');
+
+  // A --store=postgres run without its yardstick judges nothing, and never falls back to MySQL's.
+  t.same(
+    evaluateTargets([mysqlB2, s2], ['postgres']).find((c) => c.name === 'S2 >= 0.8 x B2'),
+    { name: 'S2 >= 0.8 x B2', store: 'postgres', detail: 'B2/postgres not run', pass: null },
+  );
+});
+
+test('MySQL and PostgreSQL scenarios are each judged against their own store', async (t) => {
+  const mysqlB3S = result('B3S', 'mysql', 1, yardstickRounds);
+  const mysqlS1 = result('S1', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.8, cpu / 0.8]));
+  const postgresB3S = result('B3S', 'postgres', 2, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
+  // Faster than B3S/postgres, slower than B3S/mysql.
+  const postgresS1 = result('S1', 'postgres', 2, yardstickRounds.map(([rate, cpu]) => [rate / 2, cpu * 2]));
+  const checks = evaluateTargets([mysqlB3S, mysqlS1, postgresB3S, postgresS1], ['mysql', 'postgres']).filter((c) =>
+    c.name.startsWith('S1 >='),
+  );
+  t.same(
+    checks.map((c) => [c.store, c.detail, c.pass]),
+    [
+      ['mysql', '0.80 x B3S/mysql (rounds 0.80-0.80)', true],
+      ['postgres', '2.00 x B3S/postgres (rounds 2.00-2.00)', true],
+    ],
+  );
+});
+
 test('the verdict of S4 says how far B3, a part of its work, reaches', async (t) => {
   const b2 = result('B2', 'mysql', 1, yardstickRounds);
   const b3 = result('B3', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate * 0.45, cpu / 0.45]));
@@ -164,6 +213,32 @@ test('the scale pair: the larger S2 run against the smaller, by p99 at the same 
   t.equal(check([run(1000, 10), { ...run(1_000_000, 5), ok: false }])?.pass, false, 'a failed run is no pass');
   t.equal(check([run(1000, 10)]), undefined, 'no pair, no check');
   t.equal(check([result('S2', 'mysql', null, [[2000, 300]])]), undefined, 'the block S2 is not half of a pair');
+});
+
+test('each server store has its own scale pair and verdict', async (t) => {
+  const run = (store: Store, count: number, p99Ms: number): TargetResult => ({
+    ...result('S2', store, null, [[2000, 300]]),
+    key: `S2/${store}@${count === 1000 ? '1k' : '1M'}`,
+    liveTokens: count,
+    latency: { rate: 1000, p50Ms: 2, p99Ms, p999Ms: p99Ms * 2 },
+    latencyRuns: [],
+  });
+  const scaleChecks = (results: TargetResult[], stores: Store[]) => evaluateTargets(results, stores).filter((c) => c.name.startsWith('Scale'));
+  // MySQL's pair within 20%, PostgreSQL's not: neither side is compared across stores.
+  const results = [run('mysql', 1000, 10), run('mysql', 1_000_000, 11), run('postgres', 1000, 5), run('postgres', 1_000_000, 9)];
+  t.same(
+    scaleChecks(results, ['mysql', 'postgres']).map((c) => [c.store, c.detail, c.pass]),
+    [
+      ['mysql', '11.0 ms vs 10.0 ms at 1000 req/s', true],
+      ['postgres', '9.0 ms vs 5.0 ms at 1000 req/s', false],
+    ],
+  );
+  t.same(
+    scaleChecks(results, ['postgres']).map((c) => c.store),
+    ['postgres'],
+    'only the stores of the run',
+  );
+  t.same(scaleChecks([run('mysql', 1000, 10), run('postgres', 1_000_000, 9)], ['mysql', 'postgres']), [], 'one side per store is no pair');
 });
 
 test("memory is judged outside V8's young generation, with resident memory shown beside it", async (t) => {
