@@ -92,7 +92,9 @@ export async function resetPostgresDatabase(): Promise<void> {
   await replacePostgresDatabase(POSTGRES_DATABASE);
   await withPostgres(POSTGRES_DATABASE, async (client) => {
     await client.query('CREATE TABLE bench_items (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at TIMESTAMPTZ(3) NOT NULL)');
-    await client.query('CREATE TABLE bench_events (id VARCHAR(32) PRIMARY KEY, payload VARCHAR(255) NOT NULL, created_at TIMESTAMPTZ(3) NOT NULL)');
+    await client.query(
+      'CREATE TABLE bench_events (id VARCHAR(32) PRIMARY KEY, payload VARCHAR(255) NOT NULL, created_at TIMESTAMPTZ(3) NOT NULL)',
+    );
     await client.query(
       `INSERT INTO bench_items (id, name, created_at) SELECT i, 'item ' || i, now() FROM generate_series(1, ${BASELINE_ROWS}) AS i`,
     );

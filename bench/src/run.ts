@@ -13,7 +13,9 @@ import {
   checkMysqlReachable,
   checkPostgresReachable,
   MYSQL_SCALE_DATABASE,
+  MYSQL_SERVER_URL,
   POSTGRES_SCALE_DATABASE,
+  POSTGRES_SERVER_URL,
   resetMysqlDatabase,
   resetPostgresDatabase,
   resetPostgresScaleDatabase,
@@ -94,8 +96,15 @@ async function measureScalePair(context: RunContext, store: keyof typeof SERVER_
 }
 
 /** Whether a server store answers; without it, its half is skipped loudly, or the run fails under REQUIRE_*. */
-async function checkServerStore(options: BenchOptions, store: Store, name: string, address: string, reachable: () => Promise<boolean>): Promise<void> {
+async function checkServerStore(
+  options: BenchOptions,
+  store: Store,
+  name: string,
+  url: string,
+  reachable: () => Promise<boolean>,
+): Promise<void> {
   if (!options.stores.includes(store) || (await reachable())) return;
+  const address = new URL(url).host;
   const requirement = `REQUIRE_${store.toUpperCase()}`;
   if (process.env[requirement] === '1') throw new Error(`${name} does not answer on ${address} and ${requirement}=1`);
   console.warn(`!!! ${name} does not answer on ${address}: the ${name} half of the suite is SKIPPED !!!`);
@@ -111,8 +120,8 @@ async function main(): Promise<number> {
       `${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage.atStart.toFixed(1)}`,
   );
 
-  await checkServerStore(options, 'mysql', 'MariaDB', '127.0.0.1:3306', checkMysqlReachable);
-  await checkServerStore(options, 'postgres', 'PostgreSQL', '127.0.0.1:5432', checkPostgresReachable);
+  await checkServerStore(options, 'mysql', 'MariaDB', MYSQL_SERVER_URL, checkMysqlReachable);
+  await checkServerStore(options, 'postgres', 'PostgreSQL', POSTGRES_SERVER_URL, checkPostgresReachable);
   const workDir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
   if (options.stores.includes('mysql')) await resetMysqlDatabase();
   if (options.stores.includes('postgres')) await resetPostgresDatabase();
