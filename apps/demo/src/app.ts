@@ -31,7 +31,7 @@ import { DatabaseSessionStore } from './session-store.js';
 import { findUserById } from './users.js';
 
 export interface BuildAppOptions {
-  /** `sqlite:path`, `sqlite::memory:` or `mysql://...`; ignored when `db` is given. Default `sqlite::memory:`. */
+  /** `sqlite:path`, `sqlite::memory:`, `mysql://...` or `postgres://...`; ignored when `db` is given. Default `sqlite::memory:`. */
   databaseUrl?: string;
   /** An open database to use (the caller closes it); otherwise the app opens one and closes it on `close()`. */
   db?: AnyDb;

@@ -1,4 +1,5 @@
 import type { DemoDb } from './db/database.js';
+import { isDuplicateKey, supportsReturning } from './db/dialect.js';
 
 export interface PollChoice {
   id: number;
@@ -21,8 +22,10 @@ export interface PollResults {
 
 export async function createPoll(db: DemoDb, question: string, choices: string[], now = new Date()): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const inserted = await trx.insertInto('demo_polls').values({ question, created_at: now.getTime() }).executeTakeFirstOrThrow();
-    const pollId = Number(inserted.insertId);
+    const insert = trx.insertInto('demo_polls').values({ question, created_at: now.getTime() });
+    const pollId = supportsReturning(trx)
+      ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id)
+      : Number((await insert.executeTakeFirstOrThrow()).insertId);
     await trx
       .insertInto('demo_choices')
       .values(choices.map((label, position) => ({ poll_id: pollId, label, position })))
@@ -84,11 +87,6 @@ export async function castVote(
     if (isDuplicateKey(error)) return 'already_voted';
     throw error;
   }
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'ER_DUP_ENTRY';
 }
 
 export async function getResults(db: DemoDb, poll: Poll): Promise<PollResults> {

@@ -43,9 +43,9 @@ t.test('usage errors', async (t) => {
 });
 
 t.test('a bad DATABASE_URL fails with one line and exit code 1', async (t) => {
-  const result = await runCliProcess(['client:list'], { ...env, DATABASE_URL: 'postgres://nope' });
+  const result = await runCliProcess(['client:list'], { ...env, DATABASE_URL: 'mongodb://nope' });
   t.equal(result.code, 1);
-  t.match(result.stderr, /^error: .*sqlite:/);
+  t.match(result.stderr, /^error: .*postgres:\/\/.*sqlite:/);
   t.equal(result.stderr.trim().split('\n').length, 1);
 });
 

@@ -126,6 +126,8 @@ t.test('config resolves relative sqlite paths from the demo folder', async (t) =
   t.equal(resolveDatabaseUrl('sqlite::memory:'), 'sqlite::memory:');
   t.equal(resolveDatabaseUrl('sqlite:/abs/x.sqlite'), 'sqlite:/abs/x.sqlite');
   t.equal(resolveDatabaseUrl('mysql://root@127.0.0.1/test'), 'mysql://root@127.0.0.1/test');
+  t.equal(readConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/polls' }).databaseUrl, 'postgres://postgres@127.0.0.1:5432/polls');
+  t.equal(readConfig({ DATABASE_URL: 'postgresql://postgres@127.0.0.1/polls' }).databaseUrl, 'postgresql://postgres@127.0.0.1/polls');
   const config = readConfig({});
   t.same(
     { host: config.host, port: config.port, development: config.development, databaseUrl: config.databaseUrl },
@@ -133,7 +135,7 @@ t.test('config resolves relative sqlite paths from the demo folder', async (t) =
   );
   t.equal(readConfig({ NODE_ENV: 'production' }).development, false);
   t.throws(() => readConfig({ PORT: 'eighty' }), /PORT/);
-  await t.rejects(openDatabase('postgres://x'), /mysql:\/\/.*sqlite:path/);
+  await t.rejects(openDatabase('mongodb://x'), /postgres:\/\/.*mysql:\/\/.*sqlite:path/);
 });
 
 t.test('secrets: from the environment, or generated once into the data folder with mode 0600', async (t) => {

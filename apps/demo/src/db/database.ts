@@ -13,9 +13,10 @@ export type DemoDb = Kysely<DemoDatabase>;
 export type AnyDb = Kysely<any>;
 
 /**
- * Opens the database named by a URL (`sqlite:path/to/file.sqlite`, `sqlite::memory:` or
- * `mysql://user:password@host:port/database`) through @portcullis/kysely, so Portcullis's tables
- * and the demo's share one connection (one database, even for `sqlite::memory:`).
+ * Opens the database named by a URL (`sqlite:path/to/file.sqlite`, `sqlite::memory:`,
+ * `mysql://user:password@host:port/database` or `postgres://user:password@host:port/database`)
+ * through @portcullis/kysely, so Portcullis's tables and the demo's share one connection (one
+ * database, even for `sqlite::memory:`).
  */
 export async function openDatabase(url: string): Promise<AnyDb> {
   createPrivateSqliteFile(url);
@@ -44,14 +45,14 @@ function createPrivateSqliteFile(url: string): void {
 }
 
 /**
- * MySQL: a request that would wait more than this for a row lock another connection holds answers
- * 503 and frees its pool connection, instead of queueing every later request behind it for
- * InnoDB's default 50 s. A `lockWaitTimeout` in the URL wins.
+ * MySQL and PostgreSQL: a request that would wait more than this for a row lock another connection
+ * holds answers 503 and frees its pool connection, instead of queueing every later request behind
+ * it (for InnoDB's default 50 s, or for ever on PostgreSQL). A `lockWaitTimeout` in the URL wins.
  */
 export const DEMO_LOCK_WAIT_SECONDS = 5;
 
 function lockWaitOptions(url: string): { lockWaitTimeout?: number } {
-  if (!url.startsWith('mysql://') || !URL.canParse(url) || new URL(url).searchParams.has('lockWaitTimeout')) return {};
+  if (!/^(mysql|postgres|postgresql):\/\//.test(url) || !URL.canParse(url) || new URL(url).searchParams.has('lockWaitTimeout')) return {};
   return { lockWaitTimeout: DEMO_LOCK_WAIT_SECONDS };
 }
 

@@ -1,5 +1,16 @@
 import type { AnyDb } from './database.js';
-import { Migrator, NO_MIGRATIONS, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { Migrator, NO_MIGRATIONS, PostgresAdapter, type ColumnDefinitionBuilder, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+
+/**
+ * An integer primary key the database numbers: an identity column on PostgreSQL, which has no
+ * AUTO_INCREMENT; `AUTO_INCREMENT` on MySQL/MariaDB and `AUTOINCREMENT` on SQLite. The schema's
+ * only dialect difference, kept here so the migrations import nothing from run-time code.
+ */
+function numberedKey(db: AnyDb): (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return db.getExecutor().adapter instanceof PostgresAdapter
+    ? (col) => col.primaryKey().generatedByDefaultAsIdentity()
+    : (col) => col.primaryKey().autoIncrement();
+}
 
 /**
  * The demo's migrations, in code (no folder read at run time) and in their own migration tables,
@@ -19,13 +30,13 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('demo_polls')
-        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', numberedKey(db))
         .addColumn('question', 'varchar(255)', (col) => col.notNull())
         .addColumn('created_at', 'bigint', (col) => col.notNull())
         .execute();
       await db.schema
         .createTable('demo_choices')
-        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', numberedKey(db))
         .addColumn('poll_id', 'integer', (col) => col.notNull().references('demo_polls.id').onDelete('cascade'))
         .addColumn('label', 'varchar(255)', (col) => col.notNull())
         .addColumn('position', 'integer', (col) => col.notNull())

@@ -2,7 +2,8 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 /**
  * The demo's own tables, next to Portcullis's `portcullis_*` tables in the same database.
- * Times are integer milliseconds since the epoch (UTC), which SQLite and MySQL store alike.
+ * Times are integer milliseconds since the epoch (UTC), which SQLite, MySQL and PostgreSQL store
+ * alike; PostgreSQL's driver reads a `bigint` back as a string, so readers pass them to Number().
  */
 export interface DemoDatabase {
   demo_users: DemoUserTable;
