@@ -6,14 +6,10 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { DEMO_LOCK_WAIT_SECONDS } from '../src/db/database.js';
 import { onEachDatabase, type DatabaseKind } from './databases.js';
-import { ALICE_PASSWORD, bearer, Browser, buildTestApp, form, SECRET_KEY, SESSION_SECRET } from './helpers.js';
+import { ALICE_PASSWORD, basicAuth, bearer, Browser, buildTestApp, form, SECRET_KEY, SESSION_SECRET } from './helpers.js';
 import { runCliProcess } from './run.js';
 
 const REDIRECT_URI = 'https://client.example/cb';
-
-function basic(id: string, secret: string): Record<string, string> {
-  return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` };
-}
 
 /** How long a statement of the demo's connection waits for a row lock, in seconds; null on SQLite. */
 const lockWaitQuery: Record<DatabaseKind, string | null> = {
@@ -40,14 +36,14 @@ await onEachDatabase('the demo', async (t, database) => {
   t.teardown(() => app.close());
 
   await t.test('client_credentials for the client the CLI created', async (t) => {
-    const token = await app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'client_credentials', scope: 'polls:stats' }, basic(daemon.client_id, daemon.client_secret)) });
+    const token = await app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'client_credentials', scope: 'polls:stats' }, basicAuth(daemon.client_id, daemon.client_secret)) });
     t.equal(token.statusCode, 200, token.body);
     t.equal(token.json().scope, 'polls:stats');
     t.notOk(token.json().refresh_token, 'no refresh token (RFC 6749 section 4.4.3)');
     const stats = await app.inject({ url: `/api/polls/${pollId}/stats`, headers: bearer(token.json().access_token) });
     t.equal(stats.statusCode, 200, stats.body);
     t.equal(stats.json().total_votes, 0);
-    const wrongSecret = await app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'client_credentials' }, basic(daemon.client_id, `${daemon.client_secret}x`)) });
+    const wrongSecret = await app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'client_credentials' }, basicAuth(daemon.client_id, `${daemon.client_secret}x`)) });
     t.equal(wrongSecret.statusCode, 401);
     t.equal(wrongSecret.json().error, 'invalid_client');
   });
@@ -64,7 +60,7 @@ await onEachDatabase('the demo', async (t, database) => {
     const location = new URL(String(approved.headers.location));
     t.equal(location.searchParams.get('state'), 's1');
     const code = location.searchParams.get('code') ?? '';
-    const exchange = () => app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, basic(client.id, client.secret)) });
+    const exchange = () => app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, basicAuth(client.id, client.secret)) });
 
     const tokens = await exchange();
     t.equal(tokens.statusCode, 200, tokens.body);
@@ -72,7 +68,7 @@ await onEachDatabase('the demo', async (t, database) => {
     const me = await app.inject({ url: '/api/me', headers: bearer(tokens.json().access_token) });
     t.equal(me.statusCode, 200, 'the access token works');
 
-    const refresh = (token: string) => app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'refresh_token', refresh_token: token }, basic(client.id, client.secret)) });
+    const refresh = (token: string) => app.inject({ method: 'POST', url: '/oauth/token', ...form({ grant_type: 'refresh_token', refresh_token: token }, basicAuth(client.id, client.secret)) });
     const rotated = await refresh(tokens.json().refresh_token);
     t.equal(rotated.statusCode, 200, rotated.body);
     t.not(rotated.json().refresh_token, tokens.json().refresh_token, 'a new refresh token');

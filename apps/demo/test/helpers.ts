@@ -116,6 +116,11 @@ export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
 
+/** HTTP Basic client authentication, id and secret form-encoded first (RFC 6749 section 2.3.1). */
+export function basicAuth(id: string, secret: string): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` };
+}
+
 /**
  * Records every promise rejection left unhandled from now until the test ends: in the demo process
  * such a rejection stops the server. Node reports them a tick late, so the check waits a moment.

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { formatAuthorizationHeader, signRequest } from '@portcullis/core';
 import { createConnection } from 'mysql2/promise';
 import t from 'tap';
-import { Browser, SECRET_KEY, SESSION_SECRET } from './helpers.js';
+import { basicAuth, Browser, SECRET_KEY, SESSION_SECRET } from './helpers.js';
 import { connectTestRedis, deletePrefix, randomPrefix, REDIS_URL } from './redis.js';
-import { HttpBrowser, startServer, type RunningServer } from './run.js';
+import { HttpBrowser, postForm, startServer, type RunningServer } from './run.js';
 
 const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 // The public URL both instances stand behind, as a load balancer would present them.
@@ -27,16 +27,6 @@ function skipLoudly(message: string, required: boolean): void {
   console.error(`\n${'!'.repeat(message.length)}\n${message}\n${'!'.repeat(message.length)}\n`);
   if (required) t.fail(message);
   else t.test('two demo instances behind one database and one Redis', { skip: message }, async () => {});
-}
-
-async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-  const text = await response.text();
-  return { status: response.status, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-function basic(id: string, secret: string): Record<string, string> {
-  return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` };
 }
 
 const mysqlUp = await mysqlReachable();
@@ -85,7 +75,7 @@ if (!mysqlUp) {
     t.ok(password && clientId && clientSecret && redirectUri, 'the first instance bootstrapped the shared database');
     t.notMatch(b.output(), /admin password/, 'the second found it bootstrapped');
     if (!password || !clientId || !clientSecret || !redirectUri) return;
-    const client = basic(clientId, clientSecret);
+    const client = basicAuth(clientId, clientSecret);
 
     await t.test('an authorization begun on one instance is finished on the other', async (t) => {
       const browser = new HttpBrowser();

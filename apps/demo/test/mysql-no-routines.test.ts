@@ -7,22 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { connectMysqlAdmin, MYSQL_SERVER, skipLoudly, uniqueDatabaseName } from './databases.js';
-import { Browser, SECRET_KEY, SESSION_SECRET } from './helpers.js';
-import { HttpBrowser, startServer, type RunningServer } from './run.js';
+import { basicAuth, Browser, SECRET_KEY, SESSION_SECRET } from './helpers.js';
+import { HttpBrowser, postForm, startServer, type RunningServer } from './run.js';
 
 const NAME = 'the demo as a MariaDB user without CREATE ROUTINE or ALTER ROUTINE';
 /** Everything a schema and its rows need, and no stored-routine privilege. */
 const TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, ALTER, REFERENCES';
-
-async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-  const text = await response.text();
-  return { status: response.status, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-function basic(id: string, secret: string): Record<string, string> {
-  return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` };
-}
 
 const admin = await connectMysqlAdmin();
 if (!admin) {
@@ -63,7 +53,7 @@ if (!admin) {
     const clientSecret = /client_secret:\s+(\S+)/.exec(server.output())?.[1];
     const redirectUri = /redirect_uri:\s+(\S+)/.exec(server.output())?.[1];
     if (!adminPassword || !clientId || !clientSecret || !redirectUri) return t.fail(`the first start printed no credentials:\n${server.output()}`);
-    const client = basic(clientId, clientSecret);
+    const client = basicAuth(clientId, clientSecret);
 
     const credentials = await postForm(`${baseUrl}/oauth/token`, { grant_type: 'client_credentials', scope: 'polls:stats' }, client);
     t.equal(credentials.status, 200, 'client_credentials');

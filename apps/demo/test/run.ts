@@ -106,3 +106,10 @@ export class HttpBrowser {
     return { status: response.status, location: response.headers.get('location'), body: await response.text() };
   }
 }
+
+/** A form POST over real HTTP; the body parsed when it is JSON. */
+export async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  const text = await response.text();
+  return { status: response.status, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
