@@ -247,10 +247,12 @@ function createGuard(context: GuardContext, scopes: readonly string[]): ScopeGua
 }
 
 /**
- * A `requireScope({ auto: true })` guard met outside route options (an `addHook`), where
- * `onRoute` could not resolve it: resolved per route URL on first use, then cached.
+ * A `requireScope({ auto: true })` guard: the scope comes from the URL of the route the request
+ * matched (`request.routeOptions.url`), derived on the first request of each route and kept, so
+ * one guard serves every route it is attached to (a route option or an `addHook`) and no route is
+ * edited to hold it.
  */
-function createLateAutoGuard(context: GuardContext, options: RequireScopeOptions): ScopeGuard {
+function createAutoGuard(context: GuardContext, options: RequireScopeOptions): ScopeGuard {
   const byUrl = new Map<string, ScopeGuard>();
   return async function requireAutoScopeGuard(
     request: FastifyRequest,
@@ -260,7 +262,7 @@ function createLateAutoGuard(context: GuardContext, options: RequireScopeOptions
     let guard = byUrl.get(url);
     if (guard === undefined) {
       const scope = deriveAutoScope(url, options);
-      context.declarations.declare([scope], [{ method: request.method, url }]);
+      context.declarations.declare([scope], request.method === 'HEAD' ? [] : [{ method: request.method, url }]);
       guard = createGuard(context, [scope]);
       byUrl.set(url, guard);
     }
@@ -281,7 +283,7 @@ export function createRequireScope(context: GuardContext): RequireScope {
           throw new InvalidScopeError(JSON.stringify(part), 'is not a valid app or view name');
         }
       }
-      const guard: TaggedGuard = createLateAutoGuard(context, first);
+      const guard: TaggedGuard = createAutoGuard(context, first);
       guard[kGuardSpec] = { scopes: [], auto: { ...first } };
       return guard;
     }
@@ -299,32 +301,24 @@ export function createRequireScope(context: GuardContext): RequireScope {
 }
 
 /**
- * The `onRoute` hook: records the routes each guard protects and gives every
- * `requireScope({ auto: true })` in the route's preHandler its route's scope.
+ * The `onRoute` hook: reads (never changes) the preHandlers of each route added, so that
+ * `declaredScopes()` lists the routes a guard protects before any request, and a route
+ * `requireScope({ auto: true })` cannot name fails when it is added rather than on its first request.
  */
 export function createRouteScopeHook(context: GuardContext): (routeOptions: RouteOptions) => void {
-  return function resolveRouteScopes(routeOptions: RouteOptions): void {
+  return function declareRouteScopes(routeOptions: RouteOptions): void {
     const handlers = routeOptions.preHandler;
     if (handlers === undefined) return;
     const list = (Array.isArray(handlers) ? handlers : [handlers]) as TaggedGuard[];
-    if (!list.some((handler) => typeof handler === 'function' && handler[kGuardSpec] !== undefined)) return;
-    const methods = (Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method]).filter(
-      (method) => method !== 'HEAD',
-    );
-    const routes: ScopedRoute[] = methods.map((method) => ({ method, url: routeOptions.url }));
-    const resolved = list.map((handler) => {
+    let routes: ScopedRoute[] | undefined;
+    for (const handler of list) {
       const spec = typeof handler === 'function' ? handler[kGuardSpec] : undefined;
-      if (spec === undefined) return handler;
-      if (spec.auto === null) {
-        context.declarations.declare(spec.scopes, routes);
-        return handler;
-      }
-      const scope = deriveAutoScope(routeOptions.url, spec.auto);
-      context.declarations.declare([scope], routes);
-      const guard: TaggedGuard = createGuard(context, [scope]);
-      guard[kGuardSpec] = { scopes: [scope], auto: null };
-      return guard;
-    });
-    (routeOptions as { preHandler: unknown }).preHandler = Array.isArray(handlers) ? resolved : resolved[0];
+      if (spec === undefined) continue;
+      routes ??= (Array.isArray(routeOptions.method) ? routeOptions.method : [routeOptions.method])
+        .filter((method) => method !== 'HEAD')
+        .map((method) => ({ method, url: routeOptions.url }));
+      const scopes = spec.auto === null ? spec.scopes : [deriveAutoScope(routeOptions.url, spec.auto)];
+      context.declarations.declare(scopes, routes);
+    }
   };
 }

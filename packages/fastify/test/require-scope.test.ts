@@ -351,3 +351,41 @@ t.test('a storage failure is 503 temporarily_unavailable, on protected routes an
   t.match(authorize.body, /temporarily_unavailable/);
   t.notMatch(authorize.body + guarded.body, /destroyed|sqlite|SELECT/i, 'driver messages stay on the server');
 });
+
+t.test('requireScope leaves the routes as the application wrote them', async (t) => {
+  const seen = new Map<string, unknown>();
+  const own = async () => undefined;
+  const autoGuard: unknown[] = [];
+  const built = await buildTestApp({
+    routes: (app) => {
+      // Runs after the plugin's own onRoute hook: it sees what Fastify will build the route from.
+      app.addHook('onRoute', (route) => {
+        if (route.url.startsWith('/kept')) seen.set(route.url, route.preHandler);
+      });
+      const list = [own, app.requireScope({ auto: true, app: 'polls' })];
+      autoGuard.push(list, list[1]);
+      app.get('/kept/polls/:id/results', { preHandler: list }, async (request) => request.oauth);
+      const single = app.requireScope({ auto: true, app: 'polls', view: 'vote' });
+      autoGuard.push(single);
+      app.get('/kept/polls/:id', { preHandler: single }, async (request) => request.oauth);
+    },
+  });
+  t.teardown(built.close);
+  const [list, inList, single] = autoGuard as [unknown[], unknown, unknown];
+  const listed = seen.get('/kept/polls/:id/results') as unknown[];
+  t.equal(listed, list, 'the same preHandler array');
+  t.same(listed, [own, inList], 'holding the same functions');
+  t.equal(listed[1], inList);
+  t.equal(seen.get('/kept/polls/:id'), single, 'a single preHandler is the same function');
+  const { client } = await built.app.oauth.registerClient({ name: 'Kept', grantTypes: ['client_credentials'], scopes: ['polls:results', 'polls:vote'] });
+  const issue = async (scope: string[]) => (await built.app.oauth.issueTokens({ clientId: client.id, userId: null, scope })).access_token;
+  const results = await built.app.inject({ method: 'GET', url: '/kept/polls/1/results', headers: { authorization: `Bearer ${await issue(['polls:results'])}` } });
+  t.equal(results.statusCode, 200, 'the scope comes from the matched route');
+  const detail = await built.app.inject({ method: 'GET', url: '/kept/polls/1', headers: { authorization: `Bearer ${await issue(['polls:results'])}` } });
+  t.equal(detail.statusCode, 403);
+  t.match(detail.headers['www-authenticate'], /scope="polls:vote"/);
+  t.match(built.app.oauth.declaredScopes(), [
+    { scope: 'polls:results', routes: [{ method: 'GET', url: '/kept/polls/:id/results' }] },
+    { scope: 'polls:vote', routes: [{ method: 'GET', url: '/kept/polls/:id' }] },
+  ]);
+});
