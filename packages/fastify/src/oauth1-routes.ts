@@ -1,24 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   invalidRequest,
   OAuthError,
-  type AuthenticatedUser,
   type OAuth1AuthorizationRequest,
   type OAuth1CompletionResult,
   type OAuth1Provider,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import {
-  describeScopes,
-  locateLogin,
-  sendConsentPage,
-  sessionOf,
-  takeConsentDecision,
-  toArray,
-  type PendingConsent,
-  type SessionLike,
-} from './consent-session.js';
+import { createConsentFlow, sendCredentialRedirect, toArray, toPageError, type ConsentProtocol } from './consent.js';
 import { handleHtmlRouteError, handleJsonRouteError } from './error-handler.js';
 import {
   renderDeniedPage,
@@ -26,8 +15,7 @@ import {
   sendErrorPage,
   setPageHeaders,
 } from './html-pages.js';
-import { CONSENT_FIELDS, type ConsentContext, type ResolvedOptions } from './options.js';
-import { sendRedirect } from './redirects.js';
+import { CONSENT_FIELDS, type ResolvedOptions } from './options.js';
 import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 import { endpointConfig } from './route-config.js';
 import type { OAuth1Paths } from './types.js';
@@ -41,34 +29,20 @@ export interface OAuth1RouteOptions {
 
 type FormBody = Record<string, string | string[] | undefined>;
 
-/**
- * What the session keeps under `sessionKey` between the authorization request, login and
- * consent. The same key as OAuth 2's pending request (applications keep that key across the
- * session regeneration of their login), told apart by `protocol`.
- */
-interface PendingOAuth1Authorization extends PendingConsent {
-  protocol: 'oauth1';
-  request: OAuth1AuthorizationRequest;
-}
-
-/** The pending OAuth 1.0a request, if the session holds one of the right shape (stores hand back parsed JSON). */
-function readPending(session: SessionLike, key: string): PendingOAuth1Authorization | null {
-  const value = session.get(key) as Partial<PendingOAuth1Authorization> | null | undefined;
-  if (value === null || typeof value !== 'object' || value.protocol !== 'oauth1') return null;
-  const request = value.request as Partial<OAuth1AuthorizationRequest> | null | undefined;
-  if (
-    request === null ||
-    typeof request !== 'object' ||
-    typeof request.token !== 'string' ||
-    typeof request.clientId !== 'string' ||
-    typeof request.clientName !== 'string' ||
-    typeof request.callback !== 'string' ||
-    !Array.isArray(request.scope)
-  ) {
-    return null;
-  }
-  return value as PendingOAuth1Authorization;
-}
+/** The OAuth 1.0a side of the consent flow. */
+const oauth1Consent: ConsentProtocol<OAuth1AuthorizationRequest> = {
+  protocol: 'oauth1',
+  hasShape: (request) =>
+    typeof request.token === 'string' &&
+    typeof request.clientId === 'string' &&
+    typeof request.clientName === 'string' &&
+    typeof request.callback === 'string' &&
+    Array.isArray(request.scope),
+  contextOf: (request) => ({ protocol: 'oauth1', oauth1Request: request }),
+  // `oob` yields no origin: the form then posts to this server only.
+  returnTarget: (request) => request.callback,
+  scope: (request) => request.scope,
+};
 
 /** A form field sent once, or undefined (absent or repeated). */
 function single(body: FormBody, name: string): string | undefined {
@@ -79,16 +53,6 @@ function single(body: FormBody, name: string): string | undefined {
 function readBody(request: FastifyRequest): FormBody {
   const body = request.body;
   return body !== null && typeof body === 'object' ? (body as FormBody) : {};
-}
-
-/** The core's `{ status, error }` as one error, the status of the result winning. */
-function toPageError(status: number, error: OAuthError): OAuthError {
-  if (error.status === status) return error;
-  return new OAuthError(error.error, {
-    status,
-    headers: error.headers,
-    ...(error.description === undefined ? {} : { description: error.description }),
-  });
 }
 
 /**
@@ -123,63 +87,18 @@ async function registerCredentialRoutes(routes: FastifyInstance, options: OAuth1
 /** Resource owner authorization (section 2.2): a browser is on the other end. */
 async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: OAuth1RouteOptions): Promise<void> {
   const { provider, registry, settings, paths } = options;
-  const { sessionKey, getUser, loginUrl, renderConsent } = settings;
+  const consent = createConsentFlow(oauth1Consent, registry, settings, paths.authorization);
   routes.setErrorHandler(handleHtmlRouteError);
-
-  async function askConsent(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    pendingRequest: OAuth1AuthorizationRequest,
-    redirectStatus: number,
-  ): Promise<unknown> {
-    const session = sessionOf(request);
-    const user: AuthenticatedUser | null = await getUser(request);
-    if (user === null || user === undefined) {
-      session.set(sessionKey, { protocol: 'oauth1', request: pendingRequest } satisfies PendingOAuth1Authorization);
-      // A GET comes back with its own query (checked afresh); a POSTed request resumes from the
-      // session. The path is ours, never the request's: `//host/...` would make it an open redirect.
-      const query = request.url.indexOf('?');
-      const returnTo =
-        request.method === 'GET' && query !== -1 ? `${paths.authorization}${request.url.slice(query)}` : paths.authorization;
-      reply.header('cache-control', 'no-store');
-      return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
-    }
-    const csrfToken = randomBytes(32).toString('base64url');
-    session.set(sessionKey, {
-      protocol: 'oauth1',
-      request: pendingRequest,
-      csrfToken,
-      userId: user.id,
-    } satisfies PendingOAuth1Authorization);
-    const context: ConsentContext = {
-      protocol: 'oauth1',
-      oauth1Request: pendingRequest,
-      user,
-      scopes: describeScopes(registry, pendingRequest.scope),
-      action: paths.authorization,
-      csrfToken,
-      fields: CONSENT_FIELDS,
-    };
-    // `oob` yields no origin: the form then posts to this server only.
-    return sendConsentPage(request, reply, context, pendingRequest.callback, renderConsent);
-  }
 
   function sendCompletion(reply: FastifyReply, result: OAuth1CompletionResult, clientName: string): FastifyReply {
     switch (result.kind) {
       case 'redirect':
-        // The location carries the verifier: nothing on the way may keep it.
-        reply.header('cache-control', 'no-store');
-        reply.header('referrer-policy', 'no-referrer');
-        return sendRedirect(reply, result.location, 303);
+        return sendCredentialRedirect(reply, result.location, 303);
       case 'verifier':
         setPageHeaders(reply);
         return reply.code(200).type('text/html; charset=utf-8').send(renderVerifierPage(clientName, result.verifier));
       case 'denied':
-        if (result.location !== undefined) {
-          reply.header('cache-control', 'no-store');
-          reply.header('referrer-policy', 'no-referrer');
-          return sendRedirect(reply, result.location, 303);
-        }
+        if (result.location !== undefined) return sendCredentialRedirect(reply, result.location, 303);
         setPageHeaders(reply);
         return reply.code(200).type('text/html; charset=utf-8').send(renderDeniedPage(clientName));
       case 'error':
@@ -192,15 +111,7 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
     if (decision !== 'approve' && decision !== 'deny') {
       return sendErrorPage(reply, invalidRequest('The decision must be "approve" or "deny".'));
     }
-    const session = sessionOf(request);
-    const taken = await takeConsentDecision(
-      request,
-      session,
-      sessionKey,
-      readPending(session, sessionKey),
-      single(body, CONSENT_FIELDS.csrfToken),
-      getUser,
-    );
+    const taken = await consent.take(request, single(body, CONSENT_FIELDS.csrfToken));
     if (taken instanceof OAuthError) return sendErrorPage(reply, taken);
     const { pending, user } = taken;
     const scope =
@@ -219,14 +130,11 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
   const authorizePath = `${settings.oauth1RoutePrefix}/authorize`;
 
   routes.get(authorizePath, { config: endpointConfig('oauth1_authorize') }, async function authorizeOAuth1(request, reply) {
-    // Back from the login page without the query: resume the request kept in the session.
-    if (!request.url.includes('?')) {
-      const pending = readPending(sessionOf(request), sessionKey);
-      if (pending !== null) return askConsent(request, reply, pending.request, 302);
-    }
+    const resumed = consent.resume(request, reply);
+    if (resumed !== undefined) return resumed;
     const result = await provider.validateAuthorizationRequest(toOAuthRequest(request));
     if (result.kind === 'error') return sendErrorPage(reply, toPageError(result.status, result.error));
-    return askConsent(request, reply, result.request, 302);
+    return consent.ask(request, reply, result.request, 302);
   });
 
   routes.route({
@@ -245,6 +153,6 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
     if (body[CONSENT_FIELDS.decision] !== undefined) return decide(request, reply, body);
     const result = await provider.validateAuthorizationRequest(toOAuthRequest(request));
     if (result.kind === 'error') return sendErrorPage(reply, toPageError(result.status, result.error));
-    return askConsent(request, reply, result.request, 303);
+    return consent.ask(request, reply, result.request, 303);
   });
 }

@@ -148,7 +148,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
         routes: (app) =>
           app.post<{ Body: { request: AuthorizationRequest } }>('/test/pending', async (request) => {
             const session = request.session as unknown as { set(key: string, value: unknown): void };
-            session.set('portcullis', { request: request.body.request, csrfToken: 'kept-csrf', userId: 'alice' });
+            session.set('portcullis', { protocol: 'oauth2', request: request.body.request, csrfToken: 'kept-csrf', userId: 'alice' });
             return { ok: true };
           }),
       },

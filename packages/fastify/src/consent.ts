@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  constantTimeEqual,
+  invalidRequest,
+  OAuthError,
+  serverError,
+  toUriText,
+  type AuthenticatedUser,
+  type AuthorizationRequest,
+  type OAuth1AuthorizationRequest,
+} from '@portcullis/core';
+import type { ScopeRegistry } from '@portcullis/scopes';
+import { renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import { CONSENT_FIELDS, type ConsentContext, type LoginUrl, type ResolvedOptions } from './options.js';
+import { sendRedirect } from './redirects.js';
+
+/** The part of `@fastify/session` the authorize endpoints use. */
+export interface SessionLike {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+}
+
+/** The request's session; a route reached without `@fastify/session` is a server misconfiguration. */
+export function sessionOf(request: FastifyRequest): SessionLike {
+  const session = (request as unknown as { session?: SessionLike }).session;
+  if (session === undefined || session === null) {
+    throw serverError('The authorization endpoint needs @fastify/session; it is not registered for this route.');
+  }
+  return session;
+}
+
+/**
+ * Where an anonymous user goes: the application's login page, told where to come back.
+ * `returnTo` reaches a `loginUrl` function in RFC 3986 characters, so that it can go into a
+ * Location header whether or not the function encodes it.
+ */
+function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string): string {
+  if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo));
+  return `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
+}
+
+/**
+ * Sends the browser back to the client with a location that carries a code, a token or a
+ * verifier: nothing on the way may keep it, and the client's page may not see it in a Referer.
+ */
+export function sendCredentialRedirect(reply: FastifyReply, location: string, status: number): FastifyReply {
+  reply.header('cache-control', 'no-store');
+  reply.header('referrer-policy', 'no-referrer');
+  return sendRedirect(reply, location, status);
+}
+
+/** The core's `{ status, error }` as one error for the error page, the status of the result winning. */
+export function toPageError(status: number, error: OAuthError): OAuthError {
+  if (error.status === status) return error;
+  return new OAuthError(error.error, {
+    status,
+    headers: error.headers,
+    ...(error.description === undefined ? {} : { description: error.description }),
+  });
+}
+
+/** A form field that may come once or repeated, as a list. */
+export function toArray(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** What each protocol's request adds to the consent context. */
+type ProtocolContext =
+  | { protocol: 'oauth2'; authorizationRequest: AuthorizationRequest }
+  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest };
+
+/** The protocol-specific part of a consent flow. */
+export interface ConsentProtocol<R> {
+  protocol: ProtocolContext['protocol'];
+  /** Whether a request read back from the session has this protocol's shape (stores hand back parsed JSON). */
+  hasShape(request: Partial<R>): boolean;
+  /** What this protocol's request adds to the consent context. */
+  contextOf(request: R): ProtocolContext;
+  /** Where the decision sends the browser, for the form-action policy; `oob` yields none. */
+  returnTarget(request: R): string;
+  scope(request: R): readonly string[];
+}
+
+/**
+ * What the session keeps under `sessionKey` between the authorization request, login and consent.
+ * Both protocols use the one key (applications keep that key across the session regeneration of
+ * their login), told apart by `protocol`.
+ */
+export interface PendingConsent<R> {
+  protocol: ProtocolContext['protocol'];
+  request: R;
+  /** Set when the consent page was shown: the form must post it back. */
+  csrfToken?: string;
+  /** Who was asked: the one who answers must be the same user. */
+  userId?: string;
+}
+
+export interface ConsentFlow<R> {
+  /**
+   * A GET back from the login page without the query resumes the request kept in the session;
+   * undefined when there is none to resume.
+   */
+  resume(request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined;
+  /**
+   * Sends an anonymous user to log in (keeping the request in the session), or shows the signed-in
+   * user the consent page (keeping the request with a fresh CSRF token and who was asked).
+   */
+  ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown>;
+  /**
+   * Accepts a posted decision only when the form carries the page's CSRF token and the signed-in
+   * user is the one who was asked. On success the pending request leaves the session, so a
+   * replayed form finds nothing to approve; otherwise the error to show.
+   */
+  take(request: FastifyRequest, csrfToken: string | undefined): Promise<{ pending: PendingConsent<R>; user: AuthenticatedUser } | OAuthError>;
+}
+
+/** The login hand-off, consent page and decision check of one protocol's authorization endpoint. */
+export function createConsentFlow<R>(
+  protocol: ConsentProtocol<R>,
+  registry: ScopeRegistry,
+  settings: ResolvedOptions,
+  /** The mounted path of the authorization endpoint: the form's action and the login's return. */
+  action: string,
+): ConsentFlow<R> {
+  const { sessionKey, getUser, loginUrl, renderConsent } = settings;
+
+  function readPending(request: FastifyRequest): PendingConsent<R> | null {
+    const value = sessionOf(request).get(sessionKey) as Partial<PendingConsent<R>> | null | undefined;
+    if (value === null || typeof value !== 'object' || value.protocol !== protocol.protocol) return null;
+    const pending = value.request as Partial<R> | null | undefined;
+    if (pending === null || typeof pending !== 'object' || !protocol.hasShape(pending)) return null;
+    return value as PendingConsent<R>;
+  }
+
+  async function ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown> {
+    const session = sessionOf(request);
+    const user: AuthenticatedUser | null = await getUser(request);
+    if (user === null || user === undefined) {
+      session.set(sessionKey, { protocol: protocol.protocol, request: pending } satisfies PendingConsent<R>);
+      // A GET comes back with its own query (validated afresh); a POSTed request resumes from the
+      // session. The path is ours, never the request's: `//host/...` would make it an open redirect.
+      const query = request.url.indexOf('?');
+      const returnTo = request.method === 'GET' && query !== -1 ? `${action}${request.url.slice(query)}` : action;
+      reply.header('cache-control', 'no-store');
+      return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
+    }
+    const csrfToken = randomBytes(32).toString('base64url');
+    session.set(sessionKey, {
+      protocol: protocol.protocol,
+      request: pending,
+      csrfToken,
+      userId: user.id,
+    } satisfies PendingConsent<R>);
+    const context: ConsentContext = {
+      ...protocol.contextOf(pending),
+      user,
+      scopes: protocol.scope(pending).map((name) => ({ name, description: registry.get(name)?.description ?? null })),
+      action,
+      csrfToken,
+      fields: CONSENT_FIELDS,
+    };
+    // The page may not be framed, and its form may lead only back here and to where the decision
+    // redirects the browser.
+    setPageHeaders(reply, toFormActionSource(protocol.returnTarget(pending)));
+    reply.type('text/html; charset=utf-8');
+    if (renderConsent !== undefined) {
+      const rendered = await renderConsent(request, reply, context);
+      return rendered === undefined ? reply : rendered;
+    }
+    return reply.send(renderConsentPage(context));
+  }
+
+  return {
+    ask,
+    resume(request, reply) {
+      if (request.url.includes('?')) return undefined;
+      const pending = readPending(request);
+      return pending === null ? undefined : ask(request, reply, pending.request, 302);
+    },
+    async take(request, csrfToken) {
+      const pending = readPending(request);
+      if (pending === null || pending.csrfToken === undefined || pending.userId === undefined) {
+        return invalidRequest('No authorization request is waiting for a decision; start again from the application.');
+      }
+      if (csrfToken === undefined || !constantTimeEqual(csrfToken, pending.csrfToken)) {
+        return invalidRequest('The consent form has expired or was not sent by this server.', { status: 403 });
+      }
+      const user = await getUser(request);
+      if (user === null || user === undefined || user.id !== pending.userId) {
+        return invalidRequest('The signed-in user is not the one who was asked.', { status: 403 });
+      }
+      sessionOf(request).set(sessionKey, undefined);
+      return { pending, user };
+    },
+  };
+}
+
