@@ -15,9 +15,10 @@ import {
   sendErrorPage,
   setPageHeaders,
 } from './html-pages.js';
-import { CONSENT_FIELDS, type ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import { sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 import { endpointConfig } from './route-config.js';
+import { OAuth1AuthorizeBody } from './schemas.js';
 import type { OAuth1Paths } from './types.js';
 
 export interface OAuth1RouteOptions {
@@ -27,7 +28,6 @@ export interface OAuth1RouteOptions {
   paths: OAuth1Paths;
 }
 
-type FormBody = Record<string, string | string[] | undefined>;
 
 /** The OAuth 1.0a side of the consent flow. */
 const oauth1Consent: ConsentProtocol<OAuth1AuthorizationRequest> = {
@@ -43,17 +43,6 @@ const oauth1Consent: ConsentProtocol<OAuth1AuthorizationRequest> = {
   returnTarget: (request) => request.callback,
   scope: (request) => request.scope,
 };
-
-/** A form field sent once, or undefined (absent or repeated). */
-function single(body: FormBody, name: string): string | undefined {
-  const value = body[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function readBody(request: FastifyRequest): FormBody {
-  const body = request.body;
-  return body !== null && typeof body === 'object' ? (body as FormBody) : {};
-}
 
 /**
  * The OAuth 1.0a endpoints of RFC 5849 section 2: `POST request_token` and `POST access_token`
@@ -106,16 +95,16 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
     }
   }
 
-  async function decide(request: FastifyRequest, reply: FastifyReply, body: FormBody): Promise<unknown> {
-    const decision = single(body, CONSENT_FIELDS.decision);
-    if (decision !== 'approve' && decision !== 'deny') {
-      return sendErrorPage(reply, invalidRequest('The decision must be "approve" or "deny".'));
-    }
-    const taken = await consent.take(request, single(body, CONSENT_FIELDS.csrfToken));
+  async function decide(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: OAuth1AuthorizeBody,
+    decision: 'approve' | 'deny',
+  ): Promise<unknown> {
+    const taken = await consent.take(request, body.csrf_token);
     if (taken instanceof OAuthError) return sendErrorPage(reply, taken);
     const { pending, user } = taken;
-    const scope =
-      body[CONSENT_FIELDS.narrowScope] === undefined ? undefined : toArray(body[CONSENT_FIELDS.grantedScope]);
+    const scope = body.narrow_scope === undefined ? undefined : toArray(body.granted_scope);
     if (decision === 'approve' && scope !== undefined && scope.length === 0) {
       return sendErrorPage(reply, new OAuthError('invalid_scope', { description: 'Approve at least one permission, or deny.' }));
     }
@@ -148,11 +137,15 @@ async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: O
       ),
   });
 
-  routes.post(authorizePath, { config: endpointConfig('oauth1_authorize') }, async function authorizeOrDecideOAuth1(request, reply) {
-    const body = readBody(request);
-    if (body[CONSENT_FIELDS.decision] !== undefined) return decide(request, reply, body);
-    const result = await provider.validateAuthorizationRequest(toOAuthRequest(request));
-    if (result.kind === 'error') return sendErrorPage(reply, toPageError(result.status, result.error));
-    return consent.ask(request, reply, result.request, 303);
-  });
+  routes.post<{ Body: OAuth1AuthorizeBody }>(
+    authorizePath,
+    { schema: { body: OAuth1AuthorizeBody }, config: endpointConfig('oauth1_authorize') },
+    async function authorizeOrDecideOAuth1(request, reply) {
+      const { decision } = request.body;
+      if (decision !== undefined) return decide(request, reply, request.body, decision);
+      const result = await provider.validateAuthorizationRequest(toOAuthRequest(request));
+      if (result.kind === 'error') return sendErrorPage(reply, toPageError(result.status, result.error));
+      return consent.ask(request, reply, result.request, 303);
+    },
+  );
 }

@@ -24,15 +24,24 @@ const authorizationParams = {
 export const AuthorizeQuery = params(authorizationParams);
 export type AuthorizeQuery = Static<typeof AuthorizeQuery>;
 
-/** An authorization request sent as a form, or the consent form's answer. */
-export const AuthorizeBody = params({
-  ...authorizationParams,
+/** The consent form's answer (`CONSENT_FIELDS`), the same for both protocols. */
+const consentFields = {
   decision: Type.Optional(Type.Union([Type.Literal('approve'), Type.Literal('deny')])),
   csrf_token: Type.Optional(Type.String()),
   granted_scope: Type.Optional(ParamValue),
   narrow_scope: Type.Optional(Type.String()),
-});
+};
+
+/** An authorization request sent as a form, or the consent form's answer. */
+export const AuthorizeBody = params({ ...authorizationParams, ...consentFields });
 export type AuthorizeBody = Static<typeof AuthorizeBody>;
+
+/**
+ * The OAuth 1.0a authorization step sent as a form (RFC 5849 section 2.2: `oauth_token`, which
+ * the core reads and checks), or the consent form's answer.
+ */
+export const OAuth1AuthorizeBody = params({ oauth_token: single(), ...consentFields });
+export type OAuth1AuthorizeBody = Static<typeof OAuth1AuthorizeBody>;
 
 const clientAuthentication = {
   client_id: single(),

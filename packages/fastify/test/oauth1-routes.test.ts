@@ -514,3 +514,44 @@ t.test('a wrong verifier is refused, issues nothing, and spends the request toke
   t.equal(right.json().error, 'token_used');
   t.equal((await built.snapshot()).portcullis_oauth1_access_tokens!.length, 0);
 });
+
+t.test('POST /oauth1/authorize: a malformed body is an HTML invalid_request page and changes nothing', async (t) => {
+  const built = await setup(t);
+  const temporary = await requestToken(built, { scope: 'read polls:vote' });
+  const jar = new CookieJar();
+  await login(built.app, jar);
+  const page = await built.app.inject({
+    method: 'GET',
+    url: `/oauth1/authorize?oauth_token=${encodeURIComponent(temporary.token)}`,
+    headers: { cookie: jar.header() },
+  });
+  jar.store(page);
+  t.equal(page.statusCode, 200);
+  const csrf = /name="csrf_token" value="([^"]+)"/.exec(page.body)![1]!;
+  const before = await built.snapshot();
+  const post = (payload: string, headers: Record<string, string> = FORM) =>
+    built.app.inject({ method: 'POST', url: '/oauth1/authorize', headers: { ...headers, cookie: jar.header() }, payload });
+  const bad = {
+    'a repeated CSRF token': `decision=approve&csrf_token=${csrf}&csrf_token=${csrf}`,
+    'a repeated decision': `decision=approve&decision=deny&csrf_token=${csrf}`,
+    'an unknown decision': `decision=maybe&csrf_token=${csrf}`,
+    'a repeated narrow_scope': `decision=approve&csrf_token=${csrf}&narrow_scope=1&narrow_scope=1&granted_scope=read`,
+  };
+  for (const [name, payload] of Object.entries(bad)) {
+    const response = await post(payload);
+    t.equal(response.statusCode, 400, name);
+    t.match(response.headers['content-type'], /^text\/html/, name);
+    t.equal(response.headers['x-frame-options'], 'DENY', name);
+    t.match(response.body, /invalid_request/, name);
+    t.match(response.body, /The request is malformed/, name);
+  }
+  const json = await post(JSON.stringify({ decision: 'approve', csrf_token: csrf }), { 'content-type': 'application/json' });
+  t.equal(json.statusCode, 400);
+  t.match(json.headers['content-type'], /^text\/html/);
+  t.match(json.body, /invalid_request/);
+  t.same(await built.snapshot(), before, 'nothing was stored');
+  // The request still waits in the session: a well-formed answer completes it.
+  const approved = await post(form({ decision: 'approve', csrf_token: csrf }));
+  t.equal(approved.statusCode, 303);
+  t.match(approved.headers.location, /oauth_verifier=/);
+});
