@@ -82,22 +82,38 @@ export interface OAuth1Options {
   realm?: string;
 }
 
+/** The names of the pass-through options: `PassThroughOptions` is derived from this list. */
+const PASS_THROUGH = [
+  'accessTokenTtl',
+  'refreshTokenTtl',
+  'authorizationCodeTtl',
+  'deleteExpired',
+  'singleAccessToken',
+  'allowPlainPkce',
+  'defaultScopes',
+  'verifyUser',
+  'findUsername',
+  'introspectionPolicy',
+  'clock',
+  'entropy',
+] as const satisfies readonly (keyof AuthorizationServerOptions)[];
+
+type PassThroughName = (typeof PASS_THROUGH)[number];
+
 /** The core's options the plugin hands to `createAuthorizationServer` unchanged. */
-export type PassThroughOptions = Pick<
-  AuthorizationServerOptions,
-  | 'accessTokenTtl'
-  | 'refreshTokenTtl'
-  | 'authorizationCodeTtl'
-  | 'deleteExpired'
-  | 'singleAccessToken'
-  | 'allowPlainPkce'
-  | 'defaultScopes'
-  | 'verifyUser'
-  | 'findUsername'
-  | 'introspectionPolicy'
-  | 'clock'
-  | 'entropy'
->;
+export type PassThroughOptions = Pick<AuthorizationServerOptions, PassThroughName>;
+
+/** The pass-through options the application set: `undefined` must not override the core's defaults. */
+export function passThroughOptions(options: PassThroughOptions): Partial<PassThroughOptions> {
+  const set: Partial<PassThroughOptions> = {};
+  for (const name of PASS_THROUGH) copyDefined(set, options, name);
+  return set;
+}
+
+function copyDefined<K extends PassThroughName>(target: Partial<PassThroughOptions>, source: PassThroughOptions, name: K): void {
+  const value = source[name];
+  if (value !== undefined) target[name] = value;
+}
 
 export interface PortcullisOptions extends PassThroughOptions {
   /** Where clients, codes and tokens live. Required. */

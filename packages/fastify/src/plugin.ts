@@ -16,25 +16,10 @@ import { handleJsonRouteError } from './error-handler.js';
 import { InvalidOptionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
-import { resolveOptions, type PassThroughOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
+import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
 import { registerMetadataRoutes, registerTokenRoutes } from './token-routes.js';
 import type { MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
-
-const PASS_THROUGH: readonly (keyof PassThroughOptions)[] = [
-  'accessTokenTtl',
-  'refreshTokenTtl',
-  'authorizationCodeTtl',
-  'deleteExpired',
-  'singleAccessToken',
-  'allowPlainPkce',
-  'defaultScopes',
-  'verifyUser',
-  'findUsername',
-  'introspectionPolicy',
-  'clock',
-  'entropy',
-];
 
 /** Joins route path parts the way Fastify joins prefixes: one slash between, none at the end. */
 function joinPath(...parts: string[]): string {
@@ -80,6 +65,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
   const serverOptions: AuthorizationServerOptions = {
+    ...passThroughOptions(options),
     storage: options.storage,
     scopes: registry,
     issuer: options.issuer,
@@ -91,10 +77,6 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       introspection: fromIssuer(paths.introspection),
     },
   };
-  // Only the options the application set: `undefined` must not override the core's defaults.
-  for (const name of PASS_THROUGH) {
-    if (options[name] !== undefined) (serverOptions as unknown as Record<string, unknown>)[name] = options[name];
-  }
   if (options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
   const server = createAuthorizationServer(serverOptions);
 
