@@ -3,7 +3,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifySession from '@fastify/session';
 import type { OAuthStorage } from '@portcullis/core';
 import { OAuthError, SecretBox } from '@portcullis/core';
-import fastifyPortcullis from '@portcullis/fastify';
+import fastifyPortcullis, { sendOAuthError, sendOAuthResponse, toOAuthRequest } from '@portcullis/fastify';
 import { createKyselyStorage, migrate } from '@portcullis/kysely';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -11,7 +11,6 @@ import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { AccountThrottle, DEFAULT_ACCOUNT_THROTTLE, type AccountThrottleSettings } from './account-throttle.js';
 import { registerPollsApi } from './api/polls-routes.js';
-import { answerOAuth, toOAuthRequest } from './oauth-request.js';
 import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
 import { migrateDemo } from './db/migrations.js';
 import { handleDemoError } from './error-handler.js';
@@ -190,8 +189,14 @@ async function registerEverything(
 
   // The seeds' paths: django-oauth2-provider's `/oauth2/access_token/` (seeds 002 and 004, the
   // password grant with credentials in the body) and oauthost's `token/`; both are the token endpoint.
-  const tokenAlias = async (request: FastifyRequest, reply: FastifyReply) =>
-    answerOAuth(reply, () => fastify.oauth.server.handleTokenRequest(toOAuthRequest(request)));
+  // Anything thrown (a malformed request, a storage failure) answers in the RFC's JSON shape.
+  const tokenAlias = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return sendOAuthResponse(reply, await fastify.oauth.server.handleTokenRequest(toOAuthRequest(request)));
+    } catch (error) {
+      return sendOAuthError(reply, error);
+    }
+  };
   fastify.post('/oauth2/access_token', tokenAlias);
   fastify.post('/token', tokenAlias);
   // oauthost's `auth/`: sent on to the authorization endpoint with its query.

@@ -40,5 +40,6 @@ export {
 export { deriveAutoScope } from './scope-auto.js';
 export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
+export { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
 export { createOAuth1Verifier, isOAuth1SignedRequest } from './oauth1-verifier.js';

@@ -55,12 +55,13 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     oauth1:
       settings.oauth1 === null
         ? null
-        : {
+        : Object.freeze({
             requestToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'request_token'),
             authorization: joinPath(mountRoot, settings.oauth1RoutePrefix, 'authorize'),
             accessToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'access_token'),
-          },
+          }),
   };
+  Object.freeze(paths);
 
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
@@ -82,8 +83,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
 
   const oauth1 = createOAuth1(options, settings, registry);
 
-  const verifiers: RequestVerifier[] = [];
-  if (oauth1 !== null) verifiers.push(createOAuth1Verifier(oauth1));
+  // Other ways than a bearer token to authenticate a resource request, fixed at registration.
+  const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
   const declarations = new ScopeDeclarations();
   const guardContext: GuardContext = {
     server,
@@ -95,11 +96,10 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     realm: settings.realm,
   };
 
-  const decorator: PortcullisDecorator = {
+  const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>({
     server,
     scopes: registry,
     paths,
-    verifiers,
     oauth1,
     registerClient: (input) => server.registerClient(input),
     // The core revokes the OAuth 1.0a token credentials of the pair as well.
@@ -107,8 +107,9 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     issueTokens: (input) => server.issueTokens(input),
     purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
     declaredScopes: () => declarations.list(registry),
-  };
-  fastify.decorate('oauth', decorator);
+  });
+  // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
+  fastify.decorate('oauth', { getter: () => decorator });
   fastify.decorate('requireScope', createRequireScope(guardContext));
   fastify.decorateRequest('oauth', null);
   fastify.addHook('onRoute', createRouteScopeHook(guardContext));

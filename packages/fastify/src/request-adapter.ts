@@ -1,5 +1,12 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { invalidRequest, type OAuthError, type OAuthRequest, type OAuthResponse } from '@portcullis/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  invalidRequest,
+  OAuthError,
+  StorageError,
+  toOAuthError,
+  type OAuthRequest,
+  type OAuthResponse,
+} from '@portcullis/core';
 
 // A host (with an optional port) as RFC 3986 allows it; anything else could make the URL parser
 // read a different authority than the one the client addressed.
@@ -14,8 +21,11 @@ export function isFormRequest(request: FastifyRequest): boolean {
 }
 
 /**
- * The core's plain request from Fastify's. `secure` is `request.protocol === 'https'`, so Fastify's
- * `trustProxy` alone decides whether `X-Forwarded-Proto` counts.
+ * The core's plain request from Fastify's, for a route that hands the request to a core endpoint
+ * (`fastify.oauth.server.handleTokenRequest(toOAuthRequest(request))`). The body is passed on only
+ * when it was sent as a form. `secure` is `request.protocol === 'https'`, so Fastify's
+ * `trustProxy` alone decides whether `X-Forwarded-Proto` counts. Throws `invalid_request` for a
+ * malformed Host header.
  */
 export function toOAuthRequest(request: FastifyRequest): OAuthRequest {
   const host = request.host;
@@ -81,17 +91,54 @@ function singleValuedHeaders(headers: FastifyRequest['headers']): Record<string,
   return headers as Record<string, string | undefined>;
 }
 
-/** Writes a core response (status, headers, JSON or form-encoded body) to the reply. */
+/** Writes a core endpoint's response (status, headers, JSON or form-encoded body) to the reply. */
 export function sendOAuthResponse(reply: FastifyReply, response: OAuthResponse): FastifyReply {
   reply.code(response.status);
   for (const name of Object.keys(response.headers)) reply.header(name, response.headers[name]);
   return reply.send(response.body);
 }
 
-/** Writes an OAuth error as RFC 6749 section 5.2 JSON with its status and headers. */
-export function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
-  reply.code(error.status);
-  for (const name of Object.keys(error.headers)) reply.header(name, error.headers[name]);
+/**
+ * Maps anything thrown on an OAuth route to the OAuth error of the wire, so no Fastify default
+ * error body ever reaches a client: schema failures, unparsable or oversized bodies and other
+ * content types are `invalid_request`; storage failures `503 temporarily_unavailable`; anything
+ * else `500 server_error`.
+ */
+export function toWireError(error: unknown): OAuthError {
+  if (error instanceof OAuthError || error instanceof StorageError) return toOAuthError(error);
+  const fastifyError = error as Partial<FastifyError> | null;
+  if (fastifyError?.validation !== undefined) {
+    return invalidRequest(`The request is malformed: ${fastifyError.message ?? 'a parameter is invalid'}.`);
+  }
+  const code = fastifyError?.code;
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || code === 'FST_ERR_CTP_INVALID_TYPE') {
+    return invalidRequest('The request body must be application/x-www-form-urlencoded.');
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return invalidRequest('The request body is too large.', { status: 413 });
+  }
+  const status = fastifyError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return invalidRequest('The request could not be read.');
+  }
+  return toOAuthError(error);
+}
+
+/**
+ * Writes an error as RFC 6749 section 5.2 JSON with its status, its headers and
+ * `Cache-Control: no-store`. An `OAuthError` goes out as it is; anything else is mapped by
+ * `toWireError` first, and logged with its cause when the fault is the server's.
+ */
+export function sendOAuthError(reply: FastifyReply, error: unknown): FastifyReply {
+  let wire: OAuthError;
+  if (error instanceof OAuthError) {
+    wire = error;
+  } else {
+    wire = toWireError(error);
+    if (wire.status >= 500) reply.log.error({ err: error }, `portcullis: ${wire.error}`);
+  }
+  reply.code(wire.status);
+  for (const name of Object.keys(wire.headers)) reply.header(name, wire.headers[name]);
   reply.header('cache-control', 'no-store');
-  return reply.send(error.toJSON());
+  return reply.send(wire.toJSON());
 }

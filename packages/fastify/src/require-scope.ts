@@ -17,7 +17,7 @@ import type { RequestAuth, RequestVerifier, RequireScope, RequireScopeOptions, S
 export interface GuardContext {
   server: AuthorizationServer;
   registry: ScopeRegistry;
-  verifiers: RequestVerifier[];
+  verifiers: readonly RequestVerifier[];
   declarations: ScopeDeclarations;
   allowQueryToken: boolean;
   enforceSecure: boolean;

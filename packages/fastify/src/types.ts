@@ -79,56 +79,57 @@ export interface RequireScope {
 
 /** The mounted paths of the endpoints, prefixes included. */
 export interface MountedPaths {
-  authorization: string;
-  token: string;
-  revocation: string;
-  introspection: string;
+  readonly authorization: string;
+  readonly token: string;
+  readonly revocation: string;
+  readonly introspection: string;
   /** The metadata document at the mount root. */
-  metadata: string;
+  readonly metadata: string;
   /**
    * The RFC 8414 section 3.1 location of the metadata for an issuer with a path
    * (`/.well-known/oauth-authorization-server/auth`), served too; null when the issuer has no path
    * or the plugin is registered in a prefixed context (serve `server.getMetadata()` there yourself).
    */
-  issuerMetadata: string | null;
+  readonly issuerMetadata: string | null;
   /** The OAuth 1.0a endpoints, or null when OAuth 1.0a is off. */
-  oauth1: OAuth1Paths | null;
+  readonly oauth1: OAuth1Paths | null;
 }
 
 /** The mounted paths of the OAuth 1.0a endpoints (RFC 5849 section 2), prefixes included. */
 export interface OAuth1Paths {
-  requestToken: string;
-  authorization: string;
-  accessToken: string;
+  readonly requestToken: string;
+  readonly authorization: string;
+  readonly accessToken: string;
 }
 
-/** `fastify.oauth`: the core server and the operations an application's admin code needs. */
+/**
+ * `fastify.oauth`: the core server and the operations an application's admin code needs. Frozen,
+ * as is `paths`: the plugin's routes and guards were built from these values at registration.
+ */
 export interface PortcullisDecorator {
   /** The framework-free authorization server of @portcullis/core. */
   readonly server: AuthorizationServer;
   readonly scopes: ScopeRegistry;
   readonly paths: MountedPaths;
-  /** Extra request authentication methods for `requireScope` (OAuth 1.0a goes here). */
-  readonly verifiers: RequestVerifier[];
   /** The OAuth 1.0a provider of @portcullis/core (e.g. `revokeAccessTokens`), or null when off. */
   readonly oauth1: OAuth1Provider | null;
-  registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
+  readonly registerClient: (input: RegisterClientInput) => Promise<RegisteredClient>;
   /** Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. */
-  revokeGrant(userId: string, clientId: string): Promise<number>;
-  issueTokens(input: {
+  readonly revokeGrant: (userId: string, clientId: string) => Promise<number>;
+  readonly issueTokens: (input: {
     clientId: string;
     userId: string | null;
     scope?: string[];
     withRefreshToken?: boolean;
-  }): Promise<IssuedTokens>;
-  purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
+  }) => Promise<IssuedTokens>;
+  readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;
   /** Every scope any `requireScope` declared, sorted by name, with the routes it guards. */
-  declaredScopes(): DeclaredScope[];
+  readonly declaredScopes: () => DeclaredScope[];
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    oauth: PortcullisDecorator;
+    readonly oauth: PortcullisDecorator;
     requireScope: RequireScope;
   }
   interface FastifyRequest {

@@ -84,6 +84,45 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
   t.same(response.json(), { oauth: null, has: true });
 });
 
+t.test('fastify.oauth is read-only and holds what applications use', async (t) => {
+  const { app, close } = await buildTestApp({ plugin: { oauth1: true, secretKey: '4a'.repeat(32) } });
+  t.teardown(close);
+  t.same(Object.keys(app.oauth).sort(), [
+    'declaredScopes',
+    'issueTokens',
+    'oauth1',
+    'paths',
+    'purgeExpired',
+    'registerClient',
+    'revokeGrant',
+    'scopes',
+    'server',
+  ]);
+  const loose = app as unknown as Record<string, unknown>;
+  const decorator = app.oauth as unknown as Record<string, unknown>;
+  const paths = app.oauth.paths as unknown as Record<string, unknown>;
+  const oauth1Paths = app.oauth.paths.oauth1 as unknown as Record<string, unknown>;
+  const original = app.oauth;
+  t.throws(() => {
+    loose.oauth = {};
+  }, TypeError);
+  t.throws(() => {
+    decorator.server = null;
+  }, TypeError);
+  t.throws(() => {
+    decorator.verifiers = [];
+  }, TypeError);
+  t.throws(() => {
+    paths.token = '/elsewhere';
+  }, TypeError);
+  t.throws(() => {
+    oauth1Paths.authorization = '/elsewhere';
+  }, TypeError);
+  t.equal(app.oauth, original);
+  t.equal(app.oauth.paths.token, '/oauth/token');
+  t.equal(app.oauth.paths.oauth1?.authorization, '/oauth1/authorize');
+});
+
 t.test('the OAuth routes do not change the application: its JSON parser and error handler stay', async (t) => {
   const { app, close } = await buildTestApp({
     routes: (app) => {

@@ -295,29 +295,6 @@ t.test('requireScope refuses names that are not scope-tokens and bad options', a
   t.throws(() => app.requireScope({ auto: true, app: 'a b' }), { code: 'FST_PORTCULLIS_INVALID_SCOPE' });
 });
 
-t.test('verifiers: another authentication method (the OAuth 1.0a slot)', async (t) => {
-  const { app, client } = await setup(t);
-  app.oauth.verifiers.push({
-    name: 'test-signature',
-    verify(request) {
-      const header = request.headers.authorization;
-      if (header === undefined || !header.startsWith('OAuth ')) return null;
-      if (header !== 'OAuth good') {
-        return Promise.reject(new OAuthError('signature_invalid', { description: 'bad signature' }));
-      }
-      return Promise.resolve({ protocol: 'oauth1', clientId: client.id, userId: 'bob', scope: ['polls:vote'], tokenId: 't1' });
-    },
-  });
-  const good = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'OAuth good' } });
-  t.equal(good.statusCode, 200);
-  t.match(good.json().oauth, { protocol: 'oauth1', userId: 'bob' });
-  const bad = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'OAuth bad' } });
-  t.equal(bad.statusCode, 401);
-  t.same(bad.json(), { error: 'signature_invalid', error_description: 'bad signature' });
-  const insufficient = await app.inject({ method: 'GET', url: '/both', headers: { authorization: 'OAuth good' } });
-  t.equal(insufficient.statusCode, 403, 'scopes are checked the same way');
-});
-
 t.test('a storage failure is 503 temporarily_unavailable, on protected routes and OAuth endpoints', async (t) => {
   const { app, issue, closeDatabase } = await setup(t);
   const token = await issue(['polls:vote']);
