@@ -1,16 +1,36 @@
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { describe, expect, test } from 'tstyche';
-import type { AuthorizationServer, OAuth1AuthorizationRequest, OAuth1Provider, OAuthStorage } from '@portcullis/core';
+import type {
+  AuthorizationServer,
+  OAuth1AuthorizationRequest,
+  OAuth1Provider,
+  OAuthRequest,
+  OAuthResponse,
+  OAuthStorage,
+} from '@portcullis/core';
 import fastifyPortcullis, {
+  fastifyPortcullis as namedPortcullis,
+  sendOAuthError,
+  sendOAuthResponse,
+  toOAuthRequest,
   type ConsentContext,
   type DeclaredScope,
+  type MountedPaths,
   type OAuth1Paths,
+  type PortcullisDecorator,
   type PortcullisOptions,
   type RequestAuth,
   type ScopeGuard,
 } from '../src/index.js';
 
 declare const storage: OAuthStorage;
+
+describe('one name', () => {
+  test('the default export is the named fastifyPortcullis', () => {
+    expect(fastifyPortcullis).type.toBe(namedPortcullis);
+    expect(fastifyPortcullis).type.toBeAssignableTo<FastifyPluginAsync<PortcullisOptions>>();
+  });
+});
 
 describe('decorators', () => {
   const app = Fastify();
@@ -22,6 +42,24 @@ describe('decorators', () => {
     expect(app.oauth.registerClient).type.not.toBeCallableWith({});
     expect(app.oauth.oauth1).type.toBe<OAuth1Provider | null>();
     expect(app.oauth.paths.oauth1).type.toBe<OAuth1Paths | null>();
+  });
+
+  test('fastify.oauth is read-only', () => {
+    expect(app.oauth).type.toBe<PortcullisDecorator>();
+    expect(app.oauth).type.not.toHaveProperty('verifiers');
+    expect(() => {
+      app.oauth = app.oauth;
+    }).type.toRaiseError("Cannot assign to 'oauth' because it is a read-only property");
+    expect(() => {
+      app.oauth.server = app.oauth.server;
+    }).type.toRaiseError("Cannot assign to 'server' because it is a read-only property");
+    expect(() => {
+      app.oauth.paths.token = '/elsewhere';
+    }).type.toRaiseError("Cannot assign to 'token' because it is a read-only property");
+    expect(() => {
+      app.oauth.registerClient = app.oauth.registerClient;
+    }).type.toRaiseError("Cannot assign to 'registerClient' because it is a read-only property");
+    expect<MountedPaths['oauth1']>().type.toBe<OAuth1Paths | null>();
   });
 
   test('fastify.requireScope', () => {
@@ -40,6 +78,23 @@ describe('decorators', () => {
     app.get('/y', { preHandler: [app.requireScope({ auto: true })] }, async () => 'y');
     app.addHook('preHandler', app.requireScope());
     app.get<{ Params: { id: string } }>('/p/:id', { preHandler: app.requireScope('read') }, async (request) => request.params.id);
+  });
+
+  test('the request adapters for routes of the application', () => {
+    app.post('/legacy/token', async (request, reply) => {
+      expect(toOAuthRequest(request)).type.toBe<OAuthRequest>();
+      try {
+        const response = await app.oauth.server.handleTokenRequest(toOAuthRequest(request));
+        expect(sendOAuthResponse(reply, response)).type.toBe<FastifyReply>();
+        return sendOAuthResponse(reply, response);
+      } catch (error) {
+        expect(sendOAuthError(reply, error)).type.toBe<FastifyReply>();
+        return sendOAuthError(reply, error);
+      }
+    });
+    expect(sendOAuthResponse).type.not.toBeCallableWith(Fastify(), { status: 200 });
+    expect(sendOAuthResponse).type.toBeCallableWith({} as FastifyReply, {} as OAuthResponse);
+    expect(toOAuthRequest).type.not.toBeCallableWith({ url: '/x' });
   });
 
   test('request.oauth', () => {
@@ -84,6 +139,25 @@ describe('options', () => {
     expect({ ...base, allowQueryToken: 'yes' }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, loginUrl: 42 }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, getUser: () => 'alice' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, renderConsent: 'page' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, storage: {} }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, issuer: new URL('https://auth.example.com') }).type.not.toBeAssignableTo<PortcullisOptions>();
+  });
+
+  test('the core options passed through keep the core types', () => {
+    expect({
+      ...base,
+      refreshTokenTtl: 86400,
+      authorizationCodeTtl: 60,
+      singleAccessToken: true,
+      defaultScopes: ['read'],
+      clock: () => new Date(),
+    }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, accessTokenTtl: '600' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, singleAccessToken: 'yes' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, defaultScopes: 'read' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, clock: Date.now }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, verifyUser: 42 }).type.not.toBeAssignableTo<PortcullisOptions>();
   });
 
   test('OAuth 1.0a options', () => {
