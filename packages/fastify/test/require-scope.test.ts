@@ -1,7 +1,6 @@
 import formbody from '@fastify/formbody';
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { OAuthError } from '@portcullis/core';
 import { deriveAutoScope, type RequestAuth } from '../src/index.js';
 import { buildTestApp, FORM, form, ISSUER } from './helpers.js';
 
