@@ -20,6 +20,7 @@ export interface AuthorizeRouteOptions {
   server: AuthorizationServer;
   registry: ScopeRegistry;
   settings: ResolvedOptions;
+  browser: NonNullable<ResolvedOptions['browser']>;
   paths: MountedPaths;
 }
 
@@ -36,7 +37,7 @@ const oauth2Consent: ConsentProtocol<AuthorizationRequest> = {
 /** `GET|POST {routePrefix}/authorize`: the authorization request, login hand-off, consent and decision. */
 export async function registerAuthorizeRoutes(routes: FastifyInstance, options: AuthorizeRouteOptions): Promise<void> {
   const { server, registry, settings, paths } = options;
-  const consent = createConsentFlow(oauth2Consent, registry, settings, paths.authorization);
+  const consent = createConsentFlow(oauth2Consent, registry, settings, options.browser, paths.authorization);
 
   routes.setErrorHandler(handleHtmlRouteError);
 

@@ -121,10 +121,12 @@ export function createConsentFlow<R>(
   protocol: ConsentProtocol<R>,
   registry: ScopeRegistry,
   settings: ResolvedOptions,
+  browser: NonNullable<ResolvedOptions['browser']>,
   /** The mounted path of the authorization endpoint: the form's action and the login's return. */
   action: string,
 ): ConsentFlow<R> {
-  const { sessionKey, getUser, loginUrl, renderConsent } = settings;
+  const { sessionKey, renderConsent } = settings;
+  const { getUser, loginUrl } = browser;
 
   function readPending(request: FastifyRequest): PendingConsent<R> | null {
     const value = sessionOf(request).get(sessionKey) as Partial<PendingConsent<R>> | null | undefined;

@@ -42,3 +42,8 @@ export const OAuth1SecretKeyError = createError<'FST_PORTCULLIS_OAUTH1_SECRET_KE
   'FST_PORTCULLIS_OAUTH1_SECRET_KEY',
   'The "oauth1" option needs the "secretKey" option (32 bytes, or 64 hex or 43 base64url characters): OAuth 1.0a secrets are stored encrypted under it.',
 );
+
+export const NoSessionError = createError<'FST_PORTCULLIS_NO_SESSION', [string?]>(
+  'FST_PORTCULLIS_NO_SESSION',
+  'The authorization endpoints keep the pending request in a session: register @fastify/cookie and @fastify/session before this plugin, or set authorizationEndpoint: false to serve machine clients only.',
+);

@@ -6,6 +6,7 @@ export type {
   ConsentContext,
   ConsentScope,
   GetUser,
+  IntrospectionOptions,
   LoginUrl,
   OAuth1ConsentContext,
   OAuth1Options,
@@ -13,6 +14,7 @@ export type {
   PassThroughOptions,
   PortcullisOptions,
   RenderConsent,
+  ResourceServerOptions,
 } from './options.js';
 export { CONSENT_FIELDS } from './options.js';
 export type {
@@ -33,6 +35,7 @@ export {
   NoGetUserError,
   NoIssuerError,
   NoLoginUrlError,
+  NoSessionError,
   NoStorageError,
   OAuth1SecretKeyError,
   ScopeAutoError,

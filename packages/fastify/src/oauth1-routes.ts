@@ -51,7 +51,8 @@ const oauth1Consent: ConsentProtocol<OAuth1AuthorizationRequest> = {
  */
 export async function registerOAuth1Routes(routes: FastifyInstance, options: OAuth1RouteOptions): Promise<void> {
   await routes.register(registerCredentialRoutes, options);
-  await routes.register(registerOAuth1AuthorizeRoutes, options);
+  const { browser } = options.settings;
+  if (browser !== null) await routes.register(registerOAuth1AuthorizeRoutes, { ...options, browser });
 }
 
 /** Temporary and token credentials (sections 2.1 and 2.3): machine endpoints. */
@@ -74,9 +75,12 @@ async function registerCredentialRoutes(routes: FastifyInstance, options: OAuth1
 }
 
 /** Resource owner authorization (section 2.2): a browser is on the other end. */
-async function registerOAuth1AuthorizeRoutes(routes: FastifyInstance, options: OAuth1RouteOptions): Promise<void> {
+async function registerOAuth1AuthorizeRoutes(
+  routes: FastifyInstance,
+  options: OAuth1RouteOptions & { browser: NonNullable<ResolvedOptions['browser']> },
+): Promise<void> {
   const { provider, registry, settings, paths } = options;
-  const consent = createConsentFlow(oauth1Consent, registry, settings, paths.authorization);
+  const consent = createConsentFlow(oauth1Consent, registry, settings, options.browser, paths.authorization);
   routes.setErrorHandler(handleHtmlRouteError);
 
   function sendCompletion(reply: FastifyReply, result: OAuth1CompletionResult, clientName: string): FastifyReply {

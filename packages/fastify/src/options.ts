@@ -115,19 +115,59 @@ function copyDefined<K extends PassThroughName>(target: Partial<PassThroughOptio
   if (value !== undefined) target[name] = value;
 }
 
+/**
+ * How a resource server that is not the authorization server checks bearer tokens: RFC 7662
+ * introspection at the authorization server, as a client authenticated with its secret.
+ */
+export interface IntrospectionOptions {
+  /** The authorization server's introspection endpoint, e.g. `https://auth.example.com/oauth/introspect`. */
+  url: string;
+  /** This resource server's client at the authorization server (a confidential client). */
+  clientId: string;
+  clientSecret: string;
+  /**
+   * Seconds an active answer is reused, never past the token's `exp`: a revoked token is refused
+   * at the latest this long after its revocation. Inactive answers are not kept. Default 30; 0 asks every time.
+   */
+  cacheTtl?: number;
+  /** Most answers kept at once; the oldest leaves first. Default 10000. */
+  cacheSize?: number;
+  /** Milliseconds to wait for the authorization server before answering 503. Default 5000. */
+  timeout?: number;
+}
+
+/** What `resourceServer` takes: `true` to check tokens in `storage`, or a remote introspection endpoint. */
+export interface ResourceServerOptions {
+  introspection: IntrospectionOptions;
+}
+
 export interface PortcullisOptions extends PassThroughOptions {
-  /** Where clients, codes and tokens live. Required. */
-  storage: OAuthStorage;
+  /**
+   * Where clients, codes and tokens live. Required, except for a resource server that asks a
+   * remote authorization server (`resourceServer: { introspection }`).
+   */
+  storage?: OAuthStorage;
   /** The scopes the server knows. Default: `createDefaultScopes()` (read, write). */
   scopes?: ScopeRegistry;
   /** The RFC 8414 issuer, an absolute URL such as `https://auth.example.com`. Required. */
   issuer: string;
   /** Where the OAuth 2 endpoints are mounted, below the register prefix. Default `/oauth`. */
   routePrefix?: string;
-  /** Who is logged in, or null. Required (the authorize endpoint needs it). */
-  getUser: GetUser;
-  /** Where an anonymous user is sent; a string gets `?next=<returnTo>` appended. Required. */
-  loginUrl: LoginUrl;
+  /** Who is logged in, or null. Required with the authorization endpoint. */
+  getUser?: GetUser;
+  /** Where an anonymous user is sent; a string gets `?next=<returnTo>` appended. Required with the authorization endpoint. */
+  loginUrl?: LoginUrl;
+  /**
+   * Mount the browser endpoints: the OAuth 2 authorization endpoint and the OAuth 1.0a authorize
+   * step, which keep the pending request in `@fastify/session`. `false` serves machine clients
+   * only (token, revocation, introspection, metadata) and needs no session. Default true.
+   */
+  authorizationEndpoint?: boolean;
+  /**
+   * Mount no endpoint at all: only `requireScope`, checking tokens in `storage` (`true`) or at a
+   * remote authorization server by RFC 7662 introspection (`{ introspection }`). Default false.
+   */
+  resourceServer?: boolean | ResourceServerOptions;
   /** Draws the consent page instead of the built-in one; must send the reply (or return the payload). */
   renderConsent?: RenderConsent;
   /** The session key holding the pending authorization request. Default `portcullis`. */
@@ -153,8 +193,12 @@ export interface ResolvedOptions {
   allowQueryToken: boolean;
   enforceSecure: boolean;
   realm: string;
-  getUser: GetUser;
-  loginUrl: LoginUrl;
+  /** Null when no browser endpoint is mounted. */
+  browser: { getUser: GetUser; loginUrl: LoginUrl } | null;
+  /** Whether the token, revocation, introspection and metadata endpoints are mounted. */
+  endpoints: boolean;
+  /** The remote introspection a resource server asks, or null to look tokens up in `storage`. */
+  introspection: Required<IntrospectionOptions> | null;
   renderConsent: RenderConsent | undefined;
   /** Null when OAuth 1.0a is off. */
   oauth1: OAuth1Options | null;
@@ -167,19 +211,19 @@ const SESSION_KEY = /^[A-Za-z_$][A-Za-z0-9_$.-]*$/;
 /** Checks the options at registration, throwing an `@fastify/error` with a stable code. */
 export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new NoStorageError();
+  for (const name of ['allowQueryToken', 'development', 'enforceSecure', 'authorizationEndpoint'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new InvalidOptionError(name, 'must be a boolean');
+    }
+  }
+  const introspection = resolveResourceServer(options.resourceServer);
+  const endpoints = options.resourceServer === undefined || options.resourceServer === false;
   const { storage } = options;
-  if (storage === null || typeof storage !== 'object' || typeof storage.findAccessToken !== 'function') {
+  if (introspection === null && (storage === null || typeof storage !== 'object' || typeof storage.findAccessToken !== 'function')) {
     throw new NoStorageError();
   }
   checkIssuer(options.issuer);
-  if (typeof options.getUser !== 'function') throw new NoGetUserError();
-  if (typeof options.loginUrl !== 'function' && (typeof options.loginUrl !== 'string' || options.loginUrl === '')) {
-    throw new NoLoginUrlError();
-  }
-  // It becomes a Location header: RFC 3986 characters only, as every redirect of the plugin.
-  if (typeof options.loginUrl === 'string' && !isUriText(options.loginUrl)) {
-    throw new InvalidOptionError('loginUrl', 'must be written in RFC 3986 characters (percent-encode anything else)');
-  }
+  const browser = endpoints && options.authorizationEndpoint !== false ? resolveBrowser(options) : null;
   if (options.renderConsent !== undefined && typeof options.renderConsent !== 'function') {
     throw new InvalidOptionError('renderConsent', 'must be a function (request, reply, context)');
   }
@@ -190,11 +234,6 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   const sessionKey = options.sessionKey ?? 'portcullis';
   if (typeof sessionKey !== 'string' || !SESSION_KEY.test(sessionKey)) {
     throw new InvalidOptionError('sessionKey', 'must be a plain identifier such as "portcullis"');
-  }
-  for (const name of ['allowQueryToken', 'development', 'enforceSecure'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
-      throw new InvalidOptionError(name, 'must be a boolean');
-    }
   }
   const oauth1 = resolveOAuth1(options);
   const oauth1RoutePrefix = options.oauth1RoutePrefix ?? '/oauth1';
@@ -213,12 +252,61 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     allowQueryToken: options.allowQueryToken ?? false,
     enforceSecure: options.enforceSecure ?? !(options.development ?? false),
     realm,
-    getUser: options.getUser,
-    loginUrl: options.loginUrl,
+    browser,
+    endpoints,
+    introspection,
     renderConsent: options.renderConsent,
     oauth1,
     oauth1RoutePrefix,
   };
+}
+
+/** Who is signed in and where to sign in: what the browser endpoints need. */
+function resolveBrowser(options: PortcullisOptions): { getUser: GetUser; loginUrl: LoginUrl } {
+  const { getUser, loginUrl } = options;
+  if (typeof getUser !== 'function') throw new NoGetUserError();
+  if (typeof loginUrl !== 'function' && (typeof loginUrl !== 'string' || loginUrl === '')) {
+    throw new NoLoginUrlError();
+  }
+  // It becomes a Location header: RFC 3986 characters only, as every redirect of the plugin.
+  if (typeof loginUrl === 'string' && !isUriText(loginUrl)) {
+    throw new InvalidOptionError('loginUrl', 'must be written in RFC 3986 characters (percent-encode anything else)');
+  }
+  return { getUser, loginUrl };
+}
+
+const RESOURCE_SERVER_SHAPE = 'must be a boolean or { introspection: { url, clientId, clientSecret, cacheTtl?, cacheSize?, timeout? } }';
+
+/** The remote introspection settings, or null when tokens are looked up in `storage`. */
+function resolveResourceServer(value: PortcullisOptions['resourceServer']): Required<IntrospectionOptions> | null {
+  if (value === undefined || typeof value === 'boolean') return null;
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
+  const remote = value.introspection as Partial<IntrospectionOptions> | null | undefined;
+  if (remote === null || typeof remote !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
+  let url: URL | null = null;
+  try {
+    url = typeof remote.url === 'string' ? new URL(remote.url) : null;
+  } catch {
+    url = null;
+  }
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new InvalidOptionError('resourceServer', 'introspection.url must be an absolute http(s) URL');
+  }
+  for (const name of ['clientId', 'clientSecret'] as const) {
+    if (typeof remote[name] !== 'string' || remote[name] === '') {
+      throw new InvalidOptionError('resourceServer', `introspection.${name} must be a non-empty string`);
+    }
+  }
+  const numbers = { cacheTtl: 30, cacheSize: 10_000, timeout: 5000 };
+  for (const name of Object.keys(numbers) as (keyof typeof numbers)[]) {
+    const given = remote[name];
+    if (given === undefined) continue;
+    if (typeof given !== 'number' || !Number.isInteger(given) || given < (name === 'cacheTtl' ? 0 : 1)) {
+      throw new InvalidOptionError('resourceServer', `introspection.${name} must be a ${name === 'cacheTtl' ? 'non-negative' : 'positive'} integer`);
+    }
+    numbers[name] = given;
+  }
+  return { url: url.href, clientId: remote.clientId!, clientSecret: remote.clientSecret!, ...numbers };
 }
 
 /** The OAuth 1.0a settings, or null when off. The numbers are checked by the core's provider. */

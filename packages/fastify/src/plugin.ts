@@ -7,16 +7,18 @@ import {
   type AuthorizationServerOptions,
   type OAuth1Provider,
   type OAuth1ProviderOptions,
+  type OAuthStorage,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError, NoSessionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
+import { createRemoteIntrospection } from './remote-introspection.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
 import { registerMetadataRoutes, registerTokenRoutes } from './token-routes.js';
 import type { MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
@@ -33,10 +35,15 @@ function joinPath(...parts: string[]): string {
 /**
  * The Portcullis plugin: decorates `fastify.oauth`, `fastify.requireScope` and `request.oauth`,
  * and mounts the OAuth 2 endpoints in an encapsulated child (its own body parser and error
- * handlers, so the application's are untouched). OAuth 1.0a routes join the same child.
+ * handlers, so the application's are untouched). OAuth 1.0a routes join the same child. Only the
+ * browser endpoints use a session; a resource server (`resourceServer`) mounts no endpoint.
  */
 async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOptions): Promise<void> {
   const settings = resolveOptions(options);
+  // Checked here rather than as a plugin dependency: only the browser endpoints need a session.
+  if (settings.browser !== null && !fastify.hasRequestDecorator('session') && !fastify.hasPlugin('@fastify/session')) {
+    throw new NoSessionError();
+  }
   // fastify-plugin skips encapsulation, so Fastify ignores a `prefix` given at registration; honour it here.
   const registerPrefix = (options as { prefix?: unknown }).prefix ?? '';
   if (typeof registerPrefix !== 'string') throw new InvalidOptionError('prefix', 'must be a string');
@@ -65,29 +72,39 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
 
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
-  const serverOptions: AuthorizationServerOptions = {
-    ...passThroughOptions(options),
-    storage: options.storage,
-    scopes: registry,
-    issuer: options.issuer,
-    enforceSecure: settings.enforceSecure,
-    endpoints: {
-      authorization: fromIssuer(paths.authorization),
-      token: fromIssuer(paths.token),
-      revocation: fromIssuer(paths.revocation),
-      introspection: fromIssuer(paths.introspection),
-    },
-  };
-  if (options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
-  const server = createAuthorizationServer(serverOptions);
+  const { storage } = options;
+  const serverOptions: AuthorizationServerOptions | null =
+    storage === undefined
+      ? null
+      : {
+          ...passThroughOptions(options),
+          storage,
+          scopes: registry,
+          issuer: options.issuer,
+          enforceSecure: settings.enforceSecure,
+          endpoints: {
+            authorization: fromIssuer(paths.authorization),
+            token: fromIssuer(paths.token),
+            revocation: fromIssuer(paths.revocation),
+            introspection: fromIssuer(paths.introspection),
+          },
+        };
+  if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
+  const server = serverOptions === null ? null : createAuthorizationServer(serverOptions);
 
-  const oauth1 = createOAuth1(options, settings, registry);
+  if (storage === undefined && settings.oauth1 !== null) {
+    throw new InvalidOptionError('oauth1', 'needs the "storage" option: OAuth 1.0a signatures are checked against the stored credentials');
+  }
+  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry);
 
   // Other ways than a bearer token to authenticate a resource request, fixed at registration.
   const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
   const declarations = new ScopeDeclarations();
   const guardContext: GuardContext = {
-    server,
+    verifyAccessToken:
+      settings.introspection !== null
+        ? createRemoteIntrospection(settings.introspection, options.clock ?? (() => new Date()))
+        : (token) => server!.verifyAccessToken(token),
     registry,
     verifiers,
     declarations,
@@ -96,29 +113,35 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     realm: settings.realm,
   };
 
-  const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>({
-    server,
-    scopes: registry,
-    paths,
-    oauth1,
-    registerClient: (input) => server.registerClient(input),
-    // The core revokes the OAuth 1.0a token credentials of the pair as well.
-    revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
-    issueTokens: (input) => server.issueTokens(input),
-    purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
-    declaredScopes: () => declarations.list(registry),
-  });
-  // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
-  fastify.decorate('oauth', { getter: () => decorator });
+  // A resource server asking a remote authorization server has no store to administer.
+  if (server !== null) {
+    const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>({
+      server,
+      scopes: registry,
+      paths,
+      oauth1,
+      registerClient: (input) => server.registerClient(input),
+      // The core revokes the OAuth 1.0a token credentials of the pair as well.
+      revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
+      issueTokens: (input) => server.issueTokens(input),
+      purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
+      declaredScopes: () => declarations.list(registry),
+    });
+    // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
+    fastify.decorate('oauth', { getter: () => decorator });
+  }
   fastify.decorate('requireScope', createRequireScope(guardContext));
   fastify.decorateRequest('oauth', null);
   fastify.addHook('onRoute', createRouteScopeHook(guardContext));
 
+  if (server === null || !settings.endpoints) return;
   await fastify.register(
     async function portcullisRoutes(routes) {
       await parseFormBodiesOnly(routes);
       await routes.register(registerTokenRoutes, { server, settings });
-      await routes.register(registerAuthorizeRoutes, { server, registry, settings, paths });
+      if (settings.browser !== null) {
+        await routes.register(registerAuthorizeRoutes, { server, registry, settings, browser: settings.browser, paths });
+      }
       // OAuth 1.0a beside them, sharing the form parser; its signed-request check is in `verifiers`.
       if (oauth1 !== null && paths.oauth1 !== null) {
         await routes.register(registerOAuth1Routes, { provider: oauth1, registry, settings, paths: paths.oauth1 });
@@ -161,6 +184,7 @@ function issuerMetadataPath(contextPrefix: string, issuerPath: string): string |
 
 /** The OAuth 1.0a provider when the `oauth1` option is on, sharing the store, scopes, clock and key. */
 function createOAuth1(
+  storage: OAuthStorage,
   options: PortcullisOptions,
   settings: ResolvedOptions,
   registry: ScopeRegistry,
@@ -168,7 +192,7 @@ function createOAuth1(
   if (settings.oauth1 === null || options.secretKey === undefined) return null;
   const { timestampWindow, requestTokenTtl, accessTokenTtl, realm } = settings.oauth1;
   const providerOptions: OAuth1ProviderOptions = {
-    storage: options.storage,
+    storage,
     // Signatures cover the issuer's origin, never the Host header the client sends.
     issuer: options.issuer,
     secretKey: options.secretKey,
@@ -197,6 +221,5 @@ function createOAuth1(
 export const fastifyPortcullis = fp(portcullisPlugin, {
   name: '@portcullis/fastify',
   fastify: '5.x',
-  dependencies: ['@fastify/cookie', '@fastify/session'],
 });
 

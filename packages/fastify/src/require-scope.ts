@@ -4,18 +4,19 @@ import {
   insufficientScope,
   OAuthError,
   toOAuthError,
-  type AuthorizationServer,
 } from '@portcullis/core';
 import { isScopeToken, type ScopeRegistry } from '@portcullis/scopes';
 import type { ScopeDeclarations } from './declared-scopes.js';
 import { InvalidScopeError } from './errors.js';
+import type { AccessTokenCheck } from './remote-introspection.js';
 import { isFormRequest, sendOAuthError } from './request-adapter.js';
 import { deriveAutoScope } from './scope-auto.js';
 import type { RequestAuth, RequestVerifier, RequireScope, RequireScopeOptions, ScopeGuard, ScopedRoute } from './types.js';
 
 /** What every guard of one plugin instance shares. Built once at registration. */
 export interface GuardContext {
-  server: AuthorizationServer;
+  /** The storage's `verifyAccessToken`, or a remote authorization server's introspection. */
+  verifyAccessToken: AccessTokenCheck;
   registry: ScopeRegistry;
   verifiers: readonly RequestVerifier[];
   declarations: ScopeDeclarations;
@@ -196,7 +197,7 @@ async function authenticate(
     return null;
   }
   try {
-    const grant = await context.server.verifyAccessToken(token);
+    const grant = await context.verifyAccessToken(token);
     return {
       protocol: 'oauth2',
       clientId: grant.clientId,

@@ -36,6 +36,14 @@ t.test('options are checked at registration with stable codes', async (t) => {
     ['FST_PORTCULLIS_INVALID_OPTION', { sessionKey: 'has space' }],
     ['FST_PORTCULLIS_INVALID_OPTION', { allowQueryToken: 'yes' }],
     ['FST_PORTCULLIS_INVALID_OPTION', { renderConsent: 'page.html' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { authorizationEndpoint: 'no' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: 'remote' }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: null } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: '/introspect', clientId: 'rs', clientSecret: 's' } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'https://as.test/i', clientId: '', clientSecret: 's' } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'https://as.test/i', clientId: 'rs', clientSecret: 's', cacheTtl: -1 } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'https://as.test/i', clientId: 'rs', clientSecret: 's', cacheSize: 0 } } }],
+    ['FST_PORTCULLIS_NO_STORAGE', { storage: undefined, resourceServer: true }],
   ];
   for (const [code, change] of cases) {
     const app = await appWithSession();
@@ -47,15 +55,33 @@ t.test('options are checked at registration with stable codes', async (t) => {
   await app.close();
 });
 
-t.test('@fastify/cookie and @fastify/session are declared dependencies', async (t) => {
+t.test('the browser endpoints need a session; without them, neither getUser, loginUrl nor a session is needed', async (t) => {
   const { storage, close } = await createTestStorage();
   t.teardown(close);
-  const app = Fastify();
+  const withBrowser = Fastify();
+  await t.rejects(start(withBrowser, { storage, issuer: ISSUER, getUser: () => null, loginUrl: '/login' }), {
+    code: 'FST_PORTCULLIS_NO_SESSION',
+  });
+  await withBrowser.close();
+  for (const mode of [{ authorizationEndpoint: false }, { resourceServer: true }] as const) {
+    const app = Fastify();
+    await start(app, { storage, issuer: ISSUER, ...mode });
+    t.notOk(app.hasRoute({ method: 'GET', url: '/oauth/authorize' }), `${JSON.stringify(mode)}: no authorization endpoint`);
+    t.equal(app.hasRoute({ method: 'POST', url: '/oauth/token' }), 'authorizationEndpoint' in mode, `${JSON.stringify(mode)}: token endpoint`);
+    await app.close();
+  }
+  const remote = Fastify();
   await t.rejects(
-    start(app, { storage, issuer: ISSUER, getUser: () => null, loginUrl: '/login' }),
-    { code: 'FST_ERR_PLUGIN_DEPENDENCY_NOT_REGISTERED' },
+    start(remote, {
+      issuer: ISSUER,
+      oauth1: true,
+      secretKey: 'k'.repeat(43),
+      resourceServer: { introspection: { url: 'https://auth.example.test/oauth/introspect', clientId: 'rs', clientSecret: 's' } },
+    }),
+    { code: 'FST_PORTCULLIS_INVALID_OPTION', message: /"storage"/ },
+    'OAuth 1.0a signatures cannot be checked remotely',
   );
-  await app.close();
+  await remote.close();
 });
 
 t.test('the plugin is fastify-plugin wrapped with its name, and decorates the instance and requests', async (t) => {
