@@ -13,6 +13,7 @@ export type {
   OAuth2ConsentContext,
   PassThroughOptions,
   PortcullisOptions,
+  PortcullisOptionsBase,
   RenderConsent,
   ResourceServerOptions,
 } from './options.js';

@@ -141,7 +141,8 @@ export interface ResourceServerOptions {
   introspection: IntrospectionOptions;
 }
 
-export interface PortcullisOptions extends PassThroughOptions {
+/** Every option; `PortcullisOptions` says which ones each setup requires. */
+export interface PortcullisOptionsBase extends PassThroughOptions {
   /**
    * Where clients, codes and tokens live. Required, except for a resource server that asks a
    * remote authorization server (`resourceServer: { introspection }`).
@@ -185,6 +186,24 @@ export interface PortcullisOptions extends PassThroughOptions {
   /** Where the OAuth 1.0a endpoints are mounted, below the register prefix. Default `/oauth1`. */
   oauth1RoutePrefix?: string;
 }
+
+/**
+ * The plugin's options, in one of four setups: an authorization server with browser login
+ * (`storage`, `getUser`, `loginUrl`), one for machine clients only (`authorizationEndpoint: false`),
+ * or a resource server checking tokens in `storage` (`resourceServer: true`) or at a remote
+ * authorization server (`resourceServer: { introspection }`).
+ */
+export type PortcullisOptions =
+  | (PortcullisOptionsBase & {
+      storage: OAuthStorage;
+      getUser: GetUser;
+      loginUrl: LoginUrl;
+      authorizationEndpoint?: true;
+      resourceServer?: false;
+    })
+  | (PortcullisOptionsBase & { storage: OAuthStorage; authorizationEndpoint: false; resourceServer?: false })
+  | (PortcullisOptionsBase & { storage: OAuthStorage; resourceServer: true })
+  | (PortcullisOptionsBase & { resourceServer: ResourceServerOptions });
 
 /** The options with every default filled in, as the plugin's parts use them. */
 export interface ResolvedOptions {

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import type { OAuthStorage } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { ScopeRegistry } from '@portcullis/scopes';
-import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions, type PortcullisOptionsBase } from '../src/index.js';
 
 declare module 'fastify' {
   interface Session {
@@ -42,7 +42,7 @@ export function createTestScopes(): ScopeRegistry {
 }
 
 export interface TestAppOptions {
-  plugin?: Partial<PortcullisOptions>;
+  plugin?: Partial<PortcullisOptionsBase>;
   fastify?: FastifyServerOptions;
   /** Registers the routes of the test (before ready). */
   routes?: (app: FastifyInstance) => void | Promise<void>;
@@ -84,7 +84,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     loginUrl: '/login',
     ...options.plugin,
-  };
+  } as PortcullisOptions;
   if (options.mount) await options.mount(app, pluginOptions);
   else await app.register(fastifyPortcullis, pluginOptions);
   await options.routes?.(app);

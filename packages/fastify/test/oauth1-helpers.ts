@@ -10,7 +10,7 @@ import {
   type OAuthStorage,
 } from '@portcullis/core';
 import { createDatabase, createKyselyStorage, migrate, PORTCULLIS_TABLES, type Database } from '@portcullis/kysely';
-import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions, type PortcullisOptionsBase } from '../src/index.js';
 import { CookieJar, createTestScopes, FORM, form, ISSUER, SESSION_SECRET } from './helpers.js';
 
 /** 32 bytes as 64 hex characters: the key sealing OAuth 1.0a secrets. */
@@ -34,7 +34,7 @@ export interface OAuth1TestApp {
 }
 
 export interface OAuth1AppOptions {
-  plugin?: Partial<PortcullisOptions>;
+  plugin?: Partial<PortcullisOptionsBase>;
   /** The register prefix of the plugin. */
   prefix?: string;
   routes?: (app: FastifyInstance) => void | Promise<void>;
@@ -78,8 +78,8 @@ export async function buildOAuth1App(options: OAuth1AppOptions = {}): Promise<OA
     },
     loginUrl: '/login',
     ...options.plugin,
-  };
-  await app.register(fastifyPortcullis, options.prefix === undefined ? pluginOptions : { ...pluginOptions, prefix: options.prefix } as PortcullisOptions);
+  } as PortcullisOptions;
+  await app.register(fastifyPortcullis, options.prefix === undefined ? pluginOptions : { ...pluginOptions, prefix: options.prefix });
   app.get('/api/me', { preHandler: app.requireScope('read') }, async (request) => ({ oauth: request.oauth }));
   app.post('/api/notes', { preHandler: app.requireScope('write') }, async (request) => ({
     oauth: request.oauth,

@@ -52,7 +52,7 @@ async function exercise(t: Test, app: FastifyInstance, root: string, protectedUr
 t.test('registered with a prefix option', async (t) => {
   const { app, close } = await buildTestApp({
     mount: async (app, options) => {
-      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' });
     },
     routes: (app) => {
       app.get('/api/polls/:id/results', { preHandler: app.requireScope({ auto: true }) }, async (request) => request.oauth);
@@ -89,7 +89,7 @@ async function buildAuthMountedApp(t: Test): Promise<FastifyInstance> {
   const { app, close } = await buildTestApp({
     plugin: { issuer: `${ISSUER}/auth` },
     mount: async (app, options) => {
-      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' } as PortcullisOptions);
+      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' });
     },
   });
   t.teardown(close);

@@ -17,7 +17,7 @@ import {
   type CreateDatabaseOptions,
   type Database,
 } from '@portcullis/kysely';
-import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions, type PortcullisOptionsBase } from '../src/index.js';
 import { createTestScopes, FORM, registerSession, type SessionKind } from './helpers.js';
 import { signedHeader } from './oauth1-helpers.js';
 
@@ -155,7 +155,7 @@ export const RELIABILITY_ISSUER = 'http://127.0.0.1';
 
 export async function buildReliabilityApp(
   storage: OAuthStorage,
-  plugin: Partial<PortcullisOptions> = {},
+  plugin: Partial<PortcullisOptionsBase> = {},
   options: { session?: SessionKind; routes?: (app: FastifyInstance) => void } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
@@ -171,7 +171,7 @@ export async function buildReliabilityApp(
     },
     loginUrl: '/login',
     ...plugin,
-  });
+  } as PortcullisOptions);
   app.post<{ Querystring: { user?: string } }>('/login', async (request) => {
     await request.session.regenerate(['portcullis']);
     request.session.set('userId', request.query.user ?? 'alice');

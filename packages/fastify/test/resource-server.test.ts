@@ -5,7 +5,7 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
-import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis, { type PortcullisOptions, type PortcullisOptionsBase } from '../src/index.js';
 import { basicAuth, createTestScopes, FORM, form, ISSUER } from './helpers.js';
 import { onEachDatabase, type TestDatabase } from './reliability-helpers.js';
 
@@ -91,9 +91,9 @@ async function startAuthorizationServer(t: Test, database: TestDatabase, clock: 
   };
 }
 
-async function startResourceServer(t: Test, options: Partial<PortcullisOptions>): Promise<FastifyInstance> {
+async function startResourceServer(t: Test, options: Partial<PortcullisOptionsBase>): Promise<FastifyInstance> {
   const app = Fastify();
-  await app.register(fastifyPortcullis, { issuer: ISSUER, scopes: createTestScopes(), development: true, ...options });
+  await app.register(fastifyPortcullis, { issuer: ISSUER, scopes: createTestScopes(), development: true, ...options } as PortcullisOptions);
   registerMe(app);
   await app.ready();
   t.teardown(() => app.close());

@@ -16,7 +16,7 @@ t.test("every route of the plugin names its endpoint in config, seen by the app'
           seen.push({ url: route.url, method, endpoint: route.config?.portcullis?.endpoint });
         }
       });
-      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' } as typeof options);
+      await app.register(fastifyPortcullis, { ...options, prefix: '/auth' });
     },
   });
   t.teardown(() => built.close());

@@ -181,10 +181,28 @@ describe('options', () => {
     expect(render).type.toBe<(context: ConsentContext) => void>();
   });
 
+  test('token-only and resource-server setups need no getUser or loginUrl', () => {
+    const { getUser: _g, loginUrl: _l, ...machine } = base;
+    expect({ ...machine, authorizationEndpoint: false as const }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...machine, resourceServer: true as const }).type.toBeAssignableTo<PortcullisOptions>();
+    const { storage: _s, ...remote } = machine;
+    const introspection = { url: 'https://auth.example.com/oauth/introspect', clientId: 'api', clientSecret: 's' };
+    expect({ ...remote, resourceServer: { introspection } }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: { introspection: { ...introspection, cacheTtl: 10, cacheSize: 100, timeout: 2000 } } }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: true as const }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: { introspection: { url: introspection.url } } }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect(machine).type.not.toBeAssignableTo<PortcullisOptions>();
+  });
+
   test('register checks the options', () => {
     const app = Fastify();
     app.register(fastifyPortcullis, base);
     app.register(fastifyPortcullis, { ...base, prefix: '/auth' });
     expect(app.register).type.not.toBeCallableWith(fastifyPortcullis, { issuer: 'https://auth.example.com' });
+    app.register(fastifyPortcullis, {
+      issuer: 'https://auth.example.com',
+      resourceServer: { introspection: { url: 'https://auth.example.com/oauth/introspect', clientId: 'api', clientSecret: 's' } },
+    });
+    app.register(fastifyPortcullis, { storage, issuer: 'https://auth.example.com', authorizationEndpoint: false });
   });
 });
