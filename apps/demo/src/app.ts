@@ -128,6 +128,8 @@ async function registerEverything(
     store: options.redis
       ? new RedisSessionStore(options.redis, { keyPrefix: `${keyPrefix}session:`, reportError })
       : new DatabaseSessionStore(demoDb, { reportError }),
+    // A session is stored and its cookie set only once a page writes to it: API, token and
+    // metadata responses carry no Set-Cookie.
     saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: !options.development, path: '/', maxAge: 8 * 60 * 60 * 1000 },
   });

@@ -115,3 +115,28 @@ t.test('the seeds\' password grant at /oauth2/access_token/, credentials in the 
   t.equal(json.statusCode, 400);
   t.equal(json.json().error, 'invalid_request');
 });
+
+t.test('API, token and metadata responses carry no Set-Cookie: the session stays on the browser pages', async (t) => {
+  const { app, client } = await buildTestApp();
+  t.teardown(() => app.close());
+  const basic = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`;
+  const token = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    ...form({ grant_type: 'client_credentials', scope: 'polls:read' }, { authorization: basic }),
+  });
+  t.equal(token.statusCode, 200);
+  t.equal(token.headers['set-cookie'], undefined, 'token response');
+  const polls = await app.inject({ url: '/api/polls', headers: bearer(token.json().access_token) });
+  t.equal(polls.statusCode, 200);
+  t.equal(polls.headers['set-cookie'], undefined, 'protected API response');
+  const refused = await app.inject({ url: '/api/polls' });
+  t.equal(refused.statusCode, 401);
+  t.equal(refused.headers['set-cookie'], undefined, 'refused API response');
+  const metadata = await app.inject({ url: '/.well-known/oauth-authorization-server' });
+  t.equal(metadata.statusCode, 200);
+  t.equal(metadata.headers['set-cookie'], undefined, 'metadata');
+  const login = await app.inject({ url: '/oauth/authorize?response_type=code&client_id=' + client.id });
+  t.equal(login.statusCode, 302, 'the browser endpoint still keeps its request in the session');
+  t.match(login.headers['set-cookie'], /polls_session=/);
+});
