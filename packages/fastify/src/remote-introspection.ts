@@ -16,11 +16,12 @@ interface CachedGrant {
  * client authenticated with its secret (section 2.1). Active answers are kept for `cacheTtl`
  * seconds at most and never past the token's `exp`, in at most `cacheSize` entries (the oldest
  * leaves first), keyed by the token's SHA-256 digest so no token is held in memory. Inactive
- * answers are not kept. An unreachable server, a failed answer or one that is not RFC 7662 JSON
+ * answers are not kept; concurrent requests with one token share one introspection. An unreachable server, a failed answer or one that is not RFC 7662 JSON
  * becomes 503 temporarily_unavailable: the request is refused, never let through.
  */
 export function createRemoteIntrospection(options: Required<IntrospectionOptions>, now: () => Date): AccessTokenCheck {
   const cache = new Map<string, CachedGrant>();
+  const asking = new Map<string, Promise<Record<string, unknown>>>();
   const ttl = options.cacheTtl * 1000;
   // RFC 7662 section 2.1 with RFC 6749 section 2.3.1: both parts form-encoded before Basic.
   const authorization = `Basic ${Buffer.from(
@@ -69,8 +70,13 @@ export function createRemoteIntrospection(options: Required<IntrospectionOptions
       if (cached.until > time) return cached.grant;
       cache.delete(key);
     }
-    const claims = await ask(token);
-    const grant = toGrant(claims, key, time);
+    // Requests carrying one token at the same moment share one question.
+    let answer = asking.get(key);
+    if (answer === undefined) {
+      answer = ask(token).finally(() => asking.delete(key));
+      asking.set(key, answer);
+    }
+    const grant = toGrant(await answer, key, time);
     if (grant === null) throw invalidToken('The access token is invalid, expired or revoked.');
     const until = Math.min(time + ttl, grant.expiresAt.getTime());
     if (until > time) {

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
-import fastifyPortcullis, { type PortcullisOptions } from '../src/index.js';
+import fastifyPortcullis from '../src/index.js';
 import { basicAuth, buildTestApp, FORM, form, ISSUER } from './helpers.js';
 
 /** The same checks whatever the mount: token, metadata, authorize redirect and a protected route. */

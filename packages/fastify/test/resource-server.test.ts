@@ -196,6 +196,15 @@ async function runResourceServer(t: Test, database: TestDatabase): Promise<void>
     t.equal(as.introspections(), asked + 3, 'the last one is kept');
   });
 
+  await t.test('concurrent requests with one token ask A once', async (t) => {
+    const b = await startResourceServer(t, remote());
+    const token = await as.token(t);
+    const asked = as.introspections();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => callMe(b, token)));
+    t.same(answers.map((answer) => answer.statusCode), [200, 200, 200, 200, 200]);
+    t.equal(as.introspections(), asked + 1);
+  });
+
   await t.test('a refresh token buys no resource at B, though A calls it active', async (t) => {
     const b = await startResourceServer(t, remote());
     const issued = await as.app.oauth.issueTokens({ clientId: as.machine.id, userId: 'alice', scope: ['read'], withRefreshToken: true });
