@@ -70,6 +70,12 @@ t.test('the browser endpoints need a session; without them, neither getUser, log
     t.equal(app.hasRoute({ method: 'POST', url: '/oauth/token' }), 'authorizationEndpoint' in mode, `${JSON.stringify(mode)}: token endpoint`);
     await app.close();
   }
+  const oauth1 = Fastify();
+  await start(oauth1, { storage, issuer: ISSUER, authorizationEndpoint: false, oauth1: true, secretKey: 'k'.repeat(43) });
+  t.ok(oauth1.hasRoute({ method: 'POST', url: '/oauth1/request_token' }), 'OAuth 1.0a credentials need no session');
+  t.ok(oauth1.hasRoute({ method: 'POST', url: '/oauth1/access_token' }));
+  t.notOk(oauth1.hasRoute({ method: 'GET', url: '/oauth1/authorize' }), 'its browser step is not mounted');
+  await oauth1.close();
   const remote = Fastify();
   await t.rejects(
     start(remote, {
