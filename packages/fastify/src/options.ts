@@ -235,7 +235,8 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
       throw new InvalidOptionError(name, 'must be a boolean');
     }
   }
-  const introspection = resolveResourceServer(options.resourceServer);
+  const enforceSecure = options.enforceSecure ?? !(options.development ?? false);
+  const introspection = resolveResourceServer(options.resourceServer, enforceSecure);
   const endpoints = options.resourceServer === undefined || options.resourceServer === false;
   const { storage } = options;
   if (introspection === null && (storage === null || typeof storage !== 'object' || typeof storage.findAccessToken !== 'function')) {
@@ -269,7 +270,7 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     routePrefix,
     sessionKey,
     allowQueryToken: options.allowQueryToken ?? false,
-    enforceSecure: options.enforceSecure ?? !(options.development ?? false),
+    enforceSecure,
     realm,
     browser,
     endpoints,
@@ -297,7 +298,10 @@ function resolveBrowser(options: PortcullisOptions): { getUser: GetUser; loginUr
 const RESOURCE_SERVER_SHAPE = 'must be a boolean or { introspection: { url, clientId, clientSecret, cacheTtl?, cacheSize?, timeout? } }';
 
 /** The remote introspection settings, or null when tokens are looked up in `storage`. */
-function resolveResourceServer(value: PortcullisOptions['resourceServer']): Required<IntrospectionOptions> | null {
+function resolveResourceServer(
+  value: PortcullisOptions['resourceServer'],
+  enforceSecure: boolean,
+): Required<IntrospectionOptions> | null {
   if (value === undefined || typeof value === 'boolean') return null;
   if (value === null || typeof value !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
   const remote = value.introspection as Partial<IntrospectionOptions> | null | undefined;
@@ -310,6 +314,10 @@ function resolveResourceServer(value: PortcullisOptions['resourceServer']): Requ
   }
   if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     throw new InvalidOptionError('resourceServer', 'introspection.url must be an absolute http(s) URL');
+  }
+  // RFC 7662 section 4: the token and the client's secret travel over TLS.
+  if (url.protocol === 'http:' && enforceSecure) {
+    throw new InvalidOptionError('resourceServer', 'introspection.url must be https (http only in development)');
   }
   for (const name of ['clientId', 'clientSecret'] as const) {
     if (typeof remote[name] !== 'string' || remote[name] === '') {

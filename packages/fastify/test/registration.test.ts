@@ -44,6 +44,7 @@ t.test('options are checked at registration with stable codes', async (t) => {
     ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'https://as.test/i', clientId: 'rs', clientSecret: 's', cacheTtl: -1 } } }],
     ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'https://as.test/i', clientId: 'rs', clientSecret: 's', cacheSize: 0 } } }],
     ['FST_PORTCULLIS_NO_STORAGE', { storage: undefined, resourceServer: true }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'http://as.test/i', clientId: 'rs', clientSecret: 's' } } }],
   ];
   for (const [code, change] of cases) {
     const app = await appWithSession();
