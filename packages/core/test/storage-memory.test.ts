@@ -30,7 +30,7 @@ t.test('a snapshot keeps what the store held when it was taken, and cannot be ch
   t.strictSame(storage.snapshot().accessTokens, [access], 'changing a snapshot changes nothing stored');
   t.strictSame(storage.snapshot().clients, [client]);
 
-  await storage.revokeFamily(access, contractTime(2));
+  await storage.revokeFamily(access.familyId, contractTime(2));
   t.strictSame(before.accessTokens, [access], 'a change to the store leaves an earlier snapshot as it was');
   t.notSame(storage.snapshot(), before, 'and shows in the next snapshot');
 });

@@ -197,11 +197,8 @@ ${renderClientFields(scopes, client, oauth1Available)}
   });
 
   fastify.post('/admin/tokens/revoke', post, async (request, reply) => {
-    // A family is named with its owner; a token without a user (client_credentials) sends none.
     const familyId = field(request.body, 'family_id');
-    const clientId = field(request.body, 'client_id');
-    const userId = field(request.body, 'user_id') || null;
-    const count = familyId && clientId ? await storage.revokeFamily({ familyId, clientId, userId }, new Date()) : 0;
+    const count = familyId ? await storage.revokeFamily(familyId, new Date()) : 0;
     setFlash(request, 'notice', `${count} token${count === 1 ? '' : 's'} revoked`);
     return reply.redirect('/admin/tokens', 303);
   });

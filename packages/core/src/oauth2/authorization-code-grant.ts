@@ -6,7 +6,7 @@ import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { matchesRedirectUri } from './redirect-uri.js';
-import type { AuthorizationCodeRecord, ClientRecord, TokenFamily } from '../storage/records.js';
+import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
@@ -43,10 +43,9 @@ export async function exchangeAuthorizationCode(
   // section 4.1.3), so presenting it, used or not, neither spends it nor revokes its tokens.
   // Anyone may name a public client's id, so a replay under another id proves nothing.
   if (record.clientId !== client.id) throw otherClientsCode();
-  // The closure below needs a binding TypeScript knows is not null.
-  const family: TokenFamily = record;
+  const { familyId } = record;
   const replayed = async (): Promise<never> => {
-    await storage.revokeFamily(family, now);
+    await storage.revokeFamily(familyId, now);
     throw invalidGrant('The authorization code was already used.');
   };
   if (record.consumedAt !== null) return replayed();

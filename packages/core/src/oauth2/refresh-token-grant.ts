@@ -32,7 +32,7 @@ export async function exchangeRefreshToken(
   if (record === null) throw invalidGrant('The refresh token is invalid.');
   const refusal = checkRefresh(client, record, now);
   if (refusal !== null) {
-    if (refusal.reason === 'replayed') await storage.revokeFamily(record, now);
+    if (refusal.reason === 'replayed') await storage.revokeFamily(record.familyId, now);
     if (refusal.reason === 'expired') await context.purgeExpiredLazily();
     throw refusal.error;
   }
@@ -46,7 +46,7 @@ export async function exchangeRefreshToken(
   await revokeForSingleAccessToken(context, { clientId: client.id, userId: record.userId, scope }, now);
   const rotated = await storage.rotateRefreshToken(record.id, now, minted.access, minted.refresh);
   if (!rotated) {
-    await storage.revokeFamily(record, now);
+    await storage.revokeFamily(record.familyId, now);
     throw alreadyUsed();
   }
   return minted.response;

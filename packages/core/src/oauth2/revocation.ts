@@ -21,7 +21,7 @@ export async function handleRevocationRequest(context: ServerContext, request: O
     if (found !== null && found.record.clientId === client.id) {
       const now = context.now();
       const { storage } = context.options;
-      if (found.kind === 'refresh_token') await storage.revokeFamily(found.record, now);
+      if (found.kind === 'refresh_token') await storage.revokeFamily(found.record.familyId, now);
       else if (found.record.revokedAt === null) await storage.revokeAccessToken(found.record.id, now);
     }
     return { status: 200, headers: { ...NO_STORE_HEADERS }, body: '' };

@@ -13,7 +13,6 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
-  TokenFamily,
   TokenListFilter,
 } from './records.js';
 
@@ -174,12 +173,9 @@ export class MemoryStorage implements OAuthStorage {
     return true;
   }
 
-  async revokeFamily(family: TokenFamily, now: Date): Promise<number> {
+  async revokeFamily(familyId: string, now: Date): Promise<number> {
     const ofFamily = (token: Readonly<AccessTokenRecord | RefreshTokenRecord>): boolean =>
-      token.familyId === family.familyId &&
-      token.clientId === family.clientId &&
-      token.userId === family.userId &&
-      token.revokedAt === null;
+      token.familyId === familyId && token.revokedAt === null;
     return this.#accessTokens.updateWhere(ofFamily, { revokedAt: now }) + this.#refreshTokens.updateWhere(ofFamily, { revokedAt: now });
   }
 

@@ -10,7 +10,6 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
-  TokenFamily,
   TokenListFilter,
 } from './records.js';
 
@@ -74,11 +73,8 @@ export interface OAuthStorage {
   ): Promise<boolean>;
   /** Revokes one access token by id. Returns whether it was live. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
-  /**
-   * Revokes every access and refresh token of a family. Returns how many rows changed. A family
-   * named with a client or user that is not its own matches nothing.
-   */
-  revokeFamily(family: TokenFamily, now: Date): Promise<number>;
+  /** Revokes every live access and refresh token of family `familyId`. Returns how many rows changed. */
+  revokeFamily(familyId: string, now: Date): Promise<number>;
   /**
    * Revokes the live access tokens matching the filter (singleAccessToken, an app's revocation by
    * a user, a disabled client), refresh tokens too unless `accessOnly`. Returns the count.

@@ -59,18 +59,6 @@ export interface AuthorizationCodeRecord {
   consumedAt: Date | null;
 }
 
-/**
- * A family with its owner. Every code and token of a family has the same client and user, so a
- * store can find the family's rows through its (client, user) index instead of an index of its
- * own (which a rotation would write at a random place, once per table).
- */
-export interface TokenFamily {
-  familyId: string;
-  clientId: string;
-  /** Null only for a family of client_credentials tokens. */
-  userId: string | null;
-}
-
 export interface AccessTokenRecord {
   id: string;
   digest: string;

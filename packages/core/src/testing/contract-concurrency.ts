@@ -29,18 +29,28 @@ export const concurrencyCases: ContractCase[] = [
     },
   },
   {
-    name: 'twenty concurrent redeemAuthorizationCode of one code: exactly one true, one pair saved',
+    name: 'fifty concurrent redeemAuthorizationCode of one code: exactly one true, one pair saved',
     async run(t, { storage }, fx) {
       const code = fx.authorizationCode();
       await storage.saveAuthorizationCode(code);
-      const candidates = Array.from({ length: 20 }, () => fx.tokenPair({ familyId: code.familyId }));
-      const results = await race(20, (i) =>
+      const candidates = Array.from({ length: 50 }, () => fx.tokenPair({ familyId: code.familyId }));
+      const results = await race(50, (i) =>
         storage.redeemAuthorizationCode(code.id, contractTime(10 + i), candidates[i]!.access, candidates[i]!.refresh),
       );
       t.equal(countOf(results, true), 1, 'one winner');
-      let saved = 0;
-      for (const candidate of candidates) if ((await storage.findAccessToken(candidate.access.digest)) !== null) saved += 1;
-      t.equal(saved, 1, "only the winner's tokens exist");
+      t.equal(countOf(results, false), 49, 'forty-nine losers');
+      const winner = results.indexOf(true);
+      const savedAccess = await Promise.all(candidates.map(({ access }) => storage.findAccessToken(access.digest)));
+      const savedRefresh = await Promise.all(candidates.map(({ refresh }) => storage.findRefreshToken(refresh.digest)));
+      t.equal(savedAccess.filter((token) => token !== null).length, 1, 'exactly one access token');
+      t.equal(savedRefresh.filter((token) => token !== null).length, 1, 'exactly one refresh token');
+      t.strictSame(savedAccess[winner], candidates[winner]!.access, "and it is the winner's");
+      t.strictSame(savedRefresh[winner], candidates[winner]!.refresh);
+      t.equal(
+        (await storage.findAuthorizationCode(code.digest))?.consumedAt?.getTime(),
+        contractTime(10 + winner).getTime(),
+        "the code carries the winner's consumption time",
+      );
     },
   },
   {
