@@ -2,7 +2,6 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } f
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
 import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
-import { registerSqliteHandle } from './sqlite-group-commit.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 export const ACCEPTED_URL_FORMS =
@@ -187,9 +186,8 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
     database.pragma(`busy_timeout = ${busyTimeout}`);
     // Negative: a size in KiB rather than in pages.
     database.pragma(`cache_size = -${cacheSizeKiB}`);
-    // Savepoint and statement journals in memory: on disk they are temporary files that SQLite
-    // writes a page at a time (two syscalls a page) once past 64 KiB, which a group commit of
-    // token writes always is. They only serve rolling back inside this process, so a crash loses
+    // Statement journals and temporary tables in memory: on disk they are temporary files SQLite
+    // writes a page at a time. They only serve rolling back inside this process, so a crash loses
     // nothing a disk copy would have kept.
     database.pragma('temp_store = MEMORY');
     if (path !== ':memory:' && options.backgroundCheckpoints !== false) {
@@ -212,10 +210,7 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
         };
   // Kysely prepares every query anew; the cache hands back the Statement of a SQL text seen before.
   const statements = new SqliteStatementCache(handle);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
-  // The store built on this instance reads and group-commits through the same statements.
-  registerSqliteHandle(db, statements, opened);
-  return db;
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
 }
 
 /** The drivers are optional peers: a missing one gets an install hint instead of a resolver trace. */

@@ -3,8 +3,6 @@ import { StorageError } from '@portcullis/core';
 interface DriverError {
   code?: unknown;
   errno?: unknown;
-  sqlState?: unknown;
-  fatal?: unknown;
 }
 
 const asDriverError = (error: unknown): DriverError =>
@@ -33,16 +31,6 @@ export function isDuplicateKey(error: unknown): boolean {
 export function isDeadlock(error: unknown): boolean {
   const { code, errno } = asDriverError(error);
   return code === 'ER_LOCK_DEADLOCK' || errno === 1213 || code === '40P01' || code === '40001';
-}
-
-/**
- * MySQL refused a statement with an error of its own (an SQLSTATE), over a connection that is
- * still sound: the statement ran to that error, and a procedure's handler rolled back. A lost
- * connection (mysql2 marks it fatal) may have lost the answer to a statement that completed.
- */
-export function isStatementRefused(error: unknown): boolean {
-  const { sqlState, fatal } = asDriverError(error);
-  return typeof sqlState === 'string' && fatal !== true;
 }
 
 /**

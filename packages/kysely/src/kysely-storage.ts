@@ -15,18 +15,14 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
-  TokenFamily,
   TokenListFilter,
 } from '@portcullis/core';
-import type { AuthorizationCodeRow, ClientRowUpdate, Database, NewAccessTokenRow, NewOAuth1NonceRow } from './database.js';
-import { isMysql } from './dialect.js';
-import { GroupedCall } from './mysql-grouped-calls.js';
-import { GroupedLookup } from './mysql-grouped-lookups.js';
-import { sqliteGroupCommitFor, type SqliteGroupCommit, type StatementExecutor } from './sqlite-group-commit.js';
-import { isDeadlock, isDuplicateKey, isStatementRefused, toStorageError } from './driver-errors.js';
+import type { ClientRowUpdate, Database, NewOAuth1NonceRow } from './database.js';
+import { capabilitiesOf, type Capabilities } from './dialect.js';
+import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
-import { prepareProcedureCalls, prepareSqliteStatements, prepareStorageStatements, revokeFamilyRows } from './storage-statements.js';
-import type { ProcedureCalls, RedemptionRows, SqliteStatements, StorageStatements } from './storage-statements.js';
+import { prepareStorageStatements } from './storage-statements.js';
+import type { RedemptionRows, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
@@ -71,37 +67,18 @@ export function createKyselyStorage(db: Kysely<Database>, options: KyselyStorage
 
 class KyselyStorage implements OAuthStorage {
   readonly #db: Kysely<Database>;
-  readonly #mysql: boolean;
+  readonly #capabilities: Capabilities;
 
   /**
    * The request path's statements, built once: building a Kysely query costs about as much as
    * running it on SQLite, and these only ever differ in their values.
    */
   readonly #statements: StorageStatements;
-  /**
-   * The atomic writes' own forms per dialect. MySQL: one CALL each, where a transaction costs a
-   * round trip per statement. SQLite, where a statement is no round trip: transactions, and
-   * `UPDATE ... RETURNING`.
-   */
-  readonly #writes: { calls: ProcedureCalls } | { sqlite: SqliteStatements };
-
-  /** SQLite from createDatabase: the reads and the writes of a turn of the event loop run as groups. */
-  readonly #group: SqliteGroupCommit | null;
-
-  /** MySQL: the lookups by key of a turn of the event loop go as one statement per table. */
-  readonly #lookups: ReturnType<typeof groupLookups> | null;
-
-  /** MySQL: the lone access tokens of a turn of the event loop go as one multi-row INSERT. */
-  readonly #grouped: GroupedCalls | null;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
-    this.#mysql = isMysql(db);
-    this.#group = this.#mysql ? null : sqliteGroupCommitFor(db as unknown as Kysely<never>);
-    this.#statements = prepareStorageStatements(db);
-    this.#lookups = this.#mysql ? groupLookups(db, this.#statements) : null;
-    this.#writes = this.#mysql ? { calls: prepareProcedureCalls(db) } : { sqlite: prepareSqliteStatements(db) };
-    this.#grouped = this.#mysql ? groupCalls(db, this.#statements) : null;
+    this.#capabilities = capabilitiesOf(db);
+    this.#statements = prepareStorageStatements(db, this.#capabilities);
   }
 
   /** Runs one operation; anything the driver throws leaves as a StorageError with the driver's error as cause. */
@@ -113,52 +90,27 @@ class KyselyStorage implements OAuthStorage {
     }
   }
 
-  /** One prepared statement that writes (or a CALL) as a whole operation. */
+  /** One prepared statement as a whole operation. */
   async #execute<Args, Row>(operation: string, statement: PreparedStatement<Args, Row>, args: Args): Promise<QueryResult<Row>> {
     const query = statement.compile(args);
-    return this.#run(operation, () => this.#writeOne(query));
+    return this.#run(operation, (db) => db.executeQuery(query));
   }
 
-  /** One writing statement, in the next group commit on SQLite from createDatabase; the driver's error as it comes. */
-  #writeOne<Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>> {
-    const group = this.#group;
-    return group === null ? this.#db.executeQuery(query) : group.write((executor) => executor.executeQuery(query), { singleStatement: true });
-  }
-
-  /** The row a prepared lookup by a unique key finds, if any; on MySQL, `grouped` asks for it. */
-  async #find<Row>(
-    operation: string,
-    statement: PreparedStatement<string, Row>,
-    key: string,
-    grouped: GroupedLookup<Row> | undefined,
-  ): Promise<Row | undefined> {
-    if (grouped !== undefined) return this.#run(operation, () => grouped.find(key));
-    const query = statement.compile(key);
-    const group = this.#group;
-    const result = await this.#run(operation, (db) => (group === null ? db.executeQuery(query) : group.read(query)));
-    return result.rows[0];
+  /** The row a prepared lookup by a unique key finds, if any. */
+  async #find<Row>(operation: string, statement: PreparedStatement<string, Row>, key: string): Promise<Row | undefined> {
+    return (await this.#execute(operation, statement, key)).rows[0];
   }
 
   /**
-   * Statements that succeed or fail together: a Kysely transaction, or on SQLite from
-   * createDatabase a savepoint in the next group commit. `work` only runs prepared statements
-   * through the executor it is given.
+   * Statements that succeed or fail together, in one transaction, run again from the start if the
+   * server picks it as a deadlock victim or fails it for serialization: the server has rolled it
+   * back, so nothing of the first attempt remains.
    */
-  async #atomic<T>(operation: string, work: (executor: StatementExecutor) => Promise<T>): Promise<T> {
-    const group = this.#group;
-    if (group !== null) return this.#run(operation, () => group.write(work));
-    return this.#transaction(operation, work);
-  }
-
-  /**
-   * An atomic write (a transaction, or a CALL doing one), run again from the start if InnoDB picks
-   * it as a deadlock victim: InnoDB has rolled it back, so nothing of the first attempt remains.
-   */
-  async #retryingDeadlocks<T>(operation: string, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  async #transaction<T>(operation: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return this.#run(operation, async (db) => {
       for (let attempt = 1; ; attempt += 1) {
         try {
-          return await work(db);
+          return await db.transaction().execute(work);
         } catch (error) {
           if (attempt >= DEADLOCK_ATTEMPTS || !isDeadlock(error)) throw error;
         }
@@ -166,30 +118,32 @@ class KyselyStorage implements OAuthStorage {
     });
   }
 
-  async #transaction<T>(operation: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.#retryingDeadlocks(operation, (db) => db.transaction().execute(work));
+  /** Compiled statements run in order in one transaction: the total of the rows they changed. */
+  async #changeAll(operation: string, statements: CompiledQuery[]): Promise<number> {
+    return this.#transaction(operation, async (trx) => {
+      let changed = 0;
+      for (const statement of statements) changed += changedRows(await trx.executeQuery(statement));
+      return changed;
+    });
   }
 
   /** The token rows of one issuance: the access token, and the refresh token when there is one. */
-  async #insertTokens(executor: StatementExecutor, rows: RedemptionRows): Promise<void> {
-    await executor.executeQuery(this.#statements.insertAccessToken.compile(rows.access));
-    if (rows.refresh !== null) await executor.executeQuery(this.#statements.insertRefreshToken.compile(rows.refresh));
+  async #insertTokens(trx: Transaction<Database>, rows: RedemptionRows): Promise<void> {
+    await trx.executeQuery(this.#statements.insertAccessToken.compile(rows.access));
+    if (rows.refresh !== null) await trx.executeQuery(this.#statements.insertRefreshToken.compile(rows.refresh));
   }
 
   /**
    * A single-use credential's conditional UPDATE and, only if it changed the row, the tokens it
-   * buys, atomically: false (saving nothing) when another caller consumed it first. On MySQL the
-   * UPDATE's row lock makes concurrent callers wait; they then see it consumed.
+   * buys, in one transaction: false (saving nothing) when another caller consumed it first. The
+   * UPDATE's row lock makes a concurrent caller wait for this transaction; its own UPDATE then
+   * finds the row consumed and changes nothing.
    */
-  async #consumeAndSave(
-    operation: string,
-    consume: CompiledQuery,
-    rows: RedemptionRows,
-  ): Promise<boolean> {
-    return this.#atomic(operation, async (executor) => {
-      if (changedRows(await executor.executeQuery(consume)) === 0) return false;
+  async #consumeAndSave(operation: string, consume: CompiledQuery, rows: RedemptionRows): Promise<boolean> {
+    return this.#transaction(operation, async (trx) => {
+      if (changedRows(await trx.executeQuery(consume)) === 0) return false;
       // A failing insert throws, which rolls the consumption back too.
-      await this.#insertTokens(executor, rows);
+      await this.#insertTokens(trx, rows);
       return true;
     });
   }
@@ -201,7 +155,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
-    const row = await this.#find('findClient', this.#statements.findClient, id, this.#lookups?.findClient);
+    const row = await this.#find('findClient', this.#statements.findClient, id);
     return row ? fromClientRow(row) : null;
   }
 
@@ -232,7 +186,7 @@ class KyselyStorage implements OAuthStorage {
     await this.#run('saveScopes', async (db) => {
       const insert = db.insertInto('portcullis_scopes').values(rows);
       // One statement either way; only the upsert syntax differs.
-      await (this.#mysql
+      await (this.#capabilities.upsert === 'on-duplicate-key'
         ? insert.onDuplicateKeyUpdate({ description: sql`values(description)` })
         : insert.onConflict((conflict) =>
             conflict.column('name').doUpdateSet({ description: (eb) => eb.ref('excluded.description') }),
@@ -256,28 +210,24 @@ class KyselyStorage implements OAuthStorage {
   async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
     // The conditional UPDATE decides: only one caller can move consumed_at from NULL.
     const args = { key: digest, now: toMillis(now) };
-    const writes = this.#writes;
-    if ('calls' in writes) {
-      // One CALL: the UPDATE, then the row with whether this call's UPDATE changed it.
-      const result = await this.#execute('consumeAuthorizationCode', writes.calls.consumeAuthorizationCode, args);
-      const row = firstResultSet<AuthorizationCodeRow & { consumed_by_call: number | string }>(result)[0];
+    const { claimAuthorizationCode, consumeAuthorizationCode, findAuthorizationCode } = this.#statements;
+    return this.#run('consumeAuthorizationCode', async (db) => {
+      if (claimAuthorizationCode !== null) {
+        // The row comes back from the UPDATE itself when this call consumed it.
+        const claimed = (await db.executeQuery(claimAuthorizationCode.compile(args))).rows[0];
+        if (claimed) return { status: 'consumed', record: fromAuthorizationCodeRow(claimed) };
+        const row = (await db.executeQuery(findAuthorizationCode.compile(digest))).rows[0];
+        return row ? { status: 'reused', record: fromAuthorizationCodeRow(row) } : { status: 'missing' };
+      }
+      const update = await db.executeQuery(consumeAuthorizationCode.compile(args));
+      const row = (await db.executeQuery(findAuthorizationCode.compile(digest))).rows[0];
       if (!row) return { status: 'missing' };
-      return { status: Number(row.consumed_by_call) > 0 ? 'consumed' : 'reused', record: fromAuthorizationCodeRow(row) };
-    }
-    const { claimAuthorizationCode } = writes.sqlite;
-    const { findAuthorizationCode } = this.#statements;
-    return this.#atomic('consumeAuthorizationCode', async (executor) => {
-      const claimed = await executor.executeQuery(claimAuthorizationCode.compile(args));
-      if (claimed.rows[0]) return { status: 'consumed', record: fromAuthorizationCodeRow(claimed.rows[0]) };
-      // Nothing changed: a code used before, or none at all.
-      const found = await executor.executeQuery(findAuthorizationCode.compile(digest));
-      const row = found.rows[0];
-      return row ? { status: 'reused', record: fromAuthorizationCodeRow(row) } : { status: 'missing' };
+      return { status: changedRows(update) > 0 ? 'consumed' : 'reused', record: fromAuthorizationCodeRow(row) };
     });
   }
 
   async findAuthorizationCode(digest: string): Promise<AuthorizationCodeRecord | null> {
-    const row = await this.#find('findAuthorizationCode', this.#statements.findAuthorizationCode, digest, this.#lookups?.findAuthorizationCode);
+    const row = await this.#find('findAuthorizationCode', this.#statements.findAuthorizationCode, digest);
     return row ? fromAuthorizationCodeRow(row) : null;
   }
 
@@ -288,14 +238,11 @@ class KyselyStorage implements OAuthStorage {
     refresh: RefreshTokenRecord | null,
   ): Promise<boolean> {
     const consumption = { key: codeId, now: toMillis(now) };
-    const rows = toTokenRows(access, refresh);
-    if ('calls' in this.#writes) {
-      // The procedure runs the same transaction as below, in one round trip.
-      const call = this.#writes.calls.redeemAuthorizationCode.compile({ ...consumption, ...rows });
-      const result = await this.#retryingDeadlocks('redeemAuthorizationCode', (db) => db.executeQuery(call));
-      return Number(firstResultSet<{ redeemed: number | string }>(result)[0]?.redeemed) === 1;
-    }
-    return this.#consumeAndSave('redeemAuthorizationCode', this.#statements.redeemAuthorizationCode.compile(consumption), rows);
+    return this.#consumeAndSave(
+      'redeemAuthorizationCode',
+      this.#statements.redeemAuthorizationCode.compile(consumption),
+      toTokenRows(access, refresh),
+    );
   }
 
   async listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]> {
@@ -322,30 +269,22 @@ class KyselyStorage implements OAuthStorage {
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
-    const statements = this.#statements;
     if (refresh === null) {
-      const grouped = this.#grouped;
-      if (grouped === null) await this.#execute('saveTokens', statements.insertAccessToken, toAccessTokenRow(access));
-      else await this.#run('saveTokens', () => grouped.saveAccessToken.call(toAccessTokenRow(access)));
+      await this.#execute('saveTokens', this.#statements.insertAccessToken, toAccessTokenRow(access));
       return;
     }
-    const pair = { access: toAccessTokenRow(access), refresh: toRefreshTokenRow(refresh) };
-    if ('calls' in this.#writes) {
-      const call = this.#writes.calls.saveTokens.compile(pair);
-      await this.#retryingDeadlocks('saveTokens', (db) => db.executeQuery(call));
-      return;
-    }
-    await this.#atomic('saveTokens', (executor) => this.#insertTokens(executor, pair));
+    const rows = toTokenRows(access, refresh);
+    await this.#transaction('saveTokens', (trx) => this.#insertTokens(trx, rows));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
     // The hot path of every resource request: one SELECT on the unique digest index.
-    const row = await this.#find('findAccessToken', this.#statements.findAccessToken, digest, this.#lookups?.findAccessToken);
+    const row = await this.#find('findAccessToken', this.#statements.findAccessToken, digest);
     return row ? fromAccessTokenRow(row) : null;
   }
 
   async findRefreshToken(digest: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.#find('findRefreshToken', this.#statements.findRefreshToken, digest, this.#lookups?.findRefreshToken);
+    const row = await this.#find('findRefreshToken', this.#statements.findRefreshToken, digest);
     return row ? fromRefreshTokenRow(row) : null;
   }
 
@@ -356,14 +295,11 @@ class KyselyStorage implements OAuthStorage {
     refresh: RefreshTokenRecord,
   ): Promise<boolean> {
     const consumption = { key: refreshTokenId, now: toMillis(now) };
-    const pair = { access: toAccessTokenRow(access), refresh: toRefreshTokenRow(refresh) };
-    if ('calls' in this.#writes) {
-      // The procedure runs the same transaction as below, in one round trip.
-      const call = this.#writes.calls.rotateRefreshToken.compile({ ...consumption, ...pair });
-      const result = await this.#retryingDeadlocks('rotateRefreshToken', (db) => db.executeQuery(call));
-      return Number(firstResultSet<{ rotated: number | string }>(result)[0]?.rotated) === 1;
-    }
-    return this.#consumeAndSave('rotateRefreshToken', this.#statements.consumeRefreshToken.compile(consumption), pair);
+    return this.#consumeAndSave(
+      'rotateRefreshToken',
+      this.#statements.consumeRefreshToken.compile(consumption),
+      toTokenRows(access, refresh),
+    );
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
@@ -374,15 +310,24 @@ class KyselyStorage implements OAuthStorage {
     return changedRows(update) > 0;
   }
 
-  async revokeFamily(family: TokenFamily, now: Date): Promise<number> {
+  async revokeFamily(familyId: string, now: Date): Promise<number> {
+    // Replays are rare: built per call, found through the family_id index of each table.
     const at = toMillis(now);
-    const access = revokeFamilyRows(this.#db, 'portcullis_access_tokens', family, at);
-    const refresh = revokeFamilyRows(this.#db, 'portcullis_refresh_tokens', family, at);
-    return this.#atomic('revokeFamily', async (executor) => {
-      const accessUpdate = await executor.executeQuery(access);
-      const refreshUpdate = await executor.executeQuery(refresh);
-      return changedRows(accessUpdate) + changedRows(refreshUpdate);
-    });
+    const db = this.#db;
+    return this.#changeAll('revokeFamily', [
+      db
+        .updateTable('portcullis_access_tokens')
+        .set({ revoked_at: at })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .compile(),
+      db
+        .updateTable('portcullis_refresh_tokens')
+        .set({ revoked_at: at })
+        .where('family_id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .compile(),
+    ]);
   }
 
   async revokeTokens(
@@ -451,11 +396,9 @@ class KyselyStorage implements OAuthStorage {
     const at = toMillis(now);
     const { clientId, userId } = grant;
     const db = this.#db;
-    // Plain builders, compiled here, so the statements run through `#atomic` on either dialect:
-    // in the next group commit on SQLite, in one transaction elsewhere. Every table but the
-    // request tokens is reached through its (client_id, user_id) index; request tokens live
-    // minutes and are purged, so theirs is a short scan.
-    const statements = [
+    // Every table but the request tokens is reached through its (client_id, user_id) index;
+    // request tokens live minutes and are purged, so theirs is a short scan.
+    return this.#changeAll('revokeGrant', [
       db
         .updateTable('portcullis_access_tokens')
         .set({ revoked_at: at })
@@ -494,12 +437,7 @@ class KyselyStorage implements OAuthStorage {
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .compile(),
-    ];
-    return this.#atomic('revokeGrant', async (executor) => {
-      let changed = 0;
-      for (const statement of statements) changed += changedRows(await executor.executeQuery(statement));
-      return changed;
-    });
+    ]);
   }
 
   async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
@@ -563,7 +501,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findRequestToken(token: string): Promise<RequestTokenRecord | null> {
-    const row = await this.#find('findRequestToken', this.#statements.findRequestToken, token, this.#lookups?.findRequestToken);
+    const row = await this.#find('findRequestToken', this.#statements.findRequestToken, token);
     return row ? fromRequestTokenRow(row) : null;
   }
 
@@ -592,7 +530,7 @@ class KyselyStorage implements OAuthStorage {
   }
 
   async findOAuth1AccessToken(token: string): Promise<OAuth1AccessTokenRecord | null> {
-    const row = await this.#find('findOAuth1AccessToken', this.#statements.findOAuth1AccessToken, token, this.#lookups?.findOAuth1AccessToken);
+    const row = await this.#find('findOAuth1AccessToken', this.#statements.findOAuth1AccessToken, token);
     return row ? fromOAuth1AccessTokenRow(row) : null;
   }
 
@@ -617,7 +555,7 @@ class KyselyStorage implements OAuthStorage {
   async recordNonce(nonce: NonceRecord): Promise<boolean> {
     try {
       // The primary key refuses a second insert: check and record are one statement.
-      await this.#writeOne(this.#statements.insertNonce.compile(toNonceRow(nonce)));
+      await this.#db.executeQuery(this.#statements.insertNonce.compile(toNonceRow(nonce)));
       return true;
     } catch (error) {
       if (isDuplicateKey(error)) return false;
@@ -683,15 +621,6 @@ function toNonceRow(nonce: NonceRecord): NewOAuth1NonceRow {
     client_id: nonce.clientId,
     expires_at: toMillis(nonce.expiresAt),
   };
-}
-
-/**
- * The rows of a CALL's first result set. mysql2 answers a CALL with every result set the procedure
- * produced followed by the CALL's own status, and Kysely hands that array over as `rows`.
- */
-function firstResultSet<Row>(result: QueryResult<unknown>): Row[] {
-  const first = result.rows[0];
-  return Array.isArray(first) ? (first as Row[]) : [];
 }
 
 /** A bad paging value is the caller's bug, not a database failure: RangeError, as the memory store does. */
@@ -778,38 +707,4 @@ class GrantCollector {
         protocol: grant.protocol,
       }));
   }
-}
-
-/** MySQL's grouped lookups, one per lookup by a unique key (see GroupedLookup). */
-function groupLookups(db: Kysely<Database>, statements: StorageStatements) {
-  const execute = <Row>(query: CompiledQuery<Row>): Promise<QueryResult<Row>> => db.executeQuery(query);
-  return {
-    findClient: new GroupedLookup(execute, statements.findClients, (row) => row.id),
-    findAccessToken: new GroupedLookup(execute, statements.findAccessTokens, (row) => row.digest),
-    findRefreshToken: new GroupedLookup(execute, statements.findRefreshTokens, (row) => row.digest),
-    findAuthorizationCode: new GroupedLookup(execute, statements.findAuthorizationCodes, (row) => row.digest),
-    findRequestToken: new GroupedLookup(execute, statements.findRequestTokens, (row) => row.token),
-    findOAuth1AccessToken: new GroupedLookup(execute, statements.findOAuth1AccessTokens, (row) => row.token),
-  };
-}
-
-type GroupedCalls = ReturnType<typeof groupCalls>;
-
-/**
- * MySQL's grouped calls (see GroupedCall): the access tokens saved alone (the client_credentials
- * grant's), as one multi-row INSERT, which a duplicate key refuses whole.
- */
-function groupCalls(db: Kysely<Database>, statements: StorageStatements) {
-  return {
-    saveAccessToken: new GroupedCall<NewAccessTokenRow, void>({
-      async group(rows) {
-        await db.executeQuery(statements.insertAccessTokens(rows.length).compile(rows));
-        return rows.map(() => undefined);
-      },
-      alone: async (row) => {
-        await db.executeQuery(statements.insertAccessToken.compile(row));
-      },
-      rolledBack: isStatementRefused,
-    }),
-  };
 }

@@ -106,7 +106,7 @@ t.test('SQLite files use WAL with synchronous NORMAL and journals in memory, so 
   const synchronous = await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db);
   t.equal(journal.rows[0]?.journal_mode, 'wal');
   t.equal(synchronous.rows[0]?.synchronous, 1, '1 is NORMAL');
-  // A group commit's savepoint journal would otherwise spill to a temporary file past 64 KiB.
+  // Statement journals would otherwise spill to temporary files.
   const tempStore = await sql<{ temp_store: number }>`PRAGMA temp_store`.execute(db);
   t.equal(tempStore.rows[0]?.temp_store, 2, '2 is MEMORY');
 });

@@ -134,19 +134,6 @@ export function mysqlFactory(db: Kysely<Database>): StorageFactory {
   };
 }
 
-/** The migrations that only create MySQL procedures, in order: what a second, privileged run executes. */
-export const PROCEDURE_MIGRATIONS = [
-  '0003_mysql_write_procedures',
-  '0004_mysql_redeem_procedure',
-  '0005_mysql_one_step_exchanges',
-  '0006_mysql_oauth1_nonce_procedure',
-  '0007_mysql_grouped_exchanges',
-  '0008_mysql_grouped_nonce_records',
-];
-
-/** The migrations after the procedures': a privileged run that finishes the procedures runs these too. */
-export const MIGRATIONS_AFTER_PROCEDURES = ['0009_drop_family_indexes'];
-
 /** The assertion that fails a REQUIRE_MYSQL=1 run when the server is not there. */
 export const MYSQL_REACHABLE = `MariaDB answers at ${MYSQL_SERVER.host}:${MYSQL_SERVER.port} (REQUIRE_MYSQL=1)`;
 

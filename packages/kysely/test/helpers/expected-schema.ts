@@ -35,14 +35,14 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_access_tokens: {
     columns: ['id', 'digest', 'client_id', 'user_id', 'scope', 'family_id', 'issued_at', 'expires_at', 'revoked_at'],
     primaryKey: ['id'],
-    indexes: tokenIndexes('portcullis_access_tokens', false),
+    indexes: tokenIndexes('portcullis_access_tokens', true),
   },
   portcullis_refresh_tokens: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'scope', 'family_id', 'issued_at', 'expires_at', 'consumed_at', 'revoked_at',
     ],
     primaryKey: ['id'],
-    indexes: tokenIndexes('portcullis_refresh_tokens', false),
+    indexes: tokenIndexes('portcullis_refresh_tokens', true),
   },
   portcullis_oauth1_request_tokens: {
     columns: [
@@ -70,13 +70,6 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     primaryKey: ['nonce_key'],
     indexes: { portcullis_oauth1_nonces_expires_at_idx: { columns: ['expires_at'], unique: false } },
   },
-};
-
-/** The schema before 0009, which dropped the token tables' family indexes: what a rollback of it brings back. */
-export const SCHEMA_WITH_FAMILY_INDEXES: Record<string, ExpectedTable> = {
-  ...EXPECTED_SCHEMA,
-  portcullis_access_tokens: { ...EXPECTED_SCHEMA.portcullis_access_tokens!, indexes: tokenIndexes('portcullis_access_tokens', true) },
-  portcullis_refresh_tokens: { ...EXPECTED_SCHEMA.portcullis_refresh_tokens!, indexes: tokenIndexes('portcullis_refresh_tokens', true) },
 };
 
 /** Kysely's Migrator makes these; the test checks they carry Portcullis' own names. */
