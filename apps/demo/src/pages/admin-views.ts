@@ -87,7 +87,6 @@ ${tokens.map(
   (t) => html`<tr data-token-id="${t.id}"><td><code>${t.id}</code></td><td><code>${t.clientId}</code></td><td>${who(t.userId)}</td><td>${t.scope.join(' ')}</td>
 <td>${t.issuedAt.toISOString()}</td><td>${t.expiresAt.toISOString()}</td>
 <td><form method="post" action="/admin/tokens/revoke">${hidden(csrf)}<input type="hidden" name="family_id" value="${t.familyId}">
-<input type="hidden" name="client_id" value="${t.clientId}"><input type="hidden" name="user_id" value="${t.userId ?? ''}">
 <button type="submit">Revoke (with its refresh token)</button></form></td></tr>`,
 )}</table>
 <h2>Authorization codes</h2>
