@@ -409,8 +409,12 @@ export interface InterleaveOptions {
   rounds?: number;
   /** Latency runs per target, interleaved as the rounds are; the percentiles are their medians. */
   latencyRuns?: number;
-  /** Every target's latency runs offered the first target's rate: the scale pair compares p99s at one load. */
-  sharedLatencyRate?: boolean;
+  /**
+   * Every target's latency runs offered one rate, so their p99s compare at one load: the first
+   * target's half peak (the scale pair), or the slowest target's (the peers, whose servers differ
+   * several times over in speed: half the slowest peak is a load every one of them carries).
+   */
+  sharedLatencyRate?: boolean | 'slowest';
 }
 
 export async function measureInterleaved(
@@ -438,7 +442,12 @@ export async function measureInterleaved(
         await run.measureRound();
       }
     }
-    const rate = options.sharedLatencyRate ? runs[0]!.halfPeakRate() : undefined;
+    const rate =
+      options.sharedLatencyRate === 'slowest'
+        ? Math.min(...runs.filter((run) => run.result.ok).map((run) => run.halfPeakRate()))
+        : options.sharedLatencyRate
+          ? runs[0]!.halfPeakRate()
+          : undefined;
     for (let latencyRun = 0; latencyRun < (options.latencyRuns ?? 1); latencyRun += 1) {
       for (const run of runs) await run.measureLatency(rate);
     }

@@ -97,3 +97,41 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   options.scale = scale ?? options.only === null;
   return options;
 }
+
+const PEER_USAGE = `usage: pnpm bench:peers [--quick] [--profile]
+  --quick    one short round per server, targets not judged: checks that the comparison works
+  --profile  CPU-profile the servers over their measured rounds (bench/results/profiles)`;
+
+/** `pnpm bench:peers`'s options: three rounds of every server, fifty connections. */
+export function parsePeerOptions(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = {
+    quick: false,
+    scale: false,
+    scaleTokens: 0,
+    profile: false,
+    heapProfile: false,
+    stores: [],
+    only: null,
+    connections: 50,
+    warmupSeconds: 2,
+    rounds: 3,
+    roundSeconds: 3,
+    latencySeconds: 2,
+    // Below oidc-provider's memory adapter's capacity (an LRU of 1000 entries), so none is evicted.
+    liveTokens: 500,
+    lanes: 1,
+  };
+  for (const arg of argv) {
+    if (arg === '--') continue;
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--profile') options.profile = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(PEER_USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument '${arg}'\n${PEER_USAGE}`);
+  }
+  if (options.quick) {
+    Object.assign(options, { warmupSeconds: 0, rounds: 1, roundSeconds: 0.6, latencySeconds: 0.4, connections: 8, liveTokens: 20, lanes: 3 });
+  }
+  return options;
+}

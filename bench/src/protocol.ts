@@ -3,10 +3,28 @@
  * Kept in one file so both sides agree on the shapes.
  */
 
-export type Store = 'mysql' | 'sqlite' | 'postgres';
+/** Where a Portcullis server keeps its rows: a database through Kysely, or core's `MemoryStorage` (peers only). */
+export type Store = 'mysql' | 'sqlite' | 'postgres' | 'memory';
 
-/** B* are bare-Fastify baselines, S* are Portcullis scenarios. */
-export type TargetId = 'B0' | 'B1' | 'B2' | 'B3' | 'B3S' | 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'S6' | 'S7' | 'S8';
+/** The servers of `pnpm bench:peers`, by scenario: `-cc` serves client_credentials, `-get` a protected GET. */
+export const PEER_TARGETS = [
+  'bare-post',
+  'oidc-provider-cc',
+  'oauth2-server-cc',
+  'portcullis-cc',
+  'bare-get',
+  'oidc-provider-get',
+  'oauth2-server-get',
+  'portcullis-get',
+] as const;
+export type PeerTargetId = (typeof PEER_TARGETS)[number];
+
+/** B* are bare-Fastify baselines, S* are Portcullis scenarios; the peers' targets are named. */
+export type TargetId = 'B0' | 'B1' | 'B2' | 'B3' | 'B3S' | 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'S6' | 'S7' | 'S8' | PeerTargetId;
+
+export function isPeerTarget(id: TargetId): id is PeerTargetId {
+  return (PEER_TARGETS as readonly string[]).includes(id);
+}
 
 /** What a server child is told to serve, through the BENCH_SERVER_SPEC environment variable. */
 export interface ServerSpec {
@@ -114,4 +132,7 @@ export interface Fixtures {
   password?: string;
   /** Rows a baseline route may look up by primary key: ids 1..rowCount. */
   rowCount?: number;
+  /** The peers' token endpoint and protected route: each server has its own paths. */
+  tokenPath?: string;
+  resourcePath?: string;
 }

@@ -86,17 +86,19 @@ export interface RunReport {
   checks: TargetCheck[];
 }
 
-const README_START = '<!-- bench:latest:start -->';
-const README_END = '<!-- bench:latest:end -->';
-
-/** Replaces the README's latest-results section with this run's. */
-export async function updateReadme(readmePath: string, report: RunReport, table: string, checks: string): Promise<void> {
+/**
+ * Replaces one of the README's results sections (between `<!-- bench:<section>:start -->` and its
+ * end marker) with this run's: `latest` for `pnpm bench`, `peers` for `pnpm bench:peers`.
+ */
+export async function updateReadme(readmePath: string, report: RunReport, table: string, checks: string, section = 'latest'): Promise<void> {
+  const README_START = `<!-- bench:${section}:start -->`;
+  const README_END = `<!-- bench:${section}:end -->`;
   const readme = await readFile(readmePath, 'utf8');
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start < 0 || end < start) return;
   const { machine, options } = report;
-  const section = [
+  const text = [
     README_START,
     `Run of ${report.startedAt} on ${machine.nproc} CPUs (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}`,
     `(1-minute load average ${machine.loadAverage.atStart.toFixed(1)} at the start, ${machine.loadAverage.atEnd.toFixed(1)} at the end);`,
@@ -107,5 +109,5 @@ export async function updateReadme(readmePath: string, report: RunReport, table:
     checks,
     README_END,
   ].join('\n');
-  await writeFile(readmePath, readme.slice(0, start) + section + readme.slice(end + README_END.length));
+  await writeFile(readmePath, readme.slice(0, start) + text + readme.slice(end + README_END.length));
 }

@@ -217,15 +217,14 @@ async function main(): Promise<number> {
   };
   const failedTargets = results.filter((r) => !r.ok);
   if (!options.quick) {
-    const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
-    const resultsPath = join(benchDir, 'results', `${stamp}.json`);
+    // Only a complete run describes the suite: a partial one (--only, --store) goes to partial.json
+    // (not committed) and leaves latest.json and the README as they were.
+    const complete = options.only === null && options.stores.length === STORES.length;
+    const resultsPath = join(benchDir, 'results', complete ? 'latest.json' : 'partial.json');
     await mkdir(dirname(resultsPath), { recursive: true });
     await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resultsPath}`);
-    // Only a complete run describes the suite; a partial one (--only, --store) stays in its JSON.
-    if (options.only === null && options.stores.length === STORES.length) {
-      await updateReadme(join(benchDir, 'README.md'), report, table, checkTable);
-    }
+    if (complete) await updateReadme(join(benchDir, 'README.md'), report, table, checkTable);
   }
   const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0);
   if (failedTargets.length > 0) {

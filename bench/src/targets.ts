@@ -138,7 +138,7 @@ export function computeCpuRatio(results: readonly TargetResult[], result: Target
   );
 }
 
-function throughputOf(scenario: RoundFigures, yardstick: RoundFigures): number {
+export function throughputOf(scenario: RoundFigures, yardstick: RoundFigures): number {
   return scenario.requestsPerSecond / yardstick.requestsPerSecond;
 }
 
@@ -153,7 +153,7 @@ function findBaselineOf(results: readonly TargetResult[], result: TargetResult):
  * `compare` over rounds of the same index (median, least and greatest), or null when the rounds
  * do not pair.
  */
-function pairRounds(
+export function pairRounds(
   scenario: TargetResult,
   yardstick: TargetResult,
   compare: (scenario: RoundFigures, yardstick: RoundFigures) => number,

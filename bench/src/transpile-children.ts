@@ -38,7 +38,8 @@ async function listTypeScriptFiles(dir: string): Promise<string[]> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) files.push(...(await listTypeScriptFiles(path)));
-    else if (entry.name.endsWith('.ts')) files.push(path);
+    // Declaration files carry types only: nothing to run.
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) files.push(path);
   }
   return files;
 }

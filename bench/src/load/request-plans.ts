@@ -1,5 +1,5 @@
 import type { Request as AutocannonRequest } from 'autocannon';
-import type { Fixtures, TargetId } from '../protocol.js';
+import { isPeerTarget, type Fixtures, type PeerTargetId, type TargetId } from '../protocol.js';
 import { signOAuth1Request } from './oauth1-signer.js';
 
 /** Sent when a pool of single-use credentials ran dry, so the server answers an error we count. */
@@ -43,6 +43,7 @@ function pickRandom<T>(values: readonly T[]): T {
  * so each carries its own token, code or nonce.
  */
 export function buildRequestPlan(target: TargetId, fixtures: Fixtures): RequestPlan {
+  if (isPeerTarget(target)) return buildPeerPlan(target, fixtures);
   const success = (requests: AutocannonRequest[]): RequestPlan => ({ requests, expectedStatus: 'success' });
   const client = (): { id: string; secret: string } => ({
     id: requireFixture(fixtures.clientId, 'clientId'),
@@ -199,4 +200,32 @@ export function buildRequestPlan(target: TargetId, fixtures: Fixtures): RequestP
       ]);
     }
   }
+}
+
+/**
+ * The peers' two scenarios, the same requests to every server at its own paths: a
+ * client_credentials grant with client_secret_basic (RFC 6749 section 4.4), and a GET with a
+ * bearer token (RFC 6750 section 2.1) picked at random from those the server issued.
+ */
+function buildPeerPlan(target: PeerTargetId, fixtures: Fixtures): RequestPlan {
+  if (target.endsWith('-cc')) {
+    const authorization = basicAuthorization(requireFixture(fixtures.clientId, 'clientId'), requireFixture(fixtures.clientSecret, 'clientSecret'));
+    return {
+      expectedStatus: 'success',
+      requests: [
+        {
+          method: 'POST',
+          path: requireFixture(fixtures.tokenPath, 'tokenPath'),
+          headers: { ...FORM, authorization },
+          body: encodeForm({ grant_type: 'client_credentials', scope: 'read' }),
+        },
+      ],
+    };
+  }
+  const tokens = requireFixture(fixtures.accessTokens, 'accessTokens');
+  const path = requireFixture(fixtures.resourcePath, 'resourcePath');
+  return {
+    expectedStatus: 'success',
+    requests: [{ method: 'GET', path, setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${pickRandom(tokens)}` } }) }],
+  };
 }

@@ -4,32 +4,32 @@
  * target's heap, JIT state or pool warms another's.
  */
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import type { Fixtures, FromServer, ServerSpec, ToServer } from '../protocol.js';
+import { fromFastify, type BenchServer } from './bench-server.js';
+import { isPeerTarget, type Fixtures, type FromServer, type ServerSpec, type ToServer } from '../protocol.js';
 import { writeFixtures } from './fixtures-file.js';
 import { residentAfterCollection, ServerProbe } from './probe.js';
 import { RoundProfiler, WindowHeapProfiler } from './profiler.js';
 import { installQueryCounter } from './query-counter.js';
 
-export interface BenchServer {
-  app: FastifyInstance;
-  fixtures: Fixtures;
-  /** S5: issues `count` fresh authorization codes and returns the fixtures with them. */
-  prepare?(count: number): Promise<Fixtures>;
-  close(): Promise<void>;
-}
+export type { BenchServer } from './bench-server.js';
 
 function send(message: FromServer): void {
   process.send?.(message);
 }
 
 async function startServer(spec: ServerSpec): Promise<BenchServer> {
+  if (isPeerTarget(spec.target)) {
+    const { createPeerServer } = await import('./peer-apps.js');
+    return createPeerServer(spec.target, spec);
+  }
   if (spec.target.startsWith('B')) {
     const { createBaselineServer } = await import('./baseline-app.js');
-    return createBaselineServer(spec);
+    const { app, ...rest } = await createBaselineServer(spec);
+    return fromFastify(app, rest);
   }
   const { createScenarioServer } = await import('./scenario-app.js');
-  return createScenarioServer(spec);
+  const { app, ...rest } = await createScenarioServer(spec);
+  return fromFastify(app, rest);
 }
 
 async function main(): Promise<void> {
@@ -43,10 +43,10 @@ async function main(): Promise<void> {
   const profiler = spec.profileFile === null ? null : new RoundProfiler(spec.profileFile);
   const heapProfiler = spec.heapProfileFile === null ? null : new WindowHeapProfiler(spec.heapProfileFile);
   const server = await startServer(spec);
-  server.app.server.on('request', () => probe.countRequest());
-  await server.app.listen({ host: '127.0.0.1', port: 0 });
+  server.server.on('request', () => probe.countRequest());
+  await server.listen();
   await writeFixtures(spec.fixturesFile, server.fixtures);
-  const { port } = server.app.server.address() as AddressInfo;
+  const { port } = server.server.address() as AddressInfo;
 
   process.on('message', (message: ToServer) => {
     void handleMessage(message).catch((error: unknown) => {

@@ -13,7 +13,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Fixtures, ServerSpec } from '../protocol.js';
 import { createBenchFastify } from './common-plugins.js';
 import { openKyselyStore } from './kysely-store.js';
-import type { BenchServer } from './main.js';
 import { insertLiveTokens } from './scale-seeding.js';
 
 /** Fixed so that runs are repeatable; it seals nothing but benchmark secrets. */
@@ -70,12 +69,20 @@ async function createUserVerifier(): Promise<(username: string, password: string
   };
 }
 
+export interface ScenarioServer {
+  app: FastifyInstance;
+  fixtures: Fixtures;
+  prepare(count: number): Promise<Fixtures>;
+  close(): Promise<void>;
+}
+
 /**
  * A Portcullis server as an application sets it up: the Fastify plugin on a Kysely store, one
  * protected route, and the credentials each scenario needs, issued through Portcullis itself.
  */
-export async function createScenarioServer(spec: ServerSpec): Promise<BenchServer> {
+export async function createScenarioServer(spec: ServerSpec): Promise<ScenarioServer> {
   if (spec.store === null) throw new Error(`${spec.target} needs a store`);
+  if (spec.store === 'memory') throw new Error(`${spec.target} runs on a database`);
   const urls = { mysql: spec.mysqlUrl, postgres: spec.postgresUrl, sqlite: `sqlite:${spec.sqlitePath}` };
   const store = await openKyselyStore(urls[spec.store]);
   const app = await createBenchFastify();

@@ -1,0 +1,152 @@
+/**
+ * `pnpm bench:peers`: Portcullis beside the servers a user would pick instead, on the same
+ * machinery as `pnpm bench` (a forked child per server, one load child, interleaved rounds). Per
+ * scenario, the bare yardstick, oidc-provider, @node-oauth/oauth2-server and Portcullis on each
+ * store are all up at once and take their rounds in turn.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ChildChannel } from './child-channel.js';
+import {
+  buildMysqlUrl,
+  buildPostgresUrl,
+  checkMysqlReachable,
+  checkPostgresReachable,
+  MYSQL_SERVER_URL,
+  POSTGRES_SERVER_URL,
+  resetMysqlDatabase,
+  resetPostgresDatabase,
+} from './database-setup.js';
+import { measureInterleaved, measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
+import { parsePeerOptions } from './options.js';
+import { describeLatencyRates, evaluatePeerTargets, listScenarioTargets, PEER_SCENARIOS, renderPeerTable } from './peers-targets.js';
+import { summarizeProfiles } from './profile-summary.js';
+import type { FromLoad, ToLoad } from './protocol.js';
+import { describeMachine, renderChecks, updateReadme, type RunReport } from './report.js';
+import { transpileChildren } from './transpile-children.js';
+
+const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** A database that does not answer fails the run: the comparison is of every store or none. */
+async function requireDatabase(name: string, url: string, reachable: () => Promise<boolean>): Promise<void> {
+  if (!(await reachable())) throw new Error(`${name} does not answer on ${new URL(url).host}: pnpm bench:peers measures Portcullis on it`);
+}
+
+async function main(): Promise<number> {
+  const options = parsePeerOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const machine = await describeMachine();
+  console.log(
+    `portcullis bench:peers${options.quick ? ' --quick (smoke test: no targets judged)' : ''}: ` +
+      `${machine.nproc} CPUs, ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverage.atStart.toFixed(1)}`,
+  );
+  await requireDatabase('MariaDB', MYSQL_SERVER_URL, checkMysqlReachable);
+  await requireDatabase('PostgreSQL', POSTGRES_SERVER_URL, checkPostgresReachable);
+  await resetMysqlDatabase();
+  await resetPostgresDatabase();
+  const workDir = await mkdtemp(join(tmpdir(), 'portcullis-peers-'));
+  const profileDir = options.profile ? join(benchDir, 'results', 'profiles') : null;
+  if (profileDir) {
+    await rm(profileDir, { recursive: true, force: true });
+    await mkdir(profileDir, { recursive: true });
+  }
+  const childDir = join(benchDir, 'node_modules', '.cache', 'portcullis-bench-peers');
+  await transpileChildren(join(benchDir, 'src'), childDir);
+  const contexts: RunContext[] = Array.from({ length: options.lanes }, () => ({
+    options,
+    load: new ChildChannel<ToLoad, FromLoad>(join(childDir, 'load', 'main.js'), {}),
+    serverModule: join(childDir, 'server', 'main.js'),
+    workDir,
+    mysqlUrl: buildMysqlUrl(),
+    postgresUrl: buildPostgresUrl(),
+    databasePid: null,
+    profileDir,
+  }));
+
+  const blocks: TargetDescriptor[][] = PEER_SCENARIOS.map((scenario) => listScenarioTargets(scenario));
+  const results: TargetResult[] = [];
+  const log = (result: TargetResult): void => {
+    console.log(
+      `${result.key.padEnd(24)} ${result.ok ? 'ok ' : 'FAILED'} ${result.requestsPerSecond.median.toFixed(0).padStart(6)} req/s` +
+        `${result.problems.length ? `\n    ${result.problems.slice(0, 3).join('\n    ')}` : ''}`,
+    );
+  };
+  try {
+    if (options.quick) {
+      // Each server alone, several at once: the figures do not count.
+      const targets = blocks.flat();
+      let next = 0;
+      const slots: TargetResult[] = [];
+      await Promise.all(
+        contexts.map(async (context) => {
+          while (next < targets.length) {
+            const index = next++;
+            slots[index] = await measureTarget(context, targets[index]!);
+            log(slots[index]);
+          }
+        }),
+      );
+      results.push(...slots);
+    } else {
+      for (const block of blocks) {
+        const measured = await measureInterleaved(contexts[0]!, block, { sharedLatencyRate: 'slowest' });
+        for (const result of measured) log(result);
+        results.push(...measured);
+      }
+    }
+  } finally {
+    for (const context of contexts) context.load.send({ type: 'stop' });
+    await Promise.all(contexts.map((context) => context.load.waitForExit(5000)));
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  machine.loadAverage.atEnd = loadavg()[0] ?? Number.NaN;
+  const checks = evaluatePeerTargets(results);
+  const table = renderPeerTable(results);
+  const checkTable = renderChecks(checks);
+  console.log(`\n${table}\np99 at one offered rate per scenario: ${describeLatencyRates(results)}\n`);
+  if (!options.quick) console.log(`${checkTable}\n`);
+  if (profileDir) console.log(await summarizeProfiles(profileDir));
+
+  const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0);
+  const failed = results.filter((r) => !r.ok);
+  if (!options.quick) {
+    const report: RunReport = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine,
+      options: { ...options, only: null },
+      results,
+      checks,
+    };
+    const resultsPath = join(benchDir, 'results', 'peers-latest.json');
+    await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`results written to ${resultsPath}`);
+    if (failed.length === 0 && !options.profile) {
+      await updateReadme(join(benchDir, 'README.md'), report, `${table}\n\np99 at one offered rate per scenario: ${describeLatencyRates(results)}.`, checkTable, 'peers');
+    }
+  }
+  if (failed.length > 0) {
+    console.error(`FAILED: ${failed.map((r) => r.key).join(', ')} did not answer as expected (${seconds} s)`);
+    return 1;
+  }
+  const missed = checks.filter((c) => c.pass === false);
+  if (!options.quick && missed.length > 0) {
+    console.error(`${missed.length} target(s) missed (${seconds} s)`);
+    return 2;
+  }
+  console.log(`done in ${seconds} s`);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);
