@@ -71,7 +71,7 @@ export function renderTable(results: readonly TargetResult[]): string {
 export function renderChecks(checks: readonly TargetCheck[]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   return [
-    line(['target (issue 8)', 'store', 'measured', 'result']),
+    line(['target', 'store', 'measured', 'result']),
     line(['---', '---', '---', '---']),
     ...checks.map((c) => line([c.name, c.store ?? '', c.detail, c.pass === null ? 'n/a' : c.pass ? 'pass' : 'FAIL'])),
   ].join('\n');
