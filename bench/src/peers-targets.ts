@@ -94,7 +94,7 @@ export function evaluatePeerTargets(results: readonly TargetResult[]): TargetChe
         detail:
           better.ratio === null
             ? 'no peer measured'
-            : `${shown} vs ${formatRatio(better.ratio.value)} (${better.ratio.name})${ratio === null ? '' : `: ${(ratio / better.ratio.value).toFixed(2)} x`}`,
+            : `${shown} vs ${formatRatio(better.ratio.value)} (${better.ratio.name})${ratio === null ? '' : `: ${formatRatio(ratio / better.ratio.value)} x`}`,
         pass: better.ratio === null ? null : ratio !== null && (lead === 1 ? ratio > better.ratio.value : ratio >= lead * better.ratio.value),
       });
       const p99 = result.ok ? result.latency?.p99Ms : undefined;
@@ -163,4 +163,28 @@ export function describeLatencyRates(results: readonly TargetResult[]): string {
     const rate = computeMedian(rates.map((r) => r.latency!.rate));
     return `${scenario.name} at ${Number.isFinite(rate) ? rate.toFixed(0) : '-'} req/s`;
   }).join(', ');
+}
+
+/**
+ * The verdicts as one table, a row per Portcullis store and a column per target, each cell the
+ * measured figures and pass or FAIL; blank where a target does not apply to that store.
+ */
+export function renderPeerVerdicts(checks: readonly TargetCheck[]): string {
+  const names = [...new Set(checks.map((c) => c.name))];
+  const stores = PORTCULLIS_STORES.filter((store) => checks.some((c) => c.store === store));
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const verdict = (pass: boolean | null): string => (pass === null ? 'n/a' : pass ? 'pass' : 'FAIL');
+  return [
+    line(['store', ...names]),
+    line(['---', ...names.map(() => '---')]),
+    ...stores.map((store) =>
+      line([
+        store,
+        ...names.map((name) => {
+          const check = checks.find((c) => c.store === store && c.name === name);
+          return check ? `${check.detail}: ${verdict(check.pass)}` : '';
+        }),
+      ]),
+    ),
+  ].join('\n');
 }

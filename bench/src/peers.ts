@@ -21,10 +21,17 @@ import {
 } from './database-setup.js';
 import { measureInterleaved, measureTarget, type RunContext, type TargetDescriptor, type TargetResult } from './measure-target.js';
 import { parsePeerOptions } from './options.js';
-import { describeLatencyRates, evaluatePeerTargets, listScenarioTargets, PEER_SCENARIOS, renderPeerTable } from './peers-targets.js';
+import {
+  describeLatencyRates,
+  evaluatePeerTargets,
+  listScenarioTargets,
+  PEER_SCENARIOS,
+  renderPeerTable,
+  renderPeerVerdicts,
+} from './peers-targets.js';
 import { summarizeProfiles } from './profile-summary.js';
 import type { FromLoad, ToLoad } from './protocol.js';
-import { describeMachine, renderChecks, updateReadme, type RunReport } from './report.js';
+import { describeMachine, updateReadme, type RunReport } from './report.js';
 import { transpileChildren } from './transpile-children.js';
 
 const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -105,7 +112,7 @@ async function main(): Promise<number> {
   machine.loadAverage.atEnd = loadavg()[0] ?? Number.NaN;
   const checks = evaluatePeerTargets(results);
   const table = renderPeerTable(results);
-  const checkTable = renderChecks(checks);
+  const checkTable = renderPeerVerdicts(checks);
   console.log(`\n${table}\np99 at one offered rate per scenario: ${describeLatencyRates(results)}\n`);
   if (!options.quick) console.log(`${checkTable}\n`);
   if (profileDir) console.log(await summarizeProfiles(profileDir));
@@ -121,7 +128,8 @@ async function main(): Promise<number> {
       results,
       checks,
     };
-    const resultsPath = join(benchDir, 'results', 'peers-latest.json');
+    // A profiled run's figures carry the profiler's cost: they go to partial.json, not committed.
+    const resultsPath = join(benchDir, 'results', options.profile ? 'partial.json' : 'peers-latest.json');
     await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resultsPath}`);
     if (failed.length === 0 && !options.profile) {

@@ -7,6 +7,7 @@ import {
   listScenarioTargets,
   PEER_SCENARIOS,
   renderPeerTable,
+  renderPeerVerdicts,
 } from '../src/peers-targets.js';
 import type { PeerTargetId, Store } from '../src/protocol.js';
 
@@ -86,7 +87,7 @@ test('the memory store passes at 0.5 of bare and 1.3 x the better peer, and each
   t.equal(verdict('memory', '>= 0.5 x bare-post'), true);
   // The better peer reaches 0.30: 0.50 is 1.67 x it.
   t.equal(verdict('memory', '1.3 x the better peer'), true);
-  t.match(checks.find((c) => c.store === 'memory' && c.name.includes('better peer') && !c.name.includes('p99'))?.detail, /0\.50 x bare-post vs 0\.30 \(oauth2-server\): 1\.67 x/);
+  t.match(checks.find((c) => c.store === 'memory' && c.name.includes('better peer') && !c.name.includes('p99'))?.detail, /0\.50 x bare-post vs 0\.30 \(oauth2-server\): 1\.66 x/);
   t.equal(verdict('sqlite', 'ahead of both peers'), true, '0.31 beats 0.30');
   t.equal(verdict('mysql', 'ahead of both peers'), false, 'a tie with the better peer is not ahead');
   t.equal(verdict('memory', 'p99'), true, '10 ms against the better peer’s 15');
@@ -159,4 +160,15 @@ test('bench:peers runs three rounds, and --quick one short one', async (t) => {
   t.equal(parsePeerOptions(['--quick']).rounds, 1);
   t.equal(parsePeerOptions(['--profile']).profile, true);
   t.throws(() => parsePeerOptions(['--store=sqlite']), /unknown argument/);
+});
+
+test('the verdicts read as a row per store, blank where a target does not apply', async (t) => {
+  const lines = renderPeerVerdicts(evaluatePeerTargets(ccBlock({ memory: [5000, 10], sqlite: [2000, 30] }))).split('\n');
+  t.equal(
+    lines[0],
+    "| store | client_credentials >= 0.5 x bare-post | client_credentials >= 1.3 x the better peer | client_credentials p99 <= the better peer's | client_credentials ahead of both peers |",
+  );
+  t.equal(lines.length, 4);
+  t.equal(lines[2], '| memory | 0.50 x bare-post: pass | 0.50 x bare-post vs 0.30 (oauth2-server): 1.66 x: pass | 10.0 ms vs 15.0 ms (oauth2-server): pass |  |');
+  t.equal(lines[3], '| sqlite |  |  | 30.0 ms vs 15.0 ms (oauth2-server): FAIL | 0.20 x bare-post vs 0.30 (oauth2-server): 0.66 x: FAIL |');
 });
