@@ -128,7 +128,7 @@ export interface RegisterClientInput {
   ownerId?: string | null;
   oauth1Enabled?: boolean;
   rsaPublicKey?: string | null;
-  /** Use this client id instead of generating one (seed 001's `register_client(name, '1234', ...)`). */
+  /** Use this client id instead of generating one (as oauthost's `register_client(name, '1234', ...)` allows). */
   clientId?: string;
 }
 

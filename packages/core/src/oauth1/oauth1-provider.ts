@@ -157,7 +157,7 @@ class Provider implements OAuth1Provider {
       // Checked again: the token may have expired or been used while the user was deciding.
       const { record } = await this.#findPendingRequestToken(token);
       if (!decision.approved) {
-        // Spent at once: a refused request token must not be approvable later (seed 000: used once).
+        // Spent at once: a refused request token must not be approvable later (django-oauth-plus: used once).
         const consumed = await this.#storage.consumeRequestToken(token, this.#clock());
         if (consumed.status !== 'consumed') throw fail('token_used', 'This request token was already used.');
         if (record.callback === 'oob') return { kind: 'denied' };

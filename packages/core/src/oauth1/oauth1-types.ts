@@ -29,13 +29,14 @@ export interface OAuth1ProviderOptions {
   timestampWindow?: number;
   /** Seconds temporary credentials live. Default 600. */
   requestTokenTtl?: number;
-  /** Seconds token credentials live; null for no expiry (seed 000: they "MAY have a limited lifetime"). Default null. */
+  /** Seconds token credentials live; null for no expiry (django-oauth-plus: they "MAY have a limited lifetime"). Default null. */
   accessTokenTtl?: number | null;
   /**
    * Refuse credential requests (request_token, access_token) that did not come over TLS, since
    * their answers carry secrets in clear (RFC 5849 sections 2.1 and 2.3). Default true.
    * Signed resource requests are accepted over plain HTTP either way (the signature protects
-   * them, as seed 004 says); PLAINTEXT is refused without TLS whatever this says.
+   * them, as Django REST framework's OAuth 1.0a authentication allows); PLAINTEXT is refused
+   * without TLS whatever this says.
    */
   enforceSecure?: boolean;
   /** Scopes of a request token whose request names none (narrowed to the client's). Default: the client's scopes. */
@@ -96,7 +97,7 @@ export interface OAuth1Provider {
    * (401s carry `WWW-Authenticate: OAuth realm="..."`, 403 `insufficient_scope`).
    */
   verifySignedRequest(request: OAuthRequest, requiredScope?: readonly string[]): Promise<OAuth1Grant>;
-  /** Revokes token credentials (a user revoking an application, seed 000). Returns the count. */
+  /** Revokes token credentials (a user revoking an application). Returns the count. */
   revokeAccessTokens(filter: { clientId: string; userId?: string; token?: string }): Promise<number>;
   /** The response for anything thrown by `verifySignedRequest`: JSON body, realm header on 401. */
   toErrorResponse(error: unknown): OAuthResponse;

@@ -34,7 +34,7 @@ export interface OAuthStorage {
   updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null>;
   listClients(): Promise<ClientRecord[]>;
 
-  // Scopes (seed 001's syncscopes): upsert by name, never deleting.
+  // Scopes (oauthost's `syncscopes` writes them): upsert by name, never deleting.
   saveScopes(scopes: ScopeRecord[]): Promise<void>;
   listScopes(): Promise<ScopeRecord[]>;
 

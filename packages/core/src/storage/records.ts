@@ -22,7 +22,7 @@ export interface ClientRecord {
   grantTypes: GrantType[];
   /** `code` with authorization_code, `token` with implicit: kept with the grant types by the core. */
   responseTypes: ResponseType[];
-  /** Who registered the client (seed 001's `register_client(..., user)`), if anyone. */
+  /** Who registered the client (the `user` of oauthost's `register_client`), if anyone. */
   ownerId: string | null;
   /** OAuth 1.0a consumer: on or off, and how it signs. */
   oauth1Enabled: boolean;
