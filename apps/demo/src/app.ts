@@ -90,7 +90,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const fastify = Fastify({
     logger: options.logger ?? false,
     trustProxy: fastifyTrustProxy(options.trustProxy),
-    // The seeds' URLs end in a slash (`/oauth2/access_token/`); accept both forms.
+    // The Django providers' URLs end in a slash (`/oauth2/access_token/`); accept both forms.
     routerOptions: { ignoreTrailingSlash: true },
   });
   if (ownsDb) fastify.addHook('onClose', async () => db.destroy());
@@ -158,7 +158,7 @@ async function registerEverything(
     development: options.development,
     // Said outright (it is the plugin's default too): the admin pages check redirect URIs with it.
     enforceSecure,
-    // OAuth 1.0a (the seeds' django-oauth-plus): the plugin's three endpoints, and signed requests
+    // OAuth 1.0a (as django-oauth-plus served it): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
     ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),
     verifyUser: async (username: string, password: string) => {
@@ -189,9 +189,10 @@ async function registerEverything(
   };
   fastify.decorate('demo', { ...services, oauthOperations });
 
-  // The seeds' paths: django-oauth2-provider's `/oauth2/access_token/` (seeds 002 and 004, the
-  // password grant with credentials in the body) and oauthost's `token/`; both are the token endpoint.
-  // Anything thrown (a malformed request, a storage failure) answers in the RFC's JSON shape.
+  // The Django providers' paths: django-oauth2-provider's `/oauth2/access_token/` (the password
+  // grant with credentials in the body, as it and Django REST framework document it) and oauthost's
+  // `token/`; both are the token endpoint. Anything thrown (a malformed request, a storage failure)
+  // answers in the RFC's JSON shape.
   const tokenAlias = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       return sendOAuthResponse(reply, await fastify.oauth.server.handleTokenRequest(toOAuthRequest(request)));

@@ -104,7 +104,7 @@ export async function getResults(db: DemoDb, poll: Poll): Promise<PollResults> {
 export interface PollStats {
   poll_id: number;
   total_votes: number;
-  /** How many distinct OAuth clients the votes came through: the stats seed 001's `my_stats` view hints at. */
+  /** How many distinct OAuth clients the votes came through: the stats oauthost's example `my_stats` view hints at. */
   clients: { client_id: string; votes: number }[];
   first_vote_at: string | null;
   last_vote_at: string | null;

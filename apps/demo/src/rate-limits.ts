@@ -35,7 +35,7 @@ const TOKEN_ALIAS = /^\/(?:oauth2\/access_token|token)\/?$/;
 
 /**
  * Where passwords and client secrets are guessed: the plugin's token endpoint, the demo's aliases
- * of it for the seeds' paths, and the login form. They share one count per client address, so
+ * of it at the Django providers' paths, and the login form. They share one count per client address, so
  * spreading guesses over them gains nothing.
  */
 function takesPasswords(route: RouteOptions): boolean {

@@ -1,8 +1,8 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 
 /**
- * The seed's bitmask defaults (read, write: write includes read) and the polls scopes of seed
- * 001, each with the words a consent page shows.
+ * django-oauth2-provider's bitmask defaults (read, write: write includes read) and the polls
+ * scopes, each with the words a consent page shows.
  */
 export function createDemoScopes(): ScopeRegistry {
   return createDefaultScopes()

@@ -55,7 +55,7 @@ t.test('the polls API: each route with its scope, votes persisted', async (t) =>
   t.equal(malformed.json().error, 'invalid_request');
   t.same(Object.keys(malformed.json()).sort(), ['error', 'error_description'], 'in the RFC shape, not Fastify\'s');
   const bodyToken = await app.inject({ method: 'POST', url: `/api/polls/${pollId}/vote`, ...form({ choice_id: String(choiceId), access_token: all }) });
-  t.equal(bodyToken.statusCode, 409, 'the token in the form body (seed 001, 4.2.2) is accepted too');
+  t.equal(bodyToken.statusCode, 409, 'the token in the form body (RFC 6750 section 2.2) is accepted too');
   t.equal(await count(), 1);
 
   const resultsDenied = await app.inject({ url: `/api/polls/${pollId}/results`, headers: bearer(readOnly) });

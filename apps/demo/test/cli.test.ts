@@ -72,7 +72,7 @@ t.test('user:create, client:create, client:list, scopes:sync, tokens:purge', asy
   t.equal(text.code, 0, text.stderr);
   t.match(text.stdout, /^client_id: +\S+\nclient_secret: pcs_\S+\nThe secret is shown only this once/);
 
-  // Seed 001's register_client('My OAuth Client', '1234', 'http://myapp.com/', ...): a chosen client id.
+  // oauthost's register_client('My OAuth Client', '1234', 'http://myapp.com/', ...): a chosen client id.
   const chosen = await cli('client:create', '--name', 'My OAuth Client', '--client-id', '1234', '--redirect-uri', 'http://myapp.com/', '--scope', 'polls:vote polls:stats', '--json');
   t.equal(chosen.code, 0, chosen.stderr);
   t.equal(JSON.parse(chosen.stdout).client_id, '1234');

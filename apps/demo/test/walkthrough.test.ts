@@ -36,7 +36,7 @@ t.test('seeds 002 and 004 as written, with curl, against the running demo', asyn
   t.equal(metadata.status, 200, metadata.body);
   t.equal(JSON.parse(metadata.body).issuer, base, 'the issuer is the address the demo listens on');
 
-  // Seed 002 / 004, step 2: the password grant, credentials in the body.
+  // Step 2 of the password-grant walk-through: credentials in the body.
   const token = await curl(['-X', 'POST', '-d', `client_id=${clientId}&client_secret=${clientSecret}&grant_type=password&username=admin&password=${admin}`, `${base}/oauth2/access_token/`]);
   t.equal(token.status, 200, token.body);
   const body = JSON.parse(token.body);
@@ -46,7 +46,7 @@ t.test('seeds 002 and 004 as written, with curl, against the running demo', asyn
   t.match(body.access_token, /^pca_/);
   t.match(body.refresh_token, /^pcr_/);
 
-  // Seed 004, step 3: the bearer token on the API.
+  // Step 3: the bearer token on the API.
   const api = await curl(['-H', `Authorization: Bearer ${body.access_token}`, `${base}/api/`]);
   t.equal(api.status, 200, api.body);
   t.match(JSON.parse(api.body), { client_id: clientId, user: { username: 'admin' } });

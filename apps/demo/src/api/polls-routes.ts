@@ -15,7 +15,7 @@ function parseId(value: unknown): number | null {
 }
 
 /**
- * The polls API of seed 001, each route guarded by requireScope. A route whose token lacks
+ * The polls API, each route guarded by requireScope. A route whose token lacks
  * the scope never reaches its handler: the plugin answers 401/403 with RFC 6750's header.
  */
 export async function registerPollsApi(fastify: FastifyInstance, services: DemoServices): Promise<void> {
@@ -54,7 +54,7 @@ export async function registerPollsApi(fastify: FastifyInstance, services: DemoS
     return reply.header('cache-control', 'no-store').send(await getStats(db, pollId));
   });
 
-  // Any valid token: who the token acts for (seed 004's `curl -H "Authorization: Bearer ..." /api/`).
+  // Any valid token: who the token acts for (Django REST framework's `curl -H "Authorization: Bearer ..." /api/`).
   const anyToken = fastify.requireScope();
   const me = async (request: FastifyRequest, reply: FastifyReply) => {
     const auth = request.oauth;

@@ -4,7 +4,7 @@ import { html } from '../html.js';
 import type { DemoServices } from '../services.js';
 import { field, requireLogin, sendPage, setFlash } from './respond.js';
 
-/** Revokes everything a user gave a client, over both protocols (seed 000: users SHOULD be able to revoke). */
+/** Revokes everything a user gave a client, over both protocols (django-oauth-plus: users SHOULD be able to revoke). */
 export type RevokeGrant = (userId: string, clientId: string) => Promise<number>;
 
 export async function registerAccountRoutes(fastify: FastifyInstance, services: DemoServices, revokeGrant: RevokeGrant): Promise<void> {

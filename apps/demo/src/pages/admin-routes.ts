@@ -39,7 +39,7 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * The admin pages, in place of the Django admin the seeds used: clients, scopes, live tokens and
+ * The admin pages, in place of the Django admin the Django providers used: clients, scopes, live tokens and
  * codes, and issuing a token by hand. Every change is a CSRF-checked POST followed by a redirect,
  * and secrets appear once, in a flash that the next page load drops.
  */

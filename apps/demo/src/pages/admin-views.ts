@@ -57,7 +57,7 @@ ${scopes.list().map(
   (s) => html`<tr><td><code>${s.name}</code></td><td>${s.description ?? ''}</td><td>${s.includes.join(', ')}</td>
 <td>${declared.includes(s.name) ? 'yes' : ''}</td><td>${storedNames.has(s.name) ? 'yes' : 'no'}</td></tr>`,
 )}</table>
-<form method="post" action="/admin/scopes/sync">${hidden(csrf)}<button type="submit">Sync scopes into storage</button> (as seed 001's <code>syncscopes</code>)</form>`;
+<form method="post" action="/admin/scopes/sync">${hidden(csrf)}<button type="submit">Sync scopes into storage</button> (as oauthost's <code>syncscopes</code>)</form>`;
 }
 
 export function renderIssueForm(csrf: string, clients: ClientRecord[], scopes: ScopeRegistry): SafeHtml {
