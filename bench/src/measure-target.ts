@@ -43,7 +43,7 @@ export interface RoundFigures {
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
   rssBytes: number;
-  /** Of which V8's young generation (absent from results before the fourteenth session). */
+  /** Of which V8's young generation (absent from older results files). */
   youngGenerationBytes?: number;
 }
 

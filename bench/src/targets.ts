@@ -2,7 +2,7 @@ import type { RoundFigures, TargetResult } from './measure-target.js';
 import { computeMedian, computeSpread } from './stats.js';
 import type { Store, TargetId } from './protocol.js';
 
-/** One target of issue 8, evaluated on the figures of one run. */
+/** One target, evaluated on the figures of one run. */
 export interface TargetCheck {
   name: string;
   store: Store | null;
@@ -14,7 +14,7 @@ export interface TargetCheck {
 export interface ThroughputTarget {
   /** The yardstick. */
   baseline: TargetId;
-  /** The least ratio to it that the issue asks for. */
+  /** The least ratio to it that the target asks for. */
   ratio: number;
   /**
    * A baseline that does only part of the scenario's work (S3 is a form POST, as B1 is; S4 and S5
@@ -74,7 +74,7 @@ export function computeRatio(
 
 /**
  * The store of a scenario's yardstick: its own store's, in the same block. The exception is B2 for
- * a SQLite scenario: the issue defines B2 as a `SELECT` through a network driver, and a
+ * a SQLite scenario: B2 is defined as a `SELECT` through a network driver, and a
  * better-sqlite3 read by integer key costs less than any token request can, so SQLite scenarios
  * meet B2/mysql. B3 and B3S are their own store's on SQLite too (the stricter reading).
  */

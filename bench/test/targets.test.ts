@@ -64,7 +64,7 @@ test('a throughput ratio pairs rounds of one block, and falls back to medians ac
   t.same(computeRatio([b2, alone], alone), { baseline: 'B2/mysql', ratio: 1000 / 8000, rounds: null });
 });
 
-test("a SQLite scenario meets B2 through mysql2, the issue's B2, and its own store's B3", async (t) => {
+test("a SQLite scenario meets B2 through mysql2, the defined B2, and its own store's B3", async (t) => {
   const mysqlB2 = result('B2', 'mysql', 1, yardstickRounds.map(([rate, cpu]) => [rate / 4, cpu * 4]));
   const sqliteB2 = result('B2', 'sqlite', 2, yardstickRounds);
   // A quarter of the SQLite B2 in every round, the MySQL B2's rate (medians: blocks 1 and 2 do not pair).
