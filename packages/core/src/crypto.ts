@@ -125,8 +125,8 @@ export function tokenDigest(token: string): string {
  * here because the inputs are 256-bit random values, not passwords: there is nothing to guess.
  */
 export function digestSecret(secret: string): string {
-  // The one-shot `hash` (Node 20.12+, the engines floor) builds no Hash object: it costs half of
-  // createHash().update().digest(), and every token, introspection and resource request digests.
+  // The one-shot `hash` (Node 20.12+, the engines floor) builds no Hash object, as
+  // createHash().update().digest() does; every token, introspection and resource request digests.
   return hash('sha256', secret, 'base64url');
 }
 

@@ -26,7 +26,7 @@ export function percentEncode(value: string): string {
   if (UNRESERVED_ONLY.test(value)) return value;
   let encoded: string;
   try {
-    // Native, and with uppercase hex as section 3.6 asks: about three times the byte table's speed.
+    // Native, faster than a byte table, and with uppercase hex as section 3.6 asks.
     encoded = encodeURIComponent(value);
   } catch {
     // URIError: a lone surrogate, which only the byte-by-byte path turns into U+FFFD.
