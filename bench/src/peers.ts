@@ -133,7 +133,7 @@ async function main(): Promise<number> {
     await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resultsPath}`);
     if (failed.length === 0 && !options.profile) {
-      await updateReadme(join(benchDir, 'README.md'), report, `${table}\n\np99 at one offered rate per scenario: ${describeLatencyRates(results)}.`, checkTable, 'peers');
+      await updateReadme(join(benchDir, 'README.md'), report, `${table}\n\np99 at one offered rate per scenario: ${describeLatencyRates(results)}.`, checkTable, 'peers', "half the slowest server's peak");
     }
   }
   if (failed.length > 0) {
