@@ -1,11 +1,11 @@
 /**
- * A server child: serves one baseline or one scenario on an ephemeral loopback port and measures
+ * A server child: serves one baseline, scenario or peer on an ephemeral loopback port and measures
  * itself over the windows the orchestrator opens. Started with fork(), one per target, so no
  * target's heap, JIT state or pool warms another's.
  */
 import type { AddressInfo } from 'node:net';
 import { fromFastify, type BenchServer } from './bench-server.js';
-import { isPeerTarget, type Fixtures, type FromServer, type ServerSpec, type ToServer } from '../protocol.js';
+import { isPeerTarget, type FromServer, type ServerSpec, type ToServer } from '../protocol.js';
 import { writeFixtures } from './fixtures-file.js';
 import { residentAfterCollection, ServerProbe } from './probe.js';
 import { RoundProfiler, WindowHeapProfiler } from './profiler.js';
