@@ -374,8 +374,7 @@ export class TargetRun {
 /**
  * Writes the page cache's dirty pages out (`sync`) before a measuring window opens. A target
  * that wrote (a SQLite file, B3's rows) leaves the kernel megabytes to write back over the next
- * half minute, and the rounds of whatever ran next paid for it: in interleaved runs, the
- * scenarios that followed S1 were 20-40% slower than the same scenarios following S8.
+ * half minute, and the rounds of whatever ran next would pay for it.
  */
 async function writeBackDirtyPages(): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -430,14 +429,13 @@ export async function measureInterleaved(
     for (const run of runs) await run.start();
     for (let round = 0; round < rounds; round += 1) {
       // The same order every round: each target then waits the same between two of its rounds,
-      // the rest of the block. Rounds in alternating directions ran the block's first and last
-      // targets twice in a row at each turn, and a target just measured runs faster: over 21 full
-      // runs B2, first in its block, was 7-8% faster in rounds 3 and 5 than in rounds 2 and 4,
-      // an edge the scenarios it is the yardstick of never got.
+      // the rest of the block. Rounds in alternating directions would run the block's first and
+      // last targets twice in a row at each turn, and a target just measured runs faster: an edge
+      // the targets compared with it would not get.
       for (const run of runs) {
         // Warmed right before its first round, as a target measured alone is: warmed a minute
-        // earlier, V8 had shrunk its heap again in between, and the memory read after the first
-        // round came out 10-20% low.
+        // earlier, V8 shrinks its heap again in between, and the memory read after the first
+        // round comes out low.
         if (round === 0) await run.warmUp();
         await run.measureRound();
       }

@@ -89,8 +89,7 @@ function readOffMainThreadCpuMicros(): number | null {
 
 /**
  * Resident memory after a full garbage collection: what the server keeps, so a growth between
- * rounds is a leak and not the moment V8 last happened to collect (without it the same code
- * measured 3% and 40% growth in consecutive runs, with a flat heap).
+ * rounds is a leak and not the moment V8 last happened to collect.
  */
 export function residentAfterCollection(): number {
   (globalThis as { gc?: () => void }).gc?.();
