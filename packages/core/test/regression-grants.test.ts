@@ -248,7 +248,7 @@ t.test('OAuth 1.0a oauth_callback: without registered redirect URIs, any http(s)
     t.match(response.body, { error: 'parameter_rejected' });
   }
   // With no redirect URI registered, any absolute http(s) URI is accepted: the consumer signs its
-  // callback with its own secret, so only the consumer chooses it (the seeds behave the same way),
+  // callback with its own secret, so only the consumer chooses it (django-oauth-plus behaves the same way),
   // and the user sees the consumer's name on the consent page before being sent there.
   const response = await provider.handleRequestTokenRequest(requestToken('https://elsewhere.example/steal?x=1', 'cb-1'));
   t.equal(response.status, 200);

@@ -2,7 +2,7 @@ import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
 import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy } from '../server-types.js';
 
-/** The wire contract's paths (DESIGN.md), used in the metadata document unless the options move them. */
+/** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
   authorization: '/oauth/authorize',
   token: '/oauth/token',

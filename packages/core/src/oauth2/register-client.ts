@@ -7,7 +7,7 @@ import { assertValidRedirectUri } from './redirect-uri.js';
 
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
 
-/** Seeds issued refresh tokens with codes, so a client gets both unless it says otherwise. */
+/** The Django providers issued refresh tokens with codes, so a client gets both unless it says otherwise. */
 export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 
 // RFC 6749 appendix A.1: client_id = *VSCHAR (printable ASCII). An id also travels in URLs and
