@@ -25,8 +25,8 @@ export function deriveResponseTypes(grantTypes: readonly GrantType[]): ResponseT
 /**
  * Registers a client, as oauthost's `register_client(name, client_id, redirect_uri, user,
  * scopes_list)` does: checks the input, generates what is missing, and stores the client with
- * only the digest of its secret. The secret is returned in clear this once. Bad input throws an `invalid_request` OAuthError
- * whose description names the problem, and stores nothing.
+ * only the digest of its secret. The secret is returned in clear this once. Bad input throws an
+ * `invalid_request` OAuthError whose description names the problem, and stores nothing.
  */
 export async function registerClient(context: ServerContext, input: RegisterClientInput): Promise<RegisteredClient> {
   const { options, scopes, secretBox } = context;
