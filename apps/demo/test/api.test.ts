@@ -83,7 +83,7 @@ t.test('the polls API: each route with its scope, votes persisted', async (t) =>
   for (const scope of ['polls:read', 'polls:vote', 'polls:results', 'polls:stats']) t.ok(declared.includes(scope), `${scope} is declared by a route`);
 });
 
-t.test('the seeds\' password grant at /oauth2/access_token/, credentials in the body', async (t) => {
+t.test('django-oauth2-provider\'s password grant at /oauth2/access_token/, credentials in the body', async (t) => {
   const { app, client } = await buildTestApp();
   t.teardown(() => app.close());
   const ok = await app.inject({

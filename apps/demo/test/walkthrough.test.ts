@@ -9,7 +9,7 @@ import { runCliProcess, startServer } from './run.js';
 const execFileAsync = promisify(execFile);
 const CURL = '/usr/bin/curl';
 
-/** The seeds' commands, with curl's own flags; `-s -w` only adds the status code on a last line. */
+/** The walk-through's commands, with curl's own flags; `-s -w` only adds the status code on a last line. */
 async function curl(args: string[]): Promise<{ status: number; body: string }> {
   if (!existsSync(CURL)) throw new Error('curl is not installed');
   const { stdout } = await execFileAsync(CURL, ['-s', '-w', '\n%{http_code}', ...args]);
@@ -17,7 +17,7 @@ async function curl(args: string[]): Promise<{ status: number; body: string }> {
   return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
 }
 
-t.test('seeds 002 and 004 as written, with curl, against the running demo', async (t) => {
+t.test('the password-grant walk-through as written, with curl, against the running demo', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'demo-walkthrough-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const env = { DATABASE_URL: `sqlite:${join(dir, 'demo.sqlite')}`, DATA_DIR: join(dir, 'data'), NODE_ENV: 'development', HOST: '127.0.0.1' };

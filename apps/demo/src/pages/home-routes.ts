@@ -9,8 +9,8 @@ export async function registerHomeRoutes(fastify: FastifyInstance, services: Dem
     const polls = await listPolls(services.db);
     const results = await Promise.all(polls.map((poll) => getResults(services.db, poll)));
     const body = html`
-<p>The polls application of the seeds, rebuilt on Fastify: its API is protected by Portcullis.
-Clients get tokens at <code>/oauth/token</code> (or the seeds' <code>/oauth2/access_token/</code>),
+<p>A polls application on Fastify: its API is protected by Portcullis.
+Clients get tokens at <code>/oauth/token</code> (or django-oauth2-provider's <code>/oauth2/access_token/</code>),
 users approve them at <code>/oauth/authorize</code> and revoke them under <a href="/account/apps">My apps</a>.</p>
 <h2>Polls</h2>
 ${results.map(
