@@ -1,8 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
-import fastifySession from '@fastify/session';
 import { MemoryStorage, type OAuthStorage } from '@portcullis/core';
 import fastifyPortcullis from '@portcullis/fastify';
 import Fastify from 'fastify';
@@ -22,7 +20,6 @@ const ISSUER = 'http://127.0.0.1';
 const CLIENT_ID = 'bench-client';
 /** Fixed so that runs are repeatable; it guards nothing but benchmark servers. */
 const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef0123456789abcdef';
-const SESSION_SECRET = 'portcullis-bench-session-secret-0123456789abcdef';
 
 export async function createPeerServer(target: PeerTargetId, spec: ServerSpec): Promise<BenchServer> {
   const tokens = Math.min(spec.liveTokens, 1000);
@@ -160,13 +157,7 @@ async function createOAuth2ServerServer(tokens: number): Promise<BenchServer> {
   return fromHandler(app, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenPath: '/oauth/token', resourcePath: '/api/resource', accessTokens });
 }
 
-declare module 'fastify' {
-  interface Session {
-    userId?: string;
-  }
-}
-
-/** Portcullis as packages/fastify/README.md sets up an application, on the spec's store. */
+/** Portcullis as packages/fastify/README.md sets up a token-only server for machine clients, on the spec's store. */
 async function createPortcullisServer(spec: ServerSpec, tokens: number): Promise<BenchServer> {
   let storage: OAuthStorage;
   let closeStore = async (): Promise<void> => {};
@@ -178,17 +169,11 @@ async function createPortcullisServer(spec: ServerSpec, tokens: number): Promise
     closeStore = opened.close;
   }
   const app = Fastify();
-  await app.register(fastifyCookie);
-  await app.register(fastifySession, { secret: SESSION_SECRET, cookie: { secure: 'auto' } });
   await app.register(fastifyPortcullis, {
     storage,
     issuer: ISSUER,
     development: true,
-    getUser: (request) => {
-      const id = request.session.get('userId');
-      return id ? { id } : null;
-    },
-    loginUrl: '/login',
+    authorizationEndpoint: false,
   });
   app.get('/api/resource', { preHandler: app.requireScope('read') }, async (request) => ({
     client_id: request.oauth?.clientId,
