@@ -74,7 +74,11 @@ export interface IntrospectedToken {
 export type IntrospectionPolicy = (client: Readonly<ClientRecord>, token: IntrospectedToken) => boolean | Promise<boolean>;
 
 export interface EndpointPaths {
-  authorization: string;
+  /**
+   * Null when no authorization endpoint is mounted (a server for machine clients only): the
+   * metadata then offers no response type and no grant that needs a browser.
+   */
+  authorization: string | null;
   token: string;
   revocation: string;
   introspection: string;

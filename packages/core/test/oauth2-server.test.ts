@@ -116,6 +116,27 @@ t.test('metadata (RFC 8414) from the options', async (t) => {
   });
 });
 
+t.test('metadata without an authorization endpoint: only what a machine client can reach', async (t) => {
+  const fixture = createFixture({ endpoints: { authorization: null }, allowPlainPkce: true });
+  t.strictSame(fixture.server.getMetadata().body, {
+    issuer: ISSUER,
+    token_endpoint: `${ISSUER}/oauth/token`,
+    revocation_endpoint: `${ISSUER}/oauth/revoke`,
+    introspection_endpoint: `${ISSUER}/oauth/introspect`,
+    response_types_supported: [],
+    grant_types_supported: ['refresh_token', 'client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: ['read', 'write'],
+  });
+  t.equal(fixture.server.options.endpoints.authorization, null);
+  const withPassword = createFixture({ endpoints: { authorization: null }, verifyUser: async () => null });
+  t.strictSame(withPassword.server.getMetadata().body.grant_types_supported, ['refresh_token', 'client_credentials', 'password']);
+  const storage = new MemoryStorage();
+  t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, endpoints: { token: null as unknown as string } }), /endpoints\.token/);
+});
+
 t.test('options: defaults, and clear errors for bad ones', async (t) => {
   const storage = new MemoryStorage();
   const server = createAuthorizationServer({ storage, issuer: ISSUER });

@@ -58,6 +58,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   }
   const endpoints: EndpointPaths = { ...DEFAULT_ENDPOINTS, ...input.endpoints };
   for (const [name, path] of Object.entries(endpoints)) {
+    if (name === 'authorization' && path === null) continue;
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`options.endpoints.${name} must be a path starting with /`);
   }
   if (input.verifyUser !== undefined && typeof input.verifyUser !== 'function') throw new TypeError('options.verifyUser must be a function');
