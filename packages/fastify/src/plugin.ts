@@ -83,7 +83,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           issuer: options.issuer,
           enforceSecure: settings.enforceSecure,
           endpoints: {
-            authorization: fromIssuer(paths.authorization),
+            // Without the browser endpoints the metadata offers no authorization endpoint nor its grants.
+            authorization: settings.browser === null ? null : fromIssuer(paths.authorization),
             token: fromIssuer(paths.token),
             revocation: fromIssuer(paths.revocation),
             introspection: fromIssuer(paths.introspection),

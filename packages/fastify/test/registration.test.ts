@@ -91,6 +91,28 @@ t.test('the browser endpoints need a session; without them, neither getUser, log
   await remote.close();
 });
 
+t.test('token-only: the metadata offers no authorization endpoint, response type or browser grant', async (t) => {
+  const { storage, close } = await createTestStorage();
+  t.teardown(close);
+  const app = Fastify();
+  t.teardown(() => app.close());
+  await start(app, { storage, issuer: ISSUER, authorizationEndpoint: false, allowPlainPkce: true, verifyUser: async () => null });
+  const response = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
+  t.equal(response.statusCode, 200);
+  t.strictSame(response.json(), {
+    issuer: ISSUER,
+    token_endpoint: `${ISSUER}/oauth/token`,
+    revocation_endpoint: `${ISSUER}/oauth/revoke`,
+    introspection_endpoint: `${ISSUER}/oauth/introspect`,
+    response_types_supported: [],
+    grant_types_supported: ['refresh_token', 'client_credentials', 'password'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    scopes_supported: ['read', 'write'],
+  });
+});
+
 t.test('the plugin is fastify-plugin wrapped with its name, and decorates the instance and requests', async (t) => {
   t.equal((fastifyPortcullis as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], '@portcullis/fastify');
   t.equal(named, fastifyPortcullis, 'the default and the named export are one function');
