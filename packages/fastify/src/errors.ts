@@ -47,3 +47,8 @@ export const NoSessionError = createError<'FST_PORTCULLIS_NO_SESSION', [string?]
   'FST_PORTCULLIS_NO_SESSION',
   'The authorization endpoints keep the pending request in a session: register @fastify/cookie and @fastify/session before this plugin, or set authorizationEndpoint: false to serve machine clients only.',
 );
+
+export const NoLocalServerError = createError<'FST_PORTCULLIS_NO_LOCAL_SERVER', [string]>(
+  'FST_PORTCULLIS_NO_LOCAL_SERVER',
+  'fastify.oauth.%s needs the "storage" option: this resource server checks tokens at a remote authorization server, where clients and tokens are administered.',
+);

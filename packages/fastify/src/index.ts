@@ -35,6 +35,7 @@ export {
   InvalidScopeError,
   NoGetUserError,
   NoIssuerError,
+  NoLocalServerError,
   NoLoginUrlError,
   NoSessionError,
   NoStorageError,

@@ -14,14 +14,14 @@ import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
-import { InvalidOptionError, NoSessionError } from './errors.js';
+import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { createRemoteIntrospection } from './remote-introspection.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
 import { registerMetadataRoutes, registerTokenRoutes } from './token-routes.js';
-import type { MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
+import type { DeclaredScope, MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
 
 /** Joins route path parts the way Fastify joins prefixes: one slash between, none at the end. */
 function joinPath(...parts: string[]): string {
@@ -114,23 +114,25 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     realm: settings.realm,
   };
 
-  // A resource server asking a remote authorization server has no store to administer.
-  if (server !== null) {
-    const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>({
-      server,
-      scopes: registry,
-      paths,
-      oauth1,
-      registerClient: (input) => server.registerClient(input),
-      // The core revokes the OAuth 1.0a token credentials of the pair as well.
-      revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
-      issueTokens: (input) => server.issueTokens(input),
-      purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
-      declaredScopes: () => declarations.list(registry),
-    });
-    // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
-    fastify.decorate('oauth', { getter: () => decorator });
-  }
+  const declaredScopes = (): DeclaredScope[] => declarations.list(registry);
+  const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>(
+    server === null
+      ? remoteDecorator(registry, paths, declaredScopes)
+      : {
+          server,
+          scopes: registry,
+          paths,
+          oauth1,
+          registerClient: (input) => server.registerClient(input),
+          // The core revokes the OAuth 1.0a token credentials of the pair as well.
+          revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
+          issueTokens: (input) => server.issueTokens(input),
+          purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
+          declaredScopes,
+        },
+  );
+  // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
+  fastify.decorate('oauth', { getter: () => decorator });
   fastify.decorate('requireScope', createRequireScope(guardContext));
   fastify.decorateRequest('oauth', null);
   fastify.addHook('onRoute', createRouteScopeHook(guardContext));
@@ -160,6 +162,28 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       registerMetadataRoutes(root, issuerMetadata, server);
     });
   }
+}
+
+/**
+ * `fastify.oauth` of a resource server asking a remote authorization server: the scopes and the
+ * guards' declarations are here, but no store, so the members that administer one throw (or
+ * reject with) `FST_PORTCULLIS_NO_LOCAL_SERVER`.
+ */
+function remoteDecorator(scopes: ScopeRegistry, paths: MountedPaths, declaredScopes: () => DeclaredScope[]): PortcullisDecorator {
+  const refuse = (member: string) => () => Promise.reject(new NoLocalServerError(member));
+  return {
+    get server(): never {
+      throw new NoLocalServerError('server');
+    },
+    scopes,
+    paths,
+    oauth1: null,
+    registerClient: refuse('registerClient'),
+    revokeGrant: refuse('revokeGrant'),
+    issueTokens: refuse('issueTokens'),
+    purgeExpired: refuse('purgeExpired'),
+    declaredScopes,
+  };
 }
 
 /**

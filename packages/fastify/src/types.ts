@@ -105,9 +105,16 @@ export interface OAuth1Paths {
 /**
  * `fastify.oauth`: the core server and the operations an application's admin code needs. Frozen,
  * as is `paths`: the plugin's routes and guards were built from these values at registration.
+ *
+ * Decorated in every setup, as Fastify plugins decorate unconditionally: `scopes` and
+ * `declaredScopes()` serve a resource server too. One that checks tokens at a remote authorization
+ * server (`resourceServer: { introspection }`) has no store, so there reading `server` throws, the
+ * four store operations reject, both with `FST_PORTCULLIS_NO_LOCAL_SERVER`, and `oauth1` is null;
+ * typing them nullable instead would make every application with a store check for a setup that
+ * has none.
  */
 export interface PortcullisDecorator {
-  /** The framework-free authorization server of @portcullis/core. */
+  /** The framework-free authorization server of @portcullis/core; throws without `storage`. */
   readonly server: AuthorizationServer;
   readonly scopes: ScopeRegistry;
   readonly paths: MountedPaths;

@@ -113,6 +113,28 @@ t.test('token-only: the metadata offers no authorization endpoint, response type
   });
 });
 
+t.test('a resource server asking a remote authorization server: fastify.oauth without a store', async (t) => {
+  const app = Fastify();
+  t.teardown(() => app.close());
+  await app.register(fastifyPortcullis, {
+    issuer: ISSUER,
+    resourceServer: { introspection: { url: 'https://auth.example.test/oauth/introspect', clientId: 'rs', clientSecret: 's' } },
+  });
+  app.get('/photos', { preHandler: app.requireScope('read') }, async () => 'photos');
+  await app.ready();
+  t.ok(app.hasDecorator('oauth'));
+  t.ok(Object.isFrozen(app.oauth));
+  t.same(app.oauth.declaredScopes(), [{ scope: 'read', description: 'Read your data', defined: true, routes: [{ method: 'GET', url: '/photos' }] }]);
+  t.same(app.oauth.scopes.list().map((scope) => scope.name), ['read', 'write']);
+  t.equal(app.oauth.oauth1, null);
+  const code = 'FST_PORTCULLIS_NO_LOCAL_SERVER';
+  t.throws(() => app.oauth.server, { code, message: /fastify\.oauth\.server needs the "storage" option/ });
+  await t.rejects(app.oauth.registerClient({ name: 'x', redirectUris: [] }), { code, message: /registerClient/ });
+  await t.rejects(app.oauth.revokeGrant('alice', 'client'), { code });
+  await t.rejects(app.oauth.issueTokens({ clientId: 'client', userId: null }), { code });
+  await t.rejects(app.oauth.purgeExpired(), { code });
+});
+
 t.test('the plugin is fastify-plugin wrapped with its name, and decorates the instance and requests', async (t) => {
   t.equal((fastifyPortcullis as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')], '@portcullis/fastify');
   t.equal(named, fastifyPortcullis, 'the default and the named export are one function');

@@ -10,6 +10,7 @@ import type {
 } from '@portcullis/core';
 import fastifyPortcullis, {
   fastifyPortcullis as namedPortcullis,
+  NoLocalServerError,
   sendOAuthError,
   sendOAuthResponse,
   toOAuthRequest,
@@ -204,5 +205,16 @@ describe('options', () => {
       resourceServer: { introspection: { url: 'https://auth.example.com/oauth/introspect', clientId: 'api', clientSecret: 's' } },
     });
     app.register(fastifyPortcullis, { storage, issuer: 'https://auth.example.com', authorizationEndpoint: false });
+  });
+
+  test('fastify.oauth is decorated in every setup, a remote resource server included', () => {
+    const app = Fastify();
+    app.register(fastifyPortcullis, {
+      issuer: 'https://auth.example.com',
+      resourceServer: { introspection: { url: 'https://auth.example.com/oauth/introspect', clientId: 'api', clientSecret: 's' } },
+    });
+    expect<FastifyInstance['oauth']>().type.toBe<PortcullisDecorator>();
+    expect(app.oauth.declaredScopes()).type.toBe<DeclaredScope[]>();
+    expect(new NoLocalServerError('server').code).type.toBe<'FST_PORTCULLIS_NO_LOCAL_SERVER'>();
   });
 });
