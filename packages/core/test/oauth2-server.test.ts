@@ -132,7 +132,7 @@ t.test('metadata without an authorization endpoint: only what a machine client c
   });
   t.equal(fixture.server.options.endpoints.authorization, null);
   const withPassword = createFixture({ endpoints: { authorization: null }, verifyUser: async () => null });
-  t.strictSame(withPassword.server.getMetadata().body.grant_types_supported, ['refresh_token', 'client_credentials', 'password']);
+  t.strictSame((withPassword.server.getMetadata().body as Record<string, unknown>).grant_types_supported, ['refresh_token', 'client_credentials', 'password']);
   const storage = new MemoryStorage();
   t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, endpoints: { token: null as unknown as string } }), /endpoints\.token/);
 });
