@@ -24,7 +24,6 @@ export type {
   OAuth1Paths,
   PortcullisDecorator,
   RequestAuth,
-  RequestVerifier,
   RequireScope,
   RequireScopeOptions,
   ScopedRoute,
@@ -47,4 +46,3 @@ export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
 export { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
 export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
-export { createOAuth1Verifier, isOAuth1SignedRequest } from './oauth1-verifier.js';
