@@ -32,6 +32,7 @@ import {
 import { summarizeProfiles } from './profile-summary.js';
 import type { FromLoad, ToLoad } from './protocol.js';
 import { describeMachine, updateReadme, type RunReport } from './report.js';
+import { exitStatus, runMain } from './exit-status.js';
 import { transpileChildren } from './transpile-children.js';
 
 const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -118,7 +119,6 @@ async function main(): Promise<number> {
   if (profileDir) console.log(await summarizeProfiles(profileDir));
 
   const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0);
-  const failed = results.filter((r) => !r.ok);
   if (!options.quick) {
     const report: RunReport = {
       startedAt: startedAt.toISOString(),
@@ -132,29 +132,11 @@ async function main(): Promise<number> {
     const resultsPath = join(benchDir, 'results', options.profile ? 'partial.json' : 'peers-latest.json');
     await writeFile(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`results written to ${resultsPath}`);
-    if (failed.length === 0 && !options.profile) {
+    if (results.every((r) => r.ok) && !options.profile) {
       await updateReadme(join(benchDir, 'README.md'), report, `${table}\n\np99 at one offered rate per scenario: ${describeLatencyRates(results)}.`, checkTable, 'peers', "half the slowest server's peak");
     }
   }
-  if (failed.length > 0) {
-    console.error(`FAILED: ${failed.map((r) => r.key).join(', ')} did not answer as expected (${seconds} s)`);
-    return 1;
-  }
-  const missed = checks.filter((c) => c.pass === false);
-  if (!options.quick && missed.length > 0) {
-    console.error(`${missed.length} target(s) missed (${seconds} s)`);
-    return 2;
-  }
-  console.log(`done in ${seconds} s`);
-  return 0;
+  return exitStatus(results, checks, options.quick, seconds);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

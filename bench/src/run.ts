@@ -28,6 +28,7 @@ import { summarizeProfiles } from './profile-summary.js';
 import type { FromLoad, Store, TargetId, ToLoad } from './protocol.js';
 import { describeMachine, renderChecks, renderTable, updateReadme, type RunReport } from './report.js';
 import { evaluateTargets } from './targets.js';
+import { exitStatus, runMain } from './exit-status.js';
 import { transpileChildren } from './transpile-children.js';
 
 const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -215,7 +216,6 @@ async function main(): Promise<number> {
     results,
     checks,
   };
-  const failedTargets = results.filter((r) => !r.ok);
   if (!options.quick) {
     // Only a complete run describes the suite: a partial one (--only, --store) goes to partial.json
     // (not committed) and leaves latest.json and the README as they were.
@@ -227,26 +227,7 @@ async function main(): Promise<number> {
     if (complete) await updateReadme(join(benchDir, 'README.md'), report, table, checkTable);
   }
   const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0);
-  if (failedTargets.length > 0) {
-    console.error(`FAILED: ${failedTargets.map((r) => r.key).join(', ')} did not answer as expected (${seconds} s)`);
-    return 1;
-  }
-  const missed = checks.filter((c) => c.pass === false);
-  if (!options.quick && missed.length > 0) {
-    console.error(`${missed.length} target(s) missed: ${missed.map((c) => `${c.name} [${c.store ?? ''}]`).join('; ')} (${seconds} s)`);
-    return 2;
-  }
-  console.log(`done in ${seconds} s`);
-  return 0;
+  return exitStatus(results, checks, options.quick, seconds);
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exitCode = 1;
-  },
-);
-
+runMain(main);
