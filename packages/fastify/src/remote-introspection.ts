@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { invalidToken, temporarilyUnavailable, type OAuthError, type TokenGrant } from '@portcullis/core';
+import { digestSecret, invalidToken, temporarilyUnavailable, type OAuthError, type TokenGrant } from '@portcullis/core';
 import type { IntrospectionOptions } from './options.js';
 
 /** Checks an access token and says whom it was granted to, or rejects with an `OAuthError`. */
@@ -15,9 +14,10 @@ interface CachedGrant {
  * Checks bearer tokens at a remote authorization server's RFC 7662 introspection endpoint, as a
  * client authenticated with its secret (section 2.1). Active answers are kept for `cacheTtl`
  * seconds at most and never past the token's `exp`, in at most `cacheSize` entries (the oldest
- * leaves first), keyed by the token's SHA-256 digest so no token is held in memory. Inactive
- * answers are not kept; concurrent requests with one token share one introspection. An unreachable server, a failed answer or one that is not RFC 7662 JSON
- * becomes 503 temporarily_unavailable: the request is refused, never let through.
+ * leaves first), keyed by the token's digest (the one the stores keep) so no token is held in
+ * memory. Inactive answers are not kept; concurrent requests with one token share one
+ * introspection. An unreachable server, a failed answer or one that is not RFC 7662 JSON becomes
+ * 503 temporarily_unavailable: the request is refused, never let through.
  */
 export function createRemoteIntrospection(options: Required<IntrospectionOptions>, now: () => Date): AccessTokenCheck {
   const cache = new Map<string, CachedGrant>();
@@ -63,7 +63,7 @@ export function createRemoteIntrospection(options: Required<IntrospectionOptions
   }
 
   return async function introspect(token: string): Promise<TokenGrant> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = digestSecret(token);
     const time = now().getTime();
     const cached = cache.get(key);
     if (cached !== undefined) {
