@@ -259,7 +259,10 @@ function createAutoGuard(context: GuardContext, options: RequireScopeOptions): S
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | undefined> {
-    const url = request.routeOptions.url ?? request.url;
+    const url = request.routeOptions.url;
+    // No route matched (the not-found handler answers): no route names a scope, and nothing is
+    // served to protect. Deriving one from the raw URL would let any stranger's path declare a scope.
+    if (url === undefined) return undefined;
     let guard = byUrl.get(url);
     if (guard === undefined) {
       const scope = deriveAutoScope(url, options);

@@ -211,6 +211,25 @@ t.test('scope_auto: the scope comes from the route URL', async (t) => {
   t.equal(right.statusCode, 200);
 });
 
+t.test('scope_auto in an addHook names no scope for a URL no route matches', async (t) => {
+  const built = await buildTestApp({
+    routes: (app) => {
+      // On the root context the hook reaches the not-found handler too.
+      app.addHook('preHandler', app.requireScope({ auto: true }));
+      app.get('/api/polls/:id/results', async (request) => request.oauth);
+    },
+  });
+  t.teardown(built.close);
+  for (const url of ['/nope/1', '/api/things/x?y=1', '/nope', '/a/b/c/d']) {
+    const answer = await built.app.inject({ method: 'GET', url });
+    t.equal(answer.statusCode, 404, url);
+    t.equal(answer.json().error, 'Not Found', url);
+  }
+  t.same(built.app.oauth.declaredScopes(), [], 'no scope is declared from a stranger\'s path');
+  const guarded = await built.app.inject({ method: 'GET', url: '/api/polls/1/results' });
+  t.equal(guarded.statusCode, 401, 'the matched route is still guarded');
+});
+
 t.test('scope_auto in an addHook resolves on the first request', async (t) => {
   const built = await buildTestApp({
     routes: (app) => {
