@@ -11,10 +11,12 @@ import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { AccountThrottle, DEFAULT_ACCOUNT_THROTTLE, type AccountThrottleSettings } from './account-throttle.js';
 import { registerPollsApi } from './api/polls-routes.js';
+import { mcpResourceIdentifier } from './config.js';
 import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
 import { migrateDemo } from './db/migrations.js';
 import { handleDemoError } from './error-handler.js';
 import { registerHeaderGuard } from './header-guard.js';
+import { registerMcpRoutes } from './mcp/mcp-routes.js';
 import type { OAuthOperations } from './oauth-operations.js';
 import { registerAccountRoutes } from './pages/account-routes.js';
 import { registerAdminRoutes } from './pages/admin-routes.js';
@@ -148,10 +150,11 @@ async function registerEverything(
     return username === undefined ? { id } : { id, username };
   };
 
+  const issuer = options.issuer ?? 'http://127.0.0.1:3000';
   await fastify.register(fastifyPortcullis, {
     storage,
     scopes,
-    issuer: options.issuer ?? 'http://127.0.0.1:3000',
+    issuer,
     getUser,
     loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
     sessionKey: OAUTH_SESSION_KEY,
@@ -213,4 +216,6 @@ async function registerEverything(
   await registerAccountRoutes(fastify, services, oauthOperations.revokeGrant);
   await registerAdminRoutes(fastify, services, oauthOperations);
   await registerPollsApi(fastify, services);
+  // The plugin's bearer challenges name the issuer as their realm.
+  await registerMcpRoutes(fastify, services, { resource: mcpResourceIdentifier(issuer), realm: issuer });
 }

@@ -57,6 +57,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
 }
 
 
+/**
+ * The MCP server's resource identifier (RFC 8707 section 2, RFC 9728 section 1.2): its URL, the
+ * issuer's origin and path with `/mcp` appended. It is what MCP clients send as `resource` and where
+ * the demo serves the MCP endpoint.
+ */
+export function mcpResourceIdentifier(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}/mcp`;
+}
+
 function defaultIssuer(host: string, port: number, development: boolean): string {
   return `${development ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -5,7 +5,7 @@ import { sendPage } from './pages/respond.js';
 
 /** Whether the route answers machines (JSON) rather than people (HTML pages). */
 export function isMachineRoute(url: string): boolean {
-  return /^\/(api|oauth2?|oauth1|token)(\/|\?|$)/.test(url);
+  return /^\/(api|oauth2?|oauth1|token|mcp)(\/|\?|$)/.test(url);
 }
 
 /**
