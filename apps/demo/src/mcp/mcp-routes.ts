@@ -4,7 +4,7 @@ import { invalidToken, OAuthError } from '@portcullis/core';
 import { formatBearerChallenge, sendOAuthError, type ScopeGuard } from '@portcullis/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DemoServices } from '../services.js';
-import { createPollsMcpServer, MCP_TOOL_SCOPES, type PollsAuthExtra } from './polls-mcp-server.js';
+import { createPollsMcpServer, MCP_TOOL_SCOPES, type McpToolName, type PollsAuthExtra } from './polls-mcp-server.js';
 
 export interface McpRouteOptions {
   /** The MCP server's resource identifier (RFC 8707, RFC 9728): its URL; the route is served at its path. */
@@ -24,7 +24,7 @@ export function scopesNeeded(body: unknown): string[] {
     const { method, params } = message as { method?: unknown; params?: { name?: unknown } };
     const name = params?.name;
     if (method === 'tools/call' && typeof name === 'string' && Object.hasOwn(MCP_TOOL_SCOPES, name)) {
-      scopes.add(MCP_TOOL_SCOPES[name as keyof typeof MCP_TOOL_SCOPES]);
+      scopes.add(MCP_TOOL_SCOPES[name as McpToolName]);
     }
   }
   return [...scopes].sort();
@@ -42,9 +42,9 @@ export function scopesNeeded(body: unknown): string[] {
  */
 export async function registerMcpRoutes(fastify: FastifyInstance, services: DemoServices, options: McpRouteOptions): Promise<void> {
   const path = new URL(options.resource).pathname;
-  // A guard per set of scopes, each made once: any valid token, and each tool's scope, now (so the
-  // plugin knows these scopes before any request); the rare batch calling several tools, when first met.
-  const guards = new Map<string, ScopeGuard>([['', fastify.requireScope()]]);
+  // A guard per set of scopes, each made once: any valid token (no scope) and each tool's scope now,
+  // so the plugin knows these scopes before any request; a batch calling several tools, when first met.
+  const guards = new Map<string, ScopeGuard>();
   const guardFor = (scopes: string[]): ScopeGuard => {
     const key = scopes.join(' ');
     let guard = guards.get(key);
@@ -54,9 +54,8 @@ export async function registerMcpRoutes(fastify: FastifyInstance, services: Demo
     }
     return guard;
   };
-  for (const scope of Object.values(MCP_TOOL_SCOPES)) guardFor([scope]);
-
   const anyToken = guardFor([]);
+  for (const scope of Object.values(MCP_TOOL_SCOPES)) guardFor([scope]);
   const toolGuard = async (request: FastifyRequest, reply: FastifyReply) => guardFor(scopesNeeded(request.body))(request, reply);
   // An OAuth 1.0a signed request carries no bearer token and no audience: MCP takes bearer tokens
   // in the Authorization header only (MCP authorization, "Token Requirements").
