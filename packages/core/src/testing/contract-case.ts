@@ -1,6 +1,31 @@
-import type { Test } from 'tap';
 import type { OAuthStorage } from '../storage/port.js';
 import type { StorageFixtures } from './storage-fixtures.js';
+
+/**
+ * The assertions the contract suite calls, named and shaped as node-tap's: pass tap's `t`. Any
+ * runner whose test object offers these methods (an adapter over `node:test` and `node:assert`,
+ * say) runs the suite too, so this entry depends on no test framework.
+ */
+export interface ContractTest {
+  /** Runs `fn` as a named subtest; resolves when it ends. */
+  test(name: string, fn: (t: ContractTest) => Promise<void>): Promise<unknown>;
+  /** `found === wanted`. */
+  equal(found: unknown, wanted: unknown, ...message: Message): unknown;
+  /** `found !== notWanted`. */
+  not(found: unknown, notWanted: unknown, ...message: Message): unknown;
+  /** Deep equality, with the same prototypes. */
+  strictSame(found: unknown, wanted: unknown, ...message: Message): unknown;
+  /** `found` matches `pattern`: a regular expression for a string, a subset for an object. */
+  match(found: unknown, pattern: unknown, ...message: Message): unknown;
+  ok(value: unknown, ...message: Message): unknown;
+  pass(...message: Message): unknown;
+  fail(...message: Message): unknown;
+  /** `promise` rejects with an error whose fields match `wanted` (as `match` does). */
+  rejects(promise: Promise<unknown>, wanted: { readonly name: string }, ...message: Message): Promise<unknown>;
+}
+
+/** An assertion's optional message, as a rest tuple so that tap's own overloads accept it. */
+type Message = [] | [message: string];
 
 /** A store opened for one contract case. */
 export interface StorageUnderTest {
@@ -20,7 +45,7 @@ export type StorageFactory = () => Promise<StorageUnderTest>;
 
 export interface ContractCase {
   name: string;
-  run(t: Test, store: StorageUnderTest, fixtures: StorageFixtures): Promise<void>;
+  run(t: ContractTest, store: StorageUnderTest, fixtures: StorageFixtures): Promise<void>;
 }
 
 /** What stores throw when the database refuses: matched by name, so copies of core still match. */

@@ -1,5 +1,4 @@
-import type { Test } from 'tap';
-import type { ContractCase, StorageFactory } from './contract-case.js';
+import type { ContractCase, ContractTest, StorageFactory } from './contract-case.js';
 import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
@@ -40,7 +39,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
  * ```
  */
 export async function runStorageContract(
-  t: Test,
+  t: ContractTest,
   name: string,
   factory: StorageFactory,
   options: StorageContractOptions = {},
