@@ -240,6 +240,14 @@ const smokeClient = await app.oauth.registerClient({ name: 'Pack smoke test', gr
 console.log('PACK_SMOKE ' + JSON.stringify({ clientId: smokeClient.client.id, clientSecret: smokeClient.clientSecret }));
 `,
 );
+// The storage contract suite's entry, which must type-check with no test framework installed.
+writeFileSync(
+  join(app, 'src/contract-entry.ts'),
+  `import { runStorageContract, type ContractTest } from '@portcullis/core/testing';
+import { MemoryStorage } from '@portcullis/core';
+export const runOnMemory = (t: ContractTest) => runStorageContract(t, 'memory', async () => ({ storage: new MemoryStorage(), close: async () => {} }));
+`,
+);
 log('type-checking and building the README example under strict TypeScript (module NodeNext)');
 run(join(app, 'node_modules/.bin/tsc'), ['-p', app], { cwd: app });
 
