@@ -3,6 +3,7 @@ import type { Entropy, SecretBox } from './crypto.js';
 import type { OAuthError } from './errors.js';
 import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
+import type { OAuthProfile } from './oauth2/profile.js';
 import type { ClientRecord, ClientType, GrantType, PurgeResult } from './storage/records.js';
 
 /** The user a password grant or a consent belongs to, as the application knows it. */
@@ -31,11 +32,22 @@ export interface AuthorizationServerOptions {
   singleAccessToken?: boolean;
   /** Refuse requests that did not come over TLS. Default true. */
   enforceSecure?: boolean;
-  /** Accept PKCE `plain`. Default false: S256 only. */
+  /**
+   * `oauth2.1` (default): PKCE with S256 on every code grant, confidential clients included; no
+   * implicit grant, password grant, PKCE `plain` or query-string token. `oauth2.0` allows each of
+   * these where its option or the client enables it.
+   */
+  profile?: OAuthProfile;
+  /** Accept PKCE `plain` (profile `oauth2.0` only). Default false: S256 only. */
   allowPlainPkce?: boolean;
+  /**
+   * Let a registered `http://localhost` redirect URI match any port, as RFC 8252 section 7.3 lets
+   * `127.0.0.1` and `[::1]` do; native and command-line clients register it. Default false.
+   */
+  allowLocalhostAnyPort?: boolean;
   /** Scopes granted when a request names none. Default: none (the request must name its scopes, or gets the client's). */
   defaultScopes?: string[];
-  /** Checks a username and password for the password grant; resolves to null when they are wrong. */
+  /** Checks a username and password for the password grant (profile `oauth2.0` only); resolves to null when they are wrong. */
   verifyUser?: (username: string, password: string) => Promise<AuthenticatedUser | null>;
   /** Turns a user id into what introspection reports as `username`. */
   findUsername?: (userId: string) => Promise<string | null>;

@@ -153,15 +153,21 @@ t.test('other errors redirect back with error, error_description, state and iss'
   error = await run({ ...base, state: ['a', 'b'] });
   t.equal(error['error'], 'invalid_request');
   t.notOk('state' in error, 'a repeated state is not echoed');
-  t.equal((await run({ ...base, response_type: 'token' }, 'fragment'))['error'], 'unauthorized_client', 'implicit not enabled, answered in the fragment');
+  error = await run({ ...base, response_type: 'token' }, 'fragment');
+  t.equal(error['error'], 'unsupported_response_type', 'OAuth 2.1 has no implicit grant, answered in the fragment');
+  t.match(error['error_description'], /OAuth 2\.1 has no implicit grant/);
   t.same(countRows(fixture.storage), before, 'no error stores anything');
+
+  const legacy = await setup({ profile: 'oauth2.0' });
+  const url = expectRedirect(t, await legacy.fixture.server.validateAuthorizationRequest(createAuthorizeRequest({ ...legacy.base, response_type: 'token' })));
+  t.equal(errorOf(url, 'fragment')['error'], 'unauthorized_client', 'OAuth 2.0: implicit not enabled for the client, answered in the fragment');
 });
 
 t.test('scopes: registered, allowed for the client, defaulting to defaultScopes or the client scopes', async (t) => {
   const scopes = createDefaultScopes().define({ name: 'admin', description: 'everything' });
   const fixture = createFixture({ scopes });
   const client = await fixture.server.registerClient({ name: 'limited', redirectUris: [REDIRECT_URI], scopes: ['write'] });
-  const base = { response_type: 'code', client_id: client.client.id, redirect_uri: REDIRECT_URI };
+  const base = { response_type: 'code', client_id: client.client.id, redirect_uri: REDIRECT_URI, code_challenge: CHALLENGE, code_challenge_method: 'S256' };
   const run = (scope?: string) => fixture.server.validateAuthorizationRequest(createAuthorizeRequest(scope === undefined ? base : { ...base, scope }));
 
   let result = await run('read');
@@ -176,7 +182,7 @@ t.test('scopes: registered, allowed for the client, defaulting to defaultScopes 
 
   const withDefaults = createFixture({ scopes, defaultScopes: ['read'] });
   const other = await withDefaults.server.registerClient({ name: 'x', redirectUris: [REDIRECT_URI], scopes: ['read', 'admin'] });
-  result = await withDefaults.server.validateAuthorizationRequest(createAuthorizeRequest({ response_type: 'code', client_id: other.client.id }));
+  result = await withDefaults.server.validateAuthorizationRequest(createAuthorizeRequest({ response_type: 'code', client_id: other.client.id, code_challenge: CHALLENGE, code_challenge_method: 'S256' }));
   if (result.kind === 'consent') t.same(result.request.scope, ['read'], 'the defaultScopes option');
   else t.fail('expected consent');
 });
@@ -186,9 +192,10 @@ t.test('PKCE at the authorization endpoint', async (t) => {
   const run = (query: Record<string, string>) => fixture.server.validateAuthorizationRequest(createAuthorizeRequest(query));
   const { code_challenge: _c, code_challenge_method: _m, ...noPkce } = base;
 
-  let result = await run(noPkce);
-  t.equal(result.kind, 'consent', 'optional for confidential clients');
-  if (result.kind === 'consent') t.equal(result.request.codeChallenge, null);
+  let refused = errorOf(expectRedirect(t, await run(noPkce)));
+  t.equal(refused['error'], 'invalid_request', 'OAuth 2.1: required of confidential clients too');
+  t.equal(refused['error_description'], 'PKCE is required for every client (OAuth 2.1): send code_challenge with code_challenge_method=S256.');
+  t.equal(refused['state'], 'xyz');
   t.equal(errorOf(expectRedirect(t, await run({ ...base, code_challenge: 'too-short' })))['error'], 'invalid_request');
   t.equal(errorOf(expectRedirect(t, await run({ ...base, code_challenge: `${CHALLENGE}+` })))['error'], 'invalid_request', 'outside the unreserved set');
   t.equal(errorOf(expectRedirect(t, await run({ ...base, code_challenge_method: 'plain' })))['error'], 'invalid_request', 'plain refused by default');
@@ -196,7 +203,11 @@ t.test('PKCE at the authorization endpoint', async (t) => {
   t.equal(errorOf(expectRedirect(t, await run({ ...base, code_challenge_method: 'S512' })))['error'], 'invalid_request');
   t.equal(errorOf(expectRedirect(t, await run({ ...noPkce, code_challenge_method: 'S256' })))['error'], 'invalid_request', 'a method without a challenge');
 
-  const plain = await setup({ allowPlainPkce: true });
+  const plain = await setup({ profile: 'oauth2.0', allowPlainPkce: true });
+  const { code_challenge: _pc, code_challenge_method: _pm, ...plainNoPkce } = plain.base;
+  let result = await plain.fixture.server.validateAuthorizationRequest(createAuthorizeRequest(plainNoPkce));
+  t.equal(result.kind, 'consent', 'OAuth 2.0: optional for confidential clients');
+  if (result.kind === 'consent') t.equal(result.request.codeChallenge, null);
   result = await plain.fixture.server.validateAuthorizationRequest(createAuthorizeRequest({ ...plain.base, code_challenge_method: 'plain' }));
   if (result.kind === 'consent') t.equal(result.request.codeChallengeMethod, 'plain');
   else t.fail('plain allowed with allowPlainPkce');
@@ -288,7 +299,7 @@ t.test('completion re-checks the client and its redirect URI', async (t) => {
 });
 
 t.test('implicit grant: the token goes in the fragment, without a refresh token', async (t) => {
-  const fixture = createFixture();
+  const fixture = createFixture({ profile: 'oauth2.0' });
   const client = await fixture.server.registerClient({ name: 'implicit', type: 'public', grantTypes: ['implicit', 'refresh_token'], redirectUris: [REDIRECT_URI] });
   const request = await consent(fixture, { response_type: 'token', client_id: client.client.id, state: 's1', scope: 'read' });
   t.equal(request.codeChallenge, null, 'no PKCE for the implicit flow');

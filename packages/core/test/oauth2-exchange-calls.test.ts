@@ -20,7 +20,7 @@ import { countingFacade } from './storage-facade.js';
 async function setup(options: { singleAccessToken?: boolean } = {}) {
   const inner = new MemoryStorage();
   const counted = countingFacade(inner);
-  const fixture = createFixture({ storage: counted.storage, singleAccessToken: options.singleAccessToken ?? false, allowPlainPkce: true });
+  const fixture = createFixture({ storage: counted.storage, singleAccessToken: options.singleAccessToken ?? false, profile: 'oauth2.0', allowPlainPkce: true });
   const client = await registerTestClient(fixture);
   const snapshot = () => inner.snapshot();
   return { fixture, client, counted, snapshot, inner };

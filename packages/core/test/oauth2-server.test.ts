@@ -97,9 +97,9 @@ t.test('metadata (RFC 8414) from the options', async (t) => {
     token_endpoint: `${ISSUER}/o/token`,
     revocation_endpoint: `${ISSUER}/oauth/revoke`,
     introspection_endpoint: `${ISSUER}/oauth/introspect`,
-    response_types_supported: ['code', 'token'],
-    response_modes_supported: ['query', 'fragment'],
-    grant_types_supported: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials'],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
@@ -107,17 +107,23 @@ t.test('metadata (RFC 8414) from the options', async (t) => {
     scopes_supported: ['read', 'write'],
     authorization_response_iss_parameter_supported: true,
   });
-  const withPassword = createFixture({ allowPlainPkce: true, issuer: 'https://example.com/tenant/', verifyUser: async () => null });
+  const withPassword = createFixture({ profile: 'oauth2.0', allowPlainPkce: true, issuer: 'https://example.com/tenant/', verifyUser: async () => null });
   t.match(withPassword.server.getMetadata().body, {
     issuer: 'https://example.com/tenant/',
     token_endpoint: 'https://example.com/tenant/oauth/token',
-    code_challenge_methods_supported: ['S256', 'plain'],
+    response_types_supported: ['code', 'token'],
+    response_modes_supported: ['query', 'fragment'],
     grant_types_supported: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password'],
   });
+  t.strictSame(
+    (withPassword.server.getMetadata().body as Record<string, unknown>).code_challenge_methods_supported,
+    ['S256'],
+    'plain, accepted from older clients, is never offered',
+  );
 });
 
 t.test('metadata without an authorization endpoint: only what a machine client can reach', async (t) => {
-  const fixture = createFixture({ endpoints: { authorization: null }, allowPlainPkce: true });
+  const fixture = createFixture({ endpoints: { authorization: null }, profile: 'oauth2.0', allowPlainPkce: true });
   t.strictSame(fixture.server.getMetadata().body, {
     issuer: ISSUER,
     token_endpoint: `${ISSUER}/oauth/token`,
@@ -131,7 +137,7 @@ t.test('metadata without an authorization endpoint: only what a machine client c
     scopes_supported: ['read', 'write'],
   });
   t.equal(fixture.server.options.endpoints.authorization, null);
-  const withPassword = createFixture({ endpoints: { authorization: null }, verifyUser: async () => null });
+  const withPassword = createFixture({ endpoints: { authorization: null }, profile: 'oauth2.0', verifyUser: async () => null });
   t.strictSame((withPassword.server.getMetadata().body as Record<string, unknown>).grant_types_supported, ['refresh_token', 'client_credentials', 'password']);
   const storage = new MemoryStorage();
   t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, endpoints: { token: null as unknown as string } }), /endpoints\.token/);
@@ -147,7 +153,9 @@ t.test('options: defaults, and clear errors for bad ones', async (t) => {
     deleteExpired: false,
     singleAccessToken: false,
     enforceSecure: true,
+    profile: 'oauth2.1',
     allowPlainPkce: false,
+    allowLocalhostAnyPort: false,
     defaultScopes: [],
     endpoints: { authorization: '/oauth/authorize', token: '/oauth/token', revocation: '/oauth/revoke', introspection: '/oauth/introspect' },
   });
@@ -161,6 +169,8 @@ t.test('options: defaults, and clear errors for bad ones', async (t) => {
   t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, defaultScopes: ['admin'] }), /defaultScopes/);
   t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, secretKey: 'short' }), /secretKey/);
   t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, endpoints: { token: 'token' } }), /endpoints\.token/);
+  t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, profile: 'oauth2' as 'oauth2.0' }), /options\.profile must be 'oauth2\.1' or 'oauth2\.0'/);
+  t.throws(() => createAuthorizationServer({ storage, issuer: ISSUER, allowLocalhostAnyPort: 'yes' as unknown as boolean }), /allowLocalhostAnyPort must be a boolean/);
   const keyed = createAuthorizationServer({ storage, issuer: ISSUER, secretKey: KEY });
   t.ok(keyed.secretBox instanceof SecretBox);
 });
@@ -189,7 +199,7 @@ t.test('registerClient: a confidential client with a secret shown once', async (
 });
 
 t.test('registerClient: public, implicit, given ids and seed-style scopes', async (t) => {
-  const fixture = createFixture({ defaultScopes: ['read'] });
+  const fixture = createFixture({ profile: 'oauth2.0', defaultScopes: ['read'] });
   const spa = await fixture.server.registerClient({ name: 'spa', type: 'public', grantTypes: ['authorization_code', 'implicit'], redirectUris: ['com.example.app:/cb'] });
   t.equal(spa.clientSecret, null);
   t.equal(spa.client.secretDigest, null);
@@ -221,6 +231,8 @@ t.test('registerClient refuses bad input and stores nothing', async (t) => {
     ['bad type', { name: 'x', type: 'secret' as 'public', redirectUris: [REDIRECT_URI] }],
     ['taken id', { name: 'x', clientId: 'taken', redirectUris: [REDIRECT_URI] }],
     ['id with a newline', { name: 'x', clientId: 'a\nb', redirectUris: [REDIRECT_URI] }],
+    ['implicit under OAuth 2.1', { name: 'x', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'implicit'] }],
+    ['password under OAuth 2.1', { name: 'x', redirectUris: [REDIRECT_URI], grantTypes: ['password'] }],
   ];
   for (const [label, input] of bad) {
     await t.rejects(fixture.server.registerClient(input), errorLike({ error: 'invalid_request' }), label);

@@ -196,8 +196,10 @@ t.test('authorization_code: every check of the code', async (t) => {
   assertError(t, await exchange({ code, redirect_uri: REDIRECT_URI, code_verifier: 'a'.repeat(43) }), 400, 'invalid_grant', 'wrong verifier');
   code = await obtainCode(fixture, client);
   assertError(t, await exchange({ code, redirect_uri: REDIRECT_URI }), 400, 'invalid_grant', 'challenge stored, no verifier');
-  code = await obtainCode(fixture, client, { code_challenge: '', code_challenge_method: '' });
-  assertError(t, await exchange({ code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }), 400, 'invalid_grant', 'a verifier without a stored challenge');
+  const legacy = await setup({ profile: 'oauth2.0' });
+  code = await obtainCode(legacy.fixture, legacy.client, { code_challenge: '', code_challenge_method: '' });
+  const withVerifier = tokenRequest(legacy.client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER });
+  assertError(t, await legacy.fixture.server.handleTokenRequest(withVerifier), 400, 'invalid_grant', 'a verifier without a stored challenge');
 
   code = await obtainCode(fixture, client);
   const consumedBefore = fixture.storage.snapshot().authorizationCodes.filter((row) => row.consumedAt !== null).length;
@@ -221,7 +223,7 @@ t.test('authorization_code: redirect_uri left out at authorize may be left out a
 });
 
 t.test('authorization_code: public clients with PKCE, plain PKCE, and no refresh token without the grant', async (t) => {
-  const fixture = createFixture({ allowPlainPkce: true });
+  const fixture = createFixture({ profile: 'oauth2.0', allowPlainPkce: true });
   const spa = await fixture.server.registerClient({ name: 'spa', type: 'public', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code'] });
   let code = await obtainCode(fixture, spa);
   let response = await fixture.server.handleTokenRequest(
@@ -271,6 +273,7 @@ t.test('client_credentials: confidential clients only, no refresh token, no user
 
 t.test('password grant through verifyUser', async (t) => {
   const fixture = createFixture({
+    profile: 'oauth2.0',
     verifyUser: async (username, password) => (username === 'alice' && password === 'wonder land' ? { id: 'user-alice', username } : null),
   });
   const app = await fixture.server.registerClient({ name: 'app', grantTypes: ['password', 'refresh_token'] });
@@ -310,6 +313,7 @@ t.test('singleAccessToken revokes the live token of the same user, client and sc
 
 t.test('failures of storage and of the application never leak', async (t) => {
   const fixture = createFixture({
+    profile: 'oauth2.0',
     verifyUser: async () => {
       throw new Error('SELECT password FROM users failed at db-7.internal');
     },
@@ -353,6 +357,7 @@ t.test('every grant behind the client cache works on the kept client and leaves 
   const storage = withClientCache(new MemoryStorage());
   const fixture = createFixture({
     storage,
+    profile: 'oauth2.0',
     verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'user-1', username } : null),
   });
   const client = await registerTestClient(fixture, {

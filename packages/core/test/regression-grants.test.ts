@@ -75,7 +75,7 @@ t.test('PKCE plain is refused at the authorization endpoint unless allowed', asy
     if (result.kind === 'redirect') t.equal(new URL(result.location).searchParams.get('error'), 'invalid_request');
   }
   t.same(countRows(strict.storage), before);
-  const lenient = createFixture({ allowPlainPkce: true });
+  const lenient = createFixture({ profile: 'oauth2.0', allowPlainPkce: true });
   const lenientClient = await registerTestClient(lenient);
   const code = await obtainCode(lenient, lenientClient, { code_challenge: VERIFIER, code_challenge_method: 'plain' });
   const ok = await lenient.server.handleTokenRequest(
@@ -267,6 +267,7 @@ t.test('OAuth 1.0a oauth_callback: without registered redirect URIs, any http(s)
 t.test('the password grant needs a confidential client (RFC 9700 section 2.4)', async (t) => {
   let verified = 0;
   const fixture = createFixture({
+    profile: 'oauth2.0',
     verifyUser: async (username, password) => {
       verified += 1;
       return username === 'alice' && password === 'wonderland' ? { id: 'user-alice', username } : null;

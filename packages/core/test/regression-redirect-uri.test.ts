@@ -264,7 +264,7 @@ t.test('registration refuses redirect URIs a Location header cannot carry', asyn
 
 t.test('a redirect URI in the store that registration would refuse: an error page, never a Location', async (t) => {
   for (const uri of ['https://client.example.com/cb\u3002', 'https://client.example.com/cb\r\nSet-Cookie:x=1', 'https://client.example.com/c"b']) {
-    const fixture = createFixture();
+    const fixture = createFixture({ profile: 'oauth2.0' });
     // Straight into the store, past registerClient's checks.
     const registered = await registerTestClient(fixture, { grantTypes: ['authorization_code', 'implicit'] });
     await fixture.storage.createClient({ ...registered.client, id: 'legacy', redirectUris: [uri] });

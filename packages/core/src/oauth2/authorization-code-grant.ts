@@ -5,6 +5,7 @@ import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
+import { requiresPkce } from './profile.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
@@ -50,7 +51,7 @@ export async function exchangeAuthorizationCode(
   };
   if (record.consumedAt !== null) return replayed();
 
-  const refusal = checkRedemption(client, record, redirectUri, verifier, now);
+  const refusal = checkRedemption(context, client, record, redirectUri, verifier, now);
   if (refusal !== null) {
     await storage.consumeAuthorizationCode(digest, now);
     if (refusal.expired) await context.purgeExpiredLazily();
@@ -73,6 +74,7 @@ const otherClientsCode = (): OAuthError => invalidGrant('The authorization code 
 
 /** Why this request may not redeem its own client's code, or null when it may. */
 function checkRedemption(
+  context: ServerContext,
   client: ClientRecord,
   record: AuthorizationCodeRecord,
   redirectUri: string | undefined,
@@ -83,10 +85,14 @@ function checkRedemption(
   if (record.redirectUri !== null) {
     if (redirectUri === undefined) return { error: invalidGrant('The redirect_uri parameter must repeat the one sent to the authorization endpoint.') };
     if (redirectUri !== record.redirectUri) return { error: invalidGrant('The redirect_uri does not match the one sent to the authorization endpoint.') };
-  } else if (redirectUri !== undefined && !client.redirectUris.some((uri) => matchesRedirectUri(redirectUri, uri))) {
+  } else if (redirectUri !== undefined && !client.redirectUris.some((uri) => matchesRedirectUri(redirectUri, uri, context.redirectMatching))) {
     return { error: invalidGrant('The redirect_uri is not registered for the client.') };
   }
   if (record.codeChallenge === null) {
+    // A code issued without a challenge before the profile asked for one is not redeemed under it.
+    if (requiresPkce(context.options.profile, client)) {
+      return { error: invalidGrant('The authorization request had no code_challenge, which PKCE requires of this client.') };
+    }
     if (verifier !== undefined) return { error: invalidGrant('A code_verifier was sent but the authorization request had no code_challenge.') };
   } else {
     if (verifier === undefined) return { error: invalidGrant('The code_verifier parameter is required: the authorization request had a code_challenge.') };

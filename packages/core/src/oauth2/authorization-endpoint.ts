@@ -14,6 +14,7 @@ import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.j
 import type { ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
+import { profileRefusal, requiresPkce } from './profile.js';
 import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { createFamilyId, issueTokenSet } from './token-issuer.js';
@@ -77,7 +78,7 @@ async function findClientAndRedirectUri(
   const client = await context.options.storage.findClient(clientId);
   if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
   if (requestedRedirectUri !== undefined) {
-    if (findRegisteredRedirectUri(requestedRedirectUri, client.redirectUris) === undefined) {
+    if (findRegisteredRedirectUri(requestedRedirectUri, client.redirectUris, context.redirectMatching) === undefined) {
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
     }
     return { client, redirectUri: requestedRedirectUri };
@@ -121,7 +122,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     if (responseType !== 'code' && responseType !== 'token') {
       throw unsupportedResponseType(`The response_type ${JSON.stringify(responseType)} is not supported.`);
     }
-    assertClientMayUse(client, responseType);
+    assertClientMayUse(context, client, responseType);
     const scope = resolveRequestedScope(context, client, params.get('scope'));
 
     let codeChallenge: string | null = null;
@@ -148,7 +149,11 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
   }
 }
 
-function assertClientMayUse(client: ClientRecord, responseType: 'code' | 'token'): void {
+function assertClientMayUse(context: ServerContext, client: ClientRecord, responseType: 'code' | 'token'): void {
+  // Before the client's own grant types: a client registered for the implicit grant learns that
+  // the server no longer offers it, rather than that it may not use it.
+  const refusal = responseType === 'token' ? profileRefusal(context.options.profile, 'implicit') : null;
+  if (refusal !== null) throw unsupportedResponseType(`${refusal}.`);
   if (responseType === 'code' && !client.grantTypes.includes('authorization_code')) {
     throw unauthorizedClient('The client may not use the authorization code grant.');
   }
@@ -170,7 +175,11 @@ function readCodeChallenge(
   const method = params.get('code_challenge_method');
   if (challenge === undefined) {
     if (method !== undefined) throw invalidRequest('The code_challenge_method parameter needs a code_challenge.');
-    if (client.type === 'public') throw invalidRequest('PKCE is required for public clients: send code_challenge with code_challenge_method=S256.');
+    if (requiresPkce(context.options.profile, client)) {
+      throw invalidRequest(
+        `PKCE is required ${client.type === 'public' ? 'for public clients' : 'for every client (OAuth 2.1)'}: send code_challenge with code_challenge_method=S256.`,
+      );
+    }
     return { codeChallenge: null, codeChallengeMethod: null };
   }
   if (!isValidCodeChallenge(challenge)) {
@@ -201,12 +210,12 @@ export async function completeAuthorization(
     // or its redirect URIs changed since, and the redirect must still be one of them.
     const client = await context.options.storage.findClient(request.clientId);
     if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
-    if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris) === undefined) {
+    if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
     }
     target = createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state);
     if (!decision.approved) throw accessDenied('The resource owner denied the request.');
-    assertClientMayUse(client, request.responseType);
+    assertClientMayUse(context, client, request.responseType);
     const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);
     if (scope.length === 0) throw accessDenied('The resource owner approved no scope.');
     if (!grantsScope(context.scopes, scope, client.scopes)) {
@@ -233,8 +242,8 @@ export async function completeAuthorization(
       };
     }
 
-    if (client.type === 'public' && request.codeChallenge === null) {
-      throw invalidRequest('PKCE is required for public clients.');
+    if (request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
+      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
     }
     const { entropy, authorizationCodeTtl, storage } = context.options;
     const code = generateTimedToken('authorizationCode', entropy, now.getTime());

@@ -5,8 +5,9 @@ export {
   DEFAULT_REFRESH_TOKEN_TTL,
   DEFAULT_AUTHORIZATION_CODE_TTL,
 } from './options.js';
+export { DEFAULT_PROFILE, profileRefusal, resolveProfile, type LegacyFeature, type OAuthProfile } from './profile.js';
 export { computeS256Challenge, verifyCodeVerifier, isValidCodeVerifier, isValidCodeChallenge, type CodeChallengeMethod } from './pkce.js';
-export { matchesRedirectUri, assertValidRedirectUri, buildRedirectLocation, isUriText, parseLocationUri, toUriText } from './redirect-uri.js';
+export { matchesRedirectUri, assertValidRedirectUri, type RedirectMatching, buildRedirectLocation, isUriText, parseLocationUri, toUriText } from './redirect-uri.js';
 export { parseBasicCredentials, CLIENT_AUTHENTICATION_METHODS, type ClientAuthenticationMethod } from './client-authentication.js';
 export { GRANT_TYPES, DEFAULT_GRANT_TYPES, deriveResponseTypes } from './register-client.js';
 export { NO_STORE_HEADERS } from './responses.js';

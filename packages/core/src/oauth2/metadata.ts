@@ -1,30 +1,40 @@
 import type { OAuthResponse } from '../http.js';
 import type { ServerContext } from './options.js';
+import { profileRefusal } from './profile.js';
 
 /**
- * The RFC 8414 document, built once from the options: it changes only when they do. Without an
- * authorization endpoint it offers only the grants a client reaches at the token endpoint alone;
- * `response_types_supported` stays, empty, as section 2 requires it.
+ * The RFC 8414 document, built once from the options: it changes only when they do. It offers
+ * only what a client can use: without an authorization endpoint only the grants a client reaches
+ * at the token endpoint alone (`response_types_supported` stays, empty, as section 2 requires
+ * it); the implicit and password grants only where the profile allows them (the password grant
+ * also needs `verifyUser`). PKCE is offered as S256 alone, even where `allowPlainPkce` still
+ * accepts `plain` from older clients: a client reading the document never picks the weaker one.
  */
 export function buildMetadata(context: ServerContext): Record<string, unknown> {
-  const { issuer, endpoints, allowPlainPkce } = context.options;
+  const { issuer, endpoints, profile } = context.options;
   const base = issuer.endsWith('/') ? issuer.slice(0, -1) : issuer;
   const browser = endpoints.authorization !== null;
-  const grantTypes = browser ? ['authorization_code', 'implicit', 'refresh_token', 'client_credentials'] : ['refresh_token', 'client_credentials'];
-  if (context.verifyUser !== undefined) grantTypes.push('password');
+  const implicit = browser && profileRefusal(profile, 'implicit') === null;
+  const grantTypes = [
+    ...(browser ? ['authorization_code'] : []),
+    ...(implicit ? ['implicit'] : []),
+    'refresh_token',
+    'client_credentials',
+    ...(context.verifyUser !== undefined && profileRefusal(profile, 'password') === null ? ['password'] : []),
+  ];
   return {
     issuer,
     ...(browser && { authorization_endpoint: base + endpoints.authorization }),
     token_endpoint: base + endpoints.token,
     revocation_endpoint: base + endpoints.revocation,
     introspection_endpoint: base + endpoints.introspection,
-    response_types_supported: browser ? ['code', 'token'] : [],
-    ...(browser && { response_modes_supported: ['query', 'fragment'] }),
+    response_types_supported: browser ? (implicit ? ['code', 'token'] : ['code']) : [],
+    ...(browser && { response_modes_supported: implicit ? ['query', 'fragment'] : ['query'] }),
     grant_types_supported: grantTypes,
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    ...(browser && { code_challenge_methods_supported: allowPlainPkce ? ['S256', 'plain'] : ['S256'] }),
+    ...(browser && { code_challenge_methods_supported: ['S256'] }),
     scopes_supported: context.scopes.list().map((scope) => scope.name),
     // RFC 9207: the `iss` parameter of authorization responses, which only that endpoint sends.
     ...(browser && { authorization_response_iss_parameter_supported: true }),

@@ -1,6 +1,8 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
 import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy } from '../server-types.js';
+import { profileRefusal, resolveProfile } from './profile.js';
+import type { RedirectMatching } from './redirect-uri.js';
 
 /** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -28,6 +30,8 @@ export interface ServerContext {
   /** Asked whether another client may introspect a token; the default admits none. */
   readonly introspectionPolicy: IntrospectionPolicy;
   readonly secretBox: SecretBox | null;
+  /** How requested redirect URIs match registered ones beyond exact equality. */
+  readonly redirectMatching: RedirectMatching;
   /** The realm of `WWW-Authenticate` challenges. */
   readonly realm: string;
   readonly now: () => Date;
@@ -62,6 +66,15 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`options.endpoints.${name} must be a path starting with /`);
   }
   if (input.verifyUser !== undefined && typeof input.verifyUser !== 'function') throw new TypeError('options.verifyUser must be a function');
+  const profile = resolveProfile(input.profile);
+  const enabled = { verifyUser: input.verifyUser !== undefined, allowPlainPkce: input.allowPlainPkce === true };
+  for (const [name, feature] of [['verifyUser', 'password'], ['allowPlainPkce', 'plainPkce']] as const) {
+    const refusal = enabled[name] ? profileRefusal(profile, feature) : null;
+    if (refusal !== null) throw new TypeError(`options.${name} cannot be set: ${refusal}`);
+  }
+  for (const name of ['allowPlainPkce', 'allowLocalhostAnyPort'] as const) {
+    if (input[name] !== undefined && typeof input[name] !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
+  }
   if (input.findUsername !== undefined && typeof input.findUsername !== 'function') throw new TypeError('options.findUsername must be a function');
   if (input.introspectionPolicy !== undefined && typeof input.introspectionPolicy !== 'function') {
     throw new TypeError('options.introspectionPolicy must be a function (client, token) => boolean');
@@ -87,7 +100,9 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     deleteExpired: input.deleteExpired ?? false,
     singleAccessToken: input.singleAccessToken ?? false,
     enforceSecure: input.enforceSecure ?? true,
+    profile,
     allowPlainPkce: input.allowPlainPkce ?? false,
+    allowLocalhostAnyPort: input.allowLocalhostAnyPort ?? false,
     defaultScopes: Object.freeze(defaultScopes) as string[],
     clock,
     entropy,
@@ -101,6 +116,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     findUsername: input.findUsername,
     introspectionPolicy: input.introspectionPolicy ?? admitNoOtherClient,
     secretBox,
+    redirectMatching: Object.freeze({ localhostAnyPort: options.allowLocalhostAnyPort }),
     realm: input.issuer,
     now: clock,
     async purgeExpiredLazily() {

@@ -2,25 +2,39 @@ import { invalidRequest } from '../errors.js';
 import { percentEncode } from '../oauth1/percent-encoding.js';
 
 // RFC 8252 section 7.3: a native app listens on a loopback IP literal on any port it gets from
-// the system, so only the port may differ from the registered URI.
-const LOOPBACK_URI = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?][^#]*)?$/;
+// the system, so only the port may differ from the registered URI. `localhost` joins them only
+// when the server opts in: the RFC advises against it (section 8.3, a name can resolve elsewhere),
+// yet native and command-line clients register it.
+const LOOPBACK_URI = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(?::(\d{1,5}))?([/?][^#]*)?$/;
+
+/** How redirect URIs are matched beyond exact equality. */
+export interface RedirectMatching {
+  /** A registered `http://localhost` URI matches any port, as the loopback IP literals do. */
+  localhostAnyPort: boolean;
+}
+
+const IP_LITERALS_ONLY: RedirectMatching = { localhostAnyPort: false };
 
 // Schemes that run code or read local data in the browser; never a redirect target.
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:', 'view-source:']);
 
 /** Whether a requested redirect_uri matches a registered one: exactly, or by the loopback rule. */
-export function matchesRedirectUri(requested: string, registered: string): boolean {
+export function matchesRedirectUri(requested: string, registered: string, matching: RedirectMatching = IP_LITERALS_ONLY): boolean {
   if (requested === registered) return true;
   const want = LOOPBACK_URI.exec(registered);
-  if (!want) return false;
+  if (!want || (want[1] === 'localhost' && !matching.localhostAnyPort)) return false;
   const got = LOOPBACK_URI.exec(requested);
   if (!got || !isPort(got[2])) return false;
   return got[1] === want[1] && (got[3] ?? '') === (want[3] ?? '');
 }
 
 /** The registered URI the requested one matches, or undefined. */
-export function findRegisteredRedirectUri(requested: string, registered: readonly string[]): string | undefined {
-  return registered.find((uri) => matchesRedirectUri(requested, uri));
+export function findRegisteredRedirectUri(
+  requested: string,
+  registered: readonly string[],
+  matching: RedirectMatching = IP_LITERALS_ONLY,
+): string | undefined {
+  return registered.find((uri) => matchesRedirectUri(requested, uri, matching));
 }
 
 function isPort(text: string | undefined): boolean {

@@ -9,9 +9,11 @@ import { narrowScope, parseRequestedScope } from './scope-policy.js';
 import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
- * RFC 6749 section 6 with rotation on every use (RFC 9700 section 4.14.2): the old refresh
- * token is consumed and the new tokens saved in one store operation. A consumed token presented
- * again, or a lost race for it, means two parties hold it, so the whole family is revoked.
+ * RFC 6749 section 6 with rotation on every use, for every client under either profile (RFC 9700
+ * section 4.14.2; OAuth 2.1 requires it of public clients, whose tokens are not sender-bound):
+ * the old refresh token is consumed and the new tokens saved in one store operation. A consumed
+ * token presented again, or a lost race for it, means two parties hold it, so the whole family
+ * is revoked.
  *
  * Every rule is checked here, on the token as found; the store's rotation only consumes the token
  * if it is still neither consumed nor revoked and saves the new tokens.

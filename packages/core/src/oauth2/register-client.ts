@@ -3,6 +3,7 @@ import { invalidRequest } from '../errors.js';
 import type { RegisterClientInput, RegisteredClient } from '../server-types.js';
 import type { ClientRecord, ClientType, GrantType, ResponseType } from '../storage/records.js';
 import type { ServerContext } from './options.js';
+import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri } from './redirect-uri.js';
 
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
@@ -41,6 +42,10 @@ export async function registerClient(context: ServerContext, input: RegisterClie
     if (!GRANT_TYPES.includes(grantType)) throw invalidRequest(`The grant type ${JSON.stringify(grantType)} is not supported.`);
   }
   if (grantTypes.length === 0) throw invalidRequest('A client needs at least one grant type.');
+  for (const feature of ['implicit', 'password'] as const) {
+    const refusal = grantTypes.includes(feature) ? profileRefusal(options.profile, feature) : null;
+    if (refusal !== null) throw invalidRequest(`The client cannot have the ${feature} grant type: ${refusal}.`);
+  }
   if (type === 'public' && grantTypes.includes('client_credentials')) {
     throw invalidRequest('A public client cannot use client_credentials: it has no secret to prove itself with.');
   }

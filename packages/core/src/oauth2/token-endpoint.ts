@@ -9,6 +9,7 @@ import type { ServerContext } from './options.js';
 import { readFormParameters } from './form-request.js';
 import type { RequestParameters } from './parameters.js';
 import { exchangePassword } from './password-grant.js';
+import { profileRefusal } from './profile.js';
 import { exchangeRefreshToken } from './refresh-token-grant.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
 
@@ -27,7 +28,10 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
     const params = readFormParameters(context, request, 'token');
     const grantType = params.require('grant_type');
     const grant = GRANT_HANDLERS.get(grantType);
-    // The password grant exists only when the application can check passwords.
+    // The password grant exists only when the application can check passwords, which the OAuth
+    // 2.1 profile never lets it.
+    const refusal = grant?.grantType === 'password' ? profileRefusal(context.options.profile, 'password') : null;
+    if (refusal !== null) throw unsupportedGrantType(`${refusal}.`);
     if (grant === undefined || (grant.grantType === 'password' && context.verifyUser === undefined)) {
       throw unsupportedGrantType(`The grant_type ${JSON.stringify(grantType)} is not supported.`);
     }
