@@ -11,7 +11,7 @@ import {
   type OAuth1AuthorizationRequest,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import { describeReturnHost, renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
 import { CONSENT_FIELDS, type ConsentContext, type LoginUrl, type ResolvedOptions } from './options.js';
 import { sendRedirect } from './redirects.js';
 
@@ -159,6 +159,7 @@ export function createConsentFlow<R>(
       ...protocol.contextOf(pending),
       user,
       scopes: protocol.scope(pending).map((name) => ({ name, description: registry.get(name)?.description ?? null })),
+      returnHost: describeReturnHost(protocol.returnTarget(pending)),
       action,
       csrfToken,
       fields: CONSENT_FIELDS,

@@ -46,6 +46,13 @@ export function toFormActionSource(redirectUri: string): string | undefined {
   return /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : undefined;
 }
 
+/** What the consent page names as where the browser goes next: a host, an app's scheme, or null. */
+export function describeReturnHost(redirectUri: string): string | null {
+  const source = toFormActionSource(redirectUri);
+  if (source === undefined) return null;
+  return source.endsWith(':') ? source : new URL(source).host;
+}
+
 const STYLE =
   'body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}' +
   'ul{padding:0;list-style:none}li{margin:.5rem 0}small{color:#666;display:block;margin-left:1.6rem}' +
@@ -80,7 +87,7 @@ export function renderConsentPage(context: ConsentContext): string {
   return page(
     `Authorize ${clientName}`,
     `<h1>Authorize <strong>${client}</strong>?</h1>
-<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
+${context.returnHost === null ? '' : `<p>You will be sent back to <strong>${escapeHtml(context.returnHost)}</strong>.</p>\n`}<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
 <form method="post" action="${escapeHtml(context.action)}">
 <input type="hidden" name="${CONSENT_FIELDS.csrfToken}" value="${escapeHtml(context.csrfToken)}">
 ${scopeList}

@@ -6,7 +6,7 @@ import type {
   OAuth1AuthorizationRequest,
   OAuthStorage,
 } from '@portcullis/core';
-import { isUriText } from '@portcullis/core';
+import { isUriText, profileRefusal, resolveProfile, type OAuthProfile } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import {
   InvalidOptionError,
@@ -28,6 +28,12 @@ interface ConsentContextBase {
   user: AuthenticatedUser;
   /** The requested scopes with the registry's descriptions, in request order. */
   scopes: ConsentScope[];
+  /**
+   * Where the decision sends the browser: the host (and port) of the redirect URI or callback, the
+   * scheme of a private-use one (`com.example.app:`), null for `oob`. A page shows it beside the
+   * client's name, since the name is whatever the client registered (MCP asks for it).
+   */
+  returnHost: string | null;
   /** Where the form posts: the authorize endpoint of the protocol. */
   action: string;
   /** The value to post as `csrf_token`. */
@@ -89,7 +95,9 @@ const PASS_THROUGH = [
   'authorizationCodeTtl',
   'deleteExpired',
   'singleAccessToken',
+  'profile',
   'allowPlainPkce',
+  'allowLocalhostAnyPort',
   'defaultScopes',
   'verifyUser',
   'findUsername',
@@ -173,7 +181,7 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
   renderConsent?: RenderConsent;
   /** The session key holding the pending authorization request. Default `portcullis`. */
   sessionKey?: string;
-  /** Accept `?access_token=` on protected routes (RFC 6750 section 2.3). Default false. */
+  /** Accept `?access_token=` on protected routes (RFC 6750 section 2.3; profile `oauth2.0` only). Default false. */
   allowQueryToken?: boolean;
   /** Development mode: plain HTTP is accepted. Default false. */
   development?: boolean;
@@ -235,6 +243,9 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
       throw new InvalidOptionError(name, 'must be a boolean');
     }
   }
+  const profile = resolvePluginProfile(options.profile);
+  const queryRefusal = options.allowQueryToken === true ? profileRefusal(profile, 'queryToken') : null;
+  if (queryRefusal !== null) throw new InvalidOptionError('allowQueryToken', `cannot be set: ${queryRefusal}`);
   const enforceSecure = options.enforceSecure ?? !(options.development ?? false);
   const introspection = resolveResourceServer(options.resourceServer, enforceSecure);
   const endpoints = options.resourceServer === undefined || options.resourceServer === false;
@@ -279,6 +290,15 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     oauth1,
     oauth1RoutePrefix,
   };
+}
+
+/** The core's profile check, as a registration error; a resource server without storage needs it too. */
+function resolvePluginProfile(value: unknown): OAuthProfile {
+  try {
+    return resolveProfile(value);
+  } catch {
+    throw new InvalidOptionError('profile', "must be 'oauth2.1' or 'oauth2.0'");
+  }
 }
 
 /** Who is signed in and where to sign in: what the browser endpoints need. */

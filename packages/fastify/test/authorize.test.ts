@@ -21,6 +21,9 @@ async function setup(t: Test, plugin: Parameters<typeof buildTestApp>[0] = {}) {
   return { ...built, client, clientSecret: clientSecret! };
 }
 
+/** The challenge of requests whose code is never exchanged: OAuth 2.1 asks every code request for one. */
+const ANY_CHALLENGE = pkce().challenge;
+
 function authorizeUrl(clientId: string, extra: Record<string, string> = {}): string {
   return `/oauth/authorize?${new URLSearchParams({
     response_type: 'code',
@@ -28,6 +31,8 @@ function authorizeUrl(clientId: string, extra: Record<string, string> = {}): str
     redirect_uri: REDIRECT_URI,
     scope: 'read polls:vote',
     state: 'xyz',
+    code_challenge: ANY_CHALLENGE,
+    code_challenge_method: 'S256',
     ...extra,
   })}`;
 }
@@ -71,6 +76,7 @@ t.test('consent page: escaped, framing forbidden, CSRF token, scope descriptions
   t.equal(response.headers['cache-control'], 'no-store');
   t.notMatch(response.body, /<Mobile>/, 'the client name is escaped');
   t.match(response.body, /Polls &lt;Mobile&gt; &amp; &quot;Co&quot;/);
+  t.match(response.body, /<p>You will be sent back to <strong>client\.example<\/strong>\.<\/p>/, 'the redirect host beside the client name');
   t.match(response.body, /Vote in polls &lt;for you&gt;/, 'descriptions are escaped');
   t.match(response.body, /Read your data/);
   t.match(response.body, /name="granted_scope" value="polls:vote" checked/);
@@ -291,7 +297,7 @@ t.test('an authorization request sent as a POST form works too (303 to login)', 
     method: 'POST',
     url: '/oauth/authorize',
     headers: FORM,
-    payload: form({ response_type: 'code', client_id: client.id, redirect_uri: REDIRECT_URI, scope: 'read' }),
+    payload: form({ response_type: 'code', client_id: client.id, redirect_uri: REDIRECT_URI, scope: 'read', code_challenge: ANY_CHALLENGE, code_challenge_method: 'S256' }),
   });
   jar.store(response);
   t.equal(response.statusCode, 303);
@@ -353,6 +359,7 @@ t.test('loginUrl as a function, renderConsent of the application, custom session
       { name: 'polls:vote', description: 'Vote in polls <for you>' },
     ],
     fields: { decision: 'decision', csrfToken: 'csrf_token' },
+    returnHost: 'client.example',
     authorizationRequest: { clientId: client.id, redirectUri: REDIRECT_URI, state: 'xyz' },
   });
   const csrf = (seen[0] as { csrfToken: string }).csrfToken;
@@ -405,7 +412,7 @@ t.test('a loginUrl string outside RFC 3986 characters is refused at registration
 });
 
 t.test('implicit grant: the token goes back in the fragment', async (t) => {
-  const built = await buildTestApp();
+  const built = await buildTestApp({ plugin: { profile: 'oauth2.0' } });
   t.teardown(built.close);
   const { client } = await built.app.oauth.registerClient({
     name: 'Single page',
@@ -421,6 +428,7 @@ t.test('implicit grant: the token goes back in the fragment', async (t) => {
   jar.store(page);
   t.equal(page.statusCode, 200);
   t.match(page.headers['content-security-policy'], /form-action 'self' com\.example\.app:$/);
+  t.match(page.body, /You will be sent back to <strong>com\.example\.app:<\/strong>/, 'an app is named by its scheme');
   const decided = await built.app.inject({
     method: 'POST',
     url: '/oauth/authorize',

@@ -70,6 +70,8 @@ function assertOAuthError(t: Test, answer: Answer, status: number, error: string
 
 async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
   const app = await buildReliabilityApp(database.storage, {
+    // The password grant's boundaries are among those tested.
+    profile: 'oauth2.0',
     verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'alice' } : null),
     // The application's resource server may introspect every client's tokens; nobody else may.
     introspectionPolicy: (client) => client.name === 'Resource server',

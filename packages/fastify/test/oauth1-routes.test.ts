@@ -418,6 +418,7 @@ t.test('POST /oauth1/authorize with the token in a form, resumed after login; re
       { name: 'write', description: 'Read and change your data' },
       { name: 'polls:vote', description: 'Vote in polls <for you>' },
     ],
+    returnHost: 'printer.example',
     oauth1Request: { token: temporary.token, clientId: built.client.id, clientName: 'Photo <Printer>', callback: CALLBACK },
   });
   const decided = await built.app.inject({

@@ -27,7 +27,7 @@ async function exercise(t: Test, app: FastifyInstance, root: string, protectedUr
 
   const authorize = await app.inject({
     method: 'GET',
-    url: `${root}/oauth/authorize?response_type=code&client_id=${client.id}&scope=read`,
+    url: `${root}/oauth/authorize?response_type=code&client_id=${client.id}&scope=read&code_challenge=${'c'.repeat(43)}&code_challenge_method=S256`,
   });
   t.equal(authorize.statusCode, 302);
   t.match(authorize.headers.location, new RegExp(`^/login\\?next=${encodeURIComponent(`${root}/oauth/authorize?`).replace(/[?]/g, '\\?')}`));

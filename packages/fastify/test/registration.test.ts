@@ -96,7 +96,7 @@ t.test('token-only: the metadata offers no authorization endpoint, response type
   t.teardown(close);
   const app = Fastify();
   t.teardown(() => app.close());
-  await start(app, { storage, issuer: ISSUER, authorizationEndpoint: false, allowPlainPkce: true, verifyUser: async () => null });
+  await start(app, { storage, issuer: ISSUER, authorizationEndpoint: false, profile: 'oauth2.0', allowPlainPkce: true, verifyUser: async () => null });
   const response = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
   t.equal(response.statusCode, 200);
   t.strictSame(response.json(), {

@@ -10,7 +10,7 @@ import { isUriText, OAuthError, type ClientRecord, type RegisteredClient } from 
 import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
 import { CookieJar, FORM, form, readCsrfToken } from './helpers.js';
 import { parseForm } from './oauth1-helpers.js';
-import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, REDIRECT_URI, requestTemporaryCredentials } from './reliability-helpers.js';
+import { basicAuthHeader, buildReliabilityApp, checkErrorBody, countRows, createPkce, REDIRECT_URI, requestTemporaryCredentials } from './reliability-helpers.js';
 
 // A rejection nobody handles would take a production server down; here it fails the file.
 const unhandled: unknown[] = [];
@@ -332,8 +332,11 @@ await fuzz(
 // the fuzzer could know) and fuzzed authorize requests must never mint a code.
 const login = await app.inject({ method: 'POST', url: '/login?user=alice' });
 const sessionCookie = login.cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+// OAuth 2.1, the default, asks every code request for a PKCE challenge.
+const { challenge } = createPkce();
 const consentUrl = `/oauth/authorize?${new URLSearchParams({
   response_type: 'code', client_id: confidential.client.id, redirect_uri: REDIRECT_URI, scope: 'read', state: 'x',
+  code_challenge: challenge, code_challenge_method: 'S256',
 })}`;
 const withSession = (arbitrary: fc.Arbitrary<FuzzRequest>): fc.Arbitrary<FuzzRequest> =>
   arbitrary.map((request) => ({ ...request, headers: { ...request.headers, cookie: sessionCookie } }));
@@ -436,6 +439,11 @@ await propertyTest(
     const jar = new CookieJar();
     jar.store(await app.inject({ method: 'POST', url: '/login?user=alice' }));
     const query = new URLSearchParams({ response_type: implicit ? 'token' : 'code', client_id: record.id, scope: 'read', state: 's' });
+    // OAuth 2.1 refuses the implicit grant; a code request carries the challenge it needs.
+    if (!implicit) {
+      query.set('code_challenge', challenge);
+      query.set('code_challenge_method', 'S256');
+    }
     if (requested) query.set('redirect_uri', uri);
     const asked = await app.inject({ method: 'GET', url: `/oauth/authorize?${query}`, headers: { cookie: jar.header() } });
     const problem = checkBrowserAnswer(asked, [200, 302, 400]);

@@ -151,14 +151,14 @@ t.test('query access_token: ignored by default, accepted with allowQueryToken', 
   t.equal(ignored.statusCode, 401);
   t.equal(ignored.headers['www-authenticate'], CHALLENGE);
 
-  const on = await setup(t, { plugin: { allowQueryToken: true } });
+  const on = await setup(t, { plugin: { profile: 'oauth2.0', allowQueryToken: true } });
   const onToken = await on.issue(['polls:vote']);
   const accepted = await on.app.inject({ method: 'GET', url: `/vote?access_token=${onToken}` });
   t.equal(accepted.statusCode, 200);
 });
 
 t.test('more than one way of sending the token is invalid_request', async (t) => {
-  const { app, issue } = await setup(t, { plugin: { allowQueryToken: true } });
+  const { app, issue } = await setup(t, { plugin: { profile: 'oauth2.0', allowQueryToken: true } });
   const token = await issue(['polls:vote']);
   const response = await app.inject({
     method: 'GET',

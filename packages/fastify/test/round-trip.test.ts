@@ -65,6 +65,10 @@ t.test('oauth4webapi drives discovery, code + PKCE through login and consent, re
   t.equal(as.token_endpoint, `${origin}/oauth/token`);
   t.equal(as.authorization_endpoint, `${origin}/oauth/authorize`);
   t.equal(as.revocation_endpoint, `${origin}/oauth/revoke`);
+  // The default profile, OAuth 2.1: the code grant with S256, nothing the profile removed.
+  t.strictSame(as.code_challenge_methods_supported, ['S256']);
+  t.strictSame(as.response_types_supported, ['code']);
+  t.strictSame(as.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
 
   // The authorization request, as the client builds it.
   const codeVerifier = oauth.generateRandomCodeVerifier();
@@ -95,6 +99,7 @@ t.test('oauth4webapi drives discovery, code + PKCE through login and consent, re
   t.equal(consent.headers.get('x-frame-options'), 'DENY');
   const page = await consent.text();
   t.match(page, /Round trip/);
+  t.match(page, new RegExp(`You will be sent back to <strong>127\\.0\\.0\\.1:${port}</strong>`));
   const approved = await browser.fetch(as.authorization_endpoint!, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -263,6 +263,7 @@ t.test('core options pass through: verifyUser enables the password grant, access
   const { app, close } = await buildTestApp({
     plugin: {
       accessTokenTtl: 120,
+      profile: 'oauth2.0',
       verifyUser: async (username, password) => (username === 'alice' && password === 'wonderland' ? { id: 'u-alice', username } : null),
     },
   });
