@@ -161,6 +161,12 @@ async function registerEverything(
     development: options.development,
     // Said outright (it is the plugin's default too): the admin pages check redirect URIs with it.
     enforceSecure,
+    // The demo shows what the Django projects served: the implicit and password grants, and the
+    // code grant without PKCE for confidential clients, which OAuth 2.1 (the default) removes.
+    profile: 'oauth2.0',
+    // Native and command-line clients (MCP clients among them) register http://localhost/... and
+    // listen on whatever port they get.
+    allowLocalhostAnyPort: true,
     // OAuth 1.0a (as django-oauth-plus served it): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
     ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),

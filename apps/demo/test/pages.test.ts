@@ -96,6 +96,7 @@ t.test('authorization code through login and consent, then the API; deny; revoke
   const consent = await browser.get(authorize);
   t.equal(consent.statusCode, 200);
   t.match(consent.body, /Test &lt;Client&gt;/, 'the client is named, escaped');
+  t.match(consent.body, /You will be sent back to <strong>client\.example<\/strong>/, 'and the host the browser goes back to');
   t.match(consent.body, /See the polls and their choices/);
   t.match(consent.body, /Vote in polls in your name/);
   t.equal(consent.headers['x-frame-options'], 'DENY');
@@ -303,4 +304,27 @@ t.test('admin in production: the edit form refuses what the core refuses at regi
   const loopback = await admin.post(editUrl, { _csrf: csrf, name: 'Native', redirect_uris: 'http://127.0.0.1:8123/cb', type: 'confidential', grant_types: 'authorization_code', scopes: 'polls:read' });
   t.equal(loopback.statusCode, 303);
   t.same((await app.demo.storage.findClient(client.id))!.redirectUris, ['http://127.0.0.1:8123/cb'], 'http on loopback is accepted (RFC 8252)');
+});
+
+t.test('a client registered with http://localhost/callback comes back on any port (allowLocalhostAnyPort)', async (t) => {
+  const { app } = await buildTestApp();
+  t.teardown(() => app.close());
+  const { client } = await app.oauth.registerClient({ name: 'CLI', type: 'public', redirectUris: ['http://localhost/callback'], scopes: ['polls:read'] });
+  const authorize = (redirectUri: string) =>
+    `/oauth/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: client.id,
+      redirect_uri: redirectUri,
+      scope: 'polls:read',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    })}`;
+  const browser = new Browser(app);
+  await browser.login('alice', ALICE_PASSWORD);
+  const consent = await browser.get(authorize('http://localhost:49213/callback'));
+  t.equal(consent.statusCode, 200);
+  t.match(consent.body, /You will be sent back to <strong>localhost:49213<\/strong>/);
+  const otherPath = await browser.get(authorize('http://localhost:49213/elsewhere'));
+  t.equal(otherPath.statusCode, 400, 'the path must still match: an error page, no redirect');
+  t.equal(otherPath.headers.location, undefined);
 });

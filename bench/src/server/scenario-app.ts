@@ -97,6 +97,8 @@ export async function createScenarioServer(spec: ServerSpec): Promise<ScenarioSe
     // Codes are issued before the run and must outlive it.
     authorizationCodeTtl: 3600,
     verifyUser: spec.target === 'S8' ? await createUserVerifier() : undefined,
+    // S8 measures the password grant, which only the OAuth 2.0 profile has.
+    profile: 'oauth2.0',
     // S6 measures the plugin's own OAuth 1.0a request verification.
     oauth1: spec.target === 'S6',
   });
