@@ -136,6 +136,8 @@ describe('options', () => {
       getUser: async () => ({ id: 'u1', username: 'alice' }),
     }).type.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, allowQueryToken: 'yes' }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, profile: 'oauth2.0' as const, allowLocalhostAnyPort: true }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...base, profile: 'oauth2.2' as const }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, loginUrl: 42 }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, getUser: () => 'alice' }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...base, renderConsent: 'page' }).type.not.toBeAssignableTo<PortcullisOptions>();
