@@ -3,6 +3,7 @@ import type { MigrationResult } from 'kysely';
 import type { AnyKysely } from './dialect.js';
 import { StorageError } from '@portcullis/core';
 import { migrationProvider } from './migrations/index.js';
+import { MigrationIncompleteError } from './migrations/schema-writer.js';
 
 export const MIGRATION_TABLE = 'portcullis_migration';
 export const MIGRATION_LOCK_TABLE = 'portcullis_migration_lock';
@@ -26,7 +27,9 @@ function report(action: string, outcome: { error?: unknown; results?: MigrationR
   const failed = outcome.results?.find((result) => result.status === 'Error');
   if (outcome.error !== undefined) {
     const name = failed ? ` at ${failed.migrationName}` : '';
-    throw new StorageError(`Portcullis ${action} failed${name}; see the cause.`, { cause: outcome.error });
+    // The check's own words say what is missing; a driver's error stays in the cause, for logs.
+    const why = outcome.error instanceof MigrationIncompleteError ? `: ${outcome.error.message}` : '; see the cause';
+    throw new StorageError(`Portcullis ${action} failed${name}${why}. It was not recorded as applied.`, { cause: outcome.error });
   }
   return { executed: (outcome.results ?? []).map((result) => result.migrationName) };
 }

@@ -1,34 +1,16 @@
-import { MysqlAdapter, PostgresAdapter, sql } from 'kysely';
-import type { CreateTableBuilder, Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import type { AnyKysely } from '../dialect.js';
+import { SchemaWriter } from './schema-writer.js';
 
 // FROZEN once released: a schema change is a new migration, never an edit here. Self-contained:
-// nothing is imported from the store or from another migration, so neither can change it.
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyKysely = Kysely<any>;
-
-/**
- * InnoDB for transactions and row locks; utf8mb4 for every character; the binary collation so
- * tokens and digests (base64url, case matters) compare exactly, in the unique keys too.
- */
-function tableOptions<T extends string, C extends string>(db: AnyKysely, table: CreateTableBuilder<T, C>) {
-  return db.getExecutor().adapter instanceof MysqlAdapter ? table.modifyEnd(sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`) : table;
-}
-
-/**
- * Flags are stored as 0/1 (see row-mapping.ts). MySQL's BOOLEAN is TINYINT(1) and SQLite's has
- * numeric affinity, so both take the integers; PostgreSQL's boolean does not, so it gets smallint.
- */
-function flagType(db: AnyKysely): 'boolean' | 'smallint' {
-  return db.getExecutor().adapter instanceof PostgresAdapter ? 'smallint' : 'boolean';
-}
+// nothing is imported from the store or from another migration, so neither can change it. The
+// SchemaWriter adds the table options of MySQL-compatible servers and checks the tables exist.
 
 export const oauth2Schema: Migration = {
   async up(db) {
-    await tableOptions(
-      db,
-      db.schema
-        .createTable('portcullis_clients')
+    const schema = new SchemaWriter(db);
+    await schema.createTable('portcullis_clients', (table) =>
+      table
         .addColumn('id', 'varchar(128)', (col) => col.primaryKey())
         .addColumn('name', 'varchar(255)', (col) => col.notNull())
         .addColumn('type', 'varchar(16)', (col) => col.notNull())
@@ -38,31 +20,27 @@ export const oauth2Schema: Migration = {
         .addColumn('grant_types', 'text', (col) => col.notNull())
         .addColumn('response_types', 'text', (col) => col.notNull())
         .addColumn('owner_id', 'varchar(255)')
-        .addColumn('oauth1_enabled', flagType(db), (col) => col.notNull().defaultTo(0))
+        .addColumn('oauth1_enabled', schema.flagType, (col) => col.notNull().defaultTo(0))
         .addColumn('oauth1_secret_encrypted', 'text')
         .addColumn('rsa_public_key', 'text')
-        .addColumn('disabled', flagType(db), (col) => col.notNull().defaultTo(0))
+        .addColumn('disabled', schema.flagType, (col) => col.notNull().defaultTo(0))
         .addColumn('created_at', 'bigint', (col) => col.notNull())
         .addColumn('updated_at', 'bigint', (col) => col.notNull()),
-    ).execute();
+    );
     await db.schema
       .createIndex('portcullis_clients_created_at_idx')
       .on('portcullis_clients')
       .column('created_at')
       .execute();
 
-    await tableOptions(
-      db,
-      db.schema
-        .createTable('portcullis_scopes')
+    await schema.createTable('portcullis_scopes', (table) =>
+      table
         .addColumn('name', 'varchar(128)', (col) => col.primaryKey())
         .addColumn('description', 'text'),
-    ).execute();
+    );
 
-    await tableOptions(
-      db,
-      db.schema
-        .createTable('portcullis_authorization_codes')
+    await schema.createTable('portcullis_authorization_codes', (table) =>
+      table
         .addColumn('id', 'varchar(64)', (col) => col.primaryKey())
         .addColumn('digest', 'varchar(64)', (col) => col.notNull())
         .addColumn('client_id', 'varchar(128)', (col) => col.notNull())
@@ -75,25 +53,27 @@ export const oauth2Schema: Migration = {
         .addColumn('issued_at', 'bigint', (col) => col.notNull())
         .addColumn('expires_at', 'bigint', (col) => col.notNull())
         .addColumn('consumed_at', 'bigint'),
-    ).execute();
+    );
     await addTokenIndexes(db, 'portcullis_authorization_codes', { family: false });
 
     for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens'] as const) {
-      let builder = db.schema
-        .createTable(table)
-        .addColumn('id', 'varchar(64)', (col) => col.primaryKey())
-        .addColumn('digest', 'varchar(64)', (col) => col.notNull())
-        .addColumn('client_id', 'varchar(128)', (col) => col.notNull())
-        // Null for client_credentials tokens.
-        .addColumn('user_id', 'varchar(255)')
-        .addColumn('scope', 'text', (col) => col.notNull())
-        .addColumn('family_id', 'varchar(64)', (col) => col.notNull())
-        .addColumn('issued_at', 'bigint', (col) => col.notNull())
-        .addColumn('expires_at', 'bigint', (col) => col.notNull());
-      if (table === 'portcullis_refresh_tokens') builder = builder.addColumn('consumed_at', 'bigint');
-      await tableOptions(db, builder.addColumn('revoked_at', 'bigint')).execute();
+      await schema.createTable(table, (created) => {
+        const builder = created
+          .addColumn('id', 'varchar(64)', (col) => col.primaryKey())
+          .addColumn('digest', 'varchar(64)', (col) => col.notNull())
+          .addColumn('client_id', 'varchar(128)', (col) => col.notNull())
+          // Null for client_credentials tokens.
+          .addColumn('user_id', 'varchar(255)')
+          .addColumn('scope', 'text', (col) => col.notNull())
+          .addColumn('family_id', 'varchar(64)', (col) => col.notNull())
+          .addColumn('issued_at', 'bigint', (col) => col.notNull())
+          .addColumn('expires_at', 'bigint', (col) => col.notNull());
+        const consumable = table === 'portcullis_refresh_tokens' ? builder.addColumn('consumed_at', 'bigint') : builder;
+        return consumable.addColumn('revoked_at', 'bigint');
+      });
       await addTokenIndexes(db, table, { family: true });
     }
+    await schema.verify();
   },
 
   async down(db) {

@@ -1,24 +1,16 @@
-import { MysqlAdapter, sql } from 'kysely';
-import type { CreateTableBuilder, Kysely, Migration } from 'kysely';
+import type { Migration } from 'kysely';
+import { SchemaWriter } from './schema-writer.js';
 
 // FROZEN once released: a schema change is a new migration, never an edit here. Self-contained:
-// nothing is imported from the store or from another migration, so neither can change it.
+// nothing is imported from the store or from another migration, so neither can change it. The
+// SchemaWriter adds the table options of MySQL-compatible servers and checks the tables exist.
 // OAuth 1.0a consumers are clients (oauth1_enabled and its secret live in portcullis_clients).
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyKysely = Kysely<any>;
-
-/** MySQL-compatible servers: InnoDB, utf8mb4, and the binary collation (tokens compare exactly). */
-function tableOptions<T extends string, C extends string>(db: AnyKysely, table: CreateTableBuilder<T, C>) {
-  return db.getExecutor().adapter instanceof MysqlAdapter ? table.modifyEnd(sql`engine = InnoDB default charset = utf8mb4 collate = utf8mb4_bin`) : table;
-}
 
 export const oauth1Schema: Migration = {
   async up(db) {
-    await tableOptions(
-      db,
-      db.schema
-        .createTable('portcullis_oauth1_request_tokens')
+    const schema = new SchemaWriter(db);
+    await schema.createTable('portcullis_oauth1_request_tokens', (table) =>
+      table
         .addColumn('id', 'varchar(64)', (col) => col.primaryKey())
         .addColumn('token', 'varchar(128)', (col) => col.notNull())
         .addColumn('secret_encrypted', 'text', (col) => col.notNull())
@@ -30,7 +22,7 @@ export const oauth1Schema: Migration = {
         .addColumn('issued_at', 'bigint', (col) => col.notNull())
         .addColumn('expires_at', 'bigint', (col) => col.notNull())
         .addColumn('consumed_at', 'bigint'),
-    ).execute();
+    );
     await db.schema
       .createIndex('portcullis_oauth1_request_tokens_token_uq')
       .on('portcullis_oauth1_request_tokens')
@@ -43,10 +35,8 @@ export const oauth1Schema: Migration = {
       .column('expires_at')
       .execute();
 
-    await tableOptions(
-      db,
-      db.schema
-        .createTable('portcullis_oauth1_access_tokens')
+    await schema.createTable('portcullis_oauth1_access_tokens', (table) =>
+      table
         .addColumn('id', 'varchar(64)', (col) => col.primaryKey())
         .addColumn('token', 'varchar(128)', (col) => col.notNull())
         .addColumn('secret_encrypted', 'text', (col) => col.notNull())
@@ -57,27 +47,26 @@ export const oauth1Schema: Migration = {
         // Null: the token does not expire.
         .addColumn('expires_at', 'bigint')
         .addColumn('revoked_at', 'bigint'),
-    ).execute();
+    );
     const table = 'portcullis_oauth1_access_tokens';
     await db.schema.createIndex(`${table}_token_uq`).on(table).column('token').unique().execute();
     await db.schema.createIndex(`${table}_client_id_user_id_idx`).on(table).columns(['client_id', 'user_id']).execute();
     await db.schema.createIndex(`${table}_user_id_idx`).on(table).column('user_id').execute();
     await db.schema.createIndex(`${table}_expires_at_idx`).on(table).column('expires_at').execute();
 
-    await tableOptions(
-      db,
-      db.schema
-        .createTable('portcullis_oauth1_nonces')
+    await schema.createTable('portcullis_oauth1_nonces', (table) =>
+      table
         // SHA-256 of (client, token, timestamp, nonce): the primary key is the replay check.
         .addColumn('nonce_key', 'varchar(64)', (col) => col.primaryKey())
         .addColumn('client_id', 'varchar(128)', (col) => col.notNull())
         .addColumn('expires_at', 'bigint', (col) => col.notNull()),
-    ).execute();
+    );
     await db.schema
       .createIndex('portcullis_oauth1_nonces_expires_at_idx')
       .on('portcullis_oauth1_nonces')
       .column('expires_at')
       .execute();
+    await schema.verify();
   },
 
   async down(db) {
