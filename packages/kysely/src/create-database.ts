@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
@@ -48,7 +50,7 @@ export class DatabaseUrlError extends TypeError {
  *   are read too),
  * - `mysql://user:password@host:port/database` (mysql2 pool; user and password percent-encoded;
  *   port defaults to 3306; `?connectionLimit=` and `?connectTimeout=` are read too),
- * - `sqlite:path/to/file.sqlite` (better-sqlite3; WAL journal, busy timeout),
+ * - `sqlite:path/to/file.sqlite` (better-sqlite3; its folder is created; WAL journal, busy timeout),
  * - `sqlite::memory:` (a private in-memory database, for tests).
  * The drivers are optional peer dependencies, loaded only for the URL that needs them.
  */
@@ -172,6 +174,7 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
   const { default: BetterSqlite3 } = await importDriver(() => import('better-sqlite3'), 'better-sqlite3', 'sqlite:');
   const busyTimeout = positiveInteger(options.busyTimeout ?? 5000, 'busyTimeout');
   const cacheSizeKiB = positiveInteger(options.cacheSizeKiB ?? 8_192, 'cacheSizeKiB');
+  if (path !== ':memory:') await createParentFolder(path);
   let database: InstanceType<typeof BetterSqlite3>;
   let checkpointer: SqliteCheckpointer | null = null;
   try {
@@ -194,7 +197,7 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
       checkpointer = startSqliteCheckpointer(database, path, { busyTimeout });
     }
   } catch (error) {
-    throw new StorageError('The database file could not be opened; see the cause.', { cause: error });
+    throw new StorageError(`The SQLite database ${path} could not be opened; see the cause.`, { cause: error });
   }
   const opened = database;
   const stopping = checkpointer;
@@ -211,6 +214,24 @@ async function createSqliteDatabase(path: string, options: CreateDatabaseOptions
   // Kysely prepares every query anew; the cache hands back the Statement of a SQL text seen before.
   const statements = new SqliteStatementCache(handle);
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+}
+
+/**
+ * SQLite creates the file but not its folder: `sqlite:data/portcullis.sqlite` works on a fresh
+ * checkout. A folder that cannot be made is named, with the fix, rather than left to the
+ * driver's "unable to open database file".
+ */
+async function createParentFolder(path: string): Promise<void> {
+  const folder = dirname(resolve(path));
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new StorageError(
+      `The folder ${folder} of the SQLite database could not be created${typeof code === 'string' ? ` (${code})` : ''}: create it, or give a sqlite: URL in a folder this process may write.`,
+      { cause: error },
+    );
+  }
 }
 
 /** The drivers are optional peers: a missing one gets an install hint instead of a resolver trace. */

@@ -60,10 +60,16 @@ t.test('createDatabase refuses URLs it does not understand, naming the accepted 
   t.type(await catchError(createDatabase('mysql://u@localhost/db', { connectTimeout: -5 })), DatabaseUrlError);
 });
 
-t.test('a SQLite file that cannot be opened is a StorageError', async (t) => {
-  const error = await catchError(createDatabase('sqlite:/nonexistent-portcullis-dir/a/b.sqlite'));
+t.test('a SQLite file that cannot be opened is a StorageError naming the file, not the driver', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-open-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // A folder where the file should be.
+  const error = await catchError(createDatabase(`sqlite:${dir}`));
   t.type(error, StorageError);
-  t.notMatch((error as Error).message, DRIVER_WORDS);
+  t.equal((error as Error).message, `The SQLite database ${dir} could not be opened; see the cause.`);
   t.ok((error as Error).cause instanceof Error);
 });
 
@@ -190,4 +196,44 @@ await postgresTest('PostgreSQL: postgres:// and postgresql:// URLs open the data
       await db.destroy();
     }
   }
+});
+
+t.test('sqlite: a file in a folder that does not exist yet: the folder is created', async (t) => {
+  const { mkdtemp, rm, stat } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-sqlite-'));
+  const cwd = process.cwd();
+  t.teardown(async () => {
+    process.chdir(cwd);
+    await rm(dir, { recursive: true, force: true });
+  });
+  // The README's URL, relative to the working directory, as an application starts with it.
+  process.chdir(dir);
+  const db = await createDatabase('sqlite:data/portcullis.sqlite');
+  t.strictSame((await migrate(db)).executed, ['0001_oauth2_schema', '0002_oauth1_schema']);
+  await createKyselyStorage(db).saveScopes([{ name: 'read', description: null }]);
+  await db.destroy();
+  t.ok((await stat(join(dir, 'data', 'portcullis.sqlite'))).isFile(), 'data/portcullis.sqlite is there');
+
+  const nested = await createDatabase(`sqlite:${join(dir, 'a', 'b', 'c.sqlite')}`);
+  await migrate(nested);
+  await nested.destroy();
+  t.ok((await stat(join(dir, 'a', 'b', 'c.sqlite'))).isFile(), 'an absolute path, several folders deep');
+});
+
+t.test('sqlite: a folder that cannot be created is named, with the fix', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-sqlite-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // A file where the folder should be: no user, root included, can make a folder there.
+  await writeFile(join(dir, 'data'), 'not a folder');
+  const error = await catchError(createDatabase(`sqlite:${join(dir, 'data', 'portcullis.sqlite')}`));
+  t.type(error, StorageError);
+  t.equal(
+    (error as Error).message,
+    `The folder ${join(dir, 'data')} of the SQLite database could not be created (EEXIST): create it, or give a sqlite: URL in a folder this process may write.`,
+  );
 });
