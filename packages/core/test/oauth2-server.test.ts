@@ -240,6 +240,16 @@ t.test('registerClient refuses bad input and stores nothing', async (t) => {
   t.same(countRows(fixture.storage), before);
 });
 
+t.test('registerClient: a misspelt scope is refused with its name and the known scopes', async (t) => {
+  const fixture = createFixture();
+  const before = countRows(fixture.storage);
+  await t.rejects(
+    fixture.server.registerClient({ name: 'x', redirectUris: [REDIRECT_URI], scopes: ['read', 'wirte', 'raed'] }),
+    errorLike({ error: 'invalid_request', description: 'The scope registry does not define \'wirte\', \'raed\'; known scopes: read, write.' }),
+  );
+  t.same(countRows(fixture.storage), before, 'nothing stored');
+});
+
 t.test('registerClient with oauth1Enabled keeps the secret encrypted, and needs a key', async (t) => {
   const fixture = createFixture({ secretKey: KEY });
   const registered = await fixture.server.registerClient({ name: 'legacy', redirectUris: [REDIRECT_URI], oauth1Enabled: true });

@@ -52,3 +52,8 @@ export const NoLocalServerError = createError<'FST_PORTCULLIS_NO_LOCAL_SERVER', 
   'FST_PORTCULLIS_NO_LOCAL_SERVER',
   'fastify.oauth.%s needs the "storage" option: this resource server checks tokens at a remote authorization server, where clients and tokens are administered.',
 );
+
+export const UnknownScopeError = createError<'FST_PORTCULLIS_UNKNOWN_SCOPE', [string, string]>(
+  'FST_PORTCULLIS_UNKNOWN_SCOPE',
+  'requireScope names %s, which the scope registry does not define; known scopes: %s. Fix the name, or define the scope in the "scopes" registry before the server is ready.',
+);

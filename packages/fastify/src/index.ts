@@ -32,6 +32,7 @@ export type {
 export {
   InvalidOptionError,
   InvalidScopeError,
+  UnknownScopeError,
   NoGetUserError,
   NoIssuerError,
   NoLocalServerError,

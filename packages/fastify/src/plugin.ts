@@ -100,7 +100,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
 
   // Other ways than a bearer token to authenticate a resource request, fixed at registration.
   const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
-  const declarations = new ScopeDeclarations();
+  const declarations = new ScopeDeclarations(registry);
   const guardContext: GuardContext = {
     verifyAccessToken:
       settings.introspection !== null
@@ -114,7 +114,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     realm: settings.realm,
   };
 
-  const declaredScopes = (): DeclaredScope[] => declarations.list(registry);
+  const declaredScopes = (): DeclaredScope[] => declarations.list();
   const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>(
     server === null
       ? remoteDecorator(registry, paths, declaredScopes)
@@ -136,6 +136,10 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   fastify.decorate('requireScope', createRequireScope(guardContext));
   fastify.decorateRequest('oauth', null);
   fastify.addHook('onRoute', createRouteScopeHook(guardContext));
+  // Every route is added by now: a guard naming a scope nobody defined stops the start.
+  fastify.addHook('onReady', async function checkDeclaredScopes() {
+    declarations.check();
+  });
 
   if (server === null || !settings.endpoints) return;
   await fastify.register(

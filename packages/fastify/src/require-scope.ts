@@ -266,7 +266,13 @@ function createAutoGuard(context: GuardContext, options: RequireScopeOptions): S
     let guard = byUrl.get(url);
     if (guard === undefined) {
       const scope = deriveAutoScope(url, options);
-      context.declarations.declare([scope], request.method === 'HEAD' ? [] : [{ method: request.method, url }]);
+      try {
+        context.declarations.declare([scope], request.method === 'HEAD' ? [] : [{ method: request.method, url }]);
+      } catch (error) {
+        // A scope the registry does not define: the application's mistake, logged with its name
+        // on every request of the route and answered 500 server_error, never a silent 403.
+        return sendOAuthError(reply, error);
+      }
       guard = createGuard(context, [scope]);
       byUrl.set(url, guard);
     }

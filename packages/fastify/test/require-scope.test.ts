@@ -1,8 +1,9 @@
 import formbody from '@fastify/formbody';
 import t, { type Test } from 'tap';
-import type { FastifyInstance } from 'fastify';
-import { deriveAutoScope, type RequestAuth } from '../src/index.js';
-import { buildTestApp, FORM, form, ISSUER } from './helpers.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { MemoryStorage } from '@portcullis/core';
+import fastifyPortcullis, { deriveAutoScope, type RequestAuth } from '../src/index.js';
+import { buildTestApp, createTestScopes, FORM, form, ISSUER } from './helpers.js';
 
 const CHALLENGE = `Bearer realm="${ISSUER}"`;
 
@@ -13,6 +14,8 @@ function protectedRoutes(app: FastifyInstance): void {
   app.get('/vote', { preHandler: app.requireScope('polls:vote') }, echo);
   app.get('/both', { preHandler: app.requireScope('read', 'polls:vote') }, echo);
   app.get('/later', { preHandler: app.requireScope('polls:later') }, echo);
+  // Defined after its guard was made: what counts is that it is defined when the server is ready.
+  app.oauth.scopes.define({ name: 'polls:later' });
   app.get('/open', async (request) => ({ oauth: request.oauth }));
   // Form bodies on the application's own routes are the application's parser: register it.
   app.register(async (child) => {
@@ -104,14 +107,13 @@ t.test('too little scope: 403 insufficient_scope naming the scope', async (t) =>
   t.equal(implied.statusCode, 200, 'write includes read');
 });
 
-t.test('requireScope() accepts any valid token; a scope the registry lacks is held by none until defined', async (t) => {
+t.test('requireScope() accepts any valid token; a scope defined after its guard, before ready, works', async (t) => {
   const { app, issue, storage, client } = await setup(t);
   const token = await issue(['read']);
   const any = await app.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${token}` } });
   t.equal(any.statusCode, 200);
   const later = await app.inject({ method: 'GET', url: '/later', headers: { authorization: `Bearer ${token}` } });
   t.equal(later.statusCode, 403);
-  app.oauth.scopes.define({ name: 'polls:later' });
   await storage.updateClient(client.id, { scopes: [...client.scopes, 'polls:later'] });
   const granted = await app.inject({
     method: 'GET',
@@ -119,6 +121,50 @@ t.test('requireScope() accepts any valid token; a scope the registry lacks is he
     headers: { authorization: `Bearer ${await issue(['polls:later'])}` },
   });
   t.equal(granted.statusCode, 200);
+});
+
+const UNKNOWN_SCOPE = 'FST_PORTCULLIS_UNKNOWN_SCOPE';
+const KNOWN = 'known scopes: read, write, polls:vote, polls:results';
+
+t.test('a scope name the registry does not define stops the server at ready, naming it, its routes and the known scopes', async (t) => {
+  const app = Fastify({ logger: false });
+  t.teardown(() => app.close());
+  await app.register(fastifyPortcullis, { storage: new MemoryStorage(), scopes: createTestScopes(), issuer: ISSUER, authorizationEndpoint: false });
+  app.get('/votes', { preHandler: app.requireScope('polls:vot') }, async () => 'never');
+  app.post('/votes', { preHandler: app.requireScope('polls:vot', 'read') }, async () => 'never');
+  app.get('/typo', { preHandler: app.requireScope('raed') }, async () => 'never');
+  const error = await app.inject({ method: 'GET', url: '/votes' }).then(() => null, (error: unknown) => error);
+  t.match(error, {
+    code: UNKNOWN_SCOPE,
+    message: `requireScope names "polls:vot" (GET /votes, POST /votes), "raed" (GET /typo), which the scope registry does not define; ${KNOWN}. Fix the name, or define the scope in the "scopes" registry before the server is ready.`,
+  });
+});
+
+t.test('an auto scope the registry does not define: at ready for a route option, on each request for a hook', async (t) => {
+  const app = Fastify({ logger: false });
+  t.teardown(() => app.close());
+  await app.register(fastifyPortcullis, { storage: new MemoryStorage(), scopes: createTestScopes(), issuer: ISSUER, authorizationEndpoint: false });
+  app.get('/api/polls/:id/result', { preHandler: app.requireScope({ auto: true }) }, async () => 'never');
+  await t.rejects(app.ready(), { code: UNKNOWN_SCOPE, message: /^requireScope names "polls:result" \(GET \/api\/polls\/:id\/result\)/ });
+
+  const built = await buildTestApp({
+    routes: (app) => {
+      app.register(async (child) => {
+        child.addHook('preHandler', child.requireScope({ auto: true }));
+        child.get('/api/polls/:id/results', async (request) => request.oauth);
+      }, { prefix: '/hooked' });
+    },
+  });
+  t.teardown(built.close);
+  const { client } = await built.app.oauth.registerClient({ name: 'Hooked', grantTypes: ['client_credentials'], scopes: ['polls:results'] });
+  const { access_token: token } = await built.app.oauth.issueTokens({ clientId: client.id, userId: null, scope: ['polls:results'] });
+  for (const attempt of [1, 2]) {
+    // The full URL counts: /hooked/api/polls/:id/results names hooked:results, which is not defined.
+    const refused = await built.app.inject({ method: 'GET', url: '/hooked/api/polls/1/results', headers: { authorization: `Bearer ${token}` } });
+    t.equal(refused.statusCode, 500, `request ${attempt}`);
+    t.same(refused.json(), { error: 'server_error', error_description: 'The authorization server met an unexpected condition.' });
+  }
+  t.match(built.app.oauth.declaredScopes(), [{ scope: 'hooked:results', defined: false, routes: [{ method: 'GET', url: '/hooked/api/polls/:id/results' }] }]);
 });
 
 t.test('form-body access_token (application/x-www-form-urlencoded only)', async (t) => {
@@ -234,19 +280,21 @@ t.test('scope_auto in an addHook resolves on the first request', async (t) => {
   const built = await buildTestApp({
     routes: (app) => {
       app.register(async (child) => {
-        child.addHook('preHandler', child.requireScope({ auto: true }));
-        child.get('/api/polls/:id/results', async (request) => request.oauth);
+        child.addHook('preHandler', child.requireScope({ auto: true, app: 'polls' }));
+        child.get('/api/results/:id', async (request) => request.oauth);
       }, { prefix: '/hooked' });
     },
   });
   t.teardown(built.close);
+  t.same(built.app.oauth.declaredScopes(), [], 'nothing declared before a request');
   const { client } = await built.app.oauth.registerClient({ name: 'Hooked', grantTypes: ['client_credentials'], scopes: ['polls:results', 'polls:vote'] });
   const issue = async (scope: string[]) => (await built.app.oauth.issueTokens({ clientId: client.id, userId: null, scope })).access_token;
-  // The full URL counts: /hooked/api/polls/:id/results names hooked:results, which no token holds.
-  const refused = await built.app.inject({ method: 'GET', url: '/hooked/api/polls/1/results', headers: { authorization: `Bearer ${await issue(['polls:results'])}` } });
+  const refused = await built.app.inject({ method: 'GET', url: '/hooked/api/results/1', headers: { authorization: `Bearer ${await issue(['polls:vote'])}` } });
   t.equal(refused.statusCode, 403);
-  t.match(refused.headers['www-authenticate'], /scope="hooked:results"/);
-  t.match(built.app.oauth.declaredScopes(), [{ scope: 'hooked:results', defined: false, routes: [{ method: 'GET', url: '/hooked/api/polls/:id/results' }] }]);
+  t.match(refused.headers['www-authenticate'], /scope="polls:results"/);
+  const passed = await built.app.inject({ method: 'GET', url: '/hooked/api/results/1', headers: { authorization: `Bearer ${await issue(['polls:results'])}` } });
+  t.equal(passed.statusCode, 200);
+  t.match(built.app.oauth.declaredScopes(), [{ scope: 'polls:results', defined: true, routes: [{ method: 'GET', url: '/hooked/api/results/:id' }] }]);
 });
 
 t.test('deriveAutoScope: the rule', async (t) => {
@@ -302,7 +350,7 @@ t.test('declaredScopes lists every scope with its routes', async (t) => {
     { method: 'GET', url: '/both' },
     { method: 'POST', url: '/vote' },
   ]);
-  t.match(declared.find((entry) => entry.scope === 'polls:later'), { defined: false, description: null });
+  t.match(declared.find((entry) => entry.scope === 'polls:later'), { defined: true, description: null }, 'defined after its guard');
 });
 
 t.test('requireScope refuses names that are not scope-tokens and bad options', async (t) => {

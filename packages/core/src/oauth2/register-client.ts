@@ -62,8 +62,10 @@ export async function registerClient(context: ServerContext, input: RegisterClie
   }
 
   const clientScopes = [...new Set(input.scopes ?? (options.defaultScopes.length > 0 ? options.defaultScopes : scopes.list().map((scope) => scope.name)))];
-  for (const scope of clientScopes) {
-    if (!scopes.has(scope)) throw invalidRequest(`The scope ${JSON.stringify(scope)} is not defined in the scope registry.`);
+  const unknownScopes = clientScopes.filter((scope) => !scopes.has(scope));
+  if (unknownScopes.length > 0) {
+    const known = scopes.list().map((scope) => scope.name).join(', ');
+    throw invalidRequest(`The scope registry does not define ${unknownScopes.map((scope) => JSON.stringify(scope)).join(', ')}; known scopes: ${known}.`);
   }
 
   const oauth1Enabled = input.oauth1Enabled ?? false;
