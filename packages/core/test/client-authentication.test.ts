@@ -59,3 +59,19 @@ t.test('a wrong secret is a rejected promise, for a miss and for a cached client
   }
   t.ok((await authenticate(secret).catch(() => null)) !== null, 'the right secret still authenticates');
 });
+
+t.test('headers as Node gives them: an array is one header repeated, never one credential', async (t) => {
+  const server = createAuthorizationServer({ storage: inner, issuer: ISSUER });
+  const good = basicAuthorization(clientId, secret);
+  const form = { grant_type: 'client_credentials' };
+  const single = await server.handleTokenRequest(createFormRequest('/oauth/token', form, { authorization: [good] }));
+  t.equal(single.status, 200, 'a one-element array is that header');
+  const repeated = await server.handleTokenRequest(createFormRequest('/oauth/token', form, { authorization: [good, good] }));
+  t.equal(repeated.status, 401);
+  t.match(repeated.body, { error: 'invalid_client' });
+  const type = await server.handleTokenRequest({
+    ...createFormRequest('/oauth/token', form, { authorization: good }),
+    headers: { authorization: good, 'content-type': ['application/x-www-form-urlencoded'] },
+  });
+  t.equal(type.status, 200, 'content-type read the same way');
+});

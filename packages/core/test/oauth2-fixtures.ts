@@ -67,7 +67,7 @@ export function basicAuthorization(clientId: string, secret: string): string {
 export function createFormRequest(
   path: string,
   body: Record<string, string | string[]> | undefined,
-  headers: Record<string, string | undefined> = {},
+  headers: OAuthRequest['headers'] = {},
   options: { secure?: boolean; method?: string } = {},
 ): OAuthRequest {
   return {

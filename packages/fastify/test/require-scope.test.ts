@@ -145,7 +145,7 @@ t.test('an auto scope the registry does not define: at ready for a route option,
   t.teardown(() => app.close());
   await app.register(fastifyPortcullis, { storage: new MemoryStorage(), scopes: createTestScopes(), issuer: ISSUER, authorizationEndpoint: false });
   app.get('/api/polls/:id/result', { preHandler: app.requireScope({ auto: true }) }, async () => 'never');
-  await t.rejects(app.ready(), { code: UNKNOWN_SCOPE, message: /^requireScope names "polls:result" \(GET \/api\/polls\/:id\/result\)/ });
+  await t.rejects(async () => { await app.ready(); }, { code: UNKNOWN_SCOPE, message: /^requireScope names "polls:result" \(GET \/api\/polls\/:id\/result\)/ });
 
   const built = await buildTestApp({
     routes: (app) => {

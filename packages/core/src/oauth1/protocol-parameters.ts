@@ -1,5 +1,5 @@
 import { OAuthError } from '../errors.js';
-import type { OAuthRequest } from '../http.js';
+import { headerOf, type OAuthRequest } from '../http.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
 import type { ParameterList } from './signature-base-string.js';
 
@@ -39,7 +39,7 @@ export function isFormContentType(contentType: string | undefined): boolean {
 export function collectRequestParameters(request: Pick<OAuthRequest, 'url' | 'headers' | 'body'>): RequestParameters {
   const bySource: Array<[ParameterSource, ParameterList]> = [];
 
-  const authorization = request.headers['authorization'];
+  const authorization = headerOf(request, 'authorization');
   const header = authorization === undefined ? null : parseAuthorizationHeader(authorization);
   let realm: string | null = null;
   if (header) {
@@ -59,7 +59,7 @@ export function collectRequestParameters(request: Pick<OAuthRequest, 'url' | 'he
   // what section 3.4.1.3.1 asks for the query.
   bySource.push(['query', [...request.url.searchParams]]);
 
-  if (request.body !== undefined && isFormContentType(request.headers['content-type'])) {
+  if (request.body !== undefined && isFormContentType(headerOf(request, 'content-type'))) {
     const body: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(request.body)) {
       for (const item of Array.isArray(value) ? value : [value]) body.push([name, item]);

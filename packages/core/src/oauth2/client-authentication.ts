@@ -1,6 +1,6 @@
 import { constantTimeEqual, digestSecret } from '../crypto.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
-import type { OAuthRequest } from '../http.js';
+import { headerOf, type OAuthRequest } from '../http.js';
 import type { ClientRecord } from '../storage/records.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
@@ -50,7 +50,7 @@ export async function authenticateClient(
 }
 
 function readCredentials(context: ServerContext, request: OAuthRequest, params: RequestParameters): PresentedCredentials {
-  const authorization = request.headers['authorization'];
+  const authorization = headerOf(request, 'authorization');
   // The usual spelling first; the regular expression for any other case.
   const usedBasic = authorization !== undefined && (authorization.startsWith('Basic ') || /^basic(\s|$)/i.test(authorization));
   const bodyId = params.get('client_id');
