@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { createPool } from 'mysql2';
 import t, { type Test } from 'tap';
+import * as ownKysely from 'kysely';
 import type { Kysely, KyselyPlugin } from 'kysely';
 import { StorageError } from '@portcullis/core';
 import { StorageFixtures } from '@portcullis/core/testing';
@@ -13,7 +14,7 @@ import { createKyselyStorage, migrate, MIGRATION_TABLE } from '@portcullis/kysel
 import type { Database } from '@portcullis/kysely';
 import { createMysqlTestDatabase, createPostgresTestDatabase, MYSQL_SERVER, mysqlTest, postgresTest } from './helpers/databases.js';
 
-type KyselyModule = typeof import('kysely');
+type KyselyModule = typeof ownKysely;
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,7 +34,7 @@ async function loadOtherKysely(): Promise<KyselyModule> {
 }
 
 const other = await loadOtherKysely();
-const own = await import('kysely');
+const own = ownKysely;
 
 t.test('the copy really is another kysely', async (t) => {
   t.not(other.MysqlAdapter, own.MysqlAdapter);
