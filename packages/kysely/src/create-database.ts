@@ -4,6 +4,7 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect } f
 import { StorageError } from '@portcullis/core';
 import type { Database } from './database.js';
 import { startSqliteCheckpointer, type SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { PostgresStatementNames } from './postgres-statement-names.js';
 import { SqliteStatementCache } from './sqlite-statement-cache.js';
 
 export const ACCEPTED_URL_FORMS =
@@ -36,6 +37,12 @@ export interface CreateDatabaseOptions {
    * commits of requests (see sqlite-checkpointer.ts). Default true.
    */
   backgroundCheckpoints?: boolean;
+  /**
+   * PostgreSQL: send each parameterized SQL text as a named statement, prepared once per
+   * connection (see postgres-statement-names.ts). Default true; false behind PgBouncer before
+   * 1.21 in transaction pooling mode, which cannot carry them across server connections.
+   */
+  namedStatements?: boolean;
 }
 
 /** A URL `createDatabase` does not accept. The message never repeats the URL: it may hold a password. */
@@ -57,7 +64,7 @@ export class DatabaseUrlError extends TypeError {
 export async function createDatabase(url: string, options: CreateDatabaseOptions = {}): Promise<Kysely<Database>> {
   if (typeof url !== 'string') throw new DatabaseUrlError(`A database URL is a string: ${ACCEPTED_URL_FORMS}.`);
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return createPostgresDatabase(parseServerUrl(url, options, 'PostgreSQL', 5432));
+    return createPostgresDatabase(parseServerUrl(url, options, 'PostgreSQL', 5432), options);
   }
   if (url.startsWith('mysql://')) return createMysqlDatabase(parseServerUrl(url, options, 'MySQL', 3306));
   if (url.startsWith('sqlite:') && !url.startsWith('sqlite://')) return createSqliteDatabase(url.slice('sqlite:'.length), options);
@@ -124,7 +131,7 @@ function positiveInteger(value: number | string, name: string): number {
   return number;
 }
 
-async function createPostgresDatabase(settings: ServerSettings): Promise<Kysely<Database>> {
+async function createPostgresDatabase(settings: ServerSettings, options: CreateDatabaseOptions): Promise<Kysely<Database>> {
   const { default: pg } = await importDriver(() => import('pg'), 'pg', 'postgres://');
   const { host, port, user, password, database, connectionLimit, connectTimeout, lockWaitTimeout } = settings;
   const pool = new pg.Pool({
@@ -143,7 +150,8 @@ async function createPostgresDatabase(settings: ServerSettings): Promise<Kysely<
   // pool drops that connection and opens another for the next query. Unheard, the event would end
   // the process.
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const named = options.namedStatements === false ? pool : new PostgresStatementNames(pool);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) });
 }
 
 async function createMysqlDatabase(settings: ServerSettings): Promise<Kysely<Database>> {

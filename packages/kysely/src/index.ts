@@ -1,6 +1,7 @@
 export { createKyselyStorage, type KyselyStorageOptions } from './kysely-storage.js';
 export { createDatabase, DatabaseUrlError, ACCEPTED_URL_FORMS } from './create-database.js';
 export { SqliteStatementCache, DEFAULT_STATEMENT_CACHE_SIZE } from './sqlite-statement-cache.js';
+export { PostgresStatementNames, DEFAULT_NAMED_STATEMENT_LIMIT } from './postgres-statement-names.js';
 export type { CreateDatabaseOptions } from './create-database.js';
 export { migrate, rollback, listMigrationNames, MIGRATION_TABLE, MIGRATION_LOCK_TABLE } from './migrate.js';
 export type { MigrationReport } from './migrate.js';

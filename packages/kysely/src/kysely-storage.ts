@@ -21,7 +21,7 @@ import type { ClientRowUpdate, Database, NewOAuth1NonceRow } from './database.js
 import { capabilitiesOf, type Capabilities } from './dialect.js';
 import { isDeadlock, isDuplicateKey, toStorageError } from './driver-errors.js';
 import type { PreparedStatement } from './prepared-statement.js';
-import { prepareStorageStatements } from './storage-statements.js';
+import { COLUMNS, prepareStorageStatements } from './storage-statements.js';
 import type { RedemptionRows, StorageStatements } from './storage-statements.js';
 import {
   fromAccessTokenRow,
@@ -166,14 +166,14 @@ class KyselyStorage implements OAuthStorage {
       if (Object.keys(set).length > 0) {
         await db.updateTable('portcullis_clients').set(set).where('id', '=', id).execute();
       }
-      const row = await db.selectFrom('portcullis_clients').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).where('id', '=', id).executeTakeFirst();
       return row ? fromClientRow(row) : null;
     });
   }
 
   async listClients(): Promise<ClientRecord[]> {
     const rows = await this.#run('listClients', (db) =>
-      db.selectFrom('portcullis_clients').selectAll().orderBy('created_at', 'asc').orderBy('id', 'asc').execute(),
+      db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).orderBy('created_at', 'asc').orderBy('id', 'asc').execute(),
     );
     return rows.map(fromClientRow);
   }
@@ -252,7 +252,7 @@ class KyselyStorage implements OAuthStorage {
       page(
         db
           .selectFrom('portcullis_authorization_codes')
-          .selectAll()
+          .select(COLUMNS.portcullis_authorization_codes)
           .$if(clientId !== undefined, (qb) => qb.where('client_id', '=', clientId!))
           .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
           .$if(liveAt !== undefined, (qb) =>
@@ -447,7 +447,7 @@ class KyselyStorage implements OAuthStorage {
       page(
         db
           .selectFrom('portcullis_access_tokens')
-          .selectAll()
+          .select(COLUMNS.portcullis_access_tokens)
           .$if(clientId !== undefined, (qb) => qb.where('client_id', '=', clientId!))
           .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
           .$if(liveAt !== undefined, (qb) =>

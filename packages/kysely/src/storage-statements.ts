@@ -2,6 +2,7 @@ import type { CompiledQuery, Insertable, Kysely } from 'kysely';
 import type {
   Database,
   NewAccessTokenRow,
+  NewClientRow,
   NewAuthorizationCodeRow,
   NewOAuth1AccessTokenRow,
   NewOAuth1NonceRow,
@@ -14,7 +15,11 @@ import type { Capabilities } from './dialect.js';
 // The statements of the request path, each built once per store. Every other operation (admin
 // listings, revocation by filter, purge) varies in shape and is built per call.
 
-/** Every column of a table, checked complete, in a fixed order: an insert's column list. */
+/**
+ * Every column of a table, checked complete, in a fixed order: an insert's column list, and a
+ * lookup's. A lookup names its columns rather than `SELECT *`, so its result keeps its shape when a
+ * later migration adds a column: a PostgreSQL named statement fails if the shape changes under it.
+ */
 const columnsOf =
   <Row>() =>
   <const List extends readonly (keyof Row & string)[]>(
@@ -22,7 +27,11 @@ const columnsOf =
   ): List =>
     list;
 
-const INSERT_COLUMNS = {
+export const COLUMNS = {
+  portcullis_clients: columnsOf<NewClientRow>()([
+    'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'grant_types', 'response_types', 'owner_id',
+    'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at',
+  ]),
   portcullis_authorization_codes: columnsOf<NewAuthorizationCodeRow>()([
     'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method',
     'family_id', 'issued_at', 'expires_at', 'consumed_at',
@@ -43,13 +52,13 @@ const INSERT_COLUMNS = {
   portcullis_oauth1_nonces: columnsOf<NewOAuth1NonceRow>()(['nonce_key', 'client_id', 'expires_at']),
 };
 
-type InsertableTable = keyof typeof INSERT_COLUMNS;
+type InsertableTable = Exclude<keyof typeof COLUMNS, 'portcullis_clients'>;
 
 /** An insert of a whole row, its values read by column name from the row its mapper made. */
 function insertRow<T extends InsertableTable>(db: Kysely<Database>, table: T): PreparedStatement<Insertable<Database[T]>> {
   type Row = Insertable<Database[T]>;
-  const columns = INSERT_COLUMNS[table] as readonly string[] as readonly (keyof Row & string)[];
-  // The table varies, so the typed schema cannot follow; INSERT_COLUMNS is checked against it instead.
+  const columns = COLUMNS[table] as readonly string[] as readonly (keyof Row & string)[];
+  // The table varies, so the typed schema cannot follow; COLUMNS is checked against it instead.
   const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
   return new PreparedStatement<Row>((param) =>
     untyped
@@ -79,21 +88,21 @@ const byKeyAt = <Row>(build: (key: string, now: number) => CompiledQuery<Row>) =
 
 export function prepareStorageStatements(db: Kysely<Database>, capabilities: Capabilities) {
   return {
-    findClient: byKey((id) => db.selectFrom('portcullis_clients').selectAll().where('id', '=', id).compile()),
+    findClient: byKey((id) => db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).where('id', '=', id).compile()),
     findAccessToken: byKey((digest) =>
-      db.selectFrom('portcullis_access_tokens').selectAll().where('digest', '=', digest).compile(),
+      db.selectFrom('portcullis_access_tokens').select(COLUMNS.portcullis_access_tokens).where('digest', '=', digest).compile(),
     ),
     findRefreshToken: byKey((digest) =>
-      db.selectFrom('portcullis_refresh_tokens').selectAll().where('digest', '=', digest).compile(),
+      db.selectFrom('portcullis_refresh_tokens').select(COLUMNS.portcullis_refresh_tokens).where('digest', '=', digest).compile(),
     ),
     findAuthorizationCode: byKey((digest) =>
-      db.selectFrom('portcullis_authorization_codes').selectAll().where('digest', '=', digest).compile(),
+      db.selectFrom('portcullis_authorization_codes').select(COLUMNS.portcullis_authorization_codes).where('digest', '=', digest).compile(),
     ),
     findRequestToken: byKey((token) =>
-      db.selectFrom('portcullis_oauth1_request_tokens').selectAll().where('token', '=', token).compile(),
+      db.selectFrom('portcullis_oauth1_request_tokens').select(COLUMNS.portcullis_oauth1_request_tokens).where('token', '=', token).compile(),
     ),
     findOAuth1AccessToken: byKey((token) =>
-      db.selectFrom('portcullis_oauth1_access_tokens').selectAll().where('token', '=', token).compile(),
+      db.selectFrom('portcullis_oauth1_access_tokens').select(COLUMNS.portcullis_oauth1_access_tokens).where('token', '=', token).compile(),
     ),
 
     insertAuthorizationCode: insertRow(db, 'portcullis_authorization_codes'),
@@ -120,7 +129,7 @@ export function prepareStorageStatements(db: Kysely<Database>, capabilities: Cap
             .set({ consumed_at: now })
             .where('digest', '=', digest)
             .where('consumed_at', 'is', null)
-            .returningAll()
+            .returning(COLUMNS.portcullis_authorization_codes)
             .compile(),
         )
       : null,
