@@ -68,7 +68,15 @@ function writeTime(target: Buffer, time: number): void {
  * tokens (InnoDB clusters rows by primary key).
  */
 export function generateId(entropy: Entropy = systemEntropy, time: number = Date.now()): string {
-  const random = entropy.randomBytes(10);
+  return idFromRandom(entropy.randomBytes(ID_RANDOM_BYTES), time);
+}
+
+/** The random bytes of a row id: 80 bits. */
+export const ID_RANDOM_BYTES = 10;
+
+/** A row id (see generateId) of the time and the first `ID_RANDOM_BYTES` bytes of `random`. */
+export function idFromRandom(random: Uint8Array, time: number): string {
+  if (random.length < ID_RANDOM_BYTES) throw new RangeError(`A row id takes ${ID_RANDOM_BYTES} random bytes`);
   // Written a character at a time into a buffer of its own and read out as one string, which
   // builds no intermediate strings.
   const characters = Buffer.alloc(ID_LENGTH);
@@ -82,8 +90,8 @@ export function generateId(entropy: Entropy = systemEntropy, time: number = Date
   return characters.toString('latin1');
 }
 
-/** 256 bits. */
-const TIMED_TOKEN_RANDOM_BYTES = 32;
+/** The random bytes of a timed token: 256 bits. */
+export const TIMED_TOKEN_RANDOM_BYTES = 32;
 
 /**
  * A credential the store finds by its digest (an access or refresh token, an authorization code):
@@ -91,10 +99,19 @@ const TIMED_TOKEN_RANDOM_BYTES = 32;
  * base64url. The time is not secret; it is there so that `tokenDigest` can put it first.
  */
 export function generateTimedToken(kind: TokenKind, entropy: Entropy = systemEntropy, time: number = Date.now()): string {
-  const random = Buffer.from(entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES)).toString('base64url');
+  return timedTokenFromRandom(kind, entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES), time);
+}
+
+/**
+ * A timed token (see generateTimedToken) of the time and the first `TIMED_TOKEN_RANDOM_BYTES`
+ * bytes of `random`, which must come from the CSPRNG and serve nothing else.
+ */
+export function timedTokenFromRandom(kind: TokenKind, random: Uint8Array, time: number): string {
+  if (random.length < TIMED_TOKEN_RANDOM_BYTES) throw new RangeError(`A timed token takes ${TIMED_TOKEN_RANDOM_BYTES} random bytes`);
+  const secret = Buffer.from(random.buffer, random.byteOffset, TIMED_TOKEN_RANDOM_BYTES).toString('base64url');
   const timeCharacters = Buffer.alloc(TIME_LENGTH);
   writeTime(timeCharacters, time);
-  return TOKEN_PREFIXES[kind] + timeCharacters.toString('latin1') + random;
+  return TOKEN_PREFIXES[kind] + timeCharacters.toString('latin1') + secret;
 }
 
 // Every prefix is four characters ('pca_'; a test holds each kind to it). base64url writes four

@@ -1,4 +1,4 @@
-import { generateId, generateTimedToken, tokenDigest } from '../crypto.js';
+import { ID_RANDOM_BYTES, idFromRandom, TIMED_TOKEN_RANDOM_BYTES, timedTokenFromRandom, tokenDigest } from '../crypto.js';
 import {
   accessDenied,
   invalidClient,
@@ -17,7 +17,7 @@ import { isValidCodeChallenge } from './pkce.js';
 import { profileRefusal, requiresPkce } from './profile.js';
 import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
-import { createFamilyId, issueTokenSet } from './token-issuer.js';
+import { issueTokenSet } from './token-issuer.js';
 
 type ResponseMode = 'query' | 'fragment';
 
@@ -229,7 +229,6 @@ export async function completeAuthorization(
         clientId: client.id,
         userId: decision.userId,
         scope,
-        familyId: createFamilyId(context),
         withRefreshToken: false,
       });
       return {
@@ -246,9 +245,12 @@ export async function completeAuthorization(
       throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
     }
     const { entropy, authorizationCodeTtl, storage } = context.options;
-    const code = generateTimedToken('authorizationCode', entropy, now.getTime());
+    // One CSPRNG draw for the code, its row id and its family id, each read from its own bytes.
+    const random = entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES + 2 * ID_RANDOM_BYTES);
+    const code = timedTokenFromRandom('authorizationCode', random, now.getTime());
+    const ids = random.subarray(TIMED_TOKEN_RANDOM_BYTES);
     const record: AuthorizationCodeRecord = {
-      id: generateId(entropy, now.getTime()),
+      id: idFromRandom(ids, now.getTime()),
       digest: tokenDigest(code),
       clientId: client.id,
       userId: decision.userId,
@@ -256,7 +258,7 @@ export async function completeAuthorization(
       scope,
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallenge === null ? null : request.codeChallengeMethod,
-      familyId: createFamilyId(context),
+      familyId: idFromRandom(ids.subarray(ID_RANDOM_BYTES), now.getTime()),
       issuedAt: now,
       expiresAt: new Date(now.getTime() + authorizationCodeTtl * 1000),
       consumedAt: null,

@@ -4,7 +4,7 @@ import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { resolveRequestedScope } from './scope-policy.js';
-import { createFamilyId, issueTokenSet } from './token-issuer.js';
+import { issueTokenSet } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.4: only a client that proved itself with a secret acts on its own behalf;
@@ -23,7 +23,6 @@ export async function exchangeClientCredentials(
     clientId: client.id,
     userId: null,
     scope,
-    familyId: createFamilyId(context),
     withRefreshToken: false,
   });
 }

@@ -2,7 +2,7 @@ import { invalidClient, invalidRequest } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { ServerContext } from './options.js';
 import { grantsScope, parseRequestedScope } from './scope-policy.js';
-import { createFamilyId, issueTokenSet } from './token-issuer.js';
+import { issueTokenSet } from './token-issuer.js';
 
 /**
  * Tokens issued by hand, as oauthost's admin could: for an administrator, not a client, so no
@@ -25,7 +25,6 @@ export async function issueTokensByHand(
     clientId: client.id,
     userId: input.userId,
     scope,
-    familyId: createFamilyId(context),
     withRefreshToken,
   });
 }

@@ -4,7 +4,7 @@ import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { resolveRequestedScope } from './scope-policy.js';
-import { createFamilyId, issueTokenSet } from './token-issuer.js';
+import { issueTokenSet } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.3, for the clients that enable it, through the application's `verifyUser`.
@@ -26,7 +26,6 @@ export async function exchangePassword(
     clientId: client.id,
     userId: user.id,
     scope,
-    familyId: createFamilyId(context),
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
 }

@@ -1,4 +1,4 @@
-import { generateId, generateTimedToken, tokenDigest } from '../crypto.js';
+import { ID_RANDOM_BYTES, idFromRandom, TIMED_TOKEN_RANDOM_BYTES, timedTokenFromRandom, tokenDigest } from '../crypto.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
 import type { ServerContext } from './options.js';
@@ -32,12 +32,23 @@ interface MintedToken {
   expiresAt: Date;
 }
 
-function mintToken(context: ServerContext, kind: 'accessToken' | 'refreshToken', now: Date, ttlSeconds: number): MintedToken {
-  const { entropy } = context.options;
-  const token = generateTimedToken(kind, entropy, now.getTime());
+/** The random bytes one minted token takes: its secret, then its row id's. */
+const MINTED_TOKEN_BYTES = TIMED_TOKEN_RANDOM_BYTES + ID_RANDOM_BYTES;
+
+/**
+ * The random bytes an issuance takes, drawn in one call: a CSPRNG call costs about as much for 52
+ * bytes as for 10, and an issuance needs up to five random values. Each value reads its own
+ * bytes of the draw; none is read twice.
+ */
+function randomBytesFor(context: ServerContext, issuance: { withRefreshToken: boolean }, extra = 0): Uint8Array {
+  return context.options.entropy.randomBytes(MINTED_TOKEN_BYTES * (issuance.withRefreshToken ? 2 : 1) + extra);
+}
+
+function mintToken(kind: 'accessToken' | 'refreshToken', random: Uint8Array, now: Date, ttlSeconds: number): MintedToken {
+  const token = timedTokenFromRandom(kind, random, now.getTime());
   return {
     token,
-    id: generateId(entropy, now.getTime()),
+    id: idFromRandom(random.subarray(TIMED_TOKEN_RANDOM_BYTES), now.getTime()),
     digest: tokenDigest(token),
     expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
   };
@@ -45,12 +56,17 @@ function mintToken(context: ServerContext, kind: 'accessToken' | 'refreshToken',
 
 /**
  * Makes the tokens of one issuance without saving them (an exchange saves them with the code's or
- * old refresh token's consumption). The records are built field by field, each with its own copy
+ * old refresh token's consumption), from `random` (see randomBytesFor). The records are built field by field, each with its own copy
  * of the scope: an object spread followed by more fields takes V8's slow path.
  */
-export function mintTokens(context: ServerContext, issuance: TokenIssuance, now: Date): MintedTokens {
+export function mintTokens(
+  context: ServerContext,
+  issuance: TokenIssuance,
+  now: Date,
+  random: Uint8Array = randomBytesFor(context, issuance),
+): MintedTokens {
   const { accessTokenTtl, refreshTokenTtl } = context.options;
-  const accessToken = mintToken(context, 'accessToken', now, accessTokenTtl);
+  const accessToken = mintToken('accessToken', random, now, accessTokenTtl);
   const access: AccessTokenRecord = {
     id: accessToken.id,
     digest: accessToken.digest,
@@ -62,7 +78,9 @@ export function mintTokens(context: ServerContext, issuance: TokenIssuance, now:
     expiresAt: accessToken.expiresAt,
     revokedAt: null,
   };
-  const refreshToken = issuance.withRefreshToken ? mintToken(context, 'refreshToken', now, refreshTokenTtl) : null;
+  const refreshToken = issuance.withRefreshToken
+    ? mintToken('refreshToken', random.subarray(MINTED_TOKEN_BYTES), now, refreshTokenTtl)
+    : null;
   const refresh: RefreshTokenRecord | null =
     refreshToken === null
       ? null
@@ -105,16 +123,25 @@ export async function revokeForSingleAccessToken(
   );
 }
 
-/** Mints and saves the tokens of a new issuance (all or none), honouring `singleAccessToken`. */
-export async function issueTokenSet(context: ServerContext, issuance: TokenIssuance): Promise<IssuedTokens> {
+/**
+ * Mints and saves the tokens of a new grant (all or none), in a family of their own, honouring
+ * `singleAccessToken`.
+ */
+export async function issueTokenSet(
+  context: ServerContext,
+  grant: Omit<TokenIssuance, 'familyId' | 'refreshScope'>,
+): Promise<IssuedTokens> {
   const now = context.now();
-  const minted = mintTokens(context, issuance, now);
+  const random = randomBytesFor(context, grant, ID_RANDOM_BYTES);
+  const issuance: TokenIssuance = {
+    clientId: grant.clientId,
+    userId: grant.userId,
+    scope: grant.scope,
+    familyId: idFromRandom(random, now.getTime()),
+    withRefreshToken: grant.withRefreshToken,
+  };
+  const minted = mintTokens(context, issuance, now, random.subarray(ID_RANDOM_BYTES));
   await revokeForSingleAccessToken(context, issuance, now);
   await context.options.storage.saveTokens(minted.access, minted.refresh);
   return minted.response;
-}
-
-/** A new family id: one per authorization (code, implicit token, password or client grant). */
-export function createFamilyId(context: ServerContext): string {
-  return generateId(context.options.entropy, context.now().getTime());
 }
