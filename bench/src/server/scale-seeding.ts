@@ -92,10 +92,10 @@ async function generateInDatabase(db: Kysely<Database>, clientId: string, count:
     const last = Math.min(count, first + CHUNK - 1);
     const numbers = sql.raw(`seq_${first}_to_${last}`);
     await sql`
-      insert into portcullis_access_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at, revoked_at)
+      insert into portcullis_access_tokens (id, digest, client_id, user_id, scope, audience, family_id, issued_at, expires_at, revoked_at)
       select concat(${timePrefix}, lpad(seq, 16, '0')),
              replace(replace(trim(trailing '=' from to_base64(unhex(sha2(concat(${salt}, seq), 256)))), '+', '-'), '/', '_'),
-             ${clientId}, concat('filler-', seq % ${FILLER_USERS}), '["read"]',
+             ${clientId}, concat('filler-', seq % ${FILLER_USERS}), '["read"]', '[]',
              concat(${timePrefix}, lpad(seq, 16, '0')), ${issuedAt}, ${expiresAt}, null
       from ${numbers}`.execute(db);
   }
@@ -121,10 +121,10 @@ async function insertPostgresLiveTokens(db: Kysely<Database>, clientId: string, 
     const timePrefix = generateId().slice(0, 10);
     const salt = randomBytes(16).toString('hex');
     await sql`
-      insert into portcullis_access_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at, revoked_at)
+      insert into portcullis_access_tokens (id, digest, client_id, user_id, scope, audience, family_id, issued_at, expires_at, revoked_at)
       select ${timePrefix}::text || lpad(n::text, 16, '0'),
              rtrim(translate(encode(sha256(convert_to(${salt}::text || n::text, 'UTF8')), 'base64'), '+/', '-_'), '='),
-             ${clientId}::text, 'filler-' || (n % ${FILLER_USERS}::int)::text, '["read"]',
+             ${clientId}::text, 'filler-' || (n % ${FILLER_USERS}::int)::text, '["read"]', '[]',
              ${timePrefix}::text || lpad(n::text, 16, '0'), ${issuedAt}::bigint, ${expiresAt}::bigint, null
       from generate_series(1, ${count}::int) as n`.execute(db);
   } finally {
@@ -146,6 +146,7 @@ async function insertInBatches(db: Kysely<Database>, clientId: string, count: nu
         client_id: clientId,
         user_id: `filler-${(done + i) % FILLER_USERS}`,
         scope: '["read"]',
+        audience: '[]',
         family_id: generateId(),
         issued_at: issuedAt,
         expires_at: expiresAt,

@@ -18,6 +18,8 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   | 'invalid_token'
   | 'insufficient_scope'
+  // RFC 8707 section 2: a resource indicator that is malformed, unknown or not for this client.
+  | 'invalid_target'
   // OAuth 1.0a problem codes (the oauth_problem extension RFC 5849 points to).
   | 'parameter_absent'
   | 'parameter_rejected'
@@ -66,6 +68,7 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   temporarily_unavailable: 503,
   invalid_token: 401,
   insufficient_scope: 403,
+  invalid_target: 400,
   parameter_absent: 400,
   parameter_rejected: 400,
   signature_method_rejected: 400,
@@ -205,6 +208,7 @@ export const serverError = factory('server_error');
 export const temporarilyUnavailable = factory('temporarily_unavailable');
 export const invalidToken = factory('invalid_token');
 export const insufficientScope = factory('insufficient_scope');
+export const invalidTarget = factory('invalid_target');
 
 /**
  * Thrown by a store when the database fails (connection lost, timeout, deadlock). Transports map

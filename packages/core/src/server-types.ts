@@ -47,6 +47,18 @@ export interface AuthorizationServerOptions {
   allowLocalhostAnyPort?: boolean;
   /** Scopes granted when a request names none. Default: none (the request must name its scopes, or gets the client's). */
   defaultScopes?: string[];
+  /**
+   * The resource identifiers (RFC 8707) the server issues tokens for: absolute URIs without a
+   * fragment, such as `https://api.example.com` or `https://example.com/mcp`. A `resource`
+   * parameter naming anything else is refused with invalid_target. `registerResource` adds more.
+   */
+  resources?: string[];
+  /**
+   * The audience of a token requested without a `resource` parameter, less the resources the
+   * client is limited away from. Each is a resource the server knows (listed here counts).
+   * Default: none, so such a token is accepted only by guards that name no resource.
+   */
+  defaultAudience?: string[];
   /** Checks a username and password for the password grant (profile `oauth2.0` only); resolves to null when they are wrong. */
   verifyUser?: (username: string, password: string) => Promise<AuthenticatedUser | null>;
   /** Turns a user id into what introspection reports as `username`. */
@@ -54,8 +66,8 @@ export interface AuthorizationServerOptions {
   /**
    * Whether a confidential client may introspect a token issued to another client (RFC 7662
    * section 4). Asked only for an active token of another client: a token's own client is always
-   * answered, and a refused client gets `{ "active": false }`, as for an unknown token. Tokens
-   * carry no audience, so the default admits the token's own client only.
+   * answered, and a refused client gets `{ "active": false }`, as for an unknown token. The
+   * default admits the token's own client only.
    */
   introspectionPolicy?: IntrospectionPolicy;
   clock?: () => Date;
@@ -75,6 +87,8 @@ export interface IntrospectedToken {
   /** Null for a client_credentials token. */
   userId: string | null;
   scope: string[];
+  /** The resources the token is for (RFC 8707). */
+  audience: string[];
   issuedAt: Date;
   expiresAt: Date;
 }
@@ -109,6 +123,8 @@ export interface AuthorizationRequest {
   state: string | null;
   codeChallenge: string | null;
   codeChallengeMethod: 'S256' | 'plain' | null;
+  /** The `resource` parameters (RFC 8707), each known and open to the client; empty when none was sent. */
+  resource: string[];
 }
 
 export type AuthorizeResult =
@@ -131,6 +147,8 @@ export interface TokenGrant {
   clientId: string;
   userId: string | null;
   scope: string[];
+  /** The resources the token is for (RFC 8707); empty when it names none. */
+  audience: string[];
   expiresAt: Date;
   tokenId: string;
 }
@@ -139,6 +157,8 @@ export interface RegisterClientInput {
   name: string;
   redirectUris?: string[];
   scopes?: string[];
+  /** The resources (RFC 8707) the client may get tokens for; default null, any the server knows. */
+  resources?: string[] | null;
   grantTypes?: GrantType[];
   type?: ClientType;
   ownerId?: string | null;
@@ -162,9 +182,18 @@ export interface IssuedTokens {
   scope: string;
 }
 
+/** What `issueTokens` takes; `resource` as the RFC 8707 parameter, `defaultAudience` without it. */
+export interface IssueTokensInput {
+  clientId: string;
+  userId: string | null;
+  scope?: string[];
+  resource?: string[];
+  withRefreshToken?: boolean;
+}
+
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
@@ -184,12 +213,20 @@ export interface AuthorizationServer {
   getMetadata(): OAuthResponse;
   /**
    * Checks a bearer token presented to a resource: throws an `OAuthError` (`invalid_token` 401,
-   * `insufficient_scope` 403) carrying the RFC 6750 `WWW-Authenticate` header.
+   * `insufficient_scope` 403) carrying the RFC 6750 `WWW-Authenticate` header. With `resource`,
+   * a token whose audience does not name it is `invalid_token` (RFC 8707).
    */
-  verifyAccessToken(token: string, requiredScope?: readonly string[]): Promise<TokenGrant>;
+  verifyAccessToken(token: string, requiredScope?: readonly string[], resource?: string): Promise<TokenGrant>;
+  /** The resource identifiers the server issues tokens for, sorted. */
+  resources(): string[];
+  /**
+   * Adds a resource identifier (an absolute URI without a fragment) the server issues tokens
+   * for, as a resource guard registers its own; throws a TypeError for anything else.
+   */
+  registerResource(resource: string): void;
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
   /** Issues tokens by hand (an admin page), as oauthost's admin could. Shown once. */
-  issueTokens(input: { clientId: string; userId: string | null; scope?: string[]; withRefreshToken?: boolean }): Promise<IssuedTokens>;
+  issueTokens(input: IssueTokensInput): Promise<IssuedTokens>;
   /**
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request

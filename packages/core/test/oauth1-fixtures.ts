@@ -26,6 +26,7 @@ export function clientRecord(overrides: Partial<ClientRecord> & { id: string }):
     secretDigest: null,
     redirectUris: [],
     scopes: ['read', 'write'],
+    resources: null,
     grantTypes: ['authorization_code'],
     responseTypes: ['code'],
     ownerId: null,

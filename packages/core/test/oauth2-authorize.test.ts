@@ -64,6 +64,7 @@ t.test('a valid code request asks for consent with everything the consent page n
       state: 'xyz',
       codeChallenge: CHALLENGE,
       codeChallengeMethod: 'S256',
+      resource: [],
     },
   });
   t.same(countRows(fixture.storage), before, 'validation stores nothing');

@@ -141,6 +141,7 @@ t.test("another client learns nothing of a token unless introspectionPolicy admi
       clientId: admitted.client.client.id,
       userId: 'user-1',
       scope: ['read'],
+      audience: [],
       issuedAt: admitted.fixture.clock.now,
       expiresAt: new Date(admitted.fixture.clock.now.getTime() + 3600_000),
     },

@@ -15,6 +15,7 @@ t.test('verifyAccessToken: the grant of a live token, implications counting', as
     clientId: client.client.id,
     userId: 'user-1',
     scope: ['write'],
+    audience: [],
     expiresAt: new Date(fixture.clock.now.getTime() + 3600_000),
     tokenId: record?.id,
   });

@@ -190,7 +190,7 @@ async function createOAuth1Harness(redirectUris: string[] = []) {
   await storage.createClient({
     id: 'consumer', name: 'Consumer', type: 'confidential', secretDigest: null, redirectUris, scopes: ['read'],
     grantTypes: ['authorization_code'], responseTypes: ['code'], ownerId: null, oauth1Enabled: true,
-    oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+    oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, resources: null, disabled: false, createdAt: at, updatedAt: at,
   });
   const now = 1_800_000_000;
   const provider = createOAuth1Provider({ storage, issuer: 'https://auth.example.com', secretKey: key, clock: () => new Date(now * 1000) });
@@ -287,7 +287,7 @@ t.test('the password grant needs a confidential client (RFC 9700 section 2.4)', 
   await fixture.storage.createClient({
     id: 'public-legacy', name: 'Public legacy', type: 'public', secretDigest: null, redirectUris: [], scopes: ['read'],
     grantTypes: ['password'], responseTypes: [], ownerId: null, oauth1Enabled: false, oauth1SecretEncrypted: null,
-    rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+    rsaPublicKey: null, resources: null, disabled: false, createdAt: at, updatedAt: at,
   });
   const stored = countRows(fixture.storage);
   const response = await fixture.server.handleTokenRequest(

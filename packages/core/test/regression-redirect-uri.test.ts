@@ -294,6 +294,7 @@ t.test('a redirect URI in the store that registration would refuse: an error pag
             state: 'st',
             codeChallenge: CHALLENGE,
             codeChallengeMethod: 'S256',
+            resource: [],
           },
           { userId: 'user-1', approved },
         );

@@ -57,3 +57,8 @@ export const UnknownScopeError = createError<'FST_PORTCULLIS_UNKNOWN_SCOPE', [st
   'FST_PORTCULLIS_UNKNOWN_SCOPE',
   'requireScope names %s, which the scope registry does not define; known scopes: %s. Fix the name, or define the scope in the "scopes" registry before the server is ready.',
 );
+
+export const InvalidResourceError = createError<'FST_PORTCULLIS_INVALID_RESOURCE', [string, string]>(
+  'FST_PORTCULLIS_INVALID_RESOURCE',
+  'The resource identifier %s %s.',
+);

@@ -30,7 +30,7 @@ async function verifySigned(
   requiredScope: readonly string[],
 ): Promise<RequestAuth> {
   const grant = await provider.verifySignedRequest(toOAuthRequest(request), requiredScope);
-  return { protocol: 'oauth1', clientId: grant.clientId, userId: grant.userId, scope: grant.scope, tokenId: grant.tokenId };
+  return { protocol: 'oauth1', clientId: grant.clientId, userId: grant.userId, scope: grant.scope, audience: [], tokenId: grant.tokenId };
 }
 
 /**

@@ -6,7 +6,7 @@ import type {
   OAuth1AuthorizationRequest,
   OAuthStorage,
 } from '@portcullis/core';
-import { isUriText, profileRefusal, resolveProfile, type OAuthProfile } from '@portcullis/core';
+import { isResourceIndicator, isUriText, profileRefusal, resolveProfile, type OAuthProfile } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import {
   InvalidOptionError,
@@ -16,6 +16,7 @@ import {
   NoStorageError,
   OAuth1SecretKeyError,
 } from './errors.js';
+import type { ResourceMetadataOptions } from './protected-resources.js';
 
 /** A requested scope as the consent page shows it. */
 export interface ConsentScope {
@@ -99,6 +100,7 @@ const PASS_THROUGH = [
   'allowPlainPkce',
   'allowLocalhostAnyPort',
   'defaultScopes',
+  'resources',
   'verifyUser',
   'findUsername',
   'introspectionPolicy',
@@ -193,6 +195,18 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
   oauth1?: boolean | OAuth1Options;
   /** Where the OAuth 1.0a endpoints are mounted, below the register prefix. Default `/oauth1`. */
   oauth1RoutePrefix?: string;
+  /**
+   * The resource identifier (RFC 8707) of the routes whose `requireScope` names none: only bearer
+   * tokens issued for it pass them, and its metadata (RFC 9728) is served. Default: the issuer.
+   */
+  resource?: string;
+  /**
+   * The audience of tokens requested without a `resource` parameter. Default: `[resource]`, so
+   * clients that never send `resource` get tokens for the application's own routes.
+   */
+  defaultAudience?: string[];
+  /** Optional fields of the protected resource metadata, by resource identifier (RFC 9728 section 2). */
+  resourceMetadata?: Record<string, ResourceMetadataOptions>;
 }
 
 /**
@@ -230,6 +244,10 @@ export interface ResolvedOptions {
   /** Null when OAuth 1.0a is off. */
   oauth1: OAuth1Options | null;
   oauth1RoutePrefix: string;
+  /** The resource of guards that name none. */
+  resource: string;
+  defaultAudience: string[];
+  resourceMetadata: Readonly<Record<string, ResourceMetadataOptions>>;
 }
 
 const ROUTE_PREFIX = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
@@ -277,6 +295,21 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   }
   // The realm of the challenges is the issuer, as the core's own challenges say.
   const realm = options.issuer.replace(/["\\]/g, '');
+  const resource = options.resource ?? options.issuer;
+  if (!isResourceIndicator(resource)) throw new InvalidOptionError('resource', 'must be an absolute URI without a fragment (RFC 8707)');
+  const defaultAudience = options.defaultAudience ?? [resource];
+  if (!Array.isArray(defaultAudience) || !defaultAudience.every((item) => isResourceIndicator(item))) {
+    throw new InvalidOptionError('defaultAudience', 'must be an array of absolute URIs without a fragment (RFC 8707)');
+  }
+  const resourceMetadata = options.resourceMetadata ?? {};
+  if (resourceMetadata === null || typeof resourceMetadata !== 'object' || Array.isArray(resourceMetadata)) {
+    throw new InvalidOptionError('resourceMetadata', 'must be an object keyed by resource identifier');
+  }
+  for (const [key, fields] of Object.entries(resourceMetadata)) {
+    if (fields === null || typeof fields !== 'object' || !Object.values(fields).every((value) => typeof value === 'string')) {
+      throw new InvalidOptionError('resourceMetadata', `for ${JSON.stringify(key)} must be { name?, documentation?, policyUri?, tosUri? } of strings`);
+    }
+  }
   return {
     routePrefix,
     sessionKey,
@@ -289,6 +322,9 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     renderConsent: options.renderConsent,
     oauth1,
     oauth1RoutePrefix,
+    resource,
+    defaultAudience: [...defaultAudience],
+    resourceMetadata,
   };
 }
 

@@ -18,7 +18,9 @@ import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
+import { ProtectedResources } from './protected-resources.js';
 import { createRemoteIntrospection } from './remote-introspection.js';
+import { registerResourceMetadataRoutes } from './resource-metadata-routes.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
 import { registerMetadataRoutes, registerTokenRoutes } from './token-routes.js';
 import type { DeclaredScope, MountedPaths, PortcullisDecorator, RequestVerifier } from './types.js';
@@ -81,6 +83,9 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           storage,
           scopes: registry,
           issuer: options.issuer,
+          // The application's own resource is one the server issues tokens for, as every guard's is.
+          resources: [...(options.resources ?? []), settings.resource],
+          defaultAudience: settings.defaultAudience,
           enforceSecure: settings.enforceSecure,
           endpoints: {
             // Without the browser endpoints the metadata offers no authorization endpoint nor its grants.
@@ -101,6 +106,10 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   // Other ways than a bearer token to authenticate a resource request, fixed at registration.
   const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
   const declarations = new ScopeDeclarations(registry);
+  // RFC 9728 section 2: how a bearer token may be presented to the guards.
+  const bearerMethods = settings.allowQueryToken ? ['header', 'body', 'query'] : ['header', 'body'];
+  const protectedResources = new ProtectedResources(options.issuer, bearerMethods, settings.resourceMetadata);
+  protectedResources.add(settings.resource);
   const guardContext: GuardContext = {
     verifyAccessToken:
       settings.introspection !== null
@@ -112,12 +121,16 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     allowQueryToken: settings.allowQueryToken,
     enforceSecure: settings.enforceSecure,
     realm: settings.realm,
+    resources: protectedResources,
+    defaultResource: settings.resource,
+    registerResource: (resource) => server?.registerResource(resource),
   };
 
   const declaredScopes = (): DeclaredScope[] => declarations.list();
+  const listResources = (): string[] => protectedResources.list();
   const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>(
     server === null
-      ? remoteDecorator(registry, paths, declaredScopes)
+      ? remoteDecorator(registry, paths, declaredScopes, listResources)
       : {
           server,
           scopes: registry,
@@ -129,6 +142,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           issueTokens: (input) => server.issueTokens(input),
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
           declaredScopes,
+          protectedResources: listResources,
         },
   );
   // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
@@ -140,6 +154,13 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   fastify.addHook('onReady', async function checkDeclaredScopes() {
     declarations.check();
   });
+
+  // RFC 9728 section 3.1: at the host's root, which a plugin in a prefixed context cannot reach.
+  if (fastify.prefix === '') {
+    await fastify.register(async function portcullisResourceMetadata(root) {
+      registerResourceMetadataRoutes(root, protectedResources);
+    });
+  }
 
   if (server === null || !settings.endpoints) return;
   await fastify.register(
@@ -173,7 +194,12 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
  * guards' declarations are here, but no store, so the members that administer one throw (or
  * reject with) `FST_PORTCULLIS_NO_LOCAL_SERVER`.
  */
-function remoteDecorator(scopes: ScopeRegistry, paths: MountedPaths, declaredScopes: () => DeclaredScope[]): PortcullisDecorator {
+function remoteDecorator(
+  scopes: ScopeRegistry,
+  paths: MountedPaths,
+  declaredScopes: () => DeclaredScope[],
+  protectedResources: () => string[],
+): PortcullisDecorator {
   const refuse = (member: string) => () => Promise.reject(new NoLocalServerError(member));
   return {
     get server(): never {
@@ -187,6 +213,7 @@ function remoteDecorator(scopes: ScopeRegistry, paths: MountedPaths, declaredSco
     issueTokens: refuse('issueTokens'),
     purgeExpired: refuse('purgeExpired'),
     declaredScopes,
+    protectedResources,
   };
 }
 

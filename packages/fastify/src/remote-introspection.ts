@@ -97,7 +97,7 @@ const LATEST_DATE = 8.64e15;
  */
 function toGrant(claims: Record<string, unknown>, digest: string, time: number): TokenGrant | null {
   if (claims.active !== true) return null;
-  const { scope, client_id: clientId, sub, exp, token_type: tokenType, jti } = claims;
+  const { scope, client_id: clientId, sub, exp, token_type: tokenType, jti, aud } = claims;
   if (tokenType !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')) return null;
   if (typeof clientId !== 'string' || clientId === '') return null;
   if (exp !== undefined && (typeof exp !== 'number' || exp * 1000 <= time)) return null;
@@ -105,6 +105,8 @@ function toGrant(claims: Record<string, unknown>, digest: string, time: number):
     clientId,
     userId: typeof sub === 'string' ? sub : null,
     scope: typeof scope === 'string' ? scope.split(' ').filter((name) => name !== '') : [],
+    // RFC 7662 section 2.2: one audience as a string, several as an array.
+    audience: typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((item): item is string => typeof item === 'string') : [],
     // Without `exp` the answer holds for the cache time only.
     expiresAt: new Date(typeof exp === 'number' ? exp * 1000 : LATEST_DATE),
     tokenId: typeof jti === 'string' ? jti : digest,

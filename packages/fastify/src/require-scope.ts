@@ -2,16 +2,19 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import {
   invalidRequest,
   insufficientScope,
+  isAudienceOf,
   OAuthError,
+  otherAudienceError,
   toOAuthError,
 } from '@portcullis/core';
 import { isScopeToken, type ScopeRegistry } from '@portcullis/scopes';
 import type { ScopeDeclarations } from './declared-scopes.js';
 import { InvalidScopeError } from './errors.js';
+import type { ProtectedResources } from './protected-resources.js';
 import type { AccessTokenCheck } from './remote-introspection.js';
 import { isFormRequest, sendOAuthError } from './request-adapter.js';
 import { deriveAutoScope } from './scope-auto.js';
-import type { RequestAuth, RequestVerifier, RequireScope, RequireScopeOptions, ScopeGuard, ScopedRoute } from './types.js';
+import type { GuardOptions, RequestAuth, RequestVerifier, RequireScope, RequireScopeOptions, ScopeGuard, ScopedRoute } from './types.js';
 
 /** What every guard of one plugin instance shares. Built once at registration. */
 export interface GuardContext {
@@ -23,6 +26,12 @@ export interface GuardContext {
   allowQueryToken: boolean;
   enforceSecure: boolean;
   realm: string;
+  /** The resources the guards protect, and their metadata documents (RFC 9728). */
+  resources: ProtectedResources;
+  /** The resource of a guard that names none: the plugin's `resource` option. */
+  defaultResource: string;
+  /** Tells the local authorization server about a guard's resource, so it issues tokens for it. */
+  registerResource: (resource: string) => void;
 }
 
 const kGuardSpec = Symbol('portcullis.requireScope');
@@ -30,36 +39,58 @@ const kGuardSpec = Symbol('portcullis.requireScope');
 interface GuardSpec {
   scopes: readonly string[];
   auto: RequireScopeOptions | null;
+  resource: string;
+}
+
+/** What every challenge of one guard names besides the error: the scope it needs and its metadata. */
+interface ChallengeParts {
+  realm: string;
+  /** The scopes the guard needs, space-separated; undefined when it needs none. */
+  scope: string | undefined;
+  /** RFC 9728 section 5.1: the URL of the protected resource's metadata. */
+  resourceMetadata: string;
 }
 
 type TaggedGuard = ScopeGuard & { [kGuardSpec]?: GuardSpec };
 
-/** `Bearer realm="..."` with RFC 6750 section 3 error attributes. */
-export function formatBearerChallenge(realm: string, error?: OAuthError): string {
+/**
+ * `Bearer realm="..."` with RFC 6750 section 3 error attributes, the `scope` the resource needs
+ * (the error's own, else `options.scope`) and RFC 9728 section 5.1's `resource_metadata`.
+ */
+export function formatBearerChallenge(
+  realm: string,
+  error?: OAuthError,
+  options: { scope?: string | undefined; resourceMetadata?: string | undefined } = {},
+): string {
   let challenge = `Bearer realm="${realm}"`;
-  if (error === undefined) return challenge;
-  challenge += `, error="${error.error}"`;
-  // Descriptions are the server's own words; quotes and backslashes are dropped to keep the quoted-string valid.
-  if (error.description !== undefined) challenge += `, error_description="${error.description.replace(/["\\]/g, '')}"`;
-  if (error.scope !== undefined) challenge += `, scope="${error.scope}"`;
+  if (error !== undefined) {
+    challenge += `, error="${error.error}"`;
+    // Descriptions are the server's own words; quotes and backslashes are dropped to keep the quoted-string valid.
+    if (error.description !== undefined) challenge += `, error_description="${error.description.replace(/["\\]/g, '')}"`;
+  }
+  const scope = error?.scope ?? options.scope;
+  if (scope !== undefined && scope !== '') challenge += `, scope="${scope}"`;
+  if (options.resourceMetadata !== undefined) challenge += `, resource_metadata="${options.resourceMetadata.replace(/["\\]/g, '')}"`;
   return challenge;
 }
 
-/** The error with a `WWW-Authenticate` challenge, when it needs one and the core did not add it. */
-function withChallenge(error: OAuthError, realm: string): OAuthError {
+/**
+ * The error with the guard's `WWW-Authenticate` challenge, replacing any the core built: every
+ * 400, 401 and 403 of a guard names the scope it needs and where its metadata is (RFC 9728
+ * section 5.1), which only the guard knows.
+ */
+function withChallenge(error: OAuthError, parts: ChallengeParts): OAuthError {
   if (error.status !== 400 && error.status !== 401 && error.status !== 403) return error;
-  if (Object.keys(error.headers).some((name) => name.toLowerCase() === 'www-authenticate')) return error;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(error.headers)) if (name.toLowerCase() !== 'www-authenticate') headers[name] = value;
+  headers['www-authenticate'] = formatBearerChallenge(parts.realm, error, parts);
   return new OAuthError(error.error, {
     status: error.status,
     ...(error.description === undefined ? {} : { description: error.description }),
     ...(error.uri === undefined ? {} : { uri: error.uri }),
     ...(error.scope === undefined ? {} : { scope: error.scope }),
-    headers: { ...error.headers, 'www-authenticate': formatBearerChallenge(realm, error) },
+    headers,
   });
-}
-
-function challengeError(realm: string, build: () => OAuthError): OAuthError {
-  return withChallenge(build(), realm);
 }
 
 /** The mask of the scopes, or null while one of them is not defined in the registry. */
@@ -80,34 +111,31 @@ function maskOfGranted(registry: ScopeRegistry, scopes: readonly string[]): bigi
   return mask;
 }
 
-/** Errors that do not depend on the request, built once per plugin instance. */
-interface SharedErrors {
+/** A guard's errors that do not depend on the request, built once per guard. */
+interface GuardErrors {
+  parts: ChallengeParts;
   missing: string;
   insecure: OAuthError;
   ambiguous: OAuthError;
   mixed: OAuthError;
   malformed: OAuthError;
+  /** A token issued for another resource (RFC 8707): it must not open this one. */
+  otherAudience: OAuthError;
 }
 
-const sharedErrors = new WeakMap<GuardContext, SharedErrors>();
-
-function getSharedErrors(context: GuardContext): SharedErrors {
-  let errors = sharedErrors.get(context);
-  if (errors === undefined) {
-    errors = {
-      missing: formatBearerChallenge(context.realm),
-      insecure: challengeError(context.realm, () => invalidRequest('Protected resources are served over HTTPS only.')),
-      ambiguous: challengeError(context.realm, () =>
-        invalidRequest('The request carries an access token in more than one way; use exactly one.'),
-      ),
-      mixed: challengeError(context.realm, () =>
-        invalidRequest('The request carries a bearer token and another credential (an OAuth 1.0a signature); use one.'),
-      ),
-      malformed: challengeError(context.realm, () => invalidRequest('The access token parameter is malformed.')),
-    };
-    sharedErrors.set(context, errors);
-  }
-  return errors;
+function createGuardErrors(parts: ChallengeParts): GuardErrors {
+  return {
+    parts,
+    missing: formatBearerChallenge(parts.realm, undefined, parts),
+    insecure: withChallenge(invalidRequest('Protected resources are served over HTTPS only.'), parts),
+    ambiguous: withChallenge(invalidRequest('The request carries an access token in more than one way; use exactly one.'), parts),
+    mixed: withChallenge(
+      invalidRequest('The request carries a bearer token and another credential (an OAuth 1.0a signature); use one.'),
+      parts,
+    ),
+    malformed: withChallenge(invalidRequest('The access token parameter is malformed.'), parts),
+    otherAudience: withChallenge(otherAudienceError(), parts),
+  };
 }
 
 /** The credentials of an `Authorization: Bearer` header, or undefined for another scheme. */
@@ -131,10 +159,11 @@ function readBearer(authorization: string): string | undefined {
  */
 async function authenticate(
   context: GuardContext,
-  errors: SharedErrors,
+  errors: GuardErrors,
   request: FastifyRequest,
   reply: FastifyReply,
   required: readonly string[],
+  resource: string,
 ): Promise<RequestAuth | null> {
   if (context.enforceSecure && request.protocol !== 'https') {
     sendOAuthError(reply, errors.insecure);
@@ -198,15 +227,20 @@ async function authenticate(
   }
   try {
     const grant = await context.verifyAccessToken(token);
+    if (!isAudienceOf(grant.audience, resource)) {
+      sendOAuthError(reply, errors.otherAudience);
+      return null;
+    }
     return {
       protocol: 'oauth2',
       clientId: grant.clientId,
       userId: grant.userId,
       scope: grant.scope,
+      audience: grant.audience,
       tokenId: grant.tokenId,
     };
   } catch (error) {
-    sendFailure(context, request, reply, error);
+    sendFailure(errors.parts, request, reply, error);
     return null;
   }
 }
@@ -216,24 +250,30 @@ function carriesOtherCredential(context: GuardContext, request: FastifyRequest):
   return false;
 }
 
-function sendFailure(context: GuardContext, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-  const wire = withChallenge(toOAuthError(error), context.realm);
+function sendFailure(parts: ChallengeParts, request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  const wire = withChallenge(toOAuthError(error), parts);
   if (wire.status >= 500) request.log.error({ err: error }, `portcullis: ${wire.error}`);
   sendOAuthError(reply, wire);
 }
 
-/** A guard for fixed scopes. Everything but the token lookup is computed here, once. */
-function createGuard(context: GuardContext, scopes: readonly string[]): ScopeGuard {
+/**
+ * A guard for fixed scopes of one resource: a bearer token must be issued for the resource
+ * (RFC 8707) and grant the scopes. Everything but the token lookup is computed here, once.
+ */
+function createGuard(context: GuardContext, scopes: readonly string[], resource: string): ScopeGuard {
   const required = Object.freeze([...scopes]);
-  const errors = getSharedErrors(context);
   let requiredMask = maskOfDefined(context.registry, required);
   const needed = required.join(' ');
-  const insufficient = challengeError(context.realm, () =>
-    insufficientScope(`This resource needs the scope "${needed}".`, { scope: needed }),
-  );
+  const errors = createGuardErrors({
+    realm: context.realm,
+    scope: needed === '' ? undefined : needed,
+    resourceMetadata: context.resources.add(resource),
+  });
+  context.resources.declare(resource, required);
+  const insufficient = withChallenge(insufficientScope(`This resource needs the scope "${needed}".`, { scope: needed }), errors.parts);
   // An async hook that answered must return the reply, or Fastify runs the handler as well.
   return async function requireScopeGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const auth = await authenticate(context, errors, request, reply, required);
+    const auth = await authenticate(context, errors, request, reply, required, resource);
     if (auth === null) return reply;
     if (required.length > 0) {
       // A scope the registry does not define (yet) is held by no token: refuse until it is defined.
@@ -253,7 +293,7 @@ function createGuard(context: GuardContext, scopes: readonly string[]): ScopeGua
  * one guard serves every route it is attached to (a route option or an `addHook`) and no route is
  * edited to hold it.
  */
-function createAutoGuard(context: GuardContext, options: RequireScopeOptions): ScopeGuard {
+function createAutoGuard(context: GuardContext, options: RequireScopeOptions, resource: string): ScopeGuard {
   const byUrl = new Map<string, ScopeGuard>();
   return async function requireAutoScopeGuard(
     request: FastifyRequest,
@@ -273,39 +313,58 @@ function createAutoGuard(context: GuardContext, options: RequireScopeOptions): S
         // on every request of the route and answered 500 server_error, never a silent 403.
         return sendOAuthError(reply, error);
       }
-      guard = createGuard(context, [scope]);
+      guard = createGuard(context, [scope], resource);
       byUrl.set(url, guard);
     }
     return guard(request, reply);
   };
 }
 
-/** Builds `fastify.requireScope`. */
+/** The resource a guard protects: its own `resource` option, else the plugin's. */
+function resolveGuardResource(context: GuardContext, options: GuardOptions | RequireScopeOptions | undefined): string {
+  const resource = options?.resource ?? context.defaultResource;
+  context.resources.add(resource);
+  context.registerResource(resource);
+  return resource;
+}
+
+/**
+ * Builds `fastify.requireScope`: scope names, optionally followed by `{ resource }`; or a single
+ * `{ auto: true, ... }`.
+ */
 export function createRequireScope(context: GuardContext): RequireScope {
-  return function requireScope(...args: (string | RequireScopeOptions)[]): ScopeGuard {
-    const [first] = args;
-    if (first !== null && typeof first === 'object') {
-      if (args.length !== 1 || first.auto !== true) {
+  return function requireScope(...args: (string | GuardOptions | RequireScopeOptions)[]): ScopeGuard {
+    const last = args.at(-1);
+    const options = last !== null && typeof last === 'object' ? (last as GuardOptions & Partial<RequireScopeOptions>) : undefined;
+    if (options !== undefined && 'auto' in options) {
+      if (args.length !== 1 || options.auto !== true) {
         throw new InvalidScopeError('options', 'must be the only argument and have auto: true');
       }
-      for (const part of [first.app, first.view]) {
+      for (const part of [options.app, options.view]) {
         if (part !== undefined && (typeof part !== 'string' || !isScopeToken(part))) {
           throw new InvalidScopeError(JSON.stringify(part), 'is not a valid app or view name');
         }
       }
-      const guard: TaggedGuard = createAutoGuard(context, first);
-      guard[kGuardSpec] = { scopes: [], auto: { ...first } };
+      const resource = resolveGuardResource(context, options);
+      const auto = { ...options } as RequireScopeOptions;
+      const guard: TaggedGuard = createAutoGuard(context, auto, resource);
+      guard[kGuardSpec] = { scopes: [], auto, resource };
       return guard;
     }
-    for (const scope of args) {
+    if (options !== undefined && Object.keys(options).some((key) => key !== 'resource')) {
+      throw new InvalidScopeError('options', 'after the scopes take { resource } only');
+    }
+    const names = options === undefined ? args : args.slice(0, -1);
+    for (const scope of names) {
       if (typeof scope !== 'string' || !isScopeToken(scope)) {
         throw new InvalidScopeError(JSON.stringify(scope), 'is not an RFC 6749 scope-token');
       }
     }
-    const scopes = [...new Set(args as string[])];
+    const scopes = [...new Set(names as string[])];
+    const resource = resolveGuardResource(context, options);
     context.declarations.declare(scopes);
-    const guard: TaggedGuard = createGuard(context, scopes);
-    guard[kGuardSpec] = { scopes, auto: null };
+    const guard: TaggedGuard = createGuard(context, scopes, resource);
+    guard[kGuardSpec] = { scopes, auto: null, resource };
     return guard;
   };
 }
@@ -329,6 +388,7 @@ export function createRouteScopeHook(context: GuardContext): (routeOptions: Rout
         .map((method) => ({ method, url: routeOptions.url }));
       const scopes = spec.auto === null ? spec.scopes : [deriveAutoScope(routeOptions.url, spec.auto)];
       context.declarations.declare(scopes, routes);
+      context.resources.declare(spec.resource, scopes);
     }
   };
 }

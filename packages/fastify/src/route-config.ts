@@ -5,6 +5,7 @@ export type PortcullisEndpoint =
   | 'revoke'
   | 'introspect'
   | 'metadata'
+  | 'resource_metadata'
   | 'oauth1_request_token'
   | 'oauth1_authorize'
   | 'oauth1_access_token';

@@ -19,6 +19,8 @@ const authorizationParams = {
   state: single(),
   code_challenge: single(),
   code_challenge_method: single(),
+  // RFC 8707 section 2: may repeat.
+  resource: single(),
 };
 
 export const AuthorizeQuery = params(authorizationParams);
@@ -58,6 +60,7 @@ export const TokenBody = params({
   scope: single(),
   username: single(),
   password: single(),
+  resource: single(),
 });
 export type TokenBody = Static<typeof TokenBody>;
 
@@ -86,6 +89,8 @@ export const IntrospectionResponseSchema = {
     exp: {},
     iat: {},
     iss: { type: 'string' },
+    // A string or an array of strings (RFC 7662 section 2.2).
+    aud: {},
     sub: { type: 'string' },
     username: {},
   },

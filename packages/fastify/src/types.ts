@@ -18,6 +18,8 @@ export interface RequestAuth {
   userId: string | null;
   /** The scopes the token grants. */
   scope: string[];
+  /** The resources a bearer token was issued for (RFC 8707); empty for OAuth 1.0a. */
+  audience: string[];
   /** The id of the token record (not the token). */
   tokenId: string;
 }
@@ -59,7 +61,17 @@ export interface DeclaredScope {
   routes: ScopedRoute[];
 }
 
-export interface RequireScopeOptions {
+/** What may follow the scope names of `requireScope`. */
+export interface GuardOptions {
+  /**
+   * The resource identifier (RFC 8707) the route belongs to, e.g. `https://example.com/mcp`: only
+   * bearer tokens issued for it pass, and its metadata (RFC 9728) is served. Default: the
+   * plugin's `resource` option.
+   */
+  resource?: string;
+}
+
+export interface RequireScopeOptions extends GuardOptions {
   /** Derive the scope from the route URL: `/api/polls/:id/results` needs `polls:results`. */
   auto: true;
   /** The application part of the derived scope, instead of the first static URL segment. */
@@ -74,6 +86,8 @@ export type ScopeGuard = (request: FastifyRequest, reply: FastifyReply) => Promi
 export interface RequireScope {
   /** Every named scope is required; with none, any valid token passes. */
   (...scopes: string[]): ScopeGuard;
+  /** The same, for the routes of one resource (RFC 8707): `requireScope('read', { resource })`. */
+  (...args: [...scopes: string[], options: GuardOptions]): ScopeGuard;
   (options: RequireScopeOptions): ScopeGuard;
 }
 
@@ -132,6 +146,8 @@ export interface PortcullisDecorator {
   readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;
   /** Every scope any `requireScope` declared, sorted by name, with the routes it guards. */
   readonly declaredScopes: () => DeclaredScope[];
+  /** The resource identifiers the guards protect (RFC 8707), the plugin's `resource` first. */
+  readonly protectedResources: () => string[];
 }
 
 declare module 'fastify' {

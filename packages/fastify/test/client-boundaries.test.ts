@@ -191,7 +191,7 @@ async function runBoundaries(t: Test, database: TestDatabase): Promise<void> {
     await database.storage.createClient({
       id: `public-password-${database.dialect}`, name: 'Public password', type: 'public', secretDigest: null, redirectUris: [],
       scopes: ['read'], grantTypes: ['password'], responseTypes: [], ownerId: null, oauth1Enabled: false,
-      oauth1SecretEncrypted: null, rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+      oauth1SecretEncrypted: null, rsaPublicKey: null, resources: null, disabled: false, createdAt: at, updatedAt: at,
     });
     const before = await countRows(db);
     const refused = await post(app, '/oauth/token', {

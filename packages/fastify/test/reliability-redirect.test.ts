@@ -207,6 +207,7 @@ for (const session of ['fastify-session', 'plain'] as const satisfies readonly S
             state: 'st',
             codeChallenge: createPkce().challenge,
             codeChallengeMethod: 'S256',
+            resource: [],
           };
           const kept = await app.inject({ method: 'POST', url: '/test/pending', headers: { cookie: jar.header() }, payload: { request: pending } });
           t.equal(kept.statusCode, 200);

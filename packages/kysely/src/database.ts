@@ -27,6 +27,8 @@ export interface ClientsTable {
   /** JSON array of strings. */
   redirect_uris: string;
   scopes: string;
+  /** JSON array of resource identifiers, or null for any. */
+  resources: string | null;
   grant_types: string;
   response_types: string;
   owner_id: string | null;
@@ -52,6 +54,8 @@ export interface AuthorizationCodesTable {
   scope: string;
   code_challenge: string | null;
   code_challenge_method: string | null;
+  /** JSON array of resource identifiers. */
+  audience: string;
   family_id: string;
   issued_at: Millis;
   expires_at: Millis;
@@ -64,6 +68,7 @@ export interface AccessTokensTable {
   client_id: string;
   user_id: string | null;
   scope: string;
+  audience: string;
   family_id: string;
   issued_at: Millis;
   expires_at: Millis;
@@ -76,6 +81,7 @@ export interface RefreshTokensTable {
   client_id: string;
   user_id: string | null;
   scope: string;
+  audience: string;
   family_id: string;
   issued_at: Millis;
   expires_at: Millis;

@@ -664,6 +664,7 @@ function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
   if (update.secretDigest !== undefined) set.secret_digest = update.secretDigest;
   if (update.redirectUris !== undefined) set.redirect_uris = toList(update.redirectUris);
   if (update.scopes !== undefined) set.scopes = toList(update.scopes);
+  if (update.resources !== undefined) set.resources = update.resources === null ? null : toList(update.resources);
   if (update.grantTypes !== undefined) set.grant_types = toList(update.grantTypes);
   if (update.responseTypes !== undefined) set.response_types = toList(update.responseTypes);
   if (update.ownerId !== undefined) set.owner_id = update.ownerId;

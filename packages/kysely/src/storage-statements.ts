@@ -33,14 +33,15 @@ export const COLUMNS = {
     'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at',
   ]),
   portcullis_authorization_codes: columnsOf<NewAuthorizationCodeRow>()([
-    'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method',
+    'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method', 'audience',
     'family_id', 'issued_at', 'expires_at', 'consumed_at',
   ]),
   portcullis_access_tokens: columnsOf<NewAccessTokenRow>()([
-    'id', 'digest', 'client_id', 'user_id', 'scope', 'family_id', 'issued_at', 'expires_at', 'revoked_at',
+    'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'revoked_at',
   ]),
   portcullis_refresh_tokens: columnsOf<NewRefreshTokenRow>()([
-    'id', 'digest', 'client_id', 'user_id', 'scope', 'family_id', 'issued_at', 'expires_at', 'consumed_at', 'revoked_at',
+    'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
+    'revoked_at',
   ]),
   portcullis_oauth1_request_tokens: columnsOf<NewOAuth1RequestTokenRow>()([
     'id', 'token', 'secret_encrypted', 'client_id', 'callback', 'scope', 'user_id', 'verifier_digest', 'issued_at',

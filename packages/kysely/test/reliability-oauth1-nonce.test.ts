@@ -23,7 +23,7 @@ async function runNonceRace(t: Test, db: Kysely<Database>): Promise<void> {
   await storage.createClient({
     id: 'consumer', name: 'Consumer', type: 'confidential', secretDigest: null, redirectUris: [], scopes: ['read'],
     grantTypes: ['authorization_code'], responseTypes: ['code'], ownerId: null, oauth1Enabled: true,
-    oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, disabled: false, createdAt: at, updatedAt: at,
+    oauth1SecretEncrypted: box.encrypt('consumer-secret'), rsaPublicKey: null, resources: null, disabled: false, createdAt: at, updatedAt: at,
   });
   await storage.saveOAuth1AccessToken({
     id: 'tok-1', token: 'access-token-1', secretEncrypted: box.encrypt('token-secret'), clientId: 'consumer', userId: 'alice',

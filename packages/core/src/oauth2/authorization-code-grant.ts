@@ -7,6 +7,7 @@ import type { RequestParameters } from './parameters.js';
 import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { requiresPkce } from './profile.js';
 import { matchesRedirectUri } from './redirect-uri.js';
+import { narrowAudience, readResourceParameters } from './resource-indicators.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
@@ -29,6 +30,7 @@ export async function exchangeAuthorizationCode(
 ): Promise<IssuedTokens> {
   const code = params.require('code');
   const redirectUri = params.get('redirect_uri');
+  const requestedResources = readResourceParameters(params);
   const verifier = params.get('code_verifier');
   if (verifier !== undefined && !isValidCodeVerifier(verifier)) {
     throw invalidRequest('The code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~".');
@@ -50,6 +52,9 @@ export async function exchangeAuthorizationCode(
     throw invalidGrant('The authorization code was already used.');
   };
   if (record.consumedAt !== null) return replayed();
+  // RFC 8707 section 2.2: the token may be for fewer of the granted resources, never more. A
+  // refusal here spends nothing: the code stays good for a request that asks within the grant.
+  const audience = narrowAudience(context, client, record.audience, requestedResources);
 
   const refusal = checkRedemption(context, client, record, redirectUri, verifier, now);
   if (refusal !== null) {
@@ -61,6 +66,8 @@ export async function exchangeAuthorizationCode(
     clientId: client.id,
     userId: record.userId,
     scope: record.scope,
+    audience,
+    refreshAudience: record.audience,
     familyId: record.familyId,
     withRefreshToken,
   };

@@ -16,10 +16,14 @@ import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { profileRefusal, requiresPkce } from './profile.js';
 import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
+import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
 
 type ResponseMode = 'query' | 'fragment';
+
+/** RFC 8707 section 2: `resource` is the one authorization parameter that may repeat. */
+const REPEATABLE = ['resource'];
 
 /** Where errors go once the client and its redirect URI are trusted. */
 interface RedirectTarget {
@@ -109,14 +113,14 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
 
     // A repeated client_id or redirect_uri throws here, before any redirect: neither can be trusted.
     const { client, redirectUri } = await findClientAndRedirectUri(context, params.get('client_id'), params.get('redirect_uri'));
-    const repeated = params.repeated();
+    const repeated = params.repeated(REPEATABLE);
     const rawResponseType = repeated.includes('response_type') ? undefined : params.get('response_type');
     target = createRedirectTarget(
       redirectUri,
       rawResponseType === 'token' ? 'fragment' : 'query',
       repeated.includes('state') ? null : (params.get('state') ?? null),
     );
-    params.assertNoRepeats();
+    params.assertNoRepeats(REPEATABLE);
 
     const responseType = params.require('response_type');
     if (responseType !== 'code' && responseType !== 'token') {
@@ -124,6 +128,8 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     }
     assertClientMayUse(context, client, responseType);
     const scope = resolveRequestedScope(context, client, params.get('scope'));
+    const resource = readResourceParameters(params);
+    resolveAudience(context, client, resource);
 
     let codeChallenge: string | null = null;
     let codeChallengeMethod: 'S256' | 'plain' | null = null;
@@ -142,6 +148,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
         state: target.state,
         codeChallenge,
         codeChallengeMethod,
+        resource,
       },
     };
   } catch (thrown) {
@@ -221,6 +228,9 @@ export async function completeAuthorization(
     if (!grantsScope(context.scopes, scope, client.scopes)) {
       throw invalidScope('The scope exceeds what the client may be granted.');
     }
+    // Checked again: the client's resources or the server's may have changed during consent.
+    if (!Array.isArray(request.resource)) throw invalidRequest('The pending authorization request is incomplete; start again.');
+    const audience = resolveAudience(context, client, request.resource);
     const now = context.now();
     const iss = context.options.issuer;
 
@@ -229,6 +239,7 @@ export async function completeAuthorization(
         clientId: client.id,
         userId: decision.userId,
         scope,
+        audience,
         withRefreshToken: false,
       });
       return {
@@ -258,6 +269,7 @@ export async function completeAuthorization(
       scope,
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallenge === null ? null : request.codeChallengeMethod,
+      audience,
       familyId: idFromRandom(ids.subarray(ID_RANDOM_BYTES), now.getTime()),
       issuedAt: now,
       expiresAt: new Date(now.getTime() + authorizationCodeTtl * 1000),

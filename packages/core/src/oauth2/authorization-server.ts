@@ -3,7 +3,7 @@ import { completeAuthorization, validateAuthorizationRequest } from './authoriza
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
 import { buildMetadata, createMetadataResponse } from './metadata.js';
-import { resolveOptions } from './options.js';
+import { checkResource, resolveOptions } from './options.js';
 import { registerClient } from './register-client.js';
 import { createAccessTokenVerifier } from './resource.js';
 import { handleRevocationRequest } from './revocation.js';
@@ -29,6 +29,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     // A copy each time: an adapter serialising or decorating the body cannot change the next one.
     getMetadata: () => createMetadataResponse(structuredClone(metadata)),
     verifyAccessToken,
+    resources: () => [...context.resources].sort(),
+    registerResource: (resource) => {
+      context.resources.add(checkResource('registerResource', resource));
+    },
     registerClient: (input) => registerClient(context, input),
     issueTokens: (input) => issueTokensByHand(context, input),
     // Every credential of the grant at once, the codes and authorized request tokens not yet

@@ -3,6 +3,7 @@ import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
+import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
 
@@ -19,10 +20,12 @@ export async function exchangeClientCredentials(
     throw unauthorizedClient('The client_credentials grant is for confidential clients only.');
   }
   const scope = resolveRequestedScope(context, client, params.get('scope'));
+  const audience = resolveAudience(context, client, readResourceParameters(params));
   return issueTokenSet(context, {
     clientId: client.id,
     userId: null,
     scope,
+    audience,
     withRefreshToken: false,
   });
 }

@@ -12,3 +12,4 @@ export { parseBasicCredentials, CLIENT_AUTHENTICATION_METHODS, type ClientAuthen
 export { GRANT_TYPES, DEFAULT_GRANT_TYPES, deriveResponseTypes } from './register-client.js';
 export { NO_STORE_HEADERS } from './responses.js';
 export type { IntrospectionResponse } from './introspection.js';
+export { isResourceIndicator, isAudienceOf, otherAudienceError } from './resource-indicators.js';

@@ -19,6 +19,8 @@ export interface IntrospectionResponse {
   iat?: number;
   sub?: string;
   iss?: string;
+  /** RFC 7662 section 2.2: the resources the token is for, one as a string, several as an array. */
+  aud?: string | string[];
 }
 
 /**
@@ -54,6 +56,7 @@ export async function handleIntrospectionRequest(context: ServerContext, request
       iat: Math.floor(record.issuedAt.getTime() / 1000),
       iss: context.options.issuer,
     };
+    if (record.audience.length > 0) body.aud = record.audience.length === 1 ? record.audience[0]! : [...record.audience];
     if (record.userId !== null) {
       body.sub = record.userId;
       const username = context.findUsername === undefined ? null : await context.findUsername(record.userId);
@@ -72,6 +75,7 @@ function publicFacts({ kind, record }: FoundToken): IntrospectedToken {
     clientId: record.clientId,
     userId: record.userId,
     scope: [...record.scope],
+    audience: [...record.audience],
     issuedAt: new Date(record.issuedAt),
     expiresAt: new Date(record.expiresAt),
   };

@@ -1,5 +1,6 @@
-import { invalidClient, invalidRequest } from '../errors.js';
-import type { IssuedTokens } from '../server-types.js';
+import { invalidClient, invalidRequest, invalidTarget } from '../errors.js';
+import type { IssuedTokens, IssueTokensInput } from '../server-types.js';
+import { isResourceIndicator, resolveAudience } from './resource-indicators.js';
 import type { ServerContext } from './options.js';
 import { grantsScope, parseRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
@@ -10,7 +11,7 @@ import { issueTokenSet } from './token-issuer.js';
  */
 export async function issueTokensByHand(
   context: ServerContext,
-  input: { clientId: string; userId: string | null; scope?: string[]; withRefreshToken?: boolean },
+  input: IssueTokensInput,
 ): Promise<IssuedTokens> {
   const client = await context.options.storage.findClient(input.clientId);
   if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
@@ -19,12 +20,18 @@ export async function issueTokensByHand(
       ? client.scopes.filter((name) => context.scopes.has(name))
       : parseRequestedScope(context.scopes, input.scope.join(' '));
   if (!grantsScope(context.scopes, scope, client.scopes)) throw invalidRequest('The scope exceeds what the client may be granted.');
+  if (input.resource !== undefined && !Array.isArray(input.resource)) throw invalidRequest('The resource must be a list of resource identifiers.');
+  for (const resource of input.resource ?? []) {
+    if (!isResourceIndicator(resource)) throw invalidTarget('A resource must be an absolute URI without a fragment (RFC 8707 section 2).');
+  }
+  const audience = resolveAudience(context, client, [...new Set(input.resource ?? [])]);
   const withRefreshToken = input.withRefreshToken ?? false;
   if (withRefreshToken && input.userId === null) throw invalidRequest('A refresh token needs a user.');
   return issueTokenSet(context, {
     clientId: client.id,
     userId: input.userId,
     scope,
+    audience,
     withRefreshToken,
   });
 }

@@ -1,5 +1,6 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
+import { isResourceIndicator } from './resource-indicators.js';
 import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
@@ -32,6 +33,8 @@ export interface ServerContext {
   readonly secretBox: SecretBox | null;
   /** How requested redirect URIs match registered ones beyond exact equality. */
   readonly redirectMatching: RedirectMatching;
+  /** The resource identifiers (RFC 8707) tokens may be issued for; grows with `registerResource`. */
+  readonly resources: Set<string>;
   /** The realm of `WWW-Authenticate` challenges. */
   readonly realm: string;
   readonly now: () => Date;
@@ -79,6 +82,13 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   if (input.introspectionPolicy !== undefined && typeof input.introspectionPolicy !== 'function') {
     throw new TypeError('options.introspectionPolicy must be a function (client, token) => boolean');
   }
+  const resources = new Set<string>();
+  for (const [name, list] of [['resources', input.resources], ['defaultAudience', input.defaultAudience]] as const) {
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw new TypeError(`options.${name} must be an array of resource identifiers`);
+    for (const resource of list) resources.add(checkResource(`options.${name}`, resource));
+  }
+  const defaultAudience = [...new Set(input.defaultAudience ?? [])];
   const entropy = input.entropy ?? systemEntropy;
   let secretBox: SecretBox | null = null;
   if (input.secretKey !== undefined) {
@@ -104,6 +114,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     allowPlainPkce: input.allowPlainPkce ?? false,
     allowLocalhostAnyPort: input.allowLocalhostAnyPort ?? false,
     defaultScopes: Object.freeze(defaultScopes) as string[],
+    defaultAudience: Object.freeze(defaultAudience) as string[],
     clock,
     entropy,
   });
@@ -117,6 +128,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     introspectionPolicy: input.introspectionPolicy ?? admitNoOtherClient,
     secretBox,
     redirectMatching: Object.freeze({ localhostAnyPort: options.allowLocalhostAnyPort }),
+    resources,
     realm: input.issuer,
     now: clock,
     async purgeExpiredLazily() {
@@ -135,8 +147,16 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   };
 }
 
-/** Tokens carry no audience yet: no client but the token's own learns about it. */
+/** No client but the token's own learns about it unless the application says otherwise. */
 const admitNoOtherClient: IntrospectionPolicy = () => false;
+
+/** A resource identifier as RFC 8707 section 2 defines it, or a TypeError naming where it came from. */
+export function checkResource(where: string, resource: unknown): string {
+  if (!isResourceIndicator(resource)) {
+    throw new TypeError(`${where}: ${JSON.stringify(resource)} is not a resource identifier (an absolute URI without a fragment)`);
+  }
+  return resource;
+}
 
 function checkTtl(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -33,16 +33,21 @@ export class RequestParameters {
     return new RequestParameters(values);
   }
 
-  /** The names of the parameters sent more than once. */
-  repeated(): string[] {
+  /** The names of the parameters sent more than once, but for those `repeatable` names. */
+  repeated(repeatable: readonly string[] = []): string[] {
     const names: string[] = [];
-    for (const [name, value] of this.#values) if (typeof value !== 'string' && value.length > 1) names.push(name);
+    for (const [name, value] of this.#values) {
+      if (typeof value !== 'string' && value.length > 1 && !repeatable.includes(name)) names.push(name);
+    }
     return names;
   }
 
-  /** Throws invalid_request when any parameter is repeated. */
-  assertNoRepeats(): void {
-    const names = this.repeated();
+  /**
+   * Throws invalid_request when any parameter is repeated, but for those `repeatable` names
+   * (RFC 8707 section 2: `resource` may be sent more than once).
+   */
+  assertNoRepeats(repeatable: readonly string[] = []): void {
+    const names = this.repeated(repeatable);
     if (names.length > 0) throw invalidRequest(`The ${names.join(', ')} parameter must not be repeated.`);
   }
 
@@ -62,6 +67,13 @@ export class RequestParameters {
       value = entry[0];
     }
     return value === '' ? undefined : value;
+  }
+
+  /** Every value sent for a repeatable parameter, empty ones left out. */
+  getAll(name: string): string[] {
+    const entry = this.#values.get(name);
+    if (entry === undefined) return [];
+    return (typeof entry === 'string' ? [entry] : [...entry]).filter((value) => value !== '');
   }
 
   /** The value; throws invalid_request when missing. */

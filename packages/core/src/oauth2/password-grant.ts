@@ -3,12 +3,13 @@ import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
+import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.3, for the clients that enable it, through the application's `verifyUser`.
- * The scope is checked before the password, so a bad request costs no password hashing.
+ * The scope and resources are checked before the password, so a bad request costs no password hashing.
  */
 export async function exchangePassword(
   context: ServerContext,
@@ -18,6 +19,7 @@ export async function exchangePassword(
   const username = params.require('username');
   const password = params.require('password');
   const scope = resolveRequestedScope(context, client, params.get('scope'));
+  const audience = resolveAudience(context, client, readResourceParameters(params));
   const verifyUser = context.verifyUser;
   if (verifyUser === undefined) throw invalidGrant('The password grant is not available.');
   const user = await verifyUser(username, password);
@@ -26,6 +28,7 @@ export async function exchangePassword(
     clientId: client.id,
     userId: user.id,
     scope,
+    audience,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   });
 }

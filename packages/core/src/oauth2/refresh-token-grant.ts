@@ -5,6 +5,7 @@ import type { ClientRecord, RefreshTokenRecord } from '../storage/records.js';
 import type { AuthenticatedClient } from './client-authentication.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
+import { narrowAudience, readResourceParameters } from './resource-indicators.js';
 import { narrowScope, parseRequestedScope } from './scope-policy.js';
 import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
@@ -26,6 +27,7 @@ export async function exchangeRefreshToken(
   const token = params.require('refresh_token');
   const scopeParameter = params.get('scope');
   const requestedScope = scopeParameter === undefined ? [] : parseRequestedScope(context.scopes, scopeParameter);
+  const requestedResources = readResourceParameters(params);
   const { storage } = context.options;
   const now = context.now();
   const digest = tokenDigest(token);
@@ -39,9 +41,21 @@ export async function exchangeRefreshToken(
     throw refusal.error;
   }
   const scope = requestedScope.length === 0 ? record.scope : narrowScope(context, record.scope, requestedScope);
+  // RFC 8707 section 2.2: the new access token keeps or narrows the grant's audience; the new
+  // refresh token keeps the grant's whole, as it keeps its scope.
+  const audience = narrowAudience(context, client, record.audience, requestedResources);
   const minted = mintTokens(
     context,
-    { clientId: client.id, userId: record.userId, scope, refreshScope: record.scope, familyId: record.familyId, withRefreshToken: true },
+    {
+      clientId: client.id,
+      userId: record.userId,
+      scope,
+      refreshScope: record.scope,
+      audience,
+      refreshAudience: record.audience,
+      familyId: record.familyId,
+      withRefreshToken: true,
+    },
     now,
   );
   if (minted.refresh === null) throw new Error('a rotation must mint a refresh token');

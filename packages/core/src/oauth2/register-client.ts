@@ -5,6 +5,7 @@ import type { ClientRecord, ClientType, GrantType, ResponseType } from '../stora
 import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri } from './redirect-uri.js';
+import { isResourceIndicator } from './resource-indicators.js';
 
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
 
@@ -68,6 +69,15 @@ export async function registerClient(context: ServerContext, input: RegisterClie
     throw invalidRequest(`The scope registry does not define ${unknownScopes.map((scope) => JSON.stringify(scope)).join(', ')}; known scopes: ${known}.`);
   }
 
+  // Not checked against the server's resources: guards may register theirs after the client.
+  const resources = input.resources === undefined || input.resources === null ? null : input.resources;
+  if (resources !== null) {
+    if (!Array.isArray(resources)) throw invalidRequest('The resources must be a list of resource identifiers, or null for any.');
+    for (const resource of resources) {
+      if (!isResourceIndicator(resource)) throw invalidRequest(`The resource ${JSON.stringify(resource)} is not an absolute URI without a fragment.`);
+    }
+  }
+
   const oauth1Enabled = input.oauth1Enabled ?? false;
   if (oauth1Enabled) {
     if (secretBox === null) {
@@ -97,6 +107,7 @@ export async function registerClient(context: ServerContext, input: RegisterClie
     secretDigest: clientSecret === null ? null : digestSecret(clientSecret),
     redirectUris,
     scopes: clientScopes,
+    resources: resources === null ? null : [...new Set(resources)],
     grantTypes,
     responseTypes: deriveResponseTypes(grantTypes),
     ownerId: input.ownerId ?? null,

@@ -3,6 +3,7 @@ import { tokenDigest } from '../crypto.js';
 import { OAuthError, toErrorDescription } from '../errors.js';
 import type { TokenGrant } from '../server-types.js';
 import type { ServerContext } from './options.js';
+import { isAudienceOf, otherAudienceError } from './resource-indicators.js';
 import { maskOfKnown } from './scope-policy.js';
 
 /** RFC 6750 section 3: quoted-string values must not carry a quote or a backslash. */
@@ -42,7 +43,7 @@ export function createAccessTokenVerifier(context: ServerContext) {
     return entry;
   };
 
-  return async function verifyAccessToken(token: string, requiredScope?: readonly string[]): Promise<TokenGrant> {
+  return async function verifyAccessToken(token: string, requiredScope?: readonly string[], resource?: string): Promise<TokenGrant> {
     if (typeof token !== 'string' || token === '') throw createBearerError(context, 'invalid_token', 'The access token is missing.');
     const record = await context.options.storage.findAccessToken(tokenDigest(token));
     const now = context.now();
@@ -51,6 +52,9 @@ export function createAccessTokenVerifier(context: ServerContext) {
     if (record.expiresAt.getTime() <= now.getTime()) {
       await context.purgeExpiredLazily();
       throw createBearerError(context, 'invalid_token', 'The access token has expired.');
+    }
+    if (resource !== undefined && !isAudienceOf(record.audience, resource)) {
+      throw createBearerError(context, 'invalid_token', otherAudienceError().description!);
     }
     if (requiredScope !== undefined && requiredScope.length > 0) {
       const required = maskOfRequired(requiredScope);
@@ -63,6 +67,7 @@ export function createAccessTokenVerifier(context: ServerContext) {
       clientId: record.clientId,
       userId: record.userId,
       scope: record.scope,
+      audience: record.audience,
       expiresAt: record.expiresAt,
       tokenId: record.id,
     };

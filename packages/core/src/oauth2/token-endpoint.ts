@@ -25,7 +25,8 @@ const GRANT_HANDLERS: ReadonlyMap<string, { grantType: GrantType; handle: GrantH
 /** `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6, answered as section 5.1 or 5.2. */
 export async function handleTokenRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
   try {
-    const params = readFormParameters(context, request, 'token');
+    // RFC 8707 section 2: a token request may name several resources.
+    const params = readFormParameters(context, request, 'token', ['resource']);
     const grantType = params.require('grant_type');
     const grant = GRANT_HANDLERS.get(grantType);
     // The password grant exists only when the application can check passwords, which the OAuth

@@ -7,6 +7,8 @@ export interface TokenIssuance {
   clientId: string;
   userId: string | null;
   scope: string[];
+  /** The resources the access token is for (RFC 8707). */
+  audience: string[];
   /** The grant the tokens belong to: a replayed code or refresh token revokes the whole family. */
   familyId: string;
   withRefreshToken: boolean;
@@ -15,6 +17,8 @@ export interface TokenIssuance {
    * a rotated refresh token's scope identical to the old one even when the access token narrows.
    */
   refreshScope?: string[];
+  /** The refresh token's audience when the access token was narrowed: the grant's, kept whole. */
+  refreshAudience?: string[];
 }
 
 /** New tokens in clear (shown once) and the records that keep only their digests. */
@@ -73,6 +77,7 @@ export function mintTokens(
     clientId: issuance.clientId,
     userId: issuance.userId,
     scope: [...issuance.scope],
+    audience: [...issuance.audience],
     familyId: issuance.familyId,
     issuedAt: now,
     expiresAt: accessToken.expiresAt,
@@ -90,6 +95,7 @@ export function mintTokens(
           clientId: issuance.clientId,
           userId: issuance.userId,
           scope: [...(issuance.refreshScope ?? issuance.scope)],
+          audience: [...(issuance.refreshAudience ?? issuance.audience)],
           familyId: issuance.familyId,
           issuedAt: now,
           expiresAt: refreshToken.expiresAt,

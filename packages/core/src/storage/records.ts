@@ -19,6 +19,11 @@ export interface ClientRecord {
   redirectUris: string[];
   /** The scopes this client may be granted. */
   scopes: string[];
+  /**
+   * The resource identifiers (RFC 8707) this client may get tokens for, among those the server
+   * knows; null for any of them.
+   */
+  resources: string[] | null;
   grantTypes: GrantType[];
   /** `code` with authorization_code, `token` with implicit: kept with the grant types by the core. */
   responseTypes: ResponseType[];
@@ -52,6 +57,8 @@ export interface AuthorizationCodeRecord {
   scope: string[];
   codeChallenge: string | null;
   codeChallengeMethod: 'S256' | 'plain' | null;
+  /** The resources granted (RFC 8707): the tokens the code buys are for these, or some of them. */
+  audience: string[];
   /** The grant this code starts: tokens issued from it share this family, so a replay can revoke them. */
   familyId: string;
   issuedAt: Date;
@@ -66,6 +73,8 @@ export interface AccessTokenRecord {
   /** Null for client_credentials tokens. */
   userId: string | null;
   scope: string[];
+  /** The resources the token is for (RFC 8707): a resource server accepts it only when named here. */
+  audience: string[];
   /** The grant (authorization, refresh chain) this token belongs to. */
   familyId: string;
   issuedAt: Date;
@@ -79,6 +88,8 @@ export interface RefreshTokenRecord {
   clientId: string;
   userId: string | null;
   scope: string[];
+  /** The resources of the whole grant: a refresh may ask for these or fewer, never more. */
+  audience: string[];
   familyId: string;
   issuedAt: Date;
   expiresAt: Date;

@@ -1,4 +1,5 @@
 import type { ContractCase, ContractTest, StorageFactory } from './contract-case.js';
+import { audienceCases } from './contract-audience.js';
 import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
@@ -25,6 +26,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     purge: purgeCases({ batchedRows: options.batchedPurgeRows ?? 2500 }),
     concurrency: concurrencyCases,
     secrets: secretCases,
+    'resource audiences': audienceCases,
   };
 }
 

@@ -17,6 +17,8 @@ export const oauth2Schema: Migration = {
         .addColumn('secret_digest', 'varchar(64)')
         .addColumn('redirect_uris', 'text', (col) => col.notNull())
         .addColumn('scopes', 'text', (col) => col.notNull())
+        // Null: the client may get tokens for any resource the server knows.
+        .addColumn('resources', 'text')
         .addColumn('grant_types', 'text', (col) => col.notNull())
         .addColumn('response_types', 'text', (col) => col.notNull())
         .addColumn('owner_id', 'varchar(255)')
@@ -49,6 +51,7 @@ export const oauth2Schema: Migration = {
         .addColumn('scope', 'text', (col) => col.notNull())
         .addColumn('code_challenge', 'varchar(128)')
         .addColumn('code_challenge_method', 'varchar(8)')
+        .addColumn('audience', 'text', (col) => col.notNull())
         .addColumn('family_id', 'varchar(64)', (col) => col.notNull())
         .addColumn('issued_at', 'bigint', (col) => col.notNull())
         .addColumn('expires_at', 'bigint', (col) => col.notNull())
@@ -65,6 +68,7 @@ export const oauth2Schema: Migration = {
           // Null for client_credentials tokens.
           .addColumn('user_id', 'varchar(255)')
           .addColumn('scope', 'text', (col) => col.notNull())
+          .addColumn('audience', 'text', (col) => col.notNull())
           .addColumn('family_id', 'varchar(64)', (col) => col.notNull())
           .addColumn('issued_at', 'bigint', (col) => col.notNull())
           .addColumn('expires_at', 'bigint', (col) => col.notNull());

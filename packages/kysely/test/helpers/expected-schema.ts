@@ -17,7 +17,7 @@ export interface ExpectedTable {
 export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_clients: {
     columns: [
-      'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'grant_types', 'response_types', 'owner_id',
+      'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
       'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at',
     ],
     primaryKey: ['id'],
@@ -27,19 +27,20 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_authorization_codes: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method',
-      'family_id', 'issued_at', 'expires_at', 'consumed_at',
+      'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_authorization_codes', false),
   },
   portcullis_access_tokens: {
-    columns: ['id', 'digest', 'client_id', 'user_id', 'scope', 'family_id', 'issued_at', 'expires_at', 'revoked_at'],
+    columns: ['id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'revoked_at'],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_access_tokens', true),
   },
   portcullis_refresh_tokens: {
     columns: [
-      'id', 'digest', 'client_id', 'user_id', 'scope', 'family_id', 'issued_at', 'expires_at', 'consumed_at', 'revoked_at',
+      'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
+      'revoked_at',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_refresh_tokens', true),
