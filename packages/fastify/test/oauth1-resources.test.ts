@@ -32,6 +32,8 @@ t.test('requireScope accepts a request signed in the header, the query or the fo
     clientId: built.client.id,
     userId: 'alice',
     scope: ['read', 'write', 'polls:vote'],
+    // A signed request has no audience: resource indicators are an OAuth 2 extension.
+    audience: [],
     tokenId: record.id,
   };
 
@@ -125,7 +127,11 @@ t.test('a bearer token and an OAuth 1.0a signature at once is invalid_request', 
   t.equal(alone.json().oauth.protocol, 'oauth2');
   const none = await built.app.inject({ method: 'GET', url: '/api/me' });
   t.equal(none.statusCode, 401);
-  t.equal(none.headers['www-authenticate'], `Bearer realm="${ISSUER}"`, 'no credentials: the bearer challenge as before');
+  t.equal(
+    none.headers['www-authenticate'],
+    `Bearer realm="${ISSUER}", scope="read", resource_metadata="${ISSUER}/.well-known/oauth-protected-resource"`,
+    'no credentials: the bearer challenge',
+  );
   t.equal(none.body, '');
 });
 

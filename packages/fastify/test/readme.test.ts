@@ -64,7 +64,10 @@ t.test("the README's app hands out tokens and protects its route, storing no ses
   t.equal(voted.headers['set-cookie'], undefined, 'no session for an API request');
   const refused = await app.inject({ method: 'POST', url: '/polls/1/vote' });
   t.equal(refused.statusCode, 401);
-  t.equal(refused.headers['www-authenticate'], 'Bearer realm="http://localhost:3000"');
+  t.equal(
+    refused.headers['www-authenticate'],
+    'Bearer realm="http://localhost:3000", scope="polls:vote", resource_metadata="http://localhost:3000/.well-known/oauth-protected-resource"',
+  );
   const anonymous = await app.inject({
     method: 'GET',
     url: `/oauth/authorize?response_type=code&client_id=${client.id}`,

@@ -169,6 +169,7 @@ t.test('fastify.oauth is read-only and holds what applications use', async (t) =
     'issueTokens',
     'oauth1',
     'paths',
+    'protectedResources',
     'purgeExpired',
     'registerClient',
     'revokeGrant',

@@ -6,6 +6,10 @@ import fastifyPortcullis, { deriveAutoScope, type RequestAuth } from '../src/ind
 import { buildTestApp, createTestScopes, FORM, form, ISSUER } from './helpers.js';
 
 const CHALLENGE = `Bearer realm="${ISSUER}"`;
+/** RFC 9728 section 5.1: every challenge names the metadata of the guarded resource (the issuer by default). */
+const METADATA = `resource_metadata="${ISSUER}/.well-known/oauth-protected-resource"`;
+/** The challenge of `/vote` without a token: the scope it needs and where its metadata is. */
+const VOTE_CHALLENGE = `${CHALLENGE}, scope="polls:vote", ${METADATA}`;
 
 function protectedRoutes(app: FastifyInstance): void {
   const echo = async (request: { oauth: RequestAuth | null }) => ({ oauth: request.oauth });
@@ -55,15 +59,15 @@ t.test('request.oauth is null on routes without requireScope', async (t) => {
   t.same(response.json(), { oauth: null });
 });
 
-t.test('no token: 401 with a bare challenge and no error code', async (t) => {
+t.test('no token: 401 with a challenge naming the scope and the metadata, and no error code', async (t) => {
   const { app } = await setup(t);
   const response = await app.inject({ method: 'GET', url: '/vote' });
   t.equal(response.statusCode, 401);
-  t.equal(response.headers['www-authenticate'], CHALLENGE);
+  t.equal(response.headers['www-authenticate'], VOTE_CHALLENGE);
   t.equal(response.body, '');
   const basic = await app.inject({ method: 'GET', url: '/vote', headers: { authorization: 'Basic Zm9vOmJhcg==' } });
   t.equal(basic.statusCode, 401, 'another scheme is no bearer token');
-  t.equal(basic.headers['www-authenticate'], CHALLENGE);
+  t.equal(basic.headers['www-authenticate'], VOTE_CHALLENGE);
 });
 
 t.test('a bad, revoked or expired token: 401 invalid_token', async (t) => {
@@ -73,7 +77,7 @@ t.test('a bad, revoked or expired token: 401 invalid_token', async (t) => {
   t.same(unknown.json(), { error: 'invalid_token', error_description: 'The access token is invalid.' });
   t.equal(
     unknown.headers['www-authenticate'],
-    `${CHALLENGE}, error="invalid_token", error_description="The access token is invalid."`,
+    `${CHALLENGE}, error="invalid_token", error_description="The access token is invalid.", scope="polls:vote", ${METADATA}`,
   );
   t.equal(unknown.headers['cache-control'], 'no-store');
   const token = await issue(['polls:vote']);
@@ -91,7 +95,7 @@ t.test('too little scope: 403 insufficient_scope naming the scope', async (t) =>
   t.same(response.json(), { error: 'insufficient_scope', error_description: "This resource needs the scope 'read polls:vote'." });
   t.equal(
     response.headers['www-authenticate'],
-    `${CHALLENGE}, error="insufficient_scope", error_description="This resource needs the scope 'read polls:vote'.", scope="read polls:vote"`,
+    `${CHALLENGE}, error="insufficient_scope", error_description="This resource needs the scope 'read polls:vote'.", scope="read polls:vote", ${METADATA}`,
   );
   const both = await app.inject({
     method: 'GET',
@@ -195,7 +199,7 @@ t.test('query access_token: ignored by default, accepted with allowQueryToken', 
   const token = await off.issue(['polls:vote']);
   const ignored = await off.app.inject({ method: 'GET', url: `/vote?access_token=${token}` });
   t.equal(ignored.statusCode, 401);
-  t.equal(ignored.headers['www-authenticate'], CHALLENGE);
+  t.equal(ignored.headers['www-authenticate'], VOTE_CHALLENGE);
 
   const on = await setup(t, { plugin: { profile: 'oauth2.0', allowQueryToken: true } });
   const onToken = await on.issue(['polls:vote']);

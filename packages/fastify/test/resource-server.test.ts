@@ -137,7 +137,10 @@ async function runResourceServer(t: Test, database: TestDatabase): Promise<void>
     t.match(refused.headers['www-authenticate'], /^Bearer realm="[^"]+", error="invalid_token"/);
     const anonymous = await b.inject({ method: 'GET', url: '/api/me' });
     t.equal(anonymous.statusCode, 401);
-    t.equal(anonymous.headers['www-authenticate'], `Bearer realm="${ISSUER}"`);
+    t.equal(
+      anonymous.headers['www-authenticate'],
+      `Bearer realm="${ISSUER}", scope="read", resource_metadata="${ISSUER}/.well-known/oauth-protected-resource"`,
+    );
   });
 
   const remote = (extra: Record<string, unknown> = {}) => ({
