@@ -94,7 +94,7 @@ export const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 export async function obtainCode(
   fixture: Fixture,
   client: RegisteredClient,
-  query: Record<string, string> = {},
+  query: Record<string, string | string[]> = {},
   userId = 'user-1',
 ): Promise<string> {
   const result = await fixture.server.validateAuthorizationRequest(

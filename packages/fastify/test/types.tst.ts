@@ -70,6 +70,9 @@ describe('decorators', () => {
     expect(app.requireScope).type.not.toBeCallableWith({ auto: false });
     expect(app.requireScope).type.not.toBeCallableWith(42);
     expect(app.requireScope).type.not.toBeCallableWith({ auto: true }, 'read');
+    expect(app.requireScope('polls:vote', { resource: 'https://example.com/mcp' })).type.toBe<ScopeGuard>();
+    expect(app.requireScope({ auto: true, resource: 'https://example.com/mcp' })).type.toBe<ScopeGuard>();
+    expect(app.requireScope).type.not.toBeCallableWith({ resource: 'https://example.com/mcp' }, 'read');
   });
 
   test('a guard is a route preHandler', () => {
