@@ -150,7 +150,7 @@ t.test('the `oauth` library: three legs and a signed GET over loopback', async (
     ),
   );
   t.same(JSON.parse(String(data)), {
-    oauth: { protocol: 'oauth1', clientId: built.client.id, userId: 'alice', scope: ['read', 'write', 'polls:vote'], tokenId: issued[0]!.id },
+    oauth: { protocol: 'oauth1', clientId: built.client.id, userId: 'alice', scope: ['read', 'write', 'polls:vote'], audience: [], tokenId: issued[0]!.id },
   });
 
   // Leg 3 again with the spent request token: refused over HTTP, nothing issued.
