@@ -235,7 +235,7 @@ t.test('the `oauth-1.0a` library with fetch: three legs in form bodies, a signed
   const me = await fetch(meUrl, { headers: { authorization: meHeader } });
   t.equal(me.status, 200);
   t.same(await me.json(), {
-    oauth: { protocol: 'oauth1', clientId: built.client.id, userId: 'alice', scope: ['read', 'polls:vote'], tokenId: issued.id },
+    oauth: { protocol: 'oauth1', clientId: built.client.id, userId: 'alice', scope: ['read', 'polls:vote'], audience: [], tokenId: issued.id },
   });
 
   // The same request again: a replay.
