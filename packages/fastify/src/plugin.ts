@@ -18,7 +18,7 @@ import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
-import { ProtectedResources } from './protected-resources.js';
+import { PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResources } from './protected-resources.js';
 import { createRemoteIntrospection } from './remote-introspection.js';
 import { registerResourceMetadataRoutes } from './resource-metadata-routes.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
@@ -156,7 +156,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   });
 
   // RFC 9728 section 3.1: at the host's root, which a plugin in a prefixed context cannot reach.
-  if (fastify.prefix === '') {
+  // A second instance on the same host (under another register prefix) leaves the root to the first.
+  if (fastify.prefix === '' && !fastify.hasRoute({ method: 'GET', url: PROTECTED_RESOURCE_WELL_KNOWN })) {
     await fastify.register(async function portcullisResourceMetadata(root) {
       registerResourceMetadataRoutes(root, protectedResources);
     });
