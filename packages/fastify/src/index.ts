@@ -20,6 +20,7 @@ export type {
 export { CONSENT_FIELDS } from './options.js';
 export type {
   DeclaredScope,
+  GuardOptions,
   MountedPaths,
   OAuth1Paths,
   PortcullisDecorator,
@@ -29,8 +30,10 @@ export type {
   ScopedRoute,
   ScopeGuard,
 } from './types.js';
+export type { ResourceMetadataOptions } from './protected-resources.js';
 export {
   InvalidOptionError,
+  InvalidResourceError,
   InvalidScopeError,
   UnknownScopeError,
   NoGetUserError,
