@@ -28,8 +28,8 @@ await postgresTest('PostgreSQL: a rotation picked as deadlock victim is run agai
   await blocker.query('BEGIN');
   const held = fx.accessToken({ digest: next.access.digest });
   await blocker.query(
-    'INSERT INTO portcullis_access_tokens (id, digest, client_id, user_id, scope, family_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [held.id, held.digest, held.clientId, held.userId, '[]', held.familyId, 1, 2],
+    'INSERT INTO portcullis_access_tokens (id, digest, client_id, user_id, scope, audience, family_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    [held.id, held.digest, held.clientId, held.userId, '[]', '[]', held.familyId, 1, 2],
   );
 
   // The rotation consumes the old refresh token (a row lock), then waits on the held digest.
