@@ -128,9 +128,10 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
 
   const declaredScopes = (): DeclaredScope[] => declarations.list();
   const listResources = (): string[] => protectedResources.list();
+  const resourceMetadataUrl = (resource: string): string | null => protectedResources.metadataUrl(resource);
   const decorator: PortcullisDecorator = Object.freeze<PortcullisDecorator>(
     server === null
-      ? remoteDecorator(registry, paths, declaredScopes, listResources)
+      ? remoteDecorator(registry, paths, declaredScopes, listResources, resourceMetadataUrl)
       : {
           server,
           scopes: registry,
@@ -143,6 +144,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
           declaredScopes,
           protectedResources: listResources,
+          resourceMetadataUrl,
         },
   );
   // A getter without a setter: `fastify.oauth = ...` throws, as assigning to its members does.
@@ -200,6 +202,7 @@ function remoteDecorator(
   paths: MountedPaths,
   declaredScopes: () => DeclaredScope[],
   protectedResources: () => string[],
+  resourceMetadataUrl: (resource: string) => string | null,
 ): PortcullisDecorator {
   const refuse = (member: string) => () => Promise.reject(new NoLocalServerError(member));
   return {
@@ -215,6 +218,7 @@ function remoteDecorator(
     purgeExpired: refuse('purgeExpired'),
     declaredScopes,
     protectedResources,
+    resourceMetadataUrl,
   };
 }
 

@@ -81,6 +81,11 @@ export class ProtectedResources {
     if (entry !== undefined) for (const scope of scopes) entry.scopes.add(scope);
   }
 
+  /** The URL of the metadata of `resource`, or null when no guard protects it. */
+  metadataUrl(resource: string): string | null {
+    return this.#byResource.get(resource)?.metadataUrl ?? null;
+  }
+
   /** The resource identifiers, in the order they were added. */
   list(): string[] {
     return [...this.#byResource.keys()];

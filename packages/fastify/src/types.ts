@@ -148,6 +148,11 @@ export interface PortcullisDecorator {
   readonly declaredScopes: () => DeclaredScope[];
   /** The resource identifiers the guards protect (RFC 8707), the plugin's `resource` first. */
   readonly protectedResources: () => string[];
+  /**
+   * The URL of a protected resource's metadata (RFC 9728), as the guards' challenges name it in
+   * `resource_metadata` (for a handler's own step-up challenge); null for a resource no guard protects.
+   */
+  readonly resourceMetadataUrl: (resource: string) => string | null;
 }
 
 declare module 'fastify' {

@@ -73,6 +73,8 @@ t.test('each guarded resource has its document, at the well-known path with its 
   t.same(posted.json(), { error: 'invalid_request', error_description: 'The metadata document is read with GET.' });
 
   t.same(app.oauth.protectedResources(), [ISSUER, MCP, `${ISSUER}/api/v2/`]);
+  t.equal(app.oauth.resourceMetadataUrl(MCP), `${ISSUER}/.well-known/oauth-protected-resource/mcp`);
+  t.equal(app.oauth.resourceMetadataUrl('https://elsewhere.example.test/'), null);
   t.same(app.oauth.server.resources(), [ISSUER, `${ISSUER}/api/v2/`, MCP].sort(), 'the authorization server issues tokens for each');
 
   // The authorization server's own metadata is unchanged by the resources (RFC 8414).

@@ -172,6 +172,7 @@ t.test('fastify.oauth is read-only and holds what applications use', async (t) =
     'protectedResources',
     'purgeExpired',
     'registerClient',
+    'resourceMetadataUrl',
     'revokeGrant',
     'scopes',
     'server',
