@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type {
   AuthorizationServer,
   IssuedTokens,
+  IssueTokensInput,
   OAuth1Provider,
   PurgeResult,
   RegisterClientInput,
@@ -137,12 +138,8 @@ export interface PortcullisDecorator {
   readonly registerClient: (input: RegisterClientInput) => Promise<RegisteredClient>;
   /** Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. */
   readonly revokeGrant: (userId: string, clientId: string) => Promise<number>;
-  readonly issueTokens: (input: {
-    clientId: string;
-    userId: string | null;
-    scope?: string[];
-    withRefreshToken?: boolean;
-  }) => Promise<IssuedTokens>;
+  /** Issues tokens by hand; `resource` as the RFC 8707 parameter, the default audience without it. */
+  readonly issueTokens: (input: IssueTokensInput) => Promise<IssuedTokens>;
   readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;
   /** Every scope any `requireScope` declared, sorted by name, with the routes it guards. */
   readonly declaredScopes: () => DeclaredScope[];
