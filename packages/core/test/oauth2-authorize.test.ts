@@ -255,6 +255,7 @@ t.test('approval stores the code digest with its TTL, family and PKCE, and redir
       scope: ['read', 'write'],
       codeChallenge: CHALLENGE,
       codeChallengeMethod: 'S256',
+      audience: [],
       familyId: '',
       issuedAt: fixture.clock.now,
       expiresAt: new Date(fixture.clock.now.getTime() + 60_000),
