@@ -80,6 +80,7 @@ t.test('a stored client carrying the implicit grant is refused it, at validation
     state: 's',
     codeChallenge: null,
     codeChallengeMethod: null,
+    resource: [],
   };
   const completed = redirectOf(await fixture.server.completeAuthorization(pending, { userId: 'user-1', approved: true }));
   t.equal(new URLSearchParams(completed.hash.slice(1)).get('error'), 'unsupported_response_type');
@@ -128,6 +129,7 @@ t.test('PKCE is required of confidential clients: at validation, at completion a
     state: null,
     codeChallenge: null,
     codeChallengeMethod: null,
+    resource: [],
   };
   const completed = redirectOf(await fixture.server.completeAuthorization(pending, { userId: 'user-1', approved: true }));
   t.equal(completed.searchParams.get('error'), 'invalid_request');

@@ -24,6 +24,7 @@ async function findFreePort(): Promise<number> {
 t.test('each guarded resource has its document, at the well-known path with its own path inserted', async (t) => {
   const { app, close } = await buildTestApp({
     plugin: {
+      profile: 'oauth2.0', // query-string tokens exist only under OAuth 2.0
       allowQueryToken: true,
       resourceMetadata: { [MCP]: { name: 'Polls MCP', documentation: 'https://docs.example.test/mcp' } },
     },

@@ -12,13 +12,13 @@ async function loadReadmeApp(t: Test): Promise<FastifyInstance> {
   const readme = await readFile(join(packageRoot, 'README.md'), 'utf8');
   const example = /<!-- example: app -->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
   if (example === undefined) throw new Error('the README has no <!-- example: app --> block');
-  t.match(example, /await app\.listen\(\{ port: 3000 \}\);/);
+  t.match(example, /await app\.listen\(\{ port \}\);/);
   t.match(example, /await app\.register\(formbody\)/);
   t.match(example, /saveUninitialized: false/);
   const code = example
     .replace("from '@portcullis/fastify'", `from '${pathToFileURL(join(packageRoot, 'src', 'index.ts')).href}'`)
     .replace('Fastify({ logger: true })', 'Fastify()')
-    .replace('await app.listen({ port: 3000 });', 'export { app, db };');
+    .replace('await app.listen({ port });', 'export { app, db };');
   process.env.DATABASE_URL = 'sqlite::memory:';
   process.env.ALICE_PASSWORD = 'correct horse';
   // Under node_modules, so the package's dependencies resolve and git never sees the file.

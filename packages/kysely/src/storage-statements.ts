@@ -29,7 +29,7 @@ const columnsOf =
 
 export const COLUMNS = {
   portcullis_clients: columnsOf<NewClientRow>()([
-    'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'grant_types', 'response_types', 'owner_id',
+    'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
     'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at',
   ]),
   portcullis_authorization_codes: columnsOf<NewAuthorizationCodeRow>()([

@@ -143,6 +143,7 @@ export async function issueTokenSet(
     clientId: grant.clientId,
     userId: grant.userId,
     scope: grant.scope,
+    audience: grant.audience,
     familyId: idFromRandom(random, now.getTime()),
     withRefreshToken: grant.withRefreshToken,
   };
