@@ -8,4 +8,6 @@ export type { MigrationReport } from './migrate.js';
 export { migrationProvider } from './migrations/index.js';
 export { PORTCULLIS_TABLES } from './database.js';
 export type { AnyKysely } from './dialect.js';
+export { UnsupportedDialectError } from './dialect.js';
+export { MigrationIncompleteError } from './migrations/schema-writer.js';
 export type * from './database.js';
