@@ -35,13 +35,17 @@ export function scopesNeeded(body: unknown): string[] {
  * gets a server and a transport of its own, answered with JSON, and GET and DELETE (a server's
  * SSE stream, a session's end) are 405 as the transport section allows.
  *
- * Every request needs a valid bearer token: the plugin's `requireScope` answers 401 with its
- * challenge otherwise. A `tools/call` needs the tool's scope too, checked before the MCP server
+ * Every request needs a valid bearer token issued for `options.resource`: its audience must name
+ * the MCP server (RFC 8707; MCP authorization, "Token Audience Binding and Validation"), so a
+ * token for the demo's API, passed through, is a 401 `invalid_token`. The plugin's `requireScope`
+ * answers with its challenge, naming the resource's metadata (RFC 9728 section 5.1), which the
+ * plugin serves at `/.well-known/oauth-protected-resource/mcp`. A `tools/call` needs the tool's scope too, checked before the MCP server
  * runs, so that too little scope is the plugin's `403 insufficient_scope` naming the scope to
  * ask for (MCP "Scope Challenge Handling"; RFC 6750 section 3.1).
  */
 export async function registerMcpRoutes(fastify: FastifyInstance, services: DemoServices, options: McpRouteOptions): Promise<void> {
-  const path = new URL(options.resource).pathname;
+  const resourceUrl = new URL(options.resource);
+  const path = resourceUrl.pathname;
   // A guard per set of scopes, each made once: any valid token (no scope) and each tool's scope now,
   // so the plugin knows these scopes before any request; a batch calling several tools, when first met.
   const guards = new Map<string, ScopeGuard>();
@@ -49,7 +53,7 @@ export async function registerMcpRoutes(fastify: FastifyInstance, services: Demo
     const key = scopes.join(' ');
     let guard = guards.get(key);
     if (guard === undefined) {
-      guard = fastify.requireScope(...scopes);
+      guard = fastify.requireScope(...scopes, { resource: options.resource });
       guards.set(key, guard);
     }
     return guard;
@@ -58,21 +62,29 @@ export async function registerMcpRoutes(fastify: FastifyInstance, services: Demo
   for (const scope of Object.values(MCP_TOOL_SCOPES)) guardFor([scope]);
   const toolGuard = async (request: FastifyRequest, reply: FastifyReply) => guardFor(scopesNeeded(request.body))(request, reply);
   // An OAuth 1.0a signed request carries no bearer token and no audience: MCP takes bearer tokens
-  // in the Authorization header only (MCP authorization, "Token Requirements").
+  // in the Authorization header only (MCP authorization, "Token Requirements"). The refusal is
+  // the guards' challenge: the scope the message needs and where the resource's metadata is.
+  const resourceMetadata = fastify.oauth.resourceMetadataUrl(options.resource) ?? undefined;
   const description = 'The MCP server accepts OAuth 2 bearer tokens only.';
-  const notBearer = new OAuthError('invalid_token', {
-    status: 401,
-    description,
-    headers: { 'www-authenticate': formatBearerChallenge(options.realm, invalidToken(description)) },
-  });
-  const bearerOnly = async (request: FastifyRequest, reply: FastifyReply) =>
-    request.oauth?.protocol === 'oauth2' ? undefined : sendOAuthError(reply, notBearer);
+  const bearerOnly = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.oauth?.protocol === 'oauth2') return undefined;
+    const scope = scopesNeeded(request.body).join(' ');
+    const challenge = formatBearerChallenge(options.realm, invalidToken(description), { scope, resourceMetadata });
+    return sendOAuthError(reply, new OAuthError('invalid_token', { status: 401, description, headers: { 'www-authenticate': challenge } }));
+  };
 
   fastify.post(path, { preHandler: [toolGuard, bearerOnly] }, async (request, reply) => {
     const auth = request.oauth!;
     const authorization = request.headers.authorization ?? '';
     const extra: PollsAuthExtra = { userId: auth.userId };
-    const authInfo: AuthInfo = { token: authorization.slice(authorization.indexOf(' ') + 1).trim(), clientId: auth.clientId, scopes: [...auth.scope], extra };
+    const authInfo: AuthInfo = {
+      token: authorization.slice(authorization.indexOf(' ') + 1).trim(),
+      clientId: auth.clientId,
+      scopes: [...auth.scope],
+      // The guard let the token in only because its audience names this resource.
+      resource: resourceUrl,
+      extra,
+    };
 
     const headers = new Headers();
     for (const name of TRANSPORT_HEADERS) {
