@@ -165,7 +165,7 @@ t.test('the /mcp endpoint: tokens, scopes, methods and bad bodies', async (t) =>
   t.equal(forged.statusCode, 401);
   t.match(forged.headers['www-authenticate'], /^Bearer realm="[^"]+", error="invalid_token"/);
   t.match(forged.headers['www-authenticate'], /, scope="polls:vote", resource_metadata="([^"]+)"$/);
-  t.ok(forged.headers['www-authenticate']!.endsWith(`resource_metadata="${MCP_METADATA}"`));
+  t.ok(String(forged.headers['www-authenticate']).endsWith(`resource_metadata="${MCP_METADATA}"`));
   t.equal(await votes(), 0);
 
   // The MCP server's metadata (RFC 9728): where its tokens come from and the scopes its tools need.
@@ -183,7 +183,7 @@ t.test('the /mcp endpoint: tokens, scopes, methods and bad bodies', async (t) =>
   t.equal(passedThrough.statusCode, 401, 'and is refused by the MCP server');
   t.match(passedThrough.json(), { error: 'invalid_token' });
   t.match(passedThrough.headers['www-authenticate'], /^Bearer realm="[^"]+", error="invalid_token", error_description="[^"]+", scope="polls:vote", resource_metadata="[^"]+"$/);
-  t.ok(passedThrough.headers['www-authenticate']!.endsWith(`resource_metadata="${MCP_METADATA}"`));
+  t.ok(String(passedThrough.headers['www-authenticate']).endsWith(`resource_metadata="${MCP_METADATA}"`));
   t.equal(await votes(), 0, 'the passed-through token votes for nobody');
   const mcpToken = await tokenFor(alice.id, ['polls:read']);
   const onApi = await app.inject({ url: '/api/polls', headers: { authorization: `Bearer ${mcpToken}` } });
@@ -194,7 +194,7 @@ t.test('the /mcp endpoint: tokens, scopes, methods and bad bodies', async (t) =>
   const batch = await post([toolCall(1, 'list_polls', {}), toolCall(2, 'poll_results', { poll_id: pollId })], readOnly);
   t.equal(batch.statusCode, 403, 'a batch needs the scopes of every tool it calls');
   t.match(batch.headers['www-authenticate'], /error="insufficient_scope", .*scope="polls:read polls:results"/);
-  t.ok(batch.headers['www-authenticate']!.endsWith(`resource_metadata="${MCP_METADATA}"`));
+  t.ok(String(batch.headers['www-authenticate']).endsWith(`resource_metadata="${MCP_METADATA}"`));
   const both = { authorization: `Bearer ${await tokenFor(alice.id, ['polls:read', 'polls:results'])}` };
   const answered = await post([toolCall(1, 'list_polls', {}), toolCall(2, 'poll_results', { poll_id: pollId })], both);
   t.equal(answered.statusCode, 200, answered.body);
