@@ -90,7 +90,8 @@ t.test('the password-grant walk-through as written, with curl, against the runni
 
   // Graceful shutdown, then a restart keeps the data and prints no credentials again.
   t.equal(await server.stop(), 0, 'SIGTERM ends the demo cleanly');
-  const again = await startServer(env);
+  // At the same address: a token's audience is the issuer it was issued by (RFC 8707), its port included.
+  const again = await startServer({ ...env, PORT: new URL(base).port });
   t.teardown(() => (again.child.exitCode === null ? again.stop() : undefined));
   t.notMatch(again.output(), /admin password/, 'credentials are printed on the first start only');
   const after = await curl(['-H', `Authorization: Bearer ${body.access_token}`, `${again.baseUrl}/api/me`]);
