@@ -39,9 +39,10 @@ export function scopesNeeded(body: unknown): string[] {
  * the MCP server (RFC 8707; MCP authorization, "Token Audience Binding and Validation"), so a
  * token for the demo's API, passed through, is a 401 `invalid_token`. The plugin's `requireScope`
  * answers with its challenge, naming the resource's metadata (RFC 9728 section 5.1), which the
- * plugin serves at `/.well-known/oauth-protected-resource/mcp`. A `tools/call` needs the tool's scope too, checked before the MCP server
- * runs, so that too little scope is the plugin's `403 insufficient_scope` naming the scope to
- * ask for (MCP "Scope Challenge Handling"; RFC 6750 section 3.1).
+ * plugin serves at `/.well-known/oauth-protected-resource/mcp`. A `tools/call` needs the tool's
+ * scope too, checked before the MCP server runs, so that too little scope is the plugin's
+ * `403 insufficient_scope` naming the scope to ask for (MCP "Scope Challenge Handling";
+ * RFC 6750 section 3.1).
  */
 export async function registerMcpRoutes(fastify: FastifyInstance, services: DemoServices, options: McpRouteOptions): Promise<void> {
   const resourceUrl = new URL(options.resource);
