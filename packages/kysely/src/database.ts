@@ -38,6 +38,14 @@ export interface ClientsTable {
   disabled: Generated<number>;
   created_at: Millis;
   updated_at: Millis;
+  /** `admin` or `dynamic` (RFC 7591). */
+  origin: Generated<string>;
+  registration_token_digest: string | null;
+  /** JSON object of the RFC 7591 metadata kept for RFC 7592 reads; null for admin clients. */
+  metadata: string | null;
+  /** Set while a dynamic client has obtained no token: the purge deletes it after this. */
+  unused_expires_at: Millis | null;
+  last_used_at: Millis | null;
 }
 
 export interface ScopesTable {

@@ -37,7 +37,9 @@ import {
   toClientRow,
   toFlag,
   toList,
+  toMetadata,
   toMillis,
+  toNullableMillis,
   toOAuth1AccessTokenRow,
   toRefreshTokenRow,
   toRequestTokenRow,
@@ -169,6 +171,22 @@ class KyselyStorage implements OAuthStorage {
       const row = await db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).where('id', '=', id).executeTakeFirst();
       return row ? fromClientRow(row) : null;
     });
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    const result = await this.#run('deleteClient', (db) => db.deleteFrom('portcullis_clients').where('id', '=', id).executeTakeFirst());
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async countUnusedClients(now: Date): Promise<number> {
+    const row = await this.#run('countUnusedClients', (db) =>
+      db
+        .selectFrom('portcullis_clients')
+        .select((eb) => eb.fn.countAll().as('count'))
+        .where('unused_expires_at', '>', toMillis(now))
+        .executeTakeFirstOrThrow(),
+    );
+    return Number(row.count);
   }
 
   async listClients(): Promise<ClientRecord[]> {
@@ -577,6 +595,7 @@ class KyselyStorage implements OAuthStorage {
       // A NULL expires_at never compares below anything: tokens without expiry stay.
       oauth1AccessTokens: await this.#purgeTable('portcullis_oauth1_access_tokens', 'id', before, batchSize),
       nonces: await this.#purgeTable('portcullis_oauth1_nonces', 'nonce_key', before, batchSize),
+      clients: await this.#purgeTable('portcullis_clients', 'id', before, batchSize, 'unused_expires_at'),
     }));
   }
 
@@ -585,17 +604,23 @@ class KyselyStorage implements OAuthStorage {
    * index, delete those by primary key, repeat. Each statement is short, so no lock is held long
    * and memory holds one batch of keys at most.
    */
-  async #purgeTable(table: keyof Database, key: 'id' | 'nonce_key', before: number, batchSize: number): Promise<number> {
+  async #purgeTable(
+    table: keyof Database,
+    key: 'id' | 'nonce_key',
+    before: number,
+    batchSize: number,
+    expiresAt: 'expires_at' | 'unused_expires_at' = 'expires_at',
+  ): Promise<number> {
     // The table varies, so the typed schema cannot follow; the columns used exist in every table purged.
-    const db = this.#db as unknown as Kysely<Record<string, { id: string; nonce_key: string; expires_at: number }>>;
+    const db = this.#db as unknown as Kysely<Record<string, { id: string; nonce_key: string; expires_at: number; unused_expires_at: number }>>;
     let deleted = 0;
     for (;;) {
-      const rows = await db.selectFrom(table).select(key).where('expires_at', '<', before).limit(batchSize).execute();
+      const rows = await db.selectFrom(table).select(key).where(expiresAt, '<', before).limit(batchSize).execute();
       for (const keys of chunk(rows.map((row) => row[key]))) {
         const result = await db
           .deleteFrom(table)
           .where(key, 'in', keys)
-          .where('expires_at', '<', before)
+          .where(expiresAt, '<', before)
           .executeTakeFirst();
         deleted += Number(result.numDeletedRows);
       }
@@ -673,6 +698,11 @@ function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
   if (update.rsaPublicKey !== undefined) set.rsa_public_key = update.rsaPublicKey;
   if (update.disabled !== undefined) set.disabled = toFlag(update.disabled);
   if (update.updatedAt !== undefined) set.updated_at = toMillis(update.updatedAt);
+  if (update.origin !== undefined) set.origin = update.origin;
+  if (update.registrationTokenDigest !== undefined) set.registration_token_digest = update.registrationTokenDigest;
+  if (update.metadata !== undefined) set.metadata = toMetadata(update.metadata);
+  if (update.unusedExpiresAt !== undefined) set.unused_expires_at = toNullableMillis(update.unusedExpiresAt);
+  if (update.lastUsedAt !== undefined) set.last_used_at = toNullableMillis(update.lastUsedAt);
   return set;
 }
 

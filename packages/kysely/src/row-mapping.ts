@@ -1,6 +1,8 @@
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
+  ClientMetadataRecord,
+  ClientOrigin,
   ClientRecord,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
@@ -58,7 +60,19 @@ export function toClientRow(client: ClientRecord): NewClientRow {
     disabled: toFlag(client.disabled),
     created_at: toMillis(client.createdAt),
     updated_at: toMillis(client.updatedAt),
+    origin: client.origin ?? 'admin',
+    registration_token_digest: client.registrationTokenDigest ?? null,
+    metadata: toMetadata(client.metadata ?? null),
+    unused_expires_at: toNullableMillis(client.unusedExpiresAt ?? null),
+    last_used_at: toNullableMillis(client.lastUsedAt ?? null),
   };
+}
+
+export const toMetadata = (metadata: ClientMetadataRecord | null): string | null =>
+  metadata === null ? null : JSON.stringify(metadata);
+
+function fromMetadata(text: string | null): ClientMetadataRecord | null {
+  return text === null ? null : (JSON.parse(text) as ClientMetadataRecord);
 }
 
 export function fromClientRow(row: ClientRow): ClientRecord {
@@ -79,6 +93,11 @@ export function fromClientRow(row: ClientRow): ClientRecord {
     disabled: fromFlag(row.disabled),
     createdAt: fromMillis(row.created_at),
     updatedAt: fromMillis(row.updated_at),
+    origin: row.origin as ClientOrigin,
+    registrationTokenDigest: row.registration_token_digest,
+    metadata: fromMetadata(row.metadata),
+    unusedExpiresAt: fromNullableMillis(row.unused_expires_at),
+    lastUsedAt: fromNullableMillis(row.last_used_at),
   };
 }
 

@@ -63,6 +63,8 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     findClient: (id) => cache.find(id),
     updateClient: (id, update) => cache.write(id, () => storage.updateClient(id, update)),
     listClients: forward('listClients'),
+    deleteClient: (id) => cache.write(id, () => storage.deleteClient(id)),
+    countUnusedClients: forward('countUnusedClients'),
     saveScopes: forward('saveScopes'),
     listScopes: forward('listScopes'),
     saveAuthorizationCode: forward('saveAuthorizationCode'),

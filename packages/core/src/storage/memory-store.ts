@@ -55,7 +55,7 @@ export class MemoryStorage implements OAuthStorage {
 
   async createClient(client: ClientRecord): Promise<void> {
     if (this.#clients.has(client.id)) throw new StorageError('A client with this id already exists.');
-    this.#clients.set(client.id, freezeRecord(client));
+    this.#clients.set(client.id, freezeRecord({ ...CLIENT_DEFAULTS, ...client }));
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
@@ -75,6 +75,16 @@ export class MemoryStorage implements OAuthStorage {
 
   async listClients(): Promise<ClientRecord[]> {
     return [...this.#clients.values()].sort(byCreatedThenId);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return this.#clients.delete(id);
+  }
+
+  async countUnusedClients(now: Date): Promise<number> {
+    let count = 0;
+    for (const client of this.#clients.values()) if (isPendingClient(client, now)) count += 1;
+    return count;
   }
 
   // Scopes
@@ -307,6 +317,7 @@ export class MemoryStorage implements OAuthStorage {
       requestTokens: this.#requestTokens.deleteWhere((row) => row.expiresAt < now),
       oauth1AccessTokens: this.#oauth1AccessTokens.deleteWhere((row) => row.expiresAt !== null && row.expiresAt < now),
       nonces: deleteWhere(this.#nonces, (row) => row.expiresAt < now),
+      clients: deleteWhere(this.#clients, (row) => row.unusedExpiresAt != null && row.unusedExpiresAt < now),
     };
   }
 
@@ -332,6 +343,19 @@ export class MemoryStorage implements OAuthStorage {
       throw new StorageError('A refresh token with this id or digest already exists.');
     }
   }
+}
+
+/** What a client record created without the registration fields holds, as a database's column defaults would. */
+const CLIENT_DEFAULTS = {
+  origin: 'admin',
+  registrationTokenDigest: null,
+  metadata: null,
+  unusedExpiresAt: null,
+  lastUsedAt: null,
+} as const satisfies Partial<ClientRecord>;
+
+function isPendingClient(client: Readonly<ClientRecord>, now: Date): boolean {
+  return client.unusedExpiresAt != null && client.unusedExpiresAt > now;
 }
 
 /** A refresh token that can still be used: the definition `listGrants` and `revokeTokens` share. */

@@ -33,6 +33,10 @@ export interface OAuthStorage {
   findClient(id: string): Promise<ClientRecord | null>;
   updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null>;
   listClients(): Promise<ClientRecord[]>;
+  /** Deletes a client record (RFC 7592 section 2.3). Returns whether it existed. Its tokens are the core's to revoke first. */
+  deleteClient(id: string): Promise<boolean>;
+  /** How many clients have an `unusedExpiresAt` after `now`: the pending dynamic registrations. */
+  countUnusedClients(now: Date): Promise<number>;
 
   // Scopes (oauthost's `syncscopes` writes them): upsert by name, never deleting.
   saveScopes(scopes: ScopeRecord[]): Promise<void>;

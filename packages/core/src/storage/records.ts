@@ -7,6 +7,22 @@
 export type GrantType = 'authorization_code' | 'implicit' | 'password' | 'client_credentials' | 'refresh_token';
 export type ResponseType = 'code' | 'token';
 export type ClientType = 'confidential' | 'public';
+/** How a client came to exist: an administrator registered it, or it registered itself (RFC 7591). */
+export type ClientOrigin = 'admin' | 'dynamic';
+
+/**
+ * The client metadata of RFC 7591 section 2 that the server keeps only to return it (RFC 7592
+ * read) and to show it: none of it changes a protocol decision.
+ */
+export interface ClientMetadataRecord {
+  applicationType: 'web' | 'native';
+  tokenEndpointAuthMethod: 'none' | 'client_secret_basic' | 'client_secret_post';
+  clientUri: string | null;
+  logoUri: string | null;
+  contacts: string[];
+  softwareId: string | null;
+  softwareVersion: string | null;
+}
 
 export interface ClientRecord {
   /** The client_id: generated, public. Also the OAuth 1.0a consumer key. */
@@ -38,6 +54,19 @@ export interface ClientRecord {
   disabled: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** Absent on input means `admin`; a store always returns it. */
+  origin?: ClientOrigin;
+  /** SHA-256 digest of the registration access token (RFC 7592 section 3); null for admin clients. */
+  registrationTokenDigest?: string | null;
+  /** The RFC 7591 metadata a dynamic client registered; null for admin clients. */
+  metadata?: ClientMetadataRecord | null;
+  /**
+   * While a dynamic client has obtained no token, the time after which `purgeExpired` deletes
+   * it; null once it has (or for admin clients). Pending registrations are those not yet past it.
+   */
+  unusedExpiresAt?: Date | null;
+  /** When a token was last issued to the client, at the granularity the core records it. */
+  lastUsedAt?: Date | null;
 }
 
 export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;
@@ -165,4 +194,6 @@ export interface PurgeResult {
   requestTokens: number;
   oauth1AccessTokens: number;
   nonces: number;
+  /** Dynamic clients that obtained no token before their `unusedExpiresAt`. */
+  clients: number;
 }

@@ -58,6 +58,7 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
           requestTokens: 1,
           oauth1AccessTokens: 1,
           nonces: 1,
+          clients: 0,
         });
 
         t.strictSame(await storage.listAuthorizationCodes({}), [codeAtNow, codeLive].sort(byId).sort(byIssued));
@@ -76,7 +77,7 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
 
         t.strictSame(
           await storage.purgeExpired(now),
-          { authorizationCodes: 0, accessTokens: 0, refreshTokens: 0, requestTokens: 0, oauth1AccessTokens: 0, nonces: 0 },
+          { authorizationCodes: 0, accessTokens: 0, refreshTokens: 0, requestTokens: 0, oauth1AccessTokens: 0, nonces: 0, clients: 0 },
           'a second purge finds nothing',
         );
       },

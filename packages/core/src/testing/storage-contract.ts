@@ -6,6 +6,7 @@ import { concurrencyCases } from './contract-concurrency.js';
 import { oauth1Cases } from './contract-oauth1.js';
 import { purgeCases } from './contract-purge.js';
 import { recordCases } from './contract-records.js';
+import { registrationCases } from './contract-registration.js';
 import { secretCases } from './contract-secrets.js';
 import { tokenCases } from './contract-tokens.js';
 import { StorageFixtures } from './storage-fixtures.js';
@@ -19,6 +20,7 @@ export interface StorageContractOptions {
 export function listContractCases(options: StorageContractOptions = {}): Record<string, ContractCase[]> {
   return {
     clients: clientCases,
+    'dynamic registrations': registrationCases,
     'authorization codes': codeCases,
     tokens: tokenCases,
     'OAuth 1.0a': oauth1Cases,

@@ -65,6 +65,11 @@ export class StorageFixtures {
       disabled: false,
       createdAt: contractTime(0),
       updatedAt: contractTime(0),
+      origin: 'admin',
+      registrationTokenDigest: null,
+      metadata: null,
+      unusedExpiresAt: null,
+      lastUsedAt: null,
       ...overrides,
     };
   }

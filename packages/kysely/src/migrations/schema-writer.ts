@@ -50,6 +50,20 @@ export class SchemaWriter {
     await statement.execute();
   }
 
+  /**
+   * Runs `ALTER TABLE name ADD COLUMN`, one statement per column (SQLite adds one at a time), and
+   * has `verify` check the column is there.
+   */
+  async addColumn(
+    table: string,
+    column: string,
+    type: Parameters<CreateTableBuilder<string, never>['addColumn']>[1],
+    build: Parameters<CreateTableBuilder<string, never>['addColumn']>[2] = (col) => col,
+  ): Promise<void> {
+    await this.#db.schema.alterTable(table).addColumn(column, type, build).execute();
+    this.#created.set(table, [...(this.#created.get(table) ?? []), column]);
+  }
+
   /** Throws a `MigrationIncompleteError` naming every table or column created above that is not there. */
   async verify(): Promise<void> {
     const tables = await this.#db.introspection.getTables();

@@ -18,10 +18,14 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_clients: {
     columns: [
       'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
-      'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at',
+      'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
+      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at',
     ],
     primaryKey: ['id'],
-    indexes: { portcullis_clients_created_at_idx: { columns: ['created_at'], unique: false } },
+    indexes: {
+      portcullis_clients_created_at_idx: { columns: ['created_at'], unique: false },
+      portcullis_clients_unused_expires_at_idx: { columns: ['unused_expires_at'], unique: false },
+    },
   },
   portcullis_scopes: { columns: ['name', 'description'], primaryKey: ['name'], indexes: {} },
   portcullis_authorization_codes: {

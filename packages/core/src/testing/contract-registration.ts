@@ -1,0 +1,84 @@
+import type { ContractCase } from './contract-case.js';
+import { contractTime } from './storage-fixtures.js';
+import { digestSecret } from '../crypto.js';
+
+export const registrationCases: ContractCase[] = [
+  {
+    name: 'a dynamic client round-trips with its registration fields, and an update clears its expiry',
+    async run(t, { storage }, fx) {
+      const client = fx.client({
+        origin: 'dynamic',
+        type: 'public',
+        secretDigest: null,
+        registrationTokenDigest: digestSecret(fx.secret('accessToken')),
+        metadata: {
+          applicationType: 'native',
+          tokenEndpointAuthMethod: 'none',
+          clientUri: 'https://client.example/',
+          logoUri: null,
+          contacts: ['ops@client.example'],
+          softwareId: '4NRB1-0XZABZI9E6-5SM3R',
+          softwareVersion: '2.1 ✓',
+        },
+        unusedExpiresAt: contractTime(3600),
+      });
+      await storage.createClient(client);
+      t.strictSame(await storage.findClient(client.id), client, 'every registration field survives the round trip');
+
+      const used = await storage.updateClient(client.id, { unusedExpiresAt: null, lastUsedAt: contractTime(60) });
+      t.strictSame(used, { ...client, unusedExpiresAt: null, lastUsedAt: contractTime(60) });
+      t.strictSame(await storage.findClient(client.id), used);
+      t.strictSame(
+        await storage.updateClient(client.id, { metadata: null }),
+        { ...client, unusedExpiresAt: null, lastUsedAt: contractTime(60), metadata: null },
+        'metadata can be cleared',
+      );
+    },
+  },
+  {
+    name: 'countUnusedClients counts the registrations whose unusedExpiresAt is after now, nothing else',
+    async run(t, { storage }, fx) {
+      const now = contractTime(1000);
+      await storage.createClient(fx.client());
+      await storage.createClient(fx.client({ origin: 'dynamic', unusedExpiresAt: contractTime(999) }));
+      await storage.createClient(fx.client({ origin: 'dynamic', unusedExpiresAt: now }));
+      await storage.createClient(fx.client({ origin: 'dynamic', unusedExpiresAt: contractTime(1001) }));
+      await storage.createClient(fx.client({ origin: 'dynamic', unusedExpiresAt: contractTime(5000) }));
+      await storage.createClient(fx.client({ origin: 'dynamic', lastUsedAt: contractTime(10) }));
+      t.equal(await storage.countUnusedClients(now), 2);
+      t.equal(await storage.countUnusedClients(contractTime(6000)), 0);
+    },
+  },
+  {
+    name: 'purgeExpired deletes the clients past their unusedExpiresAt and keeps every other',
+    async run(t, { storage }, fx) {
+      const now = contractTime(1000);
+      const admin = fx.client({ createdAt: contractTime(1) });
+      const used = fx.client({ origin: 'dynamic', lastUsedAt: contractTime(10), createdAt: contractTime(2) });
+      const atNow = fx.client({ origin: 'dynamic', unusedExpiresAt: now, createdAt: contractTime(3) });
+      const pending = fx.client({ origin: 'dynamic', unusedExpiresAt: contractTime(1001), createdAt: contractTime(4) });
+      const old = fx.client({ origin: 'dynamic', unusedExpiresAt: contractTime(999), createdAt: contractTime(5) });
+      for (const client of [admin, used, atNow, pending, old]) await storage.createClient(client);
+
+      const purged = await storage.purgeExpired(now);
+      t.equal(purged.clients, 1);
+      t.equal(await storage.findClient(old.id), null, 'the expired registration is gone');
+      t.strictSame(await storage.listClients(), [admin, used, atNow, pending]);
+      t.equal((await storage.purgeExpired(now)).clients, 0, 'a second purge finds nothing');
+    },
+  },
+  {
+    name: 'deleteClient removes one client, once',
+    async run(t, { storage }, fx) {
+      const gone = fx.client({ createdAt: contractTime(1) });
+      const kept = fx.client({ createdAt: contractTime(2) });
+      await storage.createClient(gone);
+      await storage.createClient(kept);
+      t.equal(await storage.deleteClient(gone.id), true);
+      t.equal(await storage.deleteClient(gone.id), false, 'a second delete finds nothing');
+      t.equal(await storage.deleteClient('no-such-client'), false);
+      t.equal(await storage.findClient(gone.id), null);
+      t.strictSame(await storage.listClients(), [kept]);
+    },
+  },
+];
