@@ -26,6 +26,7 @@ export const TOKEN_PREFIXES = {
   oauth1AccessToken: 'pco_',
   oauth1TokenSecret: 'pck_',
   verifier: 'pcv_',
+  registrationAccessToken: 'pcg_',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;

@@ -20,6 +20,9 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   // RFC 8707 section 2: a resource indicator that is malformed, unknown or not for this client.
   | 'invalid_target'
+  // RFC 7591 section 3.2.2: a registration whose redirect URIs or other metadata are refused.
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
   // OAuth 1.0a problem codes (the oauth_problem extension RFC 5849 points to).
   | 'parameter_absent'
   | 'parameter_rejected'
@@ -69,6 +72,8 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_token: 401,
   insufficient_scope: 403,
   invalid_target: 400,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
   parameter_absent: 400,
   parameter_rejected: 400,
   signature_method_rejected: 400,
@@ -209,6 +214,8 @@ export const temporarilyUnavailable = factory('temporarily_unavailable');
 export const invalidToken = factory('invalid_token');
 export const insufficientScope = factory('insufficient_scope');
 export const invalidTarget = factory('invalid_target');
+export const invalidRedirectUri = factory('invalid_redirect_uri');
+export const invalidClientMetadata = factory('invalid_client_metadata');
 
 /**
  * Thrown by a store when the database fails (connection lost, timeout, deadlock). Transports map

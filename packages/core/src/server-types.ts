@@ -77,6 +77,65 @@ export interface AuthorizationServerOptions {
    * secrets at rest. Required to register a client with `oauth1Enabled`.
    */
   secretKey?: Uint8Array | string;
+  /** Dynamic client registration (RFC 7591, RFC 7592). Off unless `enabled`. */
+  registration?: RegistrationOptions;
+}
+
+/**
+ * Who may register clients, and the bounds on registrations nobody uses. Clients a stranger
+ * registers are public or confidential clients like any other, limited to the authorization code,
+ * refresh token and client credentials grants (implicit where the profile allows it).
+ */
+export interface RegistrationOptions {
+  enabled: boolean;
+  /**
+   * RFC 7591 section 3: registration needs this bearer token (a string, compared in constant time,
+   * or a function deciding). Default: none, open registration.
+   */
+  initialAccessToken?: string | ((token: string, request: OAuthRequest) => boolean | Promise<boolean>);
+  /**
+   * Sees the checked metadata of each registration; returns it adjusted (checked again), or
+   * nothing to keep it, or throws an `OAuthError` such as `invalidClientMetadata(...)` to refuse.
+   */
+  policy?: (
+    metadata: ClientRegistrationMetadata,
+    request: OAuthRequest,
+  ) => ClientRegistrationMetadata | void | Promise<ClientRegistrationMetadata | void>;
+  /** Seconds a dynamic client may go without obtaining a token before `purgeExpired` deletes it. Default 1 day. */
+  unusedClientTtl?: number;
+  /** Registrations that have obtained no token yet, at most; more are refused with 429. Default 1000. */
+  maxUnusedClients?: number;
+  /** Called after a client is registered, updated or deleted; gets no secret. */
+  onClientRegistration?: (event: ClientRegistrationEvent) => void;
+}
+
+/** The checked client metadata of RFC 7591 section 2, defaults filled in. */
+export interface ClientRegistrationMetadata {
+  redirect_uris: string[];
+  grant_types: GrantType[];
+  response_types: ('code' | 'token')[];
+  token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
+  application_type: 'web' | 'native';
+  client_name: string | null;
+  client_uri: string | null;
+  logo_uri: string | null;
+  /** Space-separated; null for the server's default scopes. */
+  scope: string | null;
+  contacts: string[];
+  software_id: string | null;
+  software_version: string | null;
+}
+
+/** What the application learns of a registration: public facts only. */
+export interface ClientRegistrationEvent {
+  action: 'registered' | 'updated' | 'deleted';
+  clientId: string;
+  clientName: string;
+  type: ClientType;
+  redirectUris: string[];
+  grantTypes: GrantType[];
+  scopes: string[];
+  softwareId: string | null;
 }
 
 /** What an introspection policy learns of a token: its public facts, never its digest. */
@@ -108,6 +167,8 @@ export interface EndpointPaths {
   token: string;
   revocation: string;
   introspection: string;
+  /** Dynamic client registration (RFC 7591); its clients' URIs are below it. Used when `registration` is enabled. */
+  registration: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -193,7 +254,7 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
@@ -225,6 +286,12 @@ export interface AuthorizationServer {
    */
   registerResource(resource: string): void;
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
+  /** Whether dynamic client registration is enabled. */
+  readonly registrationEnabled: boolean;
+  /** `POST /oauth/register` (RFC 7591 section 3) with the parsed JSON body. 404 when registration is off. */
+  handleClientRegistration(request: OAuthRequest, metadata: unknown): Promise<OAuthResponse>;
+  /** `GET|PUT|DELETE /oauth/register/<clientId>` (RFC 7592 section 2), `metadata` the PUT body. */
+  handleClientConfiguration(request: OAuthRequest, clientId: string, metadata?: unknown): Promise<OAuthResponse>;
   /** Issues tokens by hand (an admin page), as oauthost's admin could. Shown once. */
   issueTokens(input: IssueTokensInput): Promise<IssuedTokens>;
   /**

@@ -1,5 +1,6 @@
 import type { AuthorizationServer, AuthorizationServerOptions } from '../server-types.js';
 import { completeAuthorization, validateAuthorizationRequest } from './authorization-endpoint.js';
+import { handleClientConfiguration, handleClientRegistration } from './client-registration.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
 import { buildMetadata, createMetadataResponse } from './metadata.js';
@@ -34,6 +35,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       context.resources.add(checkResource('registerResource', resource));
     },
     registerClient: (input) => registerClient(context, input),
+    registrationEnabled: context.registration !== null,
+    handleClientRegistration: (request, metadata) => handleClientRegistration(context, request, metadata),
+    handleClientConfiguration: (request, clientId, metadata) => handleClientConfiguration(context, request, clientId, metadata),
     issueTokens: (input) => issueTokensByHand(context, input),
     // Every credential of the grant at once, the codes and authorized request tokens not yet
     // exchanged included: either would otherwise buy fresh tokens after the revocation.

@@ -28,6 +28,7 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     token_endpoint: base + endpoints.token,
     revocation_endpoint: base + endpoints.revocation,
     introspection_endpoint: base + endpoints.introspection,
+    ...(context.registration !== null && { registration_endpoint: base + endpoints.registration }),
     response_types_supported: browser ? (implicit ? ['code', 'token'] : ['code']) : [],
     ...(browser && { response_modes_supported: implicit ? ['query', 'fragment'] : ['query'] }),
     grant_types_supported: grantTypes,

@@ -1,7 +1,7 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
 import { isResourceIndicator } from './resource-indicators.js';
-import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy } from '../server-types.js';
+import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
 
@@ -11,7 +11,11 @@ export const DEFAULT_ENDPOINTS: EndpointPaths = {
   token: '/oauth/token',
   revocation: '/oauth/revoke',
   introspection: '/oauth/introspect',
+  registration: '/oauth/register',
 };
+
+export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
+export const DEFAULT_MAX_UNUSED_CLIENTS = 1000;
 
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
@@ -38,6 +42,8 @@ export interface ServerContext {
   /** The realm of `WWW-Authenticate` challenges. */
   readonly realm: string;
   readonly now: () => Date;
+  /** Dynamic client registration with its defaults, or null when it is off. */
+  readonly registration: Readonly<Required<Omit<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> & Pick<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> | null;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
   purgeExpiredLazily(): Promise<void>;
 }
@@ -131,6 +137,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     resources,
     realm: input.issuer,
     now: clock,
+    registration: resolveRegistration(input.registration),
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();
@@ -145,6 +152,33 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
       }
     },
   };
+}
+
+function resolveRegistration(input: RegistrationOptions | undefined): ServerContext['registration'] {
+  if (input === undefined) return null;
+  if (typeof input !== 'object' || input === null || typeof input.enabled !== 'boolean') {
+    throw new TypeError('options.registration must be an object with enabled: true or false');
+  }
+  if (!input.enabled) return null;
+  const token = input.initialAccessToken;
+  if (token !== undefined && typeof token !== 'function' && (typeof token !== 'string' || token.length < 32)) {
+    throw new TypeError('options.registration.initialAccessToken must be a function or a string of at least 32 characters');
+  }
+  for (const name of ['policy', 'onClientRegistration'] as const) {
+    if (input[name] !== undefined && typeof input[name] !== 'function') throw new TypeError(`options.registration.${name} must be a function`);
+  }
+  const maxUnusedClients = input.maxUnusedClients ?? DEFAULT_MAX_UNUSED_CLIENTS;
+  if (!Number.isSafeInteger(maxUnusedClients) || maxUnusedClients < 1) {
+    throw new TypeError('options.registration.maxUnusedClients must be a whole number, 1 or more');
+  }
+  return Object.freeze({
+    enabled: true,
+    unusedClientTtl: checkTtl('registration.unusedClientTtl', input.unusedClientTtl, DEFAULT_UNUSED_CLIENT_TTL),
+    maxUnusedClients,
+    initialAccessToken: token,
+    policy: input.policy,
+    onClientRegistration: input.onClientRegistration,
+  });
 }
 
 /** No client but the token's own learns about it unless the application says otherwise. */

@@ -31,6 +31,16 @@ export function deriveResponseTypes(grantTypes: readonly GrantType[]): ResponseT
  * `invalid_request` OAuthError whose description names the problem, and stores nothing.
  */
 export async function registerClient(context: ServerContext, input: RegisterClientInput): Promise<RegisteredClient> {
+  const registered = await prepareClient(context, input);
+  await context.options.storage.createClient(registered.client);
+  return registered;
+}
+
+/**
+ * The checks and record of `registerClient`, without storing it: dynamic registration (RFC 7591)
+ * adds its own fields to the record before storing it.
+ */
+export async function prepareClient(context: ServerContext, input: RegisterClientInput): Promise<RegisteredClient> {
   const { options, scopes, secretBox } = context;
   if (typeof input !== 'object' || input === null) throw invalidRequest('registerClient needs an input object.');
   const name = typeof input.name === 'string' ? input.name.trim() : '';
@@ -118,6 +128,5 @@ export async function registerClient(context: ServerContext, input: RegisterClie
     createdAt: now,
     updatedAt: now,
   };
-  await options.storage.createClient(client);
   return { client, clientSecret };
 }

@@ -11,7 +11,8 @@ function quote(value: string): string {
   return `"${value.replace(/["\\]/g, '')}"`;
 }
 
-function createBearerError(
+/** An RFC 6750 section 3 error with its `WWW-Authenticate: Bearer` challenge. */
+export function createBearerError(
   context: ServerContext,
   code: 'invalid_token' | 'insufficient_scope',
   description: string,

@@ -5,6 +5,7 @@ import type { GrantType } from '../storage/records.js';
 import { exchangeAuthorizationCode } from './authorization-code-grant.js';
 import { authenticateClient, type AuthenticatedClient } from './client-authentication.js';
 import { exchangeClientCredentials } from './client-credentials-grant.js';
+import { recordClientUse } from './client-registration.js';
 import type { ServerContext } from './options.js';
 import { readFormParameters } from './form-request.js';
 import type { RequestParameters } from './parameters.js';
@@ -46,6 +47,7 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
       throw unauthorizedClient('The password grant needs a confidential client authenticated with its secret.');
     }
     const tokens = await grant.handle(context, authenticated, params);
+    await recordClientUse(context, authenticated.client);
     return createJsonResponse(200, tokens);
   } catch (thrown) {
     return createErrorResponse(thrown);
