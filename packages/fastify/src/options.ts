@@ -106,6 +106,7 @@ const PASS_THROUGH = [
   'introspectionPolicy',
   'clock',
   'entropy',
+  'registration',
 ] as const satisfies readonly (keyof AuthorizationServerOptions)[];
 
 type PassThroughName = (typeof PASS_THROUGH)[number];

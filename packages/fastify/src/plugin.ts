@@ -20,6 +20,7 @@ import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResources } from './protected-resources.js';
 import { createRemoteIntrospection } from './remote-introspection.js';
+import { registerRegistrationRoutes } from './registration-routes.js';
 import { registerResourceMetadataRoutes } from './resource-metadata-routes.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
 import { registerMetadataRoutes, registerTokenRoutes } from './token-routes.js';
@@ -59,6 +60,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     token: joinPath(mountRoot, settings.routePrefix, 'token'),
     revocation: joinPath(mountRoot, settings.routePrefix, 'revoke'),
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
+    registration: joinPath(mountRoot, settings.routePrefix, 'register'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
     issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
     oauth1:
@@ -93,6 +95,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             token: fromIssuer(paths.token),
             revocation: fromIssuer(paths.revocation),
             introspection: fromIssuer(paths.introspection),
+            registration: fromIssuer(paths.registration),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
@@ -180,6 +183,12 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     },
     { prefix: registerPrefix },
   );
+  if (server.registrationEnabled) {
+    // JSON bodies (RFC 7591 section 3.1), so beside the form-only routes rather than among them.
+    await fastify.register(async function portcullisRegistrationRoutes(routes) {
+      await routes.register(registerRegistrationRoutes, { server, settings });
+    }, { prefix: registerPrefix });
+  }
 
   const issuerMetadata = paths.issuerMetadata;
   if (issuerMetadata !== null) {

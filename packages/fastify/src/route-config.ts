@@ -5,6 +5,8 @@ export type PortcullisEndpoint =
   | 'revoke'
   | 'introspect'
   | 'metadata'
+  | 'register'
+  | 'register_client'
   | 'resource_metadata'
   | 'oauth1_request_token'
   | 'oauth1_authorize'

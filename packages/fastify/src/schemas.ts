@@ -95,3 +95,34 @@ export const IntrospectionResponseSchema = {
     username: {},
   },
 } as const;
+
+const Text = () => Type.Optional(Type.Union([Type.String(), Type.Null()]));
+const TextList = () => Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()]));
+
+/**
+ * An RFC 7591 section 2 client metadata document, by shape only: the core checks the values and
+ * answers `invalid_client_metadata`. Unknown fields are allowed (section 2: ignored).
+ */
+export const ClientMetadataBody = Type.Object(
+  {
+    redirect_uris: TextList(),
+    grant_types: TextList(),
+    response_types: TextList(),
+    token_endpoint_auth_method: Text(),
+    application_type: Text(),
+    client_name: Text(),
+    client_uri: Text(),
+    logo_uri: Text(),
+    scope: Text(),
+    contacts: TextList(),
+    software_id: Text(),
+    software_version: Text(),
+    client_id: Text(),
+    client_secret: Text(),
+  },
+  { additionalProperties: true },
+);
+export type ClientMetadataBody = Static<typeof ClientMetadataBody>;
+
+export const ClientIdParams = Type.Object({ clientId: Type.String() });
+export type ClientIdParams = Static<typeof ClientIdParams>;

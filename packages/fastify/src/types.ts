@@ -98,6 +98,8 @@ export interface MountedPaths {
   readonly token: string;
   readonly revocation: string;
   readonly introspection: string;
+  /** Dynamic client registration (RFC 7591), mounted when the `registration` option enables it. */
+  readonly registration: string;
   /** The metadata document at the mount root. */
   readonly metadata: string;
   /**

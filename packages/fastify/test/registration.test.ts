@@ -152,6 +152,7 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     token: '/oauth/token',
     revocation: '/oauth/revoke',
     introspection: '/oauth/introspect',
+    registration: '/oauth/register',
     metadata: '/.well-known/oauth-authorization-server',
     issuerMetadata: null,
     oauth1: null,
