@@ -183,6 +183,12 @@ async function registerEverything(
       return checked.kind === 'valid' ? { id: checked.user.id, username: checked.user.username } : null;
     },
     findUsername: async (userId: string) => (await findUserById(demoDb, userId))?.username ?? null,
+    // MCP clients arrive without an administrator: open dynamic registration (RFC 7591), limited
+    // per client address by registerRateLimits; registrations that never obtain a token expire.
+    registration: {
+      enabled: true,
+      onClientRegistration: (event) => fastify.log.info({ registration: event }, 'demo: client registration'),
+    },
   });
 
   // Secrets shown once wait in the session sealed; without an OAuth 1.0a key, under one derived from the session secret.

@@ -27,6 +27,8 @@ const LIMITED_ENDPOINTS = new Set<PortcullisEndpoint>([
   'authorize',
   'revoke',
   'introspect',
+  'register',
+  'register_client',
   'oauth1_request_token',
   'oauth1_authorize',
   'oauth1_access_token',
