@@ -200,7 +200,8 @@ const commands: Record<string, Command> = {
     const sessions = await new DatabaseSessionStore(fastify.demo.db).purgeExpired();
     io.out(
       `purged ${purged.accessTokens} access tokens, ${purged.refreshTokens} refresh tokens, ${purged.authorizationCodes} codes, ` +
-        `${purged.requestTokens} request tokens, ${purged.oauth1AccessTokens} OAuth 1.0a tokens, ${purged.nonces} nonces, ${sessions} sessions`,
+        `${purged.requestTokens} request tokens, ${purged.oauth1AccessTokens} OAuth 1.0a tokens, ${purged.nonces} nonces, ` +
+        `${purged.clients} unused registered clients, ${sessions} sessions`,
     );
   },
 };

@@ -385,5 +385,9 @@ t.test('every grant behind the client cache works on the kept client and leaves 
     );
     t.equal(wrong.status, 401, `a wrong secret, ${round}`);
   }
-  t.same(await storage.findClient(client.client.id), client.client, 'the kept record is the registered one, unchanged');
+  t.same(
+    await storage.findClient(client.client.id),
+    { ...client.client, lastUsedAt: fixture.clock.now },
+    'the kept record is the registered one, unchanged but for when it was last used',
+  );
 });

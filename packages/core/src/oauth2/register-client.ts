@@ -127,6 +127,11 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     disabled: false,
     createdAt: now,
     updatedAt: now,
+    origin: 'admin',
+    registrationTokenDigest: null,
+    metadata: null,
+    unusedExpiresAt: null,
+    lastUsedAt: null,
   };
   return { client, clientSecret };
 }
