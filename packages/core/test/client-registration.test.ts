@@ -247,3 +247,21 @@ t.test('RFC 7592: read, update and delete with the registration access token; an
     ['registered', 'registered', 'updated', 'deleted'],
   );
 });
+
+t.test('an unused registration past its expiry is refused before the purge removes it, and stays unused', async (t) => {
+  const fixture = registrationFixture({ unusedClientTtl: 60 });
+  const body = bodyOf(await register(fixture, { ...METADATA, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'client_credentials'] }));
+  fixture.clock.advance(60);
+  const before = fixture.storage.snapshot();
+  const token = await fixture.server.handleTokenRequest(
+    createFormRequest('/oauth/token', { grant_type: 'client_credentials', client_id: String(body.client_id), client_secret: String(body.client_secret) }),
+  );
+  expectRefusal(t, token, 401, 'invalid_client');
+  const url = new URL('/oauth/authorize', ISSUER);
+  url.search = new URLSearchParams({ response_type: 'code', client_id: String(body.client_id), redirect_uri: METADATA.redirect_uris[1]!, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+  const authorize = await fixture.server.validateAuthorizationRequest({ method: 'GET', url, headers: {}, secure: true });
+  t.match(authorize, { kind: 'error', status: 400 }, 'the authorization endpoint shows an error, never redirects');
+  t.strictSame(fixture.storage.snapshot(), before, 'nothing changed: the client is still unused');
+  fixture.clock.advance(1);
+  t.equal((await fixture.server.purgeExpired()).clients, 1, 'the purge removes what expired before now');
+});

@@ -11,6 +11,7 @@ import {
 import type { OAuthRequest } from '../http.js';
 import type { AuthorizationRequest, AuthorizeResult, ConsentDecision } from '../server-types.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
+import { isClientUnusable } from './client-registration.js';
 import type { ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
@@ -80,7 +81,7 @@ async function findClientAndRedirectUri(
 ): Promise<{ client: ClientRecord; redirectUri: string }> {
   if (clientId === undefined) throw invalidRequest('The client_id parameter is required.');
   const client = await context.options.storage.findClient(clientId);
-  if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+  if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
   if (requestedRedirectUri !== undefined) {
     if (findRegisteredRedirectUri(requestedRedirectUri, client.redirectUris, context.redirectMatching) === undefined) {
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
@@ -216,7 +217,7 @@ export async function completeAuthorization(
     // The request may have waited in a session for a while: the client can have been disabled
     // or its redirect URIs changed since, and the redirect must still be one of them.
     const client = await context.options.storage.findClient(request.clientId);
-    if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+    if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
     if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
     }

@@ -2,6 +2,7 @@ import { constantTimeEqual, digestSecret } from '../crypto.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { headerOf, type OAuthRequest } from '../http.js';
 import type { ClientRecord } from '../storage/records.js';
+import { isClientUnusable } from './client-registration.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 
@@ -79,7 +80,7 @@ function checkClient(
   client: Readonly<ClientRecord> | null,
 ): asserts client is Readonly<ClientRecord> {
   const { secret, usedBasic } = presented;
-  if (client === null || client.disabled) {
+  if (client === null || isClientUnusable(client, context.now())) {
     // Spend the same digest work as a known client, so timing does not reveal which ids exist.
     if (secret !== null) digestSecret(secret);
     throw failure(context, usedBasic, 'Client authentication failed.');

@@ -124,6 +124,14 @@ export async function recordClientUse(context: ServerContext, client: Readonly<C
   }
 }
 
+/**
+ * Whether a client cannot be used: disabled, or a dynamic registration that obtained no token
+ * before its `unusedExpiresAt` (the purge deletes it; until then it is refused as if gone).
+ */
+export function isClientUnusable(client: Readonly<ClientRecord>, now: Date): boolean {
+  return client.disabled || (client.unusedExpiresAt != null && client.unusedExpiresAt <= now);
+}
+
 function enabledRegistration(context: ServerContext): NonNullable<ServerContext['registration']> {
   if (context.registration === null) throw invalidRequest('Dynamic client registration is not enabled.', { status: 404 });
   return context.registration;
