@@ -9,10 +9,10 @@ import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
-import type { Test } from 'tap';
+import t, { type Test } from 'tap';
 import { openDatabase } from '../src/db/database.js';
 import { onEachDatabase } from './databases.js';
-import { SECRET_KEY, SESSION_SECRET } from './helpers.js';
+import { buildTestApp, SECRET_KEY, SESSION_SECRET } from './helpers.js';
 import { HttpBrowser, startServer } from './run.js';
 
 const REDIRECT_URL = 'http://127.0.0.1:49153/callback';
@@ -165,4 +165,21 @@ await onEachDatabase('an MCP client registers itself', async (t, database) => {
   t.match(await wrong.json(), { error: 'invalid_token' });
   t.ok(await db.selectFrom('portcullis_clients').select('id').where('id', '=', clientId).executeTakeFirst(), 'the client stays');
   t.equal(registrations.length, 1, 'and the SDK never registered again');
+});
+
+t.test('the registration endpoint is rate limited per client address; a refused request stores nothing', async (t) => {
+  const { app } = await buildTestApp({ rateLimit: { max: 2, windowMs: 60_000 } });
+  t.teardown(() => app.close());
+  const metadata = { client_name: 'Flood', redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: 'none' };
+  const register = (remoteAddress: string) => app.inject({ method: 'POST', url: '/oauth/register', payload: metadata, remoteAddress });
+  const count = async () => (await app.demo.db.selectFrom('portcullis_clients').select('id').execute()).length;
+  const before = await count();
+  t.equal((await register('192.0.2.1')).statusCode, 201);
+  t.equal((await register('192.0.2.1')).statusCode, 201);
+  const limited = await register('192.0.2.1');
+  t.equal(limited.statusCode, 429, 'the third from one address is refused');
+  t.ok(limited.headers['retry-after'], 'with Retry-After');
+  t.match(limited.json(), { error: 'temporarily_unavailable' });
+  t.equal(await count(), before + 2, 'and not stored');
+  t.equal((await register('192.0.2.2')).statusCode, 201, 'another address is counted on its own');
 });
