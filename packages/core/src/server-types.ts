@@ -45,6 +45,11 @@ export interface AuthorizationServerOptions {
    * `127.0.0.1` and `[::1]` do; native and command-line clients register it. Default false.
    */
   allowLocalhostAnyPort?: boolean;
+  /**
+   * Accept clients that describe themselves with a Client ID Metadata Document: a `client_id`
+   * that is an https URL is fetched and read instead of looked up in storage. Off by default.
+   */
+  clientIdMetadataDocuments?: ClientIdMetadataDocumentOptions;
   /** Scopes granted when a request names none. Default: none (the request must name its scopes, or gets the client's). */
   defaultScopes?: string[];
   /**
@@ -186,6 +191,47 @@ export interface AuthorizationRequest {
   codeChallengeMethod: 'S256' | 'plain' | null;
   /** The `resource` parameters (RFC 8707), each known and open to the client; empty when none was sent. */
   resource: string[];
+  /**
+   * Set when the client described itself with a metadata document: the host it came from, which
+   * the consent page shows, and whether `isTrustedHost` vouches for it (the page warns if not).
+   */
+  clientMetadataDocument?: { host: string; trusted: boolean };
+}
+
+/** draft-ietf-oauth-client-id-metadata-document, as `clientIdMetadataDocuments` configures it. */
+export interface ClientIdMetadataDocumentOptions {
+  enabled: boolean;
+  /** Refuses a host before anything is fetched from it (an allowlist). Default: every public host. */
+  allowHost?: (hostname: string) => boolean;
+  /** The hosts the operator vouches for; the consent page warns about any other. Default: none. */
+  isTrustedHost?: (host: string) => boolean;
+  /** The largest document accepted, in bytes. Default 5120. */
+  maxBytes?: number;
+  /** Milliseconds allowed for a fetch, name resolution included. Default 3000. */
+  timeout?: number;
+  /** Seconds a document is kept, whatever its `Cache-Control` says. Default 60 to 86400. */
+  cacheTtl?: { min?: number; max?: number };
+  /** The most documents kept at once. Default 1000. */
+  cacheSize?: number;
+  /** Allow documents on loopback addresses, for development and tests only. Default false. */
+  allowLoopbackForDevelopment?: boolean;
+  /** Certificate authorities to trust for document hosts instead of Node's bundle (development). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Called after every fetch, accepted or refused. */
+  onFetch?: (event: ClientMetadataFetchEvent) => void;
+}
+
+/** One fetch of a client metadata document. Documents hold no secret, and neither does this. */
+export interface ClientMetadataFetchEvent {
+  clientId: string;
+  host: string;
+  /** The address connected to (or refused), when resolution got that far. */
+  address: string | null;
+  /** The HTTP status, when an answer came. */
+  status: number | null;
+  outcome: 'accepted' | 'refused';
+  /** Why the document was refused. */
+  reason: string | null;
 }
 
 export type AuthorizeResult =
@@ -254,7 +300,7 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;

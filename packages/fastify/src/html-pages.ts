@@ -87,13 +87,28 @@ export function renderConsentPage(context: ConsentContext): string {
   return page(
     `Authorize ${clientName}`,
     `<h1>Authorize <strong>${client}</strong>?</h1>
-${context.returnHost === null ? '' : `<p>You will be sent back to <strong>${escapeHtml(context.returnHost)}</strong>.</p>\n`}<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
+${context.returnHost === null ? '' : `<p>You will be sent back to <strong>${escapeHtml(context.returnHost)}</strong>.</p>\n`}${describeDocumentHost(context)}<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
 <form method="post" action="${escapeHtml(context.action)}">
 <input type="hidden" name="${CONSENT_FIELDS.csrfToken}" value="${escapeHtml(context.csrfToken)}">
 ${scopeList}
 <button type="submit" name="${CONSENT_FIELDS.decision}" value="approve">Approve</button>
 <button type="submit" name="${CONSENT_FIELDS.decision}" value="deny">Deny</button>
 </form>`,
+  );
+}
+
+/**
+ * A client that described itself with a metadata document is named by the host serving it, which
+ * the user can judge; the client_name in it is the client's own claim. Hosts the server does not
+ * vouch for get a warning.
+ */
+function describeDocumentHost(context: ConsentContext): string {
+  const source = context.protocol === 'oauth2' ? context.authorizationRequest.clientMetadataDocument : undefined;
+  if (source === undefined) return '';
+  const host = escapeHtml(source.host);
+  return (
+    `<p>The application describes itself at <strong>${host}</strong>.</p>\n` +
+    (source.trusted ? '' : `<p role="alert"><strong>Warning:</strong> this server has not verified <strong>${host}</strong>. Approve only if you trust it.</p>\n`)
   );
 }
 

@@ -99,6 +99,7 @@ const PASS_THROUGH = [
   'profile',
   'allowPlainPkce',
   'allowLocalhostAnyPort',
+  'clientIdMetadataDocuments',
   'defaultScopes',
   'resources',
   'verifyUser',

@@ -4,6 +4,7 @@ import {
   invalidClient,
   invalidRequest,
   invalidScope,
+  type OAuthError,
   toOAuthError,
   unauthorizedClient,
   unsupportedResponseType,
@@ -12,6 +13,7 @@ import type { OAuthRequest } from '../http.js';
 import type { AuthorizationRequest, AuthorizeResult, ConsentDecision } from '../server-types.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { isClientUnusable } from './client-registration.js';
+import { findClient } from './find-client.js';
 import type { ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
@@ -78,9 +80,9 @@ async function findClientAndRedirectUri(
   context: ServerContext,
   clientId: string | undefined,
   requestedRedirectUri: string | undefined,
-): Promise<{ client: ClientRecord; redirectUri: string }> {
+): Promise<{ client: Readonly<ClientRecord>; redirectUri: string }> {
   if (clientId === undefined) throw invalidRequest('The client_id parameter is required.');
-  const client = await context.options.storage.findClient(clientId);
+  const client = await findClient(context, clientId, refuseDocument);
   if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
   if (requestedRedirectUri !== undefined) {
     if (findRegisteredRedirectUri(requestedRedirectUri, client.redirectUris, context.redirectMatching) === undefined) {
@@ -93,6 +95,11 @@ async function findClientAndRedirectUri(
     throw invalidRequest('The redirect_uri parameter is required: the client has registered more than one, or none.');
   }
   return { client, redirectUri: only };
+}
+
+/** An unusable client metadata document is shown to the user: its redirect URIs are unverified. */
+function refuseDocument(reason: string): OAuthError {
+  return invalidClient(reason, { status: 400 });
 }
 
 export async function validateAuthorizationRequest(context: ServerContext, request: OAuthRequest): Promise<AuthorizeResult> {
@@ -137,6 +144,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     if (responseType === 'code') {
       ({ codeChallenge, codeChallengeMethod } = readCodeChallenge(context, client, params));
     }
+    const source = context.clientMetadata?.describeSource(client.id);
     return {
       kind: 'consent',
       request: {
@@ -150,6 +158,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
         codeChallenge,
         codeChallengeMethod,
         resource,
+        ...(source != null && { clientMetadataDocument: source }),
       },
     };
   } catch (thrown) {
@@ -216,7 +225,7 @@ export async function completeAuthorization(
   try {
     // The request may have waited in a session for a while: the client can have been disabled
     // or its redirect URIs changed since, and the redirect must still be one of them.
-    const client = await context.options.storage.findClient(request.clientId);
+    const client = await findClient(context, request.clientId, refuseDocument);
     if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
     if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');

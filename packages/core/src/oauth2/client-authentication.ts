@@ -3,6 +3,7 @@ import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
 import { headerOf, type OAuthRequest } from '../http.js';
 import type { ClientRecord } from '../storage/records.js';
 import { isClientUnusable } from './client-registration.js';
+import { findClient } from './find-client.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 
@@ -45,7 +46,7 @@ export async function authenticateClient(
   params: RequestParameters,
 ): Promise<AuthenticatedClient> {
   const presented = readCredentials(context, request, params);
-  const client = await context.options.storage.findClient(presented.clientId);
+  const client = await findClient(context, presented.clientId, (reason) => failure(context, presented.usedBasic, reason));
   checkClient(context, presented, client);
   return { client, method: presented.method };
 }

@@ -13,3 +13,4 @@ export { GRANT_TYPES, DEFAULT_GRANT_TYPES, deriveResponseTypes } from './registe
 export { NO_STORE_HEADERS } from './responses.js';
 export type { IntrospectionResponse } from './introspection.js';
 export { isResourceIndicator, isAudienceOf, otherAudienceError } from './resource-indicators.js';
+export { isPublicAddress } from './client-metadata-fetch.js';

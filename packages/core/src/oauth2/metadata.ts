@@ -39,6 +39,8 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     scopes_supported: context.scopes.list().map((scope) => scope.name),
     // RFC 9207: the `iss` parameter of authorization responses, which only that endpoint sends.
     ...(browser && { authorization_response_iss_parameter_supported: true }),
+    // draft-ietf-oauth-client-id-metadata-document: a client may use its document's URL as client_id.
+    ...(browser && context.clientMetadata !== null && { client_id_metadata_document_supported: true }),
   };
 }
 

@@ -4,6 +4,8 @@ import { isResourceIndicator } from './resource-indicators.js';
 import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
+import { ClientMetadataResolver } from './client-metadata-document.js';
+import { checkClientMetadataOptions } from './client-metadata-options.js';
 
 /** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -44,6 +46,8 @@ export interface ServerContext {
   readonly now: () => Date;
   /** Dynamic client registration with its defaults, or null when it is off. */
   readonly registration: Readonly<Required<Omit<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> & Pick<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> | null;
+  /** Resolves `client_id` URLs through their metadata documents; null unless enabled. */
+  readonly clientMetadata: ClientMetadataResolver | null;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
   purgeExpiredLazily(): Promise<void>;
 }
@@ -105,6 +109,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     }
   }
   const clock = input.clock ?? (() => new Date());
+  const documents = checkClientMetadataOptions(input.clientIdMetadataDocuments);
   const options: ResolvedOptions = Object.freeze({
     storage: input.storage,
     scopes,
@@ -138,6 +143,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     realm: input.issuer,
     now: clock,
     registration: resolveRegistration(input.registration),
+    clientMetadata: documents === null ? null : new ClientMetadataResolver(documents, scopes, clock, options.enforceSecure),
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();
