@@ -42,6 +42,9 @@ async function startDocumentServer(t: Test): Promise<{ origin: string; ca: strin
         response.write(`{"client_id":"${origin}${path}","client_name":"`);
         response.write('x'.repeat(8 * 1024));
         return response.end('"}');
+      case '/text.json':
+        response.writeHead(200, { 'content-type': 'text/html' });
+        return response.end(JSON.stringify(document));
       case '/redirect.json':
         response.writeHead(302, { location: `${origin}/client.json` });
         return response.end();
@@ -194,6 +197,7 @@ const refusals: {
 }[] = [
   { name: 'client_id differs from the URL', path: '/mismatch.json', reason: /client_id is not the URL it was fetched from/ },
   { name: 'over the size cap', path: '/big.json', reason: /larger than 5120 bytes/ },
+  { name: 'a document not served as JSON', path: '/text.json', reason: /not served as application\/json/ },
   { name: 'a redirect', path: '/redirect.json', reason: /redirect \(HTTP 302\), which is not followed/ },
   { name: 'a confidential client', path: '/secret.json', reason: /only public clients/ },
   { name: 'a slow document', path: '/slow.json', options: { timeout: 300 }, reason: /no answer within 300 ms/ },

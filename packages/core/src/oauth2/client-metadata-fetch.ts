@@ -134,6 +134,9 @@ function get(
         };
         if (status >= 300 && status < 400) return fail(`the document URL answered with a redirect (HTTP ${status}), which is not followed`);
         if (status !== 200) return fail(`the document URL answered HTTP ${status}`);
+        // The draft's section 4: application/json or a more specific application/<name>+json.
+        const mediaType = (response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!/^application\/([a-z0-9.+-]+\+)?json$/.test(mediaType)) return fail('the document is not served as application/json');
         const declared = Number(response.headers['content-length']);
         if (Number.isFinite(declared) && declared > limits.maxBytes) return fail(`the document is larger than ${limits.maxBytes} bytes`);
         const chunks: Buffer[] = [];
