@@ -50,7 +50,7 @@ t.test('clientIdMetadataDocuments is checked at construction', async (t) => {
     t.throws(() => createAuthorizationServer({ ...base, clientIdMetadataDocuments: value as never }), { name: 'TypeError', message });
   }
   const off = createAuthorizationServer({ ...base, clientIdMetadataDocuments: { enabled: false } });
-  t.equal((await off.getMetadata()).body.client_id_metadata_document_supported, undefined);
+  t.equal((off.getMetadata().body as Record<string, unknown>).client_id_metadata_document_supported, undefined);
   const on = createAuthorizationServer({ ...base, clientIdMetadataDocuments: { enabled: true } });
-  t.equal((await on.getMetadata()).body.client_id_metadata_document_supported, true);
+  t.equal((on.getMetadata().body as Record<string, unknown>).client_id_metadata_document_supported, true);
 });
