@@ -167,6 +167,9 @@ async function registerEverything(
     // Native and command-line clients (MCP clients among them) register http://localhost/... and
     // listen on whatever port they get.
     allowLocalhostAnyPort: true,
+    // MCP clients may arrive unregistered, their client_id the URL of their metadata document; in
+    // development such a document may be served from this machine.
+    clientIdMetadataDocuments: { enabled: true, allowLoopbackForDevelopment: options.development },
     // OAuth 1.0a (as django-oauth-plus served it): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
     ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),
