@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import * as oauth from 'oauth4webapi';
 import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import type { ClientIdMetadataDocumentOptions, ClientMetadataFetchEvent } from '@portcullis/core';
@@ -102,6 +103,16 @@ function authorizeUrl(clientId: string, challenge: string): string {
   })}`;
 }
 
+/** The user approves on the consent page. */
+function approve(app: FastifyInstance, jar: CookieJar, page: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/oauth/authorize',
+    headers: { ...FORM, cookie: jar.header() },
+    payload: form({ decision: 'approve', csrf_token: readCsrfToken(page) }),
+  });
+}
+
 async function login(app: FastifyInstance, jar: CookieJar): Promise<void> {
   jar.store(await app.inject({ method: 'POST', url: '/login?user=alice', headers: { cookie: jar.header() } }));
 }
@@ -133,12 +144,7 @@ t.test('a document client goes through consent and PKCE to tokens, and nothing i
   t.match(page.body, /role="alert"><strong>Warning:<\/strong> this server has not verified/, 'an unvetted host is warned about');
   t.same(events, [{ clientId, host: new URL(origin).host, address: '127.0.0.1', status: 200, outcome: 'accepted', reason: null }]);
 
-  const decided = await app.inject({
-    method: 'POST',
-    url: '/oauth/authorize',
-    headers: { ...FORM, cookie: jar.header() },
-    payload: form({ decision: 'approve', csrf_token: readCsrfToken(page.body) }),
-  });
+  const decided = await approve(app, jar, page.body);
   t.equal(decided.statusCode, 303);
   const location = new URL(decided.headers.location as string);
   t.equal(`${location.origin}${location.pathname}`, REDIRECT_URI);
@@ -173,6 +179,45 @@ t.test('a document client goes through consent and PKCE to tokens, and nothing i
   const tokens = await storage.listAccessTokens({ clientId });
   t.equal(tokens.length, 2);
   t.equal(tokens[0]!.userId, 'alice');
+});
+
+/** oauth4webapi's requests, answered by the app in process. */
+function injectFetch(app: FastifyInstance): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const response = await app.inject({
+      method: (init?.method ?? 'GET') as 'GET' | 'POST',
+      url: `${url.pathname}${url.search}`,
+      headers: Object.fromEntries(new Headers(init?.headers)),
+      ...(init?.body !== undefined && init.body !== null && { payload: String(init.body) }),
+    });
+    return new Response(response.body, { status: response.statusCode, headers: response.headers as Record<string, string> });
+  };
+}
+
+t.test('oauth4webapi: a client whose client_id is its document URL, code + PKCE, validated callback', async (t) => {
+  const { app, origin, storage } = await setup(t);
+  const options = { [oauth.customFetch]: injectFetch(app) };
+  const issuer = new URL(ISSUER);
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...options }));
+  t.equal(as.client_id_metadata_document_supported, true);
+  const client: oauth.Client = { client_id: `${origin}/client.json` };
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const jar = new CookieJar();
+  await login(app, jar);
+  const url = new URL(authorizeUrl(client.client_id, await oauth.calculatePKCECodeChallenge(codeVerifier)), ISSUER);
+  url.searchParams.set('state', state);
+  const page = await app.inject({ method: 'GET', url: `${url.pathname}${url.search}`, headers: { cookie: jar.header() } });
+  jar.store(page);
+  t.equal(page.statusCode, 200);
+  const decided = await approve(app, jar, page.body);
+  t.equal(decided.statusCode, 303);
+  const params = oauth.validateAuthResponse(as, client, new URL(decided.headers.location as string), state);
+  const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, codeVerifier, options);
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
+  t.match(tokens, { token_type: 'bearer', scope: 'read', access_token: /^pca_/, refresh_token: /^pcr_/ });
+  t.same(await storage.listClients(), []);
 });
 
 t.test('a vetted host is shown without the warning', async (t) => {

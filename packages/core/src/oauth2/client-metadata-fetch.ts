@@ -59,14 +59,18 @@ export async function fetchClientMetadataDocument(url: URL, limits: DocumentFetc
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   let timer: NodeJS.Timeout | undefined;
   let cancel: (() => void) | undefined;
+  let expired = false;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      expired = true;
       cancel?.();
       reject(new DocumentFetchError(`no answer within ${limits.timeout} ms`));
     }, limits.timeout);
   });
   const fetching = (async () => {
     const address = await resolvePublicAddress(host, limits.allowLoopback);
+    // A resolution that outlived the deadline opens no connection.
+    if (expired) throw new DocumentFetchError(`no answer within ${limits.timeout} ms`);
     return await get(url, host, address, limits, (abort) => {
       cancel = abort;
     });
