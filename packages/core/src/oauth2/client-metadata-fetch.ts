@@ -38,8 +38,8 @@ export class DocumentFetchError extends Error {
  * link-local (169.254.169.254, the cloud metadata service, among them), unique-local (fd00:ec2::254
  * among them), CGNAT, multicast, reserved and the IPv6 forms that embed an IPv4 address (mapped,
  * 6to4, Teredo, NAT64) are all refused, an IPv4-mapped address being judged as the IPv4 address
- * it carries (draft-ietf-oauth-client-id-metadata-document, security considerations; RFC 9700
- * section 4.x on server-side request forgery).
+ * it carries (the security considerations of draft-ietf-oauth-client-id-metadata-document on
+ * server-side request forgery).
  */
 export function isPublicAddress(address: string, allowLoopback: boolean): boolean {
   if (!ipaddr.isValid(address)) return false;
