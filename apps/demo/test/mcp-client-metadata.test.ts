@@ -7,61 +7,27 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { OAuthClientMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { generate } from 'selfsigned';
 import { sql } from 'kysely';
 import t from 'tap';
 import { openDatabase } from '../src/db/database.js';
 import { SECRET_KEY, SESSION_SECRET } from './helpers.js';
+import { MemoryClientProvider } from './mcp-client-provider.js';
 import { HttpBrowser, startServer } from './run.js';
 
 const REDIRECT_URL = 'http://127.0.0.1:49152/callback';
 
 /** A provider that knows only the URL of its metadata document: the SDK uses it as client_id. */
-class DocumentProvider implements OAuthClientProvider {
-  authorizationUrl: URL | undefined;
-  information: OAuthClientInformationMixed | undefined;
-  private saved: OAuthTokens | undefined;
-  private verifier = '';
-
-  constructor(readonly clientMetadataUrl: string) {}
-
-  get redirectUrl(): string {
-    return REDIRECT_URL;
+class DocumentProvider extends MemoryClientProvider {
+  constructor(readonly clientMetadataUrl: string) {
+    super(REDIRECT_URL);
   }
 
   get clientMetadata(): OAuthClientMetadata {
     return { client_name: 'MCP document client', redirect_uris: [REDIRECT_URL], token_endpoint_auth_method: 'none' };
-  }
-
-  clientInformation(): OAuthClientInformationMixed | undefined {
-    return this.information;
-  }
-
-  saveClientInformation(information: OAuthClientInformationMixed): void {
-    this.information = information;
-  }
-
-  tokens(): OAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(url: URL): void {
-    this.authorizationUrl = url;
-  }
-
-  saveCodeVerifier(verifier: string): void {
-    this.verifier = verifier;
-  }
-
-  codeVerifier(): string {
-    return this.verifier;
   }
 }
 

@@ -5,29 +5,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { OAuthClientMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../src/db/database.js';
 import { onEachDatabase } from './databases.js';
+import { MemoryClientProvider } from './mcp-client-provider.js';
 import { buildTestApp, SECRET_KEY, SESSION_SECRET } from './helpers.js';
 import { HttpBrowser, startServer } from './run.js';
 
 const REDIRECT_URL = 'http://127.0.0.1:49153/callback';
 
 /** A command-line MCP client's provider that registers itself: it starts with no client information. */
-class RegisteringProvider implements OAuthClientProvider {
-  authorizationUrl: URL | undefined;
-  information: OAuthClientInformationMixed | undefined;
-  private saved: OAuthTokens | undefined;
-  private verifier = '';
-
-  get redirectUrl(): string {
-    return REDIRECT_URL;
-  }
-
+class RegisteringProvider extends MemoryClientProvider {
   get clientMetadata(): OAuthClientMetadata {
     return {
       client_name: 'Self-registered MCP client',
@@ -41,34 +32,6 @@ class RegisteringProvider implements OAuthClientProvider {
 
   state(): string {
     return 'state-1';
-  }
-
-  clientInformation(): OAuthClientInformationMixed | undefined {
-    return this.information;
-  }
-
-  saveClientInformation(information: OAuthClientInformationMixed): void {
-    this.information = information;
-  }
-
-  tokens(): OAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(url: URL): void {
-    this.authorizationUrl = url;
-  }
-
-  saveCodeVerifier(verifier: string): void {
-    this.verifier = verifier;
-  }
-
-  codeVerifier(): string {
-    return this.verifier;
   }
 }
 
@@ -106,7 +69,7 @@ await onEachDatabase('an MCP client registers itself', async (t, database) => {
   const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
   t.equal(metadata.registration_endpoint, `${base}/oauth/register`, 'the metadata advertises registration');
 
-  const provider = new RegisteringProvider();
+  const provider = new RegisteringProvider(REDIRECT_URL);
   // The SDK keeps only the fields its schema knows; the registration response is read here whole.
   const registrations: Record<string, unknown>[] = [];
   const recordingFetch: typeof fetch = async (input, init) => {

@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../src/db/database.js';
 import { scopesNeeded } from '../src/mcp/mcp-routes.js';
 import { onEachDatabase } from './databases.js';
+import { MemoryClientProvider } from './mcp-client-provider.js';
 import { ALICE_PASSWORD, Browser, buildTestApp, SECRET_KEY, SESSION_SECRET, signedHeader, TEST_ISSUER } from './helpers.js';
 import { HttpBrowser, runCliProcess, startServer } from './run.js';
 
@@ -21,20 +21,16 @@ import { HttpBrowser, runCliProcess, startServer } from './run.js';
 const REGISTERED_REDIRECT = 'http://127.0.0.1/callback';
 const REDIRECT_URL = 'http://127.0.0.1:49152/callback';
 
-/** A command-line MCP client's provider: a pre-registered public client, everything in memory. */
-class TestProvider implements OAuthClientProvider {
-  authorizationUrl: URL | undefined;
-  private saved: OAuthTokens | undefined;
-  private verifier = '';
+/** A command-line MCP client's provider: a pre-registered public client. */
+class TestProvider extends MemoryClientProvider {
   readonly states: string[] = [];
 
   constructor(
-    private readonly clientId: string,
+    clientId: string,
     private readonly scope: string,
-  ) {}
-
-  get redirectUrl(): string {
-    return REDIRECT_URL;
+  ) {
+    super(REDIRECT_URL);
+    this.information = { client_id: clientId };
   }
 
   get clientMetadata(): OAuthClientMetadata {
@@ -45,30 +41,6 @@ class TestProvider implements OAuthClientProvider {
     const state = `state-${this.states.length + 1}`;
     this.states.push(state);
     return state;
-  }
-
-  clientInformation(): OAuthClientInformationMixed {
-    return { client_id: this.clientId };
-  }
-
-  tokens(): OAuthTokens | undefined {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(url: URL): void {
-    this.authorizationUrl = url;
-  }
-
-  saveCodeVerifier(verifier: string): void {
-    this.verifier = verifier;
-  }
-
-  codeVerifier(): string {
-    return this.verifier;
   }
 }
 
