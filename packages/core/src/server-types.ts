@@ -5,6 +5,7 @@ import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
 import type { OAuthProfile } from './oauth2/profile.js';
 import type { ClientRecord, ClientType, GrantType, PurgeResult } from './storage/records.js';
+import type { SigningKeyInfo, SigningKeyRing, SigningKeysOptions } from './oauth2/signing-keys.js';
 
 /** The user a password grant or a consent belongs to, as the application knows it. */
 export interface AuthenticatedUser {
@@ -84,6 +85,11 @@ export interface AuthorizationServerOptions {
   secretKey?: Uint8Array | string;
   /** Dynamic client registration (RFC 7591, RFC 7592). Off unless `enabled`. */
   registration?: RegistrationOptions;
+  /**
+   * JWS signing keys for the JWTs the server signs, published at the `jwks` endpoint. Off unless
+   * given; needs `secretKey`, which seals the private keys at rest.
+   */
+  signingKeys?: SigningKeysOptions;
 }
 
 /**
@@ -174,6 +180,8 @@ export interface EndpointPaths {
   introspection: string;
   /** Dynamic client registration (RFC 7591); its clients' URIs are below it. Used when `registration` is enabled. */
   registration: string;
+  /** The JWK Set of the signing keys (RFC 7517 section 5), the metadata's `jwks_uri`. Used when `signingKeys` is set. */
+  jwks: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -300,7 +308,7 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
@@ -347,4 +355,10 @@ export interface AuthorizationServer {
    */
   revokeGrant(userId: string, clientId: string): Promise<number>;
   purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
+  /** The signing keys, or null when `signingKeys` is not set. */
+  readonly signingKeys: SigningKeyRing | null;
+  /** `GET /oauth/jwks.json`: the public signing keys (RFC 7517 section 5). 404 when `signingKeys` is not set. */
+  handleJwksRequest(): Promise<OAuthResponse>;
+  /** `signingKeys.rotate()`; rejects with a TypeError when `signingKeys` is not set. */
+  rotateSigningKeys(): Promise<SigningKeyInfo[]>;
 }

@@ -3,7 +3,7 @@ import { completeAuthorization, validateAuthorizationRequest } from './authoriza
 import { handleClientConfiguration, handleClientRegistration } from './client-registration.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
-import { buildMetadata, createMetadataResponse } from './metadata.js';
+import { buildMetadata, createJwksResponse, createMetadataResponse } from './metadata.js';
 import { checkResource, resolveOptions } from './options.js';
 import { registerClient } from './register-client.js';
 import { createAccessTokenVerifier } from './resource.js';
@@ -43,5 +43,11 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     // exchanged included: either would otherwise buy fresh tokens after the revocation.
     revokeGrant: (userId, clientId) => context.options.storage.revokeGrant({ clientId, userId }, context.now()),
     purgeExpired: (purgeOptions) => context.options.storage.purgeExpired(context.now(), purgeOptions),
+    signingKeys: context.signingKeys,
+    handleJwksRequest: () => createJwksResponse(context),
+    rotateSigningKeys: async () => {
+      if (context.signingKeys === null) throw new TypeError('rotateSigningKeys: options.signingKeys is not set');
+      return context.signingKeys.rotate();
+    },
   };
 }

@@ -6,6 +6,7 @@ import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
 import { ClientMetadataResolver } from './client-metadata-document.js';
 import { checkClientMetadataOptions } from './client-metadata-options.js';
+import { resolveSigningKeysOptions, StoredSigningKeyRing, type SigningKeyRing } from './signing-keys.js';
 
 /** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -14,6 +15,7 @@ export const DEFAULT_ENDPOINTS: EndpointPaths = {
   revocation: '/oauth/revoke',
   introspection: '/oauth/introspect',
   registration: '/oauth/register',
+  jwks: '/oauth/jwks.json',
 };
 
 export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
@@ -48,6 +50,8 @@ export interface ServerContext {
   readonly registration: Readonly<Required<Omit<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> & Pick<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> | null;
   /** Resolves `client_id` URLs through their metadata documents; null unless enabled. */
   readonly clientMetadata: ClientMetadataResolver | null;
+  /** The signing keys, or null when `signingKeys` is not set. */
+  readonly signingKeys: SigningKeyRing | null;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
   purgeExpiredLazily(): Promise<void>;
 }
@@ -109,6 +113,12 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     }
   }
   const clock = input.clock ?? (() => new Date());
+  let signingKeys: SigningKeyRing | null = null;
+  if (input.signingKeys !== undefined) {
+    const resolved = resolveSigningKeysOptions(input.signingKeys, accessTokenTtl);
+    if (secretBox === null) throw new TypeError('options.signingKeys needs options.secretKey: it seals the private keys at rest');
+    signingKeys = new StoredSigningKeyRing(input.storage, secretBox, clock, resolved);
+  }
   const documents = checkClientMetadataOptions(input.clientIdMetadataDocuments);
   const options: ResolvedOptions = Object.freeze({
     storage: input.storage,
@@ -144,6 +154,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     now: clock,
     registration: resolveRegistration(input.registration),
     clientMetadata: documents === null ? null : new ClientMetadataResolver(documents, scopes, clock, options.enforceSecure),
+    signingKeys,
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();
