@@ -108,6 +108,7 @@ const PASS_THROUGH = [
   'clock',
   'entropy',
   'registration',
+  'signingKeys',
 ] as const satisfies readonly (keyof AuthorizationServerOptions)[];
 
 type PassThroughName = (typeof PASS_THROUGH)[number];

@@ -62,6 +62,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     registration: joinPath(mountRoot, settings.routePrefix, 'register'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
+    jwks: joinPath(mountRoot, settings.routePrefix, 'jwks.json'),
     issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
     oauth1:
       settings.oauth1 === null
@@ -96,6 +97,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             revocation: fromIssuer(paths.revocation),
             introspection: fromIssuer(paths.introspection),
             registration: fromIssuer(paths.registration),
+            jwks: fromIssuer(paths.jwks),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
@@ -145,6 +147,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
           issueTokens: (input) => server.issueTokens(input),
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
+          rotateSigningKeys: () => server.rotateSigningKeys(),
           declaredScopes,
           protectedResources: listResources,
           resourceMetadataUrl,
@@ -167,6 +170,9 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       registerResourceMetadataRoutes(root, protectedResources);
     });
   }
+
+  // The automatic rotation schedule, if any, ends with the server.
+  if (server?.signingKeys) fastify.addHook('onClose', async () => server.signingKeys?.stop());
 
   if (server === null || !settings.endpoints) return;
   await fastify.register(
@@ -225,6 +231,7 @@ function remoteDecorator(
     revokeGrant: refuse('revokeGrant'),
     issueTokens: refuse('issueTokens'),
     purgeExpired: refuse('purgeExpired'),
+    rotateSigningKeys: refuse('rotateSigningKeys'),
     declaredScopes,
     protectedResources,
     resourceMetadataUrl,

@@ -51,6 +51,13 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
     });
   }
 
+  if (server.signingKeys !== null) {
+    // RFC 7517 section 5: public keys only, readable by anyone who verifies the server's tokens.
+    routes.get(`${settings.routePrefix}/jwks.json`, { config: endpointConfig('jwks') }, async (_request, reply) =>
+      sendOAuthResponse(reply, await server.handleJwksRequest()),
+    );
+  }
+
   // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.
   registerMetadataRoutes(routes, '/.well-known/oauth-authorization-server', server);
 }
