@@ -172,7 +172,10 @@ async function registerEverything(
     clientIdMetadataDocuments: { enabled: true, allowLoopbackForDevelopment: options.development },
     // OAuth 1.0a (as django-oauth-plus served it): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
-    ...(options.secretKey ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' } } : {}),
+    // The same key seals the private JWS signing keys, published at /oauth/jwks.json.
+    ...(options.secretKey
+      ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' }, signingKeys: { algorithms: ['ES256', 'EdDSA'] } }
+      : {}),
     verifyUser: async (username: string, password: string) => {
       const checked = await accountThrottle.check(demoDb, username, password);
       if (checked.kind === 'locked') {
