@@ -53,9 +53,15 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
 
   if (server.signingKeys !== null) {
     // RFC 7517 section 5: public keys only, readable by anyone who verifies the server's tokens.
-    routes.get(`${settings.routePrefix}/jwks.json`, { config: endpointConfig('jwks') }, async (_request, reply) =>
-      sendOAuthResponse(reply, await server.handleJwksRequest()),
-    );
+    const url = `${settings.routePrefix}/jwks.json`;
+    routes.get(url, { config: endpointConfig('jwks') }, async (_request, reply) => sendOAuthResponse(reply, await server.handleJwksRequest()));
+    routes.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      config: endpointConfig('jwks'),
+      handler: async (_request, reply) =>
+        sendOAuthError(reply, invalidRequest('The JWK Set is read with GET.', { status: 405, headers: { allow: 'GET, HEAD' } })),
+    });
   }
 
   // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.

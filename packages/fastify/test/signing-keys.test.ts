@@ -38,6 +38,14 @@ t.test('jose verifies tokens against the JWK Set served over HTTP, through a rot
     for (const member of PRIVATE_MEMBERS) t.notOk(member in key, `no ${member}`);
   }
 
+  const post = await fetch(jwksUrl, { method: 'POST' });
+  t.equal(post.status, 405);
+  t.equal(post.headers.get('allow'), 'GET, HEAD');
+  t.match(await post.json(), { error: 'invalid_request', error_description: 'The JWK Set is read with GET.' });
+  const head = await fetch(jwksUrl, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  t.equal(head.headers.get('cache-control'), 'public, max-age=300');
+
   const verify = (token: string) =>
     jwtVerify(token, createRemoteJWKSet(jwksUrl), { issuer: ISSUER, typ: 'at+jwt', currentDate: new Date(clock.now) });
   const claims = () => ({ iss: ISSUER, sub: 'alice', iat: Math.floor(clock.now / 1000), exp: Math.floor(clock.now / 1000) + 600 });
