@@ -145,3 +145,21 @@ t.test('options are checked', async (t) => {
   ring.stop();
   await t.rejects(ring.sign({}, { typ: 'JWT', alg: 'RS256' }), /not among the configured algorithms/);
 });
+
+t.test('rotateEvery rotates when the newest key is that old, and stop() ends the schedule', async (t) => {
+  const { ring, clock } = setup({ rotationLeadTime: 1, refreshInterval: 1, rotateEvery: 2 });
+  t.teardown(() => ring.stop());
+  await ring.sign({}, { typ: 'JWT' });
+  // The schedule looks every half second of real time; the clock says whether a rotation is due.
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  t.equal((await ring.list()).length, 1, 'not due yet: no rotation');
+  later(clock, 2);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  const keys = await ring.list();
+  t.equal(keys.length, 2, 'due: one rotation, however many looks');
+  t.match(keys, [{ state: 'current' }, { state: 'pending', activatesAt: new Date(clock.now + 1000) }]);
+  ring.stop();
+  later(clock, 10);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  t.equal((await ring.list()).length, 2, 'stopped: no more rotations');
+});
