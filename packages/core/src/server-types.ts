@@ -1,6 +1,7 @@
 import type { ScopeRegistry } from '@portcullis/scopes';
 import type { Entropy, SecretBox } from './crypto.js';
 import type { OAuthError } from './errors.js';
+import type { EventListener, RevokedBy } from './events.js';
 import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
 import type { OAuthProfile } from './oauth2/profile.js';
@@ -90,6 +91,13 @@ export interface AuthorizationServerOptions {
    * given; needs `secretKey`, which seals the private keys at rest.
    */
   signingKeys?: SigningKeysOptions;
+  /**
+   * Receives every event of this server (`PortcullisEvent`): tokens issued, refreshed and revoked,
+   * replays, failed client authentications, client changes, consents. Events carry ids, never
+   * a token, code or secret. A throw or a rejection is ignored. The same events are published
+   * on the `node:diagnostics_channel` channels `portcullis:<type>`.
+   */
+  onEvent?: EventListener;
 }
 
 /**
@@ -116,7 +124,10 @@ export interface RegistrationOptions {
   unusedClientTtl?: number;
   /** Registrations that have obtained no token yet, at most; more are refused with 429. Default 1000. */
   maxUnusedClients?: number;
-  /** Called after a client is registered, updated or deleted; gets no secret. */
+  /**
+   * Called after a client is registered, updated or deleted; gets no secret.
+   * @deprecated Use `onEvent`: the `client.registered`, `client.updated` and `client.deleted` events.
+   */
   onClientRegistration?: (event: ClientRegistrationEvent) => void;
 }
 
@@ -225,7 +236,10 @@ export interface ClientIdMetadataDocumentOptions {
   allowLoopbackForDevelopment?: boolean;
   /** Certificate authorities to trust for document hosts instead of Node's bundle (development). */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** Called after every fetch, accepted or refused. */
+  /**
+   * Called after every fetch, accepted or refused.
+   * @deprecated Use `onEvent`: the `client_metadata.fetched` event.
+   */
   onFetch?: (event: ClientMetadataFetchEvent) => void;
 }
 
@@ -308,7 +322,7 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
@@ -351,9 +365,10 @@ export interface AuthorizationServer {
   /**
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request
-   * tokens not yet exchanged. Returns how many changed.
+   * tokens not yet exchanged. Returns how many changed. Emits `token.revoked`, by the user
+   * unless `revokedBy` says `admin`.
    */
-  revokeGrant(userId: string, clientId: string): Promise<number>;
+  revokeGrant(userId: string, clientId: string, options?: { revokedBy?: Extract<RevokedBy, 'user' | 'admin'> }): Promise<number>;
   purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
   /** The signing keys, or null when `signingKeys` is not set. */
   readonly signingKeys: SigningKeyRing | null;

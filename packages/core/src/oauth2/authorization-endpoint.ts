@@ -231,7 +231,10 @@ export async function completeAuthorization(
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
     }
     target = createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state);
-    if (!decision.approved) throw accessDenied('The resource owner denied the request.');
+    if (!decision.approved) {
+      context.emit({ type: 'consent.denied', clientId: client.id, userId: decision.userId, scope: request.scope });
+      throw accessDenied('The resource owner denied the request.');
+    }
     assertClientMayUse(context, client, request.responseType);
     const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);
     if (scope.length === 0) throw accessDenied('The resource owner approved no scope.');
@@ -243,9 +246,11 @@ export async function completeAuthorization(
     const audience = resolveAudience(context, client, request.resource);
     const now = context.now();
     const iss = context.options.issuer;
+    context.emit({ type: 'consent.granted', clientId: client.id, userId: decision.userId, scope, audience, remembered: false });
 
     if (request.responseType === 'token') {
       const tokens = await issueTokenSet(context, {
+        grantType: 'implicit',
         clientId: client.id,
         userId: decision.userId,
         scope,

@@ -41,7 +41,12 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     issueTokens: (input) => issueTokensByHand(context, input),
     // Every credential of the grant at once, the codes and authorized request tokens not yet
     // exchanged included: either would otherwise buy fresh tokens after the revocation.
-    revokeGrant: (userId, clientId) => context.options.storage.revokeGrant({ clientId, userId }, context.now()),
+    revokeGrant: async (userId, clientId, revokeOptions) => {
+      const count = await context.options.storage.revokeGrant({ clientId, userId }, context.now());
+      const revokedBy = revokeOptions?.revokedBy ?? 'user';
+      context.emit({ type: 'token.revoked', revokedBy, clientId, userId, tokenKind: null, tokenId: null, familyId: null, count });
+      return count;
+    },
     purgeExpired: (purgeOptions) => context.options.storage.purgeExpired(context.now(), purgeOptions),
     signingKeys: context.signingKeys,
     handleJwksRequest: () => createJwksResponse(context),

@@ -1,7 +1,8 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
+import { checkEventListener, createEventEmitter, type EmitEvent } from '../events.js';
 import { isResourceIndicator } from './resource-indicators.js';
-import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
+import type { AuthorizationServer, AuthorizationServerOptions, ClientIdMetadataDocumentOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
 import { ClientMetadataResolver } from './client-metadata-document.js';
@@ -52,6 +53,8 @@ export interface ServerContext {
   readonly clientMetadata: ClientMetadataResolver | null;
   /** The signing keys, or null when `signingKeys` is not set. */
   readonly signingKeys: SigningKeyRing | null;
+  /** Tells `onEvent` and the diagnostics channels what happened; never throws. */
+  readonly emit: EmitEvent;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
   purgeExpiredLazily(): Promise<void>;
 }
@@ -119,6 +122,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     if (secretBox === null) throw new TypeError('options.signingKeys needs options.secretKey: it seals the private keys at rest');
     signingKeys = new StoredSigningKeyRing(input.storage, secretBox, clock, resolved);
   }
+  const emit = createEventEmitter(input.issuer, clock, checkEventListener('options.onEvent', input.onEvent));
   const documents = checkClientMetadataOptions(input.clientIdMetadataDocuments);
   const options: ResolvedOptions = Object.freeze({
     storage: input.storage,
@@ -153,8 +157,9 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     realm: input.issuer,
     now: clock,
     registration: resolveRegistration(input.registration),
-    clientMetadata: documents === null ? null : new ClientMetadataResolver(documents, scopes, clock, options.enforceSecure),
     signingKeys,
+    clientMetadata: documents === null ? null : new ClientMetadataResolver(withFetchEvents(documents, emit), scopes, clock, options.enforceSecure),
+    emit,
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();
@@ -196,6 +201,18 @@ function resolveRegistration(input: RegistrationOptions | undefined): ServerCont
     policy: input.policy,
     onClientRegistration: input.onClientRegistration,
   });
+}
+
+/** Each document fetch becomes a `client_metadata.fetched` event, and still reaches `onFetch`. */
+function withFetchEvents<T extends Pick<ClientIdMetadataDocumentOptions, 'onFetch'>>(documents: T, emit: EmitEvent): T {
+  const { onFetch } = documents;
+  return {
+    ...documents,
+    onFetch: (event) => {
+      emit({ type: 'client_metadata.fetched', ...event });
+      onFetch?.(event);
+    },
+  };
 }
 
 /** No client but the token's own learns about it unless the application says otherwise. */

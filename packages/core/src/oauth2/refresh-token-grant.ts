@@ -36,7 +36,7 @@ export async function exchangeRefreshToken(
   if (record === null) throw invalidGrant('The refresh token is invalid.');
   const refusal = checkRefresh(client, record, now);
   if (refusal !== null) {
-    if (refusal.reason === 'replayed') await storage.revokeFamily(record.familyId, now);
+    if (refusal.reason === 'replayed') await revokeReplayedFamily(context, record, now);
     if (refusal.reason === 'expired') await context.purgeExpiredLazily();
     throw refusal.error;
   }
@@ -62,10 +62,36 @@ export async function exchangeRefreshToken(
   await revokeForSingleAccessToken(context, { clientId: client.id, userId: record.userId, scope }, now);
   const rotated = await storage.rotateRefreshToken(record.id, now, minted.access, minted.refresh);
   if (!rotated) {
-    await storage.revokeFamily(record.familyId, now);
+    await revokeReplayedFamily(context, record, now);
     throw alreadyUsed();
   }
+  const { access } = minted;
+  context.emit({
+    type: 'token.refreshed',
+    clientId: access.clientId,
+    userId: access.userId,
+    scope: access.scope,
+    audience: access.audience,
+    accessTokenId: access.id,
+    refreshTokenId: minted.refresh.id,
+    previousRefreshTokenId: record.id,
+    familyId: access.familyId,
+    accessTokenExpiresAt: access.expiresAt,
+  });
   return minted.response;
+}
+
+/** Two parties hold the token: its whole family goes, and the listeners hear of it. */
+async function revokeReplayedFamily(context: ServerContext, record: RefreshTokenRecord, now: Date): Promise<void> {
+  const revokedCount = await context.options.storage.revokeFamily(record.familyId, now);
+  context.emit({
+    type: 'refresh_token.replay_detected',
+    clientId: record.clientId,
+    userId: record.userId,
+    refreshTokenId: record.id,
+    familyId: record.familyId,
+    revokedCount,
+  });
 }
 
 const alreadyUsed = (): OAuthError => invalidGrant('The refresh token was already used.');
