@@ -5,6 +5,7 @@ import {
   createAuthorizationServer,
   createOAuth1Provider,
   type AuthorizationServerOptions,
+  type EventListener,
   type OAuth1Provider,
   type OAuth1ProviderOptions,
   type OAuthStorage,
@@ -14,6 +15,7 @@ import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
+import { loggedListener } from './events.js';
 import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
@@ -78,6 +80,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
   const { storage } = options;
+  const onEvent = options.onEvent === undefined ? undefined : loggedListener(fastify.log, options.onEvent);
   const serverOptions: AuthorizationServerOptions | null =
     storage === undefined
       ? null
@@ -101,12 +104,13 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
+  if (serverOptions !== null && onEvent !== undefined) serverOptions.onEvent = onEvent;
   const server = serverOptions === null ? null : createAuthorizationServer(serverOptions);
 
   if (storage === undefined && settings.oauth1 !== null) {
     throw new InvalidOptionError('oauth1', 'needs the "storage" option: OAuth 1.0a signatures are checked against the stored credentials');
   }
-  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry);
+  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry, onEvent);
 
   // Other ways than a bearer token to authenticate a resource request, fixed at registration.
   const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
@@ -265,6 +269,7 @@ function createOAuth1(
   options: PortcullisOptions,
   settings: ResolvedOptions,
   registry: ScopeRegistry,
+  onEvent: EventListener | undefined,
 ): OAuth1Provider | null {
   if (settings.oauth1 === null || options.secretKey === undefined) return null;
   const { timestampWindow, requestTokenTtl, accessTokenTtl, realm } = settings.oauth1;
@@ -286,6 +291,7 @@ function createOAuth1(
   }
   if (options.clock !== undefined) providerOptions.clock = options.clock;
   if (options.entropy !== undefined) providerOptions.entropy = options.entropy;
+  if (onEvent !== undefined) providerOptions.onEvent = onEvent;
   try {
     return createOAuth1Provider(providerOptions);
   } catch (error) {
