@@ -57,7 +57,7 @@ t.test('/metrics counts real flows; the audit log has a line per event; stranger
   // The spent refresh token again: a replay, refused with invalid_grant.
   await t.rejects(
     oauth.processRefreshTokenResponse(as, confidential, await oauth.refreshTokenGrantRequest(as, confidential, auth, firstRefresh, options)),
-    { error: 'invalid_grant' },
+    { name: 'ResponseBodyError', cause: { error: 'invalid_grant' } },
   );
   // A wrong secret.
   await t.rejects(
