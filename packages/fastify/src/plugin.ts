@@ -148,7 +148,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           oauth1,
           registerClient: (input) => server.registerClient(input),
           // The core revokes the OAuth 1.0a token credentials of the pair as well.
-          revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
+          revokeGrant: (userId, clientId, revokeOptions) => server.revokeGrant(userId, clientId, revokeOptions),
           issueTokens: (input) => server.issueTokens(input),
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
           rotateSigningKeys: () => server.rotateSigningKeys(),
