@@ -281,6 +281,20 @@ t.test('dynamic registration emits client events and still calls onClientRegistr
     },
   ]);
   t.same(legacy, ['registered']);
+
+  // RFC 7592: the client changes and leaves itself.
+  const manage = (method: string, metadata?: unknown) =>
+    fixture.server.handleClientConfiguration(
+      createFormRequest(`/oauth/register/${String(body['client_id'])}`, undefined, { authorization: `Bearer ${String(body['registration_access_token'])}`, 'content-type': 'application/json' }, { method }),
+      String(body['client_id']),
+      metadata,
+    );
+  const updated = await manage('PUT', { client_id: body['client_id'], redirect_uris: [REDIRECT_URI], client_name: 'Renamed' });
+  t.equal(updated.status, 200);
+  t.match(take(t), [{ type: 'client.updated', via: 'registration_endpoint', clientId: body['client_id'], clientName: 'Renamed', softwareId: null }]);
+  t.equal((await manage('DELETE')).status, 204);
+  t.match(take(t), [{ type: 'client.deleted', via: 'registration_endpoint', clientId: body['client_id'], clientName: 'Renamed' }]);
+  t.same(legacy, ['registered', 'updated', 'deleted']);
 });
 
 t.test('a listener that throws or rejects changes no answer', async (t) => {
