@@ -129,6 +129,16 @@ export interface RegistrationOptions {
    * @deprecated Use `onEvent`: the `client.registered`, `client.updated` and `client.deleted` events.
    */
   onClientRegistration?: (event: ClientRegistrationEvent) => void;
+  /**
+   * RFC 7592 section 2.2: an update (PUT) issues a new registration access token, returned in its
+   * response once; the old one stops working at once. Default true.
+   */
+  rotateRegistrationAccessToken?: boolean;
+  /**
+   * An update of a confidential client issues a new client secret, returned in its response
+   * once; the old one stops working at once. Default false.
+   */
+  rotateClientSecret?: boolean;
 }
 
 /** The checked client metadata of RFC 7591 section 2, defaults filled in. */
@@ -362,6 +372,11 @@ export interface AuthorizationServer {
   handleClientConfiguration(request: OAuthRequest, clientId: string, metadata?: unknown): Promise<OAuthResponse>;
   /** Issues tokens by hand (an admin page), as oauthost's admin could. Shown once. */
   issueTokens(input: IssueTokensInput): Promise<IssuedTokens>;
+  /**
+   * Deletes a client of any origin as the registration endpoint's DELETE does (RFC 7592 section
+   * 2.3): its OAuth 2 and OAuth 1.0a tokens are revoked first. Returns whether it existed.
+   */
+  deleteClient(clientId: string): Promise<boolean>;
   /**
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request

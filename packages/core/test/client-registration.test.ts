@@ -235,12 +235,19 @@ t.test('RFC 7592: read, update and delete with the registration access token; an
   });
   t.equal(updated.status, 200);
   t.equal(bodyOf(updated).client_name, 'Renamed');
-  t.strictSame((await fixture.storage.findClient(a.client_id as string))?.redirectUris, ['https://app.example/other']);
+  t.notOk('client_secret' in bodyOf(updated), 'a public client gets no secret');
+  const rotated = bodyOf(updated).registration_access_token as string;
+  t.match(rotated, /^pcg_[A-Za-z0-9_-]{43}$/, 'a new registration access token, by default');
+  t.not(rotated, a.registration_access_token);
+  const stored = await fixture.storage.findClient(a.client_id as string);
+  t.strictSame(stored?.redirectUris, ['https://app.example/other']);
+  t.equal(stored?.registrationTokenDigest, digestSecret(rotated), 'only its digest is kept');
+  expectRefusal(t, await manage('GET', a.client_id, a.registration_access_token), 401, 'invalid_token');
 
-  const deleted = await manage('DELETE', a.client_id, a.registration_access_token);
+  const deleted = await manage('DELETE', a.client_id, rotated);
   t.equal(deleted.status, 204);
   t.equal(await fixture.storage.findClient(a.client_id as string), null);
-  expectRefusal(t, await manage('GET', a.client_id, a.registration_access_token), 401, 'invalid_token');
+  expectRefusal(t, await manage('GET', a.client_id, rotated), 401, 'invalid_token');
   t.ok(await fixture.storage.findClient(b.client_id as string), 'the other client stays');
   t.strictSame(
     fixture.events.map((event) => event.action),
@@ -264,4 +271,42 @@ t.test('an unused registration past its expiry is refused before the purge remov
   t.strictSame(fixture.storage.snapshot(), before, 'nothing changed: the client is still unused');
   fixture.clock.advance(1);
   t.equal((await fixture.server.purgeExpired()).clients, 1, 'the purge removes what expired before now');
+});
+
+t.test('RFC 7592 update with rotateClientSecret and without rotating the registration access token', async (t) => {
+  const fixture = registrationFixture({ rotateClientSecret: true, rotateRegistrationAccessToken: false });
+  const confidential = { ...METADATA, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'client_credentials'] };
+  const a = bodyOf(await register(fixture, confidential));
+  const clientId = a.client_id as string;
+  const tokenWith = (secret: unknown) =>
+    fixture.server.handleTokenRequest(createFormRequest('/oauth/token', { grant_type: 'client_credentials', client_id: clientId, client_secret: String(secret) }));
+  const put = (body: unknown) =>
+    fixture.server.handleClientConfiguration(request('PUT', { authorization: `Bearer ${String(a.registration_access_token)}` }), clientId, body);
+
+  const before = fixture.storage.snapshot();
+  expectRefusal(t, await put({ ...confidential, client_id: clientId, client_secret: 'pcs_not-the-secret' }), 400, 'invalid_request', /client_secret/);
+  t.strictSame(fixture.storage.snapshot(), before, 'a wrong secret in the body changes nothing');
+
+  const updated = await put({ ...confidential, client_id: clientId, client_secret: a.client_secret });
+  t.equal(updated.status, 200);
+  const body = bodyOf(updated);
+  t.match(body.client_secret, /^pcs_/);
+  t.not(body.client_secret, a.client_secret);
+  t.equal(body.client_secret_expires_at, 0);
+  t.notOk('registration_access_token' in body, 'the registration access token is kept');
+  const stored = await fixture.storage.findClient(clientId);
+  t.equal(stored?.secretDigest, digestSecret(body.client_secret as string), 'only the new secret\'s digest is kept');
+  t.equal(stored?.registrationTokenDigest, digestSecret(a.registration_access_token as string));
+
+  expectRefusal(t, await tokenWith(a.client_secret), 401, 'invalid_client');
+  t.equal((await tokenWith(body.client_secret)).status, 200, 'the new secret works');
+  const read = await fixture.server.handleClientConfiguration(request('GET', { authorization: `Bearer ${String(a.registration_access_token)}` }), clientId);
+  t.equal(read.status, 200, 'the old registration access token still works');
+  t.notOk('client_secret' in bodyOf(read), 'a read never shows the secret');
+});
+
+t.test('the rotation options must be booleans', async (t) => {
+  for (const name of ['rotateRegistrationAccessToken', 'rotateClientSecret']) {
+    t.throws(() => createFixture({ registration: { enabled: true, [name]: 'yes' } as never }), new TypeError(`options.registration.${name} must be true or false`));
+  }
 });

@@ -908,8 +908,12 @@ t.test('behind the client cache, every leg works on the kept consumer and leaves
     const beyond = await h.provider.verifySignedRequest(signedGet(access), ['write']).then(() => null, (error: OAuthError) => error);
     t.equal(beyond?.status, 403, `a scope beyond the grant, ${round}`);
   }
-  t.equal(h.counted.count('findClient'), 1, 'the consumer was looked up once, then read from the cache');
-  t.same(await h.providerStorage.findClient('consumer-1'), registered, 'the kept record is the registered one, unchanged');
+  // The first exchange records the consumer's use (lastUsedAt), which the cache sees at once: one
+  // more lookup; the second, within the hour, writes nothing.
+  t.equal(h.counted.count('findClient'), 2, 'the consumer was looked up again only after its use was recorded');
+  const kept = await h.providerStorage.findClient('consumer-1');
+  t.ok(kept?.lastUsedAt instanceof Date, 'the token credentials exchange records the use');
+  t.same({ ...kept, lastUsedAt: null }, { ...registered, lastUsedAt: null }, 'nothing else of the kept record changed');
 });
 
 t.test('an oauth_callback a Location header cannot carry is refused, and a stored one is never redirected to', async (t) => {
@@ -960,4 +964,20 @@ t.test('an oauth_callback a Location header cannot carry is refused, and a store
     }
     t.same(h.storage.snapshot(), before, 'the request token is neither authorized nor spent');
   }
+});
+
+t.test('the token credentials exchange records the consumer\'s use, at most once an hour', async (t) => {
+  const h = await setup();
+  const lastUsed = async () => (await h.storage.findClient('consumer-1'))?.lastUsedAt ?? null;
+  t.equal(await lastUsed(), null);
+  await getRequestToken(h);
+  t.equal(await lastUsed(), null, 'temporary credentials are not a use');
+  await getAccessToken(h);
+  t.same(await lastUsed(), new Date(START * 1000), 'recorded at the exchange');
+  h.clock.now += 1800;
+  await getAccessToken(h);
+  t.same(await lastUsed(), new Date(START * 1000), 'not written again within the hour');
+  h.clock.now += 1800;
+  await getAccessToken(h);
+  t.same(await lastUsed(), new Date((START + 3600) * 1000), 'moved after an hour');
 });

@@ -285,6 +285,25 @@ t.test('issueTokens by hand', async (t) => {
   t.equal(fixture.storage.snapshot().accessTokens.length, 1);
 });
 
+t.test('issueTokens by hand records the client\'s use, at most once an hour, and refuses a disabled client', async (t) => {
+  const fixture = createFixture();
+  const client = await registerTestClient(fixture);
+  const lastUsed = async () => (await fixture.storage.findClient(client.client.id))?.lastUsedAt;
+  t.equal(await lastUsed(), null);
+  await fixture.server.issueTokens({ clientId: client.client.id, userId: 'u' });
+  const first = fixture.clock.now;
+  t.same(await lastUsed(), first, 'recorded');
+  fixture.clock.advance(3599);
+  await fixture.server.issueTokens({ clientId: client.client.id, userId: 'u' });
+  t.same(await lastUsed(), first, 'not written again within the hour');
+  fixture.clock.advance(1);
+  await fixture.server.issueTokens({ clientId: client.client.id, userId: 'u' });
+  t.same(await lastUsed(), fixture.clock.now, 'moved after an hour');
+  await fixture.storage.updateClient(client.client.id, { disabled: true });
+  await t.rejects(fixture.server.issueTokens({ clientId: client.client.id, userId: 'u' }), errorLike({ error: 'invalid_client' }));
+  t.equal(fixture.storage.snapshot().accessTokens.length, 3, 'nothing issued to a disabled client');
+});
+
 t.test('revokeGrant revokes what a user gave a client, and only that', async (t) => {
   const fixture = createFixture();
   const client = await registerTestClient(fixture);

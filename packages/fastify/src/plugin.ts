@@ -150,6 +150,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           // The core revokes the OAuth 1.0a token credentials of the pair as well.
           revokeGrant: (userId, clientId, revokeOptions) => server.revokeGrant(userId, clientId, revokeOptions),
           issueTokens: (input) => server.issueTokens(input),
+          deleteClient: (clientId) => server.deleteClient(clientId),
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
           rotateSigningKeys: () => server.rotateSigningKeys(),
           declaredScopes,
@@ -234,6 +235,7 @@ function remoteDecorator(
     registerClient: refuse('registerClient'),
     revokeGrant: refuse('revokeGrant'),
     issueTokens: refuse('issueTokens'),
+    deleteClient: refuse('deleteClient'),
     purgeExpired: refuse('purgeExpired'),
     rotateSigningKeys: refuse('rotateSigningKeys'),
     declaredScopes,

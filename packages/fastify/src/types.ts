@@ -129,7 +129,7 @@ export interface OAuth1Paths {
  * Decorated in every setup, as Fastify plugins decorate unconditionally: `scopes` and
  * `declaredScopes()` serve a resource server too. One that checks tokens at a remote authorization
  * server (`resourceServer: { introspection }`) has no store, so there reading `server` throws, the
- * four store operations reject, both with `FST_PORTCULLIS_NO_LOCAL_SERVER`, and `oauth1` is null;
+ * five store operations reject, both with `FST_PORTCULLIS_NO_LOCAL_SERVER`, and `oauth1` is null;
  * typing them nullable instead would make every application with a store check for a setup that
  * has none.
  */
@@ -148,6 +148,8 @@ export interface PortcullisDecorator {
   readonly revokeGrant: (userId: string, clientId: string, options?: { revokedBy?: 'user' | 'admin' }) => Promise<number>;
   /** Issues tokens by hand; `resource` as the RFC 8707 parameter, the default audience without it. */
   readonly issueTokens: (input: IssueTokensInput) => Promise<IssuedTokens>;
+  /** Deletes a client after revoking its OAuth 2 and OAuth 1.0a tokens, as RFC 7592's DELETE does; whether it existed. */
+  readonly deleteClient: (clientId: string) => Promise<boolean>;
   readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;
   /**
    * Makes a new signing key per algorithm, published now and signing after `rotationLeadTime`;

@@ -129,7 +129,7 @@ t.test('metadata advertises client_id_metadata_document_supported only when enab
   t.equal(off.json().client_id_metadata_document_supported, undefined);
 });
 
-t.test('a document client goes through consent and PKCE to tokens, and nothing is stored for it', async (t) => {
+t.test('a document client goes through consent and PKCE to tokens, and is recorded when it obtains them', async (t) => {
   const { app, storage, origin, hits, events } = await setup(t);
   const clientId = `${origin}/client.json`;
   const jar = new CookieJar();
@@ -175,7 +175,20 @@ t.test('a document client goes through consent and PKCE to tokens, and nothing i
   t.match(refreshed.json().access_token, /^pca_/);
 
   t.equal(hits.get('/client.json'), 1, 'the document is fetched once and then served from the cache');
-  t.same(await storage.listClients(), [], 'no client record is stored');
+  const [recorded, ...others] = await storage.listClients();
+  t.equal(others.length, 0, 'one record');
+  t.match(recorded, {
+    id: clientId,
+    name: 'Notes <CLI>',
+    type: 'public',
+    secretDigest: null,
+    redirectUris: [REDIRECT_URI],
+    origin: 'document',
+    disabled: false,
+    registrationTokenDigest: null,
+    unusedExpiresAt: null,
+  });
+  t.ok(recorded!.lastUsedAt instanceof Date, 'its last use is recorded');
   const tokens = await storage.listAccessTokens({ clientId });
   t.equal(tokens.length, 2);
   t.equal(tokens[0]!.userId, 'alice');
@@ -217,7 +230,7 @@ t.test('oauth4webapi: a client whose client_id is its document URL, code + PKCE,
   const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, codeVerifier, options);
   const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
   t.match(tokens, { token_type: 'bearer', scope: 'read', access_token: /^pca_/, refresh_token: /^pcr_/ });
-  t.same(await storage.listClients(), []);
+  t.same((await storage.listClients()).map((stored) => [stored.id, stored.origin]), [[client.client_id, 'document']]);
 });
 
 t.test('a vetted host is shown without the warning', async (t) => {
@@ -313,4 +326,70 @@ t.test('a cached document is used within its bound, fetched again past it, and r
   t.equal(refused.statusCode, 401);
   t.equal(refused.json().error, 'invalid_client', 'no stale document past its bound');
   t.match(refused.json().error_description, /could not be fetched/);
+});
+
+t.test('two first uses at once make one record; a disabled document client is refused at both endpoints while cached', async (t) => {
+  const { app, storage, origin, hits } = await setup(t);
+  const clientId = `${origin}/client.json`;
+  const jar = new CookieJar();
+  await login(app, jar);
+  const grants: { code: string; verifier: string }[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { verifier, challenge } = pkce();
+    const page = await app.inject({ method: 'GET', url: authorizeUrl(clientId, challenge), headers: { cookie: jar.header() } });
+    jar.store(page);
+    const decided = await approve(app, jar, page.body);
+    grants.push({ code: new URL(decided.headers.location as string).searchParams.get('code')!, verifier });
+  }
+  t.same(await storage.listClients(), [], 'nothing is stored before the client obtains tokens');
+  const exchanges = await Promise.all(
+    grants.map(({ code, verifier }) =>
+      app.inject({
+        method: 'POST',
+        url: '/oauth/token',
+        headers: FORM,
+        payload: form({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: clientId, code_verifier: verifier }),
+      }),
+    ),
+  );
+  t.same(exchanges.map((response) => response.statusCode), [200, 200], 'both first uses get their tokens');
+  const clients = await storage.listClients();
+  t.same(clients.map((client) => [client.id, client.origin, client.disabled]), [[clientId, 'document', false]], 'one record');
+
+  // The administrator disables it and revokes its tokens, as an admin page does.
+  await storage.updateClient(clientId, { disabled: true });
+  await storage.revokeTokens({ clientId }, new Date());
+  const { challenge } = pkce();
+  const page = await app.inject({ method: 'GET', url: authorizeUrl(clientId, challenge), headers: { cookie: jar.header() } });
+  t.equal(page.statusCode, 400);
+  t.match(page.body, /unknown or disabled/);
+  const refresh = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: FORM,
+    payload: form({ grant_type: 'refresh_token', refresh_token: exchanges[0]!.json().refresh_token, client_id: clientId }),
+  });
+  t.equal(refresh.statusCode, 401);
+  t.equal(refresh.json().error, 'invalid_client');
+  t.equal(hits.get('/client.json'), 1, 'its document is still cached, and not fetched for a disabled client');
+  t.same(await storage.listAccessTokens({ clientId, liveAt: new Date() }), [], 'its tokens are revoked');
+
+  await storage.updateClient(clientId, { disabled: false });
+  const again = await app.inject({ method: 'GET', url: authorizeUrl(clientId, challenge), headers: { cookie: jar.header() } });
+  t.equal(again.statusCode, 200, 'enabled again, it is served from its document');
+});
+
+t.test('with documents off, a stored document record names no client', async (t) => {
+  const { app, storage, close } = await buildTestApp();
+  t.teardown(close);
+  const clientId = 'https://app.example/client.json';
+  await storage.createClient({
+    id: clientId, name: 'Stored', type: 'public', secretDigest: null, redirectUris: [REDIRECT_URI], scopes: ['read'], resources: null,
+    grantTypes: ['authorization_code', 'refresh_token'], responseTypes: ['code'], ownerId: null, oauth1Enabled: false,
+    oauth1SecretEncrypted: null, rsaPublicKey: null, disabled: false, createdAt: new Date(), updatedAt: new Date(),
+    origin: 'document', lastUsedAt: new Date(),
+  });
+  const page = await app.inject({ method: 'GET', url: authorizeUrl(clientId, pkce().challenge) });
+  t.equal(page.statusCode, 400);
+  t.match(page.body, /unknown or disabled/);
 });

@@ -132,6 +132,7 @@ t.test('a resource server asking a remote authorization server: fastify.oauth wi
   await t.rejects(app.oauth.registerClient({ name: 'x', redirectUris: [] }), { code, message: /registerClient/ });
   await t.rejects(app.oauth.revokeGrant('alice', 'client'), { code });
   await t.rejects(app.oauth.issueTokens({ clientId: 'client', userId: null }), { code });
+  await t.rejects(app.oauth.deleteClient('client'), { code, message: /deleteClient/ });
   await t.rejects(app.oauth.purgeExpired(), { code });
 });
 
@@ -168,6 +169,7 @@ t.test('fastify.oauth is read-only and holds what applications use', async (t) =
   t.teardown(close);
   t.same(Object.keys(app.oauth).sort(), [
     'declaredScopes',
+    'deleteClient',
     'issueTokens',
     'oauth1',
     'paths',

@@ -1,4 +1,5 @@
 import { createDefaultScopes, formatScope, intersectScopes, isSubset, ScopeError, type ScopeRegistry } from '@portcullis/scopes';
+import { recordClientUse } from '../client-use.js';
 import { constantTimeEqual, digestSecret, generateId, generateToken, SecretBox, systemEntropy, type Entropy } from '../crypto.js';
 import { OAuthError, toOAuthError, type OAuthErrorCode } from '../errors.js';
 import { checkEventListener, createEventEmitter, type EmitEvent } from '../events.js';
@@ -242,6 +243,7 @@ class Provider implements OAuth1Provider {
         expiresAt: this.#accessTokenTtl === null ? null : new Date(now.getTime() + this.#accessTokenTtl * 1000),
         revokedAt: null,
       });
+      await recordClientUse(this.#storage, auth.client, now);
       return formResponse([
         ['oauth_token', accessToken],
         ['oauth_token_secret', secret],

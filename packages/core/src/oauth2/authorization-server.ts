@@ -1,6 +1,6 @@
 import type { AuthorizationServer, AuthorizationServerOptions } from '../server-types.js';
 import { completeAuthorization, validateAuthorizationRequest } from './authorization-endpoint.js';
-import { handleClientConfiguration, handleClientRegistration } from './client-registration.js';
+import { deleteClientAsAdministrator, handleClientConfiguration, handleClientRegistration } from './client-registration.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
 import { buildMetadata, createJwksResponse, createMetadataResponse } from './metadata.js';
@@ -39,6 +39,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     handleClientRegistration: (request, metadata) => handleClientRegistration(context, request, metadata),
     handleClientConfiguration: (request, clientId, metadata) => handleClientConfiguration(context, request, clientId, metadata),
     issueTokens: (input) => issueTokensByHand(context, input),
+    deleteClient: (clientId) => deleteClientAsAdministrator(context, clientId),
     // Every credential of the grant at once, the codes and authorized request tokens not yet
     // exchanged included: either would otherwise buy fresh tokens after the revocation.
     revokeGrant: async (userId, clientId, revokeOptions) => {

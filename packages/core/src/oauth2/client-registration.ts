@@ -70,7 +70,7 @@ export async function handleClientConfiguration(
   body?: unknown,
 ): Promise<OAuthResponse> {
   try {
-    enabledRegistration(context);
+    const registration = enabledRegistration(context);
     const client = await authenticateRegistration(context, request, clientId);
     const { storage } = context.options;
     const now = context.now();
@@ -89,15 +89,24 @@ export async function handleClientConfiguration(
           metadata: toMetadataRecord(metadata),
           updatedAt: now,
         };
+        // RFC 7592 section 2.2: the server may issue a new registration access token and a new
+        // client secret with the update. The old ones stop working with this write; the new ones
+        // are in this response only, their digests at rest.
+        const { entropy } = context.options;
+        const registrationToken = registration.rotateRegistrationAccessToken ? generateToken('registrationAccessToken', entropy) : null;
+        if (registrationToken !== null) update.registrationTokenDigest = digestSecret(registrationToken);
+        const clientSecret = registration.rotateClientSecret && client.type === 'confidential' ? generateToken('clientSecret', entropy) : null;
+        if (clientSecret !== null) {
+          update.secretDigest = digestSecret(clientSecret);
+          update.oauth1SecretEncrypted = client.oauth1Enabled && context.secretBox !== null ? context.secretBox.encrypt(clientSecret) : null;
+        }
         const updated = await storage.updateClient(client.id, update);
         if (updated === null) throw registrationTokenError(context);
         notify(context, 'updated', updated);
-        return createJsonResponse(200, describeClient(context, updated, null, null));
+        return createJsonResponse(200, describeClient(context, updated, clientSecret, registrationToken));
       }
       case 'DELETE':
-        // RFC 7592 section 2.3: the client's tokens stop working with it.
-        await storage.revokeTokens({ clientId: client.id }, now);
-        await storage.deleteClient(client.id);
+        await deleteClient(context, client.id);
         notify(context, 'deleted', client);
         return { status: 204, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: undefined };
       default:
@@ -109,20 +118,25 @@ export async function handleClientConfiguration(
 }
 
 /**
- * Records that a client obtained tokens: a dynamic registration is kept from then on (the purge
- * removes only unused ones), and `lastUsedAt` moves at most once an hour, so issuing tokens does
- * not write the client row each time. Runs after the tokens are saved; a failure here must not
- * withhold tokens already issued, so it is ignored (a pending registration then stays pending).
+ * Deletes a client after revoking its tokens (RFC 7592 section 2.3: they stop working with it),
+ * OAuth 2 and OAuth 1.0a alike. The registration endpoint's DELETE and an administrator's delete
+ * both come here. Returns whether the client existed.
  */
-export async function recordClientUse(context: ServerContext, client: Readonly<ClientRecord>): Promise<void> {
+export async function deleteClient(context: ServerContext, clientId: string): Promise<boolean> {
+  const { storage } = context.options;
   const now = context.now();
-  const last = client.lastUsedAt ?? null;
-  if (client.unusedExpiresAt == null && last !== null && now.getTime() - last.getTime() < 3_600_000) return;
-  try {
-    await context.options.storage.updateClient(client.id, { lastUsedAt: now, unusedExpiresAt: null });
-  } catch {
-    // See above: the tokens are out already.
-  }
+  await storage.revokeTokens({ clientId }, now);
+  await storage.revokeOAuth1AccessTokens({ clientId }, now);
+  return storage.deleteClient(clientId);
+}
+
+/** `deleteClient` for an administrator (the server's API): the deletion is reported as theirs. */
+export async function deleteClientAsAdministrator(context: ServerContext, clientId: string): Promise<boolean> {
+  const client = await context.options.storage.findClient(clientId);
+  if (client === null) return false;
+  const deleted = await deleteClient(context, clientId);
+  if (deleted) emitClientChange(context, 'deleted', 'admin', client);
+  return deleted;
 }
 
 /**

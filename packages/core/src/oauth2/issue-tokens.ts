@@ -1,5 +1,8 @@
+import { recordClientUse } from '../client-use.js';
 import { invalidClient, invalidRequest, invalidTarget } from '../errors.js';
 import type { IssuedTokens, IssueTokensInput } from '../server-types.js';
+import { isClientUnusable } from './client-registration.js';
+import { findClient } from './find-client.js';
 import { isResourceIndicator, resolveAudience } from './resource-indicators.js';
 import type { ServerContext } from './options.js';
 import { grantsScope, parseRequestedScope } from './scope-policy.js';
@@ -7,14 +10,16 @@ import { issueTokenSet } from './token-issuer.js';
 
 /**
  * Tokens issued by hand, as oauthost's admin could: for an administrator, not a client, so no
- * client authentication, but the client must exist and the scope stay within its own.
+ * client authentication, but the client must exist, be usable, and the scope stay within its own.
+ * The client is found as the endpoints find it (a metadata document included) and its use is
+ * recorded as theirs is.
  */
 export async function issueTokensByHand(
   context: ServerContext,
   input: IssueTokensInput,
 ): Promise<IssuedTokens> {
-  const client = await context.options.storage.findClient(input.clientId);
-  if (client === null || client.disabled) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+  const client = await findClient(context, input.clientId, (reason) => invalidClient(reason, { status: 400 }));
+  if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
   const scope =
     input.scope === undefined || input.scope.length === 0
       ? client.scopes.filter((name) => context.scopes.has(name))
@@ -27,7 +32,7 @@ export async function issueTokensByHand(
   const audience = resolveAudience(context, client, [...new Set(input.resource ?? [])]);
   const withRefreshToken = input.withRefreshToken ?? false;
   if (withRefreshToken && input.userId === null) throw invalidRequest('A refresh token needs a user.');
-  return issueTokenSet(context, {
+  const tokens = await issueTokenSet(context, {
     grantType: 'manual',
     clientId: client.id,
     userId: input.userId,
@@ -35,4 +40,6 @@ export async function issueTokensByHand(
     audience,
     withRefreshToken,
   });
+  await recordClientUse(context.options.storage, client, context.now());
+  return tokens;
 }

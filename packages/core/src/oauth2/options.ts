@@ -189,6 +189,9 @@ function resolveRegistration(input: RegistrationOptions | undefined): ServerCont
   for (const name of ['policy', 'onClientRegistration'] as const) {
     if (input[name] !== undefined && typeof input[name] !== 'function') throw new TypeError(`options.registration.${name} must be a function`);
   }
+  for (const name of ['rotateRegistrationAccessToken', 'rotateClientSecret'] as const) {
+    if (input[name] !== undefined && typeof input[name] !== 'boolean') throw new TypeError(`options.registration.${name} must be true or false`);
+  }
   const maxUnusedClients = input.maxUnusedClients ?? DEFAULT_MAX_UNUSED_CLIENTS;
   if (!Number.isSafeInteger(maxUnusedClients) || maxUnusedClients < 1) {
     throw new TypeError('options.registration.maxUnusedClients must be a whole number, 1 or more');
@@ -197,6 +200,8 @@ function resolveRegistration(input: RegistrationOptions | undefined): ServerCont
     enabled: true,
     unusedClientTtl: checkTtl('registration.unusedClientTtl', input.unusedClientTtl, DEFAULT_UNUSED_CLIENT_TTL),
     maxUnusedClients,
+    rotateRegistrationAccessToken: input.rotateRegistrationAccessToken ?? true,
+    rotateClientSecret: input.rotateClientSecret ?? false,
     initialAccessToken: token,
     policy: input.policy,
     onClientRegistration: input.onClientRegistration,

@@ -1,3 +1,4 @@
+import { recordClientUse } from '../client-use.js';
 import { unauthorizedClient, unsupportedGrantType } from '../errors.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { IssuedTokens } from '../server-types.js';
@@ -5,7 +6,6 @@ import type { GrantType } from '../storage/records.js';
 import { exchangeAuthorizationCode } from './authorization-code-grant.js';
 import { authenticateClient, type AuthenticatedClient } from './client-authentication.js';
 import { exchangeClientCredentials } from './client-credentials-grant.js';
-import { recordClientUse } from './client-registration.js';
 import type { ServerContext } from './options.js';
 import { readFormParameters } from './form-request.js';
 import type { RequestParameters } from './parameters.js';
@@ -51,7 +51,7 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
       throw unauthorizedClient('The password grant needs a confidential client authenticated with its secret.');
     }
     const tokens = await grant.handle(context, authenticated, params);
-    await recordClientUse(context, authenticated.client);
+    await recordClientUse(context.options.storage, authenticated.client, context.now());
     return createJsonResponse(200, tokens);
   } catch (thrown) {
     const response = createErrorResponse(thrown);

@@ -7,8 +7,13 @@
 export type GrantType = 'authorization_code' | 'implicit' | 'password' | 'client_credentials' | 'refresh_token';
 export type ResponseType = 'code' | 'token';
 export type ClientType = 'confidential' | 'public';
-/** How a client came to exist: an administrator registered it, or it registered itself (RFC 7591). */
-export type ClientOrigin = 'admin' | 'dynamic';
+/**
+ * How a client came to exist: an administrator registered it, it registered itself (RFC 7591), or
+ * its `client_id` is the URL of a client metadata document. A `document` record is written when
+ * such a client first obtains tokens and carries only the administrator's state (`disabled`) and
+ * `lastUsedAt`: its metadata stay the document's, and without documents enabled it names no client.
+ */
+export type ClientOrigin = 'admin' | 'dynamic' | 'document';
 
 /**
  * The client metadata of RFC 7591 section 2 that the server keeps only to return it (RFC 7592

@@ -1,4 +1,4 @@
-import type { ContractCase } from './contract-case.js';
+import { STORAGE_ERROR, type ContractCase } from './contract-case.js';
 import { contractTime } from './storage-fixtures.js';
 import { digestSecret } from '../crypto.js';
 
@@ -33,6 +33,27 @@ export const registrationCases: ContractCase[] = [
         { ...client, unusedExpiresAt: null, lastUsedAt: contractTime(60), metadata: null },
         'metadata can be cleared',
       );
+    },
+  },
+  {
+    name: 'a document client record (a URL id of 128 characters, origin document) round-trips and is listed',
+    async run(t, { storage }, fx) {
+      const id = `https://client.example/${'c'.repeat(128 - 'https://client.example/'.length - 5)}.json`;
+      t.equal(id.length, 128, 'the longest client_id URL a document may have');
+      const client = fx.client({
+        id,
+        origin: 'document',
+        type: 'public',
+        secretDigest: null,
+        lastUsedAt: contractTime(5),
+      });
+      await storage.createClient(client);
+      t.strictSame(await storage.findClient(id), client, 'the origin and the URL id survive the round trip');
+      t.strictSame((await storage.listClients()).find((listed) => listed.id === id), client);
+      // The second of two first uses: its create fails on the taken id, and its update lands.
+      await t.rejects(storage.createClient(fx.client({ id, origin: 'document' })), STORAGE_ERROR);
+      const disabled = await storage.updateClient(id, { disabled: true, lastUsedAt: contractTime(3605) });
+      t.strictSame(disabled, { ...client, disabled: true, lastUsedAt: contractTime(3605) });
     },
   },
   {
