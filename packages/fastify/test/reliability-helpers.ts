@@ -24,7 +24,10 @@ import { signedHeader } from './oauth1-helpers.js';
 export const MYSQL_ADMIN_URL = `mysql://root:@127.0.0.1:${Number(process.env.PORTCULLIS_TEST_MYSQL_PORT ?? 3306)}/mysql`;
 export const mysqlRequired = process.env.REQUIRE_MYSQL === '1';
 
-export type Dialect = 'sqlite' | 'mysql';
+export const POSTGRES_ADMIN_URL = `postgres://postgres@127.0.0.1:${Number(process.env.PORTCULLIS_TEST_POSTGRES_PORT ?? 5432)}/postgres`;
+export const postgresRequired = process.env.REQUIRE_POSTGRES === '1';
+
+export type Dialect = 'sqlite' | 'mysql' | 'postgres';
 
 export interface TestDatabase {
   dialect: Dialect;
@@ -91,12 +94,34 @@ export async function createMysqlDatabase(admin: Kysely<Database>, options: Crea
   };
 }
 
+/** A private database `portcullis_rel_<random>` on PostgreSQL, migrated; `drop()` removes it. */
+export async function createPostgresDatabase(admin: Kysely<Database>): Promise<TestDatabase> {
+  const name = `portcullis_rel_${randomBytes(6).toString('hex')}`;
+  await sql`CREATE DATABASE ${sql.id(name)}`.execute(admin);
+  const db = await createDatabase(POSTGRES_ADMIN_URL.replace(/\/postgres$/, `/${name}`), { connectionLimit: 10 });
+  await migrate(db);
+  return {
+    dialect: 'postgres',
+    db,
+    storage: createKyselyStorage(db),
+    name,
+    drop: async () => {
+      await db.destroy().catch(() => {});
+      await sql`DROP DATABASE IF EXISTS ${sql.id(name)} WITH (FORCE)`.execute(admin);
+    },
+  };
+}
+
 /**
- * Runs `suite` as two tap subtests, on a migrated SQLite file and on a private MariaDB database,
- * each dropped afterwards. Without MariaDB the second is skipped loudly, or fails under
- * REQUIRE_MYSQL=1.
+ * Runs `suite` as tap subtests, on a migrated SQLite file and on a private MariaDB database (and,
+ * with `postgres`, on a private PostgreSQL database), each dropped afterwards. Without a server
+ * its subtest is skipped loudly, or fails under REQUIRE_MYSQL=1 / REQUIRE_POSTGRES=1.
  */
-export function onEachDatabase(name: string, suite: (t: Test, database: TestDatabase) => Promise<void>): void {
+export function onEachDatabase(
+  name: string,
+  suite: (t: Test, database: TestDatabase) => Promise<void>,
+  options: { postgres?: boolean } = {},
+): void {
   t.test('SQLite file', async (t) => {
     const database = await createSqliteDatabase();
     t.teardown(() => database.drop());
@@ -110,6 +135,29 @@ export function onEachDatabase(name: string, suite: (t: Test, database: TestData
       return;
     }
     const database = await createMysqlDatabase(admin);
+    t.teardown(async () => {
+      await database.drop();
+      await admin.destroy();
+    });
+    await suite(t, database);
+  });
+  if (options.postgres !== true) return;
+  t.test('PostgreSQL', async (t) => {
+    let admin: Kysely<Database>;
+    try {
+      admin = await createDatabase(POSTGRES_ADMIN_URL, { connectionLimit: 1 });
+      await sql`SELECT 1`.execute(admin);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (postgresRequired) t.fail(`PostgreSQL is required (REQUIRE_POSTGRES=1): ${reason}`);
+      else {
+        const message = `PostgreSQL at 127.0.0.1 is unreachable (${reason}): ${name} on PostgreSQL is SKIPPED. Set REQUIRE_POSTGRES=1 to fail instead.`;
+        console.error(`\n${'!'.repeat(100)}\n!! ${message}\n${'!'.repeat(100)}\n`);
+        t.test(`${name} on PostgreSQL`, { skip: message }, async () => {});
+      }
+      return;
+    }
+    const database = await createPostgresDatabase(admin);
     t.teardown(async () => {
       await database.drop();
       await admin.destroy();
