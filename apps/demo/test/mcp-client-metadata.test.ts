@@ -112,8 +112,39 @@ t.test('the MCP SDK client identifies itself with a client metadata document and
 
   const db = await openDatabase(databaseUrl);
   t.teardown(() => db.destroy());
-  const clients = await sql<{ id: string }>`select id from portcullis_clients where id = ${documentUrl}`.execute(db);
-  t.same(clients.rows, [], 'no client record is stored');
+  const clients = await sql<{ id: string; origin: string; name: string; disabled: number; last_used_at: string | number | null }>`select id, origin, name, disabled, last_used_at from portcullis_clients where id = ${documentUrl}`.execute(db);
+  t.equal(clients.rows.length, 1, 'the client is recorded when it obtains tokens');
+  t.match(clients.rows[0], { origin: 'document', name: 'MCP document client' });
+  t.equal(Number(clients.rows[0]!.disabled), 0);
+  t.ok(Number(clients.rows[0]!.last_used_at) > 0, 'with its last use');
   const tokens = await sql<{ id: string }>`select id from portcullis_access_tokens where client_id = ${documentUrl}`.execute(db);
   t.equal(tokens.rows.length, 1, 'the access token belongs to the document URL');
+
+  // The administrator (the browser signed in as admin) finds it among the document clients and disables it.
+  const admin = await browser.request(`${base}/admin`);
+  t.equal(admin.status, 200);
+  const documentGroup = /<table id="clients-document">([\s\S]*?)<\/table>/.exec(admin.body)?.[1] ?? '';
+  t.match(documentGroup, `data-client-id="${documentUrl}"`);
+  t.match(documentGroup, new RegExp(`<td class="last-used">${new Date(Number(clients.rows[0]!.last_used_at)).toISOString()}</td>`));
+  const adminCsrf = /name="_csrf" value="([^"]+)"/.exec(admin.body)?.[1] ?? '';
+  const disabled = await browser.request(`${base}/admin/clients/${encodeURIComponent(documentUrl)}/state`, { form: { _csrf: adminCsrf, disabled: 'on' } });
+  t.equal(disabled.status, 303);
+  const state = await sql<{ disabled: number }>`select disabled from portcullis_clients where id = ${documentUrl}`.execute(db);
+  t.equal(Number(state.rows[0]!.disabled), 1, 'stored disabled');
+  const live = await sql<{ id: string }>`select id from portcullis_access_tokens where client_id = ${documentUrl} and revoked_at is null`.execute(db);
+  t.same(live.rows, [], 'its access token is revoked');
+  const refreshes = await sql<{ id: string }>`select id from portcullis_refresh_tokens where client_id = ${documentUrl} and revoked_at is null`.execute(db);
+  t.same(refreshes.rows, [], 'and its refresh token');
+  const fetchesBefore = fetches;
+  const again = await browser.request(authorizationUrl.href);
+  t.equal(again.status, 400, 'the authorization endpoint refuses it while its document is cached');
+  t.match(again.body, /unknown or disabled/);
+  t.equal(fetches, fetchesBefore, 'without fetching its document');
+  const refreshed = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: provider.tokens()!.refresh_token!, client_id: documentUrl }).toString(),
+  });
+  t.equal(refreshed.status, 401);
+  t.equal(((await refreshed.json()) as Record<string, unknown>).error, 'invalid_client', 'and so does the token endpoint');
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import t from 'tap';
 import { ADMIN_PASSWORD, ALICE_PASSWORD, Browser, buildTestApp } from './helpers.js';
 
@@ -327,4 +328,84 @@ t.test('a client registered with http://localhost/callback comes back on any por
   const otherPath = await browser.get(authorize('http://localhost:49213/elsewhere'));
   t.equal(otherPath.statusCode, 400, 'the path must still match: an error page, no redirect');
   t.equal(otherPath.headers.location, undefined);
+});
+
+t.test('admin: clients grouped by how they came, with their last use; any of them can be disabled, which revokes its tokens', async (t) => {
+  const { app, client } = await buildTestApp();
+  t.teardown(() => app.close());
+  const { storage } = app.demo;
+  const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' };
+
+  // A client that registered itself (RFC 7591) and obtained a token.
+  const registered = await app.inject({
+    method: 'POST',
+    url: '/oauth/register',
+    payload: { client_name: 'Self <Registered>', grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_post', scope: 'polls:read' },
+  });
+  t.equal(registered.statusCode, 201);
+  const dynamic = registered.json() as { client_id: string; client_secret: string };
+  const token = await app.inject({ method: 'POST', url: '/oauth/token', headers: FORM_TYPE, payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: dynamic.client_id, client_secret: dynamic.client_secret }).toString() });
+  t.equal(token.statusCode, 200);
+  const dynamicToken = token.json().access_token as string;
+  const usedAt = (await storage.findClient(dynamic.client_id))!.lastUsedAt;
+  t.ok(usedAt instanceof Date, 'the token endpoint recorded its use');
+
+  // A client described by a metadata document, as the core records it when it first obtains tokens.
+  const documentId = 'https://tools.example/mcp-client.json';
+  const now = new Date();
+  await storage.createClient({
+    id: documentId, name: 'Document <Client>', type: 'public', secretDigest: null, redirectUris: ['https://tools.example/cb'], scopes: ['polls:read'],
+    resources: null, grantTypes: ['authorization_code', 'refresh_token'], responseTypes: ['code'], ownerId: null, oauth1Enabled: false,
+    oauth1SecretEncrypted: null, rsaPublicKey: null, disabled: false, createdAt: now, updatedAt: now, origin: 'document', lastUsedAt: now,
+  });
+
+  const admin = new Browser(app);
+  await admin.login('admin', ADMIN_PASSWORD);
+  const home = await admin.get('/admin');
+  t.equal(home.statusCode, 200);
+  const group = (id: string) => new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(home.body)?.[1] ?? '';
+  t.match(group('clients-admin'), `data-client-id="${client.id}"`);
+  t.match(group('clients-admin'), /<td class="last-used">never<\/td>/);
+  t.notMatch(group('clients-admin'), dynamic.client_id);
+  t.match(group('clients-dynamic'), `data-client-id="${dynamic.client_id}"`);
+  t.match(group('clients-dynamic'), /Self &lt;Registered&gt;/);
+  t.match(group('clients-dynamic'), `<td class="last-used">${usedAt!.toISOString()}</td>`);
+  t.match(group('clients-document'), `data-client-id="${documentId}"`);
+  t.match(group('clients-document'), /Document &lt;Client&gt;/);
+  t.match(group('clients-document'), `<td class="last-used">${now.toISOString()}</td>`);
+  const csrf = Browser.csrf(home.body);
+
+  const forged = await admin.post(`/admin/clients/${encodeURIComponent(dynamic.client_id)}/state`, { _csrf: 'forged', disabled: 'on' });
+  t.equal(forged.statusCode, 303);
+  t.equal((await storage.findClient(dynamic.client_id))!.disabled, false, 'a forged form disables nothing');
+
+  const disabled = await admin.post(`/admin/clients/${encodeURIComponent(dynamic.client_id)}/state`, { _csrf: csrf, disabled: 'on' });
+  t.equal(disabled.statusCode, 303);
+  t.equal(disabled.headers.location, '/admin');
+  const [row] = (await sql<{ disabled: number; origin: string }>`select disabled, origin from portcullis_clients where id = ${dynamic.client_id}`.execute(app.demo.db)).rows;
+  t.same({ disabled: Number(row!.disabled), origin: row!.origin }, { disabled: 1, origin: 'dynamic' }, 'stored disabled');
+  const tokens = (await sql<{ revoked_at: unknown }>`select revoked_at from portcullis_access_tokens where client_id = ${dynamic.client_id}`.execute(app.demo.db)).rows;
+  t.equal(tokens.length, 1);
+  t.not(tokens[0]!.revoked_at, null, 'its token is revoked in the database');
+  t.equal((await app.inject({ url: '/api/polls', headers: { authorization: `Bearer ${dynamicToken}` } })).statusCode, 401);
+  const refused = await app.inject({ method: 'POST', url: '/oauth/token', headers: FORM_TYPE, payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: dynamic.client_id, client_secret: dynamic.client_secret }).toString() });
+  t.equal(refused.statusCode, 401);
+  t.equal(refused.json().error, 'invalid_client', 'a disabled client gets no token');
+  const after = await admin.get('/admin');
+  t.match(after.body, /Client Self &lt;Registered&gt; disabled; 1 token revoked/);
+  t.match(/<table id="clients-dynamic">([\s\S]*?)<\/table>/.exec(after.body)?.[1], /<td class="state">disabled<\/td>[\s\S]*?Enable/);
+
+  const detail = await admin.get(`/admin/clients/${encodeURIComponent(documentId)}`);
+  t.equal(detail.statusCode, 200);
+  t.match(detail.body, /described by a client metadata document/);
+  t.notMatch(detail.body, /id="edit-client"/, 'no edit form: its metadata are its document\'s');
+  const edit = await admin.post(`/admin/clients/${encodeURIComponent(documentId)}`, { _csrf: csrf, name: 'Renamed', grant_types: 'authorization_code', redirect_uris: 'https://x.example/cb' });
+  t.equal(edit.statusCode, 303);
+  t.equal((await storage.findClient(documentId))!.name, 'Document <Client>', 'an edit of a document client saves nothing');
+  const disableDocument = await admin.post(`/admin/clients/${encodeURIComponent(documentId)}/state`, { _csrf: csrf, disabled: 'on' });
+  t.equal(disableDocument.statusCode, 303);
+  t.equal((await storage.findClient(documentId))!.disabled, true, 'a document client is disabled like any other');
+  const enable = await admin.post(`/admin/clients/${encodeURIComponent(documentId)}/state`, { _csrf: csrf, disabled: 'off' });
+  t.equal(enable.statusCode, 303);
+  t.equal((await storage.findClient(documentId))!.disabled, false, 'and enabled again');
 });

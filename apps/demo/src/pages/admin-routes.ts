@@ -1,4 +1,4 @@
-import { digestSecret, generateToken, type ClientRecord, type ClientType, type GrantType } from '@portcullis/core';
+import { digestSecret, generateToken, type ClientOrigin, type ClientRecord, type ClientType, type GrantType } from '@portcullis/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkClientSettings, responseTypesFor, type ClientSettings } from '../client-form.js';
 import { checkCsrfToken, getCsrfToken } from '../csrf.js';
@@ -15,6 +15,12 @@ import {
   renderTokensPage,
 } from './admin-views.js';
 import { field, fieldList, requireAdmin, sendPage, setFlash } from './respond.js';
+
+const ORIGIN_LABELS: Record<ClientOrigin, string> = {
+  admin: 'registered by an administrator',
+  dynamic: 'registered itself (dynamic registration)',
+  document: 'described by a client metadata document',
+};
 
 /** The form as settings; `checkClientSettings` then refuses unknown grant types, scopes and bad URIs. */
 function readClientSettings(body: unknown): ClientSettings {
@@ -55,12 +61,18 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
   }
   const post = { preHandler: [requireAdmin, guardPost] };
 
+  /** A disabled client's live tokens, OAuth 2 and OAuth 1.0a, stop working at once. */
+  async function revokeClientTokens(clientId: string): Promise<number> {
+    const now = new Date();
+    return (await storage.revokeTokens({ clientId }, now)) + (await storage.revokeOAuth1AccessTokens({ clientId }, now));
+  }
+
   fastify.get('/admin', { preHandler: requireAdmin }, async (request, reply) => {
     const [clients, stored] = await Promise.all([storage.listClients(), storage.listScopes()]);
     const csrf = getCsrfToken(request);
     const body = html`
 <p><a href="/admin/tokens">Live tokens and codes</a></p>
-<h2>Clients</h2>${renderClientsTable(clients)}
+<h2>Clients</h2>${renderClientsTable(clients, csrf)}
 <h2>Register a client</h2>${renderRegisterForm(csrf, scopes, oauth1Available)}
 <h2>Scopes</h2>${renderScopesTable(scopes, stored, oauth.declaredScopes(), csrf)}
 <h2>Issue a token by hand</h2>${renderIssueForm(csrf, clients, scopes)}`;
@@ -105,15 +117,23 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
 <tr><th>Secret</th><td>${client.secretDigest ? 'set (only its digest is kept)' : 'none'}</td></tr>
 <tr><th>Registered by</th><td>${owner?.username ?? ''}</td></tr>
 <tr><th>Created</th><td>${client.createdAt.toISOString()}</td></tr>
+<tr><th>Came</th><td>${ORIGIN_LABELS[client.origin ?? 'admin']}</td></tr>
+<tr><th>Last used</th><td>${client.lastUsedAt ? client.lastUsedAt.toISOString() : 'never'}</td></tr>
 <tr><th>State</th><td>${client.disabled ? 'disabled' : 'active'}</td></tr></table>
-<h2>Edit</h2>
+<form method="post" action="${action}/state"><input type="hidden" name="_csrf" value="${csrf}">
+<input type="hidden" name="disabled" value="${client.disabled ? 'off' : 'on'}"><button type="submit">${client.disabled ? 'Enable' : 'Disable (revokes its tokens)'}</button></form>
+${
+  client.origin === 'document'
+    ? html`<p>Its metadata come from its document at <code>${client.id}</code>; only its state is kept here.</p>`
+    : html`<h2>Edit</h2>
 <form method="post" action="${action}" id="edit-client"><input type="hidden" name="_csrf" value="${csrf}">
 ${renderClientFields(scopes, client, oauth1Available)}
 <label><input type="checkbox" name="disabled" value="on" ${client.disabled ? html`checked` : ''}> Disabled (refused everywhere; its live tokens are revoked)</label>
 <button type="submit">Save</button></form>
 <h2>Secret</h2>
 <form method="post" action="${action}/secret"><input type="hidden" name="_csrf" value="${csrf}">
-<button type="submit">Generate a new secret</button> (the old one stops working at once)</form>`;
+<button type="submit">Generate a new secret</button> (the old one stops working at once)</form>`
+}`;
     return sendPage(request, reply, `Client ${client.name}`, body);
   });
 
@@ -121,6 +141,10 @@ ${renderClientFields(scopes, client, oauth1Available)}
     const client = await storage.findClient(request.params.id);
     const back = `/admin/clients/${encodeURIComponent(request.params.id)}`;
     if (!client) return sendPage(request, reply, 'No such client', html`<p><a href="/admin">Back</a></p>`, 404);
+    if (client.origin === 'document') {
+      setFlash(request, 'error', 'Nothing was saved', ['A document client\'s metadata come from its document.']);
+      return reply.redirect(back, 303);
+    }
     try {
       const settings = checkClientSettings(readClientSettings(request.body), scopes, { enforceSecure: services.enforceSecure });
       if (settings.oauth1Enabled && !oauth1Available) throw new Error('OAuth 1.0a needs a secret key');
@@ -151,13 +175,24 @@ ${renderClientFields(scopes, client, oauth1Available)}
         update.oauth1SecretEncrypted = oauth.sealSecret ? oauth.sealSecret(secret) : null;
       }
       await storage.updateClient(client.id, update);
-      if (disabled && !client.disabled) await storage.revokeTokens({ clientId: client.id }, new Date());
+      if (disabled && !client.disabled) await revokeClientTokens(client.id);
       if (!settings.oauth1Enabled && client.oauth1Enabled) await storage.revokeOAuth1AccessTokens({ clientId: client.id }, new Date());
       setFlash(request, secret ? 'secret' : 'notice', 'Client saved', secret ? [`client_secret: ${secret}`, 'Copy the new secret now: it is shown only this once.'] : []);
     } catch (error) {
       setFlash(request, 'error', 'Nothing was saved', [errorMessage(error)]);
     }
     return reply.redirect(back, 303);
+  });
+
+  // Any client, whatever its origin: disabling refuses it everywhere and revokes its live tokens.
+  fastify.post<{ Params: { id: string } }>('/admin/clients/:id/state', post, async (request, reply) => {
+    const client = await storage.findClient(request.params.id);
+    if (!client) return sendPage(request, reply, 'No such client', html`<p><a href="/admin">Back</a></p>`, 404);
+    const disabled = field(request.body, 'disabled') === 'on';
+    await storage.updateClient(client.id, { disabled });
+    const revoked = disabled && !client.disabled ? await revokeClientTokens(client.id) : 0;
+    setFlash(request, 'notice', `Client ${client.name} ${disabled ? `disabled; ${revoked} token${revoked === 1 ? '' : 's'} revoked` : 'enabled'}`);
+    return reply.redirect('/admin', 303);
   });
 
   fastify.post<{ Params: { id: string } }>('/admin/clients/:id/secret', post, async (request, reply) => {

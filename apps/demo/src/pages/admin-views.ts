@@ -1,4 +1,4 @@
-import type { AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ScopeRecord } from '@portcullis/core';
+import type { AccessTokenRecord, AuthorizationCodeRecord, ClientOrigin, ClientRecord, ScopeRecord } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import { GRANT_TYPES } from '../client-form.js';
 import { html, type SafeHtml } from '../html.js';
@@ -35,13 +35,38 @@ ${
 </fieldset>`;
 }
 
-export function renderClientsTable(clients: ClientRecord[]): SafeHtml {
-  return html`<table id="clients"><tr><th>Name</th><th>Client id</th><th>Type</th><th>Grant types</th><th>Redirect URIs</th><th>Scopes</th><th>OAuth 1.0a</th><th>State</th></tr>
-${clients.map(
-  (c) => html`<tr data-client-id="${c.id}"><td><a href="/admin/clients/${encodeURIComponent(c.id)}">${c.name}</a></td><td><code>${c.id}</code></td>
+/** How a client came, as the admin page groups them. */
+const ORIGINS: { origin: ClientOrigin; heading: string; id: string }[] = [
+  { origin: 'admin', heading: 'Registered by an administrator', id: 'clients-admin' },
+  { origin: 'dynamic', heading: 'Registered themselves (dynamic registration, RFC 7591)', id: 'clients-dynamic' },
+  { origin: 'document', heading: 'Described by a client metadata document', id: 'clients-document' },
+];
+
+const lastUse = (c: ClientRecord) => (c.lastUsedAt ? c.lastUsedAt.toISOString() : 'never');
+
+/** The enable/disable button of a client row; disabling revokes the client's live tokens. */
+function renderStateForm(csrf: string, c: ClientRecord): SafeHtml {
+  return html`<form method="post" action="/admin/clients/${encodeURIComponent(c.id)}/state">${hidden(csrf)}
+<input type="hidden" name="disabled" value="${c.disabled ? 'off' : 'on'}"><button type="submit">${c.disabled ? 'Enable' : 'Disable (revokes its tokens)'}</button></form>`;
+}
+
+/** The clients grouped by how they came, each with its last use and an enable/disable button. */
+export function renderClientsTable(clients: ClientRecord[], csrf: string): SafeHtml {
+  return html`${ORIGINS.map(({ origin, heading, id }) => {
+    const group = clients.filter((c) => (c.origin ?? 'admin') === origin);
+    return html`<h3>${heading}</h3>
+${
+  group.length === 0
+    ? html`<p id="${id}">None.</p>`
+    : html`<table id="${id}"><tr><th>Name</th><th>Client id</th><th>Type</th><th>Grant types</th><th>Redirect URIs</th><th>Scopes</th><th>OAuth 1.0a</th><th>Last used</th><th>State</th><th></th></tr>
+${group.map(
+  (c) => html`<tr data-client-id="${c.id}" data-origin="${origin}"><td><a href="/admin/clients/${encodeURIComponent(c.id)}">${c.name}</a></td><td><code>${c.id}</code></td>
 <td>${c.type}</td><td>${c.grantTypes.join(', ')}</td><td>${c.redirectUris.map((u) => html`<code>${u}</code><br>`)}</td>
-<td>${c.scopes.join(' ')}</td><td>${c.oauth1Enabled ? 'on' : 'off'}</td><td>${c.disabled ? 'disabled' : 'active'}</td></tr>`,
-)}</table>`;
+<td>${c.scopes.join(' ')}</td><td>${c.oauth1Enabled ? 'on' : 'off'}</td><td class="last-used">${lastUse(c)}</td><td class="state">${c.disabled ? 'disabled' : 'active'}</td>
+<td>${renderStateForm(csrf, c)}</td></tr>`,
+)}</table>`
+}`;
+  })}`;
 }
 
 export function renderRegisterForm(csrf: string, scopes: ScopeRegistry, oauth1Available: boolean): SafeHtml {
