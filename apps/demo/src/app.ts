@@ -213,6 +213,7 @@ async function registerEverything(
   const oauthOperations: OAuthOperations = {
     registerClient: (input) => fastify.oauth.registerClient(input),
     issueTokens: (input) => fastify.oauth.issueTokens(input),
+    deleteClient: (clientId) => fastify.oauth.deleteClient(clientId),
     // The plugin revokes both protocols' tokens of the grant.
     revokeGrant: (userId, clientId) => fastify.oauth.revokeGrant(userId, clientId),
     declaredScopes: () => fastify.oauth.declaredScopes().map((d) => d.scope),

@@ -12,13 +12,16 @@ const USAGE = `usage: pnpm demo <command> [options]   (DATABASE_URL as for the s
   user:create --username U --password P [--admin]
   client:create --name N [--client-id ID] [--redirect-uri U ...] [--scope "a b"] [--grant-type G ...] [--public] [--oauth1] [--json]
       grant types: ${GRANT_TYPES.join(', ')}
-  client:list [--json]
+  client:list [--origin admin|dynamic|document] [--json]
+  client:delete --client-id ID [--force]   (revokes its tokens first; --force for an administrator's client)
   scopes:sync
   tokens:purge
   keys:list [--json]      the JWS signing keys: kid, algorithm, state (pending, current, retired, expired)
   keys:rotate             a new signing key per algorithm, published now, signing after the lead time
   oauth1:sign --url U --consumer-key K --consumer-secret S [--method M] [--token T --token-secret TS]
               [--callback C] [--verifier V] [--data "a=1&b=2"]   (prints an OAuth 1.0a Authorization header)`;
+
+const CLIENT_ORIGINS = ['admin', 'dynamic', 'document'] as const;
 
 /** Wrong usage: a one-line message and exit code 2. */
 class UsageError extends Error {
@@ -117,8 +120,12 @@ const commands: Record<string, Command> = {
   },
 
   async 'client:list'(args, app, io) {
-    const values = parse(args, { json: { type: 'boolean' } });
-    const clients = await (await app()).demo.storage.listClients();
+    const values = parse(args, { origin: { type: 'string' }, json: { type: 'boolean' } });
+    if (values.origin !== undefined && !(CLIENT_ORIGINS as readonly string[]).includes(values.origin)) {
+      throw new UsageError(`unknown origin ${JSON.stringify(values.origin)} (use ${CLIENT_ORIGINS.join(', ')})`);
+    }
+    const all = await (await app()).demo.storage.listClients();
+    const clients = values.origin === undefined ? all : all.filter((c) => (c.origin ?? 'admin') === values.origin);
     if (values.json) {
       io.out(
         JSON.stringify(
@@ -126,11 +133,13 @@ const commands: Record<string, Command> = {
             client_id: c.id,
             name: c.name,
             type: c.type,
+            origin: c.origin ?? 'admin',
             grant_types: c.grantTypes,
             redirect_uris: c.redirectUris,
             scope: c.scopes.join(' '),
             oauth1: c.oauth1Enabled,
             disabled: c.disabled,
+            last_used_at: c.lastUsedAt ? c.lastUsedAt.toISOString() : null,
           })),
         ),
       );
@@ -138,8 +147,26 @@ const commands: Record<string, Command> = {
     }
     if (clients.length === 0) return io.out('no clients');
     for (const c of clients) {
-      io.out(`${c.id}  ${c.name}  ${c.type}  grants=${c.grantTypes.join(',')}  scope="${c.scopes.join(' ')}"  oauth1=${c.oauth1Enabled ? 'on' : 'off'}${c.disabled ? '  DISABLED' : ''}`);
+      io.out(
+        `${c.id}  ${c.name}  ${c.type}  origin=${c.origin ?? 'admin'}  grants=${c.grantTypes.join(',')}  scope="${c.scopes.join(' ')}"  ` +
+          `oauth1=${c.oauth1Enabled ? 'on' : 'off'}  last-used=${c.lastUsedAt ? c.lastUsedAt.toISOString() : 'never'}${c.disabled ? '  DISABLED' : ''}`,
+      );
     }
+  },
+
+  async 'client:delete'(args, app, io) {
+    const values = parse(args, { 'client-id': { type: 'string' }, force: { type: 'boolean' } });
+    const clientId = values['client-id'];
+    if (!clientId) throw new UsageError('client:delete needs --client-id');
+    const { storage, oauthOperations } = (await app()).demo;
+    const client = await storage.findClient(clientId);
+    if (client === null) throw new UsageError(`no client ${JSON.stringify(clientId)}`);
+    if ((client.origin ?? 'admin') === 'admin' && values.force !== true) {
+      throw new UsageError(`${clientId} was registered by an administrator; add --force to delete it`);
+    }
+    // The core's delete, as RFC 7592's DELETE: its tokens are revoked first.
+    await oauthOperations.deleteClient(clientId);
+    io.out(`deleted client ${clientId} (${client.name}); its tokens are revoked`);
   },
 
   async 'scopes:sync'(args, app, io) {

@@ -4,6 +4,8 @@ import type { IssuedTokens, RegisterClientInput, RegisteredClient } from '@portc
 export interface OAuthOperations {
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
   issueTokens(input: { clientId: string; userId: string | null; scope?: string[]; withRefreshToken?: boolean }): Promise<IssuedTokens>;
+  /** Deletes a client after revoking its tokens, as RFC 7592's DELETE does; whether it existed. */
+  deleteClient(clientId: string): Promise<boolean>;
   /** Every token a user gave a client, OAuth 2 and OAuth 1.0a. */
   revokeGrant(userId: string, clientId: string): Promise<number>;
   /** The scopes the routes declare with requireScope. */

@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import t, { type Test } from 'tap';
+import { buildApp } from '../src/app.js';
+import { openDatabase } from '../src/db/database.js';
+import { SESSION_SECRET } from './helpers.js';
 import { runCliProcess } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'demo-cli-'));
@@ -10,8 +14,8 @@ const env = { DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`, DATA_DIR: join(
 const cli = (...args: string[]) => runCliProcess(args, env);
 
 /** Bad usage: exit code 2 and exactly one line on stderr. */
-async function expectUsageError(t: Test, args: string[], message: RegExp) {
-  const result = await cli(...args);
+async function expectUsageError(t: Test, args: string[], message: RegExp, run: (...args: string[]) => ReturnType<typeof cli> = cli) {
+  const result = await run(...args);
   t.equal(result.code, 2, `${args.join(' ')} exits with 2`);
   t.match(result.stderr, message);
   t.equal(result.stderr.trim().split('\n').length, 1, 'a one-line error');
@@ -84,11 +88,12 @@ t.test('user:create, client:create, client:list, scopes:sync, tokens:purge', asy
   t.match(clients.find((c) => c.client_id === created.client_id), {
     name: 'CLI app', type: 'confidential', grant_types: ['authorization_code', 'password'],
     redirect_uris: ['https://cli.example/cb', 'https://cli.example/cb2'], scope: 'polls:read polls:vote', oauth1: true, disabled: false,
+    origin: 'admin', last_used_at: null,
   });
   t.match(clients.find((c) => c.name === 'SPA'), { type: 'public', grant_types: ['authorization_code', 'refresh_token'] });
   t.notMatch(list.stdout, created.client_secret, 'the list never shows a secret');
   const plain = await cli('client:list');
-  t.match(plain.stdout, new RegExp(`${created.client_id}  CLI app  confidential  grants=authorization_code,password  scope="polls:read polls:vote"  oauth1=on`));
+  t.match(plain.stdout, new RegExp(`${created.client_id}  CLI app  confidential  origin=admin  grants=authorization_code,password  scope="polls:read polls:vote"  oauth1=on  last-used=never`));
 
   const sync = await cli('scopes:sync');
   t.equal(sync.code, 0, sync.stderr);
@@ -126,4 +131,66 @@ t.test('keys:list and keys:rotate', async (t) => {
   const text = await cli('keys:list');
   t.equal(text.code, 0, text.stderr);
   for (const kid of newKids) t.match(text.stdout, new RegExp(`^${kid}  (ES256|EdDSA)  pending  activates \\S+  retires -  expires -$`, 'm'));
+});
+
+t.test('client:list shows origin and last use; client:delete deletes a dynamic client after revoking its tokens', async (t) => {
+  const databaseUrl = `sqlite:${join(dir, 'clients.sqlite')}`;
+  const clientsEnv = { ...env, DATABASE_URL: databaseUrl };
+  const run = (...args: string[]) => runCliProcess(args, clientsEnv);
+  const created = await run('client:create', '--name', 'Admin app', '--grant-type', 'client_credentials', '--json');
+  t.equal(created.code, 0, created.stderr);
+  const adminId = JSON.parse(created.stdout).client_id as string;
+
+  // A client registers itself (RFC 7591) and obtains a token, on the same database.
+  const app = await buildApp({ databaseUrl, development: true, sessionSecret: SESSION_SECRET });
+  const registered = await app.inject({
+    method: 'POST',
+    url: '/oauth/register',
+    payload: { client_name: 'Dynamic app', grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_post', scope: 'polls:read' },
+  });
+  t.equal(registered.statusCode, 201);
+  const dynamic = registered.json() as { client_id: string; client_secret: string };
+  const token = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: dynamic.client_id, client_secret: dynamic.client_secret }).toString(),
+  });
+  t.equal(token.statusCode, 200);
+  await app.close();
+
+  const list = await run('client:list', '--json');
+  t.equal(list.code, 0, list.stderr);
+  const clients = JSON.parse(list.stdout) as Record<string, unknown>[];
+  t.match(clients.find((c) => c.client_id === adminId), { origin: 'admin', last_used_at: null });
+  const listed = clients.find((c) => c.client_id === dynamic.client_id);
+  t.match(listed, { name: 'Dynamic app', origin: 'dynamic', last_used_at: /^\d{4}-\d\d-\d\dT/ });
+  const onlyDynamic = await run('client:list', '--origin', 'dynamic');
+  t.equal(onlyDynamic.code, 0, onlyDynamic.stderr);
+  t.equal(onlyDynamic.stdout.trim().split('\n').length, 1, 'the filter keeps the dynamic client only');
+  t.match(onlyDynamic.stdout, new RegExp(`^${dynamic.client_id}  Dynamic app  confidential  origin=dynamic  .*  last-used=${String(listed!.last_used_at).replace(/\./g, '\\.')}\\n$`));
+  t.match((await run('client:list', '--origin', 'admin')).stdout, /origin=admin .* last-used=never/);
+  t.equal((await run('client:list', '--origin', 'document')).stdout, 'no clients\n');
+
+  await expectUsageError(t, ['client:list', '--origin', 'martian'], /unknown origin "martian"/, run);
+  await expectUsageError(t, ['client:delete'], /needs --client-id/, run);
+  await expectUsageError(t, ['client:delete', '--client-id', 'no-such-client'], /no client "no-such-client"/, run);
+  await expectUsageError(t, ['client:delete', '--client-id', adminId], /registered by an administrator; add --force/, run);
+
+  const db = await openDatabase(databaseUrl);
+  t.teardown(() => db.destroy());
+  const clientRows = async (id: string) => (await sql<{ id: string }>`select id from portcullis_clients where id = ${id}`.execute(db)).rows.length;
+  t.equal(await clientRows(adminId), 1, 'the refused delete kept the admin client');
+
+  const deleted = await run('client:delete', '--client-id', dynamic.client_id);
+  t.equal(deleted.code, 0, deleted.stderr);
+  t.equal(deleted.stdout, `deleted client ${dynamic.client_id} (Dynamic app); its tokens are revoked\n`);
+  t.equal(await clientRows(dynamic.client_id), 0, 'the client row is gone');
+  const tokens = (await sql<{ revoked_at: unknown }>`select revoked_at from portcullis_access_tokens where client_id = ${dynamic.client_id}`.execute(db)).rows;
+  t.equal(tokens.length, 1);
+  t.not(tokens[0]!.revoked_at, null, 'its token was revoked');
+
+  const forced = await run('client:delete', '--client-id', adminId, '--force');
+  t.equal(forced.code, 0, forced.stderr);
+  t.equal(await clientRows(adminId), 0, '--force deletes an administrator\'s client');
 });
