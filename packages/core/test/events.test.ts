@@ -283,18 +283,29 @@ t.test('dynamic registration emits client events and still calls onClientRegistr
   t.same(legacy, ['registered']);
 
   // RFC 7592: the client changes and leaves itself.
+  let registrationToken = String(body['registration_access_token']);
   const manage = (method: string, metadata?: unknown) =>
     fixture.server.handleClientConfiguration(
-      createFormRequest(`/oauth/register/${String(body['client_id'])}`, undefined, { authorization: `Bearer ${String(body['registration_access_token'])}`, 'content-type': 'application/json' }, { method }),
+      createFormRequest(`/oauth/register/${String(body['client_id'])}`, undefined, { authorization: `Bearer ${registrationToken}`, 'content-type': 'application/json' }, { method }),
       String(body['client_id']),
       metadata,
     );
   const updated = await manage('PUT', { client_id: body['client_id'], redirect_uris: [REDIRECT_URI], client_name: 'Renamed' });
   t.equal(updated.status, 200);
   t.match(take(t), [{ type: 'client.updated', via: 'registration_endpoint', clientId: body['client_id'], clientName: 'Renamed', softwareId: null }]);
+  // The update issued a new registration access token (RFC 7592 section 2.2).
+  registrationToken = String((updated.body as Record<string, unknown>)['registration_access_token']);
   t.equal((await manage('DELETE')).status, 204);
   t.match(take(t), [{ type: 'client.deleted', via: 'registration_endpoint', clientId: body['client_id'], clientName: 'Renamed' }]);
   t.same(legacy, ['registered', 'updated', 'deleted']);
+
+  // An administrator deletes a client through the server's API.
+  const byHand = await fixture.server.registerClient({ name: 'By hand', redirectUris: [REDIRECT_URI] });
+  take(t);
+  t.equal(await fixture.server.deleteClient(byHand.client.id), true);
+  t.match(take(t), [{ type: 'client.deleted', via: 'admin', clientId: byHand.client.id, clientName: 'By hand' }]);
+  t.equal(await fixture.server.deleteClient(byHand.client.id), false, 'a second delete finds nothing');
+  t.same(take(t), [], 'and reports nothing');
 });
 
 t.test('a listener that throws or rejects changes no answer', async (t) => {
