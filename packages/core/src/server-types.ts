@@ -11,6 +11,12 @@ import type { SigningKeyInfo, SigningKeyRing, SigningKeysOptions } from './oauth
 export interface AuthenticatedUser {
   id: string;
   username?: string;
+  /**
+   * When the user last authenticated (entered a password, say): the ID token's `auth_time`, and
+   * what `max_age` and `prompt=login` are checked against (OpenID Connect Core 1.0 section
+   * 3.1.2.1). Unknown when absent: a request with `max_age` then asks the user to log in again.
+   */
+  authTime?: Date;
 }
 
 export interface AuthorizationServerOptions {
@@ -90,6 +96,38 @@ export interface AuthorizationServerOptions {
    * given; needs `secretKey`, which seals the private keys at rest.
    */
   signingKeys?: SigningKeysOptions;
+  /** OpenID Connect Core 1.0 on the authorization code flow, with Discovery and RP-Initiated Logout. Off unless given. */
+  openid?: OpenIdOptions;
+}
+
+/**
+ * The standard claims of an account (OpenID Connect Core 1.0 section 5.1) that the application
+ * knows: `name`, `email`, `email_verified`, `address`, `phone_number`... Only those the granted
+ * scopes allow (section 5.4) reach a client; `sub` is the server's to set.
+ */
+export type AccountClaims = Record<string, unknown>;
+
+/** Signs ID tokens and publishes the keys that verify them. */
+export interface IdTokenKeys {
+  /** A compact JWS of `payload` with header `typ`, by a current key of algorithm `alg`. */
+  sign(payload: Record<string, unknown>, options: { typ: string; alg?: string }): Promise<string>;
+  /** The public keys, current and retired-but-still-valid, as a JWK Set. */
+  publicJwks(): Promise<{ keys: Record<string, unknown>[] }> | { keys: Record<string, unknown>[] };
+}
+
+export interface OpenIdOptions {
+  /** The claims of a user, by the id `getUser` or `completeAuthorization` named; null when the account is gone. */
+  findAccount(userId: string): AccountClaims | null | Promise<AccountClaims | null>;
+  /** Signs ID tokens (RS256 unless a client registered another algorithm). */
+  keys: IdTokenKeys;
+  /**
+   * `public` (default): `sub` is the user id. `pairwise`: a different `sub` per sector (the host of
+   * the client's redirect URIs), an HMAC of sector and user under a key derived from `secretKey`,
+   * so clients cannot correlate users (section 8.1).
+   */
+  subjectType?: 'public' | 'pairwise';
+  /** Seconds an ID token is valid. Default 3600. */
+  idTokenTtl?: number;
 }
 
 /**
@@ -123,6 +161,8 @@ export interface RegistrationOptions {
 /** The checked client metadata of RFC 7591 section 2, defaults filled in. */
 export interface ClientRegistrationMetadata {
   redirect_uris: string[];
+  /** Where RP-initiated logout may return the browser (OpenID Connect RP-Initiated Logout 1.0). */
+  post_logout_redirect_uris: string[];
   grant_types: GrantType[];
   response_types: ('code' | 'token')[];
   token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -182,6 +222,10 @@ export interface EndpointPaths {
   registration: string;
   /** The JWK Set of the signing keys (RFC 7517 section 5), the metadata's `jwks_uri`. Used when `signingKeys` is set. */
   jwks: string;
+  /** OpenID Connect UserInfo (Core 1.0 section 5.3). Used when `openid` is set. */
+  userinfo: string;
+  /** OpenID Connect RP-Initiated Logout 1.0 `end_session_endpoint`. Used when `openid` is set. */
+  endSession: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -204,7 +248,49 @@ export interface AuthorizationRequest {
    * the consent page shows, and whether `isTrustedHost` vouches for it (the page warns if not).
    */
   clientMetadataDocument?: { host: string; trusted: boolean };
+  /** Set when the request is an OpenID Connect authentication request (its scope holds `openid`). */
+  openid?: OpenIdAuthenticationRequest;
 }
+
+/** The OpenID Connect parameters of an authentication request (Core 1.0 section 3.1.2.1), checked. */
+export interface OpenIdAuthenticationRequest {
+  /** Repeated in the ID token. */
+  nonce: string | null;
+  /** `prompt` values: `none` alone, or some of `login` and `consent`. */
+  prompt: ('none' | 'login' | 'consent')[];
+  /** Seconds: an authentication older than this must be done again. */
+  maxAge: number | null;
+  /** Passed to the application's login page. */
+  loginHint: string | null;
+  /** The `sub` of the `id_token_hint`, checked against our keys; the signed-in user must have it. */
+  hintSubject: string | null;
+  /** When the request was made, in seconds since the epoch: the login `prompt=login` asks for must come after it. */
+  requestedAt: number;
+}
+
+/**
+ * What the application does next with a validated request and the signed-in user, if any:
+ * log in (`force`: again, although signed in), ask for consent, or send the browser back.
+ */
+export type InteractionResult =
+  | { kind: 'login'; force: boolean; loginHint: string | null }
+  | { kind: 'consent' }
+  | { kind: 'redirect'; location: string }
+  | { kind: 'error'; status: number; error: OAuthError };
+
+/** RP-Initiated Logout 1.0: what to do with a checked logout request. */
+export type EndSessionResult =
+  | {
+      kind: 'logout';
+      /** The client that asked, from `client_id` or the hint's audience; null when unnamed. */
+      clientId: string | null;
+      clientName: string | null;
+      /** Ask the user first: the request did not prove it comes from the signed-in user's client. */
+      confirm: boolean;
+      /** Where to send the browser afterwards (with `state`), or null to show a signed-out page. */
+      location: string | null;
+    }
+  | { kind: 'error'; status: number; error: OAuthError };
 
 /** draft-ietf-oauth-client-id-metadata-document, as `clientIdMetadataDocuments` configures it. */
 export interface ClientIdMetadataDocumentOptions {
@@ -252,6 +338,8 @@ export type AuthorizeResult =
 
 export interface ConsentDecision {
   userId: string;
+  /** When the user authenticated: the ID token's `auth_time`. */
+  authTime?: Date;
   approved: boolean;
   /** The scopes the user approved, a subset of the request's; defaults to all of them. */
   scope?: string[];
@@ -271,6 +359,8 @@ export interface TokenGrant {
 export interface RegisterClientInput {
   name: string;
   redirectUris?: string[];
+  /** Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated Logout 1.0); default none. */
+  postLogoutRedirectUris?: string[];
   scopes?: string[];
   /** The resources (RFC 8707) the client may get tokens for; default null, any the server knows. */
   resources?: string[] | null;
@@ -295,6 +385,8 @@ export interface IssuedTokens {
   expires_in: number;
   refresh_token?: string;
   scope: string;
+  /** OpenID Connect: when the grant's scope holds `openid`. */
+  id_token?: string;
 }
 
 /** What `issueTokens` takes; `resource` as the RFC 8707 parameter, `defaultAudience` without it. */
@@ -308,7 +400,7 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'openid'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
@@ -316,6 +408,13 @@ export interface AuthorizationServer {
   readonly secretBox: SecretBox | null;
   /** Step 1 of the authorization endpoint: validate the request (GET query or POST body). */
   validateAuthorizationRequest(request: OAuthRequest): Promise<AuthorizeResult>;
+  /**
+   * Between steps 1 and 2: given the signed-in user (null if none), whether to log in, ask for
+   * consent, or answer at once (OpenID Connect `prompt`, `max_age`, `id_token_hint`). `loginAsked`:
+   * the user was sent to log in for this request already, so a login still missing is refused
+   * rather than asked again. For a plain OAuth request: login when signed out, else consent.
+   */
+  resolveInteraction(request: AuthorizationRequest, user: AuthenticatedUser | null, options?: { loginAsked?: boolean }): Promise<InteractionResult>;
   /** Step 2: the user decided; returns where to send the browser. */
   completeAuthorization(request: AuthorizationRequest, decision: ConsentDecision): Promise<AuthorizeResult>;
   /** `POST /oauth/token`. */
@@ -361,4 +460,15 @@ export interface AuthorizationServer {
   handleJwksRequest(): Promise<OAuthResponse>;
   /** `signingKeys.rotate()`; rejects with a TypeError when `signingKeys` is not set. */
   rotateSigningKeys(): Promise<SigningKeyInfo[]>;
+  /** Whether OpenID Connect is on (the `openid` option). */
+  readonly openidEnabled: boolean;
+  /** `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 section 4); 404 when OpenID Connect is off. */
+  getOpenIdConfiguration(): OAuthResponse;
+  /** `GET|POST /oauth/userinfo` (OpenID Connect Core 1.0 section 5.3). */
+  handleUserInfoRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /**
+   * `GET|POST /oauth/logout` (RP-Initiated Logout 1.0 section 2): checks the request; the signed-in
+   * user's id (or null) decides whether the id_token_hint proves the request is theirs.
+   */
+  validateEndSessionRequest(request: OAuthRequest, userId: string | null): Promise<EndSessionResult>;
 }

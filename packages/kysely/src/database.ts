@@ -47,6 +47,8 @@ export interface ClientsTable {
   /** Set while a dynamic client has obtained no token: the purge deletes it after this. */
   unused_expires_at: Millis | null;
   last_used_at: Millis | null;
+  /** JSON array of strings (OpenID Connect RP-Initiated Logout); null read as none. */
+  post_logout_redirect_uris: string | null;
 }
 
 export interface ScopesTable {
@@ -69,6 +71,9 @@ export interface AuthorizationCodesTable {
   issued_at: Millis;
   expires_at: Millis;
   consumed_at: Millis | null;
+  /** The OpenID Connect nonce of the authorization request. */
+  nonce: string | null;
+  auth_time: Millis | null;
 }
 
 export interface AccessTokensTable {
@@ -96,6 +101,7 @@ export interface RefreshTokensTable {
   expires_at: Millis;
   consumed_at: Millis | null;
   revoked_at: Millis | null;
+  auth_time: Millis | null;
 }
 
 export interface OAuth1RequestTokensTable {

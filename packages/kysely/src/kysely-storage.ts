@@ -734,6 +734,7 @@ function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
   if (update.metadata !== undefined) set.metadata = toMetadata(update.metadata);
   if (update.unusedExpiresAt !== undefined) set.unused_expires_at = toNullableMillis(update.unusedExpiresAt);
   if (update.lastUsedAt !== undefined) set.last_used_at = toNullableMillis(update.lastUsedAt);
+  if (update.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = toList(update.postLogoutRedirectUris);
   return set;
 }
 

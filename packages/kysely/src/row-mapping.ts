@@ -68,6 +68,7 @@ export function toClientRow(client: ClientRecord): NewClientRow {
     metadata: toMetadata(client.metadata ?? null),
     unused_expires_at: toNullableMillis(client.unusedExpiresAt ?? null),
     last_used_at: toNullableMillis(client.lastUsedAt ?? null),
+    post_logout_redirect_uris: toList(client.postLogoutRedirectUris ?? []),
   };
 }
 
@@ -101,6 +102,7 @@ export function fromClientRow(row: ClientRow): ClientRecord {
     metadata: fromMetadata(row.metadata),
     unusedExpiresAt: fromNullableMillis(row.unused_expires_at),
     lastUsedAt: fromNullableMillis(row.last_used_at),
+    postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromList(row.post_logout_redirect_uris),
   };
 }
 
@@ -119,6 +121,8 @@ export function toAuthorizationCodeRow(code: AuthorizationCodeRecord): NewAuthor
     issued_at: toMillis(code.issuedAt),
     expires_at: toMillis(code.expiresAt),
     consumed_at: toNullableMillis(code.consumedAt),
+    nonce: code.nonce ?? null,
+    auth_time: toNullableMillis(code.authTime ?? null),
   };
 }
 
@@ -137,6 +141,8 @@ export function fromAuthorizationCodeRow(row: AuthorizationCodeRow): Authorizati
     issuedAt: fromMillis(row.issued_at),
     expiresAt: fromMillis(row.expires_at),
     consumedAt: fromNullableMillis(row.consumed_at),
+    nonce: row.nonce,
+    authTime: fromNullableMillis(row.auth_time),
   };
 }
 
@@ -183,6 +189,7 @@ export function toRefreshTokenRow(token: RefreshTokenRecord): NewRefreshTokenRow
     expires_at: toMillis(token.expiresAt),
     consumed_at: toNullableMillis(token.consumedAt),
     revoked_at: toNullableMillis(token.revokedAt),
+    auth_time: toNullableMillis(token.authTime ?? null),
   };
 }
 
@@ -199,6 +206,7 @@ export function fromRefreshTokenRow(row: RefreshTokenRow): RefreshTokenRecord {
     expiresAt: fromMillis(row.expires_at),
     consumedAt: fromNullableMillis(row.consumed_at),
     revokedAt: fromNullableMillis(row.revoked_at),
+    authTime: fromNullableMillis(row.auth_time),
   };
 }
 

@@ -9,7 +9,7 @@ import { requiresPkce } from './profile.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import { narrowAudience, readResourceParameters } from './resource-indicators.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
-import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { addIdToken, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.1.3 with RFC 7636 section 4.6. The code is read, checked, and then redeemed:
@@ -70,8 +70,10 @@ export async function exchangeAuthorizationCode(
     refreshAudience: record.audience,
     familyId: record.familyId,
     withRefreshToken,
+    authTime: record.authTime ?? null,
   };
   const minted = mintTokens(context, issuance, now);
+  await addIdToken(context, minted, { client, userId: record.userId, scope: record.scope, nonce: record.nonce ?? null, authTime: record.authTime ?? null }, now);
   await revokeForSingleAccessToken(context, issuance, now);
   if (!(await storage.redeemAuthorizationCode(record.id, now, minted.access, minted.refresh))) return replayed();
   return minted.response;

@@ -22,6 +22,7 @@ import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } fr
 import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
+import { readAuthenticationRequest } from './interaction.js';
 
 type ResponseMode = 'query' | 'fragment';
 
@@ -144,6 +145,9 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     if (responseType === 'code') {
       ({ codeChallenge, codeChallengeMethod } = readCodeChallenge(context, client, params));
     }
+    const openid = context.openid !== null && responseType === 'code' && scope.includes('openid')
+      ? await readAuthenticationRequest(context, context.openid, client, params)
+      : undefined;
     const source = context.clientMetadata?.describeSource(client.id);
     return {
       kind: 'consent',
@@ -159,6 +163,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
         codeChallengeMethod,
         resource,
         ...(source != null && { clientMetadataDocument: source }),
+        ...(openid !== undefined && { openid }),
       },
     };
   } catch (thrown) {
@@ -213,6 +218,33 @@ function readCodeChallenge(
   throw invalidRequest(`The code_challenge_method ${JSON.stringify(method)} is not supported.`);
 }
 
+/**
+ * The request may have waited in a session for a while: the client can have been disabled or its
+ * redirect URIs changed since, and the redirect must still be one of them.
+ */
+async function recheckClient(context: ServerContext, request: AuthorizationRequest): Promise<{ client: Readonly<ClientRecord>; target: RedirectTarget }> {
+  const client = await findClient(context, request.clientId, refuseDocument);
+  if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+  if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
+    throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
+  }
+  return { client, target: createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state) };
+}
+
+/**
+ * Answers a pending request with `error` by redirect to the client (OpenID Connect Core 1.0
+ * section 3.1.2.6: `login_required` and the like), once the client and its redirect URI are
+ * checked again; an error page when they no longer hold.
+ */
+export async function refuseAuthorization(context: ServerContext, request: AuthorizationRequest, error: OAuthError): Promise<AuthorizeResult> {
+  try {
+    const { target } = await recheckClient(context, request);
+    return createErrorRedirect(context, target, error);
+  } catch (thrown) {
+    return createErrorPage(thrown);
+  }
+}
+
 export async function completeAuthorization(
   context: ServerContext,
   request: AuthorizationRequest,
@@ -223,14 +255,8 @@ export async function completeAuthorization(
   }
   let target: RedirectTarget | null = null;
   try {
-    // The request may have waited in a session for a while: the client can have been disabled
-    // or its redirect URIs changed since, and the redirect must still be one of them.
-    const client = await findClient(context, request.clientId, refuseDocument);
-    if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
-    if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
-      throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
-    }
-    target = createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state);
+    let client: Readonly<ClientRecord>;
+    ({ client, target } = await recheckClient(context, request));
     if (!decision.approved) throw accessDenied('The resource owner denied the request.');
     assertClientMayUse(context, client, request.responseType);
     const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);
@@ -284,6 +310,8 @@ export async function completeAuthorization(
       issuedAt: now,
       expiresAt: new Date(now.getTime() + authorizationCodeTtl * 1000),
       consumedAt: null,
+      nonce: request.openid?.nonce ?? null,
+      authTime: decision.authTime ?? null,
     };
     await storage.saveAuthorizationCode(record);
     return {

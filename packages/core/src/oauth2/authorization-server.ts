@@ -9,6 +9,11 @@ import { registerClient } from './register-client.js';
 import { createAccessTokenVerifier } from './resource.js';
 import { handleRevocationRequest } from './revocation.js';
 import { handleTokenRequest } from './token-endpoint.js';
+import { validateEndSessionRequest } from './end-session.js';
+import { resolveInteraction } from './interaction.js';
+import { createErrorResponse } from './responses.js';
+import { handleUserInfoRequest } from './userinfo.js';
+import { invalidRequest } from '../errors.js';
 
 /**
  * The OAuth 2 authorization server, free of any framework: plain requests in, plain results out.
@@ -49,5 +54,13 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       if (context.signingKeys === null) throw new TypeError('rotateSigningKeys: options.signingKeys is not set');
       return context.signingKeys.rotate();
     },
+    resolveInteraction: (request, user, interactionOptions) => resolveInteraction(context, request, user, interactionOptions),
+    openidEnabled: context.openid !== null,
+    getOpenIdConfiguration: () =>
+      context.openid === null
+        ? createErrorResponse(invalidRequest('OpenID Connect is not enabled.', { status: 404 }))
+        : createMetadataResponse(structuredClone(metadata)),
+    handleUserInfoRequest: (request) => handleUserInfoRequest(context, verifyAccessToken, request),
+    validateEndSessionRequest: (request, userId) => validateEndSessionRequest(context, request, userId),
   };
 }

@@ -82,6 +82,7 @@ export async function handleClientConfiguration(
         const update: ClientUpdate = {
           name: prepared.client.name,
           redirectUris: prepared.client.redirectUris,
+          postLogoutRedirectUris: prepared.client.postLogoutRedirectUris ?? [],
           scopes: prepared.client.scopes,
           grantTypes: prepared.client.grantTypes,
           responseTypes: prepared.client.responseTypes,
@@ -243,10 +244,16 @@ function readMetadata(context: ServerContext, body: unknown, current: ClientReco
     throw invalidRedirectUri('A client using the authorization endpoint must register at least one redirect URI.');
   }
 
+  // RP-Initiated Logout 1.0 section 3.1: where logout may send the browser, held to the same rules
+  // as redirect URIs, since it is one.
+  const postLogoutRedirectUris = textList(input, 'post_logout_redirect_uris') ?? [];
+  for (const uri of postLogoutRedirectUris) checkRedirectUri(context, uri, applicationType);
+
   const scope = optionalText(input, 'scope');
   const contacts = textList(input, 'contacts') ?? [];
   return {
     redirect_uris: [...new Set(redirectUris)],
+    post_logout_redirect_uris: [...new Set(postLogoutRedirectUris)],
     grant_types: [...new Set(grantTypes)] as GrantType[],
     response_types: given as ClientRegistrationMetadata['response_types'],
     token_endpoint_auth_method: tokenEndpointAuthMethod,
@@ -315,6 +322,7 @@ async function prepareRecord(context: ServerContext, metadata: ClientRegistratio
       name: metadata.client_name ?? current?.name ?? 'Unnamed client',
       type: metadata.token_endpoint_auth_method === 'none' ? 'public' : 'confidential',
       redirectUris: metadata.redirect_uris,
+      postLogoutRedirectUris: metadata.post_logout_redirect_uris,
       grantTypes: metadata.grant_types,
       ...(scopes === undefined ? {} : { scopes }),
     });
@@ -354,6 +362,7 @@ function describeClient(
     registration_client_uri: `${base}${context.options.endpoints.registration}/${encodeURIComponent(client.id)}`,
     client_name: client.name,
     redirect_uris: [...client.redirectUris],
+    ...((client.postLogoutRedirectUris ?? []).length > 0 && { post_logout_redirect_uris: [...(client.postLogoutRedirectUris ?? [])] }),
     grant_types: [...client.grantTypes],
     response_types: [...client.responseTypes],
     token_endpoint_auth_method: metadata?.tokenEndpointAuthMethod ?? (client.type === 'public' ? 'none' : 'client_secret_basic'),

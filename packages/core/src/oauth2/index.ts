@@ -25,3 +25,4 @@ export {
   type SigningKeysOptions,
   type SigningKeyState,
 } from './signing-keys.js';
+export { SCOPE_CLAIMS, accessTokenHash, DEFAULT_ID_TOKEN_ALGORITHM } from './openid.js';

@@ -7,6 +7,7 @@ import type { RedirectMatching } from './redirect-uri.js';
 import { ClientMetadataResolver } from './client-metadata-document.js';
 import { checkClientMetadataOptions } from './client-metadata-options.js';
 import { resolveSigningKeysOptions, StoredSigningKeyRing, type SigningKeyRing } from './signing-keys.js';
+import { resolveOpenId, type OpenIdContext } from './openid.js';
 
 /** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -16,6 +17,8 @@ export const DEFAULT_ENDPOINTS: EndpointPaths = {
   introspection: '/oauth/introspect',
   registration: '/oauth/register',
   jwks: '/oauth/jwks.json',
+  userinfo: '/oauth/userinfo',
+  endSession: '/oauth/logout',
 };
 
 export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
@@ -52,6 +55,8 @@ export interface ServerContext {
   readonly clientMetadata: ClientMetadataResolver | null;
   /** The signing keys, or null when `signingKeys` is not set. */
   readonly signingKeys: SigningKeyRing | null;
+  /** OpenID Connect, or null when off. */
+  readonly openid: OpenIdContext | null;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
   purgeExpiredLazily(): Promise<void>;
 }
@@ -155,6 +160,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     registration: resolveRegistration(input.registration),
     clientMetadata: documents === null ? null : new ClientMetadataResolver(documents, scopes, clock, options.enforceSecure),
     signingKeys,
+    openid: resolveOpenId(input.openid, scopes, secretBox),
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();

@@ -7,7 +7,7 @@ import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { narrowAudience, readResourceParameters } from './resource-indicators.js';
 import { narrowScope, parseRequestedScope } from './scope-policy.js';
-import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { addIdToken, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 6 with rotation on every use, for every client under either profile (RFC 9700
@@ -55,10 +55,14 @@ export async function exchangeRefreshToken(
       refreshAudience: record.audience,
       familyId: record.familyId,
       withRefreshToken: true,
+      authTime: record.authTime ?? null,
     },
     now,
   );
   if (minted.refresh === null) throw new Error('a rotation must mint a refresh token');
+  // Section 12.2: the new ID token keeps the original auth_time; it carries no nonce, which
+  // belonged to the authentication request.
+  await addIdToken(context, minted, { client, userId: record.userId, scope, nonce: null, authTime: record.authTime ?? null }, now);
   await revokeForSingleAccessToken(context, { clientId: client.id, userId: record.userId, scope }, now);
   const rotated = await storage.rotateRefreshToken(record.id, now, minted.access, minted.refresh);
   if (!rotated) {

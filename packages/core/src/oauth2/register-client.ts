@@ -72,6 +72,10 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     throw invalidRequest('A client using the authorization endpoint needs at least one redirect URI.');
   }
 
+  const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])];
+  if (!Array.isArray(input.postLogoutRedirectUris ?? [])) throw invalidRequest('The post-logout redirect URIs must be a list.');
+  for (const uri of postLogoutRedirectUris) assertValidRedirectUri(uri, options.enforceSecure);
+
   const clientScopes = [...new Set(input.scopes ?? (options.defaultScopes.length > 0 ? options.defaultScopes : scopes.list().map((scope) => scope.name)))];
   const unknownScopes = clientScopes.filter((scope) => !scopes.has(scope));
   if (unknownScopes.length > 0) {
@@ -132,6 +136,7 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     metadata: null,
     unusedExpiresAt: null,
     lastUsedAt: null,
+    postLogoutRedirectUris,
   };
   return { client, clientSecret };
 }

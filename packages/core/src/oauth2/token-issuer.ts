@@ -1,6 +1,7 @@
 import { ID_RANDOM_BYTES, idFromRandom, TIMED_TOKEN_RANDOM_BYTES, timedTokenFromRandom, tokenDigest } from '../crypto.js';
 import type { IssuedTokens } from '../server-types.js';
-import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
+import type { AccessTokenRecord, ClientRecord, RefreshTokenRecord } from '../storage/records.js';
+import { signIdToken } from './openid.js';
 import type { ServerContext } from './options.js';
 
 export interface TokenIssuance {
@@ -19,6 +20,8 @@ export interface TokenIssuance {
   refreshScope?: string[];
   /** The refresh token's audience when the access token was narrowed: the grant's, kept whole. */
   refreshAudience?: string[];
+  /** When the user authenticated, kept with the refresh token for the ID tokens of later refreshes. */
+  authTime?: Date | null;
 }
 
 /** New tokens in clear (shown once) and the records that keep only their digests. */
@@ -101,6 +104,7 @@ export function mintTokens(
           expiresAt: refreshToken.expiresAt,
           consumedAt: null,
           revokedAt: null,
+          authTime: issuance.authTime ?? null,
         };
   // RFC 6749 section 5.1.
   const response: IssuedTokens = {
@@ -111,6 +115,29 @@ export function mintTokens(
     scope: issuance.scope.join(' '),
   };
   return { response, access, refresh };
+}
+
+/**
+ * OpenID Connect Core 1.0 sections 3.1.3.3 and 12.2: an ID token beside the access token when the
+ * grant's scope holds `openid`, signed before anything is saved, so a signing failure spends
+ * nothing. Adds it to `minted.response`.
+ */
+export async function addIdToken(
+  context: ServerContext,
+  minted: MintedTokens,
+  grant: { client: Pick<ClientRecord, 'id' | 'redirectUris'>; userId: string | null; scope: readonly string[]; nonce: string | null; authTime: Date | null },
+  now: Date,
+): Promise<void> {
+  if (context.openid === null || grant.userId === null || !grant.scope.includes('openid')) return;
+  minted.response.id_token = await signIdToken(context.openid, {
+    issuer: context.options.issuer,
+    client: grant.client,
+    userId: grant.userId,
+    nonce: grant.nonce,
+    authTime: grant.authTime,
+    accessToken: minted.response.access_token,
+    now,
+  });
 }
 
 /**

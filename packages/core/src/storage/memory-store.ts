@@ -106,7 +106,7 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#codes.collides(code)) {
       throw new StorageError('An authorization code with this id or digest already exists.');
     }
-    this.#codes.insert(freezeRecord(code));
+    this.#codes.insert(freezeRecord({ ...CODE_DEFAULTS, ...code }));
   }
 
   async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
@@ -132,7 +132,7 @@ export class MemoryStorage implements OAuthStorage {
     this.#assertNewTokens(access, refresh);
     this.#codes.update(code, { consumedAt: now });
     this.#accessTokens.insert(freezeRecord(access));
-    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    if (refresh) this.#refreshTokens.insert(freezeRecord({ ...REFRESH_DEFAULTS, ...refresh }));
     return true;
   }
 
@@ -152,7 +152,7 @@ export class MemoryStorage implements OAuthStorage {
     // Every check before any write: all or none.
     this.#assertNewTokens(access, refresh);
     this.#accessTokens.insert(freezeRecord(access));
-    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    if (refresh) this.#refreshTokens.insert(freezeRecord({ ...REFRESH_DEFAULTS, ...refresh }));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
@@ -175,7 +175,7 @@ export class MemoryStorage implements OAuthStorage {
     this.#assertNewTokens(access, refresh);
     this.#refreshTokens.update(current, { consumedAt: now });
     this.#accessTokens.insert(freezeRecord(access));
-    this.#refreshTokens.insert(freezeRecord(refresh));
+    this.#refreshTokens.insert(freezeRecord({ ...REFRESH_DEFAULTS, ...refresh }));
     return true;
   }
 
@@ -375,7 +375,14 @@ const CLIENT_DEFAULTS = {
   metadata: null,
   unusedExpiresAt: null,
   lastUsedAt: null,
+  postLogoutRedirectUris: [],
 } as const satisfies Partial<ClientRecord>;
+
+/** What a code saved without the OpenID Connect fields holds, as the database's nullable columns would. */
+const CODE_DEFAULTS = { nonce: null, authTime: null } as const satisfies Partial<AuthorizationCodeRecord>;
+
+/** What a refresh token saved without `authTime` holds. */
+const REFRESH_DEFAULTS = { authTime: null } as const satisfies Partial<RefreshTokenRecord>;
 
 function isPendingClient(client: Readonly<ClientRecord>, now: Date): boolean {
   return client.unusedExpiresAt != null && client.unusedExpiresAt > now;

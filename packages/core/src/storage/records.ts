@@ -67,6 +67,12 @@ export interface ClientRecord {
   unusedExpiresAt?: Date | null;
   /** When a token was last issued to the client, at the granularity the core records it. */
   lastUsedAt?: Date | null;
+  /**
+   * Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated Logout 1.0
+   * section 3.1), compared character for character. Absent on input means none; a store always
+   * returns it.
+   */
+  postLogoutRedirectUris?: string[];
 }
 
 export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;
@@ -93,6 +99,16 @@ export interface AuthorizationCodeRecord {
   issuedAt: Date;
   expiresAt: Date;
   consumedAt: Date | null;
+  /**
+   * The OpenID Connect `nonce` of the authorization request, which the ID token repeats (OpenID
+   * Connect Core 1.0 section 3.1.2.1); null when none was sent. Absent on input means null.
+   */
+  nonce?: string | null;
+  /**
+   * When the user authenticated, as the application reported it: the ID token's `auth_time`.
+   * Null when unknown. Absent on input means null; a store always returns it.
+   */
+  authTime?: Date | null;
 }
 
 export interface AccessTokenRecord {
@@ -125,6 +141,11 @@ export interface RefreshTokenRecord {
   /** Set when rotated: a second use is a replay. */
   consumedAt: Date | null;
   revokedAt: Date | null;
+  /**
+   * The `auth_time` of the authentication that started the grant, which an ID token issued on
+   * refresh repeats (OpenID Connect Core 1.0 section 12.2). Absent on input means null.
+   */
+  authTime?: Date | null;
 }
 
 /** OAuth 1.0a temporary credentials (RFC 5849 section 2.1). */

@@ -96,6 +96,7 @@ export class StorageFixtures {
       metadata: null,
       unusedExpiresAt: null,
       lastUsedAt: null,
+      postLogoutRedirectUris: [],
       ...overrides,
     };
   }
@@ -115,6 +116,8 @@ export class StorageFixtures {
       issuedAt: contractTime(0),
       expiresAt: contractTime(60),
       consumedAt: null,
+      nonce: null,
+      authTime: null,
       ...overrides,
     };
   }
@@ -149,6 +152,7 @@ export class StorageFixtures {
       expiresAt: contractTime(30 * 86400),
       consumedAt: null,
       revokedAt: null,
+      authTime: null,
       ...overrides,
     };
   }

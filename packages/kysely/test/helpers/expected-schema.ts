@@ -19,7 +19,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: [
       'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
       'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
-      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at',
+      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'post_logout_redirect_uris',
     ],
     primaryKey: ['id'],
     indexes: {
@@ -31,7 +31,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_authorization_codes: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method',
-      'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
+      'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at', 'nonce', 'auth_time',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_authorization_codes', false),
@@ -44,7 +44,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_refresh_tokens: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
-      'revoked_at',
+      'revoked_at', 'auth_time',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_refresh_tokens', true),
