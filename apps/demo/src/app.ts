@@ -3,7 +3,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifySession from '@fastify/session';
 import type { OAuthStorage } from '@portcullis/core';
 import { OAuthError, SecretBox } from '@portcullis/core';
-import fastifyPortcullis, { sendOAuthError, sendOAuthResponse, toOAuthRequest } from '@portcullis/fastify';
+import fastifyPortcullis, { sendOAuthError, sendOAuthResponse, toOAuthRequest, type LoginHints } from '@portcullis/fastify';
 import { createKyselyStorage, migrate } from '@portcullis/kysely';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -147,7 +147,12 @@ async function registerEverything(
     const id = request.session.get('userId');
     if (!id) return null;
     const username = request.session.get('username');
-    return username === undefined ? { id } : { id, username };
+    const authTime = request.session.get('authTime');
+    return {
+      id,
+      ...(username === undefined ? {} : { username }),
+      ...(typeof authTime === 'number' ? { authTime: new Date(authTime) } : {}),
+    };
   };
 
   const issuer = options.issuer ?? 'http://127.0.0.1:3000';
@@ -156,7 +161,11 @@ async function registerEverything(
     scopes,
     issuer,
     getUser,
-    loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
+    // OpenID Connect's prompt=login (or max_age) asks a signed-in user to log in again; login_hint prefills the username.
+    loginUrl: (_request: FastifyRequest, returnTo: string, hints: LoginHints) =>
+      `/login?returnTo=${encodeURIComponent(returnTo)}` +
+      (hints.prompt === undefined ? '' : `&prompt=${hints.prompt}`) +
+      (hints.loginHint === undefined ? '' : `&login_hint=${encodeURIComponent(hints.loginHint)}`),
     sessionKey: OAUTH_SESSION_KEY,
     development: options.development,
     // Said outright (it is the plugin's default too): the admin pages check redirect URIs with it.

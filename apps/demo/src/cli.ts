@@ -9,8 +9,8 @@ import { loadSecrets } from './secrets.js';
 import { UserInputError } from './users.js';
 
 const USAGE = `usage: pnpm demo <command> [options]   (DATABASE_URL as for the server)
-  user:create --username U --password P [--admin]
-  client:create --name N [--client-id ID] [--redirect-uri U ...] [--scope "a b"] [--grant-type G ...] [--public] [--oauth1] [--json]
+  user:create --username U --password P [--admin] [--email E] [--name N]
+  client:create --name N [--client-id ID] [--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--scope "a b"] [--grant-type G ...] [--public] [--oauth1] [--json]
       grant types: ${GRANT_TYPES.join(', ')}
   client:list [--json]
   scopes:sync
@@ -41,13 +41,25 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 
 const commands: Record<string, Command> = {
   async 'user:create'(args, app, io) {
-    const values = parse(args, { username: { type: 'string' }, password: { type: 'string' }, admin: { type: 'boolean' } });
+    const values = parse(args, {
+      username: { type: 'string' },
+      password: { type: 'string' },
+      admin: { type: 'boolean' },
+      email: { type: 'string' },
+      name: { type: 'string' },
+    });
     if (!values.username) throw new UsageError('user:create needs --username');
     if (!values.password) throw new UsageError('user:create needs --password');
     const fastify = await app();
     try {
       const { createUser } = await import('./users.js');
-      const user = await createUser(fastify.demo.db, { username: values.username, password: values.password, isAdmin: values.admin === true });
+      const user = await createUser(fastify.demo.db, {
+        username: values.username,
+        password: values.password,
+        isAdmin: values.admin === true,
+        ...(values.email === undefined ? {} : { email: values.email }),
+        ...(values.name === undefined ? {} : { name: values.name }),
+      });
       io.out(`created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`);
     } catch (error) {
       if (error instanceof UserInputError) throw new UsageError(error.message);
@@ -60,6 +72,7 @@ const commands: Record<string, Command> = {
       name: { type: 'string' },
       'client-id': { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
       'grant-type': { type: 'string', multiple: true },
       public: { type: 'boolean' },
@@ -79,6 +92,7 @@ const commands: Record<string, Command> = {
         {
           name: values.name,
           redirectUris: values['redirect-uri'] ?? [],
+          postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
           scopes: scopeNames,
           grantTypes: grantTypes.filter(isGrantType),
           type: values.public ? 'public' : 'confidential',

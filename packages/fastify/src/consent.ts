@@ -8,11 +8,12 @@ import {
   toUriText,
   type AuthenticatedUser,
   type AuthorizationRequest,
+  type InteractionResult,
   type OAuth1AuthorizationRequest,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { describeReturnHost, renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
-import { CONSENT_FIELDS, type ConsentContext, type LoginUrl, type ResolvedOptions } from './options.js';
+import { describeReturnHost, renderConsentPage, sendErrorPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import { CONSENT_FIELDS, type ConsentContext, type LoginHints, type LoginUrl, type ResolvedOptions } from './options.js';
 import { sendRedirect } from './redirects.js';
 
 /** The part of `@fastify/session` the authorize endpoints use. */
@@ -35,9 +36,12 @@ export function sessionOf(request: FastifyRequest): SessionLike {
  * `returnTo` reaches a `loginUrl` function in RFC 3986 characters, so that it can go into a
  * Location header whether or not the function encodes it.
  */
-function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string): string {
-  if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo));
-  return `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
+function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string, hints: LoginHints): string {
+  if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo), hints);
+  let url = `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
+  if (hints.prompt !== undefined) url += `&prompt=${hints.prompt}`;
+  if (hints.loginHint !== undefined) url += `&login_hint=${encodeURIComponent(hints.loginHint)}`;
+  return url;
 }
 
 /**
@@ -81,6 +85,14 @@ export interface ConsentProtocol<R> {
   /** Where the decision sends the browser, for the form-action policy; `oob` yields none. */
   returnTarget(request: R): string;
   scope(request: R): readonly string[];
+  /**
+   * Decides, given the signed-in user or null, between login, consent and an immediate answer
+   * (OpenID Connect `prompt`, `max_age`, `id_token_hint`). Without it: login when signed out,
+   * else consent.
+   */
+  interact?(request: R, user: AuthenticatedUser | null, loginAsked: boolean): Promise<InteractionResult>;
+  /** The words for the claims a scope shares, for the consent page; empty for other scopes. */
+  claimsOf?(scope: string): string[];
 }
 
 /**
@@ -95,6 +107,8 @@ export interface PendingConsent<R> {
   csrfToken?: string;
   /** Who was asked: the one who answers must be the same user. */
   userId?: string;
+  /** Set when the user was sent to log in again for this request: a second stale login is refused. */
+  loginAsked?: boolean;
 }
 
 export interface ConsentFlow<R> {
@@ -136,18 +150,40 @@ export function createConsentFlow<R>(
     return value as PendingConsent<R>;
   }
 
-  async function ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown> {
+  /**
+   * Keeps the request in the session and sends the user to log in. A GET comes back with its own
+   * query (validated afresh); a POSTed request, or one that needs a new login although someone is
+   * signed in, resumes from the session, where `loginAsked` says the login was asked for. The path
+   * is ours, never the request's: `//host/...` would make it an open redirect.
+   */
+  function sendToLogin(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number, force: boolean, loginHint: string | null): FastifyReply {
+    sessionOf(request).set(sessionKey, { protocol: protocol.protocol, request: pending, ...(force && { loginAsked: true }) } satisfies PendingConsent<R>);
+    const query = request.url.indexOf('?');
+    const returnTo = !force && request.method === 'GET' && query !== -1 ? `${action}${request.url.slice(query)}` : action;
+    const hints: LoginHints = {
+      ...(force && { prompt: 'login' as const }),
+      ...(loginHint !== null && { loginHint }),
+    };
+    reply.header('cache-control', 'no-store');
+    return sendRedirect(reply, locateLogin(loginUrl, request, returnTo, hints), redirectStatus);
+  }
+
+  async function ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number, loginAsked = false): Promise<unknown> {
     const session = sessionOf(request);
-    const user: AuthenticatedUser | null = await getUser(request);
-    if (user === null || user === undefined) {
-      session.set(sessionKey, { protocol: protocol.protocol, request: pending } satisfies PendingConsent<R>);
-      // A GET comes back with its own query (validated afresh); a POSTed request resumes from the
-      // session. The path is ours, never the request's: `//host/...` would make it an open redirect.
-      const query = request.url.indexOf('?');
-      const returnTo = request.method === 'GET' && query !== -1 ? `${action}${request.url.slice(query)}` : action;
-      reply.header('cache-control', 'no-store');
-      return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
+    const found: AuthenticatedUser | null | undefined = await getUser(request);
+    const signedIn = found === null || found === undefined ? null : found;
+    if (protocol.interact !== undefined) {
+      const next = await protocol.interact(pending, signedIn, loginAsked);
+      if (next.kind === 'redirect' || next.kind === 'error') {
+        // Answered without the user: nothing stays pending.
+        session.set(sessionKey, undefined);
+        if (next.kind === 'redirect') return sendCredentialRedirect(reply, next.location, redirectStatus);
+        return sendErrorPage(reply, toPageError(next.status, next.error));
+      }
+      if (next.kind === 'login') return sendToLogin(request, reply, pending, redirectStatus, next.force, next.loginHint);
     }
+    if (signedIn === null) return sendToLogin(request, reply, pending, redirectStatus, false, null);
+    const user = signedIn;
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, {
       protocol: protocol.protocol,
@@ -158,7 +194,11 @@ export function createConsentFlow<R>(
     const context: ConsentContext = {
       ...protocol.contextOf(pending),
       user,
-      scopes: protocol.scope(pending).map((name) => ({ name, description: registry.get(name)?.description ?? null })),
+      scopes: protocol.scope(pending).map((name) => ({
+        name,
+        description: registry.get(name)?.description ?? null,
+        claims: protocol.claimsOf?.(name) ?? [],
+      })),
       returnHost: describeReturnHost(protocol.returnTarget(pending)),
       action,
       csrfToken,
@@ -180,7 +220,7 @@ export function createConsentFlow<R>(
     resume(request, reply) {
       if (request.url.includes('?')) return undefined;
       const pending = readPending(request);
-      return pending === null ? undefined : ask(request, reply, pending.request, 302);
+      return pending === null ? undefined : ask(request, reply, pending.request, 302, pending.loginAsked === true);
     },
     async take(request, csrfToken) {
       const pending = readPending(request);

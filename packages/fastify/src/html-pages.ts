@@ -66,6 +66,11 @@ function page(title: string, body: string): string {
 `;
 }
 
+/** "a, b and c". */
+function listInWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /** The built-in consent page: who asks, for what, approve or deny, optionally fewer scopes. */
 export function renderConsentPage(context: ConsentContext): string {
   const clientName =
@@ -77,6 +82,7 @@ export function renderConsentPage(context: ConsentContext): string {
         `<li><label><input type="checkbox" name="${CONSENT_FIELDS.grantedScope}" value="${escapeHtml(scope.name)}" checked> ` +
         `<code>${escapeHtml(scope.name)}</code></label>` +
         (scope.description === null ? '' : `<small>${escapeHtml(scope.description)}</small>`) +
+        (scope.claims.length === 0 ? '' : `<small>Shares ${escapeHtml(listInWords(scope.claims))}.</small>`) +
         '</li>',
     )
     .join('');
@@ -148,5 +154,28 @@ export function renderDeniedPage(clientName: string): string {
     'Authorization refused',
     `<h1>Authorization refused</h1>
 <p><strong>${escapeHtml(clientName)}</strong> was not given access. You may close this page.</p>`,
+  );
+}
+
+/** RP-Initiated Logout 1.0 section 2: asks the user before ending the session for an unproven request. */
+export function renderLogoutConfirmPage(options: { action: string; csrfToken: string; clientName: string | null; username: string }): string {
+  const who = options.clientName === null ? 'An application' : `<strong>${escapeHtml(options.clientName)}</strong>`;
+  return page(
+    'Sign out?',
+    `<h1>Sign out?</h1>
+<p>${who} asks to sign you out. You are signed in as <strong>${escapeHtml(options.username)}</strong>.</p>
+<form method="post" action="${escapeHtml(options.action)}">
+<input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">
+<button type="submit" name="logout" value="yes">Sign out</button>
+<button type="submit" name="logout" value="no">Stay signed in</button>
+</form>`,
+  );
+}
+
+/** The page after a logout that names no way back to the client. */
+export function renderSignedOutPage(signedOut: boolean): string {
+  return page(
+    signedOut ? 'Signed out' : 'Still signed in',
+    signedOut ? '<h1>Signed out</h1>\n<p>You are signed out. You may close this page.</p>' : '<h1>Still signed in</h1>\n<p>You stayed signed in. You may close this page.</p>',
   );
 }

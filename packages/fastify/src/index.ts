@@ -5,13 +5,16 @@ export { fastifyPortcullis } from './plugin.js';
 export type {
   ConsentContext,
   ConsentScope,
+  EndSession,
   GetUser,
+  LoginHints,
   IntrospectionOptions,
   LoginUrl,
   OAuth1ConsentContext,
   OAuth1Options,
   OAuth2ConsentContext,
   PassThroughOptions,
+  PluginOpenIdOptions,
   PortcullisOptions,
   PortcullisOptionsBase,
   RenderConsent,
@@ -23,6 +26,7 @@ export type {
   GuardOptions,
   MountedPaths,
   OAuth1Paths,
+  OpenIdPaths,
   PortcullisDecorator,
   RequestAuth,
   RequireScope,
@@ -49,4 +53,4 @@ export { deriveAutoScope } from './scope-auto.js';
 export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
 export { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
-export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
+export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderLogoutConfirmPage, renderSignedOutPage, renderVerifierPage } from './html-pages.js';

@@ -5,6 +5,7 @@ import type {
   AuthorizationServerOptions,
   OAuth1AuthorizationRequest,
   OAuthStorage,
+  OpenIdOptions,
 } from '@portcullis/core';
 import { isResourceIndicator, isUriText, profileRefusal, resolveProfile, type OAuthProfile } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
@@ -22,6 +23,8 @@ import type { ResourceMetadataOptions } from './protected-resources.js';
 export interface ConsentScope {
   name: string;
   description: string | null;
+  /** For an OpenID Connect scope, the claims it shares, in words ("your email address"); else empty. */
+  claims: string[];
 }
 
 /** What every consent context holds, whichever protocol asks. */
@@ -71,7 +74,31 @@ export const CONSENT_FIELDS = {
   narrowScope: 'narrow_scope',
 } as const;
 
-export type LoginUrl = string | ((request: FastifyRequest, returnTo: string) => string);
+/**
+ * What the login page is told besides where to return: `prompt: 'login'` when the user must log
+ * in again although signed in (OpenID Connect `prompt=login`, `max_age`, or an `id_token_hint`
+ * naming someone else), and the client's `login_hint` (an email or username to prefill).
+ */
+export interface LoginHints {
+  prompt?: 'login';
+  loginHint?: string;
+}
+
+/**
+ * A string gets `?next=<returnTo>` appended, and `&prompt=login` and `&login_hint=` when the
+ * hints have them; a function builds the URL itself.
+ */
+export type LoginUrl = string | ((request: FastifyRequest, returnTo: string, hints: LoginHints) => string);
+
+/** Ends the user's session at the application (RP-initiated logout): sign the user out. */
+export type EndSession = (request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+
+/**
+ * OpenID Connect: the core's options (`findAccount`, `keys`, `subjectType`, `idTokenTtl`), and
+ * `endSession`, which the logout endpoint calls to sign the user out. Required with the browser
+ * endpoints.
+ */
+export type PluginOpenIdOptions = OpenIdOptions & { endSession?: EndSession };
 
 export type GetUser = (request: FastifyRequest) => AuthenticatedUser | null | Promise<AuthenticatedUser | null>;
 
@@ -109,6 +136,7 @@ const PASS_THROUGH = [
   'entropy',
   'registration',
   'signingKeys',
+  'openid',
 ] as const satisfies readonly (keyof AuthorizationServerOptions)[];
 
 type PassThroughName = (typeof PASS_THROUGH)[number];
@@ -210,6 +238,11 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
   defaultAudience?: string[];
   /** Optional fields of the protected resource metadata, by resource identifier (RFC 9728 section 2). */
   resourceMetadata?: Record<string, ResourceMetadataOptions>;
+  /**
+   * OpenID Connect Core 1.0 on the code flow: ID tokens, `<routePrefix>/userinfo`,
+   * `/.well-known/openid-configuration` and RP-initiated logout at `<routePrefix>/logout`. Off unless given.
+   */
+  openid?: PluginOpenIdOptions;
 }
 
 /**
@@ -251,6 +284,8 @@ export interface ResolvedOptions {
   resource: string;
   defaultAudience: string[];
   resourceMetadata: Readonly<Record<string, ResourceMetadataOptions>>;
+  /** Null when OpenID Connect is off; `endSession` null without the browser endpoints. */
+  openid: { endSession: EndSession | null } | null;
 }
 
 const ROUTE_PREFIX = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
@@ -313,9 +348,11 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
       throw new InvalidOptionError('resourceMetadata', `for ${JSON.stringify(key)} must be { name?, documentation?, policyUri?, tosUri? } of strings`);
     }
   }
+  const openid = resolveOpenIdOptions(options.openid, browser !== null);
   return {
     routePrefix,
     sessionKey,
+    openid,
     allowQueryToken: options.allowQueryToken ?? false,
     enforceSecure,
     realm,
@@ -329,6 +366,19 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     defaultAudience: [...defaultAudience],
     resourceMetadata,
   };
+}
+
+/** The plugin's part of the `openid` option; the core checks the rest. */
+function resolveOpenIdOptions(value: PluginOpenIdOptions | undefined, browser: boolean): ResolvedOptions['openid'] {
+  if (value === undefined) return null;
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError('openid', 'must be an object { findAccount, keys, endSession, subjectType? }');
+  if (value.endSession !== undefined && typeof value.endSession !== 'function') {
+    throw new InvalidOptionError('openid', 'endSession must be a function (request, reply) that signs the user out');
+  }
+  if (browser && value.endSession === undefined) {
+    throw new InvalidOptionError('openid', 'endSession is required with the authorization endpoint: RP-initiated logout signs the user out through it');
+  }
+  return { endSession: value.endSession ?? null };
 }
 
 /** The core's profile check, as a registration error; a resource server without storage needs it too. */

@@ -12,6 +12,7 @@ import {
 import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
+import { registerLogoutRoutes } from './logout-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
 import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors.js';
@@ -72,6 +73,14 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             authorization: joinPath(mountRoot, settings.oauth1RoutePrefix, 'authorize'),
             accessToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'access_token'),
           }),
+    openid:
+      settings.openid === null
+        ? null
+        : Object.freeze({
+            userinfo: joinPath(mountRoot, settings.routePrefix, 'userinfo'),
+            endSession: joinPath(mountRoot, settings.routePrefix, 'logout'),
+            configuration: joinPath(mountRoot, '.well-known/openid-configuration'),
+          }),
   };
   Object.freeze(paths);
 
@@ -98,6 +107,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             introspection: fromIssuer(paths.introspection),
             registration: fromIssuer(paths.registration),
             jwks: fromIssuer(paths.jwks),
+            userinfo: fromIssuer(joinPath(mountRoot, settings.routePrefix, 'userinfo')),
+            endSession: fromIssuer(joinPath(mountRoot, settings.routePrefix, 'logout')),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
@@ -181,6 +192,16 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       await routes.register(registerTokenRoutes, { server, settings });
       if (settings.browser !== null) {
         await routes.register(registerAuthorizeRoutes, { server, registry, settings, browser: settings.browser, paths });
+      }
+      const endSession = settings.openid?.endSession ?? null;
+      if (settings.browser !== null && endSession !== null && paths.openid !== null) {
+        await routes.register(registerLogoutRoutes, {
+          server,
+          settings,
+          getUser: settings.browser.getUser,
+          endSession,
+          path: paths.openid.endSession,
+        });
       }
       // OAuth 1.0a beside them, sharing the form parser; its signed-request check is in `verifiers`.
       if (oauth1 !== null && paths.oauth1 !== null) {

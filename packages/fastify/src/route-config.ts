@@ -11,7 +11,10 @@ export type PortcullisEndpoint =
   | 'resource_metadata'
   | 'oauth1_request_token'
   | 'oauth1_authorize'
-  | 'oauth1_access_token';
+  | 'oauth1_access_token'
+  | 'userinfo'
+  | 'end_session'
+  | 'openid_configuration';
 
 /**
  * Every route the plugin declares carries its endpoint's name in its config, so an application's

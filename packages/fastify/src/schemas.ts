@@ -106,6 +106,7 @@ const TextList = () => Type.Optional(Type.Union([Type.Array(Type.String()), Type
 export const ClientMetadataBody = Type.Object(
   {
     redirect_uris: TextList(),
+    post_logout_redirect_uris: TextList(),
     grant_types: TextList(),
     response_types: TextList(),
     token_endpoint_auth_method: Text(),

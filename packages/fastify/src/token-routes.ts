@@ -66,15 +66,33 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
 
   // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.
   registerMetadataRoutes(routes, '/.well-known/oauth-authorization-server', server);
+
+  if (server.openidEnabled) {
+    // OpenID Connect Core 1.0 section 5.3.1: GET and POST; the core answers other methods with 405.
+    routes.route({
+      method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      url: `${settings.routePrefix}/userinfo`,
+      config: endpointConfig('userinfo'),
+      handler: async (request, reply) => sendOAuthResponse(reply, await server.handleUserInfoRequest(toOAuthRequest(request))),
+    });
+    // Discovery 1.0 section 4: the issuer with `/.well-known/openid-configuration` appended.
+    registerMetadataRoutes(routes, '/.well-known/openid-configuration', server, 'openid_configuration');
+  }
 }
 
 /** The metadata document at `url`, read with GET (and HEAD); other methods get a 405 with Allow. */
-export function registerMetadataRoutes(routes: FastifyInstance, url: string, server: AuthorizationServer): void {
-  routes.get(url, { config: endpointConfig('metadata') }, async (_request, reply) => sendOAuthResponse(reply, server.getMetadata()));
+export function registerMetadataRoutes(
+  routes: FastifyInstance,
+  url: string,
+  server: AuthorizationServer,
+  endpoint: 'metadata' | 'openid_configuration' = 'metadata',
+): void {
+  const document = endpoint === 'metadata' ? () => server.getMetadata() : () => server.getOpenIdConfiguration();
+  routes.get(url, { config: endpointConfig(endpoint) }, async (_request, reply) => sendOAuthResponse(reply, document()));
   routes.route({
     method: ['POST', 'PUT', 'PATCH', 'DELETE'],
     url,
-    config: endpointConfig('metadata'),
+    config: endpointConfig(endpoint),
     handler: async (_request, reply) =>
       sendOAuthError(
         reply,

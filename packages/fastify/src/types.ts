@@ -113,6 +113,16 @@ export interface MountedPaths {
   readonly issuerMetadata: string | null;
   /** The OAuth 1.0a endpoints, or null when OAuth 1.0a is off. */
   readonly oauth1: OAuth1Paths | null;
+  /** The OpenID Connect endpoints, or null when the `openid` option is off. */
+  readonly openid: OpenIdPaths | null;
+}
+
+/** The mounted paths of the OpenID Connect endpoints. */
+export interface OpenIdPaths {
+  readonly userinfo: string;
+  /** RP-Initiated Logout; mounted with the browser endpoints only. */
+  readonly endSession: string;
+  readonly configuration: string;
 }
 
 /** The mounted paths of the OAuth 1.0a endpoints (RFC 5849 section 2), prefixes included. */

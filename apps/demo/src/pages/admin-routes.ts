@@ -21,6 +21,7 @@ function readClientSettings(body: unknown): ClientSettings {
   return {
     name: field(body, 'name') ?? '',
     redirectUris: (field(body, 'redirect_uris') ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
+    postLogoutRedirectUris: (field(body, 'post_logout_redirect_uris') ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
     scopes: fieldList(body, 'scopes'),
     grantTypes: fieldList(body, 'grant_types') as GrantType[],
     type: (field(body, 'type') === 'public' ? 'public' : 'confidential') as ClientType,
@@ -75,6 +76,7 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
       const registered = await oauth.registerClient({
         name: settings.name,
         redirectUris: settings.redirectUris,
+        postLogoutRedirectUris: settings.postLogoutRedirectUris ?? [],
         scopes: settings.scopes,
         grantTypes: settings.grantTypes,
         type: settings.type,
@@ -128,6 +130,7 @@ ${renderClientFields(scopes, client, oauth1Available)}
       const update: Partial<ClientRecord> = {
         name: settings.name,
         redirectUris: settings.redirectUris,
+        postLogoutRedirectUris: settings.postLogoutRedirectUris ?? [],
         scopes: settings.scopes,
         grantTypes: settings.grantTypes,
         responseTypes: responseTypesFor(settings.grantTypes),

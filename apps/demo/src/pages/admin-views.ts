@@ -13,6 +13,8 @@ export function renderClientFields(scopes: ScopeRegistry, client: Partial<Client
 <label>Name <input type="text" name="name" value="${client.name ?? ''}" required maxlength="200"></label>
 <label>Redirect URIs, one a line (matched character for character)
 <textarea name="redirect_uris" rows="3">${(client.redirectUris ?? []).join('\n')}</textarea></label>
+<label>Post-logout redirect URIs (OpenID Connect logout), one a line
+<textarea name="post_logout_redirect_uris" rows="2">${(client.postLogoutRedirectUris ?? []).join('\n')}</textarea></label>
 <fieldset><legend>Client type</legend>
 <label><input type="radio" name="type" value="confidential" ${type === 'confidential' ? html`checked` : ''}> Confidential (has a secret)</label>
 <label><input type="radio" name="type" value="public" ${type === 'public' ? html`checked` : ''}> Public (no secret; PKCE required)</label>

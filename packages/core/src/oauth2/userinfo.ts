@@ -3,7 +3,8 @@ import { invalidRequest, OAuthError } from '../errors.js';
 import { findClient } from './find-client.js';
 import { claimsForScope, subjectFor } from './openid.js';
 import type { ServerContext } from './options.js';
-import { createBearerError, createAccessTokenVerifier } from './resource.js';
+import type { createAccessTokenVerifier } from './resource.js';
+import { createBearerError } from './resource.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
 import { assertSecureTransport } from './secure-transport.js';
 
