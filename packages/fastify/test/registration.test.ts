@@ -157,6 +157,7 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     jwks: '/oauth/jwks.json',
     issuerMetadata: null,
     oauth1: null,
+    openid: null,
   });
   t.equal(app.oauth.oauth1, null, 'OAuth 1.0a is off by default');
   const response = await app.inject({ method: 'GET', url: '/who' });
