@@ -107,19 +107,9 @@ export interface AuthorizationServerOptions {
  */
 export type AccountClaims = Record<string, unknown>;
 
-/** Signs ID tokens and publishes the keys that verify them. */
-export interface IdTokenKeys {
-  /** A compact JWS of `payload` with header `typ`, by a current key of algorithm `alg`. */
-  sign(payload: Record<string, unknown>, options: { typ: string; alg?: string }): Promise<string>;
-  /** The public keys, current and retired-but-still-valid, as a JWK Set. */
-  publicJwks(): Promise<{ keys: Record<string, unknown>[] }> | { keys: Record<string, unknown>[] };
-}
-
 export interface OpenIdOptions {
   /** The claims of a user, by the id `getUser` or `completeAuthorization` named; null when the account is gone. */
   findAccount(userId: string): AccountClaims | null | Promise<AccountClaims | null>;
-  /** Signs ID tokens (RS256 unless a client registered another algorithm). */
-  keys: IdTokenKeys;
   /**
    * `public` (default): `sub` is the user id. `pairwise`: a different `sub` per sector (the host of
    * the client's redirect URIs), an HMAC of sector and user under a key derived from `secretKey`,

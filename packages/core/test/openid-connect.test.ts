@@ -3,8 +3,8 @@
 // for its error and for what it left unchanged.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import type { AuthorizationRequest, IdTokenKeys, OpenIdOptions } from '../src/index.js';
+import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import type { AuthorizationRequest, OpenIdOptions } from '../src/index.js';
 import {
   bodyOf,
   CHALLENGE,
@@ -24,15 +24,8 @@ import {
 const LOGOUT_URI = 'https://client.example.com/signed-out';
 const SECRET_KEY = 'a'.repeat(64);
 
-/** A one-key ring for the tests: what the server's signing key ring offers, over jose. */
-async function createTestKeys(): Promise<IdTokenKeys> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
-  return {
-    sign: (payload, { typ, alg }) => new SignJWT(payload as JWTPayload).setProtectedHeader({ alg: alg ?? 'RS256', typ, kid: 'test-key' }).sign(privateKey),
-    publicJwks: () => ({ keys: [jwk] }),
-  };
-}
+/** The server's own key ring signs: RS256, which OpenID Connect requires, beside ES256. */
+const SIGNING_KEYS = { algorithms: ['ES256' as const, 'RS256' as const] };
 
 const ACCOUNTS: Record<string, Record<string, unknown>> = {
   'user-1': { name: 'Alice Liddell', preferred_username: 'alice', email: 'alice@example.com', email_verified: true, phone_number: '+1 555 0100' },
@@ -40,16 +33,16 @@ const ACCOUNTS: Record<string, Record<string, unknown>> = {
 };
 
 async function setup(openid: Partial<OpenIdOptions> = {}) {
-  const keys = await createTestKeys();
   const fixture = createFixture({
     secretKey: SECRET_KEY,
-    openid: { keys, findAccount: (userId) => ACCOUNTS[userId] ?? null, ...openid },
+    signingKeys: SIGNING_KEYS,
+    openid: { findAccount: (userId) => ACCOUNTS[userId] ?? null, ...openid },
   });
   const client = await registerTestClient(fixture, {
     scopes: ['read', 'openid', 'profile', 'email'],
     postLogoutRedirectUris: [LOGOUT_URI],
   });
-  const jwks = createLocalJWKSet((await keys.publicJwks()) as Parameters<typeof createLocalJWKSet>[0]);
+  const jwks = createLocalJWKSet(await fixture.server.signingKeys!.publicJwks());
   const base = {
     response_type: 'code',
     client_id: client.client.id,
@@ -58,7 +51,7 @@ async function setup(openid: Partial<OpenIdOptions> = {}) {
     code_challenge_method: 'S256',
     state: 'xyz',
   };
-  return { fixture, client, keys, jwks, base };
+  return { fixture, client, jwks, base };
 }
 
 async function pending(fixture: Fixture, query: Record<string, string>): Promise<AuthorizationRequest> {
@@ -232,7 +225,7 @@ t.test('id_token_hint: verified against our keys; another user signed in must lo
   t.equal(redirectParams(await fixture.server.resolveInteraction(silent, { id: 'user-2', authTime: now })).get('error'), 'login_required');
 
   const forged = await new SignJWT({ sub: 'user-2', aud: client.client.id, iss: ISSUER })
-    .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'forged' })
     .sign((await generateKeyPair('RS256')).privateKey);
   const refused = await fixture.server.validateAuthorizationRequest(createAuthorizeRequest({ ...base, scope: 'openid', id_token_hint: forged }));
   t.match(redirectParams(refused).get('error_description'), /not an ID token this server issued/, 'another key');
@@ -303,7 +296,8 @@ t.test('pairwise subjects: stable per sector, never the user id, the same in the
   t.equal(await subOf(sameHost.client.id), payload.sub, 'the same sector, the same subject');
   t.not(await subOf(other.client.id), payload.sub, 'another sector, another subject');
   t.equal(bodyOf(fixture.server.getOpenIdConfiguration()).subject_types_supported?.toString(), 'pairwise');
-  t.throws(() => createFixture({ openid: { keys: { sign: async () => '', publicJwks: () => ({ keys: [] }) }, findAccount: () => null, subjectType: 'pairwise' } }), /secretKey/);
+  t.throws(() => createFixture({ openid: { findAccount: () => null, subjectType: 'pairwise' } }), /signingKeys/, 'no keys');
+  t.throws(() => createFixture({ secretKey: SECRET_KEY, signingKeys: {}, openid: { findAccount: () => null } }), /RS256 among options\.signingKeys\.algorithms/);
 });
 
 t.test('RP-initiated logout: the registered post_logout_redirect_uri only, state returned, confirmation unless proven', async (t) => {
@@ -357,6 +351,7 @@ t.test('Discovery: the OpenID Connect fields beside the RFC 8414 ones', async (t
     end_session_endpoint: `${ISSUER}/oauth/logout`,
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
+    jwks_uri: `${ISSUER}/oauth/jwks.json`,
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
     request_parameter_supported: false,
@@ -378,7 +373,7 @@ t.test('registration keeps post-logout redirect URIs, checked as redirect URIs a
     post_logout_redirect_uris: [LOGOUT_URI],
   });
   t.equal(response.status, 404, 'registration is off in this fixture');
-  const open = createFixture({ openid: (await setup()).fixture.server.openidEnabled ? { keys: await createTestKeys(), findAccount: () => null } : undefined, registration: { enabled: true } });
+  const open = createFixture({ secretKey: SECRET_KEY, signingKeys: SIGNING_KEYS, openid: { findAccount: () => null }, registration: { enabled: true } });
   const registered = await open.server.handleClientRegistration(createFormRequest('/oauth/register', undefined), {
     redirect_uris: [REDIRECT_URI],
     post_logout_redirect_uris: [LOGOUT_URI],

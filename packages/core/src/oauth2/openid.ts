@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { compactVerify, createLocalJWKSet, decodeJwt } from 'jose';
+import { compactVerify, decodeJwt } from 'jose';
 import type { SecretBox } from '../crypto.js';
 import { invalidRequest } from '../errors.js';
-import type { AccountClaims, IdTokenKeys, OpenIdOptions } from '../server-types.js';
+import type { AccountClaims, OpenIdOptions } from '../server-types.js';
 import type { ClientRecord } from '../storage/records.js';
+import type { SigningKeyRing } from './signing-keys.js';
 
 /** The `typ` of an ID token's header: a plain JWT (OpenID Connect Core 1.0 section 2). */
 const ID_TOKEN_TYPE = 'JWT';
@@ -36,7 +37,8 @@ const OPENID_SCOPES = [
 
 /** OpenID Connect as the endpoints use it, resolved once from the options. */
 export interface OpenIdContext {
-  readonly keys: IdTokenKeys;
+  /** The server's signing key ring: ID tokens are signed and hints verified with it. */
+  readonly keys: SigningKeyRing;
   readonly findAccount: OpenIdOptions['findAccount'];
   readonly subjectType: 'public' | 'pairwise';
   readonly idTokenTtl: number;
@@ -46,15 +48,21 @@ export interface OpenIdContext {
 
 /**
  * Checks the `openid` option and defines the OpenID Connect scopes the registry lacks, so that
- * clients may be registered for them and the consent page can name them.
+ * clients may be registered for them and the consent page can name them. ID tokens are signed
+ * with the server's key ring, which must keep an RS256 key (Core 1.0 section 15.1).
  */
-export function resolveOpenId(input: OpenIdOptions | undefined, scopes: ScopeRegistry, secretBox: SecretBox | null): OpenIdContext | null {
+export function resolveOpenId(
+  input: OpenIdOptions | undefined,
+  scopes: ScopeRegistry,
+  secretBox: SecretBox | null,
+  keys: SigningKeyRing | null,
+): OpenIdContext | null {
   if (input === undefined) return null;
-  if (typeof input !== 'object' || input === null) throw new TypeError('options.openid must be an object { findAccount, keys, subjectType? }');
+  if (typeof input !== 'object' || input === null) throw new TypeError('options.openid must be an object { findAccount, subjectType?, idTokenTtl? }');
   if (typeof input.findAccount !== 'function') throw new TypeError('options.openid.findAccount must be a function (userId) => claims or null');
-  const keys = input.keys as Partial<IdTokenKeys> | undefined;
-  if (keys === undefined || keys === null || typeof keys.sign !== 'function' || typeof keys.publicJwks !== 'function') {
-    throw new TypeError('options.openid.keys must be a key ring with sign(payload, { typ, alg }) and publicJwks()');
+  if (keys === null) throw new TypeError('options.openid needs options.signingKeys: ID tokens are signed with the server\'s keys');
+  if (!keys.supportedAlgorithms.includes(DEFAULT_ID_TOKEN_ALGORITHM)) {
+    throw new TypeError(`options.openid needs ${DEFAULT_ID_TOKEN_ALGORITHM} among options.signingKeys.algorithms: every OpenID Provider signs ID tokens with it`);
   }
   const subjectType = input.subjectType ?? 'public';
   if (subjectType !== 'public' && subjectType !== 'pairwise') throw new TypeError("options.openid.subjectType must be 'public' or 'pairwise'");
@@ -65,7 +73,7 @@ export function resolveOpenId(input: OpenIdOptions | undefined, scopes: ScopeReg
   if (!Number.isInteger(idTokenTtl) || idTokenTtl <= 0) throw new TypeError('options.openid.idTokenTtl must be a positive whole number of seconds');
   for (const scope of OPENID_SCOPES) if (!scopes.has(scope.name)) scopes.define(scope);
   return Object.freeze({
-    keys: input.keys,
+    keys,
     findAccount: input.findAccount,
     subjectType,
     idTokenTtl,
@@ -138,8 +146,7 @@ export async function signIdToken(openid: OpenIdContext, input: IdTokenInput): P
 export async function readIdTokenHint(openid: OpenIdContext, issuer: string, token: string): Promise<{ sub: string; aud: string[] }> {
   let claims: Record<string, unknown>;
   try {
-    const jwks = await openid.keys.publicJwks();
-    await compactVerify(token, createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]));
+    await compactVerify(token, openid.keys.getKey);
     claims = decodeJwt(token);
   } catch {
     throw invalidRequest('The id_token_hint is not an ID token this server issued.');

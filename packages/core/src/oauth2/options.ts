@@ -160,7 +160,7 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     registration: resolveRegistration(input.registration),
     clientMetadata: documents === null ? null : new ClientMetadataResolver(documents, scopes, clock, options.enforceSecure),
     signingKeys,
-    openid: resolveOpenId(input.openid, scopes, secretBox),
+    openid: resolveOpenId(input.openid, scopes, secretBox, signingKeys),
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();
