@@ -29,7 +29,7 @@ import { RedisSessionStore } from './redis-session-store.js';
 import { fastifyTrustProxy, type TrustedProxies } from './trusted-proxies.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { DatabaseSessionStore } from './session-store.js';
-import { findUserById } from './users.js';
+import { findAccountClaims, findUserById } from './users.js';
 
 export interface BuildAppOptions {
   /** `sqlite:path`, `sqlite::memory:`, `mysql://...` or `postgres://...`; ignored when `db` is given. Default `sqlite::memory:`. */
@@ -181,9 +181,19 @@ async function registerEverything(
     clientIdMetadataDocuments: { enabled: true, allowLoopbackForDevelopment: options.development },
     // OAuth 1.0a (as django-oauth-plus served it): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
-    // The same key seals the private JWS signing keys, published at /oauth/jwks.json.
+    // The same key seals the private JWS signing keys, published at /oauth/jwks.json; RS256 signs
+    // the ID tokens of OpenID Connect, which the demo's users sign in to other sites with.
     ...(options.secretKey
-      ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' }, signingKeys: { algorithms: ['ES256', 'EdDSA'] } }
+      ? {
+          secretKey: options.secretKey,
+          oauth1: { realm: 'portcullis-polls' },
+          signingKeys: { algorithms: ['ES256', 'EdDSA', 'RS256'] },
+          openid: {
+            findAccount: (userId: string) => findAccountClaims(demoDb, userId),
+            // RP-initiated logout ends the demo's own session: the user is signed out here too.
+            endSession: (request: FastifyRequest) => request.session.destroy(),
+          },
+        }
       : {}),
     verifyUser: async (username: string, password: string) => {
       const checked = await accountThrottle.check(demoDb, username, password);

@@ -4,8 +4,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import type { IdTokenKeys } from '@portcullis/core';
 import { basicAuth, buildTestApp, CookieJar, FORM, form, ISSUER, readCsrfToken } from './helpers.js';
 
 declare module 'fastify' {
@@ -17,14 +15,7 @@ declare module 'fastify' {
 const REDIRECT_URI = 'https://rp.example/callback';
 const LOGOUT_URI = 'https://rp.example/signed-out';
 
-async function createTestKeys(): Promise<IdTokenKeys> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  return {
-    sign: (payload, { typ, alg }) => new SignJWT(payload as JWTPayload).setProtectedHeader({ alg: alg ?? 'RS256', typ, kid: 'k1' }).sign(privateKey),
-    publicJwks: () => ({ keys: [jwk] }),
-  };
-}
+const SECRET_KEY = 'b'.repeat(64);
 
 function pkce(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
@@ -35,8 +26,9 @@ async function setup(t: Test) {
   const ended: string[] = [];
   const built = await buildTestApp({
     plugin: {
+      secretKey: SECRET_KEY,
+      signingKeys: { algorithms: ['RS256'] },
       openid: {
-        keys: await createTestKeys(),
         findAccount: (userId) => ({ name: `${userId} Example`, email: `${userId}@example.com`, email_verified: true }),
         endSession: async (request: FastifyRequest) => {
           ended.push(request.session.get('userId') ?? '');
@@ -269,6 +261,7 @@ t.test('openid-configuration: served at the mount root with the plugin paths', a
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     code_challenge_methods_supported: ['S256'],
+    jwks_uri: `${ISSUER}/oauth/jwks.json`,
   });
   t.strictSame(app.oauth.paths.openid, {
     userinfo: '/oauth/userinfo',
@@ -281,7 +274,7 @@ t.test('openid-configuration: served at the mount root with the plugin paths', a
 
 t.test('the openid option needs endSession with the browser endpoints', async (t) => {
   await t.rejects(
-    buildTestApp({ plugin: { openid: { keys: await createTestKeys(), findAccount: () => null } } }),
+    buildTestApp({ plugin: { secretKey: SECRET_KEY, signingKeys: { algorithms: ['RS256'] }, openid: { findAccount: () => null } } }),
     { code: 'FST_PORTCULLIS_INVALID_OPTION', message: /endSession is required/ },
   );
 });
