@@ -4,7 +4,7 @@ import type { OAuthError } from './errors.js';
 import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
 import type { OAuthProfile } from './oauth2/profile.js';
-import type { ClientRecord, ClientType, GrantType, PurgeResult } from './storage/records.js';
+import type { ClientRecord, ClientType, GrantType, PurgeResult, SigningAlgorithm } from './storage/records.js';
 import type { SigningKeyInfo, SigningKeyRing, SigningKeysOptions } from './oauth2/signing-keys.js';
 
 /** The user a password grant or a consent belongs to, as the application knows it. */
@@ -153,6 +153,8 @@ export interface ClientRegistrationMetadata {
   redirect_uris: string[];
   /** Where RP-initiated logout may return the browser (OpenID Connect RP-Initiated Logout 1.0). */
   post_logout_redirect_uris: string[];
+  /** OpenID Connect Dynamic Client Registration 1.0 section 2; null for RS256. */
+  id_token_signed_response_alg: string | null;
   grant_types: GrantType[];
   response_types: ('code' | 'token')[];
   token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -351,6 +353,8 @@ export interface RegisterClientInput {
   redirectUris?: string[];
   /** Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated Logout 1.0); default none. */
   postLogoutRedirectUris?: string[];
+  /** The algorithm of the client's ID tokens, one the signing keys keep; default null, RS256. Needs `openid`. */
+  idTokenSignedResponseAlg?: SigningAlgorithm | null;
   scopes?: string[];
   /** The resources (RFC 8707) the client may get tokens for; default null, any the server knows. */
   resources?: string[] | null;

@@ -350,7 +350,7 @@ t.test('Discovery: the OpenID Connect fields beside the RFC 8414 ones', async (t
     userinfo_endpoint: `${ISSUER}/oauth/userinfo`,
     end_session_endpoint: `${ISSUER}/oauth/logout`,
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256'],
+    id_token_signing_alg_values_supported: ['RS256', 'ES256'],
     jwks_uri: `${ISSUER}/oauth/jwks.json`,
     response_types_supported: ['code'],
     code_challenge_methods_supported: ['S256'],
@@ -388,4 +388,30 @@ t.test('registration keeps post-logout redirect URIs, checked as redirect URIs a
   });
   t.equal(refused.status, 400);
   t.equal(bodyOf(refused).error, 'invalid_redirect_uri');
+});
+
+t.test('id_token_signed_response_alg: a client may have ES256 ID tokens, among the algorithms the keys keep', async (t) => {
+  const { fixture, jwks, base } = await setup();
+  const es = await registerTestClient(fixture, { scopes: ['openid'], idTokenSignedResponseAlg: 'ES256' });
+  t.equal(es.client.idTokenSignedResponseAlg, 'ES256');
+  const request = await pending(fixture, { ...base, client_id: es.client.id, scope: 'openid' });
+  const code = redirectParams(await fixture.server.completeAuthorization(request, { userId: 'user-1', approved: true })).get('code')!;
+  const tokens = bodyOf(await fixture.server.handleTokenRequest(tokenRequest(es, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER })));
+  t.equal(decodeProtectedHeader(tokens.id_token as string).alg, 'ES256');
+  const { payload } = await jwtVerify(tokens.id_token as string, jwks, { issuer: ISSUER, audience: es.client.id, currentDate: START });
+  t.equal(payload.sub, 'user-1');
+  const hinted = await pending(fixture, { ...base, client_id: es.client.id, scope: 'openid', id_token_hint: tokens.id_token as string });
+  t.equal(hinted.openid?.hintSubject, 'user-1', 'an ES256 ID token is a hint too');
+
+  await t.rejects(registerTestClient(fixture, { idTokenSignedResponseAlg: 'EdDSA' }), { error: 'invalid_request', description: /one the server signs with: ES256, RS256/ } as unknown as Error);
+  const plain = createFixture();
+  await t.rejects(registerTestClient(plain, { idTokenSignedResponseAlg: 'ES256' }), { error: 'invalid_request', description: /needs OpenID Connect/ } as unknown as Error);
+
+  const open = createFixture({ secretKey: SECRET_KEY, signingKeys: SIGNING_KEYS, openid: { findAccount: () => null }, registration: { enabled: true } });
+  const registered = await open.server.handleClientRegistration(createFormRequest('/oauth/register', undefined), { redirect_uris: [REDIRECT_URI], id_token_signed_response_alg: 'ES256' });
+  t.equal(registered.status, 201);
+  t.equal(bodyOf(registered).id_token_signed_response_alg, 'ES256');
+  const refused = await open.server.handleClientRegistration(createFormRequest('/oauth/register', undefined), { redirect_uris: [REDIRECT_URI], id_token_signed_response_alg: 'HS256' });
+  t.equal(refused.status, 400);
+  t.equal(bodyOf(refused).error, 'invalid_client_metadata');
 });

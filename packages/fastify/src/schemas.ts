@@ -107,6 +107,7 @@ export const ClientMetadataBody = Type.Object(
   {
     redirect_uris: TextList(),
     post_logout_redirect_uris: TextList(),
+    id_token_signed_response_alg: Text(),
     grant_types: TextList(),
     response_types: TextList(),
     token_endpoint_auth_method: Text(),

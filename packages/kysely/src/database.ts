@@ -49,6 +49,8 @@ export interface ClientsTable {
   last_used_at: Millis | null;
   /** JSON array of strings (OpenID Connect RP-Initiated Logout); null read as none. */
   post_logout_redirect_uris: string | null;
+  /** `RS256`, `ES256` or `EdDSA`; null for the default (RS256). */
+  id_token_signed_response_alg: string | null;
 }
 
 export interface ScopesTable {

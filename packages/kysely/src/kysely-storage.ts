@@ -735,6 +735,7 @@ function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
   if (update.unusedExpiresAt !== undefined) set.unused_expires_at = toNullableMillis(update.unusedExpiresAt);
   if (update.lastUsedAt !== undefined) set.last_used_at = toNullableMillis(update.lastUsedAt);
   if (update.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = toList(update.postLogoutRedirectUris);
+  if (update.idTokenSignedResponseAlg !== undefined) set.id_token_signed_response_alg = update.idTokenSignedResponseAlg;
   return set;
 }
 

@@ -69,6 +69,7 @@ export function toClientRow(client: ClientRecord): NewClientRow {
     unused_expires_at: toNullableMillis(client.unusedExpiresAt ?? null),
     last_used_at: toNullableMillis(client.lastUsedAt ?? null),
     post_logout_redirect_uris: toList(client.postLogoutRedirectUris ?? []),
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
   };
 }
 
@@ -103,6 +104,7 @@ export function fromClientRow(row: ClientRow): ClientRecord {
     unusedExpiresAt: fromNullableMillis(row.unused_expires_at),
     lastUsedAt: fromNullableMillis(row.last_used_at),
     postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromList(row.post_logout_redirect_uris),
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg as ClientRecord['idTokenSignedResponseAlg'],
   };
 }
 

@@ -32,6 +32,7 @@ export const COLUMNS = {
     'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
     'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
     'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'post_logout_redirect_uris',
+    'id_token_signed_response_alg',
   ]),
   portcullis_authorization_codes: columnsOf<NewAuthorizationCodeRow>()([
     'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method', 'audience',

@@ -2,7 +2,7 @@ import { constantTimeEqual, digestSecret, generateToken } from '../crypto.js';
 import { invalidClientMetadata, invalidRedirectUri, invalidRequest, OAuthError } from '../errors.js';
 import { headerOf, type OAuthRequest, type OAuthResponse } from '../http.js';
 import type { ClientRegistrationEvent, ClientRegistrationMetadata } from '../server-types.js';
-import type { ClientMetadataRecord, ClientRecord, ClientUpdate, GrantType } from '../storage/records.js';
+import type { ClientMetadataRecord, ClientRecord, ClientUpdate, GrantType, SigningAlgorithm } from '../storage/records.js';
 import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri, parseLocationUri } from './redirect-uri.js';
@@ -83,6 +83,7 @@ export async function handleClientConfiguration(
           name: prepared.client.name,
           redirectUris: prepared.client.redirectUris,
           postLogoutRedirectUris: prepared.client.postLogoutRedirectUris ?? [],
+          idTokenSignedResponseAlg: prepared.client.idTokenSignedResponseAlg ?? null,
           scopes: prepared.client.scopes,
           grantTypes: prepared.client.grantTypes,
           responseTypes: prepared.client.responseTypes,
@@ -254,6 +255,7 @@ function readMetadata(context: ServerContext, body: unknown, current: ClientReco
   return {
     redirect_uris: [...new Set(redirectUris)],
     post_logout_redirect_uris: [...new Set(postLogoutRedirectUris)],
+    id_token_signed_response_alg: optionalText(input, 'id_token_signed_response_alg'),
     grant_types: [...new Set(grantTypes)] as GrantType[],
     response_types: given as ClientRegistrationMetadata['response_types'],
     token_endpoint_auth_method: tokenEndpointAuthMethod,
@@ -323,6 +325,7 @@ async function prepareRecord(context: ServerContext, metadata: ClientRegistratio
       type: metadata.token_endpoint_auth_method === 'none' ? 'public' : 'confidential',
       redirectUris: metadata.redirect_uris,
       postLogoutRedirectUris: metadata.post_logout_redirect_uris,
+      idTokenSignedResponseAlg: metadata.id_token_signed_response_alg as SigningAlgorithm | null,
       grantTypes: metadata.grant_types,
       ...(scopes === undefined ? {} : { scopes }),
     });
@@ -373,6 +376,7 @@ function describeClient(
     ...(metadata !== null && metadata.contacts.length > 0 ? { contacts: [...metadata.contacts] } : {}),
     ...optional('software_id', metadata?.softwareId),
     ...optional('software_version', metadata?.softwareVersion),
+    ...optional('id_token_signed_response_alg', client.idTokenSignedResponseAlg),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { OAuthResponse } from '../http.js';
 import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
-import { DEFAULT_ID_TOKEN_ALGORITHM, supportedClaims } from './openid.js';
+import { idTokenAlgorithms, supportedClaims } from './openid.js';
 
 /**
  * The RFC 8414 document, built once from the options: it changes only when they do. It offers
@@ -60,7 +60,7 @@ function buildOpenIdMetadata(context: ServerContext, base: string): Record<strin
     userinfo_endpoint: base + endpoints.userinfo,
     end_session_endpoint: base + endpoints.endSession,
     subject_types_supported: [openid.subjectType],
-    id_token_signing_alg_values_supported: [DEFAULT_ID_TOKEN_ALGORITHM],
+    id_token_signing_alg_values_supported: idTokenAlgorithms(openid),
     claims_supported: supportedClaims(),
     claims_parameter_supported: false,
     request_parameter_supported: false,

@@ -109,7 +109,7 @@ export function accessTokenHash(accessToken: string): string {
 
 export interface IdTokenInput {
   issuer: string;
-  client: Pick<ClientRecord, 'id' | 'redirectUris'>;
+  client: Pick<ClientRecord, 'id' | 'redirectUris' | 'idTokenSignedResponseAlg'>;
   userId: string;
   nonce: string | null;
   authTime: Date | null;
@@ -134,7 +134,8 @@ export async function signIdToken(openid: OpenIdContext, input: IdTokenInput): P
     ...(input.nonce !== null && { nonce: input.nonce }),
     at_hash: accessTokenHash(input.accessToken),
   };
-  return openid.keys.sign(payload, { typ: ID_TOKEN_TYPE, alg: DEFAULT_ID_TOKEN_ALGORITHM });
+  // The client's registered algorithm (Dynamic Client Registration 1.0 section 2), else RS256.
+  return openid.keys.sign(payload, { typ: ID_TOKEN_TYPE, alg: input.client.idTokenSignedResponseAlg ?? DEFAULT_ID_TOKEN_ALGORITHM });
 }
 
 /**
@@ -167,6 +168,11 @@ export function claimsForScope(sub: string, account: AccountClaims, scope: reado
     }
   }
   return claims;
+}
+
+/** The algorithms a client may have its ID tokens signed with: RS256 first, then the others the keys keep. */
+export function idTokenAlgorithms(openid: OpenIdContext): string[] {
+  return [DEFAULT_ID_TOKEN_ALGORITHM, ...openid.keys.supportedAlgorithms.filter((alg) => alg !== DEFAULT_ID_TOKEN_ALGORITHM)];
 }
 
 /** Every claim the scopes can release, for `claims_supported`. */

@@ -76,6 +76,14 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
   if (!Array.isArray(input.postLogoutRedirectUris ?? [])) throw invalidRequest('The post-logout redirect URIs must be a list.');
   for (const uri of postLogoutRedirectUris) assertValidRedirectUri(uri, options.enforceSecure);
 
+  const idTokenAlg = input.idTokenSignedResponseAlg ?? null;
+  if (idTokenAlg !== null) {
+    if (context.openid === null) throw invalidRequest('An ID token algorithm needs OpenID Connect (the openid option).');
+    if (!context.openid.keys.supportedAlgorithms.includes(idTokenAlg)) {
+      throw invalidRequest(`The ID token algorithm must be one the server signs with: ${context.openid.keys.supportedAlgorithms.join(', ')}.`);
+    }
+  }
+
   const clientScopes = [...new Set(input.scopes ?? (options.defaultScopes.length > 0 ? options.defaultScopes : scopes.list().map((scope) => scope.name)))];
   const unknownScopes = clientScopes.filter((scope) => !scopes.has(scope));
   if (unknownScopes.length > 0) {
@@ -137,6 +145,7 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     unusedExpiresAt: null,
     lastUsedAt: null,
     postLogoutRedirectUris,
+    idTokenSignedResponseAlg: idTokenAlg,
   };
   return { client, clientSecret };
 }

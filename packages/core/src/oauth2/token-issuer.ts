@@ -125,7 +125,7 @@ export function mintTokens(
 export async function addIdToken(
   context: ServerContext,
   minted: MintedTokens,
-  grant: { client: Pick<ClientRecord, 'id' | 'redirectUris'>; userId: string | null; scope: readonly string[]; nonce: string | null; authTime: Date | null },
+  grant: { client: Pick<ClientRecord, 'id' | 'redirectUris' | 'idTokenSignedResponseAlg'>; userId: string | null; scope: readonly string[]; nonce: string | null; authTime: Date | null },
   now: Date,
 ): Promise<void> {
   if (context.openid === null || grant.userId === null || !grant.scope.includes('openid')) return;

@@ -376,6 +376,7 @@ const CLIENT_DEFAULTS = {
   unusedExpiresAt: null,
   lastUsedAt: null,
   postLogoutRedirectUris: [],
+  idTokenSignedResponseAlg: null,
 } as const satisfies Partial<ClientRecord>;
 
 /** What a code saved without the OpenID Connect fields holds, as the database's nullable columns would. */

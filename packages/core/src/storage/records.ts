@@ -73,6 +73,12 @@ export interface ClientRecord {
    * returns it.
    */
   postLogoutRedirectUris?: string[];
+  /**
+   * The algorithm of this client's ID tokens (OpenID Connect Dynamic Client Registration 1.0
+   * section 2, `id_token_signed_response_alg`); null for the default, RS256. Absent on input means
+   * null; a store always returns it.
+   */
+  idTokenSignedResponseAlg?: SigningAlgorithm | null;
 }
 
 export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;

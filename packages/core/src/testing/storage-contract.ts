@@ -4,6 +4,7 @@ import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
 import { oauth1Cases } from './contract-oauth1.js';
+import { openidCases } from './contract-openid.js';
 import { purgeCases } from './contract-purge.js';
 import { recordCases } from './contract-records.js';
 import { registrationCases } from './contract-registration.js';
@@ -31,6 +32,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     secrets: secretCases,
     'resource audiences': audienceCases,
     'signing keys': signingKeyCases,
+    'OpenID Connect': openidCases,
   };
 }
 

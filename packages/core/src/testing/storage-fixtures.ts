@@ -97,6 +97,7 @@ export class StorageFixtures {
       unusedExpiresAt: null,
       lastUsedAt: null,
       postLogoutRedirectUris: [],
+      idTokenSignedResponseAlg: null,
       ...overrides,
     };
   }

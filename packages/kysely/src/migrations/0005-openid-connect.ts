@@ -6,7 +6,8 @@ import { SchemaWriter } from './schema-writer.js';
 // OpenID Connect: the nonce and authentication time an authorization code carries to the ID
 // token (OpenID Connect Core 1.0 sections 3.1.2.1 and 2), the authentication time a refresh
 // token keeps for the ID tokens of later refreshes (section 12.2), and the post-logout redirect
-// URIs a client registers (RP-Initiated Logout 1.0 section 3.1).
+// URIs a client registers (RP-Initiated Logout 1.0 section 3.1) and the algorithm it wants its ID
+// tokens signed with (Dynamic Client Registration 1.0 section 2).
 
 export const openidConnect: Migration = {
   async up(db) {
@@ -17,10 +18,12 @@ export const openidConnect: Migration = {
     await schema.addColumn('portcullis_refresh_tokens', 'auth_time', 'bigint');
     // Null reads as none: the clients registered before this migration have none.
     await schema.addColumn('portcullis_clients', 'post_logout_redirect_uris', 'text');
+    await schema.addColumn('portcullis_clients', 'id_token_signed_response_alg', 'varchar(16)');
     await schema.verify();
   },
 
   async down(db) {
+    await db.schema.alterTable('portcullis_clients').dropColumn('id_token_signed_response_alg').execute();
     await db.schema.alterTable('portcullis_clients').dropColumn('post_logout_redirect_uris').execute();
     await db.schema.alterTable('portcullis_refresh_tokens').dropColumn('auth_time').execute();
     await db.schema.alterTable('portcullis_authorization_codes').dropColumn('auth_time').execute();

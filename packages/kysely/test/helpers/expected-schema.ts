@@ -20,6 +20,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
       'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
       'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
       'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'post_logout_redirect_uris',
+      'id_token_signed_response_alg',
     ],
     primaryKey: ['id'],
     indexes: {
