@@ -2,14 +2,17 @@
 // party library): discovery, the code flow with PKCE and nonce, ID token validation, UserInfo,
 // refresh with a new ID token, prompt=none with and without a session, and RP-initiated logout,
 // on each database the demo supports. The browser's steps are real HTTP requests with cookies.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as client from 'openid-client';
-import type { Test } from 'tap';
+import t, { type Test } from 'tap';
 import { buildApp } from '../src/app.js';
-import { createUser } from '../src/users.js';
+import { createUser, findAccountClaims, findUserByUsername } from '../src/users.js';
 import { onEachDatabase } from './databases.js';
 import { SECRET_KEY, SESSION_SECRET } from './helpers.js';
-import { HttpBrowser } from './run.js';
+import { HttpBrowser, runCliProcess } from './run.js';
 
 const PASSWORD = 'carol-password';
 
@@ -153,4 +156,35 @@ async function runScenario(t: Test, databaseUrl: string): Promise<void> {
 
 await onEachDatabase('OpenID Connect with openid-client', async (t, database) => {
   await runScenario(t, database.url);
+});
+
+t.test('CLI: users with an email and a name, clients with post-logout redirect URIs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'demo-oidc-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'cli.sqlite')}`, DATA_DIR: join(dir, 'data'), NODE_ENV: 'development' };
+  const user = await runCliProcess(['user:create', '--username', 'dora', '--password', 'dora-password', '--email', 'dora@example.com', '--name', 'Dora Explorer'], env);
+  t.equal(user.code, 0, user.stderr);
+  const plain = await runCliProcess(['user:create', '--username', 'eve', '--password', 'eve-password'], env);
+  t.equal(plain.code, 0, plain.stderr);
+  const badEmail = await runCliProcess(['user:create', '--username', 'fay', '--password', 'fay-password', '--email', 'not an address'], env);
+  t.equal(badEmail.code, 2);
+  t.match(badEmail.stderr, /email address/);
+  const client = await runCliProcess(
+    ['client:create', '--name', 'RP', '--redirect-uri', 'https://rp.example/cb', '--post-logout-redirect-uri', 'https://rp.example/bye', '--scope', 'openid profile email', '--json'],
+    env,
+  );
+  t.equal(client.code, 0, client.stderr);
+  const refused = await runCliProcess(['client:create', '--name', 'RP2', '--redirect-uri', 'https://rp.example/cb', '--post-logout-redirect-uri', 'javascript:alert(1)'], env);
+  t.equal(refused.code, 2);
+  t.match(refused.stderr, /scheme javascript: is not allowed/);
+
+  const app = await buildApp({ databaseUrl: env.DATABASE_URL, development: true, sessionSecret: SESSION_SECRET, secretKey: SECRET_KEY });
+  t.teardown(() => app.close());
+  const { client_id: clientId } = JSON.parse(client.stdout) as { client_id: string };
+  t.strictSame((await app.demo.storage.findClient(clientId))?.postLogoutRedirectUris, ['https://rp.example/bye']);
+  const dora = await findUserByUsername(app.demo.db, 'dora');
+  t.strictSame(await findAccountClaims(app.demo.db, dora!.id), { preferred_username: 'dora', name: 'Dora Explorer', email: 'dora@example.com', email_verified: false });
+  const eve = await findUserByUsername(app.demo.db, 'eve');
+  t.strictSame(await findAccountClaims(app.demo.db, eve!.id), { preferred_username: 'eve', name: 'eve' }, 'no email, the username as the name');
+  t.equal(await findAccountClaims(app.demo.db, 'nobody'), null);
 });
