@@ -123,6 +123,17 @@ async function runScenario(t: Test, databaseUrl: string): Promise<void> {
   t.equal(again.auth_time, claims.auth_time);
   t.not(refreshed.id_token, tokens.id_token);
 
+  // prompt=login: signed in, but the login page asks for the password again; then the consent page.
+  const relogin = await authorize({ prompt: 'login' });
+  t.equal(relogin.response.status, 302);
+  t.match(relogin.response.location, /^\/login\?returnTo=%2Foauth%2Fauthorize&prompt=login$/);
+  const loginPage = await browser.request(new URL(relogin.response.location!, base).href);
+  t.equal(loginPage.status, 200, 'the form, although a session exists');
+  t.match(loginPage.body, /log in again/);
+  const resumed = await browser.request(new URL(await logIn(browser, base, relogin.response.location!), base).href);
+  t.equal(resumed.status, 200);
+  t.match(resumed.body, /Authorize <strong>OpenID relying party<\/strong>/);
+
   // prompt=none with the session: a code without any page, then tokens.
   const silent = await authorize({ prompt: 'none' });
   t.equal(silent.response.status, 302);
