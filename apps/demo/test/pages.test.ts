@@ -270,7 +270,7 @@ t.test('admin: only admins; register, edit, disable a client; tokens; issue by h
   const sync = await admin.post('/admin/scopes/sync', { _csrf: csrf });
   t.equal(sync.statusCode, 303);
   const stored = await storage.listScopes();
-  t.same(stored.map((s) => s.name).sort(), ['polls:read', 'polls:results', 'polls:stats', 'polls:vote', 'read', 'write']);
+  t.same(stored.map((s) => s.name).sort(), ['address', 'email', 'openid', 'phone', 'polls:read', 'polls:results', 'polls:stats', 'polls:vote', 'profile', 'read', 'write']);
   t.equal(stored.find((s) => s.name === 'polls:vote')?.description, 'Vote in polls in your name');
 });
 

@@ -256,7 +256,7 @@ export interface OpenIdAuthenticationRequest {
   loginHint: string | null;
   /** The `sub` of the `id_token_hint`, checked against our keys; the signed-in user must have it. */
   hintSubject: string | null;
-  /** When the request was made, in seconds since the epoch: the login `prompt=login` asks for must come after it. */
+  /** When the request was made, in milliseconds since the epoch: the login `prompt=login` asks for must come after it. */
   requestedAt: number;
 }
 

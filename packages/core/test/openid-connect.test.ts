@@ -73,7 +73,7 @@ t.test('code flow: the ID token carries iss, sub, aud, exp, iat, auth_time, nonc
   const { fixture, client, jwks, base } = await setup();
   const authTime = new Date(START.getTime() - 30_000);
   const request = await pending(fixture, { ...base, scope: 'openid email', nonce: 'n-0S6_WzA2Mj' });
-  t.strictSame(request.openid, { nonce: 'n-0S6_WzA2Mj', prompt: [], maxAge: null, loginHint: null, hintSubject: null, requestedAt: START.getTime() / 1000 });
+  t.strictSame(request.openid, { nonce: 'n-0S6_WzA2Mj', prompt: [], maxAge: null, loginHint: null, hintSubject: null, requestedAt: START.getTime() });
   const done = await fixture.server.completeAuthorization(request, { userId: 'user-1', approved: true, authTime });
   const code = redirectParams(done).get('code')!;
   const stored = fixture.storage.snapshot().authorizationCodes[0]!;

@@ -49,7 +49,7 @@ export async function readAuthenticationRequest(
     maxAge,
     loginHint: params.get('login_hint') ?? null,
     hintSubject,
-    requestedAt: Math.floor(context.now().getTime() / 1000),
+    requestedAt: context.now().getTime(),
   };
 }
 
@@ -95,11 +95,12 @@ export async function resolveInteraction(
     return { kind: 'login', force: false, loginHint: oidc.loginHint };
   }
   const now = context.now();
-  const authTime = user.authTime instanceof Date ? Math.floor(user.authTime.getTime() / 1000) : null;
+  const authTime = user.authTime instanceof Date ? user.authTime.getTime() : null;
   let reason: string | null = null;
+  // Milliseconds: a login in the same second as the request may still have come before it.
   if (oidc.prompt.includes('login') && (authTime === null || authTime < oidc.requestedAt)) {
     reason = 'The client asked for a new login (prompt=login).';
-  } else if (oidc.maxAge !== null && (authTime === null || Math.floor(now.getTime() / 1000) - authTime > oidc.maxAge)) {
+  } else if (oidc.maxAge !== null && (authTime === null || Math.floor((now.getTime() - authTime) / 1000) > oidc.maxAge)) {
     reason = 'The last login is older than max_age allows.';
   } else if (oidc.hintSubject !== null) {
     const client = await findClient(context, request.clientId, (description) => invalidRequest(description));
