@@ -127,6 +127,13 @@ t.test('a plain OAuth request gets no ID token and no OpenID Connect checks', as
   t.notOk('id_token' in bodyOf(response));
 });
 
+t.test('a request naming no scope gets the client\'s scopes without openid: plain OAuth', async (t) => {
+  const { fixture, base } = await setup();
+  const request = await pending(fixture, { ...base, prompt: 'none' });
+  t.strictSame(request.scope, ['read', 'profile', 'email']);
+  t.equal(request.openid, undefined, 'no OpenID Connect rules');
+});
+
 t.test('refused authentication requests go back to the client by redirect and store nothing', async (t) => {
   const { fixture, base } = await setup();
   const before = countRows(fixture.storage);

@@ -136,7 +136,13 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
       throw unsupportedResponseType(`The response_type ${JSON.stringify(responseType)} is not supported.`);
     }
     assertClientMayUse(context, client, responseType);
-    const scope = resolveRequestedScope(context, client, params.get('scope'));
+    const requested = resolveRequestedScope(context, client, params.get('scope'));
+    // OpenID Connect Core 1.0 section 3.1.2.1: a request is an authentication request when its
+    // scope parameter names `openid`. A request naming no scope gets the client's scopes without
+    // `openid`, so a plain OAuth client registered for every scope stays a plain OAuth client.
+    const namesOpenid = (params.get('scope') ?? '').split(' ').includes('openid');
+    const withoutOpenid = namesOpenid ? requested : requested.filter((name) => name !== 'openid');
+    const scope = withoutOpenid.length > 0 ? withoutOpenid : requested;
     const resource = readResourceParameters(params);
     resolveAudience(context, client, resource);
 
@@ -145,7 +151,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     if (responseType === 'code') {
       ({ codeChallenge, codeChallengeMethod } = readCodeChallenge(context, client, params));
     }
-    const openid = context.openid !== null && responseType === 'code' && scope.includes('openid')
+    const openid = context.openid !== null && responseType === 'code' && namesOpenid
       ? await readAuthenticationRequest(context, context.openid, client, params)
       : undefined;
     const source = context.clientMetadata?.describeSource(client.id);
