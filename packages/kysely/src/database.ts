@@ -14,6 +14,7 @@ export interface Database {
   portcullis_oauth1_request_tokens: OAuth1RequestTokensTable;
   portcullis_oauth1_access_tokens: OAuth1AccessTokensTable;
   portcullis_oauth1_nonces: OAuth1NoncesTable;
+  portcullis_consents: ConsentsTable;
 }
 
 /** Milliseconds since the epoch. mysql2 may hand back a string for BIGINT; the mappers coerce. */
@@ -46,6 +47,11 @@ export interface ClientsTable {
   /** Set while a dynamic client has obtained no token: the purge deletes it after this. */
   unused_expires_at: Millis | null;
   last_used_at: Millis | null;
+  skip_consent: Generated<number>;
+  /** Seconds; null for the server's option. */
+  access_token_ttl: number | null;
+  refresh_token_ttl: number | null;
+  authorization_code_ttl: number | null;
 }
 
 export interface ScopesTable {
@@ -95,6 +101,10 @@ export interface RefreshTokensTable {
   expires_at: Millis;
   consumed_at: Millis | null;
   revoked_at: Millis | null;
+  /** Null only for rows written before migration 0006, which set it. */
+  family_issued_at: Millis | null;
+  /** How many times a retry within the reuse interval bought new tokens with this token. */
+  reissue_count: Generated<number>;
 }
 
 export interface OAuth1RequestTokensTable {
@@ -134,6 +144,18 @@ export interface OAuth1NoncesTable {
   expires_at: Millis;
 }
 
+/** What a user approved for a client (one row per user and client); lists are JSON text. */
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  audience: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export type ConsentRow = Selectable<ConsentsTable>;
+export type NewConsentRow = Insertable<ConsentsTable>;
 export type ClientRow = Selectable<ClientsTable>;
 export type NewClientRow = Insertable<ClientsTable>;
 export type ClientRowUpdate = Updateable<ClientsTable>;
@@ -160,4 +182,5 @@ export const PORTCULLIS_TABLES = [
   'portcullis_oauth1_request_tokens',
   'portcullis_oauth1_access_tokens',
   'portcullis_oauth1_nonces',
+  'portcullis_consents',
 ] as const satisfies readonly (keyof Database)[];

@@ -6,6 +6,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ConsentRecord,
   ConsumeResult,
   GrantSummary,
   NonceRecord,
@@ -27,6 +28,7 @@ import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
   fromClientRow,
+  fromConsentRow,
   fromList,
   fromMillis,
   fromOAuth1AccessTokenRow,
@@ -35,6 +37,7 @@ import {
   toAccessTokenRow,
   toAuthorizationCodeRow,
   toClientRow,
+  toConsentRow,
   toFlag,
   toList,
   toMetadata,
@@ -320,6 +323,25 @@ class KyselyStorage implements OAuthStorage {
     );
   }
 
+  async reissueRefreshToken(
+    refreshTokenId: string,
+    consumedSince: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // Retries are rare: built per call. The count changes on every reissue, so every dialect
+    // reports the row as affected, and the UPDATE holds the row lock a concurrent revokeFamily
+    // also needs.
+    const check = this.#db
+      .updateTable('portcullis_refresh_tokens')
+      .set((eb) => ({ reissue_count: eb('reissue_count', '+', 1) }))
+      .where('id', '=', refreshTokenId)
+      .where('revoked_at', 'is', null)
+      .where('consumed_at', '>=', toMillis(consumedSince))
+      .compile();
+    return this.#consumeAndSave('reissueRefreshToken', check, toTokenRows(access, refresh));
+  }
+
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
     const update = await this.#execute('revokeAccessToken', this.#statements.revokeAccessToken, {
       key: id,
@@ -332,19 +354,24 @@ class KyselyStorage implements OAuthStorage {
     // Replays are rare: built per call, found through the family_id index of each table.
     const at = toMillis(now);
     const db = this.#db;
+    const refresh = db
+      .updateTable('portcullis_refresh_tokens')
+      .set({ revoked_at: at })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .compile();
+    // The refresh tokens first: their row locks wait for a rotation or reissue of the family in
+    // flight. Its new tokens are visible only to later statements (PostgreSQL's READ COMMITTED
+    // takes a snapshot per statement), so the access tokens come next and the refresh tokens again.
     return this.#changeAll('revokeFamily', [
+      refresh,
       db
         .updateTable('portcullis_access_tokens')
         .set({ revoked_at: at })
         .where('family_id', '=', familyId)
         .where('revoked_at', 'is', null)
         .compile(),
-      db
-        .updateTable('portcullis_refresh_tokens')
-        .set({ revoked_at: at })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .compile(),
+      refresh,
     ]);
   }
 
@@ -414,9 +441,20 @@ class KyselyStorage implements OAuthStorage {
     const at = toMillis(now);
     const { clientId, userId } = grant;
     const db = this.#db;
+    const refresh = db
+      .updateTable('portcullis_refresh_tokens')
+      .set({ revoked_at: at })
+      .where('client_id', '=', clientId)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', at)
+      .compile();
     // Every table but the request tokens is reached through its (client_id, user_id) index;
-    // request tokens live minutes and are purged, so theirs is a short scan.
+    // request tokens live minutes and are purged, so theirs is a short scan. The refresh tokens
+    // come first and again after the access tokens, as in revokeFamily: a rotation in flight
+    // holds their row locks, and its new tokens are visible only to the later statements.
     return this.#changeAll('revokeGrant', [
+      refresh,
       db
         .updateTable('portcullis_access_tokens')
         .set({ revoked_at: at })
@@ -425,15 +463,7 @@ class KyselyStorage implements OAuthStorage {
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', at)
         .compile(),
-      db
-        .updateTable('portcullis_refresh_tokens')
-        .set({ revoked_at: at })
-        .where('client_id', '=', clientId)
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', at)
-        .compile(),
+      refresh,
       db
         .updateTable('portcullis_authorization_codes')
         .set({ consumed_at: at })
@@ -455,7 +485,64 @@ class KyselyStorage implements OAuthStorage {
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .compile(),
+      db.deleteFrom('portcullis_consents').where('user_id', '=', userId).where('client_id', '=', clientId).compile(),
     ]);
+  }
+
+  // Remembered consent
+
+  async saveConsent(consent: ConsentRecord): Promise<void> {
+    const row = toConsentRow(consent);
+    await this.#run('saveConsent', async (db) => {
+      const insert = db.insertInto('portcullis_consents').values(row);
+      // One statement either way; only the upsert syntax differs. created_at stays the first approval's.
+      await (this.#capabilities.upsert === 'on-duplicate-key'
+        ? insert.onDuplicateKeyUpdate({ scope: row.scope, audience: row.audience, updated_at: row.updated_at })
+        : insert.onConflict((conflict) =>
+            conflict.columns(['user_id', 'client_id']).doUpdateSet({ scope: row.scope, audience: row.audience, updated_at: row.updated_at }),
+          )
+      ).execute();
+    });
+  }
+
+  async findConsent(grant: { clientId: string; userId: string }): Promise<ConsentRecord | null> {
+    const row = await this.#run('findConsent', (db) =>
+      db
+        .selectFrom('portcullis_consents')
+        .selectAll()
+        .where('user_id', '=', grant.userId)
+        .where('client_id', '=', grant.clientId)
+        .executeTakeFirst(),
+    );
+    return row ? fromConsentRow(row) : null;
+  }
+
+  async listConsents(filter: { clientId?: string; userId?: string }): Promise<ConsentRecord[]> {
+    const { clientId, userId } = filter;
+    const rows = await this.#run('listConsents', (db) =>
+      db
+        .selectFrom('portcullis_consents')
+        .selectAll()
+        .$if(clientId !== undefined, (qb) => qb.where('client_id', '=', clientId!))
+        .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+        .orderBy('updated_at', 'desc')
+        .orderBy('client_id', 'asc')
+        .orderBy('user_id', 'asc')
+        .execute(),
+    );
+    return rows.map(fromConsentRow);
+  }
+
+  async deleteConsents(filter: { clientId: string; userId?: string }): Promise<number> {
+    const { clientId, userId } = filter;
+    const result = await this.#run('deleteConsents', (db) =>
+      db
+        .deleteFrom('portcullis_consents')
+        .where('client_id', '=', clientId)
+        .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+        .executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
   }
 
   async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
@@ -703,6 +790,10 @@ function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
   if (update.metadata !== undefined) set.metadata = toMetadata(update.metadata);
   if (update.unusedExpiresAt !== undefined) set.unused_expires_at = toNullableMillis(update.unusedExpiresAt);
   if (update.lastUsedAt !== undefined) set.last_used_at = toNullableMillis(update.lastUsedAt);
+  if (update.skipConsent !== undefined) set.skip_consent = toFlag(update.skipConsent);
+  if (update.accessTokenTtl !== undefined) set.access_token_ttl = update.accessTokenTtl;
+  if (update.refreshTokenTtl !== undefined) set.refresh_token_ttl = update.refreshTokenTtl;
+  if (update.authorizationCodeTtl !== undefined) set.authorization_code_ttl = update.authorizationCodeTtl;
   return set;
 }
 

@@ -4,6 +4,7 @@ import type {
   ClientMetadataRecord,
   ClientOrigin,
   ClientRecord,
+  ConsentRecord,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
   RequestTokenRecord,
@@ -12,9 +13,11 @@ import type {
   AccessTokenRow,
   AuthorizationCodeRow,
   ClientRow,
+  ConsentRow,
   NewAccessTokenRow,
   NewAuthorizationCodeRow,
   NewClientRow,
+  NewConsentRow,
   NewOAuth1AccessTokenRow,
   NewOAuth1RequestTokenRow,
   NewRefreshTokenRow,
@@ -65,6 +68,10 @@ export function toClientRow(client: ClientRecord): NewClientRow {
     metadata: toMetadata(client.metadata ?? null),
     unused_expires_at: toNullableMillis(client.unusedExpiresAt ?? null),
     last_used_at: toNullableMillis(client.lastUsedAt ?? null),
+    skip_consent: toFlag(client.skipConsent ?? false),
+    access_token_ttl: client.accessTokenTtl ?? null,
+    refresh_token_ttl: client.refreshTokenTtl ?? null,
+    authorization_code_ttl: client.authorizationCodeTtl ?? null,
   };
 }
 
@@ -98,6 +105,10 @@ export function fromClientRow(row: ClientRow): ClientRecord {
     metadata: fromMetadata(row.metadata),
     unusedExpiresAt: fromNullableMillis(row.unused_expires_at),
     lastUsedAt: fromNullableMillis(row.last_used_at),
+    skipConsent: fromFlag(row.skip_consent),
+    accessTokenTtl: fromNullableCount(row.access_token_ttl),
+    refreshTokenTtl: fromNullableCount(row.refresh_token_ttl),
+    authorizationCodeTtl: fromNullableCount(row.authorization_code_ttl),
   };
 }
 
@@ -180,6 +191,8 @@ export function toRefreshTokenRow(token: RefreshTokenRecord): NewRefreshTokenRow
     expires_at: toMillis(token.expiresAt),
     consumed_at: toNullableMillis(token.consumedAt),
     revoked_at: toNullableMillis(token.revokedAt),
+    family_issued_at: toMillis(token.familyIssuedAt ?? token.issuedAt),
+    reissue_count: 0,
   };
 }
 
@@ -196,8 +209,34 @@ export function fromRefreshTokenRow(row: RefreshTokenRow): RefreshTokenRecord {
     expiresAt: fromMillis(row.expires_at),
     consumedAt: fromNullableMillis(row.consumed_at),
     revokedAt: fromNullableMillis(row.revoked_at),
+    familyIssuedAt: fromMillis(row.family_issued_at ?? row.issued_at),
   };
 }
+
+export function toConsentRow(consent: ConsentRecord): NewConsentRow {
+  return {
+    user_id: consent.userId,
+    client_id: consent.clientId,
+    scope: toList(consent.scope),
+    audience: toList(consent.audience),
+    created_at: toMillis(consent.createdAt),
+    updated_at: toMillis(consent.updatedAt),
+  };
+}
+
+export function fromConsentRow(row: ConsentRow): ConsentRecord {
+  return {
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: fromList(row.scope),
+    audience: fromList(row.audience),
+    createdAt: fromMillis(row.created_at),
+    updatedAt: fromMillis(row.updated_at),
+  };
+}
+
+// mysql2 and pg may return an integer column as a string: coerce.
+const fromNullableCount = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
 export function toRequestTokenRow(token: RequestTokenRecord): NewOAuth1RequestTokenRow {
   return {

@@ -31,7 +31,8 @@ export const COLUMNS = {
   portcullis_clients: columnsOf<NewClientRow>()([
     'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
     'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
-    'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at',
+    'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'skip_consent', 'access_token_ttl',
+    'refresh_token_ttl', 'authorization_code_ttl',
   ]),
   portcullis_authorization_codes: columnsOf<NewAuthorizationCodeRow>()([
     'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method', 'audience',
@@ -42,7 +43,7 @@ export const COLUMNS = {
   ]),
   portcullis_refresh_tokens: columnsOf<NewRefreshTokenRow>()([
     'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
-    'revoked_at',
+    'revoked_at', 'family_issued_at', 'reissue_count',
   ]),
   portcullis_oauth1_request_tokens: columnsOf<NewOAuth1RequestTokenRow>()([
     'id', 'token', 'secret_encrypted', 'client_id', 'callback', 'scope', 'user_id', 'verifier_digest', 'issued_at',

@@ -17,7 +17,7 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration'];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0006_grant_lifecycle'];
 
 type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
 
@@ -45,8 +45,18 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  const client = fx.client({ origin: 'dynamic', unusedExpiresAt: new Date(Date.UTC(2030, 0, 1)) });
+  const client = fx.client({ origin: 'dynamic', unusedExpiresAt: new Date(Date.UTC(2030, 0, 1)), skipConsent: true, accessTokenTtl: 60 });
   await storage.createClient(client);
+  await storage.saveConsent(fx.consent());
+  t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'down one step: the grant lifecycle');
+  t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_consents'), 'the consents table is gone');
+  const [refreshRow] = await sql<Record<string, unknown>>`SELECT * FROM portcullis_refresh_tokens`.execute(db).then((result) => result.rows);
+  t.notOk('family_issued_at' in (refreshRow ?? {}), 'the refresh token stays, without its family start');
+  t.strictSame(await migrate(db), { executed: ['0006_grant_lifecycle'] }, 'up again');
+  t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'a refresh token from before starts its family at its issue time');
+  t.match(await storage.findClient(client.id), { skipConsent: false, accessTokenTtl: null }, 'a client from before has the defaults');
+  t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'and down');
+
   t.strictSame(await rollback(db), { executed: ['0003_client_registration'] }, 'down one step: the registration columns');
   const [row] = await sql<Record<string, unknown>>`SELECT * FROM portcullis_clients`.execute(db).then((result) => result.rows);
   t.strictSame(Object.keys(row ?? {}).sort(), [...(EXPECTED_SCHEMA.portcullis_clients?.columns ?? [])].slice(0, 16).sort(), 'the client stays, without them');
@@ -66,7 +76,7 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   await storage.saveTokens(access, refresh);
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
 
-  t.strictSame(await rollback(db, { all: true }), { executed: ['0003_client_registration', '0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
+  t.strictSame(await rollback(db, { all: true }), { executed: ['0006_grant_lifecycle', '0003_client_registration', '0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
   t.strictSame(tablesOf(await readCatalog(db)), []);
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'and up once more');
   await checkSchema(t, db, readCatalog);

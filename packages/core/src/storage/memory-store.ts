@@ -6,6 +6,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ConsentRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -30,6 +31,7 @@ export interface MemoryStorageSnapshot {
   requestTokens: Readonly<RequestTokenRecord>[];
   oauth1AccessTokens: Readonly<OAuth1AccessTokenRecord>[];
   nonces: Readonly<NonceRecord>[];
+  consents: Readonly<ConsentRecord>[];
 }
 
 /**
@@ -50,12 +52,13 @@ export class MemoryStorage implements OAuthStorage {
   readonly #requestTokens = new KeyedTable<RequestTokenRecord>((row) => row.token);
   readonly #oauth1AccessTokens = new KeyedTable<OAuth1AccessTokenRecord>((row) => row.token);
   readonly #nonces = new Map<string, Readonly<NonceRecord>>();
+  readonly #consents = new Map<string, Readonly<ConsentRecord>>();
 
   // Clients
 
   async createClient(client: ClientRecord): Promise<void> {
     if (this.#clients.has(client.id)) throw new StorageError('A client with this id already exists.');
-    this.#clients.set(client.id, freezeRecord({ ...CLIENT_DEFAULTS, ...client }));
+    this.#clients.set(client.id, freezeRecord({ ...CLIENT_DEFAULTS, ...withoutUndefined(client) }));
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
@@ -129,7 +132,7 @@ export class MemoryStorage implements OAuthStorage {
     this.#assertNewTokens(access, refresh);
     this.#codes.update(code, { consumedAt: now });
     this.#accessTokens.insert(freezeRecord(access));
-    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(withFamilyStart(refresh)));
     return true;
   }
 
@@ -149,7 +152,7 @@ export class MemoryStorage implements OAuthStorage {
     // Every check before any write: all or none.
     this.#assertNewTokens(access, refresh);
     this.#accessTokens.insert(freezeRecord(access));
-    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(withFamilyStart(refresh)));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
@@ -172,7 +175,21 @@ export class MemoryStorage implements OAuthStorage {
     this.#assertNewTokens(access, refresh);
     this.#refreshTokens.update(current, { consumedAt: now });
     this.#accessTokens.insert(freezeRecord(access));
-    this.#refreshTokens.insert(freezeRecord(refresh));
+    this.#refreshTokens.insert(freezeRecord(withFamilyStart(refresh)));
+    return true;
+  }
+
+  async reissueRefreshToken(
+    refreshTokenId: string,
+    consumedSince: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean> {
+    const current = this.#refreshTokens.getById(refreshTokenId);
+    if (!current || current.revokedAt !== null || current.consumedAt === null || current.consumedAt < consumedSince) return false;
+    this.#assertNewTokens(access, refresh);
+    this.#accessTokens.insert(freezeRecord(access));
+    this.#refreshTokens.insert(freezeRecord(withFamilyStart(refresh)));
     return true;
   }
 
@@ -211,10 +228,11 @@ export class MemoryStorage implements OAuthStorage {
       row.clientId === grant.clientId && row.userId === grant.userId;
     return (
       this.#accessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
-      this.#refreshTokens.updateWhere((token) => ofGrant(token) && isLiveRefresh(token, now), { revokedAt: now }) +
+      this.#refreshTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#codes.updateWhere((code) => ofGrant(code) && code.consumedAt === null, { consumedAt: now }) +
       this.#requestTokens.updateWhere((token) => ofGrant(token) && token.consumedAt === null, { consumedAt: now }) +
-      this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now })
+      this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now }) +
+      (this.#consents.delete(consentKey(grant)) ? 1 : 0)
     );
   }
 
@@ -246,6 +264,28 @@ export class MemoryStorage implements OAuthStorage {
       }
     }
     return grants.list();
+  }
+
+  // Remembered consent
+
+  async saveConsent(consent: ConsentRecord): Promise<void> {
+    const key = consentKey(consent);
+    const createdAt = this.#consents.get(key)?.createdAt ?? consent.createdAt;
+    this.#consents.set(key, freezeRecord({ ...consent, scope: [...consent.scope], audience: [...consent.audience], createdAt }));
+  }
+
+  async findConsent(grant: { clientId: string; userId: string }): Promise<ConsentRecord | null> {
+    return this.#consents.get(consentKey(grant)) ?? null;
+  }
+
+  async listConsents(filter: { clientId?: string; userId?: string }): Promise<ConsentRecord[]> {
+    return [...this.#consents.values()]
+      .filter((consent) => matchesOwner(consent, filter))
+      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || compareText(a.clientId, b.clientId) || compareText(a.userId, b.userId));
+  }
+
+  async deleteConsents(filter: { clientId: string; userId?: string }): Promise<number> {
+    return deleteWhere(this.#consents, (consent) => matchesOwner(consent, filter));
   }
 
   // OAuth 1.0a
@@ -332,6 +372,7 @@ export class MemoryStorage implements OAuthStorage {
       requestTokens: [...this.#requestTokens.values()].sort(byIdOnly),
       oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly),
       nonces: [...this.#nonces.values()],
+      consents: [...this.#consents.values()].sort((a, b) => compareText(consentKey(a), consentKey(b))),
     };
   }
 
@@ -352,7 +393,25 @@ const CLIENT_DEFAULTS = {
   metadata: null,
   unusedExpiresAt: null,
   lastUsedAt: null,
+  skipConsent: false,
+  accessTokenTtl: null,
+  refreshTokenTtl: null,
+  authorizationCodeTtl: null,
 } as const satisfies Partial<ClientRecord>;
+
+/** The record without its undefined fields, so that an absent field takes its default. */
+function withoutUndefined<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
+}
+
+function consentKey(grant: { clientId: string; userId: string }): string {
+  return `${grant.userId}\u0000${grant.clientId}`;
+}
+
+/** A refresh token record as stored: `familyIssuedAt` defaults to the token's own issue time. */
+function withFamilyStart(refresh: RefreshTokenRecord): RefreshTokenRecord {
+  return refresh.familyIssuedAt === undefined ? { ...refresh, familyIssuedAt: refresh.issuedAt } : refresh;
+}
 
 function isPendingClient(client: Readonly<ClientRecord>, now: Date): boolean {
   return client.unusedExpiresAt != null && client.unusedExpiresAt > now;

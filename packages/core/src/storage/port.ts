@@ -3,6 +3,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ConsentRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -75,6 +76,18 @@ export interface OAuthStorage {
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord,
   ): Promise<boolean>;
+  /**
+   * A retry of a rotation within the reuse interval: saves the new tokens, in one transaction,
+   * only if `refreshTokenId` is not revoked and was consumed at or after `consumedSince`. Returns
+   * false (saving nothing) otherwise. The check takes the old token's row lock, so a concurrent
+   * `revokeFamily` either sees the new tokens or makes this return false.
+   */
+  reissueRefreshToken(
+    refreshTokenId: string,
+    consumedSince: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean>;
   /** Revokes one access token by id. Returns whether it was live. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
   /** Revokes every live access and refresh token of family `familyId`. Returns how many rows changed. */
@@ -89,15 +102,25 @@ export interface OAuthStorage {
   ): Promise<number>;
   /**
    * Ends every credential a user gave a client, in one transaction (`/account/apps`): revokes
-   * the live access and refresh tokens, marks the unconsumed authorization codes and the user's
-   * unconsumed (authorized) OAuth 1.0a request tokens consumed, and revokes the OAuth 1.0a
-   * access tokens. Returns how many credentials changed. A request token no user approved yet
-   * belongs to nobody, so it is left alone.
+   * the unexpired access and refresh tokens (a consumed refresh token too: within a reuse
+   * interval it can still buy tokens), marks the unconsumed authorization codes and the user's
+   * unconsumed (authorized) OAuth 1.0a request tokens consumed, revokes the OAuth 1.0a access
+   * tokens and deletes the remembered consent. Returns how many rows changed. A request token no
+   * user approved yet belongs to nobody, so it is left alone.
    */
   revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number>;
   listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]>;
   /** The clients a user has live tokens for (OAuth 2 and OAuth 1.0a), for `/account/apps`. */
   listGrants(userId: string, now: Date): Promise<GrantSummary[]>;
+
+  // Remembered consent, one per user and client
+  /** Saves the consent of `consent.userId` to `consent.clientId`, replacing any (keeping its `createdAt`). */
+  saveConsent(consent: ConsentRecord): Promise<void>;
+  findConsent(grant: { clientId: string; userId: string }): Promise<ConsentRecord | null>;
+  /** Newest update first; ties by client id, then user id. */
+  listConsents(filter: { clientId?: string; userId?: string }): Promise<ConsentRecord[]>;
+  /** Deletes the consents of a client (of one user when `userId` is given). Returns how many. */
+  deleteConsents(filter: { clientId: string; userId?: string }): Promise<number>;
 
   // OAuth 1.0a
   saveRequestToken(token: RequestTokenRecord): Promise<void>;

@@ -67,6 +67,18 @@ export interface ClientRecord {
   unusedExpiresAt?: Date | null;
   /** When a token was last issued to the client, at the granularity the core records it. */
   lastUsedAt?: Date | null;
+  /**
+   * A first-party client: its authorization requests need no consent page (unless the request
+   * asks for one with `prompt=consent`). Only an administrator sets it; dynamic registration
+   * never does. Absent on input means false; a store always returns it.
+   */
+  skipConsent?: boolean;
+  /** Seconds this client's access tokens live; null (or absent) for the server's `accessTokenTtl`. */
+  accessTokenTtl?: number | null;
+  /** Seconds this client's refresh tokens live; null (or absent) for the server's `refreshTokenTtl`. */
+  refreshTokenTtl?: number | null;
+  /** Seconds this client's authorization codes live; null (or absent) for the server's `authorizationCodeTtl`. */
+  authorizationCodeTtl?: number | null;
 }
 
 export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;
@@ -122,6 +134,11 @@ export interface RefreshTokenRecord {
   familyId: string;
   issuedAt: Date;
   expiresAt: Date;
+  /**
+   * When the family's first refresh token was issued: rotation never takes a family past
+   * `refreshTokenMaxLifetime` from here. Absent on input means `issuedAt`; a store always returns it.
+   */
+  familyIssuedAt?: Date;
   /** Set when rotated: a second use is a replay. */
   consumedAt: Date | null;
   revokedAt: Date | null;
@@ -166,6 +183,23 @@ export interface NonceRecord {
   nonce: string;
   /** The end of the timestamp window: the nonce is useless after it and may be purged. */
   expiresAt: Date;
+}
+
+/**
+ * What a user approved for a client, remembered so a later request asking for no more skips the
+ * consent page. One per user and client: a new approval replaces it with the union the core made.
+ */
+export interface ConsentRecord {
+  clientId: string;
+  userId: string;
+  /** The scopes approved so far. */
+  scope: string[];
+  /** The resources (RFC 8707) approved so far: the audiences of the tokens the approvals bought. */
+  audience: string[];
+  /** The first approval. */
+  createdAt: Date;
+  /** The latest approval that widened it. */
+  updatedAt: Date;
 }
 
 /** A user's authorization of a client, as `/account/apps` lists them. */

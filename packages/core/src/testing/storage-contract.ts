@@ -3,6 +3,7 @@ import { audienceCases } from './contract-audience.js';
 import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
+import { grantLifecycleCases } from './contract-grant-lifecycle.js';
 import { oauth1Cases } from './contract-oauth1.js';
 import { purgeCases } from './contract-purge.js';
 import { recordCases } from './contract-records.js';
@@ -29,6 +30,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     concurrency: concurrencyCases,
     secrets: secretCases,
     'resource audiences': audienceCases,
+    'grant lifecycle': grantLifecycleCases,
   };
 }
 

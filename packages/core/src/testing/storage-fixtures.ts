@@ -5,6 +5,7 @@ import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
+  ConsentRecord,
   NonceRecord,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
@@ -70,6 +71,10 @@ export class StorageFixtures {
       metadata: null,
       unusedExpiresAt: null,
       lastUsedAt: null,
+      skipConsent: false,
+      accessTokenTtl: null,
+      refreshTokenTtl: null,
+      authorizationCodeTtl: null,
       ...overrides,
     };
   }
@@ -111,6 +116,7 @@ export class StorageFixtures {
 
   /** A refresh token of the access token's family, unless overridden. */
   refreshToken(access: AccessTokenRecord | null, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+    const issuedAt = overrides.issuedAt ?? (access ? new Date(access.issuedAt) : contractTime(0));
     return {
       id: generateId(),
       digest: this.timedKey('refreshToken'),
@@ -119,10 +125,11 @@ export class StorageFixtures {
       scope: access ? [...access.scope] : ['read'],
       audience: access ? [...access.audience, 'https://mcp.example/mcp'] : ['https://api.example/v1'],
       familyId: access?.familyId ?? generateId(),
-      issuedAt: access ? new Date(access.issuedAt) : contractTime(0),
+      issuedAt,
       expiresAt: contractTime(30 * 86400),
       consumedAt: null,
       revokedAt: null,
+      familyIssuedAt: new Date(issuedAt),
       ...overrides,
     };
   }
@@ -134,6 +141,18 @@ export class StorageFixtures {
   ): { access: AccessTokenRecord; refresh: RefreshTokenRecord } {
     const access = this.accessToken(overrides);
     return { access, refresh: this.refreshToken(access, refreshOverrides) };
+  }
+
+  consent(overrides: Partial<ConsentRecord> = {}): ConsentRecord {
+    return {
+      clientId: 'client-a',
+      userId: 'user-1',
+      scope: ['read'],
+      audience: ['https://api.example/v1'],
+      createdAt: contractTime(0),
+      updatedAt: contractTime(0),
+      ...overrides,
+    };
   }
 
   requestToken(overrides: Partial<RequestTokenRecord> = {}): RequestTokenRecord {

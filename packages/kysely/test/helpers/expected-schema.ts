@@ -19,7 +19,8 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: [
       'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
       'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
-      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at',
+      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'skip_consent', 'access_token_ttl',
+      'refresh_token_ttl', 'authorization_code_ttl',
     ],
     primaryKey: ['id'],
     indexes: {
@@ -44,7 +45,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_refresh_tokens: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
-      'revoked_at',
+      'revoked_at', 'family_issued_at', 'reissue_count',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_refresh_tokens', true),
@@ -74,6 +75,11 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: ['nonce_key', 'client_id', 'expires_at'],
     primaryKey: ['nonce_key'],
     indexes: { portcullis_oauth1_nonces_expires_at_idx: { columns: ['expires_at'], unique: false } },
+  },
+  portcullis_consents: {
+    columns: ['user_id', 'client_id', 'scope', 'audience', 'created_at', 'updated_at'],
+    primaryKey: ['user_id', 'client_id'],
+    indexes: { portcullis_consents_client_id_idx: { columns: ['client_id'], unique: false } },
   },
 };
 
