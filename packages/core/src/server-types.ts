@@ -26,6 +26,19 @@ export interface AuthorizationServerOptions {
   refreshTokenTtl?: number;
   /** Seconds. Default 60 (RFC 9700 asks for short-lived codes). */
   authorizationCodeTtl?: number;
+  /**
+   * Seconds after a refresh token's rotation during which the same client may present it again
+   * and get a fresh pair instead of having the family revoked: a client whose response was lost
+   * can retry. Default 0: a second presentation is a replay, always. A stolen token used within
+   * the interval goes unnoticed (RFC 9700 section 4.14.2), so keep it to seconds.
+   */
+  refreshTokenReuseInterval?: number;
+  /**
+   * Seconds a refresh token family may live from its first refresh token, however often it is
+   * rotated: no rotation issues a refresh token expiring later. Default null: no limit beyond
+   * `refreshTokenTtl` from each rotation.
+   */
+  refreshTokenMaxLifetime?: number | null;
   /** Remove expired rows as they are met. Default false. */
   deleteExpired?: boolean;
   /** At most one live access token per user, client and scope. Default false. */
@@ -191,6 +204,8 @@ export interface AuthorizationRequest {
   codeChallengeMethod: 'S256' | 'plain' | null;
   /** The `resource` parameters (RFC 8707), each known and open to the client; empty when none was sent. */
   resource: string[];
+  /** The `prompt` values, when the request had one: `consent` asks the user even when consent is remembered. */
+  prompt?: string[];
   /**
    * Set when the client described itself with a metadata document: the host it came from, which
    * the consent page shows, and whether `isTrustedHost` vouches for it (the page warns if not).
@@ -242,6 +257,18 @@ export type AuthorizeResult =
   /** Show an error page; never redirect (unknown client, redirect URI not registered). */
   | { kind: 'error'; status: number; error: OAuthError };
 
+/** Whether the user must be asked, once they are known (`reviewConsent`). */
+export interface ConsentReview {
+  /**
+   * False when the request may be approved without a page: the client is first-party
+   * (`skipConsent`), or the user approved all it asks for before (scopes and resources), and the
+   * request does not say `prompt=consent`.
+   */
+  required: boolean;
+  /** The requested scopes the user approved before; the consent page marks the others as new. */
+  grantedScope: string[];
+}
+
 export interface ConsentDecision {
   userId: string;
   approved: boolean;
@@ -273,6 +300,14 @@ export interface RegisterClientInput {
   rsaPublicKey?: string | null;
   /** Use this client id instead of generating one (as oauthost's `register_client(name, '1234', ...)` allows). */
   clientId?: string;
+  /** A first-party client: no consent page unless the request has `prompt=consent`. Default false. */
+  skipConsent?: boolean;
+  /** Seconds the client's access tokens live; default null, the server's `accessTokenTtl`. */
+  accessTokenTtl?: number | null;
+  /** Seconds the client's refresh tokens live; default null, the server's `refreshTokenTtl`. */
+  refreshTokenTtl?: number | null;
+  /** Seconds the client's authorization codes live; default null, the server's `authorizationCodeTtl`. */
+  authorizationCodeTtl?: number | null;
 }
 
 /** The client secret is in clear here, once; only its digest is stored. */
@@ -308,7 +343,12 @@ export interface AuthorizationServer {
   readonly secretBox: SecretBox | null;
   /** Step 1 of the authorization endpoint: validate the request (GET query or POST body). */
   validateAuthorizationRequest(request: OAuthRequest): Promise<AuthorizeResult>;
-  /** Step 2: the user decided; returns where to send the browser. */
+  /**
+   * Step 1b, once the user is known: whether to show the consent page. When `required` is false,
+   * call `completeAuthorization` with `approved: true` straight away.
+   */
+  reviewConsent(request: AuthorizationRequest, userId: string): Promise<ConsentReview>;
+  /** Step 2: the user decided; returns where to send the browser. Remembers what was approved. */
   completeAuthorization(request: AuthorizationRequest, decision: ConsentDecision): Promise<AuthorizeResult>;
   /** `POST /oauth/token`. */
   handleTokenRequest(request: OAuthRequest): Promise<OAuthResponse>;
@@ -346,5 +386,7 @@ export interface AuthorizationServer {
    * tokens not yet exchanged. Returns how many changed.
    */
   revokeGrant(userId: string, clientId: string): Promise<number>;
+  /** Forgets what a user approved for a client (the tokens stay): the next request asks again. Returns whether there was a consent. */
+  revokeConsent(userId: string, clientId: string): Promise<boolean>;
   purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
 }

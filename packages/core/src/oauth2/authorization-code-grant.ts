@@ -2,7 +2,7 @@ import { tokenDigest } from '../crypto.js';
 import { invalidGrant, invalidRequest, type OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { requiresPkce } from './profile.js';
@@ -70,6 +70,7 @@ export async function exchangeAuthorizationCode(
     refreshAudience: record.audience,
     familyId: record.familyId,
     withRefreshToken,
+    lifetimes: lifetimesOf(context, client),
   };
   const minted = mintTokens(context, issuance, now);
   await revokeForSingleAccessToken(context, issuance, now);

@@ -14,11 +14,12 @@ import type { AuthorizationRequest, AuthorizeResult, ConsentDecision } from '../
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { isClientUnusable } from './client-registration.js';
 import { findClient } from './find-client.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { profileRefusal, requiresPkce } from './profile.js';
 import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
+import { rememberConsent } from './remembered-consent.js';
 import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
@@ -158,6 +159,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
         codeChallenge,
         codeChallengeMethod,
         resource,
+        ...(params.has('prompt') && { prompt: (params.get('prompt') ?? '').split(' ').filter((value) => value !== '') }),
         ...(source != null && { clientMetadataDocument: source }),
       },
     };
@@ -245,8 +247,10 @@ export async function completeAuthorization(
     const iss = context.options.issuer;
 
     if (request.responseType === 'token') {
+      await rememberConsent(context, { clientId: client.id, userId: decision.userId, scope, audience }, now);
       const tokens = await issueTokenSet(context, {
         clientId: client.id,
+        lifetimes: lifetimesOf(context, client),
         userId: decision.userId,
         scope,
         audience,
@@ -265,7 +269,8 @@ export async function completeAuthorization(
     if (request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
       throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
     }
-    const { entropy, authorizationCodeTtl, storage } = context.options;
+    const { entropy, storage } = context.options;
+    const { authorizationCodeTtl } = lifetimesOf(context, client);
     // One CSPRNG draw for the code, its row id and its family id, each read from its own bytes.
     const random = entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES + 2 * ID_RANDOM_BYTES);
     const code = timedTokenFromRandom('authorizationCode', random, now.getTime());
@@ -286,6 +291,7 @@ export async function completeAuthorization(
       consumedAt: null,
     };
     await storage.saveAuthorizationCode(record);
+    await rememberConsent(context, { clientId: client.id, userId: decision.userId, scope, audience }, now);
     return {
       kind: 'redirect',
       location: buildRedirectLocation(request.redirectUri, { code, state: request.state, iss }, 'query'),

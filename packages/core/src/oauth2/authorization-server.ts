@@ -6,6 +6,7 @@ import { issueTokensByHand } from './issue-tokens.js';
 import { buildMetadata, createMetadataResponse } from './metadata.js';
 import { checkResource, resolveOptions } from './options.js';
 import { registerClient } from './register-client.js';
+import { reviewConsent } from './remembered-consent.js';
 import { createAccessTokenVerifier } from './resource.js';
 import { handleRevocationRequest } from './revocation.js';
 import { handleTokenRequest } from './token-endpoint.js';
@@ -23,6 +24,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     scopes: context.scopes,
     secretBox: context.secretBox,
     validateAuthorizationRequest: (request) => validateAuthorizationRequest(context, request),
+    reviewConsent: (request, userId) => reviewConsent(context, request, userId),
     completeAuthorization: (request, decision) => completeAuthorization(context, request, decision),
     handleTokenRequest: (request) => handleTokenRequest(context, request),
     handleRevocationRequest: (request) => handleRevocationRequest(context, request),
@@ -42,6 +44,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     // Every credential of the grant at once, the codes and authorized request tokens not yet
     // exchanged included: either would otherwise buy fresh tokens after the revocation.
     revokeGrant: (userId, clientId) => context.options.storage.revokeGrant({ clientId, userId }, context.now()),
+    revokeConsent: async (userId, clientId) => (await context.options.storage.deleteConsents({ clientId, userId })) > 0,
     purgeExpired: (purgeOptions) => context.options.storage.purgeExpired(context.now(), purgeOptions),
   };
 }

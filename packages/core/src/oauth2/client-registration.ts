@@ -41,6 +41,8 @@ export async function handleClientRegistration(context: ServerContext, request: 
     const record: ClientRecord = {
       ...client,
       origin: 'dynamic',
+      // Skipping the consent page is the administrator's decision; no registrant can claim it.
+      skipConsent: false,
       registrationTokenDigest: digestSecret(registrationToken),
       metadata: toMetadataRecord(metadata),
       unusedExpiresAt: new Date(now.getTime() + registration.unusedClientTtl * 1000),
@@ -96,6 +98,7 @@ export async function handleClientConfiguration(
       case 'DELETE':
         // RFC 7592 section 2.3: the client's tokens stop working with it.
         await storage.revokeTokens({ clientId: client.id }, now);
+        await storage.deleteConsents({ clientId: client.id });
         await storage.deleteClient(client.id);
         notify(context, 'deleted', client);
         return { status: 204, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: undefined };

@@ -9,7 +9,7 @@ export { DEFAULT_PROFILE, profileRefusal, resolveProfile, type LegacyFeature, ty
 export { computeS256Challenge, verifyCodeVerifier, isValidCodeVerifier, isValidCodeChallenge, type CodeChallengeMethod } from './pkce.js';
 export { matchesRedirectUri, assertValidRedirectUri, type RedirectMatching, buildRedirectLocation, isUriText, parseLocationUri, toUriText } from './redirect-uri.js';
 export { parseBasicCredentials, CLIENT_AUTHENTICATION_METHODS, type ClientAuthenticationMethod } from './client-authentication.js';
-export { GRANT_TYPES, DEFAULT_GRANT_TYPES, deriveResponseTypes } from './register-client.js';
+export { GRANT_TYPES, DEFAULT_GRANT_TYPES, deriveResponseTypes, checkClientLifetime } from './register-client.js';
 export { NO_STORE_HEADERS } from './responses.js';
 export type { IntrospectionResponse } from './introspection.js';
 export { isResourceIndicator, isAudienceOf, otherAudienceError } from './resource-indicators.js';

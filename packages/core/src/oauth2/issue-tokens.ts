@@ -1,7 +1,7 @@
 import { invalidClient, invalidRequest, invalidTarget } from '../errors.js';
 import type { IssuedTokens, IssueTokensInput } from '../server-types.js';
 import { isResourceIndicator, resolveAudience } from './resource-indicators.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import { grantsScope, parseRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
 
@@ -29,6 +29,7 @@ export async function issueTokensByHand(
   if (withRefreshToken && input.userId === null) throw invalidRequest('A refresh token needs a user.');
   return issueTokenSet(context, {
     clientId: client.id,
+    lifetimes: lifetimesOf(context, client),
     userId: input.userId,
     scope,
     audience,

@@ -4,6 +4,7 @@ import { isResourceIndicator } from './resource-indicators.js';
 import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
+import type { ClientRecord } from '../storage/records.js';
 import { ClientMetadataResolver } from './client-metadata-document.js';
 import { checkClientMetadataOptions } from './client-metadata-options.js';
 
@@ -68,6 +69,10 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   const accessTokenTtl = checkTtl('accessTokenTtl', input.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL);
   const refreshTokenTtl = checkTtl('refreshTokenTtl', input.refreshTokenTtl, DEFAULT_REFRESH_TOKEN_TTL);
   const authorizationCodeTtl = checkTtl('authorizationCodeTtl', input.authorizationCodeTtl, DEFAULT_AUTHORIZATION_CODE_TTL);
+  const refreshTokenReuseInterval =
+    input.refreshTokenReuseInterval === 0 ? 0 : checkTtl('refreshTokenReuseInterval', input.refreshTokenReuseInterval, 0);
+  const refreshTokenMaxLifetime =
+    input.refreshTokenMaxLifetime == null ? null : checkTtl('refreshTokenMaxLifetime', input.refreshTokenMaxLifetime, 0);
   const scopes = input.scopes ?? createDefaultScopes();
   const defaultScopes = [...(input.defaultScopes ?? [])];
   for (const name of defaultScopes) {
@@ -118,6 +123,8 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     accessTokenTtl,
     refreshTokenTtl,
     authorizationCodeTtl,
+    refreshTokenReuseInterval,
+    refreshTokenMaxLifetime,
     deleteExpired: input.deleteExpired ?? false,
     singleAccessToken: input.singleAccessToken ?? false,
     enforceSecure: input.enforceSecure ?? true,
@@ -185,6 +192,22 @@ function resolveRegistration(input: RegistrationOptions | undefined): ServerCont
     policy: input.policy,
     onClientRegistration: input.onClientRegistration,
   });
+}
+
+/** The lifetimes of a client's codes and tokens: its own where set, the server's otherwise. */
+export interface TokenLifetimes {
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  authorizationCodeTtl: number;
+}
+
+export function lifetimesOf(context: ServerContext, client: Pick<ClientRecord, 'accessTokenTtl' | 'refreshTokenTtl' | 'authorizationCodeTtl'>): TokenLifetimes {
+  const { options } = context;
+  return {
+    accessTokenTtl: client.accessTokenTtl ?? options.accessTokenTtl,
+    refreshTokenTtl: client.refreshTokenTtl ?? options.refreshTokenTtl,
+    authorizationCodeTtl: client.authorizationCodeTtl ?? options.authorizationCodeTtl,
+  };
 }
 
 /** No client but the token's own learns about it unless the application says otherwise. */

@@ -96,6 +96,13 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     if (type !== 'confidential') throw invalidRequest('An OAuth 1.0a consumer must be a confidential client: it signs with its secret.');
   }
 
+  if (input.skipConsent !== undefined && typeof input.skipConsent !== 'boolean') throw invalidRequest('skipConsent must be true or false.');
+  const lifetimes = {
+    accessTokenTtl: checkClientLifetime('accessTokenTtl', input.accessTokenTtl),
+    refreshTokenTtl: checkClientLifetime('refreshTokenTtl', input.refreshTokenTtl),
+    authorizationCodeTtl: checkClientLifetime('authorizationCodeTtl', input.authorizationCodeTtl),
+  };
+
   let id: string;
   if (input.clientId !== undefined) {
     if (typeof input.clientId !== 'string' || !CLIENT_ID.test(input.clientId)) {
@@ -132,6 +139,23 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     metadata: null,
     unusedExpiresAt: null,
     lastUsedAt: null,
+    skipConsent: input.skipConsent ?? false,
+    ...lifetimes,
   };
   return { client, clientSecret };
 }
+
+/**
+ * A client's own lifetime of its codes or tokens, in seconds: a whole number from 1 to ten years,
+ * or null (absent) for the server's option. Also for applications checking an update.
+ */
+export function checkClientLifetime(name: 'accessTokenTtl' | 'refreshTokenTtl' | 'authorizationCodeTtl', value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_CLIENT_LIFETIME) {
+    throw invalidRequest(`${name} must be a whole number of seconds from 1 to ${MAX_CLIENT_LIFETIME}, or null for the server's.`);
+  }
+  return value;
+}
+
+/** Ten years: beyond it a lifetime is a mistake, and milliseconds past it leave a safe integer. */
+const MAX_CLIENT_LIFETIME = 10 * 366 * 24 * 3600;

@@ -1,7 +1,7 @@
 import { ID_RANDOM_BYTES, idFromRandom, TIMED_TOKEN_RANDOM_BYTES, timedTokenFromRandom, tokenDigest } from '../crypto.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
-import type { ServerContext } from './options.js';
+import type { ServerContext, TokenLifetimes } from './options.js';
 
 export interface TokenIssuance {
   clientId: string;
@@ -12,6 +12,10 @@ export interface TokenIssuance {
   /** The grant the tokens belong to: a replayed code or refresh token revokes the whole family. */
   familyId: string;
   withRefreshToken: boolean;
+  /** The client's lifetimes (`lifetimesOf`). */
+  lifetimes: Pick<TokenLifetimes, 'accessTokenTtl' | 'refreshTokenTtl'>;
+  /** When the family's first refresh token was issued; default now, a new family. */
+  familyIssuedAt?: Date;
   /**
    * The refresh token's scope when it differs from the access token's: RFC 6749 section 6 keeps
    * a rotated refresh token's scope identical to the old one even when the access token narrows.
@@ -48,14 +52,26 @@ function randomBytesFor(context: ServerContext, issuance: { withRefreshToken: bo
   return context.options.entropy.randomBytes(MINTED_TOKEN_BYTES * (issuance.withRefreshToken ? 2 : 1) + extra);
 }
 
-function mintToken(kind: 'accessToken' | 'refreshToken', random: Uint8Array, now: Date, ttlSeconds: number): MintedToken {
+function mintToken(kind: 'accessToken' | 'refreshToken', random: Uint8Array, now: Date, expiresAt: number): MintedToken {
   const token = timedTokenFromRandom(kind, random, now.getTime());
   return {
     token,
     id: idFromRandom(random.subarray(TIMED_TOKEN_RANDOM_BYTES), now.getTime()),
     digest: tokenDigest(token),
-    expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+    expiresAt: new Date(expiresAt),
   };
+}
+
+/**
+ * A refresh token's expiry: `refreshTokenTtl` from now, but never past the family's end when
+ * `refreshTokenMaxLifetime` is set, so rotation cannot keep a grant alive for ever.
+ */
+function refreshExpiry(context: ServerContext, issuance: TokenIssuance, now: Date): number {
+  const sliding = now.getTime() + issuance.lifetimes.refreshTokenTtl * 1000;
+  const max = context.options.refreshTokenMaxLifetime;
+  if (max === null) return sliding;
+  const familyStart = (issuance.familyIssuedAt ?? now).getTime();
+  return Math.min(sliding, familyStart + max * 1000);
 }
 
 /**
@@ -69,8 +85,8 @@ export function mintTokens(
   now: Date,
   random: Uint8Array = randomBytesFor(context, issuance),
 ): MintedTokens {
-  const { accessTokenTtl, refreshTokenTtl } = context.options;
-  const accessToken = mintToken('accessToken', random, now, accessTokenTtl);
+  const { accessTokenTtl } = issuance.lifetimes;
+  const accessToken = mintToken('accessToken', random, now, now.getTime() + accessTokenTtl * 1000);
   const access: AccessTokenRecord = {
     id: accessToken.id,
     digest: accessToken.digest,
@@ -84,7 +100,7 @@ export function mintTokens(
     revokedAt: null,
   };
   const refreshToken = issuance.withRefreshToken
-    ? mintToken('refreshToken', random.subarray(MINTED_TOKEN_BYTES), now, refreshTokenTtl)
+    ? mintToken('refreshToken', random.subarray(MINTED_TOKEN_BYTES), now, refreshExpiry(context, issuance, now))
     : null;
   const refresh: RefreshTokenRecord | null =
     refreshToken === null
@@ -99,6 +115,7 @@ export function mintTokens(
           familyId: issuance.familyId,
           issuedAt: now,
           expiresAt: refreshToken.expiresAt,
+          familyIssuedAt: issuance.familyIssuedAt ?? now,
           consumedAt: null,
           revokedAt: null,
         };
@@ -135,7 +152,7 @@ export async function revokeForSingleAccessToken(
  */
 export async function issueTokenSet(
   context: ServerContext,
-  grant: Omit<TokenIssuance, 'familyId' | 'refreshScope'>,
+  grant: Omit<TokenIssuance, 'familyId' | 'familyIssuedAt' | 'refreshScope'>,
 ): Promise<IssuedTokens> {
   const now = context.now();
   const random = randomBytesFor(context, grant, ID_RANDOM_BYTES);
@@ -146,6 +163,7 @@ export async function issueTokenSet(
     audience: grant.audience,
     familyId: idFromRandom(random, now.getTime()),
     withRefreshToken: grant.withRefreshToken,
+    lifetimes: grant.lifetimes,
   };
   const minted = mintTokens(context, issuance, now, random.subarray(ID_RANDOM_BYTES));
   await revokeForSingleAccessToken(context, issuance, now);
