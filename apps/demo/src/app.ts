@@ -202,6 +202,7 @@ async function registerEverything(
     issueTokens: (input) => fastify.oauth.issueTokens(input),
     // The plugin revokes both protocols' tokens of the grant.
     revokeGrant: (userId, clientId) => fastify.oauth.revokeGrant(userId, clientId),
+    revokeConsent: (userId, clientId) => fastify.oauth.server.revokeConsent(userId, clientId),
     declaredScopes: () => fastify.oauth.declaredScopes().map((d) => d.scope),
     sealSecret: secretBox ? (secret) => secretBox.encrypt(secret) : null,
   };

@@ -383,7 +383,8 @@ export interface AuthorizationServer {
   /**
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request
-   * tokens not yet exchanged. Returns how many changed.
+   * tokens not yet exchanged; and forgets the user's remembered consent, so the client must ask
+   * again. Returns how many credentials changed.
    */
   revokeGrant(userId: string, clientId: string): Promise<number>;
   /** Forgets what a user approved for a client (the tokens stay): the next request asks again. Returns whether there was a consent. */

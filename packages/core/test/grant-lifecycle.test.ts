@@ -100,8 +100,8 @@ t.test("revokeGrant forgets the consent with the tokens; revokeConsent forgets o
 
   await obtainCode(fixture, client, { scope: 'read' });
   t.equal(fixture.storage.snapshot().consents.length, 1);
-  // Access, refresh, the unredeemed second code, the consent.
-  t.equal(await fixture.server.revokeGrant('user-1', client.client.id), 4);
+  // Access, refresh, the unredeemed second code (the consent is not counted).
+  t.equal(await fixture.server.revokeGrant('user-1', client.client.id), 3);
   t.strictSame(fixture.storage.snapshot().consents, [], 'the consent is gone');
   t.equal((await fixture.server.reviewConsent(request, 'user-1')).required, true, 'asked again');
   await t.rejects(fixture.server.verifyAccessToken(String(tokens['access_token'])), errorLike({ error: 'invalid_token' }));
@@ -118,6 +118,8 @@ t.test('skipConsent: a first-party client is not asked, unless the request says 
   );
   const thirdParty = await registerTestClient(fixture);
   t.equal(thirdParty.client.skipConsent, false, 'off by default');
+  await obtainCode(fixture, firstParty, { scope: 'read write' });
+  t.strictSame(fixture.storage.snapshot().consents, [], "a first-party client's approvals are not remembered");
 
   const pending = await validated(fixture, firstParty.client.id, { scope: 'read' });
   await fixture.storage.updateClient(firstParty.client.id, { disabled: true });
@@ -257,7 +259,8 @@ t.test('a revoked family is not revived by a retry within the interval', async (
   const { fixture, client, refreshToken, refresh } = await refreshSetup({ refreshTokenReuseInterval: 60 });
   t.equal((await refresh(refreshToken)).status, 200);
   // The user revokes the app: the consumed token is revoked too, not only the live ones.
-  t.equal(await fixture.server.revokeGrant('user-1', client.client.id), 5, 'two access tokens, two refresh tokens, the consent');
+  t.equal(await fixture.server.revokeGrant('user-1', client.client.id), 4, 'two access tokens, two refresh tokens');
+  t.strictSame(fixture.storage.snapshot().consents, [], 'and the consent is forgotten');
   const retry = await refresh(refreshToken);
   t.equal(retry.status, 400);
   t.match(bodyOf(retry), { error: 'invalid_grant', error_description: 'The refresh token has been revoked.' });

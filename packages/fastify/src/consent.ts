@@ -81,6 +81,13 @@ export interface ConsentProtocol<R> {
   /** Where the decision sends the browser, for the form-action policy; `oob` yields none. */
   returnTarget(request: R): string;
   scope(request: R): readonly string[];
+  /**
+   * Once the user is known: whether to ask them, and which requested scopes they approved before
+   * (the page marks the others as new).
+   */
+  review(request: R, user: AuthenticatedUser): Promise<{ required: boolean; grantedScope: readonly string[] }>;
+  /** Answers a request that needs no page (review said so), as an approval of all it asks. */
+  approve(request: R, user: AuthenticatedUser, reply: FastifyReply, redirectStatus: number): Promise<unknown>;
 }
 
 /**
@@ -104,8 +111,9 @@ export interface ConsentFlow<R> {
    */
   resume(request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined;
   /**
-   * Sends an anonymous user to log in (keeping the request in the session), or shows the signed-in
-   * user the consent page (keeping the request with a fresh CSRF token and who was asked).
+   * Sends an anonymous user to log in (keeping the request in the session), answers for a
+   * signed-in user whose consent the protocol finds already given, or shows the consent page
+   * (keeping the request with a fresh CSRF token and who was asked).
    */
   ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown>;
   /**
@@ -148,6 +156,13 @@ export function createConsentFlow<R>(
       reply.header('cache-control', 'no-store');
       return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
     }
+    const review = await protocol.review(pending, user);
+    if (!review.required) {
+      // Nothing waits any more: a resumed GET finds no request to answer twice.
+      session.set(sessionKey, undefined);
+      return protocol.approve(pending, user, reply, redirectStatus);
+    }
+    const granted = new Set(review.grantedScope);
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, {
       protocol: protocol.protocol,
@@ -158,7 +173,9 @@ export function createConsentFlow<R>(
     const context: ConsentContext = {
       ...protocol.contextOf(pending),
       user,
-      scopes: protocol.scope(pending).map((name) => ({ name, description: registry.get(name)?.description ?? null })),
+      scopes: protocol
+        .scope(pending)
+        .map((name) => ({ name, description: registry.get(name)?.description ?? null, granted: granted.has(name) })),
       returnHost: describeReturnHost(protocol.returnTarget(pending)),
       action,
       csrfToken,

@@ -71,11 +71,14 @@ export function renderConsentPage(context: ConsentContext): string {
   const clientName =
     context.protocol === 'oauth1' ? context.oauth1Request.clientName : context.authorizationRequest.clientName;
   const client = escapeHtml(clientName);
+  // Once the user approved some of them before, each scope says whether it is new.
+  const marked = context.scopes.some((scope) => scope.granted);
   const scopes = context.scopes
     .map(
       (scope) =>
         `<li><label><input type="checkbox" name="${CONSENT_FIELDS.grantedScope}" value="${escapeHtml(scope.name)}" checked> ` +
         `<code>${escapeHtml(scope.name)}</code></label>` +
+        (marked ? (scope.granted ? ' <small class="granted">already allowed</small>' : ' <strong class="new">new</strong>') : '') +
         (scope.description === null ? '' : `<small>${escapeHtml(scope.description)}</small>`) +
         '</li>',
     )

@@ -22,6 +22,8 @@ import type { ResourceMetadataOptions } from './protected-resources.js';
 export interface ConsentScope {
   name: string;
   description: string | null;
+  /** The user approved this scope for this client before; the others are new to them. */
+  granted: boolean;
 }
 
 /** What every consent context holds, whichever protocol asks. */
@@ -94,6 +96,8 @@ const PASS_THROUGH = [
   'accessTokenTtl',
   'refreshTokenTtl',
   'authorizationCodeTtl',
+  'refreshTokenReuseInterval',
+  'refreshTokenMaxLifetime',
   'deleteExpired',
   'singleAccessToken',
   'profile',

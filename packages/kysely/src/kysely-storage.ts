@@ -123,11 +123,15 @@ class KyselyStorage implements OAuthStorage {
     });
   }
 
-  /** Compiled statements run in order in one transaction: the total of the rows they changed. */
-  async #changeAll(operation: string, statements: CompiledQuery[]): Promise<number> {
+  /**
+   * Compiled statements run in order in one transaction: the total of the rows they changed.
+   * `uncounted` run after them in the same transaction, their rows left out of the total.
+   */
+  async #changeAll(operation: string, statements: CompiledQuery[], uncounted: CompiledQuery[] = []): Promise<number> {
     return this.#transaction(operation, async (trx) => {
       let changed = 0;
       for (const statement of statements) changed += changedRows(await trx.executeQuery(statement));
+      for (const statement of uncounted) await trx.executeQuery(statement);
       return changed;
     });
   }
@@ -485,8 +489,7 @@ class KyselyStorage implements OAuthStorage {
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .compile(),
-      db.deleteFrom('portcullis_consents').where('user_id', '=', userId).where('client_id', '=', clientId).compile(),
-    ]);
+    ], [db.deleteFrom('portcullis_consents').where('user_id', '=', userId).where('client_id', '=', clientId).compile()]);
   }
 
   // Remembered consent

@@ -247,7 +247,7 @@ export async function completeAuthorization(
     const iss = context.options.issuer;
 
     if (request.responseType === 'token') {
-      await rememberConsent(context, { clientId: client.id, userId: decision.userId, scope, audience }, now);
+      await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
       const tokens = await issueTokenSet(context, {
         clientId: client.id,
         lifetimes: lifetimesOf(context, client),
@@ -291,7 +291,7 @@ export async function completeAuthorization(
       consumedAt: null,
     };
     await storage.saveAuthorizationCode(record);
-    await rememberConsent(context, { clientId: client.id, userId: decision.userId, scope, audience }, now);
+    await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
     return {
       kind: 'redirect',
       location: buildRedirectLocation(request.redirectUri, { code, state: request.state, iss }, 'query'),

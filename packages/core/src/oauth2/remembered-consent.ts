@@ -46,14 +46,18 @@ function audienceOf(context: ServerContext, client: ClientRecord, request: Autho
 /**
  * Remembers an approval: the union of what the user approved before and now, so that a later
  * request asking for no more skips the page. Written only when it widens what was remembered.
+ * A first-party client's approvals are not remembered: most never reached the user, and were the
+ * client to lose `skipConsent`, its users must be asked about what it holds.
  */
 export async function rememberConsent(
   context: ServerContext,
-  grant: { clientId: string; userId: string; scope: readonly string[]; audience: readonly string[] },
+  client: Readonly<ClientRecord>,
+  grant: { userId: string; scope: readonly string[]; audience: readonly string[] },
   now: Date,
 ): Promise<void> {
+  if (client.skipConsent === true) return;
   const { storage } = context.options;
-  const key = { clientId: grant.clientId, userId: grant.userId };
+  const key = { clientId: client.id, userId: grant.userId };
   const previous = await storage.findConsent(key);
   const scope = union(previous?.scope ?? [], grant.scope);
   const audience = union(previous?.audience ?? [], grant.audience);

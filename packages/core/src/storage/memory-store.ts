@@ -226,13 +226,13 @@ export class MemoryStorage implements OAuthStorage {
   async revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number> {
     const ofGrant = (row: { clientId: string; userId: string | null }): boolean =>
       row.clientId === grant.clientId && row.userId === grant.userId;
+    this.#consents.delete(consentKey(grant));
     return (
       this.#accessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#refreshTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#codes.updateWhere((code) => ofGrant(code) && code.consumedAt === null, { consumedAt: now }) +
       this.#requestTokens.updateWhere((token) => ofGrant(token) && token.consumedAt === null, { consumedAt: now }) +
-      this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now }) +
-      (this.#consents.delete(consentKey(grant)) ? 1 : 0)
+      this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now })
     );
   }
 

@@ -105,8 +105,8 @@ export interface OAuthStorage {
    * the unexpired access and refresh tokens (a consumed refresh token too: within a reuse
    * interval it can still buy tokens), marks the unconsumed authorization codes and the user's
    * unconsumed (authorized) OAuth 1.0a request tokens consumed, revokes the OAuth 1.0a access
-   * tokens and deletes the remembered consent. Returns how many rows changed. A request token no
-   * user approved yet belongs to nobody, so it is left alone.
+   * tokens and deletes the remembered consent. Returns how many credentials changed (the consent
+   * is not one). A request token no user approved yet belongs to nobody, so it is left alone.
    */
   revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number>;
   listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]>;
