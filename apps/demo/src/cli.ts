@@ -18,6 +18,8 @@ const USAGE = `usage: pnpm demo <command> [options]   (DATABASE_URL as for the s
   client:list [--json]
   scopes:sync
   tokens:purge
+  keys:list [--json]      the JWS signing keys: kid, algorithm, state (pending, current, retired, expired)
+  keys:rotate             a new signing key per algorithm, published now, signing after the lead time
   oauth1:sign --url U --consumer-key K --consumer-secret S [--method M] [--token T --token-secret TS]
               [--callback C] [--verifier V] [--data "a=1&b=2"]   (prints an OAuth 1.0a Authorization header)`;
 
@@ -257,8 +259,28 @@ const commands: Record<string, Command> = {
     io.out(
       `purged ${purged.accessTokens} access tokens, ${purged.refreshTokens} refresh tokens, ${purged.authorizationCodes} codes, ` +
         `${purged.requestTokens} request tokens, ${purged.oauth1AccessTokens} OAuth 1.0a tokens, ${purged.nonces} nonces, ` +
-        `${purged.clients} unused registered clients, ${sessions} sessions`,
+        `${purged.clients} unused registered clients, ${purged.signingKeys} signing keys, ${sessions} sessions`,
     );
+  },
+
+  async 'keys:list'(args, app, io) {
+    const values = parse(args, { json: { type: 'boolean' } });
+    const keys = await (await app()).oauth.server.signingKeys!.list();
+    if (values.json) {
+      io.out(JSON.stringify(keys));
+      return;
+    }
+    if (keys.length === 0) io.out('no signing keys yet: one is made when first needed');
+    const time = (date: Date | null) => (date === null ? '-' : date.toISOString());
+    for (const key of keys) {
+      io.out(`${key.kid}  ${key.alg.padEnd(5)}  ${key.state.padEnd(7)}  activates ${time(key.activatesAt)}  retires ${time(key.retiresAt)}  expires ${time(key.expiresAt)}`);
+    }
+  },
+
+  async 'keys:rotate'(args, app, io) {
+    parse(args, {});
+    const made = await (await app()).oauth.rotateSigningKeys();
+    for (const key of made) io.out(`new ${key.alg} key ${key.kid}: published now, signs from ${key.activatesAt.toISOString()}`);
   },
 };
 

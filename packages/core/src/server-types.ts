@@ -1,10 +1,12 @@
 import type { ScopeRegistry } from '@portcullis/scopes';
 import type { Entropy, SecretBox } from './crypto.js';
 import type { OAuthError } from './errors.js';
+import type { EventListener, RevokedBy } from './events.js';
 import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
 import type { OAuthProfile } from './oauth2/profile.js';
 import type { ClientRecord, ClientType, GrantType, PurgeResult } from './storage/records.js';
+import type { SigningKeyInfo, SigningKeyRing, SigningKeysOptions } from './oauth2/signing-keys.js';
 
 /** The user a password grant or a consent belongs to, as the application knows it. */
 export interface AuthenticatedUser {
@@ -97,6 +99,18 @@ export interface AuthorizationServerOptions {
   secretKey?: Uint8Array | string;
   /** Dynamic client registration (RFC 7591, RFC 7592). Off unless `enabled`. */
   registration?: RegistrationOptions;
+  /**
+   * JWS signing keys for the JWTs the server signs, published at the `jwks` endpoint. Off unless
+   * given; needs `secretKey`, which seals the private keys at rest.
+   */
+  signingKeys?: SigningKeysOptions;
+  /**
+   * Receives every event of this server (`PortcullisEvent`): tokens issued, refreshed and revoked,
+   * replays, failed client authentications, client changes, consents. Events carry ids, never
+   * a token, code or secret. A throw or a rejection is ignored. The same events are published
+   * on the `node:diagnostics_channel` channels `portcullis:<type>`.
+   */
+  onEvent?: EventListener;
 }
 
 /**
@@ -123,7 +137,10 @@ export interface RegistrationOptions {
   unusedClientTtl?: number;
   /** Registrations that have obtained no token yet, at most; more are refused with 429. Default 1000. */
   maxUnusedClients?: number;
-  /** Called after a client is registered, updated or deleted; gets no secret. */
+  /**
+   * Called after a client is registered, updated or deleted; gets no secret.
+   * @deprecated Use `onEvent`: the `client.registered`, `client.updated` and `client.deleted` events.
+   */
   onClientRegistration?: (event: ClientRegistrationEvent) => void;
 }
 
@@ -187,6 +204,8 @@ export interface EndpointPaths {
   introspection: string;
   /** Dynamic client registration (RFC 7591); its clients' URIs are below it. Used when `registration` is enabled. */
   registration: string;
+  /** The JWK Set of the signing keys (RFC 7517 section 5), the metadata's `jwks_uri`. Used when `signingKeys` is set. */
+  jwks: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -232,7 +251,10 @@ export interface ClientIdMetadataDocumentOptions {
   allowLoopbackForDevelopment?: boolean;
   /** Certificate authorities to trust for document hosts instead of Node's bundle (development). */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** Called after every fetch, accepted or refused. */
+  /**
+   * Called after every fetch, accepted or refused.
+   * @deprecated Use `onEvent`: the `client_metadata.fetched` event.
+   */
   onFetch?: (event: ClientMetadataFetchEvent) => void;
 }
 
@@ -335,7 +357,7 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent'>>> & {
     endpoints: EndpointPaths;
   };
   readonly scopes: ScopeRegistry;
@@ -384,10 +406,21 @@ export interface AuthorizationServer {
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request
    * tokens not yet exchanged; and forgets the user's remembered consent, so the client must ask
-   * again. Returns how many credentials changed.
+   * again. Returns how many credentials changed. Emits `token.revoked` (and `consent.revoked`
+   * when a consent was remembered), by the user unless `revokedBy` says `admin`.
    */
-  revokeGrant(userId: string, clientId: string): Promise<number>;
-  /** Forgets what a user approved for a client (the tokens stay): the next request asks again. Returns whether there was a consent. */
-  revokeConsent(userId: string, clientId: string): Promise<boolean>;
+  revokeGrant(userId: string, clientId: string, options?: { revokedBy?: Extract<RevokedBy, 'user' | 'admin'> }): Promise<number>;
+  /**
+   * Forgets what a user approved for a client (the tokens stay): the next request asks again.
+   * Returns whether there was a consent; emits `consent.revoked`, by the user unless `revokedBy`
+   * says `admin`.
+   */
+  revokeConsent(userId: string, clientId: string, options?: { revokedBy?: 'user' | 'admin' }): Promise<boolean>;
   purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
+  /** The signing keys, or null when `signingKeys` is not set. */
+  readonly signingKeys: SigningKeyRing | null;
+  /** `GET /oauth/jwks.json`: the public signing keys (RFC 7517 section 5). 404 when `signingKeys` is not set. */
+  handleJwksRequest(): Promise<OAuthResponse>;
+  /** `signingKeys.rotate()`; rejects with a TypeError when `signingKeys` is not set. */
+  rotateSigningKeys(): Promise<SigningKeyInfo[]>;
 }

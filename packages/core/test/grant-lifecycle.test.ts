@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createAuthorizationServer, MemoryStorage, tokenDigest, type AuthorizationRequest } from '../src/index.js';
+import { createAuthorizationServer, MemoryStorage, tokenDigest, type AuthorizationRequest, type PortcullisEvent } from '../src/index.js';
 import {
   CHALLENGE,
   REDIRECT_URI,
@@ -300,4 +300,37 @@ t.test('the options are checked', async (t) => {
   t.equal(server.options.refreshTokenReuseInterval, 0);
   t.equal(server.options.refreshTokenMaxLifetime, null);
   t.equal(createAuthorizationServer(base).options.refreshTokenReuseInterval, 0, 'off by default');
+});
+
+t.test('events: a remembered consent, forgotten consents, and a retry within the reuse interval', async (t) => {
+  const events: PortcullisEvent[] = [];
+  const fixture = createFixture({ onEvent: (event) => void events.push(event), refreshTokenReuseInterval: 10 });
+  const client = await registerTestClient(fixture);
+  const of = (type: PortcullisEvent['type']) => events.splice(0).filter((event) => event.type === type);
+
+  await obtainCode(fixture, client, { scope: 'read' });
+  t.match(of('consent.granted'), [{ clientId: client.client.id, userId: 'user-1', scope: ['read'], remembered: false }], 'asked');
+  const code = await obtainCode(fixture, client, { scope: 'read' });
+  t.match(of('consent.granted'), [{ remembered: true }], 'answered by the remembered consent');
+  await obtainCode(fixture, client, { scope: 'read', prompt: 'consent' });
+  t.match(of('consent.granted'), [{ remembered: false }], 'asked again: prompt=consent');
+
+  const tokens = bodyOf(await fixture.server.handleTokenRequest(
+    tokenRequest(client, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  ));
+  const refresh = () => fixture.server.handleTokenRequest(tokenRequest(client, { grant_type: 'refresh_token', refresh_token: String(tokens['refresh_token']) }));
+  events.splice(0);
+  t.equal((await refresh()).status, 200);
+  t.equal((await refresh()).status, 200);
+  t.equal(of('token.refreshed').length, 2, 'the rotation and the retry are both refreshes');
+  t.strictSame(events.filter((event) => event.type === 'refresh_token.replay_detected'), [], 'and no replay');
+
+  t.equal(await fixture.server.revokeConsent('user-1', client.client.id, { revokedBy: 'admin' }), true);
+  t.match(of('consent.revoked'), [{ clientId: client.client.id, userId: 'user-1', revokedBy: 'admin' }]);
+  t.equal(await fixture.server.revokeConsent('user-1', client.client.id), false);
+  t.strictSame(of('consent.revoked'), [], 'nothing forgotten, nothing told');
+  await obtainCode(fixture, client, { scope: 'read' });
+  events.splice(0);
+  await fixture.server.revokeGrant('user-1', client.client.id);
+  t.match(of('consent.revoked'), [{ revokedBy: 'user' }], 'revokeGrant forgets the consent, and says so');
 });

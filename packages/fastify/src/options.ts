@@ -3,6 +3,7 @@ import type {
   AuthenticatedUser,
   AuthorizationRequest,
   AuthorizationServerOptions,
+  EventListener,
   OAuth1AuthorizationRequest,
   OAuthStorage,
 } from '@portcullis/core';
@@ -112,6 +113,7 @@ const PASS_THROUGH = [
   'clock',
   'entropy',
   'registration',
+  'signingKeys',
 ] as const satisfies readonly (keyof AuthorizationServerOptions)[];
 
 type PassThroughName = (typeof PASS_THROUGH)[number];
@@ -213,6 +215,13 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
   defaultAudience?: string[];
   /** Optional fields of the protected resource metadata, by resource identifier (RFC 9728 section 2). */
   resourceMetadata?: Record<string, ResourceMetadataOptions>;
+  /**
+   * Receives every event of the OAuth 2 server and the OAuth 1.0a provider (`PortcullisEvent`:
+   * tokens issued, refreshed, revoked, replays, failed client authentications, client changes,
+   * consents, refused signatures). Events carry ids, never a token, code or secret. A throw or a
+   * rejection is logged at `warn` through the Fastify logger and changes no response.
+   */
+  onEvent?: EventListener;
 }
 
 /**
@@ -279,6 +288,9 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   }
   checkIssuer(options.issuer);
   const browser = endpoints && options.authorizationEndpoint !== false ? resolveBrowser(options) : null;
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new InvalidOptionError('onEvent', 'must be a function (event) => void');
+  }
   if (options.renderConsent !== undefined && typeof options.renderConsent !== 'function') {
     throw new InvalidOptionError('renderConsent', 'must be a function (request, reply, context)');
   }

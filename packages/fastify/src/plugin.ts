@@ -5,6 +5,7 @@ import {
   createAuthorizationServer,
   createOAuth1Provider,
   type AuthorizationServerOptions,
+  type EventListener,
   type OAuth1Provider,
   type OAuth1ProviderOptions,
   type OAuthStorage,
@@ -14,6 +15,7 @@ import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
+import { loggedListener } from './events.js';
 import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
@@ -62,6 +64,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     registration: joinPath(mountRoot, settings.routePrefix, 'register'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
+    jwks: joinPath(mountRoot, settings.routePrefix, 'jwks.json'),
     issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
     oauth1:
       settings.oauth1 === null
@@ -77,6 +80,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
   const { storage } = options;
+  const onEvent = options.onEvent === undefined ? undefined : loggedListener(fastify.log, options.onEvent);
   const serverOptions: AuthorizationServerOptions | null =
     storage === undefined
       ? null
@@ -96,15 +100,17 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             revocation: fromIssuer(paths.revocation),
             introspection: fromIssuer(paths.introspection),
             registration: fromIssuer(paths.registration),
+            jwks: fromIssuer(paths.jwks),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
+  if (serverOptions !== null && onEvent !== undefined) serverOptions.onEvent = onEvent;
   const server = serverOptions === null ? null : createAuthorizationServer(serverOptions);
 
   if (storage === undefined && settings.oauth1 !== null) {
     throw new InvalidOptionError('oauth1', 'needs the "storage" option: OAuth 1.0a signatures are checked against the stored credentials');
   }
-  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry);
+  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry, onEvent);
 
   // Other ways than a bearer token to authenticate a resource request, fixed at registration.
   const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
@@ -142,9 +148,10 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           oauth1,
           registerClient: (input) => server.registerClient(input),
           // The core revokes the OAuth 1.0a token credentials of the pair as well.
-          revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
+          revokeGrant: (userId, clientId, revokeOptions) => server.revokeGrant(userId, clientId, revokeOptions),
           issueTokens: (input) => server.issueTokens(input),
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
+          rotateSigningKeys: () => server.rotateSigningKeys(),
           declaredScopes,
           protectedResources: listResources,
           resourceMetadataUrl,
@@ -167,6 +174,9 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       registerResourceMetadataRoutes(root, protectedResources);
     });
   }
+
+  // The automatic rotation schedule, if any, ends with the server.
+  if (server?.signingKeys) fastify.addHook('onClose', async () => server.signingKeys?.stop());
 
   if (server === null || !settings.endpoints) return;
   await fastify.register(
@@ -225,6 +235,7 @@ function remoteDecorator(
     revokeGrant: refuse('revokeGrant'),
     issueTokens: refuse('issueTokens'),
     purgeExpired: refuse('purgeExpired'),
+    rotateSigningKeys: refuse('rotateSigningKeys'),
     declaredScopes,
     protectedResources,
     resourceMetadataUrl,
@@ -258,6 +269,7 @@ function createOAuth1(
   options: PortcullisOptions,
   settings: ResolvedOptions,
   registry: ScopeRegistry,
+  onEvent: EventListener | undefined,
 ): OAuth1Provider | null {
   if (settings.oauth1 === null || options.secretKey === undefined) return null;
   const { timestampWindow, requestTokenTtl, accessTokenTtl, realm } = settings.oauth1;
@@ -279,6 +291,7 @@ function createOAuth1(
   }
   if (options.clock !== undefined) providerOptions.clock = options.clock;
   if (options.entropy !== undefined) providerOptions.entropy = options.entropy;
+  if (onEvent !== undefined) providerOptions.onEvent = onEvent;
   try {
     return createOAuth1Provider(providerOptions);
   } catch (error) {

@@ -5,6 +5,7 @@ export type PortcullisEndpoint =
   | 'revoke'
   | 'introspect'
   | 'metadata'
+  | 'jwks'
   | 'register'
   | 'register_client'
   | 'resource_metadata'

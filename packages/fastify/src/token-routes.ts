@@ -51,6 +51,19 @@ export async function registerTokenRoutes(routes: FastifyInstance, options: Toke
     });
   }
 
+  if (server.signingKeys !== null) {
+    // RFC 7517 section 5: public keys only, readable by anyone who verifies the server's tokens.
+    const url = `${settings.routePrefix}/jwks.json`;
+    routes.get(url, { config: endpointConfig('jwks') }, async (_request, reply) => sendOAuthResponse(reply, await server.handleJwksRequest()));
+    routes.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      config: endpointConfig('jwks'),
+      handler: async (_request, reply) =>
+        sendOAuthError(reply, invalidRequest('The JWK Set is read with GET.', { status: 405, headers: { allow: 'GET, HEAD' } })),
+    });
+  }
+
   // RFC 8414 section 3: at the root of where the plugin is mounted, not under routePrefix.
   registerMetadataRoutes(routes, '/.well-known/oauth-authorization-server', server);
 }

@@ -7,6 +7,7 @@ import type {
   PurgeResult,
   RegisterClientInput,
   RegisteredClient,
+  SigningKeyInfo,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 
@@ -102,6 +103,8 @@ export interface MountedPaths {
   readonly registration: string;
   /** The metadata document at the mount root. */
   readonly metadata: string;
+  /** The JWK Set of the signing keys (RFC 7517 section 5), mounted when `signingKeys` is set. */
+  readonly jwks: string;
   /**
    * The RFC 8414 section 3.1 location of the metadata for an issuer with a path
    * (`/.well-known/oauth-authorization-server/auth`), served too; null when the issuer has no path
@@ -138,11 +141,19 @@ export interface PortcullisDecorator {
   /** The OAuth 1.0a provider of @portcullis/core (e.g. `revokeAccessTokens`), or null when off. */
   readonly oauth1: OAuth1Provider | null;
   readonly registerClient: (input: RegisterClientInput) => Promise<RegisteredClient>;
-  /** Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. */
-  readonly revokeGrant: (userId: string, clientId: string) => Promise<number>;
+  /**
+   * Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. The
+   * `token.revoked` event names the user as the one who revoked, unless `revokedBy` says `admin`.
+   */
+  readonly revokeGrant: (userId: string, clientId: string, options?: { revokedBy?: 'user' | 'admin' }) => Promise<number>;
   /** Issues tokens by hand; `resource` as the RFC 8707 parameter, the default audience without it. */
   readonly issueTokens: (input: IssueTokensInput) => Promise<IssuedTokens>;
   readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;
+  /**
+   * Makes a new signing key per algorithm, published now and signing after `rotationLeadTime`;
+   * the old one stays published until the tokens it signed have expired. Rejects without `signingKeys`.
+   */
+  readonly rotateSigningKeys: () => Promise<SigningKeyInfo[]>;
   /** Every scope any `requireScope` declared, sorted by name, with the routes it guards. */
   readonly declaredScopes: () => DeclaredScope[];
   /** The resource identifiers the guards protect (RFC 8707), the plugin's `resource` first. */

@@ -154,6 +154,7 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     introspection: '/oauth/introspect',
     registration: '/oauth/register',
     metadata: '/.well-known/oauth-authorization-server',
+    jwks: '/oauth/jwks.json',
     issuerMetadata: null,
     oauth1: null,
   });
@@ -175,6 +176,7 @@ t.test('fastify.oauth is read-only and holds what applications use', async (t) =
     'registerClient',
     'resourceMetadataUrl',
     'revokeGrant',
+    'rotateSigningKeys',
     'scopes',
     'server',
   ]);

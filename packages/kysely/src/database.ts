@@ -14,6 +14,7 @@ export interface Database {
   portcullis_oauth1_request_tokens: OAuth1RequestTokensTable;
   portcullis_oauth1_access_tokens: OAuth1AccessTokensTable;
   portcullis_oauth1_nonces: OAuth1NoncesTable;
+  portcullis_signing_keys: SigningKeysTable;
   portcullis_consents: ConsentsTable;
 }
 
@@ -144,6 +145,18 @@ export interface OAuth1NoncesTable {
   expires_at: Millis;
 }
 
+/** JWS signing keys: the private JWK sealed by the core, never in clear. */
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_encrypted: string;
+  created_at: Millis;
+  activates_at: Millis;
+  retires_at: Millis | null;
+  expires_at: Millis | null;
+}
+
 /** What a user approved for a client (one row per user and client); lists are JSON text. */
 export interface ConsentsTable {
   user_id: string;
@@ -160,6 +173,7 @@ export type ClientRow = Selectable<ClientsTable>;
 export type NewClientRow = Insertable<ClientsTable>;
 export type ClientRowUpdate = Updateable<ClientsTable>;
 export type ScopeRow = Selectable<ScopesTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuthorizationCodeRow = Selectable<AuthorizationCodesTable>;
 export type NewAuthorizationCodeRow = Insertable<AuthorizationCodesTable>;
 export type AccessTokenRow = Selectable<AccessTokensTable>;
@@ -182,5 +196,6 @@ export const PORTCULLIS_TABLES = [
   'portcullis_oauth1_request_tokens',
   'portcullis_oauth1_access_tokens',
   'portcullis_oauth1_nonces',
+  'portcullis_signing_keys',
   'portcullis_consents',
 ] as const satisfies readonly (keyof Database)[];

@@ -16,6 +16,7 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
+  SigningKeyRecord,
   TokenListFilter,
 } from '@portcullis/core';
 import type { ClientRowUpdate, Database, NewOAuth1NonceRow } from './database.js';
@@ -34,6 +35,7 @@ import {
   fromOAuth1AccessTokenRow,
   fromRefreshTokenRow,
   fromRequestTokenRow,
+  fromSigningKeyRow,
   toAccessTokenRow,
   toAuthorizationCodeRow,
   toClientRow,
@@ -46,6 +48,7 @@ import {
   toOAuth1AccessTokenRow,
   toRefreshTokenRow,
   toRequestTokenRow,
+  toSigningKeyRow,
 } from './row-mapping.js';
 
 const DEFAULT_PURGE_BATCH_SIZE = 1000;
@@ -671,6 +674,32 @@ class KyselyStorage implements OAuthStorage {
     }
   }
 
+  // Signing keys
+
+  async saveSigningKey(key: SigningKeyRecord): Promise<void> {
+    await this.#run('saveSigningKey', (db) => db.insertInto('portcullis_signing_keys').values(toSigningKeyRow(key)).execute());
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.#run('listSigningKeys', (db) =>
+      db.selectFrom('portcullis_signing_keys').selectAll().orderBy('activates_at', 'asc').orderBy('kid', 'asc').execute(),
+    );
+    return rows.map(fromSigningKeyRow);
+  }
+
+  async retireSigningKey(kid: string, times: { retiresAt: Date; expiresAt: Date }): Promise<boolean> {
+    // The conditional UPDATE decides: only one caller can move retires_at from NULL.
+    const result = await this.#run('retireSigningKey', (db) =>
+      db
+        .updateTable('portcullis_signing_keys')
+        .set({ retires_at: toMillis(times.retiresAt), expires_at: toMillis(times.expiresAt) })
+        .where('kid', '=', kid)
+        .where('retires_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {
     const batchSize = options.batchSize ?? DEFAULT_PURGE_BATCH_SIZE;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
@@ -686,6 +715,8 @@ class KyselyStorage implements OAuthStorage {
       oauth1AccessTokens: await this.#purgeTable('portcullis_oauth1_access_tokens', 'id', before, batchSize),
       nonces: await this.#purgeTable('portcullis_oauth1_nonces', 'nonce_key', before, batchSize),
       clients: await this.#purgeTable('portcullis_clients', 'id', before, batchSize, 'unused_expires_at'),
+      // Null until retired: a key in use never compares below anything.
+      signingKeys: await this.#purgeTable('portcullis_signing_keys', 'kid', before, batchSize),
     }));
   }
 
@@ -696,13 +727,13 @@ class KyselyStorage implements OAuthStorage {
    */
   async #purgeTable(
     table: keyof Database,
-    key: 'id' | 'nonce_key',
+    key: 'id' | 'nonce_key' | 'kid',
     before: number,
     batchSize: number,
     expiresAt: 'expires_at' | 'unused_expires_at' = 'expires_at',
   ): Promise<number> {
     // The table varies, so the typed schema cannot follow; the columns used exist in every table purged.
-    const db = this.#db as unknown as Kysely<Record<string, { id: string; nonce_key: string; expires_at: number; unused_expires_at: number }>>;
+    const db = this.#db as unknown as Kysely<Record<string, { id: string; nonce_key: string; kid: string; expires_at: number; unused_expires_at: number }>>;
     let deleted = 0;
     for (;;) {
       const rows = await db.selectFrom(table).select(key).where(expiresAt, '<', before).limit(batchSize).execute();

@@ -8,6 +8,8 @@ import type {
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
   RequestTokenRecord,
+  SigningAlgorithm,
+  SigningKeyRecord,
 } from '@portcullis/core';
 import type {
   AccessTokenRow,
@@ -24,6 +26,7 @@ import type {
   OAuth1AccessTokenRow,
   OAuth1RequestTokenRow,
   RefreshTokenRow,
+  SigningKeyRow,
 } from './database.js';
 
 // Records <-> rows. Dates become BIGINT milliseconds; lists become JSON text; booleans 0/1
@@ -295,5 +298,31 @@ export function fromOAuth1AccessTokenRow(row: OAuth1AccessTokenRow): OAuth1Acces
     issuedAt: fromMillis(row.issued_at),
     expiresAt: fromNullableMillis(row.expires_at),
     revokedAt: fromNullableMillis(row.revoked_at),
+  };
+}
+
+export function toSigningKeyRow(key: SigningKeyRecord): SigningKeyRow {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    public_jwk: key.publicJwk,
+    private_jwk_encrypted: key.privateJwkEncrypted,
+    created_at: toMillis(key.createdAt),
+    activates_at: toMillis(key.activatesAt),
+    retires_at: toNullableMillis(key.retiresAt),
+    expires_at: toNullableMillis(key.expiresAt),
+  };
+}
+
+export function fromSigningKeyRow(row: SigningKeyRow): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg as SigningAlgorithm,
+    publicJwk: row.public_jwk,
+    privateJwkEncrypted: row.private_jwk_encrypted,
+    createdAt: fromMillis(row.created_at),
+    activatesAt: fromMillis(row.activates_at),
+    retiresAt: fromNullableMillis(row.retires_at),
+    expiresAt: fromNullableMillis(row.expires_at),
   };
 }

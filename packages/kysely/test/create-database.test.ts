@@ -211,7 +211,7 @@ t.test('sqlite: a file in a folder that does not exist yet: the folder is create
   // The README's URL, relative to the working directory, as an application starts with it.
   process.chdir(dir);
   const db = await createDatabase('sqlite:data/portcullis.sqlite');
-  t.strictSame((await migrate(db)).executed, ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0006_grant_lifecycle']);
+  t.strictSame((await migrate(db)).executed, ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys', '0006_grant_lifecycle']);
   await createKyselyStorage(db).saveScopes([{ name: 'read', description: null }]);
   await db.destroy();
   t.ok((await stat(join(dir, 'data', 'portcullis.sqlite'))).isFile(), 'data/portcullis.sqlite is there');

@@ -63,7 +63,7 @@ await mysqlTest('MySQL through another kysely copy: InnoDB utf8mb4_bin tables an
     await db.destroy();
     await database.drop();
   });
-  t.strictSame((await migrate(db)).executed, ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0006_grant_lifecycle']);
+  t.strictSame((await migrate(db)).executed, ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys', '0006_grant_lifecycle']);
   const tables = await db
     .selectFrom('information_schema.tables' as never)
     .select(['table_name as name', 'engine', 'table_collation as collation'] as never[])

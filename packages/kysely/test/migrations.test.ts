@@ -17,7 +17,7 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0006_grant_lifecycle'];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys', '0006_grant_lifecycle'];
 
 type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
 
@@ -57,6 +57,9 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   t.match(await storage.findClient(client.id), { skipConsent: false, accessTokenTtl: null }, 'a client from before has the defaults');
   t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'and down');
 
+  t.strictSame(await rollback(db), { executed: ['0004_signing_keys'] }, 'down one step: the signing keys table');
+  t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_signing_keys'), 'the signing keys table is gone');
+
   t.strictSame(await rollback(db), { executed: ['0003_client_registration'] }, 'down one step: the registration columns');
   const [row] = await sql<Record<string, unknown>>`SELECT * FROM portcullis_clients`.execute(db).then((result) => result.rows);
   t.strictSame(Object.keys(row ?? {}).sort(), [...(EXPECTED_SCHEMA.portcullis_clients?.columns ?? [])].slice(0, 16).sort(), 'the client stays, without them');
@@ -76,7 +79,7 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   await storage.saveTokens(access, refresh);
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
 
-  t.strictSame(await rollback(db, { all: true }), { executed: ['0006_grant_lifecycle', '0003_client_registration', '0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
+  t.strictSame(await rollback(db, { all: true }), { executed: ['0006_grant_lifecycle', '0004_signing_keys', '0003_client_registration', '0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
   t.strictSame(tablesOf(await readCatalog(db)), []);
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'and up once more');
   await checkSchema(t, db, readCatalog);

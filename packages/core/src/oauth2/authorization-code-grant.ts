@@ -9,7 +9,7 @@ import { requiresPkce } from './profile.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import { narrowAudience, readResourceParameters } from './resource-indicators.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
-import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { emitTokensIssued, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.1.3 with RFC 7636 section 4.6. The code is read, checked, and then redeemed:
@@ -48,7 +48,8 @@ export async function exchangeAuthorizationCode(
   if (record.clientId !== client.id) throw otherClientsCode();
   const { familyId } = record;
   const replayed = async (): Promise<never> => {
-    await storage.revokeFamily(familyId, now);
+    const revokedCount = await storage.revokeFamily(familyId, now);
+    context.emit({ type: 'authorization_code.replay_detected', clientId: client.id, userId: record.userId, codeId: record.id, familyId, revokedCount });
     throw invalidGrant('The authorization code was already used.');
   };
   if (record.consumedAt !== null) return replayed();
@@ -75,6 +76,7 @@ export async function exchangeAuthorizationCode(
   const minted = mintTokens(context, issuance, now);
   await revokeForSingleAccessToken(context, issuance, now);
   if (!(await storage.redeemAuthorizationCode(record.id, now, minted.access, minted.refresh))) return replayed();
+  emitTokensIssued(context, 'authorization_code', minted);
   return minted.response;
 }
 

@@ -233,7 +233,10 @@ export async function completeAuthorization(
       throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
     }
     target = createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state);
-    if (!decision.approved) throw accessDenied('The resource owner denied the request.');
+    if (!decision.approved) {
+      context.emit({ type: 'consent.denied', clientId: client.id, userId: decision.userId, scope: request.scope });
+      throw accessDenied('The resource owner denied the request.');
+    }
     assertClientMayUse(context, client, request.responseType);
     const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);
     if (scope.length === 0) throw accessDenied('The resource owner approved no scope.');
@@ -245,10 +248,17 @@ export async function completeAuthorization(
     const audience = resolveAudience(context, client, request.resource);
     const now = context.now();
     const iss = context.options.issuer;
+    if (request.responseType === 'code' && request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
+      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
+    }
+    // Remembered before the code or token is saved: the user approved, whatever happens next.
+    const approvedBefore = await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
+    const asked = Array.isArray(request.prompt) && request.prompt.includes('consent');
+    context.emit({ type: 'consent.granted', clientId: client.id, userId: decision.userId, scope, audience, remembered: approvedBefore && !asked });
 
     if (request.responseType === 'token') {
-      await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
       const tokens = await issueTokenSet(context, {
+        grantType: 'implicit',
         clientId: client.id,
         lifetimes: lifetimesOf(context, client),
         userId: decision.userId,
@@ -266,9 +276,6 @@ export async function completeAuthorization(
       };
     }
 
-    if (request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
-      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
-    }
     const { entropy, storage } = context.options;
     const { authorizationCodeTtl } = lifetimesOf(context, client);
     // One CSPRNG draw for the code, its row id and its family id, each read from its own bytes.
@@ -291,7 +298,6 @@ export async function completeAuthorization(
       consumedAt: null,
     };
     await storage.saveAuthorizationCode(record);
-    await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
     return {
       kind: 'redirect',
       location: buildRedirectLocation(request.redirectUri, { code, state: request.state, iss }, 'query'),

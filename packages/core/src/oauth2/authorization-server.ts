@@ -3,7 +3,7 @@ import { completeAuthorization, validateAuthorizationRequest } from './authoriza
 import { handleClientConfiguration, handleClientRegistration } from './client-registration.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
-import { buildMetadata, createMetadataResponse } from './metadata.js';
+import { buildMetadata, createJwksResponse, createMetadataResponse } from './metadata.js';
 import { checkResource, resolveOptions } from './options.js';
 import { registerClient } from './register-client.js';
 import { reviewConsent } from './remembered-consent.js';
@@ -43,8 +43,27 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     issueTokens: (input) => issueTokensByHand(context, input),
     // Every credential of the grant at once, the codes and authorized request tokens not yet
     // exchanged included: either would otherwise buy fresh tokens after the revocation.
-    revokeGrant: (userId, clientId) => context.options.storage.revokeGrant({ clientId, userId }, context.now()),
-    revokeConsent: async (userId, clientId) => (await context.options.storage.deleteConsents({ clientId, userId })) > 0,
+    revokeGrant: async (userId, clientId, revokeOptions) => {
+      const { storage } = context.options;
+      const revokedBy = revokeOptions?.revokedBy ?? 'user';
+      // Read for the event only: the revocation, the consent's with it, is one store transaction.
+      const consent = await storage.findConsent({ clientId, userId });
+      const count = await storage.revokeGrant({ clientId, userId }, context.now());
+      context.emit({ type: 'token.revoked', revokedBy, clientId, userId, tokenKind: null, tokenId: null, familyId: null, count });
+      if (consent !== null) context.emit({ type: 'consent.revoked', clientId, userId, revokedBy });
+      return count;
+    },
+    revokeConsent: async (userId, clientId, revokeOptions) => {
+      const forgotten = (await context.options.storage.deleteConsents({ clientId, userId })) > 0;
+      if (forgotten) context.emit({ type: 'consent.revoked', clientId, userId, revokedBy: revokeOptions?.revokedBy ?? 'user' });
+      return forgotten;
+    },
     purgeExpired: (purgeOptions) => context.options.storage.purgeExpired(context.now(), purgeOptions),
+    signingKeys: context.signingKeys,
+    handleJwksRequest: () => createJwksResponse(context),
+    rotateSigningKeys: async () => {
+      if (context.signingKeys === null) throw new TypeError('rotateSigningKeys: options.signingKeys is not set');
+      return context.signingKeys.rotate();
+    },
   };
 }

@@ -22,6 +22,7 @@ export async function exchangeClientCredentials(
   const scope = resolveRequestedScope(context, client, params.get('scope'));
   const audience = resolveAudience(context, client, readResourceParameters(params));
   return issueTokenSet(context, {
+    grantType: 'client_credentials',
     clientId: client.id,
     lifetimes: lifetimesOf(context, client),
     userId: null,

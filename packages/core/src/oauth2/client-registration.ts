@@ -6,6 +6,7 @@ import type { ClientMetadataRecord, ClientRecord, ClientUpdate, GrantType } from
 import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri, parseLocationUri } from './redirect-uri.js';
+import { emitClientChange } from './client-events.js';
 import { deriveResponseTypes, prepareClient } from './register-client.js';
 import { createBearerError } from './resource.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
@@ -370,8 +371,12 @@ function describeClient(
   };
 }
 
-/** Tells the application, with no secret and no digest in what it gets. */
+/**
+ * Tells the listeners (`client.<action>` events, and the older `onClientRegistration`), with no
+ * secret and no digest in what they get.
+ */
 function notify(context: ServerContext, action: ClientRegistrationEvent['action'], client: ClientRecord): void {
+  emitClientChange(context, action, 'registration_endpoint', client);
   const listener = context.registration?.onClientRegistration;
   if (listener === undefined) return;
   const event: ClientRegistrationEvent = {

@@ -14,3 +14,14 @@ export { NO_STORE_HEADERS } from './responses.js';
 export type { IntrospectionResponse } from './introspection.js';
 export { isResourceIndicator, isAudienceOf, otherAudienceError } from './resource-indicators.js';
 export { isPublicAddress } from './client-metadata-fetch.js';
+export {
+  SIGNING_ALGORITHMS,
+  DEFAULT_ROTATION_LEAD_TIME,
+  DEFAULT_SIGNING_KEYS_REFRESH_INTERVAL,
+  pickCurrentKey,
+  type PublicSigningJwk,
+  type SigningKeyInfo,
+  type SigningKeyRing,
+  type SigningKeysOptions,
+  type SigningKeyState,
+} from './signing-keys.js';

@@ -28,6 +28,7 @@ export async function issueTokensByHand(
   const withRefreshToken = input.withRefreshToken ?? false;
   if (withRefreshToken && input.userId === null) throw invalidRequest('A refresh token needs a user.');
   return issueTokenSet(context, {
+    grantType: 'manual',
     clientId: client.id,
     lifetimes: lifetimesOf(context, client),
     userId: input.userId,

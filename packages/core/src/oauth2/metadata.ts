@@ -29,6 +29,7 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     revocation_endpoint: base + endpoints.revocation,
     introspection_endpoint: base + endpoints.introspection,
     ...(context.registration !== null && { registration_endpoint: base + endpoints.registration }),
+    ...(context.signingKeys !== null && { jwks_uri: base + endpoints.jwks }),
     response_types_supported: browser ? (implicit ? ['code', 'token'] : ['code']) : [],
     ...(browser && { response_modes_supported: implicit ? ['query', 'fragment'] : ['query'] }),
     grant_types_supported: grantTypes,
@@ -50,5 +51,21 @@ export function createMetadataResponse(metadata: Record<string, unknown>): OAuth
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' },
     body: metadata,
+  };
+}
+
+/**
+ * `GET /oauth/jwks.json`: the published keys (RFC 7517 section 5). Cacheable for less than the
+ * rotation lead time, so a verifier sees a new key before it signs; a verifier meeting an
+ * unknown `kid` fetches the set again anyway.
+ */
+export async function createJwksResponse(context: ServerContext): Promise<OAuthResponse> {
+  if (context.signingKeys === null) {
+    return { status: 404, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: { error: 'not_found', error_description: 'This server signs no tokens.' } };
+  }
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' },
+    body: await context.signingKeys.publicJwks(),
   };
 }

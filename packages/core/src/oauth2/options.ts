@@ -1,12 +1,14 @@
 import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
+import { checkEventListener, createEventEmitter, type EmitEvent } from '../events.js';
 import { isResourceIndicator } from './resource-indicators.js';
-import type { AuthorizationServer, AuthorizationServerOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
+import type { AuthorizationServer, AuthorizationServerOptions, ClientIdMetadataDocumentOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
 import type { ClientRecord } from '../storage/records.js';
 import { ClientMetadataResolver } from './client-metadata-document.js';
 import { checkClientMetadataOptions } from './client-metadata-options.js';
+import { resolveSigningKeysOptions, StoredSigningKeyRing, type SigningKeyRing } from './signing-keys.js';
 
 /** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -15,6 +17,7 @@ export const DEFAULT_ENDPOINTS: EndpointPaths = {
   revocation: '/oauth/revoke',
   introspection: '/oauth/introspect',
   registration: '/oauth/register',
+  jwks: '/oauth/jwks.json',
 };
 
 export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
@@ -49,6 +52,10 @@ export interface ServerContext {
   readonly registration: Readonly<Required<Omit<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> & Pick<RegistrationOptions, 'initialAccessToken' | 'policy' | 'onClientRegistration'>> | null;
   /** Resolves `client_id` URLs through their metadata documents; null unless enabled. */
   readonly clientMetadata: ClientMetadataResolver | null;
+  /** The signing keys, or null when `signingKeys` is not set. */
+  readonly signingKeys: SigningKeyRing | null;
+  /** Tells `onEvent` and the diagnostics channels what happened; never throws. */
+  readonly emit: EmitEvent;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
   purgeExpiredLazily(): Promise<void>;
 }
@@ -114,6 +121,13 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     }
   }
   const clock = input.clock ?? (() => new Date());
+  let signingKeys: SigningKeyRing | null = null;
+  if (input.signingKeys !== undefined) {
+    const resolved = resolveSigningKeysOptions(input.signingKeys, accessTokenTtl);
+    if (secretBox === null) throw new TypeError('options.signingKeys needs options.secretKey: it seals the private keys at rest');
+    signingKeys = new StoredSigningKeyRing(input.storage, secretBox, clock, resolved);
+  }
+  const emit = createEventEmitter(input.issuer, clock, checkEventListener('options.onEvent', input.onEvent));
   const documents = checkClientMetadataOptions(input.clientIdMetadataDocuments);
   const options: ResolvedOptions = Object.freeze({
     storage: input.storage,
@@ -150,7 +164,9 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     realm: input.issuer,
     now: clock,
     registration: resolveRegistration(input.registration),
-    clientMetadata: documents === null ? null : new ClientMetadataResolver(documents, scopes, clock, options.enforceSecure),
+    signingKeys,
+    clientMetadata: documents === null ? null : new ClientMetadataResolver(withFetchEvents(documents, emit), scopes, clock, options.enforceSecure),
+    emit,
     async purgeExpiredLazily() {
       if (!options.deleteExpired) return;
       const now = clock();
@@ -192,6 +208,18 @@ function resolveRegistration(input: RegistrationOptions | undefined): ServerCont
     policy: input.policy,
     onClientRegistration: input.onClientRegistration,
   });
+}
+
+/** Each document fetch becomes a `client_metadata.fetched` event, and still reaches `onFetch`. */
+function withFetchEvents<T extends Pick<ClientIdMetadataDocumentOptions, 'onFetch'>>(documents: T, emit: EmitEvent): T {
+  const { onFetch } = documents;
+  return {
+    ...documents,
+    onFetch: (event) => {
+      emit({ type: 'client_metadata.fetched', ...event });
+      onFetch?.(event);
+    },
+  };
 }
 
 /** The lifetimes of a client's codes and tokens: its own where set, the server's otherwise. */

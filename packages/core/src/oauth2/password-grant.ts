@@ -25,6 +25,7 @@ export async function exchangePassword(
   const user = await verifyUser(username, password);
   if (user === null) throw invalidGrant('The username or password is wrong.');
   return issueTokenSet(context, {
+    grantType: 'password',
     clientId: client.id,
     lifetimes: lifetimesOf(context, client),
     userId: user.id,

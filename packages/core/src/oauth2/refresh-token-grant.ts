@@ -48,7 +48,7 @@ export async function exchangeRefreshToken(
   if (record === null) throw invalidGrant('The refresh token is invalid.');
   const refusal = checkRefresh(client, record, now, refreshTokenReuseInterval > 0 ? reuseSince : null);
   if (refusal !== null) {
-    if (refusal.reason === 'replayed') await storage.revokeFamily(record.familyId, now);
+    if (refusal.reason === 'replayed') await revokeReplayedFamily(context, record, now);
     if (refusal.reason === 'expired') await context.purgeExpiredLazily();
     throw refusal.error;
   }
@@ -74,16 +74,42 @@ export async function exchangeRefreshToken(
   );
   if (minted.refresh === null) throw new Error('a rotation must mint a refresh token');
   await revokeForSingleAccessToken(context, { clientId: client.id, userId: record.userId, scope }, now);
-  if (record.consumedAt === null && (await storage.rotateRefreshToken(record.id, now, minted.access, minted.refresh))) {
-    return minted.response;
+  const saved =
+    (record.consumedAt === null && (await storage.rotateRefreshToken(record.id, now, minted.access, minted.refresh))) ||
+    // Consumed already, or by a concurrent request just now: a retry within the interval, if the
+    // store still finds the token unrevoked and consumed since `reuseSince`; otherwise a replay.
+    (refreshTokenReuseInterval > 0 && (await storage.reissueRefreshToken(record.id, reuseSince, minted.access, minted.refresh)));
+  if (!saved) {
+    await revokeReplayedFamily(context, record, now);
+    throw alreadyUsed();
   }
-  // Consumed already, or by a concurrent request just now: a retry within the interval, if the
-  // store still finds the token unrevoked and consumed since `reuseSince`; otherwise a replay.
-  if (refreshTokenReuseInterval > 0 && (await storage.reissueRefreshToken(record.id, reuseSince, minted.access, minted.refresh))) {
-    return minted.response;
-  }
-  await storage.revokeFamily(record.familyId, now);
-  throw alreadyUsed();
+  const { access } = minted;
+  context.emit({
+    type: 'token.refreshed',
+    clientId: access.clientId,
+    userId: access.userId,
+    scope: access.scope,
+    audience: access.audience,
+    accessTokenId: access.id,
+    refreshTokenId: minted.refresh.id,
+    previousRefreshTokenId: record.id,
+    familyId: access.familyId,
+    accessTokenExpiresAt: access.expiresAt,
+  });
+  return minted.response;
+}
+
+/** Two parties hold the token: its whole family goes, and the listeners hear of it. */
+async function revokeReplayedFamily(context: ServerContext, record: RefreshTokenRecord, now: Date): Promise<void> {
+  const revokedCount = await context.options.storage.revokeFamily(record.familyId, now);
+  context.emit({
+    type: 'refresh_token.replay_detected',
+    clientId: record.clientId,
+    userId: record.userId,
+    refreshTokenId: record.id,
+    familyId: record.familyId,
+    revokedCount,
+  });
 }
 
 const alreadyUsed = (): OAuthError => invalidGrant('The refresh token was already used.');

@@ -6,6 +6,7 @@ import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri } from './redirect-uri.js';
 import { isResourceIndicator } from './resource-indicators.js';
+import { emitClientChange } from './client-events.js';
 
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
 
@@ -33,6 +34,7 @@ export function deriveResponseTypes(grantTypes: readonly GrantType[]): ResponseT
 export async function registerClient(context: ServerContext, input: RegisterClientInput): Promise<RegisteredClient> {
   const registered = await prepareClient(context, input);
   await context.options.storage.createClient(registered.client);
+  emitClientChange(context, 'registered', 'admin', registered.client);
   return registered;
 }
 

@@ -47,22 +47,24 @@ function audienceOf(context: ServerContext, client: ClientRecord, request: Autho
  * Remembers an approval: the union of what the user approved before and now, so that a later
  * request asking for no more skips the page. Written only when it widens what was remembered.
  * A first-party client's approvals are not remembered: most never reached the user, and were the
- * client to lose `skipConsent`, its users must be asked about what it holds.
+ * client to lose `skipConsent`, its users must be asked about what it holds. Returns whether the
+ * user had approved all of it before (a remembered consent covered it).
  */
 export async function rememberConsent(
   context: ServerContext,
   client: Readonly<ClientRecord>,
   grant: { userId: string; scope: readonly string[]; audience: readonly string[] },
   now: Date,
-): Promise<void> {
-  if (client.skipConsent === true) return;
+): Promise<boolean> {
+  if (client.skipConsent === true) return false;
   const { storage } = context.options;
   const key = { clientId: client.id, userId: grant.userId };
   const previous = await storage.findConsent(key);
   const scope = union(previous?.scope ?? [], grant.scope);
   const audience = union(previous?.audience ?? [], grant.audience);
-  if (previous !== null && scope.length === previous.scope.length && audience.length === previous.audience.length) return;
+  if (previous !== null && scope.length === previous.scope.length && audience.length === previous.audience.length) return true;
   await storage.saveConsent({ ...key, scope, audience, createdAt: previous?.createdAt ?? now, updatedAt: now });
+  return false;
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

@@ -25,10 +25,13 @@ const GRANT_HANDLERS: ReadonlyMap<string, { grantType: GrantType; handle: GrantH
 
 /** `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6, answered as section 5.1 or 5.2. */
 export async function handleTokenRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
+  // What the refusal event can name, as far as the request got.
+  let grantType: string | null = null;
+  let clientId: string | null = null;
   try {
     // RFC 8707 section 2: a token request may name several resources.
     const params = readFormParameters(context, request, 'token', ['resource']);
-    const grantType = params.require('grant_type');
+    grantType = params.require('grant_type');
     const grant = GRANT_HANDLERS.get(grantType);
     // The password grant exists only when the application can check passwords, which the OAuth
     // 2.1 profile never lets it.
@@ -38,6 +41,7 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
       throw unsupportedGrantType(`The grant_type ${JSON.stringify(grantType)} is not supported.`);
     }
     const authenticated = await authenticateClient(context, request, params);
+    clientId = authenticated.client.id;
     if (!authenticated.client.grantTypes.includes(grant.grantType)) {
       throw unauthorizedClient(`The client may not use the ${grantType} grant.`);
     }
@@ -50,7 +54,10 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
     await recordClientUse(context, authenticated.client);
     return createJsonResponse(200, tokens);
   } catch (thrown) {
-    return createErrorResponse(thrown);
+    const response = createErrorResponse(thrown);
+    const { error } = response.body as { error: string };
+    context.emit({ type: 'token.refused', grantType, clientId, error, status: response.status });
+    return response;
   }
 }
 

@@ -1,4 +1,5 @@
 import { ID_RANDOM_BYTES, idFromRandom, TIMED_TOKEN_RANDOM_BYTES, timedTokenFromRandom, tokenDigest } from '../crypto.js';
+import type { IssuanceGrantType } from '../events.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
 import type { ServerContext, TokenLifetimes } from './options.js';
@@ -147,12 +148,32 @@ export async function revokeForSingleAccessToken(
 }
 
 /**
+ * Tells the listeners about tokens just saved: the records' ids, owner, scope and audience, never
+ * the tokens. Called once per issuance, after the store accepted it.
+ */
+export function emitTokensIssued(context: ServerContext, grantType: IssuanceGrantType, minted: MintedTokens): void {
+  const { access, refresh } = minted;
+  context.emit({
+    type: 'token.issued',
+    grantType,
+    clientId: access.clientId,
+    userId: access.userId,
+    scope: access.scope,
+    audience: access.audience,
+    accessTokenId: access.id,
+    refreshTokenId: refresh?.id ?? null,
+    familyId: access.familyId,
+    accessTokenExpiresAt: access.expiresAt,
+  });
+}
+
+/**
  * Mints and saves the tokens of a new grant (all or none), in a family of their own, honouring
- * `singleAccessToken`.
+ * `singleAccessToken`; `grantType` names how they were obtained, for `token.issued`.
  */
 export async function issueTokenSet(
   context: ServerContext,
-  grant: Omit<TokenIssuance, 'familyId' | 'familyIssuedAt' | 'refreshScope'>,
+  grant: Omit<TokenIssuance, 'familyId' | 'familyIssuedAt' | 'refreshScope'> & { grantType: IssuanceGrantType },
 ): Promise<IssuedTokens> {
   const now = context.now();
   const random = randomBytesFor(context, grant, ID_RANDOM_BYTES);
@@ -168,5 +189,6 @@ export async function issueTokenSet(
   const minted = mintTokens(context, issuance, now, random.subarray(ID_RANDOM_BYTES));
   await revokeForSingleAccessToken(context, issuance, now);
   await context.options.storage.saveTokens(minted.access, minted.refresh);
+  emitTokensIssued(context, grant.grantType, minted);
   return minted.response;
 }

@@ -95,6 +95,9 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
     findOAuth1AccessToken: forward('findOAuth1AccessToken'),
     revokeOAuth1AccessTokens: forward('revokeOAuth1AccessTokens'),
     recordNonce: forward('recordNonce'),
+    saveSigningKey: forward('saveSigningKey'),
+    listSigningKeys: forward('listSigningKeys'),
+    retireSigningKey: forward('retireSigningKey'),
     purgeExpired: forward('purgeExpired'),
   };
   return cached;

@@ -14,6 +14,7 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
+  SigningKeyRecord,
   TokenListFilter,
 } from './records.js';
 
@@ -31,6 +32,7 @@ export interface MemoryStorageSnapshot {
   requestTokens: Readonly<RequestTokenRecord>[];
   oauth1AccessTokens: Readonly<OAuth1AccessTokenRecord>[];
   nonces: Readonly<NonceRecord>[];
+  signingKeys: Readonly<SigningKeyRecord>[];
   consents: Readonly<ConsentRecord>[];
 }
 
@@ -52,6 +54,7 @@ export class MemoryStorage implements OAuthStorage {
   readonly #requestTokens = new KeyedTable<RequestTokenRecord>((row) => row.token);
   readonly #oauth1AccessTokens = new KeyedTable<OAuth1AccessTokenRecord>((row) => row.token);
   readonly #nonces = new Map<string, Readonly<NonceRecord>>();
+  readonly #signingKeys = new Map<string, Readonly<SigningKeyRecord>>();
   readonly #consents = new Map<string, Readonly<ConsentRecord>>();
 
   // Clients
@@ -347,6 +350,24 @@ export class MemoryStorage implements OAuthStorage {
     return true;
   }
 
+  // Signing keys
+
+  async saveSigningKey(key: SigningKeyRecord): Promise<void> {
+    if (this.#signingKeys.has(key.kid)) throw new StorageError('A signing key with this kid already exists.');
+    this.#signingKeys.set(key.kid, freezeRecord({ ...key }));
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return [...this.#signingKeys.values()].sort(byActivationThenKid);
+  }
+
+  async retireSigningKey(kid: string, times: { retiresAt: Date; expiresAt: Date }): Promise<boolean> {
+    const key = this.#signingKeys.get(kid);
+    if (key === undefined || key.retiresAt !== null) return false;
+    this.#signingKeys.set(kid, freezeRecord({ ...key, retiresAt: times.retiresAt, expiresAt: times.expiresAt }));
+    return true;
+  }
+
   async purgeExpired(now: Date, options: { batchSize?: number } = {}): Promise<PurgeResult> {
     // Batching matters for databases; here it is only validated, so callers get the same errors.
     checkBatchSize(options.batchSize);
@@ -358,6 +379,7 @@ export class MemoryStorage implements OAuthStorage {
       oauth1AccessTokens: this.#oauth1AccessTokens.deleteWhere((row) => row.expiresAt !== null && row.expiresAt < now),
       nonces: deleteWhere(this.#nonces, (row) => row.expiresAt < now),
       clients: deleteWhere(this.#clients, (row) => row.unusedExpiresAt != null && row.unusedExpiresAt < now),
+      signingKeys: deleteWhere(this.#signingKeys, (row) => row.expiresAt !== null && row.expiresAt < now),
     };
   }
 
@@ -372,6 +394,7 @@ export class MemoryStorage implements OAuthStorage {
       requestTokens: [...this.#requestTokens.values()].sort(byIdOnly),
       oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly),
       nonces: [...this.#nonces.values()],
+      signingKeys: [...this.#signingKeys.values()].sort(byActivationThenKid),
       consents: [...this.#consents.values()].sort((a, b) => compareText(consentKey(a), consentKey(b))),
     };
   }
@@ -486,6 +509,10 @@ function checkPaging(filter: TokenListFilter): void {
       throw new RangeError(`${name} must be a non-negative integer`);
     }
   }
+}
+
+function byActivationThenKid(a: SigningKeyRecord, b: SigningKeyRecord): number {
+  return a.activatesAt.getTime() - b.activatesAt.getTime() || compareText(a.kid, b.kid);
 }
 
 // Code-point order, not locale order, so every store sorts names the same way.

@@ -11,6 +11,7 @@ import type {
   RefreshTokenRecord,
   RequestTokenRecord,
   ScopeRecord,
+  SigningKeyRecord,
   TokenListFilter,
 } from './records.js';
 
@@ -133,6 +134,18 @@ export interface OAuthStorage {
   revokeOAuth1AccessTokens(filter: { clientId: string; userId?: string; token?: string }, now: Date): Promise<number>;
   /** Records the nonce if this (client, token, timestamp, nonce) was never seen: true the first time only. */
   recordNonce(nonce: NonceRecord): Promise<boolean>;
+
+  // Signing keys (JWS): the core decides which key signs; the store keeps them.
+  /** Saves a new key; throws `StorageError` when the `kid` exists. */
+  saveSigningKey(key: SigningKeyRecord): Promise<void>;
+  /** Every stored key, expired ones included, by `activatesAt` then `kid`. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /**
+   * Sets a key's `retiresAt` and `expiresAt` if it has no `retiresAt` yet, atomically. Returns
+   * whether this call retired it: false when it was retired already or does not exist, so two
+   * servers retiring the same key never overwrite each other's times.
+   */
+  retireSigningKey(kid: string, times: { retiresAt: Date; expiresAt: Date }): Promise<boolean>;
 
   /** Deletes rows expired before `now`, in batches of `batchSize`, so no table is locked for long. */
   purgeExpired(now: Date, options?: { batchSize?: number }): Promise<PurgeResult>;

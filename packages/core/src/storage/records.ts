@@ -230,4 +230,30 @@ export interface PurgeResult {
   nonces: number;
   /** Dynamic clients that obtained no token before their `unusedExpiresAt`. */
   clients: number;
+  /** Signing keys past their `expiresAt`: no token they signed is still valid. */
+  signingKeys: number;
+}
+
+/** The JWS algorithms (RFC 7518, RFC 8037) a signing key is made for. */
+export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
+/**
+ * A key the server signs JWTs with. Its life: published (in the JWKS) from `createdAt`, signing
+ * from `activatesAt`, no longer signing from `retiresAt`, no longer published from `expiresAt`,
+ * when every token it signed has expired; then `purgeExpired` deletes it.
+ */
+export interface SigningKeyRecord {
+  /** The JWK `kid`: the RFC 7638 thumbprint of the public key. */
+  kid: string;
+  alg: SigningAlgorithm;
+  /** The public JWK as JSON text, with `kid`, `alg` and `use`. */
+  publicJwk: string;
+  /** The private JWK's JSON sealed with the server's `SecretBox`: never stored in clear. */
+  privateJwkEncrypted: string;
+  createdAt: Date;
+  activatesAt: Date;
+  /** Null while no successor has been chosen. */
+  retiresAt: Date | null;
+  /** Null while not retired. */
+  expiresAt: Date | null;
 }

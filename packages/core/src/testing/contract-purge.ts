@@ -46,6 +46,12 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
         const oauth1Live = fx.oauth1AccessToken({ expiresAt: future });
         for (const token of [oauth1Forever, oauth1Old, oauth1Live]) await storage.saveOAuth1AccessToken(token);
 
+        // A key in use (never retired) is kept; a retired one until every token it signed expired.
+        const keyInUse = fx.signingKey();
+        const keyOld = fx.signingKey({ retiresAt: contractTime(0), expiresAt: past });
+        const keyAtNow = fx.signingKey({ retiresAt: contractTime(0), expiresAt: now });
+        for (const key of [keyInUse, keyOld, keyAtNow]) await storage.saveSigningKey(key);
+
         const nonceOld = fx.nonce({ expiresAt: past });
         const nonceLive = fx.nonce({ expiresAt: future });
         await storage.recordNonce(nonceOld);
@@ -59,6 +65,7 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
           oauth1AccessTokens: 1,
           nonces: 1,
           clients: 0,
+          signingKeys: 1,
         });
 
         t.strictSame(await storage.listAuthorizationCodes({}), [codeAtNow, codeLive].sort(byId).sort(byIssued));
@@ -74,10 +81,11 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
         t.strictSame(await storage.findOAuth1AccessToken(oauth1Live.token), oauth1Live);
         t.equal(await storage.recordNonce({ ...nonceOld, expiresAt: future }), true, 'a purged nonce is forgotten');
         t.equal(await storage.recordNonce(nonceLive), false, 'a live nonce is remembered');
+        t.strictSame((await storage.listSigningKeys()).map((key) => key.kid).sort(), [keyInUse.kid, keyAtNow.kid].sort(), 'the expired signing key is gone');
 
         t.strictSame(
           await storage.purgeExpired(now),
-          { authorizationCodes: 0, accessTokens: 0, refreshTokens: 0, requestTokens: 0, oauth1AccessTokens: 0, nonces: 0, clients: 0 },
+          { authorizationCodes: 0, accessTokens: 0, refreshTokens: 0, requestTokens: 0, oauth1AccessTokens: 0, nonces: 0, clients: 0, signingKeys: 0 },
           'a second purge finds nothing',
         );
       },

@@ -9,6 +9,7 @@ import { purgeCases } from './contract-purge.js';
 import { recordCases } from './contract-records.js';
 import { registrationCases } from './contract-registration.js';
 import { secretCases } from './contract-secrets.js';
+import { signingKeyCases } from './contract-signing-keys.js';
 import { tokenCases } from './contract-tokens.js';
 import { StorageFixtures } from './storage-fixtures.js';
 
@@ -30,6 +31,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     concurrency: concurrencyCases,
     secrets: secretCases,
     'resource audiences': audienceCases,
+    'signing keys': signingKeyCases,
     'grant lifecycle': grantLifecycleCases,
   };
 }

@@ -10,6 +10,7 @@ import type {
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
   RequestTokenRecord,
+  SigningKeyRecord,
 } from '../storage/records.js';
 
 /**
@@ -46,6 +47,31 @@ export class StorageFixtures {
     this.secrets.add(value);
     return tokenDigest(value);
   }
+
+  /**
+   * A signing key as the core stores one: a public JWK in clear and a private part sealed with
+   * `box`. The private member `d` is random text remembered in `signingKeySecrets`.
+   */
+  signingKey(overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+    const kid = randomBytes(32).toString('base64url');
+    const d = randomBytes(32).toString('base64url');
+    this.signingKeySecrets.add(d);
+    const x = randomBytes(32).toString('base64url');
+    return {
+      kid,
+      alg: 'ES256',
+      publicJwk: JSON.stringify({ kty: 'EC', crv: 'P-256', x, y: x, kid, alg: 'ES256', use: 'sig' }),
+      privateJwkEncrypted: this.box.encrypt(JSON.stringify({ kty: 'EC', crv: 'P-256', x, y: x, d })),
+      createdAt: contractTime(0),
+      activatesAt: contractTime(0),
+      retiresAt: null,
+      expiresAt: null,
+      ...overrides,
+    };
+  }
+
+  /** The private key members `signingKey` made; none may appear in a dump of the store. */
+  readonly signingKeySecrets = new Set<string>();
 
   client(overrides: Partial<ClientRecord> = {}): ClientRecord {
     const secret = this.secret('clientSecret');

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { oauth2Schema } from './0001-oauth2-schema.js';
 import { oauth1Schema } from './0002-oauth1-schema.js';
 import { clientRegistration } from './0003-client-registration.js';
+import { signingKeys } from './0004-signing-keys.js';
 import { grantLifecycle } from './0006-grant-lifecycle.js';
 
 /**
@@ -12,6 +13,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0001_oauth2_schema': oauth2Schema,
   '0002_oauth1_schema': oauth1Schema,
   '0003_client_registration': clientRegistration,
+  '0004_signing_keys': signingKeys,
   '0006_grant_lifecycle': grantLifecycle,
 };
 

@@ -76,6 +76,11 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     primaryKey: ['nonce_key'],
     indexes: { portcullis_oauth1_nonces_expires_at_idx: { columns: ['expires_at'], unique: false } },
   },
+  portcullis_signing_keys: {
+    columns: ['kid', 'alg', 'public_jwk', 'private_jwk_encrypted', 'created_at', 'activates_at', 'retires_at', 'expires_at'],
+    primaryKey: ['kid'],
+    indexes: { portcullis_signing_keys_expires_at_idx: { columns: ['expires_at'], unique: false } },
+  },
   portcullis_consents: {
     columns: ['user_id', 'client_id', 'scope', 'audience', 'created_at', 'updated_at'],
     primaryKey: ['user_id', 'client_id'],
