@@ -28,6 +28,10 @@ export interface AuthorizationServerOptions {
   refreshTokenTtl?: number;
   /** Seconds. Default 60 (RFC 9700 asks for short-lived codes). */
   authorizationCodeTtl?: number;
+  /** Seconds a device authorization (RFC 8628) waits for the user. Default 600. */
+  deviceCodeTtl?: number;
+  /** Seconds a device client waits between polls at first (RFC 8628 section 3.2). Default 5. */
+  deviceCodeInterval?: number;
   /** Remove expired rows as they are met. Default false. */
   deleteExpired?: boolean;
   /** At most one live access token per user, client and scope. Default false. */
@@ -193,6 +197,10 @@ export interface EndpointPaths {
   registration: string;
   /** The JWK Set of the signing keys (RFC 7517 section 5), the metadata's `jwks_uri`. Used when `signingKeys` is set. */
   jwks: string;
+  /** The device authorization endpoint (RFC 8628 section 3.1); offered with the authorization endpoint. */
+  deviceAuthorization: string;
+  /** The page where the user enters a device's user code (RFC 8628 section 3.3): the `verification_uri`. */
+  deviceVerification: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -264,6 +272,31 @@ export type AuthorizeResult =
   /** Show an error page; never redirect (unknown client, redirect URI not registered). */
   | { kind: 'error'; status: number; error: OAuthError };
 
+/** A device authorization (RFC 8628) found by its user code, waiting for the user's decision. */
+export interface DeviceAuthorizationRequest {
+  /** Identifies the device authorization for `completeDeviceAuthorization`; not a secret. */
+  deviceCodeId: string;
+  /** The digest of the normalised user code, which finds it again. */
+  userCodeDigest: string;
+  clientId: string;
+  clientName: string;
+  scope: string[];
+  /** The resources (RFC 8707) the device asked for, or the default audience. */
+  resource: string[];
+}
+
+export type DeviceLookupResult =
+  | { kind: 'consent'; request: DeviceAuthorizationRequest }
+  /**
+   * No device authorization is waiting for this code: `unknown` when none has it (a wrong guess,
+   * which an application counts against brute force), else `expired` or `decided`.
+   */
+  | { kind: 'error'; reason: 'unknown' | 'expired' | 'decided'; error: OAuthError };
+
+export type DeviceDecisionResult =
+  | { kind: 'decided'; approved: boolean; clientName: string }
+  | { kind: 'error'; error: OAuthError };
+
 export interface ConsentDecision {
   userId: string;
   approved: boolean;
@@ -334,6 +367,12 @@ export interface AuthorizationServer {
   completeAuthorization(request: AuthorizationRequest, decision: ConsentDecision): Promise<AuthorizeResult>;
   /** `POST /oauth/token`. */
   handleTokenRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** `POST /oauth/device_authorization` (RFC 8628 section 3.1). */
+  handleDeviceAuthorizationRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** Finds the device authorization a user code (as the user typed it) names (RFC 8628 section 3.3). */
+  findDeviceAuthorization(userCode: string): Promise<DeviceLookupResult>;
+  /** Records the user's decision on a device authorization, once. */
+  completeDeviceAuthorization(request: DeviceAuthorizationRequest, decision: ConsentDecision): Promise<DeviceDecisionResult>;
   /** `POST /oauth/revoke` (RFC 7009). */
   handleRevocationRequest(request: OAuthRequest): Promise<OAuthResponse>;
   /** `POST /oauth/introspect` (RFC 7662). */

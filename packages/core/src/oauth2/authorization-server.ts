@@ -1,6 +1,7 @@
 import type { AuthorizationServer, AuthorizationServerOptions } from '../server-types.js';
 import { completeAuthorization, validateAuthorizationRequest } from './authorization-endpoint.js';
 import { handleClientConfiguration, handleClientRegistration } from './client-registration.js';
+import { completeDeviceAuthorization, findDeviceAuthorization, handleDeviceAuthorizationRequest } from './device-authorization.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
 import { buildMetadata, createJwksResponse, createMetadataResponse } from './metadata.js';
@@ -25,6 +26,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     validateAuthorizationRequest: (request) => validateAuthorizationRequest(context, request),
     completeAuthorization: (request, decision) => completeAuthorization(context, request, decision),
     handleTokenRequest: (request) => handleTokenRequest(context, request),
+    handleDeviceAuthorizationRequest: (request) => handleDeviceAuthorizationRequest(context, request),
+    findDeviceAuthorization: (userCode) => findDeviceAuthorization(context, userCode),
+    completeDeviceAuthorization: (request, decision) => completeDeviceAuthorization(context, request, decision),
     handleRevocationRequest: (request) => handleRevocationRequest(context, request),
     handleIntrospectionRequest: (request) => handleIntrospectionRequest(context, request),
     // A copy each time: an adapter serialising or decorating the body cannot change the next one.

@@ -17,6 +17,8 @@ export const DEFAULT_ENDPOINTS: EndpointPaths = {
   introspection: '/oauth/introspect',
   registration: '/oauth/register',
   jwks: '/oauth/jwks.json',
+  deviceAuthorization: '/oauth/device_authorization',
+  deviceVerification: '/oauth/device',
 };
 
 export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
@@ -25,6 +27,8 @@ export const DEFAULT_MAX_UNUSED_CLIENTS = 1000;
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
 export const DEFAULT_AUTHORIZATION_CODE_TTL = 60;
+export const DEFAULT_DEVICE_CODE_TTL = 600;
+export const DEFAULT_DEVICE_CODE_INTERVAL = 5;
 
 export type ResolvedOptions = AuthorizationServer['options'];
 
@@ -75,6 +79,8 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   const accessTokenTtl = checkTtl('accessTokenTtl', input.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL);
   const refreshTokenTtl = checkTtl('refreshTokenTtl', input.refreshTokenTtl, DEFAULT_REFRESH_TOKEN_TTL);
   const authorizationCodeTtl = checkTtl('authorizationCodeTtl', input.authorizationCodeTtl, DEFAULT_AUTHORIZATION_CODE_TTL);
+  const deviceCodeTtl = checkTtl('deviceCodeTtl', input.deviceCodeTtl, DEFAULT_DEVICE_CODE_TTL);
+  const deviceCodeInterval = checkTtl('deviceCodeInterval', input.deviceCodeInterval, DEFAULT_DEVICE_CODE_INTERVAL);
   const scopes = input.scopes ?? createDefaultScopes();
   const defaultScopes = [...(input.defaultScopes ?? [])];
   for (const name of defaultScopes) {
@@ -132,6 +138,8 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     accessTokenTtl,
     refreshTokenTtl,
     authorizationCodeTtl,
+    deviceCodeTtl,
+    deviceCodeInterval,
     deleteExpired: input.deleteExpired ?? false,
     singleAccessToken: input.singleAccessToken ?? false,
     enforceSecure: input.enforceSecure ?? true,

@@ -6,6 +6,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -32,6 +33,7 @@ export interface MemoryStorageSnapshot {
   oauth1AccessTokens: Readonly<OAuth1AccessTokenRecord>[];
   nonces: Readonly<NonceRecord>[];
   signingKeys: Readonly<SigningKeyRecord>[];
+  deviceCodes: Readonly<DeviceCodeRecord>[];
 }
 
 /**
@@ -53,6 +55,9 @@ export class MemoryStorage implements OAuthStorage {
   readonly #oauth1AccessTokens = new KeyedTable<OAuth1AccessTokenRecord>((row) => row.token);
   readonly #nonces = new Map<string, Readonly<NonceRecord>>();
   readonly #signingKeys = new Map<string, Readonly<SigningKeyRecord>>();
+  readonly #deviceCodes = new KeyedTable<DeviceCodeRecord>((row) => row.digest);
+  /** The second unique key of device codes: user code digest to id. */
+  readonly #userCodes = new Map<string, string>();
 
   // Clients
 
@@ -146,6 +151,48 @@ export class MemoryStorage implements OAuthStorage {
     return page(rows.sort(byIssuedDescThenId), filter);
   }
 
+  // Device authorizations
+
+  async saveDeviceCode(code: DeviceCodeRecord): Promise<boolean> {
+    if (this.#deviceCodes.collides(code) || this.#userCodes.has(code.userCodeDigest)) return false;
+    this.#deviceCodes.insert(freezeRecord(code));
+    this.#userCodes.set(code.userCodeDigest, code.id);
+    return true;
+  }
+
+  async findDeviceCode(digest: string): Promise<DeviceCodeRecord | null> {
+    return this.#deviceCodes.get(digest) ?? null;
+  }
+
+  async findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null> {
+    const id = this.#userCodes.get(userCodeDigest);
+    return id === undefined ? null : (this.#deviceCodes.getById(id) ?? null);
+  }
+
+  async decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || code.status !== 'pending') return false;
+    this.#deviceCodes.update(code, { status: decision.status, userId: decision.userId, scope: [...decision.scope] });
+    return true;
+  }
+
+  async recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || (code.lastPolledAt?.getTime() ?? null) !== (previous?.getTime() ?? null)) return false;
+    this.#deviceCodes.update(code, { lastPolledAt: now, interval });
+    return true;
+  }
+
+  async redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || code.status !== 'approved' || code.consumedAt !== null) return false;
+    this.#assertNewTokens(access, refresh);
+    this.#deviceCodes.update(code, { consumedAt: now });
+    this.#accessTokens.insert(freezeRecord(access));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    return true;
+  }
+
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
@@ -216,6 +263,7 @@ export class MemoryStorage implements OAuthStorage {
       this.#accessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#refreshTokens.updateWhere((token) => ofGrant(token) && isLiveRefresh(token, now), { revokedAt: now }) +
       this.#codes.updateWhere((code) => ofGrant(code) && code.consumedAt === null, { consumedAt: now }) +
+      this.#deviceCodes.updateWhere((code) => ofGrant(code) && code.status === 'approved' && code.consumedAt === null, { consumedAt: now }) +
       this.#requestTokens.updateWhere((token) => ofGrant(token) && token.consumedAt === null, { consumedAt: now }) +
       this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now })
     );
@@ -340,6 +388,11 @@ export class MemoryStorage implements OAuthStorage {
       nonces: deleteWhere(this.#nonces, (row) => row.expiresAt < now),
       clients: deleteWhere(this.#clients, (row) => row.unusedExpiresAt != null && row.unusedExpiresAt < now),
       signingKeys: deleteWhere(this.#signingKeys, (row) => row.expiresAt !== null && row.expiresAt < now),
+      deviceCodes: this.#deviceCodes.deleteWhere((row) => {
+        if (row.expiresAt >= now) return false;
+        this.#userCodes.delete(row.userCodeDigest);
+        return true;
+      }),
     };
   }
 
@@ -355,6 +408,7 @@ export class MemoryStorage implements OAuthStorage {
       oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly),
       nonces: [...this.#nonces.values()],
       signingKeys: [...this.#signingKeys.values()].sort(byActivationThenKid),
+      deviceCodes: [...this.#deviceCodes.values()].sort(byIdOnly),
     };
   }
 

@@ -79,6 +79,18 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: ['kid', 'alg', 'public_jwk', 'private_jwk_encrypted', 'created_at', 'activates_at', 'retires_at', 'expires_at'],
     primaryKey: ['kid'],
     indexes: { portcullis_signing_keys_expires_at_idx: { columns: ['expires_at'], unique: false } },
+  portcullis_device_codes: {
+    columns: [
+      'id', 'digest', 'user_code_digest', 'client_id', 'scope', 'audience', 'family_id', 'status', 'user_id', 'poll_interval',
+      'last_polled_at', 'issued_at', 'expires_at', 'consumed_at',
+    ],
+    primaryKey: ['id'],
+    indexes: {
+      portcullis_device_codes_digest_uq: { columns: ['digest'], unique: true },
+      portcullis_device_codes_user_code_digest_uq: { columns: ['user_code_digest'], unique: true },
+      portcullis_device_codes_client_id_user_id_idx: { columns: ['client_id', 'user_id'], unique: false },
+      portcullis_device_codes_expires_at_idx: { columns: ['expires_at'], unique: false },
+    },
   },
 };
 
