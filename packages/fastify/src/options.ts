@@ -4,6 +4,7 @@ import type {
   AuthorizationRequest,
   AuthorizationServerOptions,
   EventListener,
+  DeviceAuthorizationRequest,
   OAuth1AuthorizationRequest,
   OAuthStorage,
 } from '@portcullis/core';
@@ -56,11 +57,56 @@ export interface OAuth1ConsentContext extends ConsentContextBase {
   oauth1Request: OAuth1AuthorizationRequest;
 }
 
+/** A device authorization (RFC 8628) waiting for the user, who entered its user code. */
+export interface DeviceConsentContext extends ConsentContextBase {
+  protocol: 'device';
+  deviceRequest: DeviceAuthorizationRequest;
+}
+
 /**
  * What `renderConsent` gets to draw its own page; `protocol` tells which request is waiting.
  * The form must post these fields back to `action`.
  */
-export type ConsentContext = OAuth2ConsentContext | OAuth1ConsentContext;
+export type ConsentContext = OAuth2ConsentContext | OAuth1ConsentContext | DeviceConsentContext;
+
+export const DEVICE_FIELDS = {
+  /** The user code as typed: case and dashes do not matter. */
+  userCode: 'user_code',
+  csrfToken: 'csrf_token',
+} as const;
+
+/**
+ * What `renderDevicePage` gets: the form where a signed-in user enters a device's user code
+ * (`entry`), or the end of a decision (`done`). The entry form posts `fields` to `action`.
+ */
+export type DevicePageContext =
+  | {
+      kind: 'entry';
+      user: AuthenticatedUser;
+      action: string;
+      csrfToken: string;
+      /** The code to show in the field: from `verification_uri_complete`, or what was typed. */
+      userCode: string;
+      /** Why the last code was refused, or null. */
+      error: string | null;
+      fields: typeof DEVICE_FIELDS;
+    }
+  | { kind: 'done'; user: AuthenticatedUser; approved: boolean; clientName: string };
+
+export type RenderDevicePage = (request: FastifyRequest, reply: FastifyReply, context: DevicePageContext) => unknown;
+
+/**
+ * How many wrong user codes the verification page takes before refusing for `lockout` seconds:
+ * per session, and per client address (which a new session does not reset).
+ */
+export interface UserCodeAttempts {
+  /** Default 5. */
+  perSession?: number;
+  /** Default 20. */
+  perAddress?: number;
+  /** Seconds. Default 900. */
+  lockout?: number;
+}
 
 export const CONSENT_FIELDS = {
   /** `approve` or `deny`. */
@@ -95,6 +141,8 @@ const PASS_THROUGH = [
   'accessTokenTtl',
   'refreshTokenTtl',
   'authorizationCodeTtl',
+  'deviceCodeTtl',
+  'deviceCodeInterval',
   'deleteExpired',
   'singleAccessToken',
   'profile',
@@ -187,6 +235,10 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
   renderConsent?: RenderConsent;
   /** The session key holding the pending authorization request. Default `portcullis`. */
   sessionKey?: string;
+  /** Draws the device verification page (RFC 8628 section 3.3) instead of the built-in one. */
+  renderDevicePage?: RenderDevicePage;
+  /** The brute-force bounds of the device verification page. */
+  userCodeAttempts?: UserCodeAttempts;
   /** Accept `?access_token=` on protected routes (RFC 6750 section 2.3; profile `oauth2.0` only). Default false. */
   allowQueryToken?: boolean;
   /** Development mode: plain HTTP is accepted. Default false. */
@@ -252,6 +304,8 @@ export interface ResolvedOptions {
   /** The remote introspection a resource server asks, or null to look tokens up in `storage`. */
   introspection: Required<IntrospectionOptions> | null;
   renderConsent: RenderConsent | undefined;
+  renderDevicePage: RenderDevicePage | undefined;
+  userCodeAttempts: Required<UserCodeAttempts>;
   /** Null when OAuth 1.0a is off. */
   oauth1: OAuth1Options | null;
   oauth1RoutePrefix: string;
@@ -290,6 +344,10 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   if (options.renderConsent !== undefined && typeof options.renderConsent !== 'function') {
     throw new InvalidOptionError('renderConsent', 'must be a function (request, reply, context)');
   }
+  if (options.renderDevicePage !== undefined && typeof options.renderDevicePage !== 'function') {
+    throw new InvalidOptionError('renderDevicePage', 'must be a function (request, reply, context)');
+  }
+  const userCodeAttempts = resolveUserCodeAttempts(options.userCodeAttempts);
   const routePrefix = options.routePrefix ?? '/oauth';
   if (typeof routePrefix !== 'string' || !ROUTE_PREFIX.test(routePrefix) || routePrefix.endsWith('/')) {
     throw new InvalidOptionError('routePrefix', 'must be empty or a path like "/oauth" (no trailing slash)');
@@ -334,12 +392,25 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
     endpoints,
     introspection,
     renderConsent: options.renderConsent,
+    renderDevicePage: options.renderDevicePage,
+    userCodeAttempts,
     oauth1,
     oauth1RoutePrefix,
     resource,
     defaultAudience: [...defaultAudience],
     resourceMetadata,
   };
+}
+
+function resolveUserCodeAttempts(input: UserCodeAttempts | undefined): Required<UserCodeAttempts> {
+  if (input !== undefined && (input === null || typeof input !== 'object')) {
+    throw new InvalidOptionError('userCodeAttempts', 'must be an object { perSession?, perAddress?, lockout? }');
+  }
+  const resolved = { perSession: 5, perAddress: 20, lockout: 900, ...input };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('userCodeAttempts', `.${name} must be a whole number, 1 or more`);
+  }
+  return resolved;
 }
 
 /** The core's profile check, as a registration error; a resource server without storage needs it too. */

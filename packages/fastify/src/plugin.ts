@@ -13,6 +13,7 @@ import {
 import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
+import { registerDeviceRoutes } from './device-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
 import { loggedListener } from './events.js';
@@ -63,6 +64,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     revocation: joinPath(mountRoot, settings.routePrefix, 'revoke'),
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     registration: joinPath(mountRoot, settings.routePrefix, 'register'),
+    deviceAuthorization: joinPath(mountRoot, settings.routePrefix, 'device_authorization'),
+    deviceVerification: joinPath(mountRoot, settings.routePrefix, 'device'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
     jwks: joinPath(mountRoot, settings.routePrefix, 'jwks.json'),
     issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
@@ -101,6 +104,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             introspection: fromIssuer(paths.introspection),
             registration: fromIssuer(paths.registration),
             jwks: fromIssuer(paths.jwks),
+            deviceAuthorization: fromIssuer(paths.deviceAuthorization),
+            deviceVerification: fromIssuer(paths.deviceVerification),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
@@ -185,6 +190,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       await routes.register(registerTokenRoutes, { server, settings });
       if (settings.browser !== null) {
         await routes.register(registerAuthorizeRoutes, { server, registry, settings, browser: settings.browser, paths });
+        await routes.register(registerDeviceRoutes, { server, registry, settings, browser: settings.browser, paths });
       }
       // OAuth 1.0a beside them, sharing the form parser; its signed-request check is in `verifiers`.
       if (oauth1 !== null && paths.oauth1 !== null) {

@@ -153,6 +153,8 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     revocation: '/oauth/revoke',
     introspection: '/oauth/introspect',
     registration: '/oauth/register',
+    deviceAuthorization: '/oauth/device_authorization',
+    deviceVerification: '/oauth/device',
     metadata: '/.well-known/oauth-authorization-server',
     jwks: '/oauth/jwks.json',
     issuerMetadata: null,
