@@ -184,6 +184,8 @@ describe('options', () => {
     const render = (context: ConsentContext) => {
       if (context.protocol === 'oauth1') {
         expect(context.oauth1Request).type.toBe<OAuth1AuthorizationRequest>();
+      } else if (context.protocol === 'device') {
+        expect(context.deviceRequest.clientName).type.toBe<string>();
       } else {
         expect(context.authorizationRequest.redirectUri).type.toBe<string>();
       }
