@@ -60,19 +60,19 @@ class AddressFailures {
     this.#windowMs = windowMs;
   }
 
-  count(address: string, now: number): number {
+  /** The address's wrong codes in its current window, and when that window started. */
+  count(address: string, now: number): { failures: number; since: number } {
     const entry = this.#entries.get(address);
-    if (entry === undefined) return 0;
-    if (now - entry.since >= this.#windowMs) {
+    if (entry === undefined || now - entry.since >= this.#windowMs) {
       this.#entries.delete(address);
-      return 0;
+      return { failures: 0, since: now };
     }
-    return entry.failures;
+    return entry;
   }
 
   add(address: string, now: number): void {
-    const failures = this.count(address, now);
-    const since = failures === 0 ? now : this.#entries.get(address)!.since;
+    const { failures, since } = this.count(address, now);
+    // Re-inserted, so the Map's first key stays the entry longest untouched.
     this.#entries.delete(address);
     this.#entries.set(address, { failures: failures + 1, since });
     if (this.#entries.size > MAX_TRACKED_ADDRESSES) this.#entries.delete(this.#entries.keys().next().value!);
@@ -172,7 +172,8 @@ export async function registerDeviceRoutes(routes: FastifyInstance, options: Dev
     const address = request.ip;
     const at = now();
     if (state.failures >= perSession) return tooManyAttempts(reply, state.since);
-    if (addresses.count(address, at) >= perAddress) return tooManyAttempts(reply, at);
+    const fromAddress = addresses.count(address, at);
+    if (fromAddress.failures >= perAddress) return tooManyAttempts(reply, fromAddress.since);
     const found = await server.findDeviceAuthorization(typed);
     if (found.kind === 'consent') return consent.ask(request, reply, found.request, 303);
     if (found.reason === 'unknown') {
