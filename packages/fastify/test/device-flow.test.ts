@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import t, { type Test } from 'tap';
 import { DEVICE_CODE_GRANT_TYPE } from '@portcullis/core';
+import { DEVICE_FIELDS, type DevicePageContext } from '../src/index.js';
 import { Browser, buildTestApp, findFreePort, FORM, form, readCsrfToken } from './helpers.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true };
@@ -181,4 +182,33 @@ t.test('the device endpoints exist only with the browser endpoints', async (t) =
   t.equal(page.statusCode, 404);
   const metadata = await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' });
   t.notOk('device_authorization_endpoint' in metadata.json());
+});
+
+t.test('renderDevicePage draws the page; a reflected user code is escaped by the built-in one', async (t) => {
+  const seen: DevicePageContext[] = [];
+  const custom = await buildTestApp({
+    plugin: {
+      renderDevicePage: (_request, reply, context) => {
+        seen.push(context);
+        return reply.send(`<p>custom ${context.kind}</p>`);
+      },
+    },
+  });
+  t.teardown(custom.close);
+  const login = await custom.app.inject({ method: 'POST', url: '/login?user=carol' });
+  const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const page = await custom.app.inject({ method: 'GET', url: '/oauth/device?user_code=BCDF-GHJK', headers: { cookie } });
+  t.equal(page.statusCode, 200);
+  t.equal(page.body, '<p>custom entry</p>');
+  t.equal(page.headers['x-frame-options'], 'DENY', 'the page headers are set for a custom page too');
+  t.match(seen[0], { kind: 'entry', user: { id: 'carol' }, action: '/oauth/device', userCode: 'BCDF-GHJK', error: null, fields: DEVICE_FIELDS });
+
+  const builtIn = await buildTestApp();
+  t.teardown(builtIn.close);
+  const login2 = await builtIn.app.inject({ method: 'POST', url: '/login?user=dave' });
+  const cookie2 = login2.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const reflected = await builtIn.app.inject({ method: 'GET', url: `/oauth/device?user_code=${encodeURIComponent('"><script>x</script>')}`, headers: { cookie: cookie2 } });
+  t.equal(reflected.statusCode, 200);
+  t.notMatch(reflected.body, '<script>');
+  t.match(reflected.body, 'value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"');
 });
