@@ -6,6 +6,7 @@ import {
   tokenDigest,
   userCodeDigest,
   type OAuthResponse,
+  type PortcullisEvent,
   type RegisteredClient,
 } from '../src/index.js';
 import { ISSUER, basicAuthorization, bodyOf, countRows, createFixture, createFormRequest, type Fixture } from './oauth2-fixtures.js';
@@ -234,4 +235,29 @@ t.test('metadata and registration', async (t) => {
   const legacy = createFixture({ profile: 'oauth2.0', resources: [API] });
   const legacyClient = await legacy.server.registerClient({ name: 'CLI', type: 'public', grantTypes: [DEVICE_CODE_GRANT_TYPE] });
   t.equal((await authorize(legacy, legacyClient)).response.status, 200, 'offered under both profiles');
+});
+
+t.test('events: device_code.approved on approval, token.issued once the device has its tokens', async (t) => {
+  const events: PortcullisEvent[] = [];
+  const { fixture, device } = await setup({ onEvent: (event) => void events.push(event) });
+  events.length = 0; // the clients' registrations
+  const { body } = await authorize(fixture, device, { scope: 'read write' });
+  const deviceCode = String(body['device_code']);
+  const userCode = String(body['user_code']);
+  await approve(fixture, userCode, true, ['read']);
+  const record = fixture.storage.snapshot().deviceCodes[0]!;
+  t.match(events.map((event) => event.type), ['device_code.approved'], 'approval is announced');
+  t.match(events[0], { type: 'device_code.approved', clientId: device.client.id, userId: 'user-1', scope: ['read'], deviceCodeId: record.id });
+  const tokens = await poll(fixture, device, deviceCode);
+  t.equal(tokens.status, 200);
+  const access = fixture.storage.snapshot().accessTokens[0]!;
+  t.match(events[1], { type: 'token.issued', grantType: DEVICE_CODE_GRANT_TYPE, clientId: device.client.id, userId: 'user-1', accessTokenId: access.id });
+  const serialized = JSON.stringify(events);
+  for (const secret of [deviceCode, userCode, userCode.replace('-', ''), record.digest, String(bodyOf(tokens)['access_token'])]) {
+    t.notOk(serialized.includes(secret), 'no code, token or digest in the events');
+  }
+
+  const denied = await authorize(fixture, device);
+  await approve(fixture, String(denied.body['user_code']), false);
+  t.equal(events.filter((event) => event.type === 'device_code.approved').length, 1, 'a denial is not an approval');
 });

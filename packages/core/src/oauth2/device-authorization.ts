@@ -30,7 +30,7 @@ import type { RequestParameters } from './parameters.js';
 import { narrowAudience, readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
-import { mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { emitTokensIssued, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /** RFC 8628 section 3.4: the grant type a device polls the token endpoint with. */
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -209,6 +209,7 @@ export async function exchangeDeviceCode(
   if (!(await storage.redeemDeviceCode(record.id, now, minted.access, minted.refresh))) {
     throw invalidGrant('The device code was already used.');
   }
+  emitTokensIssued(context, DEVICE_CODE_GRANT_TYPE, minted);
   return minted.response;
 }
 
@@ -283,6 +284,7 @@ export async function completeDeviceAuthorization(
       scope,
     });
     if (!decided) throw invalidGrant('The code was already used.');
+    if (decision.approved) context.emit({ type: 'device_code.approved', clientId: client.id, userId: decision.userId, scope, deviceCodeId: record.id });
     return { kind: 'decided', approved: decision.approved, clientName: client.name };
   } catch (thrown) {
     return { kind: 'error', error: toOAuthError(thrown) };

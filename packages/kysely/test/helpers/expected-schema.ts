@@ -79,6 +79,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: ['kid', 'alg', 'public_jwk', 'private_jwk_encrypted', 'created_at', 'activates_at', 'retires_at', 'expires_at'],
     primaryKey: ['kid'],
     indexes: { portcullis_signing_keys_expires_at_idx: { columns: ['expires_at'], unique: false } },
+  },
   portcullis_device_codes: {
     columns: [
       'id', 'digest', 'user_code_digest', 'client_id', 'scope', 'audience', 'family_id', 'status', 'user_id', 'poll_interval',
