@@ -36,6 +36,14 @@ export interface AuthorizationServerOptions {
   deleteExpired?: boolean;
   /** At most one live access token per user, client and scope. Default false. */
   singleAccessToken?: boolean;
+  /**
+   * How access tokens are made, for resources without a format of their own (`registerResource`):
+   * `opaque` (default), a random string kept as a digest, or `jwt`, a JWT access token (RFC 9068)
+   * that a resource server checks with the published keys alone. `jwt` needs `signingKeys`.
+   */
+  accessTokenFormat?: AccessTokenFormat;
+  /** How `verifyAccessToken` checks JWT access tokens. */
+  jwtAccessTokens?: JwtAccessTokenOptions;
   /** Refuse requests that did not come over TLS. Default true. */
   enforceSecure?: boolean;
   /**
@@ -162,6 +170,32 @@ export interface ClientRegistrationEvent {
   grantTypes: GrantType[];
   scopes: string[];
   softwareId: string | null;
+}
+
+/**
+ * `opaque`: a random string, stored as a digest; every check reads storage. `jwt`: a JWT access
+ * token (RFC 9068) signed with the signing keys, recorded as well (introspection, revocation and
+ * refresh families work the same), and checkable without storage.
+ */
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
+/** `jwtAccessTokens` of `createAuthorizationServer`. */
+export interface JwtAccessTokenOptions {
+  /**
+   * `always` (default): a valid JWT access token is also looked up in storage, so a revoked one
+   * (`/oauth/revoke`, `revokeGrant`, a replayed refresh token) is refused at once; this costs the
+   * storage read an opaque token costs. `never`: the signature and claims alone decide, with no
+   * storage read; a revoked token is then accepted until its `exp`, so keep `accessTokenTtl` short.
+   */
+  revocationCheck?: 'always' | 'never';
+  /** Seconds of clock difference allowed when checking `exp`, `iat` and `nbf`. Default 5. */
+  clockTolerance?: number;
+}
+
+/** The second argument of `registerResource`. */
+export interface ResourceOptions {
+  /** The format of access tokens for this resource; default the server's `accessTokenFormat`. */
+  accessTokenFormat?: AccessTokenFormat;
 }
 
 /** What an introspection policy learns of a token: its public facts, never its digest. */
@@ -355,8 +389,9 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent' | 'jwtAccessTokens'>>> & {
     endpoints: EndpointPaths;
+    jwtAccessTokens: Readonly<Required<JwtAccessTokenOptions>>;
   };
   readonly scopes: ScopeRegistry;
   /** The box made from `options.secretKey` (OAuth 1.0a secrets), or null when no key was given. */
@@ -389,9 +424,11 @@ export interface AuthorizationServer {
   resources(): string[];
   /**
    * Adds a resource identifier (an absolute URI without a fragment) the server issues tokens
-   * for, as a resource guard registers its own; throws a TypeError for anything else.
+   * for, as a resource guard registers its own; throws a TypeError for anything else. With
+   * `accessTokenFormat`, tokens whose audience names this resource take that format (`jwt` when
+   * any resource of the audience asks for it); without, a format set earlier is kept.
    */
-  registerResource(resource: string): void;
+  registerResource(resource: string, options?: ResourceOptions): void;
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
   /** Whether dynamic client registration is enabled. */
   readonly registrationEnabled: boolean;

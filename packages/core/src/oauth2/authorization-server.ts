@@ -35,8 +35,15 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     getMetadata: () => createMetadataResponse(structuredClone(metadata)),
     verifyAccessToken,
     resources: () => [...context.resources].sort(),
-    registerResource: (resource) => {
-      context.resources.add(checkResource('registerResource', resource));
+    registerResource: (resource, resourceOptions) => {
+      const checked = checkResource('registerResource', resource);
+      if (resourceOptions !== undefined && (typeof resourceOptions !== 'object' || resourceOptions === null)) {
+        throw new TypeError('registerResource: options must be an object');
+      }
+      const format = resourceOptions?.accessTokenFormat;
+      // Checked before anything changes: a refused format leaves the resource as it was.
+      if (format !== undefined) context.resourceFormats.set(checked, context.checkAccessTokenFormat('registerResource: accessTokenFormat', format));
+      context.resources.add(checked);
     },
     registerClient: (input) => registerClient(context, input),
     registrationEnabled: context.registration !== null,

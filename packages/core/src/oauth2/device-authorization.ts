@@ -204,7 +204,7 @@ export async function exchangeDeviceCode(
     familyId: record.familyId,
     withRefreshToken: client.grantTypes.includes('refresh_token'),
   };
-  const minted = mintTokens(context, issuance, now);
+  const minted = await mintTokens(context, issuance, now);
   await revokeForSingleAccessToken(context, issuance, now);
   if (!(await storage.redeemDeviceCode(record.id, now, minted.access, minted.refresh))) {
     throw invalidGrant('The device code was already used.');

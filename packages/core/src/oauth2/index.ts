@@ -23,6 +23,8 @@ export { GRANT_TYPES, DEFAULT_GRANT_TYPES, deriveResponseTypes } from './registe
 export { NO_STORE_HEADERS } from './responses.js';
 export type { IntrospectionResponse } from './introspection.js';
 export { isResourceIndicator, isAudienceOf, otherAudienceError } from './resource-indicators.js';
+export { describeJwtRefusal, isCompactJws, verifyJwtAccessToken, type JwtRefusal } from './resource.js';
+export { JWT_ACCESS_TOKEN_TYPE } from './token-issuer.js';
 export { isPublicAddress } from './client-metadata-fetch.js';
 export {
   SIGNING_ALGORITHMS,
