@@ -142,7 +142,7 @@ t.test('verifyAccessToken refuses a JWT of another typ, audience, issuer, key, o
   await t.rejects(fixture.server.verifyAccessToken(flipped, ['read'], API), refused('The access token is invalid.'));
   const forgedBody = Buffer.from(JSON.stringify({ ...claims, scope: 'read write' })).toString('base64url');
   await t.rejects(fixture.server.verifyAccessToken(`${head}.${forgedBody}.${signature}`, ['write'], API), refused('The access token is invalid.'));
-  const error = await fixture.server.verifyAccessToken(idTokenLike, ['read'], API).catch((thrown: unknown) => thrown as { headers: Record<string, string> });
+  const error = (await fixture.server.verifyAccessToken(idTokenLike, ['read'], API).catch((thrown: unknown) => thrown)) as { headers: Record<string, string> };
   t.match(error.headers['www-authenticate'], /^Bearer realm="https:\/\/auth.example.com", error="invalid_token"/, 'an RFC 6750 challenge');
   await t.rejects(fixture.server.verifyAccessToken(token, ['write'], API), errorLike({ error: 'insufficient_scope', status: 403 }));
 

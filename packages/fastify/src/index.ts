@@ -17,6 +17,7 @@ export type {
   PortcullisOptions,
   PortcullisOptionsBase,
   RenderConsent,
+  RemoteJwtOptions,
   RenderDevicePage,
   ResourceServerOptions,
   UserCodeAttempts,

@@ -4,6 +4,8 @@ import fp from 'fastify-plugin';
 import {
   createAuthorizationServer,
   createOAuth1Provider,
+  isCompactJws,
+  type AuthorizationServer,
   type AuthorizationServerOptions,
   type EventListener,
   type OAuth1Provider,
@@ -22,7 +24,8 @@ import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResources } from './protected-resources.js';
-import { createRemoteIntrospection } from './remote-introspection.js';
+import { createRemoteIntrospection, type AccessTokenCheck } from './remote-introspection.js';
+import { createRemoteJwtVerifier } from './remote-jwt.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
 import { registerResourceMetadataRoutes } from './resource-metadata-routes.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
@@ -125,10 +128,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const protectedResources = new ProtectedResources(options.issuer, bearerMethods, settings.resourceMetadata);
   protectedResources.add(settings.resource);
   const guardContext: GuardContext = {
-    verifyAccessToken:
-      settings.introspection !== null
-        ? createRemoteIntrospection(settings.introspection, options.clock ?? (() => new Date()))
-        : (token) => server!.verifyAccessToken(token),
+    verifyAccessToken: createTokenCheck(settings, options.clock ?? (() => new Date()), server),
     registry,
     verifiers,
     declarations,
@@ -215,6 +215,17 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       registerMetadataRoutes(root, issuerMetadata, server);
     });
   }
+}
+
+/**
+ * How the guards check a bearer token: in storage through the local server (both formats), or
+ * remotely: a JWT with the issuer's keys when `jwt` is set, any other token by introspection.
+ */
+function createTokenCheck(settings: ResolvedOptions, clock: () => Date, server: AuthorizationServer | null): AccessTokenCheck {
+  const introspect = settings.introspection === null ? null : createRemoteIntrospection(settings.introspection, clock);
+  const verifyJwt = settings.remoteJwt === null ? null : createRemoteJwtVerifier(settings.remoteJwt, clock);
+  if (verifyJwt !== null && introspect !== null) return (token) => (isCompactJws(token) ? verifyJwt(token) : introspect(token));
+  return verifyJwt ?? introspect ?? ((token) => server!.verifyAccessToken(token));
 }
 
 /**

@@ -55,8 +55,9 @@ export async function verifyJwtAccessToken(
     if (error instanceof joseErrors.JWTExpired) return { refusal: 'expired', cause: error };
     if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'typ') return { refusal: 'type', cause: error };
     if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') return { refusal: 'audience', cause: error };
-    // A fetch of the keys that failed is the verifier's trouble, not the token's.
-    if (error instanceof joseErrors.JOSEError && !(error instanceof joseErrors.JWKSTimeout)) return { refusal: 'invalid', cause: error };
+    if (TOKEN_FAULTS.some((fault) => error instanceof fault)) return { refusal: 'invalid', cause: error };
+    // Anything else (a key set that could not be fetched or read, storage) is the verifier's
+    // trouble, not the token's.
     throw error;
   }
   const { sub, client_id: clientId, scope, aud, jti, exp } = payload;
@@ -75,6 +76,19 @@ export async function verifyJwtAccessToken(
     },
   };
 }
+
+/** The jose errors that say the token is bad: malformed, unsigned by a known key, or its claims refused. */
+const TOKEN_FAULTS = [
+  joseErrors.JWTClaimValidationFailed,
+  joseErrors.JWTInvalid,
+  joseErrors.JWSInvalid,
+  joseErrors.JWSSignatureVerificationFailed,
+  joseErrors.JOSEAlgNotAllowed,
+  joseErrors.JOSENotSupported,
+  joseErrors.JWKSNoMatchingKey,
+  joseErrors.JWKSMultipleMatchingKeys,
+  joseErrors.JWKInvalid,
+];
 
 const JWT_REFUSALS: Record<JwtRefusal, string> = {
   expired: 'The access token has expired.',
