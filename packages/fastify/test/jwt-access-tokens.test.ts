@@ -96,15 +96,21 @@ async function startAuthorizationServer(t: Test, database: TestDatabase, clock: 
   };
 }
 
-async function startResourceServer(t: Test, issuer: string, clock: ReturnType<typeof createClock>, jwt: Record<string, unknown> = { cooldown: 0 }) {
+async function startResourceServer(
+  t: Test,
+  issuer: string,
+  clock: ReturnType<typeof createClock>,
+  jwt: Record<string, unknown> = { cooldown: 0 },
+  more: { resource?: string; introspection?: { url: string; clientId: string; clientSecret: string; cacheTtl: number } } = {},
+) {
   const app = Fastify();
   await app.register(fastifyPortcullis, {
     scopes: createTestScopes(),
     issuer,
     development: true,
     clock: clock.now,
-    resource: B_RESOURCE,
-    resourceServer: { jwt },
+    resource: more.resource ?? B_RESOURCE,
+    resourceServer: more.introspection === undefined ? { jwt } : { jwt, introspection: more.introspection },
   });
   registerMe(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -213,6 +219,22 @@ onEachDatabase('JWT access tokens', async (t, database) => {
     clock.advance(TTL + 6);
     assertRefused(t, await callApi(`${b}/api/me`, rotated), 'The access token has expired.', 'B: expired');
     assertRefused(t, await callApi(`${a.issuer}/api/me`, forA), 'The access token has expired.', 'A: expired');
+  });
+
+  await t.test('with jwt and introspection, a JWT is checked by the keys and an opaque token by introspection', async (t) => {
+    const both = await startResourceServer(t, a.issuer, clock, { cooldown: 0 }, {
+      resource: OPAQUE_RESOURCE,
+      // The machine client introspects its own tokens: always answered (RFC 7662 section 4).
+      introspection: { url: `${a.issuer}/oauth/introspect`, clientId: a.machine.client.id, clientSecret: a.machine.clientSecret!, cacheTtl: 0 },
+    });
+    const before = a.count('/oauth/introspect');
+    const opaque = await a.token(OPAQUE_RESOURCE);
+    const allowed = await callApi(`${both}/api/me`, opaque);
+    t.equal(allowed.status, 200);
+    t.match(allowed.body, { clientId: a.machine.client.id, audience: [OPAQUE_RESOURCE] });
+    t.equal(a.count('/oauth/introspect') - before, 1, 'the opaque token was introspected');
+    assertRefused(t, await callApi(`${both}/api/me`, await a.token(B_RESOURCE)), 'The access token was not issued for this resource.', 'a JWT for another resource');
+    t.equal(a.count('/oauth/introspect') - before, 1, 'the JWT was not introspected');
   });
 
   await t.test('B answers 503 when the issuer\'s metadata or keys cannot be fetched', async (t) => {
