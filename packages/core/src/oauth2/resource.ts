@@ -70,7 +70,7 @@ export async function verifyJwtAccessToken(
       // RFC 9068 section 2.2: a token without a user has the client as its subject.
       userId: sub === clientId ? null : sub,
       scope: scope === undefined ? [] : scope.split(' ').filter((name) => name !== ''),
-      audience: typeof aud === 'string' ? [aud] : [...(aud ?? [])],
+      audience: typeof aud === 'string' ? [aud] : (aud ?? []).filter((item): item is string => typeof item === 'string'),
       expiresAt: new Date(exp! * 1000),
       tokenId: jti,
     },
