@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { CLI_CLIENT_ID } from './bootstrap.js';
 import { checkClientSettings, ClientSettingsError, GRANT_TYPES, isGrantType } from './client-form.js';
 import { LIFETIME_FIELDS, parseLifetime, type ClientLifecycle } from './client-lifecycle.js';
 import { prepareFolders, readConfig } from './config.js';
@@ -20,6 +21,9 @@ const USAGE = `usage: pnpm demo <command> [options]   (DATABASE_URL as for the s
   tokens:purge
   keys:list [--json]      the JWS signing keys: kid, algorithm, state (pending, current, retired, expired)
   keys:rotate             a new signing key per algorithm, published now, signing after the lead time
+  login --server URL [--client-id ID] [--scope "a b"]
+      signs in with the device flow (RFC 8628): prints a code to enter at the server, waits for
+      your approval, then lists the polls (default client id: ${CLI_CLIENT_ID})
   oauth1:sign --url U --consumer-key K --consumer-secret S [--method M] [--token T --token-secret TS]
               [--callback C] [--verifier V] [--data "a=1&b=2"]   (prints an OAuth 1.0a Authorization header)`;
 
@@ -259,7 +263,7 @@ const commands: Record<string, Command> = {
     io.out(
       `purged ${purged.accessTokens} access tokens, ${purged.refreshTokens} refresh tokens, ${purged.authorizationCodes} codes, ` +
         `${purged.requestTokens} request tokens, ${purged.oauth1AccessTokens} OAuth 1.0a tokens, ${purged.nonces} nonces, ` +
-        `${purged.clients} unused registered clients, ${purged.signingKeys} signing keys, ${sessions} sessions`,
+        `${purged.clients} unused registered clients, ${purged.signingKeys} signing keys, ${purged.deviceCodes} device codes, ${sessions} sessions`,
     );
   },
 
@@ -281,6 +285,20 @@ const commands: Record<string, Command> = {
     parse(args, {});
     const made = await (await app()).oauth.rotateSigningKeys();
     for (const key of made) io.out(`new ${key.alg} key ${key.kid}: published now, signs from ${key.activatesAt.toISOString()}`);
+  },
+
+  async login(args, _app, io) {
+    const values = parse(args, { server: { type: 'string' }, 'client-id': { type: 'string' }, scope: { type: 'string' } });
+    if (!values.server) throw new UsageError('login needs --server URL, e.g. --server http://127.0.0.1:3000');
+    if (!URL.canParse(values.server)) throw new UsageError(`--server ${JSON.stringify(values.server)} is not a URL`);
+    // Loaded only here: no other command talks to a server.
+    const { loginWithDeviceFlow } = await import('./device-login.js');
+    await loginWithDeviceFlow({
+      server: new URL(values.server),
+      clientId: values['client-id'] ?? CLI_CLIENT_ID,
+      scope: values.scope ?? 'polls:read',
+      out: io.out,
+    });
   },
 };
 

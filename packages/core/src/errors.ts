@@ -23,6 +23,10 @@ export type OAuthErrorCode =
   // RFC 7591 section 3.2.2: a registration whose redirect URIs or other metadata are refused.
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
+  // RFC 8628 section 3.5: the device access token response while the user has not finished.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
   // OAuth 1.0a problem codes (the oauth_problem extension RFC 5849 points to).
   | 'parameter_absent'
   | 'parameter_rejected'
@@ -74,6 +78,9 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_target: 400,
   invalid_redirect_uri: 400,
   invalid_client_metadata: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
   parameter_absent: 400,
   parameter_rejected: 400,
   signature_method_rejected: 400,
@@ -216,6 +223,9 @@ export const insufficientScope = factory('insufficient_scope');
 export const invalidTarget = factory('invalid_target');
 export const invalidRedirectUri = factory('invalid_redirect_uri');
 export const invalidClientMetadata = factory('invalid_client_metadata');
+export const authorizationPending = factory('authorization_pending');
+export const slowDown = factory('slow_down');
+export const expiredToken = factory('expired_token');
 
 /**
  * Thrown by a store when the database fails (connection lost, timeout, deadlock). Transports map

@@ -41,10 +41,22 @@ export interface AuthorizationServerOptions {
    * `refreshTokenTtl` from each rotation.
    */
   refreshTokenMaxLifetime?: number | null;
+  /** Seconds a device authorization (RFC 8628) waits for the user. Default 600. */
+  deviceCodeTtl?: number;
+  /** Seconds a device client waits between polls at first (RFC 8628 section 3.2). Default 5. */
+  deviceCodeInterval?: number;
   /** Remove expired rows as they are met. Default false. */
   deleteExpired?: boolean;
   /** At most one live access token per user, client and scope. Default false. */
   singleAccessToken?: boolean;
+  /**
+   * How access tokens are made, for resources without a format of their own (`registerResource`):
+   * `opaque` (default), a random string kept as a digest, or `jwt`, a JWT access token (RFC 9068)
+   * that a resource server checks with the published keys alone. `jwt` needs `signingKeys`.
+   */
+  accessTokenFormat?: AccessTokenFormat;
+  /** How `verifyAccessToken` checks JWT access tokens. */
+  jwtAccessTokens?: JwtAccessTokenOptions;
   /** Refuse requests that did not come over TLS. Default true. */
   enforceSecure?: boolean;
   /**
@@ -173,6 +185,32 @@ export interface ClientRegistrationEvent {
   softwareId: string | null;
 }
 
+/**
+ * `opaque`: a random string, stored as a digest; every check reads storage. `jwt`: a JWT access
+ * token (RFC 9068) signed with the signing keys, recorded as well (introspection, revocation and
+ * refresh families work the same), and checkable without storage.
+ */
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
+/** `jwtAccessTokens` of `createAuthorizationServer`. */
+export interface JwtAccessTokenOptions {
+  /**
+   * `always` (default): a valid JWT access token is also looked up in storage, so a revoked one
+   * (`/oauth/revoke`, `revokeGrant`, a replayed refresh token) is refused at once; this costs the
+   * storage read an opaque token costs. `never`: the signature and claims alone decide, with no
+   * storage read; a revoked token is then accepted until its `exp`, so keep `accessTokenTtl` short.
+   */
+  revocationCheck?: 'always' | 'never';
+  /** Seconds of clock difference allowed when checking `exp`, `iat` and `nbf`. Default 5. */
+  clockTolerance?: number;
+}
+
+/** The second argument of `registerResource`. */
+export interface ResourceOptions {
+  /** The format of access tokens for this resource; default the server's `accessTokenFormat`. */
+  accessTokenFormat?: AccessTokenFormat;
+}
+
 /** What an introspection policy learns of a token: its public facts, never its digest. */
 export interface IntrospectedToken {
   kind: 'access_token' | 'refresh_token';
@@ -206,6 +244,10 @@ export interface EndpointPaths {
   registration: string;
   /** The JWK Set of the signing keys (RFC 7517 section 5), the metadata's `jwks_uri`. Used when `signingKeys` is set. */
   jwks: string;
+  /** The device authorization endpoint (RFC 8628 section 3.1); offered with the authorization endpoint. */
+  deviceAuthorization: string;
+  /** The page where the user enters a device's user code (RFC 8628 section 3.3): the `verification_uri`. */
+  deviceVerification: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -291,6 +333,31 @@ export interface ConsentReview {
   grantedScope: string[];
 }
 
+/** A device authorization (RFC 8628) found by its user code, waiting for the user's decision. */
+export interface DeviceAuthorizationRequest {
+  /** Identifies the device authorization for `completeDeviceAuthorization`; not a secret. */
+  deviceCodeId: string;
+  /** The digest of the normalised user code, which finds it again. */
+  userCodeDigest: string;
+  clientId: string;
+  clientName: string;
+  scope: string[];
+  /** The resources (RFC 8707) the device asked for, or the default audience. */
+  resource: string[];
+}
+
+export type DeviceLookupResult =
+  | { kind: 'consent'; request: DeviceAuthorizationRequest }
+  /**
+   * No device authorization is waiting for this code: `unknown` when none has it (a wrong guess,
+   * which an application counts against brute force), else `expired` or `decided`.
+   */
+  | { kind: 'error'; reason: 'unknown' | 'expired' | 'decided'; error: OAuthError };
+
+export type DeviceDecisionResult =
+  | { kind: 'decided'; approved: boolean; clientName: string }
+  | { kind: 'error'; error: OAuthError };
+
 export interface ConsentDecision {
   userId: string;
   approved: boolean;
@@ -357,8 +424,9 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent' | 'jwtAccessTokens'>>> & {
     endpoints: EndpointPaths;
+    jwtAccessTokens: Readonly<Required<JwtAccessTokenOptions>>;
   };
   readonly scopes: ScopeRegistry;
   /** The box made from `options.secretKey` (OAuth 1.0a secrets), or null when no key was given. */
@@ -374,6 +442,12 @@ export interface AuthorizationServer {
   completeAuthorization(request: AuthorizationRequest, decision: ConsentDecision): Promise<AuthorizeResult>;
   /** `POST /oauth/token`. */
   handleTokenRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** `POST /oauth/device_authorization` (RFC 8628 section 3.1). */
+  handleDeviceAuthorizationRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** Finds the device authorization a user code (as the user typed it) names (RFC 8628 section 3.3). */
+  findDeviceAuthorization(userCode: string): Promise<DeviceLookupResult>;
+  /** Records the user's decision on a device authorization, once. */
+  completeDeviceAuthorization(request: DeviceAuthorizationRequest, decision: ConsentDecision): Promise<DeviceDecisionResult>;
   /** `POST /oauth/revoke` (RFC 7009). */
   handleRevocationRequest(request: OAuthRequest): Promise<OAuthResponse>;
   /** `POST /oauth/introspect` (RFC 7662). */
@@ -390,9 +464,11 @@ export interface AuthorizationServer {
   resources(): string[];
   /**
    * Adds a resource identifier (an absolute URI without a fragment) the server issues tokens
-   * for, as a resource guard registers its own; throws a TypeError for anything else.
+   * for, as a resource guard registers its own; throws a TypeError for anything else. With
+   * `accessTokenFormat`, tokens whose audience names this resource take that format (`jwt` when
+   * any resource of the audience asks for it); without, a format set earlier is kept.
    */
-  registerResource(resource: string): void;
+  registerResource(resource: string, options?: ResourceOptions): void;
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
   /** Whether dynamic client registration is enabled. */
   readonly registrationEnabled: boolean;

@@ -8,6 +8,7 @@ import {
   toUriText,
   type AuthenticatedUser,
   type AuthorizationRequest,
+  type DeviceAuthorizationRequest,
   type OAuth1AuthorizationRequest,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
@@ -69,7 +70,8 @@ export function toArray(value: string | string[] | undefined): string[] {
 /** What each protocol's request adds to the consent context. */
 type ProtocolContext =
   | { protocol: 'oauth2'; authorizationRequest: AuthorizationRequest }
-  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest };
+  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest }
+  | { protocol: 'device'; deviceRequest: DeviceAuthorizationRequest };
 
 /** The protocol-specific part of a consent flow. */
 export interface ConsentProtocol<R> {
@@ -78,8 +80,11 @@ export interface ConsentProtocol<R> {
   hasShape(request: Partial<R>): boolean;
   /** What this protocol's request adds to the consent context. */
   contextOf(request: R): ProtocolContext;
-  /** Where the decision sends the browser, for the form-action policy; `oob` yields none. */
-  returnTarget(request: R): string;
+  /**
+   * Where the decision sends the browser, for the form-action policy; `oob` yields none, and
+   * null (a device authorization, decided on this server's own page) none either.
+   */
+  returnTarget(request: R): string | null;
   scope(request: R): readonly string[];
   /**
    * Once the user is known: whether to ask them, and which requested scopes they approved before
@@ -170,20 +175,21 @@ export function createConsentFlow<R>(
       csrfToken,
       userId: user.id,
     } satisfies PendingConsent<R>);
+    const target = protocol.returnTarget(pending);
     const context: ConsentContext = {
       ...protocol.contextOf(pending),
       user,
       scopes: protocol
         .scope(pending)
         .map((name) => ({ name, description: registry.get(name)?.description ?? null, granted: granted.has(name) })),
-      returnHost: describeReturnHost(protocol.returnTarget(pending)),
+      returnHost: target === null ? null : describeReturnHost(target),
       action,
       csrfToken,
       fields: CONSENT_FIELDS,
     };
     // The page may not be framed, and its form may lead only back here and to where the decision
     // redirects the browser.
-    setPageHeaders(reply, toFormActionSource(protocol.returnTarget(pending)));
+    setPageHeaders(reply, target === null ? undefined : toFormActionSource(target));
     reply.type('text/html; charset=utf-8');
     if (renderConsent !== undefined) {
       const rendered = await renderConsent(request, reply, context);

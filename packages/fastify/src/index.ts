@@ -5,6 +5,8 @@ export { fastifyPortcullis } from './plugin.js';
 export type {
   ConsentContext,
   ConsentScope,
+  DeviceConsentContext,
+  DevicePageContext,
   GetUser,
   IntrospectionOptions,
   LoginUrl,
@@ -15,9 +17,12 @@ export type {
   PortcullisOptions,
   PortcullisOptionsBase,
   RenderConsent,
+  RemoteJwtOptions,
+  RenderDevicePage,
   ResourceServerOptions,
+  UserCodeAttempts,
 } from './options.js';
-export { CONSENT_FIELDS } from './options.js';
+export { CONSENT_FIELDS, DEVICE_FIELDS } from './options.js';
 export type {
   DeclaredScope,
   GuardOptions,
@@ -49,4 +54,4 @@ export { deriveAutoScope } from './scope-auto.js';
 export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
 export { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
-export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
+export { escapeHtml, renderConsentPage, renderDeniedPage, renderDevicePage, renderErrorPage, renderVerifierPage } from './html-pages.js';

@@ -101,6 +101,10 @@ export interface MountedPaths {
   readonly introspection: string;
   /** Dynamic client registration (RFC 7591), mounted when the `registration` option enables it. */
   readonly registration: string;
+  /** The device authorization endpoint (RFC 8628 section 3.1), mounted with the browser endpoints. */
+  readonly deviceAuthorization: string;
+  /** The page where users enter a device's user code (RFC 8628 section 3.3). */
+  readonly deviceVerification: string;
   /** The metadata document at the mount root. */
   readonly metadata: string;
   /** The JWK Set of the signing keys (RFC 7517 section 5), mounted when `signingKeys` is set. */

@@ -38,7 +38,7 @@ t.test('oauth4webapi drives discovery, code + PKCE through login and consent, re
   // The default profile, OAuth 2.1: the code grant with S256, nothing the profile removed.
   t.strictSame(as.code_challenge_methods_supported, ['S256']);
   t.strictSame(as.response_types_supported, ['code']);
-  t.strictSame(as.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  t.strictSame(as.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']);
 
   // The authorization request, as the client builds it.
   const codeVerifier = oauth.generateRandomCodeVerifier();

@@ -16,6 +16,7 @@ export interface Database {
   portcullis_oauth1_nonces: OAuth1NoncesTable;
   portcullis_signing_keys: SigningKeysTable;
   portcullis_consents: ConsentsTable;
+  portcullis_device_codes: DeviceCodesTable;
 }
 
 /** Milliseconds since the epoch. mysql2 may hand back a string for BIGINT; the mappers coerce. */
@@ -72,6 +73,27 @@ export interface AuthorizationCodesTable {
   /** JSON array of resource identifiers. */
   audience: string;
   family_id: string;
+  issued_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
+}
+
+/** Device authorizations (RFC 8628). */
+export interface DeviceCodesTable {
+  id: string;
+  digest: string;
+  user_code_digest: string;
+  client_id: string;
+  scope: string;
+  /** JSON array of resource identifiers. */
+  audience: string;
+  family_id: string;
+  /** `pending`, `approved` or `denied`. */
+  status: string;
+  user_id: string | null;
+  /** Seconds between polls (`interval` is a reserved word in MySQL). */
+  poll_interval: number;
+  last_polled_at: Millis | null;
   issued_at: Millis;
   expires_at: Millis;
   consumed_at: Millis | null;
@@ -185,6 +207,8 @@ export type NewOAuth1RequestTokenRow = Insertable<OAuth1RequestTokensTable>;
 export type OAuth1AccessTokenRow = Selectable<OAuth1AccessTokensTable>;
 export type NewOAuth1AccessTokenRow = Insertable<OAuth1AccessTokensTable>;
 export type NewOAuth1NonceRow = Insertable<OAuth1NoncesTable>;
+export type DeviceCodeRow = Selectable<DeviceCodesTable>;
+export type NewDeviceCodeRow = Insertable<DeviceCodesTable>;
 
 /** Every table of the schema, in creation order: for tests and tools that walk them. */
 export const PORTCULLIS_TABLES = [
@@ -198,4 +222,5 @@ export const PORTCULLIS_TABLES = [
   'portcullis_oauth1_nonces',
   'portcullis_signing_keys',
   'portcullis_consents',
+  'portcullis_device_codes',
 ] as const satisfies readonly (keyof Database)[];

@@ -8,6 +8,7 @@ import type {
   ClientUpdate,
   ConsentRecord,
   ConsumeResult,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -30,6 +31,7 @@ import {
   fromAuthorizationCodeRow,
   fromClientRow,
   fromConsentRow,
+  fromDeviceCodeRow,
   fromList,
   fromMillis,
   fromOAuth1AccessTokenRow,
@@ -40,6 +42,7 @@ import {
   toAuthorizationCodeRow,
   toClientRow,
   toConsentRow,
+  toDeviceCodeRow,
   toFlag,
   toList,
   toMetadata,
@@ -294,6 +297,69 @@ class KyselyStorage implements OAuthStorage {
     return rows.map(fromAuthorizationCodeRow);
   }
 
+  // Device authorizations (RFC 8628)
+
+  async saveDeviceCode(code: DeviceCodeRecord): Promise<boolean> {
+    try {
+      // The unique keys on both digests refuse a code already stored: check and save are one INSERT.
+      await this.#db.insertInto('portcullis_device_codes').values(toDeviceCodeRow(code)).execute();
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw toStorageError('saveDeviceCode', error);
+    }
+  }
+
+  async findDeviceCode(digest: string): Promise<DeviceCodeRecord | null> {
+    return this.#findDeviceCodeBy('findDeviceCode', 'digest', digest);
+  }
+
+  async findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null> {
+    return this.#findDeviceCodeBy('findDeviceCodeByUserCode', 'user_code_digest', userCodeDigest);
+  }
+
+  async #findDeviceCodeBy(operation: string, column: 'digest' | 'user_code_digest', value: string): Promise<DeviceCodeRecord | null> {
+    const row = await this.#run(operation, (db) =>
+      db.selectFrom('portcullis_device_codes').select(COLUMNS.portcullis_device_codes).where(column, '=', value).executeTakeFirst(),
+    );
+    return row ? fromDeviceCodeRow(row) : null;
+  }
+
+  async decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean> {
+    const update = await this.#run('decideDeviceCode', (db) =>
+      db
+        .updateTable('portcullis_device_codes')
+        .set({ status: decision.status, user_id: decision.userId, scope: toList(decision.scope) })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst(),
+    );
+    return Number(update.numUpdatedRows) > 0;
+  }
+
+  async recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean> {
+    const update = await this.#run('recordDeviceCodePoll', (db) =>
+      db
+        .updateTable('portcullis_device_codes')
+        .set({ last_polled_at: toMillis(now), poll_interval: interval })
+        .where('id', '=', id)
+        .where('last_polled_at', previous === null ? 'is' : '=', toNullableMillis(previous))
+        .executeTakeFirst(),
+    );
+    return Number(update.numUpdatedRows) > 0;
+  }
+
+  async redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean> {
+    const consume = this.#db
+      .updateTable('portcullis_device_codes')
+      .set({ consumed_at: toMillis(now) })
+      .where('id', '=', id)
+      .where('status', '=', 'approved')
+      .where('consumed_at', 'is', null)
+      .compile();
+    return this.#consumeAndSave('redeemDeviceCode', consume, toTokenRows(access, refresh));
+  }
+
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
@@ -476,6 +542,14 @@ class KyselyStorage implements OAuthStorage {
         .set({ consumed_at: at })
         .where('client_id', '=', clientId)
         .where('user_id', '=', userId)
+        .where('consumed_at', 'is', null)
+        .compile(),
+      db
+        .updateTable('portcullis_device_codes')
+        .set({ consumed_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('status', '=', 'approved')
         .where('consumed_at', 'is', null)
         .compile(),
       db
@@ -717,6 +791,7 @@ class KyselyStorage implements OAuthStorage {
       clients: await this.#purgeTable('portcullis_clients', 'id', before, batchSize, 'unused_expires_at'),
       // Null until retired: a key in use never compares below anything.
       signingKeys: await this.#purgeTable('portcullis_signing_keys', 'kid', before, batchSize),
+      deviceCodes: await this.#purgeTable('portcullis_device_codes', 'id', before, batchSize),
     }));
   }
 

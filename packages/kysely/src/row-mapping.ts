@@ -5,6 +5,8 @@ import type {
   ClientOrigin,
   ClientRecord,
   ConsentRecord,
+  DeviceCodeRecord,
+  DeviceCodeStatus,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
   RequestTokenRecord,
@@ -16,7 +18,9 @@ import type {
   AuthorizationCodeRow,
   ClientRow,
   ConsentRow,
+  DeviceCodeRow,
   NewAccessTokenRow,
+  NewDeviceCodeRow,
   NewAuthorizationCodeRow,
   NewClientRow,
   NewConsentRow,
@@ -324,5 +328,43 @@ export function fromSigningKeyRow(row: SigningKeyRow): SigningKeyRecord {
     activatesAt: fromMillis(row.activates_at),
     retiresAt: fromNullableMillis(row.retires_at),
     expiresAt: fromNullableMillis(row.expires_at),
+  };
+}
+
+export function toDeviceCodeRow(code: DeviceCodeRecord): NewDeviceCodeRow {
+  return {
+    id: code.id,
+    digest: code.digest,
+    user_code_digest: code.userCodeDigest,
+    client_id: code.clientId,
+    scope: toList(code.scope),
+    audience: toList(code.audience),
+    family_id: code.familyId,
+    status: code.status,
+    user_id: code.userId,
+    poll_interval: code.interval,
+    last_polled_at: toNullableMillis(code.lastPolledAt),
+    issued_at: toMillis(code.issuedAt),
+    expires_at: toMillis(code.expiresAt),
+    consumed_at: toNullableMillis(code.consumedAt),
+  };
+}
+
+export function fromDeviceCodeRow(row: DeviceCodeRow): DeviceCodeRecord {
+  return {
+    id: row.id,
+    digest: row.digest,
+    userCodeDigest: row.user_code_digest,
+    clientId: row.client_id,
+    scope: fromList(row.scope),
+    audience: fromList(row.audience),
+    familyId: row.family_id,
+    status: row.status as DeviceCodeStatus,
+    userId: row.user_id,
+    interval: Number(row.poll_interval),
+    lastPolledAt: fromNullableMillis(row.last_polled_at),
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromMillis(row.expires_at),
+    consumedAt: fromNullableMillis(row.consumed_at),
   };
 }

@@ -4,6 +4,7 @@ import type {
   NewAccessTokenRow,
   NewClientRow,
   NewAuthorizationCodeRow,
+  NewDeviceCodeRow,
   NewOAuth1AccessTokenRow,
   NewOAuth1NonceRow,
   NewOAuth1RequestTokenRow,
@@ -53,6 +54,10 @@ export const COLUMNS = {
     'id', 'token', 'secret_encrypted', 'client_id', 'user_id', 'scope', 'issued_at', 'expires_at', 'revoked_at',
   ]),
   portcullis_oauth1_nonces: columnsOf<NewOAuth1NonceRow>()(['nonce_key', 'client_id', 'expires_at']),
+  portcullis_device_codes: columnsOf<NewDeviceCodeRow>()([
+    'id', 'digest', 'user_code_digest', 'client_id', 'scope', 'audience', 'family_id', 'status', 'user_id', 'poll_interval',
+    'last_polled_at', 'issued_at', 'expires_at', 'consumed_at',
+  ]),
 };
 
 type InsertableTable = Exclude<keyof typeof COLUMNS, 'portcullis_clients'>;

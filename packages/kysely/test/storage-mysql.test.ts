@@ -3,7 +3,7 @@ import { createPool } from 'mysql2';
 import { createConnection } from 'mysql2/promise';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import { runStorageContract, StorageFixtures } from '@portcullis/core/testing';
-import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
+import { createDatabase, createKyselyStorage, listMigrationNames, migrate } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
 import { createMysqlTestDatabase, MYSQL_SERVER, mysqlFactory, mysqlTest } from './helpers/databases.js';
 
@@ -97,6 +97,6 @@ await mysqlTest('storage contract on MariaDB as a user without CREATE ROUTINE an
     { code: 'ER_DBACCESS_DENIED_ERROR' },
     'the user may not create routines',
   );
-  t.strictSame(await migrate(db), { executed: ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys', '0006_grant_lifecycle'] }, 'the migrations run as that user');
+  t.strictSame(await migrate(db), { executed: await listMigrationNames() }, 'the migrations run as that user');
   await runStorageContract(t, `Kysely on MariaDB without routines (${database.name})`, mysqlFactory(db));
 });

@@ -73,7 +73,7 @@ export async function exchangeAuthorizationCode(
     withRefreshToken,
     lifetimes: lifetimesOf(context, client),
   };
-  const minted = mintTokens(context, issuance, now);
+  const minted = await mintTokens(context, issuance, now);
   await revokeForSingleAccessToken(context, issuance, now);
   if (!(await storage.redeemAuthorizationCode(record.id, now, minted.access, minted.refresh))) return replayed();
   emitTokensIssued(context, 'authorization_code', minted);

@@ -1,6 +1,7 @@
 import type { AuthorizationServer, AuthorizationServerOptions } from '../server-types.js';
 import { completeAuthorization, validateAuthorizationRequest } from './authorization-endpoint.js';
 import { handleClientConfiguration, handleClientRegistration } from './client-registration.js';
+import { completeDeviceAuthorization, findDeviceAuthorization, handleDeviceAuthorizationRequest } from './device-authorization.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
 import { buildMetadata, createJwksResponse, createMetadataResponse } from './metadata.js';
@@ -27,14 +28,24 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     reviewConsent: (request, userId) => reviewConsent(context, request, userId),
     completeAuthorization: (request, decision) => completeAuthorization(context, request, decision),
     handleTokenRequest: (request) => handleTokenRequest(context, request),
+    handleDeviceAuthorizationRequest: (request) => handleDeviceAuthorizationRequest(context, request),
+    findDeviceAuthorization: (userCode) => findDeviceAuthorization(context, userCode),
+    completeDeviceAuthorization: (request, decision) => completeDeviceAuthorization(context, request, decision),
     handleRevocationRequest: (request) => handleRevocationRequest(context, request),
     handleIntrospectionRequest: (request) => handleIntrospectionRequest(context, request),
     // A copy each time: an adapter serialising or decorating the body cannot change the next one.
     getMetadata: () => createMetadataResponse(structuredClone(metadata)),
     verifyAccessToken,
     resources: () => [...context.resources].sort(),
-    registerResource: (resource) => {
-      context.resources.add(checkResource('registerResource', resource));
+    registerResource: (resource, resourceOptions) => {
+      const checked = checkResource('registerResource', resource);
+      if (resourceOptions !== undefined && (typeof resourceOptions !== 'object' || resourceOptions === null)) {
+        throw new TypeError('registerResource: options must be an object');
+      }
+      const format = resourceOptions?.accessTokenFormat;
+      // Checked before anything changes: a refused format leaves the resource as it was.
+      if (format !== undefined) context.resourceFormats.set(checked, context.checkAccessTokenFormat('registerResource: accessTokenFormat', format));
+      context.resources.add(checked);
     },
     registerClient: (input) => registerClient(context, input),
     registrationEnabled: context.registration !== null,

@@ -56,7 +56,7 @@ export async function exchangeRefreshToken(
   // RFC 8707 section 2.2: the new access token keeps or narrows the grant's audience; the new
   // refresh token keeps the grant's whole, as it keeps its scope.
   const audience = narrowAudience(context, client, record.audience, requestedResources);
-  const minted = mintTokens(
+  const minted = await mintTokens(
     context,
     {
       clientId: client.id,

@@ -8,7 +8,14 @@ import { assertValidRedirectUri } from './redirect-uri.js';
 import { isResourceIndicator } from './resource-indicators.js';
 import { emitClientChange } from './client-events.js';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'implicit',
+  'password',
+  'client_credentials',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
 
 /** The Django providers issued refresh tokens with codes, so a client gets both unless it says otherwise. */
 export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];

@@ -1,6 +1,6 @@
 import { ID_RANDOM_BYTES, idFromRandom, TIMED_TOKEN_RANDOM_BYTES, timedTokenFromRandom, tokenDigest } from '../crypto.js';
 import type { IssuanceGrantType } from '../events.js';
-import type { IssuedTokens } from '../server-types.js';
+import type { AccessTokenFormat, IssuedTokens } from '../server-types.js';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../storage/records.js';
 import type { ServerContext, TokenLifetimes } from './options.js';
 
@@ -63,6 +63,47 @@ function mintToken(kind: 'accessToken' | 'refreshToken', random: Uint8Array, now
   };
 }
 
+/** The media type of a JWT access token, as its `typ` header names it (RFC 9068 section 2.1). */
+export const JWT_ACCESS_TOKEN_TYPE = 'at+jwt';
+
+/**
+ * The format of an access token for `audience`: `jwt` when any of its resources asks for it (each
+ * resource's own format, else the server's), since a resource that checks JWTs by its keys
+ * alone cannot check an opaque token. A token naming no resource is opaque: RFC 9068 section 2.2
+ * requires `aud`.
+ */
+export function accessTokenFormatFor(context: ServerContext, audience: readonly string[]): AccessTokenFormat {
+  for (const resource of audience) {
+    if ((context.resourceFormats.get(resource) ?? context.options.accessTokenFormat) === 'jwt') return 'jwt';
+  }
+  return 'opaque';
+}
+
+/**
+ * A JWT access token (RFC 9068 section 2): header `typ: at+jwt`, and the claims of section 2.2.
+ * `sub` is the user, or for a grant without one (client_credentials) the client (section 2.2).
+ * `jti` is the record's id, so the token's record is found from its claims as from its digest.
+ */
+async function mintJwtAccessToken(context: ServerContext, issuance: TokenIssuance, id: string, now: Date, expiresAt: Date): Promise<string> {
+  const ring = context.signingKeys;
+  // options.checkAccessTokenFormat refuses `jwt` without keys; this guards the invariant.
+  if (ring === null) throw new Error('a JWT access token needs signing keys');
+  const iat = Math.floor(now.getTime() / 1000);
+  return ring.sign(
+    {
+      iss: context.options.issuer,
+      sub: issuance.userId ?? issuance.clientId,
+      aud: issuance.audience.length === 1 ? issuance.audience[0]! : [...issuance.audience],
+      client_id: issuance.clientId,
+      ...(issuance.scope.length === 0 ? {} : { scope: issuance.scope.join(' ') }),
+      jti: id,
+      iat,
+      exp: Math.floor(expiresAt.getTime() / 1000),
+    },
+    { typ: JWT_ACCESS_TOKEN_TYPE },
+  );
+}
+
 /**
  * A refresh token's expiry: `refreshTokenTtl` from now, but never past the family's end when
  * `refreshTokenMaxLifetime` is set, so rotation cannot keep a grant alive for ever.
@@ -78,16 +119,24 @@ function refreshExpiry(context: ServerContext, issuance: TokenIssuance, now: Dat
 /**
  * Makes the tokens of one issuance without saving them (an exchange saves them with the code's or
  * old refresh token's consumption), from `random` (see randomBytesFor). The records are built field by field, each with its own copy
- * of the scope: an object spread followed by more fields takes V8's slow path.
+ * of the scope: an object spread followed by more fields takes V8's slow path. The access token's
+ * format changes only its string: a JWT is recorded by its digest like an opaque token, so
+ * introspection, revocation and refresh families treat both alike.
  */
-export function mintTokens(
+export async function mintTokens(
   context: ServerContext,
   issuance: TokenIssuance,
   now: Date,
   random: Uint8Array = randomBytesFor(context, issuance),
-): MintedTokens {
+): Promise<MintedTokens> {
   const { accessTokenTtl } = issuance.lifetimes;
   const accessToken = mintToken('accessToken', random, now, now.getTime() + accessTokenTtl * 1000);
+  if (accessTokenFormatFor(context, issuance.audience) === 'jwt') {
+    // The expiry the JWT states, in whole seconds, is the record's too.
+    accessToken.expiresAt = new Date(Math.floor(accessToken.expiresAt.getTime() / 1000) * 1000);
+    accessToken.token = await mintJwtAccessToken(context, issuance, accessToken.id, now, accessToken.expiresAt);
+    accessToken.digest = tokenDigest(accessToken.token);
+  }
   const access: AccessTokenRecord = {
     id: accessToken.id,
     digest: accessToken.digest,
@@ -186,7 +235,7 @@ export async function issueTokenSet(
     withRefreshToken: grant.withRefreshToken,
     lifetimes: grant.lifetimes,
   };
-  const minted = mintTokens(context, issuance, now, random.subarray(ID_RANDOM_BYTES));
+  const minted = await mintTokens(context, issuance, now, random.subarray(ID_RANDOM_BYTES));
   await revokeForSingleAccessToken(context, issuance, now);
   await context.options.storage.saveTokens(minted.access, minted.refresh);
   emitTokensIssued(context, grant.grantType, minted);

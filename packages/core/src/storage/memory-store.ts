@@ -7,6 +7,7 @@ import type {
   ClientRecord,
   ClientUpdate,
   ConsentRecord,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -34,6 +35,7 @@ export interface MemoryStorageSnapshot {
   nonces: Readonly<NonceRecord>[];
   signingKeys: Readonly<SigningKeyRecord>[];
   consents: Readonly<ConsentRecord>[];
+  deviceCodes: Readonly<DeviceCodeRecord>[];
 }
 
 /**
@@ -56,6 +58,9 @@ export class MemoryStorage implements OAuthStorage {
   readonly #nonces = new Map<string, Readonly<NonceRecord>>();
   readonly #signingKeys = new Map<string, Readonly<SigningKeyRecord>>();
   readonly #consents = new Map<string, Readonly<ConsentRecord>>();
+  readonly #deviceCodes = new KeyedTable<DeviceCodeRecord>((row) => row.digest);
+  /** The second unique key of device codes: user code digest to id. */
+  readonly #userCodes = new Map<string, string>();
 
   // Clients
 
@@ -149,6 +154,48 @@ export class MemoryStorage implements OAuthStorage {
     return page(rows.sort(byIssuedDescThenId), filter);
   }
 
+  // Device authorizations
+
+  async saveDeviceCode(code: DeviceCodeRecord): Promise<boolean> {
+    if (this.#deviceCodes.collides(code) || this.#userCodes.has(code.userCodeDigest)) return false;
+    this.#deviceCodes.insert(freezeRecord(code));
+    this.#userCodes.set(code.userCodeDigest, code.id);
+    return true;
+  }
+
+  async findDeviceCode(digest: string): Promise<DeviceCodeRecord | null> {
+    return this.#deviceCodes.get(digest) ?? null;
+  }
+
+  async findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null> {
+    const id = this.#userCodes.get(userCodeDigest);
+    return id === undefined ? null : (this.#deviceCodes.getById(id) ?? null);
+  }
+
+  async decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || code.status !== 'pending') return false;
+    this.#deviceCodes.update(code, { status: decision.status, userId: decision.userId, scope: [...decision.scope] });
+    return true;
+  }
+
+  async recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || (code.lastPolledAt?.getTime() ?? null) !== (previous?.getTime() ?? null)) return false;
+    this.#deviceCodes.update(code, { lastPolledAt: now, interval });
+    return true;
+  }
+
+  async redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || code.status !== 'approved' || code.consumedAt !== null) return false;
+    this.#assertNewTokens(access, refresh);
+    this.#deviceCodes.update(code, { consumedAt: now });
+    this.#accessTokens.insert(freezeRecord(access));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    return true;
+  }
+
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
@@ -234,6 +281,7 @@ export class MemoryStorage implements OAuthStorage {
       this.#accessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#refreshTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#codes.updateWhere((code) => ofGrant(code) && code.consumedAt === null, { consumedAt: now }) +
+      this.#deviceCodes.updateWhere((code) => ofGrant(code) && code.status === 'approved' && code.consumedAt === null, { consumedAt: now }) +
       this.#requestTokens.updateWhere((token) => ofGrant(token) && token.consumedAt === null, { consumedAt: now }) +
       this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now })
     );
@@ -380,6 +428,11 @@ export class MemoryStorage implements OAuthStorage {
       nonces: deleteWhere(this.#nonces, (row) => row.expiresAt < now),
       clients: deleteWhere(this.#clients, (row) => row.unusedExpiresAt != null && row.unusedExpiresAt < now),
       signingKeys: deleteWhere(this.#signingKeys, (row) => row.expiresAt !== null && row.expiresAt < now),
+      deviceCodes: this.#deviceCodes.deleteWhere((row) => {
+        if (row.expiresAt >= now) return false;
+        this.#userCodes.delete(row.userCodeDigest);
+        return true;
+      }),
     };
   }
 
@@ -396,6 +449,7 @@ export class MemoryStorage implements OAuthStorage {
       nonces: [...this.#nonces.values()],
       signingKeys: [...this.#signingKeys.values()].sort(byActivationThenKid),
       consents: [...this.#consents.values()].sort((a, b) => compareText(consentKey(a), consentKey(b))),
+      deviceCodes: [...this.#deviceCodes.values()].sort(byIdOnly),
     };
   }
 

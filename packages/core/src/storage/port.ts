@@ -4,6 +4,7 @@ import type {
   ClientRecord,
   ClientUpdate,
   ConsentRecord,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -62,6 +63,31 @@ export interface OAuthStorage {
   ): Promise<boolean>;
   listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]>;
 
+  // Device authorizations (RFC 8628)
+  /**
+   * Saves a new device authorization. Returns false, saving nothing, when its digest or its user
+   * code digest is already stored, so the core can draw another user code.
+   */
+  saveDeviceCode(code: DeviceCodeRecord): Promise<boolean>;
+  findDeviceCode(digest: string): Promise<DeviceCodeRecord | null>;
+  findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null>;
+  /**
+   * Records the user's decision on device code `id` while it is still pending, atomically: false
+   * when it was decided already (or is missing), changing nothing.
+   */
+  decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean>;
+  /**
+   * Records a poll: sets `lastPolledAt` to `now` and `interval` to `interval` only if
+   * `lastPolledAt` is still `previous` (compare-and-set), so of two concurrent polls one sees the
+   * other. Returns whether it was recorded.
+   */
+  recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean>;
+  /**
+   * Marks approved device code `id` consumed if it was not and, in the same transaction, saves the
+   * tokens it buys. Returns false (saving nothing) when it was consumed already.
+   */
+  redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean>;
+
   // Access and refresh tokens
   /** Saves the tokens of one issuance together: all or none. */
   saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void>;
@@ -104,10 +130,11 @@ export interface OAuthStorage {
   /**
    * Ends every credential a user gave a client, in one transaction (`/account/apps`): revokes
    * the unexpired access and refresh tokens (a consumed refresh token too: within a reuse
-   * interval it can still buy tokens), marks the unconsumed authorization codes and the user's
-   * unconsumed (authorized) OAuth 1.0a request tokens consumed, revokes the OAuth 1.0a access
-   * tokens and deletes the remembered consent. Returns how many credentials changed (the consent
-   * is not one). A request token no user approved yet belongs to nobody, so it is left alone.
+   * interval it can still buy tokens), marks the unconsumed authorization codes, the approved
+   * device codes not yet redeemed and the user's unconsumed (authorized) OAuth 1.0a request
+   * tokens consumed, revokes the OAuth 1.0a access tokens and deletes the remembered consent.
+   * Returns how many credentials changed (the consent is not one). A request token no user
+   * approved yet belongs to nobody, so it is left alone.
    */
   revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number>;
   listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]>;

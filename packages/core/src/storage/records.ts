@@ -4,7 +4,14 @@
  * because HMAC needs them back.
  */
 
-export type GrantType = 'authorization_code' | 'implicit' | 'password' | 'client_credentials' | 'refresh_token';
+export type GrantType =
+  | 'authorization_code'
+  | 'implicit'
+  | 'password'
+  | 'client_credentials'
+  | 'refresh_token'
+  /** RFC 8628: the device authorization grant. */
+  | 'urn:ietf:params:oauth:grant-type:device_code';
 export type ResponseType = 'code' | 'token';
 export type ClientType = 'confidential' | 'public';
 /** How a client came to exist: an administrator registered it, or it registered itself (RFC 7591). */
@@ -104,6 +111,40 @@ export interface AuthorizationCodeRecord {
   familyId: string;
   issuedAt: Date;
   expiresAt: Date;
+  consumedAt: Date | null;
+}
+
+/** Where a device authorization (RFC 8628) stands: waiting for the user, or decided once. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/**
+ * A device authorization (RFC 8628 section 3.2): the device code, kept as its digest, and the user
+ * code, kept as the digest of its normalised form (upper case, no dash), so the user's typing is
+ * found by one indexed lookup.
+ */
+export interface DeviceCodeRecord {
+  id: string;
+  /** Digest of the device_code (see `tokenDigest`). */
+  digest: string;
+  /** Digest of the normalised user_code; unique among stored device codes. */
+  userCodeDigest: string;
+  clientId: string;
+  /** The scope requested, narrowed by the user's approval. */
+  scope: string[];
+  /** The resources (RFC 8707) the tokens are for. */
+  audience: string[];
+  /** The grant the tokens start. */
+  familyId: string;
+  status: DeviceCodeStatus;
+  /** The user who approved or denied; null while pending. */
+  userId: string | null;
+  /** Seconds the client must wait between polls; raised by each `slow_down` (RFC 8628 section 3.5). */
+  interval: number;
+  /** When the client last polled the token endpoint, or null before its first poll. */
+  lastPolledAt: Date | null;
+  issuedAt: Date;
+  expiresAt: Date;
+  /** Set when tokens were issued for it: a second poll is refused. */
   consumedAt: Date | null;
 }
 
@@ -232,6 +273,7 @@ export interface PurgeResult {
   clients: number;
   /** Signing keys past their `expiresAt`: no token they signed is still valid. */
   signingKeys: number;
+  deviceCodes: number;
 }
 
 /** The JWS algorithms (RFC 7518, RFC 8037) a signing key is made for. */

@@ -4,6 +4,7 @@ import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
 import { grantLifecycleCases } from './contract-grant-lifecycle.js';
+import { deviceCodeCases } from './contract-device-codes.js';
 import { oauth1Cases } from './contract-oauth1.js';
 import { purgeCases } from './contract-purge.js';
 import { recordCases } from './contract-records.js';
@@ -24,6 +25,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     clients: clientCases,
     'dynamic registrations': registrationCases,
     'authorization codes': codeCases,
+    'device codes': deviceCodeCases,
     tokens: tokenCases,
     'OAuth 1.0a': oauth1Cases,
     'records handed out': recordCases,

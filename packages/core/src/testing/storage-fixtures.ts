@@ -6,6 +6,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ConsentRecord,
+  DeviceCodeRecord,
   NonceRecord,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
@@ -42,7 +43,7 @@ export class StorageFixtures {
   }
 
   /** The key of a fresh code or token as the core makes them: timed, so 53 characters long. */
-  timedKey(kind: 'authorizationCode' | 'accessToken' | 'refreshToken'): string {
+  timedKey(kind: 'authorizationCode' | 'accessToken' | 'refreshToken' | 'deviceCode'): string {
     const value = generateTimedToken(kind);
     this.secrets.add(value);
     return tokenDigest(value);
@@ -119,6 +120,27 @@ export class StorageFixtures {
       familyId: generateId(),
       issuedAt: contractTime(0),
       expiresAt: contractTime(60),
+      consumedAt: null,
+      ...overrides,
+    };
+  }
+
+  /** A pending device authorization; its user code (random here, remembered as a secret) kept as a digest. */
+  deviceCode(overrides: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord {
+    return {
+      id: generateId(),
+      digest: this.timedKey('deviceCode'),
+      userCodeDigest: digestSecret(this.secret('verifier')),
+      clientId: 'client-a',
+      scope: ['read'],
+      audience: ['https://api.example/v1'],
+      familyId: generateId(),
+      status: 'pending',
+      userId: null,
+      interval: 5,
+      lastPolledAt: null,
+      issuedAt: contractTime(0),
+      expiresAt: contractTime(600),
       consumedAt: null,
       ...overrides,
     };

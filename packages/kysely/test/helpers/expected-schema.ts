@@ -86,6 +86,19 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     primaryKey: ['user_id', 'client_id'],
     indexes: { portcullis_consents_client_id_idx: { columns: ['client_id'], unique: false } },
   },
+  portcullis_device_codes: {
+    columns: [
+      'id', 'digest', 'user_code_digest', 'client_id', 'scope', 'audience', 'family_id', 'status', 'user_id', 'poll_interval',
+      'last_polled_at', 'issued_at', 'expires_at', 'consumed_at',
+    ],
+    primaryKey: ['id'],
+    indexes: {
+      portcullis_device_codes_digest_uq: { columns: ['digest'], unique: true },
+      portcullis_device_codes_user_code_digest_uq: { columns: ['user_code_digest'], unique: true },
+      portcullis_device_codes_client_id_user_id_idx: { columns: ['client_id', 'user_id'], unique: false },
+      portcullis_device_codes_expires_at_idx: { columns: ['expires_at'], unique: false },
+    },
+  },
 };
 
 /** Kysely's Migrator makes these; the test checks they carry Portcullis' own names. */
