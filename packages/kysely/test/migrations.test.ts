@@ -57,10 +57,11 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_consents'), 'the consents table is gone');
   const [refreshRow] = await sql<Record<string, unknown>>`SELECT * FROM portcullis_refresh_tokens`.execute(db).then((result) => result.rows);
   t.notOk('family_issued_at' in (refreshRow ?? {}), 'the refresh token stays, without its family start');
-  t.strictSame(await migrate(db), { executed: ['0006_grant_lifecycle'] }, 'up again');
+  t.strictSame(await migrate(db), { executed: ['0006_grant_lifecycle', '0007_device_authorization'] }, 'up again');
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'a refresh token from before starts its family at its issue time');
   t.match(await storage.findClient(client.id), { skipConsent: false, accessTokenTtl: null }, 'a client from before has the defaults');
-  t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'and down');
+  t.strictSame(await rollback(db), { executed: ['0007_device_authorization'] }, 'and down');
+  t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'and down again');
 
   t.strictSame(await rollback(db), { executed: ['0004_signing_keys'] }, 'down another step: the signing keys table');
   t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_signing_keys'), 'the signing keys table is gone');
