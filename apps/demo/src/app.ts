@@ -9,9 +9,11 @@ import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
+import { auditLog } from './audit-log.js';
 import { AccountThrottle, DEFAULT_ACCOUNT_THROTTLE, type AccountThrottleSettings } from './account-throttle.js';
 import { registerPollsApi } from './api/polls-routes.js';
 import { mcpResourceIdentifier } from './config.js';
+import { DemoMetrics, registerMetricsRoute } from './metrics.js';
 import { asDemoDb, openDatabase, type AnyDb, type DemoDb } from './db/database.js';
 import { migrateDemo } from './db/migrations.js';
 import { handleDemoError } from './error-handler.js';
@@ -63,6 +65,8 @@ export interface BuildAppOptions {
   rateLimit?: { max: number; windowMs: number };
   /** Wrong passwords per account (login form and password grant, from any address). Default 10 in 15 minutes. */
   accountThrottle?: AccountThrottleSettings;
+  /** The bearer token a Prometheus scraper sends to `GET /metrics`; without it only admin sessions may read them. */
+  metricsToken?: string;
 }
 
 declare module 'fastify' {
@@ -114,6 +118,9 @@ async function registerEverything(
 ): Promise<void> {
   const { demoDb, storage, scopes, secretBox } = parts;
   fastify.setErrorHandler(handleDemoError);
+  // First, so that every route, the plugin's included, is timed.
+  const metrics = new DemoMetrics();
+  metrics.timeRequests(fastify);
   registerHeaderGuard(fastify);
   await registerSecurityHeaders(fastify, { development: options.development });
   // Before any route, so that the plugin's routes are limited too (rate-limits.ts).
@@ -156,6 +163,7 @@ async function registerEverything(
   };
 
   const issuer = options.issuer ?? 'http://127.0.0.1:3000';
+  const writeAudit = auditLog(fastify.log);
   await fastify.register(fastifyPortcullis, {
     storage,
     scopes,
@@ -210,9 +218,11 @@ async function registerEverything(
     findUsername: async (userId: string) => (await findUserById(demoDb, userId))?.username ?? null,
     // MCP clients arrive without an administrator: open dynamic registration (RFC 7591), limited
     // per client address by registerRateLimits; registrations that never obtain a token expire.
-    registration: {
-      enabled: true,
-      onClientRegistration: (event) => fastify.log.info({ registration: event }, 'demo: client registration'),
+    registration: { enabled: true },
+    // The audit trail in the log, and the counters of /metrics.
+    onEvent: (event) => {
+      writeAudit(event);
+      metrics.observe(event);
     },
   });
 
@@ -224,6 +234,8 @@ async function registerEverything(
     issueTokens: (input) => fastify.oauth.issueTokens(input),
     // The plugin revokes both protocols' tokens of the grant.
     revokeGrant: (userId, clientId) => fastify.oauth.revokeGrant(userId, clientId),
+    // Only the admin page forgets a consent without the tokens.
+    revokeConsent: (userId, clientId) => fastify.oauth.server.revokeConsent(userId, clientId, { revokedBy: 'admin' }),
     declaredScopes: () => fastify.oauth.declaredScopes().map((d) => d.scope),
     sealSecret: secretBox ? (secret) => secretBox.encrypt(secret) : null,
   };
@@ -248,6 +260,7 @@ async function registerEverything(
     return reply.redirect(`${fastify.oauth.paths.authorization}${query === -1 ? '' : request.url.slice(query)}`, 302);
   });
 
+  registerMetricsRoute(fastify, metrics, options.metricsToken);
   await registerHomeRoutes(fastify, services);
   await registerLoginRoutes(fastify, services);
   await registerAccountRoutes(fastify, services, oauthOperations.revokeGrant);

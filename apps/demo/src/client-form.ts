@@ -1,7 +1,8 @@
-import { assertValidRedirectUri, OAuthError, type ClientType, type GrantType, type ResponseType } from '@portcullis/core';
+import { assertValidRedirectUri, GRANT_TYPES as SERVER_GRANT_TYPES, OAuthError, type ClientType, type GrantType, type ResponseType } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+/** The grant types the admin form and the CLI offer: every one the server supports. */
+export const GRANT_TYPES: readonly GrantType[] = SERVER_GRANT_TYPES;
 
 export interface ClientSettings {
   name: string;

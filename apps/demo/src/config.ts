@@ -23,6 +23,8 @@ export interface DemoConfig {
   rateLimit: { max: number; windowMs: number };
   /** TRUST_PROXY: the proxies whose X-Forwarded-* headers count; none when absent. */
   trustProxy?: TrustedProxies;
+  /** METRICS_TOKEN: the bearer token that reads `/metrics` (at least 32 characters); admins' sessions only when absent. */
+  metricsToken?: string;
 }
 
 
@@ -42,6 +44,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   if (!Number.isInteger(max) || max < 1) throw new Error(`RATE_LIMIT_MAX must be a positive integer (got ${JSON.stringify(env.RATE_LIMIT_MAX)})`);
   const windowMs = env.RATE_LIMIT_WINDOW ? parseWindow(env.RATE_LIMIT_WINDOW) : DEFAULT_RATE_LIMIT.windowMs;
   const trustProxy = env.TRUST_PROXY ? parseTrustProxy(env.TRUST_PROXY) : undefined;
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 32) throw new Error('METRICS_TOKEN must be at least 32 characters');
   return {
     host,
     port,
@@ -53,6 +57,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'portcullis-demo:',
     rateLimit: { max, windowMs },
     ...(trustProxy === undefined ? {} : { trustProxy }),
+    ...(metricsToken === undefined ? {} : { metricsToken }),
   };
 }
 

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     secretKey: secrets.secretKey,
     issuer: config.issuer,
     ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }),
+    ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
     ...(redis ? { redis, redisKeyPrefix: config.redisKeyPrefix } : {}),
     rateLimit: config.rateLimit,
     logger: { level: process.env.LOG_LEVEL ?? 'info', serializers: { req: serializeRequest } },

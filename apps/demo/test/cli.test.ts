@@ -96,7 +96,7 @@ t.test('user:create, client:create, client:list, scopes:sync, tokens:purge', asy
 
   const purge = await cli('tokens:purge');
   t.equal(purge.code, 0, purge.stderr);
-  t.match(purge.stdout, /^purged 0 access tokens, 0 refresh tokens, 0 codes, 0 request tokens, 0 OAuth 1.0a tokens, 0 nonces, 0 unused registered clients, 0 signing keys, 0 sessions\n$/);
+  t.match(purge.stdout, /^purged 0 access tokens, 0 refresh tokens, 0 codes, 0 request tokens, 0 OAuth 1.0a tokens, 0 nonces, 0 unused registered clients, 0 signing keys, 0 device codes, 0 sessions\n$/);
 });
 
 t.test('keys:list and keys:rotate', async (t) => {

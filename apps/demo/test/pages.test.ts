@@ -121,7 +121,11 @@ t.test('authorization code through login and consent, then the API; deny; revoke
   t.equal(me.statusCode, 200);
   t.same(me.json(), { client_id: client.id, user: { id: alice.id, username: 'alice' }, scope: 'polls:read polls:vote', protocol: 'oauth2' });
 
-  const consent2 = await browser.get(authorize.replace('xyz', 'second'));
+  // Approved once, the same request is answered without the page; prompt=consent asks again.
+  const remembered = await browser.get(authorize.replace('xyz', 'remembered'));
+  t.equal(remembered.statusCode, 302);
+  t.match(remembered.headers.location, /^https:\/\/client\.example\/cb\?code=[^&]+&state=remembered&iss=/);
+  const consent2 = await browser.get(`${authorize.replace('xyz', 'second')}&prompt=consent`);
   const denied = await browser.post('/oauth/authorize', { csrf_token: Browser.csrf(consent2.body, 'csrf_token'), decision: 'deny' });
   t.equal(denied.statusCode, 303);
   const deniedAt = new URL(String(denied.headers.location));

@@ -27,6 +27,7 @@ export const TOKEN_PREFIXES = {
   oauth1TokenSecret: 'pck_',
   verifier: 'pcv_',
   registrationAccessToken: 'pcg_',
+  deviceCode: 'pcd_',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;

@@ -30,6 +30,10 @@ export type OAuthErrorCode =
   | 'consent_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
+  // RFC 8628 section 3.5: the device access token response while the user has not finished.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
   // OAuth 1.0a problem codes (the oauth_problem extension RFC 5849 points to).
   | 'parameter_absent'
   | 'parameter_rejected'
@@ -87,6 +91,9 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   consent_required: 400,
   request_not_supported: 400,
   request_uri_not_supported: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
   parameter_absent: 400,
   parameter_rejected: 400,
   signature_method_rejected: 400,
@@ -234,6 +241,9 @@ export const loginRequired = factory('login_required');
 export const consentRequired = factory('consent_required');
 export const requestNotSupported = factory('request_not_supported');
 export const requestUriNotSupported = factory('request_uri_not_supported');
+export const authorizationPending = factory('authorization_pending');
+export const slowDown = factory('slow_down');
+export const expiredToken = factory('expired_token');
 
 /**
  * Thrown by a store when the database fails (connection lost, timeout, deadlock). Transports map

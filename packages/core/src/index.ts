@@ -1,5 +1,7 @@
 export * from './errors.js';
 export * from './crypto.js';
+export { EVENT_TYPES, eventChannelName } from './events.js';
+export type * from './events.js';
 export type * from './http.js';
 export type * from './server-types.js';
 export type * from './storage/records.js';

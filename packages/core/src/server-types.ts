@@ -1,6 +1,7 @@
 import type { ScopeRegistry } from '@portcullis/scopes';
 import type { Entropy, SecretBox } from './crypto.js';
 import type { OAuthError } from './errors.js';
+import type { EventListener, RevokedBy } from './events.js';
 import type { OAuthRequest, OAuthResponse } from './http.js';
 import type { OAuthStorage } from './storage/port.js';
 import type { OAuthProfile } from './oauth2/profile.js';
@@ -33,10 +34,35 @@ export interface AuthorizationServerOptions {
   refreshTokenTtl?: number;
   /** Seconds. Default 60 (RFC 9700 asks for short-lived codes). */
   authorizationCodeTtl?: number;
+  /**
+   * Seconds after a refresh token's rotation during which the same client may present it again
+   * and get a fresh pair instead of having the family revoked: a client whose response was lost
+   * can retry. Default 0: a second presentation is a replay, always. A stolen token used within
+   * the interval goes unnoticed (RFC 9700 section 4.14.2), so keep it to seconds.
+   */
+  refreshTokenReuseInterval?: number;
+  /**
+   * Seconds a refresh token family may live from its first refresh token, however often it is
+   * rotated: no rotation issues a refresh token expiring later. Default null: no limit beyond
+   * `refreshTokenTtl` from each rotation.
+   */
+  refreshTokenMaxLifetime?: number | null;
+  /** Seconds a device authorization (RFC 8628) waits for the user. Default 600. */
+  deviceCodeTtl?: number;
+  /** Seconds a device client waits between polls at first (RFC 8628 section 3.2). Default 5. */
+  deviceCodeInterval?: number;
   /** Remove expired rows as they are met. Default false. */
   deleteExpired?: boolean;
   /** At most one live access token per user, client and scope. Default false. */
   singleAccessToken?: boolean;
+  /**
+   * How access tokens are made, for resources without a format of their own (`registerResource`):
+   * `opaque` (default), a random string kept as a digest, or `jwt`, a JWT access token (RFC 9068)
+   * that a resource server checks with the published keys alone. `jwt` needs `signingKeys`.
+   */
+  accessTokenFormat?: AccessTokenFormat;
+  /** How `verifyAccessToken` checks JWT access tokens. */
+  jwtAccessTokens?: JwtAccessTokenOptions;
   /** Refuse requests that did not come over TLS. Default true. */
   enforceSecure?: boolean;
   /**
@@ -98,6 +124,13 @@ export interface AuthorizationServerOptions {
   signingKeys?: SigningKeysOptions;
   /** OpenID Connect Core 1.0 on the authorization code flow, with Discovery and RP-Initiated Logout. Off unless given. */
   openid?: OpenIdOptions;
+  /**
+   * Receives every event of this server (`PortcullisEvent`): tokens issued, refreshed and revoked,
+   * replays, failed client authentications, client changes, consents. Events carry ids, never
+   * a token, code or secret. A throw or a rejection is ignored. The same events are published
+   * on the `node:diagnostics_channel` channels `portcullis:<type>`.
+   */
+  onEvent?: EventListener;
 }
 
 /**
@@ -144,7 +177,10 @@ export interface RegistrationOptions {
   unusedClientTtl?: number;
   /** Registrations that have obtained no token yet, at most; more are refused with 429. Default 1000. */
   maxUnusedClients?: number;
-  /** Called after a client is registered, updated or deleted; gets no secret. */
+  /**
+   * Called after a client is registered, updated or deleted; gets no secret.
+   * @deprecated Use `onEvent`: the `client.registered`, `client.updated` and `client.deleted` events.
+   */
   onClientRegistration?: (event: ClientRegistrationEvent) => void;
 }
 
@@ -179,6 +215,32 @@ export interface ClientRegistrationEvent {
   grantTypes: GrantType[];
   scopes: string[];
   softwareId: string | null;
+}
+
+/**
+ * `opaque`: a random string, stored as a digest; every check reads storage. `jwt`: a JWT access
+ * token (RFC 9068) signed with the signing keys, recorded as well (introspection, revocation and
+ * refresh families work the same), and checkable without storage.
+ */
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
+/** `jwtAccessTokens` of `createAuthorizationServer`. */
+export interface JwtAccessTokenOptions {
+  /**
+   * `always` (default): a valid JWT access token is also looked up in storage, so a revoked one
+   * (`/oauth/revoke`, `revokeGrant`, a replayed refresh token) is refused at once; this costs the
+   * storage read an opaque token costs. `never`: the signature and claims alone decide, with no
+   * storage read; a revoked token is then accepted until its `exp`, so keep `accessTokenTtl` short.
+   */
+  revocationCheck?: 'always' | 'never';
+  /** Seconds of clock difference allowed when checking `exp`, `iat` and `nbf`. Default 5. */
+  clockTolerance?: number;
+}
+
+/** The second argument of `registerResource`. */
+export interface ResourceOptions {
+  /** The format of access tokens for this resource; default the server's `accessTokenFormat`. */
+  accessTokenFormat?: AccessTokenFormat;
 }
 
 /** What an introspection policy learns of a token: its public facts, never its digest. */
@@ -218,6 +280,10 @@ export interface EndpointPaths {
   userinfo: string;
   /** OpenID Connect RP-Initiated Logout 1.0 `end_session_endpoint`. Used when `openid` is set. */
   endSession: string;
+  /** The device authorization endpoint (RFC 8628 section 3.1); offered with the authorization endpoint. */
+  deviceAuthorization: string;
+  /** The page where the user enters a device's user code (RFC 8628 section 3.3): the `verification_uri`. */
+  deviceVerification: string;
 }
 
 /** A validated authorization request, kept (for example in a session) across login and consent. */
@@ -235,6 +301,8 @@ export interface AuthorizationRequest {
   codeChallengeMethod: 'S256' | 'plain' | null;
   /** The `resource` parameters (RFC 8707), each known and open to the client; empty when none was sent. */
   resource: string[];
+  /** The `prompt` values, when the request had one: `consent` asks the user even when consent is remembered. */
+  prompt?: string[];
   /**
    * Set when the client described itself with a metadata document: the host it came from, which
    * the consent page shows, and whether `isTrustedHost` vouches for it (the page warns if not).
@@ -303,7 +371,10 @@ export interface ClientIdMetadataDocumentOptions {
   allowLoopbackForDevelopment?: boolean;
   /** Certificate authorities to trust for document hosts instead of Node's bundle (development). */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** Called after every fetch, accepted or refused. */
+  /**
+   * Called after every fetch, accepted or refused.
+   * @deprecated Use `onEvent`: the `client_metadata.fetched` event.
+   */
   onFetch?: (event: ClientMetadataFetchEvent) => void;
 }
 
@@ -327,6 +398,43 @@ export type AuthorizeResult =
   | { kind: 'redirect'; location: string }
   /** Show an error page; never redirect (unknown client, redirect URI not registered). */
   | { kind: 'error'; status: number; error: OAuthError };
+
+/** Whether the user must be asked, once they are known (`reviewConsent`). */
+export interface ConsentReview {
+  /**
+   * False when the request may be approved without a page: the client is first-party
+   * (`skipConsent`), or the user approved all it asks for before (scopes and resources), and the
+   * request does not say `prompt=consent`.
+   */
+  required: boolean;
+  /** The requested scopes the user approved before; the consent page marks the others as new. */
+  grantedScope: string[];
+}
+
+/** A device authorization (RFC 8628) found by its user code, waiting for the user's decision. */
+export interface DeviceAuthorizationRequest {
+  /** Identifies the device authorization for `completeDeviceAuthorization`; not a secret. */
+  deviceCodeId: string;
+  /** The digest of the normalised user code, which finds it again. */
+  userCodeDigest: string;
+  clientId: string;
+  clientName: string;
+  scope: string[];
+  /** The resources (RFC 8707) the device asked for, or the default audience. */
+  resource: string[];
+}
+
+export type DeviceLookupResult =
+  | { kind: 'consent'; request: DeviceAuthorizationRequest }
+  /**
+   * No device authorization is waiting for this code: `unknown` when none has it (a wrong guess,
+   * which an application counts against brute force), else `expired` or `decided`.
+   */
+  | { kind: 'error'; reason: 'unknown' | 'expired' | 'decided'; error: OAuthError };
+
+export type DeviceDecisionResult =
+  | { kind: 'decided'; approved: boolean; clientName: string }
+  | { kind: 'error'; error: OAuthError };
 
 export interface ConsentDecision {
   userId: string;
@@ -365,6 +473,14 @@ export interface RegisterClientInput {
   rsaPublicKey?: string | null;
   /** Use this client id instead of generating one (as oauthost's `register_client(name, '1234', ...)` allows). */
   clientId?: string;
+  /** A first-party client: no consent page unless the request has `prompt=consent`. Default false. */
+  skipConsent?: boolean;
+  /** Seconds the client's access tokens live; default null, the server's `accessTokenTtl`. */
+  accessTokenTtl?: number | null;
+  /** Seconds the client's refresh tokens live; default null, the server's `refreshTokenTtl`. */
+  refreshTokenTtl?: number | null;
+  /** Seconds the client's authorization codes live; default null, the server's `authorizationCodeTtl`. */
+  authorizationCodeTtl?: number | null;
 }
 
 /** The client secret is in clear here, once; only its digest is stored. */
@@ -394,8 +510,9 @@ export interface IssueTokensInput {
 
 /** The OAuth 2 authorization server, free of any framework. */
 export interface AuthorizationServer {
-  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'openid'>>> & {
+  readonly options: Readonly<Required<Omit<AuthorizationServerOptions, 'verifyUser' | 'findUsername' | 'introspectionPolicy' | 'endpoints' | 'secretKey' | 'resources' | 'registration' | 'clientIdMetadataDocuments' | 'signingKeys' | 'onEvent' | 'jwtAccessTokens' | 'openid'>>> & {
     endpoints: EndpointPaths;
+    jwtAccessTokens: Readonly<Required<JwtAccessTokenOptions>>;
   };
   readonly scopes: ScopeRegistry;
   /** The box made from `options.secretKey` (OAuth 1.0a secrets), or null when no key was given. */
@@ -409,10 +526,21 @@ export interface AuthorizationServer {
    * rather than asked again. For a plain OAuth request: login when signed out, else consent.
    */
   resolveInteraction(request: AuthorizationRequest, user: AuthenticatedUser | null, options?: { loginAsked?: boolean }): Promise<InteractionResult>;
-  /** Step 2: the user decided; returns where to send the browser. */
+  /**
+   * Step 1b, once the user is known: whether to show the consent page. When `required` is false,
+   * call `completeAuthorization` with `approved: true` straight away.
+   */
+  reviewConsent(request: AuthorizationRequest, userId: string): Promise<ConsentReview>;
+  /** Step 2: the user decided; returns where to send the browser. Remembers what was approved. */
   completeAuthorization(request: AuthorizationRequest, decision: ConsentDecision): Promise<AuthorizeResult>;
   /** `POST /oauth/token`. */
   handleTokenRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** `POST /oauth/device_authorization` (RFC 8628 section 3.1). */
+  handleDeviceAuthorizationRequest(request: OAuthRequest): Promise<OAuthResponse>;
+  /** Finds the device authorization a user code (as the user typed it) names (RFC 8628 section 3.3). */
+  findDeviceAuthorization(userCode: string): Promise<DeviceLookupResult>;
+  /** Records the user's decision on a device authorization, once. */
+  completeDeviceAuthorization(request: DeviceAuthorizationRequest, decision: ConsentDecision): Promise<DeviceDecisionResult>;
   /** `POST /oauth/revoke` (RFC 7009). */
   handleRevocationRequest(request: OAuthRequest): Promise<OAuthResponse>;
   /** `POST /oauth/introspect` (RFC 7662). */
@@ -429,9 +557,11 @@ export interface AuthorizationServer {
   resources(): string[];
   /**
    * Adds a resource identifier (an absolute URI without a fragment) the server issues tokens
-   * for, as a resource guard registers its own; throws a TypeError for anything else.
+   * for, as a resource guard registers its own; throws a TypeError for anything else. With
+   * `accessTokenFormat`, tokens whose audience names this resource take that format (`jwt` when
+   * any resource of the audience asks for it); without, a format set earlier is kept.
    */
-  registerResource(resource: string): void;
+  registerResource(resource: string, options?: ResourceOptions): void;
   registerClient(input: RegisterClientInput): Promise<RegisteredClient>;
   /** Whether dynamic client registration is enabled. */
   readonly registrationEnabled: boolean;
@@ -444,9 +574,17 @@ export interface AuthorizationServer {
   /**
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request
-   * tokens not yet exchanged. Returns how many changed.
+   * tokens not yet exchanged; and forgets the user's remembered consent, so the client must ask
+   * again. Returns how many credentials changed. Emits `token.revoked` (and `consent.revoked`
+   * when a consent was remembered), by the user unless `revokedBy` says `admin`.
    */
-  revokeGrant(userId: string, clientId: string): Promise<number>;
+  revokeGrant(userId: string, clientId: string, options?: { revokedBy?: Extract<RevokedBy, 'user' | 'admin'> }): Promise<number>;
+  /**
+   * Forgets what a user approved for a client (the tokens stay): the next request asks again.
+   * Returns whether there was a consent; emits `consent.revoked`, by the user unless `revokedBy`
+   * says `admin`.
+   */
+  revokeConsent(userId: string, clientId: string, options?: { revokedBy?: 'user' | 'admin' }): Promise<boolean>;
   purgeExpired(options?: { batchSize?: number }): Promise<PurgeResult>;
   /** The signing keys, or null when `signingKeys` is not set. */
   readonly signingKeys: SigningKeyRing | null;

@@ -9,6 +9,7 @@ import {
   type AuthenticatedUser,
   type AuthorizationRequest,
   type InteractionResult,
+  type DeviceAuthorizationRequest,
   type OAuth1AuthorizationRequest,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
@@ -36,7 +37,7 @@ export function sessionOf(request: FastifyRequest): SessionLike {
  * `returnTo` reaches a `loginUrl` function in RFC 3986 characters, so that it can go into a
  * Location header whether or not the function encodes it.
  */
-function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string, hints: LoginHints): string {
+export function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string, hints: LoginHints): string {
   if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo), hints);
   let url = `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
   if (hints.prompt !== undefined) url += `&prompt=${hints.prompt}`;
@@ -73,7 +74,8 @@ export function toArray(value: string | string[] | undefined): string[] {
 /** What each protocol's request adds to the consent context. */
 type ProtocolContext =
   | { protocol: 'oauth2'; authorizationRequest: AuthorizationRequest }
-  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest };
+  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest }
+  | { protocol: 'device'; deviceRequest: DeviceAuthorizationRequest };
 
 /** The protocol-specific part of a consent flow. */
 export interface ConsentProtocol<R> {
@@ -82,8 +84,11 @@ export interface ConsentProtocol<R> {
   hasShape(request: Partial<R>): boolean;
   /** What this protocol's request adds to the consent context. */
   contextOf(request: R): ProtocolContext;
-  /** Where the decision sends the browser, for the form-action policy; `oob` yields none. */
-  returnTarget(request: R): string;
+  /**
+   * Where the decision sends the browser, for the form-action policy; `oob` yields none, and
+   * null (a device authorization, decided on this server's own page) none either.
+   */
+  returnTarget(request: R): string | null;
   scope(request: R): readonly string[];
   /**
    * Decides, given the signed-in user or null, between login, consent and an immediate answer
@@ -93,6 +98,13 @@ export interface ConsentProtocol<R> {
   interact?(request: R, user: AuthenticatedUser | null, loginAsked: boolean): Promise<InteractionResult>;
   /** The words for the claims a scope shares, for the consent page; empty for other scopes. */
   claimsOf?(scope: string): string[];
+  /**
+   * Once the user is known: whether to ask them, and which requested scopes they approved before
+   * (the page marks the others as new).
+   */
+  review(request: R, user: AuthenticatedUser): Promise<{ required: boolean; grantedScope: readonly string[] }>;
+  /** Answers a request that needs no page (review said so), as an approval of all it asks. */
+  approve(request: R, user: AuthenticatedUser, reply: FastifyReply, redirectStatus: number): Promise<unknown>;
 }
 
 /**
@@ -118,8 +130,9 @@ export interface ConsentFlow<R> {
    */
   resume(request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined;
   /**
-   * Sends an anonymous user to log in (keeping the request in the session), or shows the signed-in
-   * user the consent page (keeping the request with a fresh CSRF token and who was asked).
+   * Sends an anonymous user to log in (keeping the request in the session), answers for a
+   * signed-in user whose consent the protocol finds already given, or shows the consent page
+   * (keeping the request with a fresh CSRF token and who was asked).
    */
   ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown>;
   /**
@@ -184,6 +197,13 @@ export function createConsentFlow<R>(
     }
     if (signedIn === null) return sendToLogin(request, reply, pending, redirectStatus, false, null);
     const user = signedIn;
+    const review = await protocol.review(pending, user);
+    if (!review.required) {
+      // Nothing waits any more: a resumed GET finds no request to answer twice.
+      session.set(sessionKey, undefined);
+      return protocol.approve(pending, user, reply, redirectStatus);
+    }
+    const granted = new Set(review.grantedScope);
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, {
       protocol: protocol.protocol,
@@ -191,6 +211,7 @@ export function createConsentFlow<R>(
       csrfToken,
       userId: user.id,
     } satisfies PendingConsent<R>);
+    const target = protocol.returnTarget(pending);
     const context: ConsentContext = {
       ...protocol.contextOf(pending),
       user,
@@ -198,15 +219,16 @@ export function createConsentFlow<R>(
         name,
         description: registry.get(name)?.description ?? null,
         claims: protocol.claimsOf?.(name) ?? [],
+        granted: granted.has(name),
       })),
-      returnHost: describeReturnHost(protocol.returnTarget(pending)),
+      returnHost: target === null ? null : describeReturnHost(target),
       action,
       csrfToken,
       fields: CONSENT_FIELDS,
     };
     // The page may not be framed, and its form may lead only back here and to where the decision
     // redirects the browser.
-    setPageHeaders(reply, toFormActionSource(protocol.returnTarget(pending)));
+    setPageHeaders(reply, target === null ? undefined : toFormActionSource(target));
     reply.type('text/html; charset=utf-8');
     if (renderConsent !== undefined) {
       const rendered = await renderConsent(request, reply, context);

@@ -6,6 +6,8 @@ export type {
   ConsentContext,
   ConsentScope,
   EndSession,
+  DeviceConsentContext,
+  DevicePageContext,
   GetUser,
   LoginHints,
   IntrospectionOptions,
@@ -18,9 +20,12 @@ export type {
   PortcullisOptions,
   PortcullisOptionsBase,
   RenderConsent,
+  RemoteJwtOptions,
+  RenderDevicePage,
   ResourceServerOptions,
+  UserCodeAttempts,
 } from './options.js';
-export { CONSENT_FIELDS } from './options.js';
+export { CONSENT_FIELDS, DEVICE_FIELDS } from './options.js';
 export type {
   DeclaredScope,
   GuardOptions,
@@ -53,4 +58,13 @@ export { deriveAutoScope } from './scope-auto.js';
 export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
 export { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
-export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderLogoutConfirmPage, renderSignedOutPage, renderVerifierPage } from './html-pages.js';
+export {
+  escapeHtml,
+  renderConsentPage,
+  renderDeniedPage,
+  renderDevicePage,
+  renderErrorPage,
+  renderLogoutConfirmPage,
+  renderSignedOutPage,
+  renderVerifierPage,
+} from './html-pages.js';

@@ -4,7 +4,10 @@ import fp from 'fastify-plugin';
 import {
   createAuthorizationServer,
   createOAuth1Provider,
+  isCompactJws,
+  type AuthorizationServer,
   type AuthorizationServerOptions,
+  type EventListener,
   type OAuth1Provider,
   type OAuth1ProviderOptions,
   type OAuthStorage,
@@ -13,14 +16,17 @@ import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
 import { registerLogoutRoutes } from './logout-routes.js';
+import { registerDeviceRoutes } from './device-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
+import { loggedListener } from './events.js';
 import { InvalidOptionError, NoLocalServerError, NoSessionError } from './errors.js';
 import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResources } from './protected-resources.js';
-import { createRemoteIntrospection } from './remote-introspection.js';
+import { createRemoteIntrospection, type AccessTokenCheck } from './remote-introspection.js';
+import { createRemoteJwtVerifier } from './remote-jwt.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
 import { registerResourceMetadataRoutes } from './resource-metadata-routes.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
@@ -62,6 +68,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     revocation: joinPath(mountRoot, settings.routePrefix, 'revoke'),
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     registration: joinPath(mountRoot, settings.routePrefix, 'register'),
+    deviceAuthorization: joinPath(mountRoot, settings.routePrefix, 'device_authorization'),
+    deviceVerification: joinPath(mountRoot, settings.routePrefix, 'device'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
     jwks: joinPath(mountRoot, settings.routePrefix, 'jwks.json'),
     issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
@@ -87,6 +95,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const fromIssuer = (path: string): string =>
     issuerPath !== '' && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
   const { storage } = options;
+  const onEvent = options.onEvent === undefined ? undefined : loggedListener(fastify.log, options.onEvent);
   const serverOptions: AuthorizationServerOptions | null =
     storage === undefined
       ? null
@@ -109,15 +118,18 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             jwks: fromIssuer(paths.jwks),
             userinfo: fromIssuer(joinPath(mountRoot, settings.routePrefix, 'userinfo')),
             endSession: fromIssuer(joinPath(mountRoot, settings.routePrefix, 'logout')),
+            deviceAuthorization: fromIssuer(paths.deviceAuthorization),
+            deviceVerification: fromIssuer(paths.deviceVerification),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
+  if (serverOptions !== null && onEvent !== undefined) serverOptions.onEvent = onEvent;
   const server = serverOptions === null ? null : createAuthorizationServer(serverOptions);
 
   if (storage === undefined && settings.oauth1 !== null) {
     throw new InvalidOptionError('oauth1', 'needs the "storage" option: OAuth 1.0a signatures are checked against the stored credentials');
   }
-  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry);
+  const oauth1 = storage === undefined ? null : createOAuth1(storage, options, settings, registry, onEvent);
 
   // Other ways than a bearer token to authenticate a resource request, fixed at registration.
   const verifiers: readonly RequestVerifier[] = oauth1 === null ? [] : [createOAuth1Verifier(oauth1)];
@@ -127,10 +139,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const protectedResources = new ProtectedResources(options.issuer, bearerMethods, settings.resourceMetadata);
   protectedResources.add(settings.resource);
   const guardContext: GuardContext = {
-    verifyAccessToken:
-      settings.introspection !== null
-        ? createRemoteIntrospection(settings.introspection, options.clock ?? (() => new Date()))
-        : (token) => server!.verifyAccessToken(token),
+    verifyAccessToken: createTokenCheck(settings, options.clock ?? (() => new Date()), server),
     registry,
     verifiers,
     declarations,
@@ -155,7 +164,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
           oauth1,
           registerClient: (input) => server.registerClient(input),
           // The core revokes the OAuth 1.0a token credentials of the pair as well.
-          revokeGrant: (userId, clientId) => server.revokeGrant(userId, clientId),
+          revokeGrant: (userId, clientId, revokeOptions) => server.revokeGrant(userId, clientId, revokeOptions),
           issueTokens: (input) => server.issueTokens(input),
           purgeExpired: (purgeOptions) => server.purgeExpired(purgeOptions),
           rotateSigningKeys: () => server.rotateSigningKeys(),
@@ -192,6 +201,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       await routes.register(registerTokenRoutes, { server, settings });
       if (settings.browser !== null) {
         await routes.register(registerAuthorizeRoutes, { server, registry, settings, browser: settings.browser, paths });
+        await routes.register(registerDeviceRoutes, { server, registry, settings, browser: settings.browser, paths });
       }
       const endSession = settings.openid?.endSession ?? null;
       if (settings.browser !== null && endSession !== null && paths.openid !== null) {
@@ -226,6 +236,17 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       registerMetadataRoutes(root, issuerMetadata, server);
     });
   }
+}
+
+/**
+ * How the guards check a bearer token: in storage through the local server (both formats), or
+ * remotely: a JWT with the issuer's keys when `jwt` is set, any other token by introspection.
+ */
+function createTokenCheck(settings: ResolvedOptions, clock: () => Date, server: AuthorizationServer | null): AccessTokenCheck {
+  const introspect = settings.introspection === null ? null : createRemoteIntrospection(settings.introspection, clock);
+  const verifyJwt = settings.remoteJwt === null ? null : createRemoteJwtVerifier(settings.remoteJwt, clock);
+  if (verifyJwt !== null && introspect !== null) return (token) => (isCompactJws(token) ? verifyJwt(token) : introspect(token));
+  return verifyJwt ?? introspect ?? ((token) => server!.verifyAccessToken(token));
 }
 
 /**
@@ -286,6 +307,7 @@ function createOAuth1(
   options: PortcullisOptions,
   settings: ResolvedOptions,
   registry: ScopeRegistry,
+  onEvent: EventListener | undefined,
 ): OAuth1Provider | null {
   if (settings.oauth1 === null || options.secretKey === undefined) return null;
   const { timestampWindow, requestTokenTtl, accessTokenTtl, realm } = settings.oauth1;
@@ -307,6 +329,7 @@ function createOAuth1(
   }
   if (options.clock !== undefined) providerOptions.clock = options.clock;
   if (options.entropy !== undefined) providerOptions.entropy = options.entropy;
+  if (onEvent !== undefined) providerOptions.onEvent = onEvent;
   try {
     return createOAuth1Provider(providerOptions);
   } catch (error) {

@@ -2,6 +2,8 @@
 export type PortcullisEndpoint =
   | 'authorize'
   | 'token'
+  | 'device_authorization'
+  | 'device'
   | 'revoke'
   | 'introspect'
   | 'metadata'

@@ -61,8 +61,25 @@ export const TokenBody = params({
   username: single(),
   password: single(),
   resource: single(),
+  // RFC 8628 section 3.4.
+  device_code: single(),
 });
 export type TokenBody = Static<typeof TokenBody>;
+
+/** RFC 8628 section 3.1: client authentication, `scope` and `resource` (RFC 8707). */
+export const DeviceAuthorizationBody = params({
+  ...clientAuthentication,
+  scope: single(),
+  resource: single(),
+});
+export type DeviceAuthorizationBody = Static<typeof DeviceAuthorizationBody>;
+
+/** The verification page's forms: the user code entered, or the consent form's answer. */
+export const DeviceBody = params({ user_code: single(), ...consentFields });
+export type DeviceBody = Static<typeof DeviceBody>;
+
+export const DeviceQuery = params({ user_code: single() });
+export type DeviceQuery = Static<typeof DeviceQuery>;
 
 /** RFC 7009 section 2.1 and RFC 7662 section 2.1 share their parameters. */
 export const TokenReferenceBody = params({

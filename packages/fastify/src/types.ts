@@ -101,6 +101,10 @@ export interface MountedPaths {
   readonly introspection: string;
   /** Dynamic client registration (RFC 7591), mounted when the `registration` option enables it. */
   readonly registration: string;
+  /** The device authorization endpoint (RFC 8628 section 3.1), mounted with the browser endpoints. */
+  readonly deviceAuthorization: string;
+  /** The page where users enter a device's user code (RFC 8628 section 3.3). */
+  readonly deviceVerification: string;
   /** The metadata document at the mount root. */
   readonly metadata: string;
   /** The JWK Set of the signing keys (RFC 7517 section 5), mounted when `signingKeys` is set. */
@@ -151,8 +155,11 @@ export interface PortcullisDecorator {
   /** The OAuth 1.0a provider of @portcullis/core (e.g. `revokeAccessTokens`), or null when off. */
   readonly oauth1: OAuth1Provider | null;
   readonly registerClient: (input: RegisterClientInput) => Promise<RegisteredClient>;
-  /** Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. */
-  readonly revokeGrant: (userId: string, clientId: string) => Promise<number>;
+  /**
+   * Revokes every OAuth 2 and OAuth 1.0a token the user gave the client; returns the count. The
+   * `token.revoked` event names the user as the one who revoked, unless `revokedBy` says `admin`.
+   */
+  readonly revokeGrant: (userId: string, clientId: string, options?: { revokedBy?: 'user' | 'admin' }) => Promise<number>;
   /** Issues tokens by hand; `resource` as the RFC 8707 parameter, the default audience without it. */
   readonly issueTokens: (input: IssueTokensInput) => Promise<IssuedTokens>;
   readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;

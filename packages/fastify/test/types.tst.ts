@@ -2,11 +2,13 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRep
 import { describe, expect, test } from 'tstyche';
 import type {
   AuthorizationServer,
+  EventListener,
   OAuth1AuthorizationRequest,
   OAuth1Provider,
   OAuthRequest,
   OAuthResponse,
   OAuthStorage,
+  PortcullisEvent,
 } from '@portcullis/core';
 import fastifyPortcullis, {
   fastifyPortcullis as namedPortcullis,
@@ -44,6 +46,8 @@ describe('decorators', () => {
     expect(app.oauth.server).type.toBe<AuthorizationServer>();
     expect(app.oauth.declaredScopes()).type.toBe<DeclaredScope[]>();
     expect(app.oauth.revokeGrant('user', 'client')).type.toBe<Promise<number>>();
+    expect(app.oauth.revokeGrant).type.toBeCallableWith('user', 'client', { revokedBy: 'admin' });
+    expect(app.oauth.revokeGrant).type.not.toBeCallableWith('user', 'client', { revokedBy: 'revocation_endpoint' });
     expect(app.oauth.registerClient).type.not.toBeCallableWith({});
     expect(app.oauth.oauth1).type.toBe<OAuth1Provider | null>();
     expect(app.oauth.paths.oauth1).type.toBe<OAuth1Paths | null>();
@@ -180,6 +184,8 @@ describe('options', () => {
     const render = (context: ConsentContext) => {
       if (context.protocol === 'oauth1') {
         expect(context.oauth1Request).type.toBe<OAuth1AuthorizationRequest>();
+      } else if (context.protocol === 'device') {
+        expect(context.deviceRequest.clientName).type.toBe<string>();
       } else {
         expect(context.authorizationRequest.redirectUri).type.toBe<string>();
       }
@@ -197,6 +203,9 @@ describe('options', () => {
     expect({ ...remote, resourceServer: { introspection: { ...introspection, cacheTtl: 10, cacheSize: 100, timeout: 2000 } } }).type.toBeAssignableTo<PortcullisOptions>();
     expect({ ...remote, resourceServer: true as const }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...remote, resourceServer: { introspection: { url: introspection.url } } }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: { jwt: {} } }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: { jwt: { jwksUri: 'https://auth.example.com/oauth/jwks.json', algorithms: ['ES256' as const] }, introspection } }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: {} }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect(machine).type.not.toBeAssignableTo<PortcullisOptions>();
   });
 
@@ -221,5 +230,18 @@ describe('options', () => {
     expect<FastifyInstance['oauth']>().type.toBe<PortcullisDecorator>();
     expect(app.oauth.declaredScopes()).type.toBe<DeclaredScope[]>();
     expect(new NoLocalServerError('server').code).type.toBe<'FST_PORTCULLIS_NO_LOCAL_SERVER'>();
+  });
+});
+
+describe('events', () => {
+  test('onEvent gets the typed union, narrowed by type', () => {
+    const options: Partial<PortcullisOptions> = {
+      onEvent: (event) => {
+        expect(event).type.toBe<PortcullisEvent>();
+        if (event.type === 'token.issued') expect(event.accessTokenId).type.toBe<string>();
+        if (event.type === 'client.authentication_failed') expect(event.clientId).type.toBe<string | null>();
+      },
+    };
+    expect(options.onEvent).type.toBe<EventListener | undefined>();
   });
 });

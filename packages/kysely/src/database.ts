@@ -15,6 +15,8 @@ export interface Database {
   portcullis_oauth1_access_tokens: OAuth1AccessTokensTable;
   portcullis_oauth1_nonces: OAuth1NoncesTable;
   portcullis_signing_keys: SigningKeysTable;
+  portcullis_consents: ConsentsTable;
+  portcullis_device_codes: DeviceCodesTable;
 }
 
 /** Milliseconds since the epoch. mysql2 may hand back a string for BIGINT; the mappers coerce. */
@@ -51,6 +53,11 @@ export interface ClientsTable {
   post_logout_redirect_uris: string | null;
   /** `RS256`, `ES256` or `EdDSA`; null for the default (RS256). */
   id_token_signed_response_alg: string | null;
+  skip_consent: Generated<number>;
+  /** Seconds; null for the server's option. */
+  access_token_ttl: number | null;
+  refresh_token_ttl: number | null;
+  authorization_code_ttl: number | null;
 }
 
 export interface ScopesTable {
@@ -76,6 +83,27 @@ export interface AuthorizationCodesTable {
   /** The OpenID Connect nonce of the authorization request. */
   nonce: string | null;
   auth_time: Millis | null;
+}
+
+/** Device authorizations (RFC 8628). */
+export interface DeviceCodesTable {
+  id: string;
+  digest: string;
+  user_code_digest: string;
+  client_id: string;
+  scope: string;
+  /** JSON array of resource identifiers. */
+  audience: string;
+  family_id: string;
+  /** `pending`, `approved` or `denied`. */
+  status: string;
+  user_id: string | null;
+  /** Seconds between polls (`interval` is a reserved word in MySQL). */
+  poll_interval: number;
+  last_polled_at: Millis | null;
+  issued_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
 }
 
 export interface AccessTokensTable {
@@ -104,6 +132,10 @@ export interface RefreshTokensTable {
   consumed_at: Millis | null;
   revoked_at: Millis | null;
   auth_time: Millis | null;
+  /** Null only for rows written before migration 0006, which set it. */
+  family_issued_at: Millis | null;
+  /** How many times a retry within the reuse interval bought new tokens with this token. */
+  reissue_count: Generated<number>;
 }
 
 export interface OAuth1RequestTokensTable {
@@ -155,6 +187,18 @@ export interface SigningKeysTable {
   expires_at: Millis | null;
 }
 
+/** What a user approved for a client (one row per user and client); lists are JSON text. */
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  audience: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export type ConsentRow = Selectable<ConsentsTable>;
+export type NewConsentRow = Insertable<ConsentsTable>;
 export type ClientRow = Selectable<ClientsTable>;
 export type NewClientRow = Insertable<ClientsTable>;
 export type ClientRowUpdate = Updateable<ClientsTable>;
@@ -171,6 +215,8 @@ export type NewOAuth1RequestTokenRow = Insertable<OAuth1RequestTokensTable>;
 export type OAuth1AccessTokenRow = Selectable<OAuth1AccessTokensTable>;
 export type NewOAuth1AccessTokenRow = Insertable<OAuth1AccessTokensTable>;
 export type NewOAuth1NonceRow = Insertable<OAuth1NoncesTable>;
+export type DeviceCodeRow = Selectable<DeviceCodesTable>;
+export type NewDeviceCodeRow = Insertable<DeviceCodesTable>;
 
 /** Every table of the schema, in creation order: for tests and tools that walk them. */
 export const PORTCULLIS_TABLES = [
@@ -183,4 +229,6 @@ export const PORTCULLIS_TABLES = [
   'portcullis_oauth1_access_tokens',
   'portcullis_oauth1_nonces',
   'portcullis_signing_keys',
+  'portcullis_consents',
+  'portcullis_device_codes',
 ] as const satisfies readonly (keyof Database)[];

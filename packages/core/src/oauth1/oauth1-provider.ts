@@ -1,6 +1,7 @@
 import { createDefaultScopes, formatScope, intersectScopes, isSubset, ScopeError, type ScopeRegistry } from '@portcullis/scopes';
 import { constantTimeEqual, digestSecret, generateId, generateToken, SecretBox, systemEntropy, type Entropy } from '../crypto.js';
 import { OAuthError, toOAuthError, type OAuthErrorCode } from '../errors.js';
+import { checkEventListener, createEventEmitter, type EmitEvent } from '../events.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
 import type { OAuthStorage } from '../storage/port.js';
@@ -31,6 +32,8 @@ interface AuthenticatedRequest {
   method: SignatureMethod;
   /** The non-empty oauth_token, if any. */
   token: string | null;
+  /** The request's path, for the refusal events. */
+  path: string;
   timestamp: number | null;
   nonce: string | null;
 }
@@ -58,6 +61,7 @@ class Provider implements OAuth1Provider {
   readonly #defaultScopes: string[] | null;
   readonly #clock: () => Date;
   readonly #entropy: Entropy;
+  readonly #emit: EmitEvent;
 
   constructor(options: OAuth1ProviderOptions) {
     if (typeof options?.storage !== 'object' || options.storage === null) {
@@ -78,6 +82,7 @@ class Provider implements OAuth1Provider {
     this.#enforceSecure = options.enforceSecure ?? true;
     this.#defaultScopes = options.defaultScopes ? [...options.defaultScopes] : null;
     this.#clock = options.clock ?? (() => new Date());
+    this.#emit = createEventEmitter(options.issuer, this.#clock, checkEventListener('createOAuth1Provider: `onEvent`', options.onEvent));
   }
 
   // Temporary credentials (section 2.1)
@@ -325,7 +330,7 @@ class Provider implements OAuth1Provider {
       throw fail('signature_method_rejected', `This consumer has no ${method === 'RSA-SHA1' ? 'RSA public key' : 'shared secret'} registered for ${method}.`);
     }
 
-    return { client, parameters, method, token: protocol.get('oauth_token') || null, timestamp, nonce };
+    return { client, parameters, method, token: protocol.get('oauth_token') || null, path: request.url.pathname, timestamp, nonce };
   }
 
   #checkSignature(request: OAuthRequest, auth: AuthenticatedRequest, tokenSecret: string): void {
@@ -338,6 +343,7 @@ class Provider implements OAuth1Provider {
     const baseString = buildSignatureBaseString(request.method, `${this.#origin}${request.url.pathname}`, auth.parameters.signatureParameters);
     const signature = auth.parameters.protocol.get('oauth_signature') ?? '';
     if (!verifySignature(auth.method, baseString, signature, credentials)) {
+      this.#signatureRefused(auth, 'signature_invalid');
       throw fail('signature_invalid', 'The signature does not match the request.');
     }
   }
@@ -386,7 +392,15 @@ class Provider implements OAuth1Provider {
   /** After the signature (a forger cannot spend nonces) and before acting (a replay does nothing). */
   async #recordNonce(auth: AuthenticatedRequest): Promise<void> {
     const nonce = this.#nonceOf(auth);
-    if (nonce !== null && !(await this.#storage.recordNonce(nonce))) throw nonceUsed();
+    if (nonce !== null && !(await this.#storage.recordNonce(nonce))) {
+      this.#signatureRefused(auth, 'nonce_used');
+      throw nonceUsed();
+    }
+  }
+
+  /** A forged or replayed signature is what an operator watches for; the event names no secret. */
+  #signatureRefused(auth: AuthenticatedRequest, reason: 'signature_invalid' | 'nonce_used'): void {
+    this.#emit({ type: 'oauth1.signature_refused', clientId: auth.client.id, signatureMethod: auth.method, reason, path: auth.path });
   }
 
   #checkCredentialsTransport(request: OAuthRequest): void {

@@ -1,6 +1,7 @@
 import type { ScopeRegistry } from '@portcullis/scopes';
 import type { Entropy } from '../crypto.js';
 import type { OAuthError } from '../errors.js';
+import type { EventListener } from '../events.js';
 import type { OAuthRequest, OAuthResponse } from '../http.js';
 import type { ConsentDecision } from '../server-types.js';
 import type { OAuthStorage } from '../storage/port.js';
@@ -43,6 +44,11 @@ export interface OAuth1ProviderOptions {
   defaultScopes?: string[];
   clock?: () => Date;
   entropy?: Entropy;
+  /**
+   * Receives this provider's events (`oauth1.signature_refused`), as the OAuth 2 server's
+   * `onEvent` does; a throw or a rejection is ignored.
+   */
+  onEvent?: EventListener;
 }
 
 /** A pending authorization, shown on the consent page and kept across login. */

@@ -14,11 +14,12 @@ import type { AuthorizationRequest, AuthorizeResult, ConsentDecision } from '../
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { isClientUnusable } from './client-registration.js';
 import { findClient } from './find-client.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { profileRefusal, requiresPkce } from './profile.js';
 import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
+import { rememberConsent } from './remembered-consent.js';
 import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
@@ -168,6 +169,7 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
         codeChallenge,
         codeChallengeMethod,
         resource,
+        ...(params.has('prompt') && { prompt: (params.get('prompt') ?? '').split(' ').filter((value) => value !== '') }),
         ...(source != null && { clientMetadataDocument: source }),
         ...(openid !== undefined && { openid }),
       },
@@ -263,7 +265,10 @@ export async function completeAuthorization(
   try {
     let client: Readonly<ClientRecord>;
     ({ client, target } = await recheckClient(context, request));
-    if (!decision.approved) throw accessDenied('The resource owner denied the request.');
+    if (!decision.approved) {
+      context.emit({ type: 'consent.denied', clientId: client.id, userId: decision.userId, scope: request.scope });
+      throw accessDenied('The resource owner denied the request.');
+    }
     assertClientMayUse(context, client, request.responseType);
     const scope = decision.scope === undefined ? [...request.scope] : narrowScope(context, request.scope, decision.scope);
     if (scope.length === 0) throw accessDenied('The resource owner approved no scope.');
@@ -275,10 +280,19 @@ export async function completeAuthorization(
     const audience = resolveAudience(context, client, request.resource);
     const now = context.now();
     const iss = context.options.issuer;
+    if (request.responseType === 'code' && request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
+      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
+    }
+    // Remembered before the code or token is saved: the user approved, whatever happens next.
+    const approvedBefore = await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
+    const asked = Array.isArray(request.prompt) && request.prompt.includes('consent');
+    context.emit({ type: 'consent.granted', clientId: client.id, userId: decision.userId, scope, audience, remembered: approvedBefore && !asked });
 
     if (request.responseType === 'token') {
       const tokens = await issueTokenSet(context, {
+        grantType: 'implicit',
         clientId: client.id,
+        lifetimes: lifetimesOf(context, client),
         userId: decision.userId,
         scope,
         audience,
@@ -294,10 +308,8 @@ export async function completeAuthorization(
       };
     }
 
-    if (request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
-      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
-    }
-    const { entropy, authorizationCodeTtl, storage } = context.options;
+    const { entropy, storage } = context.options;
+    const { authorizationCodeTtl } = lifetimesOf(context, client);
     // One CSPRNG draw for the code, its row id and its family id, each read from its own bytes.
     const random = entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES + 2 * ID_RANDOM_BYTES);
     const code = timedTokenFromRandom('authorizationCode', random, now.getTime());

@@ -1,5 +1,6 @@
 import { constantTimeEqual, digestSecret } from '../crypto.js';
 import { invalidClient, invalidRequest, type OAuthError } from '../errors.js';
+import type { ClientAuthenticationFailure } from '../events.js';
 import { headerOf, type OAuthRequest } from '../http.js';
 import type { ClientRecord } from '../storage/records.js';
 import { isClientUnusable } from './client-registration.js';
@@ -23,11 +24,18 @@ interface BasicCredentials {
 }
 
 /** What the request presents, before the client is looked up. */
-interface PresentedCredentials {
+interface PresentedCredentials extends Attempt {
   clientId: string;
   /** Null for a public client naming itself (`none`). */
   secret: string | null;
   method: ClientAuthenticationMethod;
+  usedBasic: boolean;
+}
+
+/** What a failed authentication is reported with: as much of the request as could be read. */
+interface Attempt {
+  clientId: string | null;
+  method: ClientAuthenticationMethod | null;
   usedBasic: boolean;
 }
 
@@ -46,7 +54,7 @@ export async function authenticateClient(
   params: RequestParameters,
 ): Promise<AuthenticatedClient> {
   const presented = readCredentials(context, request, params);
-  const client = await findClient(context, presented.clientId, (reason) => failure(context, presented.usedBasic, reason));
+  const client = await findClient(context, presented.clientId, (reason) => failure(context, presented, 'metadata_document_refused', reason));
   checkClient(context, presented, client);
   return { client, method: presented.method };
 }
@@ -60,18 +68,22 @@ function readCredentials(context: ServerContext, request: OAuthRequest, params: 
   if (usedBasic) {
     if (bodySecret !== undefined) throw invalidRequest('The client used more than one authentication method.');
     const basic = parseBasicCredentials(authorization);
-    if (basic === null) throw failure(context, usedBasic, 'The Basic authorization header is malformed.');
+    if (basic === null) {
+      throw failure(context, { clientId: null, method: 'client_secret_basic', usedBasic }, 'credentials_malformed', 'The Basic authorization header is malformed.');
+    }
     if (bodyId !== undefined && bodyId !== basic.clientId) {
       throw invalidRequest('The client_id parameter does not match the authenticated client.');
     }
     return { clientId: basic.clientId, secret: basic.clientSecret, method: 'client_secret_basic', usedBasic };
   }
   if (bodySecret !== undefined) {
-    if (bodyId === undefined) throw failure(context, usedBasic, 'The client_secret parameter needs a client_id.');
+    if (bodyId === undefined) {
+      throw failure(context, { clientId: null, method: 'client_secret_post', usedBasic }, 'credentials_malformed', 'The client_secret parameter needs a client_id.');
+    }
     return { clientId: bodyId, secret: bodySecret, method: 'client_secret_post', usedBasic };
   }
   if (bodyId !== undefined) return { clientId: bodyId, secret: null, method: 'none', usedBasic };
-  throw failure(context, usedBasic, 'Client authentication is required.');
+  throw failure(context, { clientId: null, method: null, usedBasic }, 'credentials_missing', 'Client authentication is required.');
 }
 
 /** Throws invalid_client unless `client` is enabled and the presented secret (or its absence) fits it. */
@@ -80,23 +92,29 @@ function checkClient(
   presented: PresentedCredentials,
   client: Readonly<ClientRecord> | null,
 ): asserts client is Readonly<ClientRecord> {
-  const { secret, usedBasic } = presented;
+  const { secret } = presented;
   if (client === null || isClientUnusable(client, context.now())) {
     // Spend the same digest work as a known client, so timing does not reveal which ids exist.
     if (secret !== null) digestSecret(secret);
-    throw failure(context, usedBasic, 'Client authentication failed.');
+    throw failure(context, presented, client === null ? 'unknown_client' : 'client_disabled', 'Client authentication failed.');
   }
   if (secret === null) {
-    if (client.type !== 'public' || client.secretDigest !== null) throw failure(context, usedBasic, 'Client authentication failed.');
+    if (client.type !== 'public' || client.secretDigest !== null) throw failure(context, presented, 'secret_required', 'Client authentication failed.');
     return;
   }
   if (client.secretDigest === null || !constantTimeEqual(digestSecret(secret), client.secretDigest)) {
-    throw failure(context, usedBasic, 'Client authentication failed.');
+    throw failure(context, presented, 'invalid_secret', 'Client authentication failed.');
   }
 }
 
-function failure(context: ServerContext, usedBasic: boolean, description: string): OAuthError {
-  return invalidClient(description, usedBasic ? { headers: { 'www-authenticate': `Basic realm="${context.realm}"` } } : {});
+/**
+ * The one invalid_client of every failure, and the `client.authentication_failed` event that
+ * tells the operator the reason the client is not told. The event names the client id and the
+ * method, never the secret.
+ */
+function failure(context: ServerContext, attempt: Attempt, reason: ClientAuthenticationFailure, description: string): OAuthError {
+  context.emit({ type: 'client.authentication_failed', clientId: attempt.clientId, method: attempt.method, reason });
+  return invalidClient(description, attempt.usedBasic ? { headers: { 'www-authenticate': `Basic realm="${context.realm}"` } } : {});
 }
 
 /**

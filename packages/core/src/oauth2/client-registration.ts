@@ -6,6 +6,7 @@ import type { ClientMetadataRecord, ClientRecord, ClientUpdate, GrantType, Signi
 import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri, parseLocationUri } from './redirect-uri.js';
+import { emitClientChange } from './client-events.js';
 import { deriveResponseTypes, prepareClient } from './register-client.js';
 import { createBearerError } from './resource.js';
 import { createErrorResponse, createJsonResponse } from './responses.js';
@@ -41,6 +42,8 @@ export async function handleClientRegistration(context: ServerContext, request: 
     const record: ClientRecord = {
       ...client,
       origin: 'dynamic',
+      // Skipping the consent page is the administrator's decision; no registrant can claim it.
+      skipConsent: false,
       registrationTokenDigest: digestSecret(registrationToken),
       metadata: toMetadataRecord(metadata),
       unusedExpiresAt: new Date(now.getTime() + registration.unusedClientTtl * 1000),
@@ -98,6 +101,7 @@ export async function handleClientConfiguration(
       case 'DELETE':
         // RFC 7592 section 2.3: the client's tokens stop working with it.
         await storage.revokeTokens({ clientId: client.id }, now);
+        await storage.deleteConsents({ clientId: client.id });
         await storage.deleteClient(client.id);
         notify(context, 'deleted', client);
         return { status: 204, headers: { 'cache-control': 'no-store', pragma: 'no-cache' }, body: undefined };
@@ -380,8 +384,12 @@ function describeClient(
   };
 }
 
-/** Tells the application, with no secret and no digest in what it gets. */
+/**
+ * Tells the listeners (`client.<action>` events, and the older `onClientRegistration`), with no
+ * secret and no digest in what they get.
+ */
 function notify(context: ServerContext, action: ClientRegistrationEvent['action'], client: ClientRecord): void {
+  emitClientChange(context, action, 'registration_endpoint', client);
   const listener = context.registration?.onClientRegistration;
   if (listener === undefined) return;
   const event: ClientRegistrationEvent = {

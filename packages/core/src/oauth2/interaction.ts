@@ -6,6 +6,7 @@ import { findClient } from './find-client.js';
 import { readIdTokenHint, subjectFor, type OpenIdContext } from './openid.js';
 import type { ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
+import { reviewConsent } from './remembered-consent.js';
 
 /** Longer than any nonce a client needs; it is stored with the code and signed into the ID token. */
 const MAX_NONCE_LENGTH = 512;
@@ -75,8 +76,8 @@ function readPrompt(value: string | undefined): OpenIdAuthenticationRequest['pro
  * is asked again when `prompt=login` wants one after the request, when `max_age` finds the
  * last one too old (or unknown), or when the `id_token_hint` names someone else. With
  * `prompt=none` nothing is asked: a missing login is `login_required`, missing consent is
- * `consent_required`, both by redirect to the client; consent counts as given when the user's
- * live tokens for the client already cover the requested scope.
+ * `consent_required`, both by redirect to the client; consent counts as given when the client is
+ * first-party or the user's remembered consent covers the request (`reviewConsent`).
  */
 export async function resolveInteraction(
   context: ServerContext,
@@ -114,7 +115,7 @@ export async function resolveInteraction(
     return { kind: 'login', force: true, loginHint: oidc.loginHint };
   }
   if (!silent) return { kind: 'consent' };
-  if (await hasCoveringGrant(context, request, user.id, now)) {
+  if (!(await reviewConsent(context, request, user.id)).required) {
     return completeAuthorization(context, request, {
       userId: user.id,
       approved: true,
@@ -122,12 +123,4 @@ export async function resolveInteraction(
     });
   }
   return refuseAuthorization(context, request, consentRequired('The user has not authorized this client for the requested scope.'));
-}
-
-/** Whether the user's live OAuth 2 tokens for the client already hold every requested scope. */
-async function hasCoveringGrant(context: ServerContext, request: AuthorizationRequest, userId: string, now: Date): Promise<boolean> {
-  const grants = await context.options.storage.listGrants(userId, now);
-  return grants.some(
-    (grant) => grant.protocol === 'oauth2' && grant.clientId === request.clientId && request.scope.every((name) => grant.scope.includes(name)),
-  );
 }

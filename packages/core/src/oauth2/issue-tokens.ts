@@ -1,7 +1,7 @@
 import { invalidClient, invalidRequest, invalidTarget } from '../errors.js';
 import type { IssuedTokens, IssueTokensInput } from '../server-types.js';
 import { isResourceIndicator, resolveAudience } from './resource-indicators.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import { grantsScope, parseRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
 
@@ -28,7 +28,9 @@ export async function issueTokensByHand(
   const withRefreshToken = input.withRefreshToken ?? false;
   if (withRefreshToken && input.userId === null) throw invalidRequest('A refresh token needs a user.');
   return issueTokenSet(context, {
+    grantType: 'manual',
     clientId: client.id,
+    lifetimes: lifetimesOf(context, client),
     userId: input.userId,
     scope,
     audience,

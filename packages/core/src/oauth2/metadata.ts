@@ -1,5 +1,6 @@
 import type { OAuthResponse } from '../http.js';
 import type { ServerContext } from './options.js';
+import { DEVICE_CODE_GRANT_TYPE } from './device-authorization.js';
 import { profileRefusal } from './profile.js';
 import { idTokenAlgorithms, supportedClaims } from './openid.js';
 
@@ -22,6 +23,8 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     'refresh_token',
     'client_credentials',
     ...(context.verifyUser !== undefined && profileRefusal(profile, 'password') === null ? ['password'] : []),
+    // RFC 8628: the user approves on the verification page, a browser endpoint.
+    ...(browser ? [DEVICE_CODE_GRANT_TYPE] : []),
   ];
   return {
     issuer,
@@ -31,6 +34,8 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     introspection_endpoint: base + endpoints.introspection,
     ...(context.registration !== null && { registration_endpoint: base + endpoints.registration }),
     ...(context.signingKeys !== null && { jwks_uri: base + endpoints.jwks }),
+    // RFC 8628 section 4.
+    ...(browser && { device_authorization_endpoint: base + endpoints.deviceAuthorization }),
     response_types_supported: browser ? (implicit ? ['code', 'token'] : ['code']) : [],
     ...(browser && { response_modes_supported: implicit ? ['query', 'fragment'] : ['query'] }),
     grant_types_supported: grantTypes,

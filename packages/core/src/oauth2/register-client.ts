@@ -6,8 +6,16 @@ import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri } from './redirect-uri.js';
 import { isResourceIndicator } from './resource-indicators.js';
+import { emitClientChange } from './client-events.js';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'implicit',
+  'password',
+  'client_credentials',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
 
 /** The Django providers issued refresh tokens with codes, so a client gets both unless it says otherwise. */
 export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
@@ -33,6 +41,7 @@ export function deriveResponseTypes(grantTypes: readonly GrantType[]): ResponseT
 export async function registerClient(context: ServerContext, input: RegisterClientInput): Promise<RegisteredClient> {
   const registered = await prepareClient(context, input);
   await context.options.storage.createClient(registered.client);
+  emitClientChange(context, 'registered', 'admin', registered.client);
   return registered;
 }
 
@@ -108,6 +117,13 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     if (type !== 'confidential') throw invalidRequest('An OAuth 1.0a consumer must be a confidential client: it signs with its secret.');
   }
 
+  if (input.skipConsent !== undefined && typeof input.skipConsent !== 'boolean') throw invalidRequest('skipConsent must be true or false.');
+  const lifetimes = {
+    accessTokenTtl: checkClientLifetime('accessTokenTtl', input.accessTokenTtl),
+    refreshTokenTtl: checkClientLifetime('refreshTokenTtl', input.refreshTokenTtl),
+    authorizationCodeTtl: checkClientLifetime('authorizationCodeTtl', input.authorizationCodeTtl),
+  };
+
   let id: string;
   if (input.clientId !== undefined) {
     if (typeof input.clientId !== 'string' || !CLIENT_ID.test(input.clientId)) {
@@ -146,6 +162,23 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     lastUsedAt: null,
     postLogoutRedirectUris,
     idTokenSignedResponseAlg: idTokenAlg,
+    skipConsent: input.skipConsent ?? false,
+    ...lifetimes,
   };
   return { client, clientSecret };
 }
+
+/**
+ * A client's own lifetime of its codes or tokens, in seconds: a whole number from 1 to ten years,
+ * or null (absent) for the server's option. Also for applications checking an update.
+ */
+export function checkClientLifetime(name: 'accessTokenTtl' | 'refreshTokenTtl' | 'authorizationCodeTtl', value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_CLIENT_LIFETIME) {
+    throw invalidRequest(`${name} must be a whole number of seconds from 1 to ${MAX_CLIENT_LIFETIME}, or null for the server's.`);
+  }
+  return value;
+}
+
+/** Ten years: beyond it a lifetime is a mistake, and milliseconds past it leave a safe integer. */
+const MAX_CLIENT_LIFETIME = 10 * 366 * 24 * 3600;

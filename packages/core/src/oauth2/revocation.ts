@@ -21,8 +21,23 @@ export async function handleRevocationRequest(context: ServerContext, request: O
     if (found !== null && found.record.clientId === client.id) {
       const now = context.now();
       const { storage } = context.options;
-      if (found.kind === 'refresh_token') await storage.revokeFamily(found.record.familyId, now);
-      else if (found.record.revokedAt === null) await storage.revokeAccessToken(found.record.id, now);
+      const { kind, record } = found;
+      const count =
+        kind === 'refresh_token'
+          ? await storage.revokeFamily(record.familyId, now)
+          : record.revokedAt === null && (await storage.revokeAccessToken(record.id, now)) ? 1 : 0;
+      if (count > 0) {
+        context.emit({
+          type: 'token.revoked',
+          revokedBy: 'revocation_endpoint',
+          clientId: client.id,
+          userId: record.userId,
+          tokenKind: kind,
+          tokenId: record.id,
+          familyId: kind === 'refresh_token' ? record.familyId : null,
+          count,
+        });
+      }
     }
     return { status: 200, headers: { ...NO_STORE_HEADERS }, body: '' };
   } catch (thrown) {

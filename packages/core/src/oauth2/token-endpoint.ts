@@ -5,6 +5,7 @@ import type { GrantType } from '../storage/records.js';
 import { exchangeAuthorizationCode } from './authorization-code-grant.js';
 import { authenticateClient, type AuthenticatedClient } from './client-authentication.js';
 import { exchangeClientCredentials } from './client-credentials-grant.js';
+import { DEVICE_CODE_GRANT_TYPE, exchangeDeviceCode } from './device-authorization.js';
 import { recordClientUse } from './client-registration.js';
 import type { ServerContext } from './options.js';
 import { readFormParameters } from './form-request.js';
@@ -21,14 +22,21 @@ const GRANT_HANDLERS: ReadonlyMap<string, { grantType: GrantType; handle: GrantH
   ['refresh_token', { grantType: 'refresh_token', handle: exchangeRefreshToken }],
   ['client_credentials', { grantType: 'client_credentials', handle: exchangeClientCredentials }],
   ['password', { grantType: 'password', handle: exchangePassword }],
+  [DEVICE_CODE_GRANT_TYPE, { grantType: DEVICE_CODE_GRANT_TYPE, handle: exchangeDeviceCode }],
 ]);
 
-/** `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6, answered as section 5.1 or 5.2. */
+/**
+ * `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6 and RFC 8628 section 3.4,
+ * answered as RFC 6749 section 5.1 or 5.2.
+ */
 export async function handleTokenRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
+  // What the refusal event can name, as far as the request got.
+  let grantType: string | null = null;
+  let clientId: string | null = null;
   try {
     // RFC 8707 section 2: a token request may name several resources.
     const params = readFormParameters(context, request, 'token', ['resource']);
-    const grantType = params.require('grant_type');
+    grantType = params.require('grant_type');
     const grant = GRANT_HANDLERS.get(grantType);
     // The password grant exists only when the application can check passwords, which the OAuth
     // 2.1 profile never lets it.
@@ -38,6 +46,7 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
       throw unsupportedGrantType(`The grant_type ${JSON.stringify(grantType)} is not supported.`);
     }
     const authenticated = await authenticateClient(context, request, params);
+    clientId = authenticated.client.id;
     if (!authenticated.client.grantTypes.includes(grant.grantType)) {
       throw unauthorizedClient(`The client may not use the ${grantType} grant.`);
     }
@@ -50,7 +59,10 @@ export async function handleTokenRequest(context: ServerContext, request: OAuthR
     await recordClientUse(context, authenticated.client);
     return createJsonResponse(200, tokens);
   } catch (thrown) {
-    return createErrorResponse(thrown);
+    const response = createErrorResponse(thrown);
+    const { error } = response.body as { error: string };
+    context.emit({ type: 'token.refused', grantType, clientId, error, status: response.status });
+    return response;
   }
 }
 
