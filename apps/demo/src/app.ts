@@ -3,7 +3,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifySession from '@fastify/session';
 import type { OAuthStorage } from '@portcullis/core';
 import { OAuthError, SecretBox } from '@portcullis/core';
-import fastifyPortcullis, { sendOAuthError, sendOAuthResponse, toOAuthRequest } from '@portcullis/fastify';
+import fastifyPortcullis, { sendOAuthError, sendOAuthResponse, toOAuthRequest, type LoginHints } from '@portcullis/fastify';
 import { createKyselyStorage, migrate } from '@portcullis/kysely';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -31,7 +31,7 @@ import { RedisSessionStore } from './redis-session-store.js';
 import { fastifyTrustProxy, type TrustedProxies } from './trusted-proxies.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { DatabaseSessionStore } from './session-store.js';
-import { findUserById } from './users.js';
+import { findAccountClaims, findUserById } from './users.js';
 
 export interface BuildAppOptions {
   /** `sqlite:path`, `sqlite::memory:`, `mysql://...` or `postgres://...`; ignored when `db` is given. Default `sqlite::memory:`. */
@@ -154,7 +154,12 @@ async function registerEverything(
     const id = request.session.get('userId');
     if (!id) return null;
     const username = request.session.get('username');
-    return username === undefined ? { id } : { id, username };
+    const authTime = request.session.get('authTime');
+    return {
+      id,
+      ...(username === undefined ? {} : { username }),
+      ...(typeof authTime === 'number' ? { authTime: new Date(authTime) } : {}),
+    };
   };
 
   const issuer = options.issuer ?? 'http://127.0.0.1:3000';
@@ -164,7 +169,11 @@ async function registerEverything(
     scopes,
     issuer,
     getUser,
-    loginUrl: (_request: FastifyRequest, returnTo: string) => `/login?returnTo=${encodeURIComponent(returnTo)}`,
+    // OpenID Connect's prompt=login (or max_age) asks a signed-in user to log in again; login_hint prefills the username.
+    loginUrl: (_request: FastifyRequest, returnTo: string, hints: LoginHints) =>
+      `/login?returnTo=${encodeURIComponent(returnTo)}` +
+      (hints.prompt === undefined ? '' : `&prompt=${hints.prompt}`) +
+      (hints.loginHint === undefined ? '' : `&login_hint=${encodeURIComponent(hints.loginHint)}`),
     sessionKey: OAUTH_SESSION_KEY,
     development: options.development,
     // Said outright (it is the plugin's default too): the admin pages check redirect URIs with it.
@@ -180,9 +189,19 @@ async function registerEverything(
     clientIdMetadataDocuments: { enabled: true, allowLoopbackForDevelopment: options.development },
     // OAuth 1.0a (as django-oauth-plus served it): the plugin's three endpoints, and signed requests
     // accepted by requireScope on the API; it needs the key that seals consumer and token secrets.
-    // The same key seals the private JWS signing keys, published at /oauth/jwks.json.
+    // The same key seals the private JWS signing keys, published at /oauth/jwks.json; RS256 signs
+    // the ID tokens of OpenID Connect, which the demo's users sign in to other sites with.
     ...(options.secretKey
-      ? { secretKey: options.secretKey, oauth1: { realm: 'portcullis-polls' }, signingKeys: { algorithms: ['ES256', 'EdDSA'] } }
+      ? {
+          secretKey: options.secretKey,
+          oauth1: { realm: 'portcullis-polls' },
+          signingKeys: { algorithms: ['ES256', 'EdDSA', 'RS256'] },
+          openid: {
+            findAccount: (userId: string) => findAccountClaims(demoDb, userId),
+            // RP-initiated logout ends the demo's own session: the user is signed out here too.
+            endSession: (request: FastifyRequest) => request.session.destroy(),
+          },
+        }
       : {}),
     verifyUser: async (username: string, password: string) => {
       const checked = await accountThrottle.check(demoDb, username, password);
@@ -216,6 +235,8 @@ async function registerEverything(
     deleteClient: (clientId) => fastify.oauth.deleteClient(clientId),
     // The plugin revokes both protocols' tokens of the grant.
     revokeGrant: (userId, clientId) => fastify.oauth.revokeGrant(userId, clientId),
+    // Only the admin page forgets a consent without the tokens.
+    revokeConsent: (userId, clientId) => fastify.oauth.server.revokeConsent(userId, clientId, { revokedBy: 'admin' }),
     declaredScopes: () => fastify.oauth.declaredScopes().map((d) => d.scope),
     sealSecret: secretBox ? (secret) => secretBox.encrypt(secret) : null,
   };

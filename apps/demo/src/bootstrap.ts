@@ -11,6 +11,10 @@ export interface FirstStartCredentials {
 
 export const SAMPLE_CLIENT_NAME = 'Polls sample client';
 
+/** The public client the demo CLI's `login` uses, by the device flow (RFC 8628). */
+export const CLI_CLIENT_ID = 'polls-cli';
+export const CLI_CLIENT_NAME = 'Polls command line';
+
 /**
  * The sample client's grants: what the README's walkthrough uses. The implicit and password
  * grants, which RFC 9700 (sections 2.1.2 and 2.4) advises against, only in development, where the
@@ -24,7 +28,7 @@ export function sampleClientGrants(development: boolean): GrantType[] {
 
 /**
  * On a fresh database: an admin with a random password, a sample client (`sampleClientGrants`,
- * and OAuth 1.0a when a key is configured), and two polls. Returns the credentials to print once,
+ * and OAuth 1.0a when a key is configured), the CLI's device flow client, and two polls. Returns the credentials to print once,
  * or null when the database had users already.
  */
 export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: string, development: boolean): Promise<FirstStartCredentials | null> {
@@ -41,6 +45,14 @@ export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: str
     type: 'confidential',
     ownerId: admin.id,
     oauth1Enabled: oauthOperations.sealSecret !== null,
+  });
+  await oauthOperations.registerClient({
+    name: CLI_CLIENT_NAME,
+    clientId: CLI_CLIENT_ID,
+    scopes: ['polls:read', 'polls:vote'],
+    grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    type: 'public',
+    ownerId: admin.id,
   });
   if ((await listPolls(db)).length === 0) {
     await createPoll(db, "What's up?", ['Not much', 'The sky', 'Just hacking again']);

@@ -2,22 +2,29 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { CLI_CLIENT_ID } from './bootstrap.js';
 import { checkClientSettings, ClientSettingsError, GRANT_TYPES, isGrantType } from './client-form.js';
+import { LIFETIME_FIELDS, parseLifetime, type ClientLifecycle } from './client-lifecycle.js';
 import { prepareFolders, readConfig } from './config.js';
 import { createDemoScopes } from './scopes.js';
 import { loadSecrets } from './secrets.js';
 import { UserInputError } from './users.js';
 
 const USAGE = `usage: pnpm demo <command> [options]   (DATABASE_URL as for the server)
-  user:create --username U --password P [--admin]
-  client:create --name N [--client-id ID] [--redirect-uri U ...] [--scope "a b"] [--grant-type G ...] [--public] [--oauth1] [--json]
+  user:create --username U --password P [--admin] [--email E] [--name N]
+  client:create --name N [--client-id ID] [--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--scope "a b"] [--grant-type G ...] [--public] [--oauth1] [--json]
+                [--skip-consent] [--access-token-ttl S] [--refresh-token-ttl S] [--code-ttl S]
       grant types: ${GRANT_TYPES.join(', ')}
+  client:update --client-id ID [--skip-consent yes|no] [--access-token-ttl S|default] [--refresh-token-ttl S|default] [--code-ttl S|default]
   client:list [--origin admin|dynamic|document] [--json]
   client:delete --client-id ID [--force]   (revokes its tokens first; --force for an administrator's client)
   scopes:sync
   tokens:purge
   keys:list [--json]      the JWS signing keys: kid, algorithm, state (pending, current, retired, expired)
   keys:rotate             a new signing key per algorithm, published now, signing after the lead time
+  login --server URL [--client-id ID] [--scope "a b"]
+      signs in with the device flow (RFC 8628): prints a code to enter at the server, waits for
+      your approval, then lists the polls (default client id: ${CLI_CLIENT_ID})
   oauth1:sign --url U --consumer-key K --consumer-secret S [--method M] [--token T --token-secret TS]
               [--callback C] [--verifier V] [--data "a=1&b=2"]   (prints an OAuth 1.0a Authorization header)`;
 
@@ -42,15 +49,50 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   }
 }
 
+/** The lifetime options of client:create and client:update. */
+const LIFETIME_OPTIONS = {
+  'access-token-ttl': { type: 'string' },
+  'refresh-token-ttl': { type: 'string' },
+  'code-ttl': { type: 'string' },
+} as const;
+
+function readLifetime(key: (typeof LIFETIME_FIELDS)[number][0], text: string): number | null {
+  try {
+    return parseLifetime(key, text);
+  } catch (error) {
+    if (error instanceof ClientSettingsError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** The lifetimes given to client:create: the server's for those left out. */
+function readLifetimes(values: Partial<Record<(typeof LIFETIME_FIELDS)[number][2], string>>): Omit<ClientLifecycle, 'skipConsent'> {
+  const lifetimes: Omit<ClientLifecycle, 'skipConsent'> = { accessTokenTtl: null, refreshTokenTtl: null, authorizationCodeTtl: null };
+  for (const [key, , option] of LIFETIME_FIELDS) lifetimes[key] = readLifetime(key, values[option] ?? '');
+  return lifetimes;
+}
+
 const commands: Record<string, Command> = {
   async 'user:create'(args, app, io) {
-    const values = parse(args, { username: { type: 'string' }, password: { type: 'string' }, admin: { type: 'boolean' } });
+    const values = parse(args, {
+      username: { type: 'string' },
+      password: { type: 'string' },
+      admin: { type: 'boolean' },
+      email: { type: 'string' },
+      name: { type: 'string' },
+    });
     if (!values.username) throw new UsageError('user:create needs --username');
     if (!values.password) throw new UsageError('user:create needs --password');
     const fastify = await app();
     try {
       const { createUser } = await import('./users.js');
-      const user = await createUser(fastify.demo.db, { username: values.username, password: values.password, isAdmin: values.admin === true });
+      const user = await createUser(fastify.demo.db, {
+        username: values.username,
+        password: values.password,
+        isAdmin: values.admin === true,
+        ...(values.email === undefined ? {} : { email: values.email }),
+        ...(values.name === undefined ? {} : { name: values.name }),
+      });
       io.out(`created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`);
     } catch (error) {
       if (error instanceof UserInputError) throw new UsageError(error.message);
@@ -63,13 +105,17 @@ const commands: Record<string, Command> = {
       name: { type: 'string' },
       'client-id': { type: 'string' },
       'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string', multiple: true },
       'grant-type': { type: 'string', multiple: true },
       public: { type: 'boolean' },
       oauth1: { type: 'boolean' },
       json: { type: 'boolean' },
+      'skip-consent': { type: 'boolean' },
+      ...LIFETIME_OPTIONS,
     });
     if (!values.name) throw new UsageError('client:create needs --name');
+    const lifetimes = readLifetimes(values);
     const grantTypes = values['grant-type'] ?? ['authorization_code', 'refresh_token'];
     const unknown = grantTypes.find((g) => !isGrantType(g));
     if (unknown !== undefined) throw new UsageError(`unknown grant type ${JSON.stringify(unknown)} (use ${GRANT_TYPES.join(', ')})`);
@@ -82,6 +128,7 @@ const commands: Record<string, Command> = {
         {
           name: values.name,
           redirectUris: values['redirect-uri'] ?? [],
+          postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
           scopes: scopeNames,
           grantTypes: grantTypes.filter(isGrantType),
           type: values.public ? 'public' : 'confidential',
@@ -100,7 +147,13 @@ const commands: Record<string, Command> = {
     if (settings.oauth1Enabled && !oauthOperations.sealSecret) throw new UsageError('--oauth1 needs PORTCULLIS_SECRET_KEY');
     let registered;
     try {
-      registered = await oauthOperations.registerClient({ ...settings, ownerId: null, ...(values['client-id'] ? { clientId: values['client-id'] } : {}) });
+      registered = await oauthOperations.registerClient({
+        ...settings,
+        ...lifetimes,
+        skipConsent: values['skip-consent'] === true,
+        ownerId: null,
+        ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+      });
     } catch (error) {
       const description = (error as { description?: unknown }).description;
       if (typeof description === 'string') throw new UsageError(description);
@@ -117,6 +170,27 @@ const commands: Record<string, Command> = {
     } else {
       io.out('A public client: no secret; it must use PKCE.');
     }
+  },
+
+  async 'client:update'(args, app, io) {
+    const values = parse(args, { 'client-id': { type: 'string' }, 'skip-consent': { type: 'string' }, ...LIFETIME_OPTIONS });
+    const clientId = values['client-id'];
+    if (!clientId) throw new UsageError('client:update needs --client-id');
+    const skip = values['skip-consent'];
+    if (skip !== undefined && skip !== 'yes' && skip !== 'no') throw new UsageError('--skip-consent takes yes or no');
+    // Only the options given change; each lifetime option takes seconds, or `default` for the server's.
+    const update: Partial<ClientLifecycle> = { ...(skip === undefined ? {} : { skipConsent: skip === 'yes' }) };
+    for (const [key, , option] of LIFETIME_FIELDS) {
+      if (values[option] !== undefined) update[key] = readLifetime(key, values[option]);
+    }
+    if (Object.keys(update).length === 0) throw new UsageError('client:update needs something to change');
+    const updated = await (await app()).demo.storage.updateClient(clientId, { ...update, updatedAt: new Date() });
+    if (updated === null) throw new UsageError(`no client ${JSON.stringify(clientId)}`);
+    const seconds = (value: number | null | undefined) => (value == null ? 'default' : String(value));
+    io.out(
+      `${updated.id}  skip-consent=${updated.skipConsent ? 'yes' : 'no'}  access-token-ttl=${seconds(updated.accessTokenTtl)}  ` +
+        `refresh-token-ttl=${seconds(updated.refreshTokenTtl)}  code-ttl=${seconds(updated.authorizationCodeTtl)}`,
+    );
   },
 
   async 'client:list'(args, app, io) {
@@ -230,7 +304,7 @@ const commands: Record<string, Command> = {
     io.out(
       `purged ${purged.accessTokens} access tokens, ${purged.refreshTokens} refresh tokens, ${purged.authorizationCodes} codes, ` +
         `${purged.requestTokens} request tokens, ${purged.oauth1AccessTokens} OAuth 1.0a tokens, ${purged.nonces} nonces, ` +
-        `${purged.clients} unused registered clients, ${purged.signingKeys} signing keys, ${sessions} sessions`,
+        `${purged.clients} unused registered clients, ${purged.signingKeys} signing keys, ${purged.deviceCodes} device codes, ${sessions} sessions`,
     );
   },
 
@@ -252,6 +326,20 @@ const commands: Record<string, Command> = {
     parse(args, {});
     const made = await (await app()).oauth.rotateSigningKeys();
     for (const key of made) io.out(`new ${key.alg} key ${key.kid}: published now, signs from ${key.activatesAt.toISOString()}`);
+  },
+
+  async login(args, _app, io) {
+    const values = parse(args, { server: { type: 'string' }, 'client-id': { type: 'string' }, scope: { type: 'string' } });
+    if (!values.server) throw new UsageError('login needs --server URL, e.g. --server http://127.0.0.1:3000');
+    if (!URL.canParse(values.server)) throw new UsageError(`--server ${JSON.stringify(values.server)} is not a URL`);
+    // Loaded only here: no other command talks to a server.
+    const { loginWithDeviceFlow } = await import('./device-login.js');
+    await loginWithDeviceFlow({
+      server: new URL(values.server),
+      clientId: values['client-id'] ?? CLI_CLIENT_ID,
+      scope: values.scope ?? 'polls:read',
+      out: io.out,
+    });
   },
 };
 

@@ -1,11 +1,14 @@
-import { assertValidRedirectUri, OAuthError, type ClientType, type GrantType, type ResponseType } from '@portcullis/core';
+import { assertValidRedirectUri, GRANT_TYPES as SERVER_GRANT_TYPES, OAuthError, type ClientType, type GrantType, type ResponseType } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+/** The grant types the admin form and the CLI offer: every one the server supports. */
+export const GRANT_TYPES: readonly GrantType[] = SERVER_GRANT_TYPES;
 
 export interface ClientSettings {
   name: string;
   redirectUris: string[];
+  /** Where OpenID Connect logout may send the browser back; checked as redirect URIs are. */
+  postLogoutRedirectUris?: string[];
   scopes: string[];
   grantTypes: GrantType[];
   type: ClientType;
@@ -54,7 +57,7 @@ export function checkRedirectUri(uri: string, enforceSecure: boolean): string | 
 export function checkClientSettings(settings: ClientSettings, scopes: ScopeRegistry, options: { enforceSecure: boolean }): ClientSettings {
   const name = settings.name.trim();
   if (!name || name.length > 200) throw new ClientSettingsError('a client needs a name of 1 to 200 characters');
-  for (const uri of settings.redirectUris) {
+  for (const uri of [...settings.redirectUris, ...(settings.postLogoutRedirectUris ?? [])]) {
     const problem = checkRedirectUri(uri, options.enforceSecure);
     if (problem) throw new ClientSettingsError(problem);
   }
@@ -79,5 +82,7 @@ export function checkClientSettings(settings: ClientSettings, scopes: ScopeRegis
   if (rsaPublicKey && !/^-----BEGIN (RSA )?PUBLIC KEY-----[\s\S]+-----END (RSA )?PUBLIC KEY-----$/.test(rsaPublicKey)) {
     throw new ClientSettingsError('the RSA public key must be a PEM block (-----BEGIN PUBLIC KEY-----)');
   }
-  return { ...settings, name, rsaPublicKey, redirectUris: [...new Set(settings.redirectUris)], scopes: [...new Set(settings.scopes)] };
+  return { ...settings, name, rsaPublicKey, redirectUris: [...new Set(settings.redirectUris)],
+    postLogoutRedirectUris: [...new Set(settings.postLogoutRedirectUris ?? [])],
+    scopes: [...new Set(settings.scopes)] };
 }

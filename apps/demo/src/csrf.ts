@@ -8,6 +8,8 @@ declare module 'fastify' {
     userId?: string;
     username?: string;
     isAdmin?: boolean;
+    /** When the user last entered their password, in milliseconds: OpenID Connect's auth_time. */
+    authTime?: number;
     csrfToken?: string;
     /** A secret shown once (new client secret, issued token), displayed on the next page load then dropped. */
     flash?: { kind: 'notice' | 'secret' | 'error'; title: string; lines: string[]; /** The secret's lines sealed with the demo's key (respond.ts). */ sealed?: string };

@@ -8,6 +8,8 @@ export interface OAuthOperations {
   deleteClient(clientId: string): Promise<boolean>;
   /** Every token a user gave a client, OAuth 2 and OAuth 1.0a. */
   revokeGrant(userId: string, clientId: string): Promise<number>;
+  /** Forgets what a user approved for a client (its tokens stay): the next authorization asks again. */
+  revokeConsent(userId: string, clientId: string): Promise<boolean>;
   /** The scopes the routes declare with requireScope. */
   declaredScopes(): string[];
   /** Seals a secret for OAuth 1.0a (the consumer secret is an HMAC key); null without a secret key. */

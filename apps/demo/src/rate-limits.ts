@@ -25,6 +25,8 @@ export const DEFAULT_RATE_LIMIT = { max: 120, windowMs: 60_000 } as const;
  */
 const LIMITED_ENDPOINTS = new Set<PortcullisEndpoint>([
   'authorize',
+  'device_authorization',
+  'device',
   'revoke',
   'introspect',
   'register',

@@ -17,7 +17,9 @@ t.test('revoking an app on /account/apps leaves no code or request token to exch
     const consent = await browser.get(
       `/oauth/authorize?response_type=code&client_id=${encodeURIComponent(client.id)}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&scope=polls%3Aread&state=${state}`,
     );
-    const approved = await browser.post('/oauth/authorize', { csrf_token: Browser.csrf(consent.body, 'csrf_token'), decision: 'approve' });
+    // Once approved, the consent is remembered: the same request is answered without the page.
+    const approved =
+      consent.statusCode === 302 ? consent : await browser.post('/oauth/authorize', { csrf_token: Browser.csrf(consent.body, 'csrf_token'), decision: 'approve' });
     return new URL(String(approved.headers.location)).searchParams.get('code') ?? '';
   };
   const exchangeCode = (code: string) =>

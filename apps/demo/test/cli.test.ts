@@ -97,11 +97,11 @@ t.test('user:create, client:create, client:list, scopes:sync, tokens:purge', asy
 
   const sync = await cli('scopes:sync');
   t.equal(sync.code, 0, sync.stderr);
-  t.equal(sync.stdout, 'synced 6 scopes: read write polls:read polls:vote polls:results polls:stats\n');
+  t.equal(sync.stdout, 'synced 11 scopes: read write polls:read polls:vote polls:results polls:stats openid profile email address phone\n');
 
   const purge = await cli('tokens:purge');
   t.equal(purge.code, 0, purge.stderr);
-  t.match(purge.stdout, /^purged 0 access tokens, 0 refresh tokens, 0 codes, 0 request tokens, 0 OAuth 1.0a tokens, 0 nonces, 0 unused registered clients, 0 signing keys, 0 sessions\n$/);
+  t.match(purge.stdout, /^purged 0 access tokens, 0 refresh tokens, 0 codes, 0 request tokens, 0 OAuth 1.0a tokens, 0 nonces, 0 unused registered clients, 0 signing keys, 0 device codes, 0 sessions\n$/);
 });
 
 t.test('keys:list and keys:rotate', async (t) => {
@@ -110,27 +110,28 @@ t.test('keys:list and keys:rotate', async (t) => {
   const first = await cli('keys:list', '--json');
   t.equal(first.code, 0, first.stderr);
   const before = JSON.parse(first.stdout) as { kid: string; alg: string; state: string; retiresAt: string | null }[];
-  t.equal(before.length, 2, 'its keys are listed');
+  t.equal(before.length, 3, 'its keys are listed');
   for (const key of before) t.equal(key.retiresAt, null);
 
   const rotated = await cli('keys:rotate');
   t.equal(rotated.code, 0, rotated.stderr);
   const lines = rotated.stdout.trim().split('\n');
-  t.equal(lines.length, 2, 'a key per algorithm');
+  t.equal(lines.length, 3, 'a key per algorithm');
   t.match(lines[0], /^new ES256 key [\w-]{43}: published now, signs from \d{4}-\d\d-\d\dT/);
   t.match(lines[1], /^new EdDSA key [\w-]{43}: published now, signs from /);
+  t.match(lines[2], /^new RS256 key [\w-]{43}: published now, signs from /, 'RS256 for OpenID Connect');
   const newKids = lines.map((line) => line.split(' ')[3]!.slice(0, -1));
 
   const listed = await cli('keys:list', '--json');
   t.equal(listed.code, 0, listed.stderr);
   const keys = JSON.parse(listed.stdout) as { kid: string; alg: string; state: string; retiresAt: string | null }[];
-  t.equal(keys.length, before.length + 2);
+  t.equal(keys.length, before.length + 3);
   for (const kid of newKids) t.match(keys.find((key) => key.kid === kid), { state: 'pending', retiresAt: null }, 'the new keys wait for the lead time');
   for (const key of before) t.type(keys.find((found) => found.kid === key.kid)?.retiresAt, 'string', 'the keys before are retired at their successors\' activation');
 
   const text = await cli('keys:list');
   t.equal(text.code, 0, text.stderr);
-  for (const kid of newKids) t.match(text.stdout, new RegExp(`^${kid}  (ES256|EdDSA)  pending  activates \\S+  retires -  expires -$`, 'm'));
+  for (const kid of newKids) t.match(text.stdout, new RegExp(`^${kid}  (ES256|EdDSA|RS256)  pending  activates \\S+  retires -  expires -$`, 'm'));
 });
 
 t.test('client:list shows origin and last use; client:delete deletes a dynamic client after revoking its tokens', async (t) => {

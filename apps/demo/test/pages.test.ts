@@ -122,7 +122,11 @@ t.test('authorization code through login and consent, then the API; deny; revoke
   t.equal(me.statusCode, 200);
   t.same(me.json(), { client_id: client.id, user: { id: alice.id, username: 'alice' }, scope: 'polls:read polls:vote', protocol: 'oauth2' });
 
-  const consent2 = await browser.get(authorize.replace('xyz', 'second'));
+  // Approved once, the same request is answered without the page; prompt=consent asks again.
+  const remembered = await browser.get(authorize.replace('xyz', 'remembered'));
+  t.equal(remembered.statusCode, 302);
+  t.match(remembered.headers.location, /^https:\/\/client\.example\/cb\?code=[^&]+&state=remembered&iss=/);
+  const consent2 = await browser.get(`${authorize.replace('xyz', 'second')}&prompt=consent`);
   const denied = await browser.post('/oauth/authorize', { csrf_token: Browser.csrf(consent2.body, 'csrf_token'), decision: 'deny' });
   t.equal(denied.statusCode, 303);
   const deniedAt = new URL(String(denied.headers.location));
@@ -271,7 +275,7 @@ t.test('admin: only admins; register, edit, disable a client; tokens; issue by h
   const sync = await admin.post('/admin/scopes/sync', { _csrf: csrf });
   t.equal(sync.statusCode, 303);
   const stored = await storage.listScopes();
-  t.same(stored.map((s) => s.name).sort(), ['polls:read', 'polls:results', 'polls:stats', 'polls:vote', 'read', 'write']);
+  t.same(stored.map((s) => s.name).sort(), ['address', 'email', 'openid', 'phone', 'polls:read', 'polls:results', 'polls:stats', 'polls:vote', 'profile', 'read', 'write']);
   t.equal(stored.find((s) => s.name === 'polls:vote')?.description, 'Vote in polls in your name');
 });
 

@@ -94,7 +94,7 @@ t.test('client settings are checked before anything is stored', async (t) => {
     oauth1Enabled: false,
     rsaPublicKey: '  ',
   };
-  t.same(checkClientSettings(good, scopes, { enforceSecure: true }), { ...good, name: 'App', rsaPublicKey: null, redirectUris: ['https://app.example/cb', 'com.example.app:/cb'] });
+  t.same(checkClientSettings(good, scopes, { enforceSecure: true }), { ...good, name: 'App', rsaPublicKey: null, redirectUris: ['https://app.example/cb', 'com.example.app:/cb'], postLogoutRedirectUris: [] });
   const cases: [string, Partial<typeof good> & Record<string, unknown>, RegExp][] = [
     ['empty name', { name: '  ' }, /name/],
     ['fragment', { redirectUris: ['https://app.example/cb#x'] }, /fragment/],
@@ -116,7 +116,7 @@ t.test('client settings are checked before anything is stored', async (t) => {
 
 t.test('scopes: the seed defaults and the polls scopes with descriptions', async (t) => {
   const scopes = createDemoScopes();
-  t.same(scopes.list().map((s) => s.name), ['read', 'write', 'polls:read', 'polls:vote', 'polls:results', 'polls:stats']);
+  t.same(scopes.list().map((s) => s.name), ['read', 'write', 'polls:read', 'polls:vote', 'polls:results', 'polls:stats', 'openid', 'profile', 'email']);
   t.ok(scopes.check('read', 'write'), 'write includes read');
   for (const s of scopes.list().filter((s) => s.name.startsWith('polls:'))) t.ok(s.description, `${s.name} has words for the consent page`);
 });

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The random source and the clock are options of the core, so tests can be deterministic.
@@ -27,6 +27,7 @@ export const TOKEN_PREFIXES = {
   oauth1TokenSecret: 'pck_',
   verifier: 'pcv_',
   registrationAccessToken: 'pcg_',
+  deviceCode: 'pcd_',
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;
@@ -182,6 +183,15 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
     return `v1.${iv.toString('base64url')}.${body.toString('base64url')}`;
+  }
+
+  /**
+   * A keyed digest (HMAC-SHA-256, base64url) of `data` under a key derived from this one for
+   * `purpose` alone (HKDF-SHA-256), so the encryption key itself never serves as a MAC key.
+   */
+  mac(purpose: string, data: string): string {
+    const key = Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `portcullis ${purpose}`, 32));
+    return createHmac('sha256', key).update(data, 'utf8').digest('base64url');
   }
 
   /** Throws when the value was not made by this key or was altered. */

@@ -23,6 +23,17 @@ export type OAuthErrorCode =
   // RFC 7591 section 3.2.2: a registration whose redirect URIs or other metadata are refused.
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
+  // OpenID Connect Core 1.0 section 3.1.2.6: what a request with prompt=none could not do silently.
+  | 'interaction_required'
+  | 'login_required'
+  | 'account_selection_required'
+  | 'consent_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  // RFC 8628 section 3.5: the device access token response while the user has not finished.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
   // OAuth 1.0a problem codes (the oauth_problem extension RFC 5849 points to).
   | 'parameter_absent'
   | 'parameter_rejected'
@@ -74,6 +85,15 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_target: 400,
   invalid_redirect_uri: 400,
   invalid_client_metadata: 400,
+  interaction_required: 400,
+  login_required: 400,
+  account_selection_required: 400,
+  consent_required: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
   parameter_absent: 400,
   parameter_rejected: 400,
   signature_method_rejected: 400,
@@ -216,6 +236,14 @@ export const insufficientScope = factory('insufficient_scope');
 export const invalidTarget = factory('invalid_target');
 export const invalidRedirectUri = factory('invalid_redirect_uri');
 export const invalidClientMetadata = factory('invalid_client_metadata');
+export const interactionRequired = factory('interaction_required');
+export const loginRequired = factory('login_required');
+export const consentRequired = factory('consent_required');
+export const requestNotSupported = factory('request_not_supported');
+export const requestUriNotSupported = factory('request_uri_not_supported');
+export const authorizationPending = factory('authorization_pending');
+export const slowDown = factory('slow_down');
+export const expiredToken = factory('expired_token');
 
 /**
  * Thrown by a store when the database fails (connection lost, timeout, deadlock). Transports map

@@ -183,7 +183,11 @@ t.test('revocation: at the endpoint by the client, by the user and by an adminis
   await obtainCode(fixture, client, { scope: 'read' });
   take(t);
   t.equal(await fixture.server.revokeGrant('user-1', client.client.id), 1);
-  t.same(take(t), [{ type: 'token.revoked', revokedBy: 'user', tokenKind: null, tokenId: null, familyId: null, count: 1, ...base }]);
+  t.same(take(t), [
+    { type: 'token.revoked', revokedBy: 'user', tokenKind: null, tokenId: null, familyId: null, count: 1, ...base },
+    // The code's approval was remembered; the revocation forgets it.
+    { type: 'consent.revoked', revokedBy: 'user', ...base },
+  ]);
   t.equal(await fixture.server.revokeGrant('user-1', client.client.id, { revokedBy: 'admin' }), 0);
   t.same(take(t), [{ type: 'token.revoked', revokedBy: 'admin', tokenKind: null, tokenId: null, familyId: null, count: 0, ...base }]);
 });

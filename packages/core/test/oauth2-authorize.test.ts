@@ -260,6 +260,8 @@ t.test('approval stores the code digest with its TTL, family and PKCE, and redir
       issuedAt: fixture.clock.now,
       expiresAt: new Date(fixture.clock.now.getTime() + 60_000),
       consumedAt: null,
+      nonce: null,
+      authTime: null,
     },
   );
   t.ok(stored.familyId);

@@ -98,9 +98,10 @@ t.test('metadata (RFC 8414) from the options', async (t) => {
     token_endpoint: `${ISSUER}/o/token`,
     revocation_endpoint: `${ISSUER}/oauth/revoke`,
     introspection_endpoint: `${ISSUER}/oauth/introspect`,
+    device_authorization_endpoint: `${ISSUER}/oauth/device_authorization`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
@@ -114,7 +115,7 @@ t.test('metadata (RFC 8414) from the options', async (t) => {
     token_endpoint: 'https://example.com/tenant/oauth/token',
     response_types_supported: ['code', 'token'],
     response_modes_supported: ['query', 'fragment'],
-    grant_types_supported: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password'],
+    grant_types_supported: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:device_code'],
   });
   t.strictSame(
     (withPassword.server.getMetadata().body as Record<string, unknown>).code_challenge_methods_supported,

@@ -53,7 +53,7 @@ t.test('the transport rules of the token endpoint', async (t) => {
 
   response = await fixture.server.handleTokenRequest(createFormRequest('/oauth/token', {}, auth));
   assertError(t, response, 400, 'invalid_request', 'grant_type missing');
-  response = await fixture.server.handleTokenRequest(createFormRequest('/oauth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, auth));
+  response = await fixture.server.handleTokenRequest(createFormRequest('/oauth/token', { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer' }, auth));
   assertError(t, response, 400, 'unsupported_grant_type');
   response = await fixture.server.handleTokenRequest(createFormRequest('/oauth/token', { grant_type: 'password', username: 'a', password: 'b' }, auth));
   assertError(t, response, 400, 'unsupported_grant_type', 'no password grant without verifyUser');

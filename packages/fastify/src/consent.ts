@@ -8,11 +8,13 @@ import {
   toUriText,
   type AuthenticatedUser,
   type AuthorizationRequest,
+  type InteractionResult,
+  type DeviceAuthorizationRequest,
   type OAuth1AuthorizationRequest,
 } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
-import { describeReturnHost, renderConsentPage, setPageHeaders, toFormActionSource } from './html-pages.js';
-import { CONSENT_FIELDS, type ConsentContext, type LoginUrl, type ResolvedOptions } from './options.js';
+import { describeReturnHost, renderConsentPage, sendErrorPage, setPageHeaders, toFormActionSource } from './html-pages.js';
+import { CONSENT_FIELDS, type ConsentContext, type LoginHints, type LoginUrl, type ResolvedOptions } from './options.js';
 import { sendRedirect } from './redirects.js';
 
 /** The part of `@fastify/session` the authorize endpoints use. */
@@ -35,9 +37,12 @@ export function sessionOf(request: FastifyRequest): SessionLike {
  * `returnTo` reaches a `loginUrl` function in RFC 3986 characters, so that it can go into a
  * Location header whether or not the function encodes it.
  */
-function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string): string {
-  if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo));
-  return `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
+export function locateLogin(loginUrl: LoginUrl, request: FastifyRequest, returnTo: string, hints: LoginHints): string {
+  if (typeof loginUrl === 'function') return loginUrl(request, toUriText(returnTo), hints);
+  let url = `${loginUrl}${loginUrl.includes('?') ? '&' : '?'}next=${encodeURIComponent(returnTo)}`;
+  if (hints.prompt !== undefined) url += `&prompt=${hints.prompt}`;
+  if (hints.loginHint !== undefined) url += `&login_hint=${encodeURIComponent(hints.loginHint)}`;
+  return url;
 }
 
 /**
@@ -69,7 +74,8 @@ export function toArray(value: string | string[] | undefined): string[] {
 /** What each protocol's request adds to the consent context. */
 type ProtocolContext =
   | { protocol: 'oauth2'; authorizationRequest: AuthorizationRequest }
-  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest };
+  | { protocol: 'oauth1'; oauth1Request: OAuth1AuthorizationRequest }
+  | { protocol: 'device'; deviceRequest: DeviceAuthorizationRequest };
 
 /** The protocol-specific part of a consent flow. */
 export interface ConsentProtocol<R> {
@@ -78,9 +84,27 @@ export interface ConsentProtocol<R> {
   hasShape(request: Partial<R>): boolean;
   /** What this protocol's request adds to the consent context. */
   contextOf(request: R): ProtocolContext;
-  /** Where the decision sends the browser, for the form-action policy; `oob` yields none. */
-  returnTarget(request: R): string;
+  /**
+   * Where the decision sends the browser, for the form-action policy; `oob` yields none, and
+   * null (a device authorization, decided on this server's own page) none either.
+   */
+  returnTarget(request: R): string | null;
   scope(request: R): readonly string[];
+  /**
+   * Decides, given the signed-in user or null, between login, consent and an immediate answer
+   * (OpenID Connect `prompt`, `max_age`, `id_token_hint`). Without it: login when signed out,
+   * else consent.
+   */
+  interact?(request: R, user: AuthenticatedUser | null, loginAsked: boolean): Promise<InteractionResult>;
+  /** The words for the claims a scope shares, for the consent page; empty for other scopes. */
+  claimsOf?(scope: string): string[];
+  /**
+   * Once the user is known: whether to ask them, and which requested scopes they approved before
+   * (the page marks the others as new).
+   */
+  review(request: R, user: AuthenticatedUser): Promise<{ required: boolean; grantedScope: readonly string[] }>;
+  /** Answers a request that needs no page (review said so), as an approval of all it asks. */
+  approve(request: R, user: AuthenticatedUser, reply: FastifyReply, redirectStatus: number): Promise<unknown>;
 }
 
 /**
@@ -95,6 +119,8 @@ export interface PendingConsent<R> {
   csrfToken?: string;
   /** Who was asked: the one who answers must be the same user. */
   userId?: string;
+  /** Set when the user was sent to log in again for this request: a second stale login is refused. */
+  loginAsked?: boolean;
 }
 
 export interface ConsentFlow<R> {
@@ -104,8 +130,9 @@ export interface ConsentFlow<R> {
    */
   resume(request: FastifyRequest, reply: FastifyReply): Promise<unknown> | undefined;
   /**
-   * Sends an anonymous user to log in (keeping the request in the session), or shows the signed-in
-   * user the consent page (keeping the request with a fresh CSRF token and who was asked).
+   * Sends an anonymous user to log in (keeping the request in the session), answers for a
+   * signed-in user whose consent the protocol finds already given, or shows the consent page
+   * (keeping the request with a fresh CSRF token and who was asked).
    */
   ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown>;
   /**
@@ -136,18 +163,47 @@ export function createConsentFlow<R>(
     return value as PendingConsent<R>;
   }
 
-  async function ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number): Promise<unknown> {
+  /**
+   * Keeps the request in the session and sends the user to log in. A GET comes back with its own
+   * query (validated afresh); a POSTed request, or one that needs a new login although someone is
+   * signed in, resumes from the session, where `loginAsked` says the login was asked for. The path
+   * is ours, never the request's: `//host/...` would make it an open redirect.
+   */
+  function sendToLogin(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number, force: boolean, loginHint: string | null): FastifyReply {
+    sessionOf(request).set(sessionKey, { protocol: protocol.protocol, request: pending, ...(force && { loginAsked: true }) } satisfies PendingConsent<R>);
+    const query = request.url.indexOf('?');
+    const returnTo = !force && request.method === 'GET' && query !== -1 ? `${action}${request.url.slice(query)}` : action;
+    const hints: LoginHints = {
+      ...(force && { prompt: 'login' as const }),
+      ...(loginHint !== null && { loginHint }),
+    };
+    reply.header('cache-control', 'no-store');
+    return sendRedirect(reply, locateLogin(loginUrl, request, returnTo, hints), redirectStatus);
+  }
+
+  async function ask(request: FastifyRequest, reply: FastifyReply, pending: R, redirectStatus: number, loginAsked = false): Promise<unknown> {
     const session = sessionOf(request);
-    const user: AuthenticatedUser | null = await getUser(request);
-    if (user === null || user === undefined) {
-      session.set(sessionKey, { protocol: protocol.protocol, request: pending } satisfies PendingConsent<R>);
-      // A GET comes back with its own query (validated afresh); a POSTed request resumes from the
-      // session. The path is ours, never the request's: `//host/...` would make it an open redirect.
-      const query = request.url.indexOf('?');
-      const returnTo = request.method === 'GET' && query !== -1 ? `${action}${request.url.slice(query)}` : action;
-      reply.header('cache-control', 'no-store');
-      return sendRedirect(reply, locateLogin(loginUrl, request, returnTo), redirectStatus);
+    const found: AuthenticatedUser | null | undefined = await getUser(request);
+    const signedIn = found === null || found === undefined ? null : found;
+    if (protocol.interact !== undefined) {
+      const next = await protocol.interact(pending, signedIn, loginAsked);
+      if (next.kind === 'redirect' || next.kind === 'error') {
+        // Answered without the user: nothing stays pending.
+        session.set(sessionKey, undefined);
+        if (next.kind === 'redirect') return sendCredentialRedirect(reply, next.location, redirectStatus);
+        return sendErrorPage(reply, toPageError(next.status, next.error));
+      }
+      if (next.kind === 'login') return sendToLogin(request, reply, pending, redirectStatus, next.force, next.loginHint);
     }
+    if (signedIn === null) return sendToLogin(request, reply, pending, redirectStatus, false, null);
+    const user = signedIn;
+    const review = await protocol.review(pending, user);
+    if (!review.required) {
+      // Nothing waits any more: a resumed GET finds no request to answer twice.
+      session.set(sessionKey, undefined);
+      return protocol.approve(pending, user, reply, redirectStatus);
+    }
+    const granted = new Set(review.grantedScope);
     const csrfToken = randomBytes(32).toString('base64url');
     session.set(sessionKey, {
       protocol: protocol.protocol,
@@ -155,18 +211,24 @@ export function createConsentFlow<R>(
       csrfToken,
       userId: user.id,
     } satisfies PendingConsent<R>);
+    const target = protocol.returnTarget(pending);
     const context: ConsentContext = {
       ...protocol.contextOf(pending),
       user,
-      scopes: protocol.scope(pending).map((name) => ({ name, description: registry.get(name)?.description ?? null })),
-      returnHost: describeReturnHost(protocol.returnTarget(pending)),
+      scopes: protocol.scope(pending).map((name) => ({
+        name,
+        description: registry.get(name)?.description ?? null,
+        claims: protocol.claimsOf?.(name) ?? [],
+        granted: granted.has(name),
+      })),
+      returnHost: target === null ? null : describeReturnHost(target),
       action,
       csrfToken,
       fields: CONSENT_FIELDS,
     };
     // The page may not be framed, and its form may lead only back here and to where the decision
     // redirects the browser.
-    setPageHeaders(reply, toFormActionSource(protocol.returnTarget(pending)));
+    setPageHeaders(reply, target === null ? undefined : toFormActionSource(target));
     reply.type('text/html; charset=utf-8');
     if (renderConsent !== undefined) {
       const rendered = await renderConsent(request, reply, context);
@@ -180,7 +242,7 @@ export function createConsentFlow<R>(
     resume(request, reply) {
       if (request.url.includes('?')) return undefined;
       const pending = readPending(request);
-      return pending === null ? undefined : ask(request, reply, pending.request, 302);
+      return pending === null ? undefined : ask(request, reply, pending.request, 302, pending.loginAsked === true);
     },
     async take(request, csrfToken) {
       const pending = readPending(request);

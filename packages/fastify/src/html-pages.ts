@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { OAuthError } from '@portcullis/core';
-import { CONSENT_FIELDS, type ConsentContext } from './options.js';
+import { CONSENT_FIELDS, type ConsentContext, type DevicePageContext } from './options.js';
 
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -66,17 +66,30 @@ function page(title: string, body: string): string {
 `;
 }
 
+/** "a, b and c". */
+function listInWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /** The built-in consent page: who asks, for what, approve or deny, optionally fewer scopes. */
 export function renderConsentPage(context: ConsentContext): string {
   const clientName =
-    context.protocol === 'oauth1' ? context.oauth1Request.clientName : context.authorizationRequest.clientName;
+    context.protocol === 'oauth1'
+      ? context.oauth1Request.clientName
+      : context.protocol === 'device'
+        ? context.deviceRequest.clientName
+        : context.authorizationRequest.clientName;
   const client = escapeHtml(clientName);
+  // Once the user approved some of them before, each scope says whether it is new.
+  const marked = context.scopes.some((scope) => scope.granted);
   const scopes = context.scopes
     .map(
       (scope) =>
         `<li><label><input type="checkbox" name="${CONSENT_FIELDS.grantedScope}" value="${escapeHtml(scope.name)}" checked> ` +
         `<code>${escapeHtml(scope.name)}</code></label>` +
+        (marked ? (scope.granted ? ' <small class="granted">already allowed</small>' : ' <strong class="new">new</strong>') : '') +
         (scope.description === null ? '' : `<small>${escapeHtml(scope.description)}</small>`) +
+        (scope.claims.length === 0 ? '' : `<small>Shares ${escapeHtml(listInWords(scope.claims))}.</small>`) +
         '</li>',
     )
     .join('');
@@ -87,7 +100,7 @@ export function renderConsentPage(context: ConsentContext): string {
   return page(
     `Authorize ${clientName}`,
     `<h1>Authorize <strong>${client}</strong>?</h1>
-${context.returnHost === null ? '' : `<p>You will be sent back to <strong>${escapeHtml(context.returnHost)}</strong>.</p>\n`}${describeDocumentHost(context)}<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
+${context.returnHost === null ? '' : `<p>You will be sent back to <strong>${escapeHtml(context.returnHost)}</strong>.</p>\n`}${context.protocol === 'device' ? '<p>Approve only if you started this on your own device and it shows the code you entered.</p>\n' : ''}${describeDocumentHost(context)}<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>.</p>
 <form method="post" action="${escapeHtml(context.action)}">
 <input type="hidden" name="${CONSENT_FIELDS.csrfToken}" value="${escapeHtml(context.csrfToken)}">
 ${scopeList}
@@ -109,6 +122,30 @@ function describeDocumentHost(context: ConsentContext): string {
   return (
     `<p>The application describes itself at <strong>${host}</strong>.</p>\n` +
     (source.trusted ? '' : `<p role="alert"><strong>Warning:</strong> this server has not verified <strong>${host}</strong>. Approve only if you trust it.</p>\n`)
+  );
+}
+
+/**
+ * The built-in device verification page (RFC 8628 section 3.3): the user code form, or the end
+ * of the decision, telling the user to go back to the device.
+ */
+export function renderDevicePage(context: DevicePageContext): string {
+  if (context.kind === 'done') {
+    const client = escapeHtml(context.clientName);
+    return context.approved
+      ? page('Device connected', `<h1>Device connected</h1>\n<p><strong>${client}</strong> may now use your account. Return to your device.</p>`)
+      : page('Device refused', `<h1>Device refused</h1>\n<p><strong>${client}</strong> was not given access. You may close this page.</p>`);
+  }
+  const { fields } = context;
+  return page(
+    'Connect a device',
+    `<h1>Connect a device</h1>
+<p>You are signed in as <strong>${escapeHtml(context.user.username ?? context.user.id)}</strong>. Enter the code your device shows.</p>
+${context.error === null ? '' : `<p role="alert">${escapeHtml(context.error)}</p>\n`}<form method="post" action="${escapeHtml(context.action)}">
+<input type="hidden" name="${fields.csrfToken}" value="${escapeHtml(context.csrfToken)}">
+<label>Code <input name="${fields.userCode}" value="${escapeHtml(context.userCode)}" autocomplete="off" autocapitalize="characters" spellcheck="false" required></label>
+<button type="submit">Continue</button>
+</form>`,
   );
 }
 
@@ -148,5 +185,28 @@ export function renderDeniedPage(clientName: string): string {
     'Authorization refused',
     `<h1>Authorization refused</h1>
 <p><strong>${escapeHtml(clientName)}</strong> was not given access. You may close this page.</p>`,
+  );
+}
+
+/** RP-Initiated Logout 1.0 section 2: asks the user before ending the session for an unproven request. */
+export function renderLogoutConfirmPage(options: { action: string; csrfToken: string; clientName: string | null; username: string }): string {
+  const who = options.clientName === null ? 'An application' : `<strong>${escapeHtml(options.clientName)}</strong>`;
+  return page(
+    'Sign out?',
+    `<h1>Sign out?</h1>
+<p>${who} asks to sign you out. You are signed in as <strong>${escapeHtml(options.username)}</strong>.</p>
+<form method="post" action="${escapeHtml(options.action)}">
+<input type="hidden" name="csrf_token" value="${escapeHtml(options.csrfToken)}">
+<button type="submit" name="logout" value="yes">Sign out</button>
+<button type="submit" name="logout" value="no">Stay signed in</button>
+</form>`,
+  );
+}
+
+/** The page after a logout that names no way back to the client. */
+export function renderSignedOutPage(signedOut: boolean): string {
+  return page(
+    signedOut ? 'Signed out' : 'Still signed in',
+    signedOut ? '<h1>Signed out</h1>\n<p>You are signed out. You may close this page.</p>' : '<h1>Still signed in</h1>\n<p>You stayed signed in. You may close this page.</p>',
   );
 }

@@ -5,24 +5,33 @@ export { fastifyPortcullis } from './plugin.js';
 export type {
   ConsentContext,
   ConsentScope,
+  EndSession,
+  DeviceConsentContext,
+  DevicePageContext,
   GetUser,
+  LoginHints,
   IntrospectionOptions,
   LoginUrl,
   OAuth1ConsentContext,
   OAuth1Options,
   OAuth2ConsentContext,
   PassThroughOptions,
+  PluginOpenIdOptions,
   PortcullisOptions,
   PortcullisOptionsBase,
   RenderConsent,
+  RemoteJwtOptions,
+  RenderDevicePage,
   ResourceServerOptions,
+  UserCodeAttempts,
 } from './options.js';
-export { CONSENT_FIELDS } from './options.js';
+export { CONSENT_FIELDS, DEVICE_FIELDS } from './options.js';
 export type {
   DeclaredScope,
   GuardOptions,
   MountedPaths,
   OAuth1Paths,
+  OpenIdPaths,
   PortcullisDecorator,
   RequestAuth,
   RequireScope,
@@ -49,4 +58,13 @@ export { deriveAutoScope } from './scope-auto.js';
 export { endpointConfig, type PortcullisEndpoint } from './route-config.js';
 export { formatBearerChallenge } from './require-scope.js';
 export { sendOAuthError, sendOAuthResponse, toOAuthRequest } from './request-adapter.js';
-export { escapeHtml, renderConsentPage, renderDeniedPage, renderErrorPage, renderVerifierPage } from './html-pages.js';
+export {
+  escapeHtml,
+  renderConsentPage,
+  renderDeniedPage,
+  renderDevicePage,
+  renderErrorPage,
+  renderLogoutConfirmPage,
+  renderSignedOutPage,
+  renderVerifierPage,
+} from './html-pages.js';

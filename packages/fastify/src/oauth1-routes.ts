@@ -42,6 +42,11 @@ const oauth1Consent: ConsentProtocol<OAuth1AuthorizationRequest> = {
   // `oob` yields no origin: the form then posts to this server only.
   returnTarget: (request) => request.callback,
   scope: (request) => request.scope,
+  // OAuth 1.0a approvals are not remembered: every request token is approved on the page.
+  review: async () => ({ required: true, grantedScope: [] }),
+  approve: async () => {
+    throw new Error('an OAuth 1.0a request is always approved on the consent page');
+  },
 };
 
 /**

@@ -4,10 +4,20 @@ import type {
   AuthorizationRequest,
   AuthorizationServerOptions,
   EventListener,
+  DeviceAuthorizationRequest,
   OAuth1AuthorizationRequest,
   OAuthStorage,
+  OpenIdOptions,
 } from '@portcullis/core';
-import { isResourceIndicator, isUriText, profileRefusal, resolveProfile, type OAuthProfile } from '@portcullis/core';
+import {
+  isResourceIndicator,
+  isUriText,
+  profileRefusal,
+  resolveProfile,
+  SIGNING_ALGORITHMS,
+  type OAuthProfile,
+  type SigningAlgorithm,
+} from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import {
   InvalidOptionError,
@@ -23,6 +33,10 @@ import type { ResourceMetadataOptions } from './protected-resources.js';
 export interface ConsentScope {
   name: string;
   description: string | null;
+  /** For an OpenID Connect scope, the claims it shares, in words ("your email address"); else empty. */
+  claims: string[];
+  /** The user approved this scope for this client before; the others are new to them. */
+  granted: boolean;
 }
 
 /** What every consent context holds, whichever protocol asks. */
@@ -56,11 +70,56 @@ export interface OAuth1ConsentContext extends ConsentContextBase {
   oauth1Request: OAuth1AuthorizationRequest;
 }
 
+/** A device authorization (RFC 8628) waiting for the user, who entered its user code. */
+export interface DeviceConsentContext extends ConsentContextBase {
+  protocol: 'device';
+  deviceRequest: DeviceAuthorizationRequest;
+}
+
 /**
  * What `renderConsent` gets to draw its own page; `protocol` tells which request is waiting.
  * The form must post these fields back to `action`.
  */
-export type ConsentContext = OAuth2ConsentContext | OAuth1ConsentContext;
+export type ConsentContext = OAuth2ConsentContext | OAuth1ConsentContext | DeviceConsentContext;
+
+export const DEVICE_FIELDS = {
+  /** The user code as typed: case and dashes do not matter. */
+  userCode: 'user_code',
+  csrfToken: 'csrf_token',
+} as const;
+
+/**
+ * What `renderDevicePage` gets: the form where a signed-in user enters a device's user code
+ * (`entry`), or the end of a decision (`done`). The entry form posts `fields` to `action`.
+ */
+export type DevicePageContext =
+  | {
+      kind: 'entry';
+      user: AuthenticatedUser;
+      action: string;
+      csrfToken: string;
+      /** The code to show in the field: from `verification_uri_complete`, or what was typed. */
+      userCode: string;
+      /** Why the last code was refused, or null. */
+      error: string | null;
+      fields: typeof DEVICE_FIELDS;
+    }
+  | { kind: 'done'; user: AuthenticatedUser; approved: boolean; clientName: string };
+
+export type RenderDevicePage = (request: FastifyRequest, reply: FastifyReply, context: DevicePageContext) => unknown;
+
+/**
+ * How many wrong user codes the verification page takes before refusing for `lockout` seconds:
+ * per session, and per client address (which a new session does not reset).
+ */
+export interface UserCodeAttempts {
+  /** Default 5. */
+  perSession?: number;
+  /** Default 20. */
+  perAddress?: number;
+  /** Seconds. Default 900. */
+  lockout?: number;
+}
 
 export const CONSENT_FIELDS = {
   /** `approve` or `deny`. */
@@ -72,7 +131,31 @@ export const CONSENT_FIELDS = {
   narrowScope: 'narrow_scope',
 } as const;
 
-export type LoginUrl = string | ((request: FastifyRequest, returnTo: string) => string);
+/**
+ * What the login page is told besides where to return: `prompt: 'login'` when the user must log
+ * in again although signed in (OpenID Connect `prompt=login`, `max_age`, or an `id_token_hint`
+ * naming someone else), and the client's `login_hint` (an email or username to prefill).
+ */
+export interface LoginHints {
+  prompt?: 'login';
+  loginHint?: string;
+}
+
+/**
+ * A string gets `?next=<returnTo>` appended, and `&prompt=login` and `&login_hint=` when the
+ * hints have them; a function builds the URL itself.
+ */
+export type LoginUrl = string | ((request: FastifyRequest, returnTo: string, hints: LoginHints) => string);
+
+/** Ends the user's session at the application (RP-initiated logout): sign the user out. */
+export type EndSession = (request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+
+/**
+ * OpenID Connect: the core's options (`findAccount`, `keys`, `subjectType`, `idTokenTtl`), and
+ * `endSession`, which the logout endpoint calls to sign the user out. Required with the browser
+ * endpoints.
+ */
+export type PluginOpenIdOptions = OpenIdOptions & { endSession?: EndSession };
 
 export type GetUser = (request: FastifyRequest) => AuthenticatedUser | null | Promise<AuthenticatedUser | null>;
 
@@ -95,6 +178,10 @@ const PASS_THROUGH = [
   'accessTokenTtl',
   'refreshTokenTtl',
   'authorizationCodeTtl',
+  'refreshTokenReuseInterval',
+  'refreshTokenMaxLifetime',
+  'deviceCodeTtl',
+  'deviceCodeInterval',
   'deleteExpired',
   'singleAccessToken',
   'profile',
@@ -110,6 +197,9 @@ const PASS_THROUGH = [
   'entropy',
   'registration',
   'signingKeys',
+  'openid',
+  'accessTokenFormat',
+  'jwtAccessTokens',
 ] as const satisfies readonly (keyof AuthorizationServerOptions)[];
 
 type PassThroughName = (typeof PASS_THROUGH)[number];
@@ -150,9 +240,54 @@ export interface IntrospectionOptions {
   timeout?: number;
 }
 
-/** What `resourceServer` takes: `true` to check tokens in `storage`, or a remote introspection endpoint. */
-export interface ResourceServerOptions {
-  introspection: IntrospectionOptions;
+/**
+ * How a resource server that is not the authorization server checks JWT access tokens (RFC 9068)
+ * by itself: with the keys of the authorization server's JWK Set, found through its RFC 8414
+ * metadata (`jwks_uri`). No request to the authorization server per token, so a revoked token
+ * is accepted until its `exp`.
+ */
+export interface RemoteJwtOptions {
+  /** The issuer the tokens must name in `iss`, whose metadata names the JWK Set. Default: the plugin's `issuer`. */
+  issuer?: string;
+  /** The JWK Set URL, when it is not to be read from the issuer's metadata. */
+  jwksUri?: string;
+  /** The signature algorithms accepted. Default: ES256, RS256, EdDSA. */
+  algorithms?: SigningAlgorithm[];
+  /** Seconds of clock difference allowed when checking `exp`, `iat` and `nbf`. Default 5. */
+  clockTolerance?: number;
+  /** Seconds the JWK Set is kept before it is fetched again. Default 600. */
+  cacheMaxAge?: number;
+  /**
+   * Seconds at least between two fetches of the JWK Set when a token names a key not in it (a
+   * rotation): limits the fetches a stream of forged key ids can cause. Default 30.
+   */
+  cooldown?: number;
+  /** Milliseconds to wait for the metadata or the JWK Set before answering 503. Default 5000. */
+  timeout?: number;
+}
+
+/**
+ * What `resourceServer` takes besides `true`: RFC 7662 introspection at the authorization
+ * server, JWT access tokens checked with its published keys, or both (a JWT is then checked by
+ * its keys, any other token by introspection).
+ */
+export type ResourceServerOptions =
+  | { introspection: IntrospectionOptions; jwt?: RemoteJwtOptions }
+  | { introspection?: IntrospectionOptions; jwt: RemoteJwtOptions };
+
+/** The resolved `jwt` of `resourceServer`. */
+export interface ResolvedRemoteJwt {
+  issuer: string;
+  /** The issuer's RFC 8414 metadata document, read for `jwks_uri` when `jwksUri` is null. */
+  metadataUrl: string;
+  jwksUri: string | null;
+  algorithms: SigningAlgorithm[];
+  clockTolerance: number;
+  cacheMaxAge: number;
+  cooldown: number;
+  timeout: number;
+  /** Whether the metadata and JWK Set must be served over https. */
+  requireHttps: boolean;
 }
 
 /** Every option; `PortcullisOptions` says which ones each setup requires. */
@@ -179,14 +314,19 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
    */
   authorizationEndpoint?: boolean;
   /**
-   * Mount no endpoint at all: only `requireScope`, checking tokens in `storage` (`true`) or at a
-   * remote authorization server by RFC 7662 introspection (`{ introspection }`). Default false.
+   * Mount no endpoint at all: only `requireScope`, checking tokens in `storage` (`true`), at a
+   * remote authorization server by RFC 7662 introspection (`{ introspection }`), or JWT access
+   * tokens with the remote server's published keys (`{ jwt }`). Default false.
    */
   resourceServer?: boolean | ResourceServerOptions;
   /** Draws the consent page instead of the built-in one; must send the reply (or return the payload). */
   renderConsent?: RenderConsent;
   /** The session key holding the pending authorization request. Default `portcullis`. */
   sessionKey?: string;
+  /** Draws the device verification page (RFC 8628 section 3.3) instead of the built-in one. */
+  renderDevicePage?: RenderDevicePage;
+  /** The brute-force bounds of the device verification page. */
+  userCodeAttempts?: UserCodeAttempts;
   /** Accept `?access_token=` on protected routes (RFC 6750 section 2.3; profile `oauth2.0` only). Default false. */
   allowQueryToken?: boolean;
   /** Development mode: plain HTTP is accepted. Default false. */
@@ -211,6 +351,11 @@ export interface PortcullisOptionsBase extends PassThroughOptions {
   defaultAudience?: string[];
   /** Optional fields of the protected resource metadata, by resource identifier (RFC 9728 section 2). */
   resourceMetadata?: Record<string, ResourceMetadataOptions>;
+  /**
+   * OpenID Connect Core 1.0 on the code flow: ID tokens, `<routePrefix>/userinfo`,
+   * `/.well-known/openid-configuration` and RP-initiated logout at `<routePrefix>/logout`. Off unless given.
+   */
+  openid?: PluginOpenIdOptions;
   /**
    * Receives every event of the OAuth 2 server and the OAuth 1.0a provider (`PortcullisEvent`:
    * tokens issued, refreshed, revoked, replays, failed client authentications, client changes,
@@ -249,9 +394,13 @@ export interface ResolvedOptions {
   browser: { getUser: GetUser; loginUrl: LoginUrl } | null;
   /** Whether the token, revocation, introspection and metadata endpoints are mounted. */
   endpoints: boolean;
-  /** The remote introspection a resource server asks, or null to look tokens up in `storage`. */
+  /** The remote introspection a resource server asks, or null. */
   introspection: Required<IntrospectionOptions> | null;
+  /** The remote issuer whose JWT access tokens a resource server checks, or null. */
+  remoteJwt: ResolvedRemoteJwt | null;
   renderConsent: RenderConsent | undefined;
+  renderDevicePage: RenderDevicePage | undefined;
+  userCodeAttempts: Required<UserCodeAttempts>;
   /** Null when OAuth 1.0a is off. */
   oauth1: OAuth1Options | null;
   oauth1RoutePrefix: string;
@@ -259,6 +408,8 @@ export interface ResolvedOptions {
   resource: string;
   defaultAudience: string[];
   resourceMetadata: Readonly<Record<string, ResourceMetadataOptions>>;
+  /** Null when OpenID Connect is off; `endSession` null without the browser endpoints. */
+  openid: { endSession: EndSession | null } | null;
 }
 
 const ROUTE_PREFIX = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/;
@@ -276,10 +427,10 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   const queryRefusal = options.allowQueryToken === true ? profileRefusal(profile, 'queryToken') : null;
   if (queryRefusal !== null) throw new InvalidOptionError('allowQueryToken', `cannot be set: ${queryRefusal}`);
   const enforceSecure = options.enforceSecure ?? !(options.development ?? false);
-  const introspection = resolveResourceServer(options.resourceServer, enforceSecure);
+  const { introspection, remoteJwt } = resolveResourceServer(options.resourceServer, options.issuer, enforceSecure);
   const endpoints = options.resourceServer === undefined || options.resourceServer === false;
   const { storage } = options;
-  if (introspection === null && (storage === null || typeof storage !== 'object' || typeof storage.findAccessToken !== 'function')) {
+  if (introspection === null && remoteJwt === null && (storage === null || typeof storage !== 'object' || typeof storage.findAccessToken !== 'function')) {
     throw new NoStorageError();
   }
   checkIssuer(options.issuer);
@@ -290,6 +441,10 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
   if (options.renderConsent !== undefined && typeof options.renderConsent !== 'function') {
     throw new InvalidOptionError('renderConsent', 'must be a function (request, reply, context)');
   }
+  if (options.renderDevicePage !== undefined && typeof options.renderDevicePage !== 'function') {
+    throw new InvalidOptionError('renderDevicePage', 'must be a function (request, reply, context)');
+  }
+  const userCodeAttempts = resolveUserCodeAttempts(options.userCodeAttempts);
   const routePrefix = options.routePrefix ?? '/oauth';
   if (typeof routePrefix !== 'string' || !ROUTE_PREFIX.test(routePrefix) || routePrefix.endsWith('/')) {
     throw new InvalidOptionError('routePrefix', 'must be empty or a path like "/oauth" (no trailing slash)');
@@ -324,22 +479,51 @@ export function resolveOptions(options: PortcullisOptions): ResolvedOptions {
       throw new InvalidOptionError('resourceMetadata', `for ${JSON.stringify(key)} must be { name?, documentation?, policyUri?, tosUri? } of strings`);
     }
   }
+  const openid = resolveOpenIdOptions(options.openid, browser !== null);
   return {
     routePrefix,
     sessionKey,
+    openid,
     allowQueryToken: options.allowQueryToken ?? false,
     enforceSecure,
     realm,
     browser,
     endpoints,
     introspection,
+    remoteJwt,
     renderConsent: options.renderConsent,
+    renderDevicePage: options.renderDevicePage,
+    userCodeAttempts,
     oauth1,
     oauth1RoutePrefix,
     resource,
     defaultAudience: [...defaultAudience],
     resourceMetadata,
   };
+}
+
+/** The plugin's part of the `openid` option; the core checks the rest. */
+function resolveOpenIdOptions(value: PluginOpenIdOptions | undefined, browser: boolean): ResolvedOptions['openid'] {
+  if (value === undefined) return null;
+  if (value === null || typeof value !== 'object') throw new InvalidOptionError('openid', 'must be an object { findAccount, keys, endSession, subjectType? }');
+  if (value.endSession !== undefined && typeof value.endSession !== 'function') {
+    throw new InvalidOptionError('openid', 'endSession must be a function (request, reply) that signs the user out');
+  }
+  if (browser && value.endSession === undefined) {
+    throw new InvalidOptionError('openid', 'endSession is required with the authorization endpoint: RP-initiated logout signs the user out through it');
+  }
+  return { endSession: value.endSession ?? null };
+}
+
+function resolveUserCodeAttempts(input: UserCodeAttempts | undefined): Required<UserCodeAttempts> {
+  if (input !== undefined && (input === null || typeof input !== 'object')) {
+    throw new InvalidOptionError('userCodeAttempts', 'must be an object { perSession?, perAddress?, lockout? }');
+  }
+  const resolved = { perSession: 5, perAddress: 20, lockout: 900, ...input };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('userCodeAttempts', `.${name} must be a whole number, 1 or more`);
+  }
+  return resolved;
 }
 
 /** The core's profile check, as a registration error; a resource server without storage needs it too. */
@@ -365,30 +549,47 @@ function resolveBrowser(options: PortcullisOptions): { getUser: GetUser; loginUr
   return { getUser, loginUrl };
 }
 
-const RESOURCE_SERVER_SHAPE = 'must be a boolean or { introspection: { url, clientId, clientSecret, cacheTtl?, cacheSize?, timeout? } }';
+const RESOURCE_SERVER_SHAPE =
+  'must be a boolean or { introspection?: { url, clientId, clientSecret, cacheTtl?, cacheSize?, timeout? }, jwt?: { issuer?, jwksUri?, ... } } with at least one of them';
 
-/** The remote introspection settings, or null when tokens are looked up in `storage`. */
+/** The remote checks of a resource server; both null when tokens are looked up in `storage`. */
 function resolveResourceServer(
   value: PortcullisOptions['resourceServer'],
+  issuer: unknown,
   enforceSecure: boolean,
-): Required<IntrospectionOptions> | null {
-  if (value === undefined || typeof value === 'boolean') return null;
+): { introspection: Required<IntrospectionOptions> | null; remoteJwt: ResolvedRemoteJwt | null } {
+  if (value === undefined || typeof value === 'boolean') return { introspection: null, remoteJwt: null };
   if (value === null || typeof value !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
-  const remote = value.introspection as Partial<IntrospectionOptions> | null | undefined;
-  if (remote === null || typeof remote !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
+  const { introspection, jwt } = value as { introspection?: unknown; jwt?: unknown };
+  if (introspection === undefined && jwt === undefined) throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
+  return {
+    introspection: introspection === undefined ? null : resolveIntrospection(introspection, enforceSecure),
+    remoteJwt: jwt === undefined ? null : resolveRemoteJwt(jwt, issuer, enforceSecure),
+  };
+}
+
+/** An absolute http(s) URL, https unless `enforceSecure` is off; else an error naming `name`. */
+function checkRemoteUrl(value: unknown, name: string, enforceSecure: boolean): URL {
   let url: URL | null = null;
   try {
-    url = typeof remote.url === 'string' ? new URL(remote.url) : null;
+    url = typeof value === 'string' ? new URL(value) : null;
   } catch {
     url = null;
   }
   if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    throw new InvalidOptionError('resourceServer', 'introspection.url must be an absolute http(s) URL');
+    throw new InvalidOptionError('resourceServer', `${name} must be an absolute http(s) URL`);
   }
-  // RFC 7662 section 4: the token and the client's secret travel over TLS.
   if (url.protocol === 'http:' && enforceSecure) {
-    throw new InvalidOptionError('resourceServer', 'introspection.url must be https (http only in development)');
+    throw new InvalidOptionError('resourceServer', `${name} must be https (http only in development)`);
   }
+  return url;
+}
+
+function resolveIntrospection(value: unknown, enforceSecure: boolean): Required<IntrospectionOptions> {
+  const remote = value as Partial<IntrospectionOptions> | null;
+  if (remote === null || typeof remote !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
+  // RFC 7662 section 4: the token and the client's secret travel over TLS.
+  const url = checkRemoteUrl(remote.url, 'introspection.url', enforceSecure);
   for (const name of ['clientId', 'clientSecret'] as const) {
     if (typeof remote[name] !== 'string' || remote[name] === '') {
       throw new InvalidOptionError('resourceServer', `introspection.${name} must be a non-empty string`);
@@ -404,6 +605,43 @@ function resolveResourceServer(
     numbers[name] = given;
   }
   return { url: url.href, clientId: remote.clientId!, clientSecret: remote.clientSecret!, ...numbers };
+}
+
+/** RFC 8414 section 3.1: the well-known suffix goes between the issuer's host and its path. */
+export function authorizationServerMetadataUrl(issuer: string): string {
+  const url = new URL(issuer);
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+  return new URL(`/.well-known/oauth-authorization-server${path}`, url.origin).href;
+}
+
+function resolveRemoteJwt(value: unknown, pluginIssuer: unknown, enforceSecure: boolean): ResolvedRemoteJwt {
+  const remote = value as RemoteJwtOptions | null;
+  if (remote === null || typeof remote !== 'object') throw new InvalidOptionError('resourceServer', RESOURCE_SERVER_SHAPE);
+  const issuer = remote.issuer ?? pluginIssuer;
+  // The issuer's metadata and keys decide which tokens open the routes: they come over TLS.
+  checkRemoteUrl(issuer, 'jwt.issuer', enforceSecure);
+  const jwksUri = remote.jwksUri === undefined ? null : checkRemoteUrl(remote.jwksUri, 'jwt.jwksUri', enforceSecure).href;
+  const algorithms = remote.algorithms ?? [...SIGNING_ALGORITHMS];
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((alg) => !SIGNING_ALGORITHMS.includes(alg))) {
+    throw new InvalidOptionError('resourceServer', `jwt.algorithms must be a non-empty list of ${SIGNING_ALGORITHMS.join(', ')}`);
+  }
+  const numbers = { clockTolerance: 5, cacheMaxAge: 600, cooldown: 30, timeout: 5000 };
+  for (const name of Object.keys(numbers) as (keyof typeof numbers)[]) {
+    const given = remote[name];
+    if (given === undefined) continue;
+    if (typeof given !== 'number' || !Number.isInteger(given) || given < (name === 'timeout' ? 1 : 0)) {
+      throw new InvalidOptionError('resourceServer', `jwt.${name} must be a ${name === 'timeout' ? 'positive' : 'non-negative'} integer`);
+    }
+    numbers[name] = given;
+  }
+  return {
+    issuer: issuer as string,
+    metadataUrl: authorizationServerMetadataUrl(issuer as string),
+    jwksUri,
+    algorithms: [...algorithms],
+    ...numbers,
+    requireHttps: enforceSecure,
+  };
 }
 
 /** The OAuth 1.0a settings, or null when off. The numbers are checked by the core's provider. */

@@ -4,6 +4,8 @@ import fp from 'fastify-plugin';
 import {
   createAuthorizationServer,
   createOAuth1Provider,
+  isCompactJws,
+  type AuthorizationServer,
   type AuthorizationServerOptions,
   type EventListener,
   type OAuth1Provider,
@@ -13,6 +15,8 @@ import {
 import type { ScopeRegistry } from '@portcullis/scopes';
 import { createDefaultScopes } from '@portcullis/scopes';
 import { registerAuthorizeRoutes } from './authorize-routes.js';
+import { registerLogoutRoutes } from './logout-routes.js';
+import { registerDeviceRoutes } from './device-routes.js';
 import { ScopeDeclarations } from './declared-scopes.js';
 import { handleJsonRouteError } from './error-handler.js';
 import { loggedListener } from './events.js';
@@ -21,7 +25,8 @@ import { registerOAuth1Routes } from './oauth1-routes.js';
 import { createOAuth1Verifier } from './oauth1-verifier.js';
 import { passThroughOptions, resolveOptions, type PortcullisOptions, type ResolvedOptions } from './options.js';
 import { PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResources } from './protected-resources.js';
-import { createRemoteIntrospection } from './remote-introspection.js';
+import { createRemoteIntrospection, type AccessTokenCheck } from './remote-introspection.js';
+import { createRemoteJwtVerifier } from './remote-jwt.js';
 import { registerRegistrationRoutes } from './registration-routes.js';
 import { registerResourceMetadataRoutes } from './resource-metadata-routes.js';
 import { createRequireScope, createRouteScopeHook, type GuardContext } from './require-scope.js';
@@ -63,6 +68,8 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
     revocation: joinPath(mountRoot, settings.routePrefix, 'revoke'),
     introspection: joinPath(mountRoot, settings.routePrefix, 'introspect'),
     registration: joinPath(mountRoot, settings.routePrefix, 'register'),
+    deviceAuthorization: joinPath(mountRoot, settings.routePrefix, 'device_authorization'),
+    deviceVerification: joinPath(mountRoot, settings.routePrefix, 'device'),
     metadata: joinPath(mountRoot, '.well-known/oauth-authorization-server'),
     jwks: joinPath(mountRoot, settings.routePrefix, 'jwks.json'),
     issuerMetadata: issuerMetadataPath(fastify.prefix, issuerPath),
@@ -73,6 +80,14 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             requestToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'request_token'),
             authorization: joinPath(mountRoot, settings.oauth1RoutePrefix, 'authorize'),
             accessToken: joinPath(mountRoot, settings.oauth1RoutePrefix, 'access_token'),
+          }),
+    openid:
+      settings.openid === null
+        ? null
+        : Object.freeze({
+            userinfo: joinPath(mountRoot, settings.routePrefix, 'userinfo'),
+            endSession: joinPath(mountRoot, settings.routePrefix, 'logout'),
+            configuration: joinPath(mountRoot, '.well-known/openid-configuration'),
           }),
   };
   Object.freeze(paths);
@@ -101,6 +116,10 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
             introspection: fromIssuer(paths.introspection),
             registration: fromIssuer(paths.registration),
             jwks: fromIssuer(paths.jwks),
+            userinfo: fromIssuer(joinPath(mountRoot, settings.routePrefix, 'userinfo')),
+            endSession: fromIssuer(joinPath(mountRoot, settings.routePrefix, 'logout')),
+            deviceAuthorization: fromIssuer(paths.deviceAuthorization),
+            deviceVerification: fromIssuer(paths.deviceVerification),
           },
         };
   if (serverOptions !== null && options.secretKey !== undefined) serverOptions.secretKey = options.secretKey;
@@ -120,10 +139,7 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
   const protectedResources = new ProtectedResources(options.issuer, bearerMethods, settings.resourceMetadata);
   protectedResources.add(settings.resource);
   const guardContext: GuardContext = {
-    verifyAccessToken:
-      settings.introspection !== null
-        ? createRemoteIntrospection(settings.introspection, options.clock ?? (() => new Date()))
-        : (token) => server!.verifyAccessToken(token),
+    verifyAccessToken: createTokenCheck(settings, options.clock ?? (() => new Date()), server),
     registry,
     verifiers,
     declarations,
@@ -186,6 +202,17 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       await routes.register(registerTokenRoutes, { server, settings });
       if (settings.browser !== null) {
         await routes.register(registerAuthorizeRoutes, { server, registry, settings, browser: settings.browser, paths });
+        await routes.register(registerDeviceRoutes, { server, registry, settings, browser: settings.browser, paths });
+      }
+      const endSession = settings.openid?.endSession ?? null;
+      if (settings.browser !== null && endSession !== null && paths.openid !== null) {
+        await routes.register(registerLogoutRoutes, {
+          server,
+          settings,
+          getUser: settings.browser.getUser,
+          endSession,
+          path: paths.openid.endSession,
+        });
       }
       // OAuth 1.0a beside them, sharing the form parser; its signed-request check is in `verifiers`.
       if (oauth1 !== null && paths.oauth1 !== null) {
@@ -210,6 +237,17 @@ async function portcullisPlugin(fastify: FastifyInstance, options: PortcullisOpt
       registerMetadataRoutes(root, issuerMetadata, server);
     });
   }
+}
+
+/**
+ * How the guards check a bearer token: in storage through the local server (both formats), or
+ * remotely: a JWT with the issuer's keys when `jwt` is set, any other token by introspection.
+ */
+function createTokenCheck(settings: ResolvedOptions, clock: () => Date, server: AuthorizationServer | null): AccessTokenCheck {
+  const introspect = settings.introspection === null ? null : createRemoteIntrospection(settings.introspection, clock);
+  const verifyJwt = settings.remoteJwt === null ? null : createRemoteJwtVerifier(settings.remoteJwt, clock);
+  if (verifyJwt !== null && introspect !== null) return (token) => (isCompactJws(token) ? verifyJwt(token) : introspect(token));
+  return verifyJwt ?? introspect ?? ((token) => server!.verifyAccessToken(token));
 }
 
 /**

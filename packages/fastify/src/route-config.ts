@@ -2,6 +2,8 @@
 export type PortcullisEndpoint =
   | 'authorize'
   | 'token'
+  | 'device_authorization'
+  | 'device'
   | 'revoke'
   | 'introspect'
   | 'metadata'
@@ -11,7 +13,10 @@ export type PortcullisEndpoint =
   | 'resource_metadata'
   | 'oauth1_request_token'
   | 'oauth1_authorize'
-  | 'oauth1_access_token';
+  | 'oauth1_access_token'
+  | 'userinfo'
+  | 'end_session'
+  | 'openid_configuration';
 
 /**
  * Every route the plugin declares carries its endpoint's name in its config, so an application's

@@ -61,8 +61,25 @@ export const TokenBody = params({
   username: single(),
   password: single(),
   resource: single(),
+  // RFC 8628 section 3.4.
+  device_code: single(),
 });
 export type TokenBody = Static<typeof TokenBody>;
+
+/** RFC 8628 section 3.1: client authentication, `scope` and `resource` (RFC 8707). */
+export const DeviceAuthorizationBody = params({
+  ...clientAuthentication,
+  scope: single(),
+  resource: single(),
+});
+export type DeviceAuthorizationBody = Static<typeof DeviceAuthorizationBody>;
+
+/** The verification page's forms: the user code entered, or the consent form's answer. */
+export const DeviceBody = params({ user_code: single(), ...consentFields });
+export type DeviceBody = Static<typeof DeviceBody>;
+
+export const DeviceQuery = params({ user_code: single() });
+export type DeviceQuery = Static<typeof DeviceQuery>;
 
 /** RFC 7009 section 2.1 and RFC 7662 section 2.1 share their parameters. */
 export const TokenReferenceBody = params({
@@ -106,6 +123,8 @@ const TextList = () => Type.Optional(Type.Union([Type.Array(Type.String()), Type
 export const ClientMetadataBody = Type.Object(
   {
     redirect_uris: TextList(),
+    post_logout_redirect_uris: TextList(),
+    id_token_signed_response_alg: Text(),
     grant_types: TextList(),
     response_types: TextList(),
     token_endpoint_auth_method: Text(),

@@ -101,6 +101,10 @@ export interface MountedPaths {
   readonly introspection: string;
   /** Dynamic client registration (RFC 7591), mounted when the `registration` option enables it. */
   readonly registration: string;
+  /** The device authorization endpoint (RFC 8628 section 3.1), mounted with the browser endpoints. */
+  readonly deviceAuthorization: string;
+  /** The page where users enter a device's user code (RFC 8628 section 3.3). */
+  readonly deviceVerification: string;
   /** The metadata document at the mount root. */
   readonly metadata: string;
   /** The JWK Set of the signing keys (RFC 7517 section 5), mounted when `signingKeys` is set. */
@@ -113,6 +117,16 @@ export interface MountedPaths {
   readonly issuerMetadata: string | null;
   /** The OAuth 1.0a endpoints, or null when OAuth 1.0a is off. */
   readonly oauth1: OAuth1Paths | null;
+  /** The OpenID Connect endpoints, or null when the `openid` option is off. */
+  readonly openid: OpenIdPaths | null;
+}
+
+/** The mounted paths of the OpenID Connect endpoints. */
+export interface OpenIdPaths {
+  readonly userinfo: string;
+  /** RP-Initiated Logout; mounted with the browser endpoints only. */
+  readonly endSession: string;
+  readonly configuration: string;
 }
 
 /** The mounted paths of the OAuth 1.0a endpoints (RFC 5849 section 2), prefixes included. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify';
@@ -195,4 +196,33 @@ export async function registerSession(app: FastifyInstance, kind: SessionKind = 
     cookie: { secure: 'auto', httpOnly: true, sameSite: 'lax', path: '/' },
     saveUninitialized: false,
   });
+}
+
+/** A free loopback port: the issuer must be known before the plugin is registered. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A browser's cookie handling, enough for one host. */
+export class Browser {
+  readonly #cookies = new Map<string, string>();
+
+  async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.#cookies.size > 0) headers.set('cookie', [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; '));
+    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const separator = pair!.indexOf('=');
+      this.#cookies.set(pair!.slice(0, separator), pair!.slice(separator + 1));
+    }
+    return response;
+  }
 }

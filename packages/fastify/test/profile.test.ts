@@ -114,7 +114,7 @@ t.test('with the default options: every refusal of OAuth 2.1, with its status, h
     t.match(response.json(), {
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
       code_challenge_methods_supported: ['S256'],
     });
   });

@@ -45,6 +45,13 @@ t.test('options are checked at registration with stable codes', async (t) => {
     ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'https://as.test/i', clientId: 'rs', clientSecret: 's', cacheSize: 0 } } }],
     ['FST_PORTCULLIS_NO_STORAGE', { storage: undefined, resourceServer: true }],
     ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { introspection: { url: 'http://as.test/i', clientId: 'rs', clientSecret: 's' } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: {} }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { jwt: null } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { jwt: { jwksUri: 'http://as.test/jwks.json' } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { jwt: { issuer: 'http://as.test' } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { jwt: { algorithms: ['HS256'] } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { jwt: { cooldown: -1 } } }],
+    ['FST_PORTCULLIS_INVALID_OPTION', { resourceServer: { jwt: { timeout: 0 } } }],
   ];
   for (const [code, change] of cases) {
     const app = await appWithSession();
@@ -54,6 +61,9 @@ t.test('options are checked at registration with stable codes', async (t) => {
   const app = await appWithSession();
   await t.rejects(start(app, { ...valid, accessTokenTtl: -1 }), /accessTokenTtl/, 'core options are checked by the core');
   await app.close();
+  const jwtApp = await appWithSession();
+  await t.rejects(start(jwtApp, { ...valid, accessTokenFormat: 'jwt' }), /JWT access tokens need options.signingKeys/, 'jwt needs signing keys');
+  await jwtApp.close();
 });
 
 t.test('the browser endpoints need a session; without them, neither getUser, loginUrl nor a session is needed', async (t) => {
@@ -154,10 +164,13 @@ t.test('the plugin is fastify-plugin wrapped with its name, and decorates the in
     revocation: '/oauth/revoke',
     introspection: '/oauth/introspect',
     registration: '/oauth/register',
+    deviceAuthorization: '/oauth/device_authorization',
+    deviceVerification: '/oauth/device',
     metadata: '/.well-known/oauth-authorization-server',
     jwks: '/oauth/jwks.json',
     issuerMetadata: null,
     oauth1: null,
+    openid: null,
   });
   t.equal(app.oauth.oauth1, null, 'OAuth 1.0a is off by default');
   const response = await app.inject({ method: 'GET', url: '/who' });

@@ -1,36 +1,6 @@
-import { createServer } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import t from 'tap';
-import { buildTestApp, readCsrfToken } from './helpers.js';
-
-/** A free loopback port: the issuer must be known before the plugin is registered. */
-async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** A browser's cookie handling, enough for one host. */
-class Browser {
-  readonly #cookies = new Map<string, string>();
-
-  async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.#cookies.size > 0) headers.set('cookie', [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; '));
-    const response = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const separator = pair!.indexOf('=');
-      this.#cookies.set(pair!.slice(0, separator), pair!.slice(separator + 1));
-    }
-    return response;
-  }
-}
+import { Browser, buildTestApp, findFreePort, readCsrfToken } from './helpers.js';
 
 t.test('oauth4webapi drives discovery, code + PKCE through login and consent, refresh, a protected route and revocation', async (t) => {
   const port = await findFreePort();
@@ -68,7 +38,7 @@ t.test('oauth4webapi drives discovery, code + PKCE through login and consent, re
   // The default profile, OAuth 2.1: the code grant with S256, nothing the profile removed.
   t.strictSame(as.code_challenge_methods_supported, ['S256']);
   t.strictSame(as.response_types_supported, ['code']);
-  t.strictSame(as.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials']);
+  t.strictSame(as.grant_types_supported, ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']);
 
   // The authorization request, as the client builds it.
   const codeVerifier = oauth.generateRandomCodeVerifier();

@@ -184,6 +184,8 @@ describe('options', () => {
     const render = (context: ConsentContext) => {
       if (context.protocol === 'oauth1') {
         expect(context.oauth1Request).type.toBe<OAuth1AuthorizationRequest>();
+      } else if (context.protocol === 'device') {
+        expect(context.deviceRequest.clientName).type.toBe<string>();
       } else {
         expect(context.authorizationRequest.redirectUri).type.toBe<string>();
       }
@@ -201,6 +203,9 @@ describe('options', () => {
     expect({ ...remote, resourceServer: { introspection: { ...introspection, cacheTtl: 10, cacheSize: 100, timeout: 2000 } } }).type.toBeAssignableTo<PortcullisOptions>();
     expect({ ...remote, resourceServer: true as const }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect({ ...remote, resourceServer: { introspection: { url: introspection.url } } }).type.not.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: { jwt: {} } }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: { jwt: { jwksUri: 'https://auth.example.com/oauth/jwks.json', algorithms: ['ES256' as const] }, introspection } }).type.toBeAssignableTo<PortcullisOptions>();
+    expect({ ...remote, resourceServer: {} }).type.not.toBeAssignableTo<PortcullisOptions>();
     expect(machine).type.not.toBeAssignableTo<PortcullisOptions>();
   });
 

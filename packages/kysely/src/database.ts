@@ -15,6 +15,8 @@ export interface Database {
   portcullis_oauth1_access_tokens: OAuth1AccessTokensTable;
   portcullis_oauth1_nonces: OAuth1NoncesTable;
   portcullis_signing_keys: SigningKeysTable;
+  portcullis_consents: ConsentsTable;
+  portcullis_device_codes: DeviceCodesTable;
 }
 
 /** Milliseconds since the epoch. mysql2 may hand back a string for BIGINT; the mappers coerce. */
@@ -47,6 +49,15 @@ export interface ClientsTable {
   /** Set while a dynamic client has obtained no token: the purge deletes it after this. */
   unused_expires_at: Millis | null;
   last_used_at: Millis | null;
+  /** JSON array of strings (OpenID Connect RP-Initiated Logout); null read as none. */
+  post_logout_redirect_uris: string | null;
+  /** `RS256`, `ES256` or `EdDSA`; null for the default (RS256). */
+  id_token_signed_response_alg: string | null;
+  skip_consent: Generated<number>;
+  /** Seconds; null for the server's option. */
+  access_token_ttl: number | null;
+  refresh_token_ttl: number | null;
+  authorization_code_ttl: number | null;
 }
 
 export interface ScopesTable {
@@ -66,6 +77,30 @@ export interface AuthorizationCodesTable {
   /** JSON array of resource identifiers. */
   audience: string;
   family_id: string;
+  issued_at: Millis;
+  expires_at: Millis;
+  consumed_at: Millis | null;
+  /** The OpenID Connect nonce of the authorization request. */
+  nonce: string | null;
+  auth_time: Millis | null;
+}
+
+/** Device authorizations (RFC 8628). */
+export interface DeviceCodesTable {
+  id: string;
+  digest: string;
+  user_code_digest: string;
+  client_id: string;
+  scope: string;
+  /** JSON array of resource identifiers. */
+  audience: string;
+  family_id: string;
+  /** `pending`, `approved` or `denied`. */
+  status: string;
+  user_id: string | null;
+  /** Seconds between polls (`interval` is a reserved word in MySQL). */
+  poll_interval: number;
+  last_polled_at: Millis | null;
   issued_at: Millis;
   expires_at: Millis;
   consumed_at: Millis | null;
@@ -96,6 +131,11 @@ export interface RefreshTokensTable {
   expires_at: Millis;
   consumed_at: Millis | null;
   revoked_at: Millis | null;
+  auth_time: Millis | null;
+  /** Null only for rows written before migration 0006, which set it. */
+  family_issued_at: Millis | null;
+  /** How many times a retry within the reuse interval bought new tokens with this token. */
+  reissue_count: Generated<number>;
 }
 
 export interface OAuth1RequestTokensTable {
@@ -147,6 +187,18 @@ export interface SigningKeysTable {
   expires_at: Millis | null;
 }
 
+/** What a user approved for a client (one row per user and client); lists are JSON text. */
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  audience: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export type ConsentRow = Selectable<ConsentsTable>;
+export type NewConsentRow = Insertable<ConsentsTable>;
 export type ClientRow = Selectable<ClientsTable>;
 export type NewClientRow = Insertable<ClientsTable>;
 export type ClientRowUpdate = Updateable<ClientsTable>;
@@ -163,6 +215,8 @@ export type NewOAuth1RequestTokenRow = Insertable<OAuth1RequestTokensTable>;
 export type OAuth1AccessTokenRow = Selectable<OAuth1AccessTokensTable>;
 export type NewOAuth1AccessTokenRow = Insertable<OAuth1AccessTokensTable>;
 export type NewOAuth1NonceRow = Insertable<OAuth1NoncesTable>;
+export type DeviceCodeRow = Selectable<DeviceCodesTable>;
+export type NewDeviceCodeRow = Insertable<DeviceCodesTable>;
 
 /** Every table of the schema, in creation order: for tests and tools that walk them. */
 export const PORTCULLIS_TABLES = [
@@ -175,4 +229,6 @@ export const PORTCULLIS_TABLES = [
   'portcullis_oauth1_access_tokens',
   'portcullis_oauth1_nonces',
   'portcullis_signing_keys',
+  'portcullis_consents',
+  'portcullis_device_codes',
 ] as const satisfies readonly (keyof Database)[];

@@ -6,7 +6,9 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ConsentRecord,
   ConsumeResult,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -28,6 +30,8 @@ import {
   fromAccessTokenRow,
   fromAuthorizationCodeRow,
   fromClientRow,
+  fromConsentRow,
+  fromDeviceCodeRow,
   fromList,
   fromMillis,
   fromOAuth1AccessTokenRow,
@@ -37,6 +41,8 @@ import {
   toAccessTokenRow,
   toAuthorizationCodeRow,
   toClientRow,
+  toConsentRow,
+  toDeviceCodeRow,
   toFlag,
   toList,
   toMetadata,
@@ -123,11 +129,15 @@ class KyselyStorage implements OAuthStorage {
     });
   }
 
-  /** Compiled statements run in order in one transaction: the total of the rows they changed. */
-  async #changeAll(operation: string, statements: CompiledQuery[]): Promise<number> {
+  /**
+   * Compiled statements run in order in one transaction: the total of the rows they changed.
+   * `uncounted` run after them in the same transaction, their rows left out of the total.
+   */
+  async #changeAll(operation: string, statements: CompiledQuery[], uncounted: CompiledQuery[] = []): Promise<number> {
     return this.#transaction(operation, async (trx) => {
       let changed = 0;
       for (const statement of statements) changed += changedRows(await trx.executeQuery(statement));
+      for (const statement of uncounted) await trx.executeQuery(statement);
       return changed;
     });
   }
@@ -287,6 +297,69 @@ class KyselyStorage implements OAuthStorage {
     return rows.map(fromAuthorizationCodeRow);
   }
 
+  // Device authorizations (RFC 8628)
+
+  async saveDeviceCode(code: DeviceCodeRecord): Promise<boolean> {
+    try {
+      // The unique keys on both digests refuse a code already stored: check and save are one INSERT.
+      await this.#db.insertInto('portcullis_device_codes').values(toDeviceCodeRow(code)).execute();
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw toStorageError('saveDeviceCode', error);
+    }
+  }
+
+  async findDeviceCode(digest: string): Promise<DeviceCodeRecord | null> {
+    return this.#findDeviceCodeBy('findDeviceCode', 'digest', digest);
+  }
+
+  async findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null> {
+    return this.#findDeviceCodeBy('findDeviceCodeByUserCode', 'user_code_digest', userCodeDigest);
+  }
+
+  async #findDeviceCodeBy(operation: string, column: 'digest' | 'user_code_digest', value: string): Promise<DeviceCodeRecord | null> {
+    const row = await this.#run(operation, (db) =>
+      db.selectFrom('portcullis_device_codes').select(COLUMNS.portcullis_device_codes).where(column, '=', value).executeTakeFirst(),
+    );
+    return row ? fromDeviceCodeRow(row) : null;
+  }
+
+  async decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean> {
+    const update = await this.#run('decideDeviceCode', (db) =>
+      db
+        .updateTable('portcullis_device_codes')
+        .set({ status: decision.status, user_id: decision.userId, scope: toList(decision.scope) })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .executeTakeFirst(),
+    );
+    return Number(update.numUpdatedRows) > 0;
+  }
+
+  async recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean> {
+    const update = await this.#run('recordDeviceCodePoll', (db) =>
+      db
+        .updateTable('portcullis_device_codes')
+        .set({ last_polled_at: toMillis(now), poll_interval: interval })
+        .where('id', '=', id)
+        .where('last_polled_at', previous === null ? 'is' : '=', toNullableMillis(previous))
+        .executeTakeFirst(),
+    );
+    return Number(update.numUpdatedRows) > 0;
+  }
+
+  async redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean> {
+    const consume = this.#db
+      .updateTable('portcullis_device_codes')
+      .set({ consumed_at: toMillis(now) })
+      .where('id', '=', id)
+      .where('status', '=', 'approved')
+      .where('consumed_at', 'is', null)
+      .compile();
+    return this.#consumeAndSave('redeemDeviceCode', consume, toTokenRows(access, refresh));
+  }
+
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
@@ -323,6 +396,25 @@ class KyselyStorage implements OAuthStorage {
     );
   }
 
+  async reissueRefreshToken(
+    refreshTokenId: string,
+    consumedSince: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean> {
+    // Retries are rare: built per call. The count changes on every reissue, so every dialect
+    // reports the row as affected, and the UPDATE holds the row lock a concurrent revokeFamily
+    // also needs.
+    const check = this.#db
+      .updateTable('portcullis_refresh_tokens')
+      .set((eb) => ({ reissue_count: eb('reissue_count', '+', 1) }))
+      .where('id', '=', refreshTokenId)
+      .where('revoked_at', 'is', null)
+      .where('consumed_at', '>=', toMillis(consumedSince))
+      .compile();
+    return this.#consumeAndSave('reissueRefreshToken', check, toTokenRows(access, refresh));
+  }
+
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
     const update = await this.#execute('revokeAccessToken', this.#statements.revokeAccessToken, {
       key: id,
@@ -335,19 +427,24 @@ class KyselyStorage implements OAuthStorage {
     // Replays are rare: built per call, found through the family_id index of each table.
     const at = toMillis(now);
     const db = this.#db;
+    const refresh = db
+      .updateTable('portcullis_refresh_tokens')
+      .set({ revoked_at: at })
+      .where('family_id', '=', familyId)
+      .where('revoked_at', 'is', null)
+      .compile();
+    // The refresh tokens first: their row locks wait for a rotation or reissue of the family in
+    // flight. Its new tokens are visible only to later statements (PostgreSQL's READ COMMITTED
+    // takes a snapshot per statement), so the access tokens come next and the refresh tokens again.
     return this.#changeAll('revokeFamily', [
+      refresh,
       db
         .updateTable('portcullis_access_tokens')
         .set({ revoked_at: at })
         .where('family_id', '=', familyId)
         .where('revoked_at', 'is', null)
         .compile(),
-      db
-        .updateTable('portcullis_refresh_tokens')
-        .set({ revoked_at: at })
-        .where('family_id', '=', familyId)
-        .where('revoked_at', 'is', null)
-        .compile(),
+      refresh,
     ]);
   }
 
@@ -417,9 +514,20 @@ class KyselyStorage implements OAuthStorage {
     const at = toMillis(now);
     const { clientId, userId } = grant;
     const db = this.#db;
+    const refresh = db
+      .updateTable('portcullis_refresh_tokens')
+      .set({ revoked_at: at })
+      .where('client_id', '=', clientId)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', at)
+      .compile();
     // Every table but the request tokens is reached through its (client_id, user_id) index;
-    // request tokens live minutes and are purged, so theirs is a short scan.
+    // request tokens live minutes and are purged, so theirs is a short scan. The refresh tokens
+    // come first and again after the access tokens, as in revokeFamily: a rotation in flight
+    // holds their row locks, and its new tokens are visible only to the later statements.
     return this.#changeAll('revokeGrant', [
+      refresh,
       db
         .updateTable('portcullis_access_tokens')
         .set({ revoked_at: at })
@@ -428,20 +536,20 @@ class KyselyStorage implements OAuthStorage {
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', at)
         .compile(),
-      db
-        .updateTable('portcullis_refresh_tokens')
-        .set({ revoked_at: at })
-        .where('client_id', '=', clientId)
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', at)
-        .compile(),
+      refresh,
       db
         .updateTable('portcullis_authorization_codes')
         .set({ consumed_at: at })
         .where('client_id', '=', clientId)
         .where('user_id', '=', userId)
+        .where('consumed_at', 'is', null)
+        .compile(),
+      db
+        .updateTable('portcullis_device_codes')
+        .set({ consumed_at: at })
+        .where('client_id', '=', clientId)
+        .where('user_id', '=', userId)
+        .where('status', '=', 'approved')
         .where('consumed_at', 'is', null)
         .compile(),
       db
@@ -458,7 +566,63 @@ class KyselyStorage implements OAuthStorage {
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .compile(),
-    ]);
+    ], [db.deleteFrom('portcullis_consents').where('user_id', '=', userId).where('client_id', '=', clientId).compile()]);
+  }
+
+  // Remembered consent
+
+  async saveConsent(consent: ConsentRecord): Promise<void> {
+    const row = toConsentRow(consent);
+    await this.#run('saveConsent', async (db) => {
+      const insert = db.insertInto('portcullis_consents').values(row);
+      // One statement either way; only the upsert syntax differs. created_at stays the first approval's.
+      await (this.#capabilities.upsert === 'on-duplicate-key'
+        ? insert.onDuplicateKeyUpdate({ scope: row.scope, audience: row.audience, updated_at: row.updated_at })
+        : insert.onConflict((conflict) =>
+            conflict.columns(['user_id', 'client_id']).doUpdateSet({ scope: row.scope, audience: row.audience, updated_at: row.updated_at }),
+          )
+      ).execute();
+    });
+  }
+
+  async findConsent(grant: { clientId: string; userId: string }): Promise<ConsentRecord | null> {
+    const row = await this.#run('findConsent', (db) =>
+      db
+        .selectFrom('portcullis_consents')
+        .selectAll()
+        .where('user_id', '=', grant.userId)
+        .where('client_id', '=', grant.clientId)
+        .executeTakeFirst(),
+    );
+    return row ? fromConsentRow(row) : null;
+  }
+
+  async listConsents(filter: { clientId?: string; userId?: string }): Promise<ConsentRecord[]> {
+    const { clientId, userId } = filter;
+    const rows = await this.#run('listConsents', (db) =>
+      db
+        .selectFrom('portcullis_consents')
+        .selectAll()
+        .$if(clientId !== undefined, (qb) => qb.where('client_id', '=', clientId!))
+        .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+        .orderBy('updated_at', 'desc')
+        .orderBy('client_id', 'asc')
+        .orderBy('user_id', 'asc')
+        .execute(),
+    );
+    return rows.map(fromConsentRow);
+  }
+
+  async deleteConsents(filter: { clientId: string; userId?: string }): Promise<number> {
+    const { clientId, userId } = filter;
+    const result = await this.#run('deleteConsents', (db) =>
+      db
+        .deleteFrom('portcullis_consents')
+        .where('client_id', '=', clientId)
+        .$if(userId !== undefined, (qb) => qb.where('user_id', '=', userId!))
+        .executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
   }
 
   async listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]> {
@@ -627,6 +791,7 @@ class KyselyStorage implements OAuthStorage {
       clients: await this.#purgeTable('portcullis_clients', 'id', before, batchSize, 'unused_expires_at'),
       // Null until retired: a key in use never compares below anything.
       signingKeys: await this.#purgeTable('portcullis_signing_keys', 'kid', before, batchSize),
+      deviceCodes: await this.#purgeTable('portcullis_device_codes', 'id', before, batchSize),
     }));
   }
 
@@ -734,6 +899,12 @@ function toClientRowUpdate(update: ClientUpdate): ClientRowUpdate {
   if (update.metadata !== undefined) set.metadata = toMetadata(update.metadata);
   if (update.unusedExpiresAt !== undefined) set.unused_expires_at = toNullableMillis(update.unusedExpiresAt);
   if (update.lastUsedAt !== undefined) set.last_used_at = toNullableMillis(update.lastUsedAt);
+  if (update.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = toList(update.postLogoutRedirectUris);
+  if (update.idTokenSignedResponseAlg !== undefined) set.id_token_signed_response_alg = update.idTokenSignedResponseAlg;
+  if (update.skipConsent !== undefined) set.skip_consent = toFlag(update.skipConsent);
+  if (update.accessTokenTtl !== undefined) set.access_token_ttl = update.accessTokenTtl;
+  if (update.refreshTokenTtl !== undefined) set.refresh_token_ttl = update.refreshTokenTtl;
+  if (update.authorizationCodeTtl !== undefined) set.authorization_code_ttl = update.authorizationCodeTtl;
   return set;
 }
 

@@ -4,6 +4,9 @@ import type {
   ClientMetadataRecord,
   ClientOrigin,
   ClientRecord,
+  ConsentRecord,
+  DeviceCodeRecord,
+  DeviceCodeStatus,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
   RequestTokenRecord,
@@ -14,9 +17,13 @@ import type {
   AccessTokenRow,
   AuthorizationCodeRow,
   ClientRow,
+  ConsentRow,
+  DeviceCodeRow,
   NewAccessTokenRow,
+  NewDeviceCodeRow,
   NewAuthorizationCodeRow,
   NewClientRow,
+  NewConsentRow,
   NewOAuth1AccessTokenRow,
   NewOAuth1RequestTokenRow,
   NewRefreshTokenRow,
@@ -68,6 +75,12 @@ export function toClientRow(client: ClientRecord): NewClientRow {
     metadata: toMetadata(client.metadata ?? null),
     unused_expires_at: toNullableMillis(client.unusedExpiresAt ?? null),
     last_used_at: toNullableMillis(client.lastUsedAt ?? null),
+    post_logout_redirect_uris: toList(client.postLogoutRedirectUris ?? []),
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg ?? null,
+    skip_consent: toFlag(client.skipConsent ?? false),
+    access_token_ttl: client.accessTokenTtl ?? null,
+    refresh_token_ttl: client.refreshTokenTtl ?? null,
+    authorization_code_ttl: client.authorizationCodeTtl ?? null,
   };
 }
 
@@ -101,6 +114,12 @@ export function fromClientRow(row: ClientRow): ClientRecord {
     metadata: fromMetadata(row.metadata),
     unusedExpiresAt: fromNullableMillis(row.unused_expires_at),
     lastUsedAt: fromNullableMillis(row.last_used_at),
+    postLogoutRedirectUris: row.post_logout_redirect_uris === null ? [] : fromList(row.post_logout_redirect_uris),
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg as ClientRecord['idTokenSignedResponseAlg'],
+    skipConsent: fromFlag(row.skip_consent),
+    accessTokenTtl: fromNullableCount(row.access_token_ttl),
+    refreshTokenTtl: fromNullableCount(row.refresh_token_ttl),
+    authorizationCodeTtl: fromNullableCount(row.authorization_code_ttl),
   };
 }
 
@@ -119,6 +138,8 @@ export function toAuthorizationCodeRow(code: AuthorizationCodeRecord): NewAuthor
     issued_at: toMillis(code.issuedAt),
     expires_at: toMillis(code.expiresAt),
     consumed_at: toNullableMillis(code.consumedAt),
+    nonce: code.nonce ?? null,
+    auth_time: toNullableMillis(code.authTime ?? null),
   };
 }
 
@@ -137,6 +158,8 @@ export function fromAuthorizationCodeRow(row: AuthorizationCodeRow): Authorizati
     issuedAt: fromMillis(row.issued_at),
     expiresAt: fromMillis(row.expires_at),
     consumedAt: fromNullableMillis(row.consumed_at),
+    nonce: row.nonce,
+    authTime: fromNullableMillis(row.auth_time),
   };
 }
 
@@ -183,6 +206,9 @@ export function toRefreshTokenRow(token: RefreshTokenRecord): NewRefreshTokenRow
     expires_at: toMillis(token.expiresAt),
     consumed_at: toNullableMillis(token.consumedAt),
     revoked_at: toNullableMillis(token.revokedAt),
+    auth_time: toNullableMillis(token.authTime ?? null),
+    family_issued_at: toMillis(token.familyIssuedAt ?? token.issuedAt),
+    reissue_count: 0,
   };
 }
 
@@ -199,8 +225,35 @@ export function fromRefreshTokenRow(row: RefreshTokenRow): RefreshTokenRecord {
     expiresAt: fromMillis(row.expires_at),
     consumedAt: fromNullableMillis(row.consumed_at),
     revokedAt: fromNullableMillis(row.revoked_at),
+    authTime: fromNullableMillis(row.auth_time),
+    familyIssuedAt: fromMillis(row.family_issued_at ?? row.issued_at),
   };
 }
+
+export function toConsentRow(consent: ConsentRecord): NewConsentRow {
+  return {
+    user_id: consent.userId,
+    client_id: consent.clientId,
+    scope: toList(consent.scope),
+    audience: toList(consent.audience),
+    created_at: toMillis(consent.createdAt),
+    updated_at: toMillis(consent.updatedAt),
+  };
+}
+
+export function fromConsentRow(row: ConsentRow): ConsentRecord {
+  return {
+    clientId: row.client_id,
+    userId: row.user_id,
+    scope: fromList(row.scope),
+    audience: fromList(row.audience),
+    createdAt: fromMillis(row.created_at),
+    updatedAt: fromMillis(row.updated_at),
+  };
+}
+
+// mysql2 and pg may return an integer column as a string: coerce.
+const fromNullableCount = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
 export function toRequestTokenRow(token: RequestTokenRecord): NewOAuth1RequestTokenRow {
   return {
@@ -285,5 +338,43 @@ export function fromSigningKeyRow(row: SigningKeyRow): SigningKeyRecord {
     activatesAt: fromMillis(row.activates_at),
     retiresAt: fromNullableMillis(row.retires_at),
     expiresAt: fromNullableMillis(row.expires_at),
+  };
+}
+
+export function toDeviceCodeRow(code: DeviceCodeRecord): NewDeviceCodeRow {
+  return {
+    id: code.id,
+    digest: code.digest,
+    user_code_digest: code.userCodeDigest,
+    client_id: code.clientId,
+    scope: toList(code.scope),
+    audience: toList(code.audience),
+    family_id: code.familyId,
+    status: code.status,
+    user_id: code.userId,
+    poll_interval: code.interval,
+    last_polled_at: toNullableMillis(code.lastPolledAt),
+    issued_at: toMillis(code.issuedAt),
+    expires_at: toMillis(code.expiresAt),
+    consumed_at: toNullableMillis(code.consumedAt),
+  };
+}
+
+export function fromDeviceCodeRow(row: DeviceCodeRow): DeviceCodeRecord {
+  return {
+    id: row.id,
+    digest: row.digest,
+    userCodeDigest: row.user_code_digest,
+    clientId: row.client_id,
+    scope: fromList(row.scope),
+    audience: fromList(row.audience),
+    familyId: row.family_id,
+    status: row.status as DeviceCodeStatus,
+    userId: row.user_id,
+    interval: Number(row.poll_interval),
+    lastPolledAt: fromNullableMillis(row.last_polled_at),
+    issuedAt: fromMillis(row.issued_at),
+    expiresAt: fromMillis(row.expires_at),
+    consumedAt: fromNullableMillis(row.consumed_at),
   };
 }

@@ -4,6 +4,7 @@ import type {
   NewAccessTokenRow,
   NewClientRow,
   NewAuthorizationCodeRow,
+  NewDeviceCodeRow,
   NewOAuth1AccessTokenRow,
   NewOAuth1NonceRow,
   NewOAuth1RequestTokenRow,
@@ -31,18 +32,19 @@ export const COLUMNS = {
   portcullis_clients: columnsOf<NewClientRow>()([
     'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
     'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
-    'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at',
+    'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'post_logout_redirect_uris',
+    'id_token_signed_response_alg', 'skip_consent', 'access_token_ttl', 'refresh_token_ttl', 'authorization_code_ttl',
   ]),
   portcullis_authorization_codes: columnsOf<NewAuthorizationCodeRow>()([
     'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method', 'audience',
-    'family_id', 'issued_at', 'expires_at', 'consumed_at',
+    'family_id', 'issued_at', 'expires_at', 'consumed_at', 'nonce', 'auth_time',
   ]),
   portcullis_access_tokens: columnsOf<NewAccessTokenRow>()([
     'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'revoked_at',
   ]),
   portcullis_refresh_tokens: columnsOf<NewRefreshTokenRow>()([
     'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
-    'revoked_at',
+    'revoked_at', 'auth_time', 'family_issued_at', 'reissue_count',
   ]),
   portcullis_oauth1_request_tokens: columnsOf<NewOAuth1RequestTokenRow>()([
     'id', 'token', 'secret_encrypted', 'client_id', 'callback', 'scope', 'user_id', 'verifier_digest', 'issued_at',
@@ -52,6 +54,10 @@ export const COLUMNS = {
     'id', 'token', 'secret_encrypted', 'client_id', 'user_id', 'scope', 'issued_at', 'expires_at', 'revoked_at',
   ]),
   portcullis_oauth1_nonces: columnsOf<NewOAuth1NonceRow>()(['nonce_key', 'client_id', 'expires_at']),
+  portcullis_device_codes: columnsOf<NewDeviceCodeRow>()([
+    'id', 'digest', 'user_code_digest', 'client_id', 'scope', 'audience', 'family_id', 'status', 'user_id', 'poll_interval',
+    'last_polled_at', 'issued_at', 'expires_at', 'consumed_at',
+  ]),
 };
 
 type InsertableTable = Exclude<keyof typeof COLUMNS, 'portcullis_clients'>;

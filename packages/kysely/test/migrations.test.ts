@@ -17,7 +17,7 @@ const OAUTH2_TABLES = [
   'portcullis_refresh_tokens',
   'portcullis_scopes',
 ];
-const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys'];
+const ALL_NAMES = ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys', '0005_openid_connect', '0006_grant_lifecycle', '0007_device_authorization'];
 
 type ReadCatalog = (db: AnyKysely) => Promise<Catalog>;
 
@@ -45,12 +45,30 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   const { access, refresh } = fx.tokenPair();
   await storage.saveTokens(access, refresh);
 
-  t.strictSame(await rollback(db), { executed: ['0004_signing_keys'] }, 'down one step: the signing keys table');
+  const device = fx.deviceCode();
+  t.equal(await storage.saveDeviceCode(device), true);
+  t.strictSame(await storage.findDeviceCode(device.digest), device, 'a device code at the latest schema');
+  t.strictSame(await rollback(db), { executed: ['0007_device_authorization'] }, 'down one step: the device codes');
+  t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_device_codes'), 'their table is gone');
+  const client = fx.client({ origin: 'dynamic', unusedExpiresAt: new Date(Date.UTC(2030, 0, 1)), skipConsent: true, accessTokenTtl: 60 });
+  await storage.createClient(client);
+  await storage.saveConsent(fx.consent());
+  t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'down another step: the grant lifecycle');
+  t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_consents'), 'the consents table is gone');
+  const [refreshRow] = await sql<Record<string, unknown>>`SELECT * FROM portcullis_refresh_tokens`.execute(db).then((result) => result.rows);
+  t.notOk('family_issued_at' in (refreshRow ?? {}), 'the refresh token stays, without its family start');
+  t.strictSame(await migrate(db), { executed: ['0006_grant_lifecycle', '0007_device_authorization'] }, 'up again');
+  t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'a refresh token from before starts its family at its issue time');
+  t.match(await storage.findClient(client.id), { skipConsent: false, accessTokenTtl: null }, 'a client from before has the defaults');
+  t.strictSame(await rollback(db), { executed: ['0007_device_authorization'] }, 'and down');
+  t.strictSame(await rollback(db), { executed: ['0006_grant_lifecycle'] }, 'and down again');
+  t.strictSame(await rollback(db), { executed: ['0005_openid_connect'] }, 'down another step: the OpenID Connect columns');
+  t.strictSame(await storage.findAccessToken(access.digest), access, 'the access token stays');
+
+  t.strictSame(await rollback(db), { executed: ['0004_signing_keys'] }, 'down another step: the signing keys table');
   t.notOk(tablesOf(await readCatalog(db)).includes('portcullis_signing_keys'), 'the signing keys table is gone');
 
-  const client = fx.client({ origin: 'dynamic', unusedExpiresAt: new Date(Date.UTC(2030, 0, 1)) });
-  await storage.createClient(client);
-  t.strictSame(await rollback(db), { executed: ['0003_client_registration'] }, 'down one step: the registration columns');
+  t.strictSame(await rollback(db), { executed: ['0003_client_registration'] }, 'down another step: the registration columns');
   const [row] = await sql<Record<string, unknown>>`SELECT * FROM portcullis_clients`.execute(db).then((result) => result.rows);
   t.strictSame(Object.keys(row ?? {}).sort(), [...(EXPECTED_SCHEMA.portcullis_clients?.columns ?? [])].slice(0, 16).sort(), 'the client stays, without them');
   await sql`DELETE FROM portcullis_clients`.execute(db);
@@ -69,7 +87,7 @@ async function upDownUp(t: Test, db: Kysely<Database>, readCatalog: ReadCatalog)
   await storage.saveTokens(access, refresh);
   t.strictSame(await storage.findRefreshToken(refresh.digest), refresh, 'and works');
 
-  t.strictSame(await rollback(db, { all: true }), { executed: ['0004_signing_keys', '0003_client_registration', '0002_oauth1_schema', '0001_oauth2_schema'] }, 'all the way down');
+  t.strictSame(await rollback(db, { all: true }), { executed: [...ALL_NAMES].reverse() }, 'all the way down');
   t.strictSame(tablesOf(await readCatalog(db)), []);
   t.strictSame(await migrate(db), { executed: ALL_NAMES }, 'and up once more');
   await checkSchema(t, db, readCatalog);

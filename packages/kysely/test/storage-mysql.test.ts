@@ -3,7 +3,7 @@ import { createPool } from 'mysql2';
 import { createConnection } from 'mysql2/promise';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import { runStorageContract, StorageFixtures } from '@portcullis/core/testing';
-import { createDatabase, createKyselyStorage, migrate } from '@portcullis/kysely';
+import { createDatabase, createKyselyStorage, listMigrationNames, migrate } from '@portcullis/kysely';
 import type { Database } from '@portcullis/kysely';
 import { createMysqlTestDatabase, MYSQL_SERVER, mysqlFactory, mysqlTest } from './helpers/databases.js';
 
@@ -23,7 +23,7 @@ await mysqlTest('storage contract on MariaDB/MySQL through createDatabase', asyn
     const fx = new StorageFixtures();
     const storage = createKyselyStorage(db);
     // Enough rows that a table scan would not be the optimizer's choice anyway.
-    const probe = { access: '', refresh: '', code: '', request: '', oauth1: '' };
+    const probe = { access: '', refresh: '', code: '', request: '', oauth1: '', family: '' };
     for (let i = 0; i < 20; i += 1) {
       const { access, refresh } = fx.tokenPair();
       const code = fx.authorizationCode();
@@ -35,7 +35,7 @@ await mysqlTest('storage contract on MariaDB/MySQL through createDatabase', asyn
       await storage.saveOAuth1AccessToken(oauth1);
       // Probe with stored values: for a value absent from a unique index, MySQL answers
       // "impossible WHERE" without naming a key.
-      Object.assign(probe, { access: access.digest, refresh: refresh.digest, code: code.digest, request: request.token, oauth1: oauth1.token });
+      Object.assign(probe, { family: access.familyId, access: access.digest, refresh: refresh.digest, code: code.digest, request: request.token, oauth1: oauth1.token });
     }
     const lookups = [
       ['portcullis_access_tokens', 'digest', 'portcullis_access_tokens_digest_uq', probe.access],
@@ -50,8 +50,9 @@ await mysqlTest('storage contract on MariaDB/MySQL through createDatabase', asyn
       t.ok(row && ['const', 'ref', 'eq_ref'].includes(row.type), `${table}.${column}: access type ${row?.type}`);
       t.equal(row?.key, index, `${table}.${column} uses ${index}`);
     }
-    // Replay revocation finds the family through its family_id index.
-    const family = (await storage.listAccessTokens({}))[0]!.familyId;
+    // Replay revocation finds the family through its family_id index (a family of this test's
+    // own: the contract's last case may have left a large one behind).
+    const family = probe.family;
     for (const table of ['portcullis_access_tokens', 'portcullis_refresh_tokens'] as const) {
       // The store's statement (revokeFamily), explained.
       const plan = await sql<{ type: string; key: string | null }>`EXPLAIN UPDATE ${sql.table(table)} SET revoked_at = 1 WHERE family_id = ${family} AND revoked_at IS NULL`.execute(db);
@@ -96,6 +97,6 @@ await mysqlTest('storage contract on MariaDB as a user without CREATE ROUTINE an
     { code: 'ER_DBACCESS_DENIED_ERROR' },
     'the user may not create routines',
   );
-  t.strictSame(await migrate(db), { executed: ['0001_oauth2_schema', '0002_oauth1_schema', '0003_client_registration', '0004_signing_keys'] }, 'the migrations run as that user');
+  t.strictSame(await migrate(db), { executed: await listMigrationNames() }, 'the migrations run as that user');
   await runStorageContract(t, `Kysely on MariaDB without routines (${database.name})`, mysqlFactory(db));
 });

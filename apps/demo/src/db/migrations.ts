@@ -67,6 +67,18 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // OpenID Connect: the claims of the `email` and `profile` scopes. Nullable, so the users that
+  // exist keep working: their username stands in for the name, and they have no email.
+  '2026_12_04_001_user_claims': {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('demo_users').addColumn('email', 'varchar(254)').execute();
+      await db.schema.alterTable('demo_users').addColumn('name', 'varchar(200)').execute();
+    },
+    async down(db: AnyDb) {
+      await db.schema.alterTable('demo_users').dropColumn('name').execute();
+      await db.schema.alterTable('demo_users').dropColumn('email').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -20,6 +20,10 @@ export interface DemoUserTable {
   password_hash: string;
   is_admin: number;
   created_at: number;
+  /** Shown to OpenID Connect clients granted `email`; null when unknown. */
+  email: string | null;
+  /** The full name OpenID Connect clients granted `profile` see; null: the username stands in. */
+  name: string | null;
 }
 
 export interface DemoPollTable {

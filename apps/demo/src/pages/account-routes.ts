@@ -14,7 +14,7 @@ export async function registerAccountRoutes(fastify: FastifyInstance, services: 
     const clients = await Promise.all(grants.map((g) => services.storage.findClient(g.clientId)));
     const csrf = getCsrfToken(request);
     const body = grants.length
-      ? html`<p>These applications can act for you. Revoking one ends every token it holds; it would have to ask you again.</p>
+      ? html`<p>These applications can act for you. Revoking one ends every token it holds and forgets what you approved; it would have to ask you again.</p>
 <table><tr><th>Application</th><th>May</th><th>Protocol</th><th>Last authorized</th><th></th></tr>
 ${grants.map((grant, i) => {
   const client = clients[i];

@@ -1,6 +1,7 @@
 import { digestSecret, generateToken, type ClientOrigin, type ClientRecord, type ClientType, type GrantType } from '@portcullis/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkClientSettings, responseTypesFor, type ClientSettings } from '../client-form.js';
+import { LIFETIME_FIELDS, parseLifetime, type ClientLifecycle } from '../client-lifecycle.js';
 import { checkCsrfToken, getCsrfToken } from '../csrf.js';
 import { html } from '../html.js';
 import type { OAuthOperations } from '../oauth-operations.js';
@@ -9,6 +10,8 @@ import { findUserById, findUserByUsername, listUsers } from '../users.js';
 import {
   renderClientFields,
   renderClientsTable,
+  renderConsentsTable,
+  renderLifecycleFields,
   renderIssueForm,
   renderRegisterForm,
   renderScopesTable,
@@ -27,12 +30,20 @@ function readClientSettings(body: unknown): ClientSettings {
   return {
     name: field(body, 'name') ?? '',
     redirectUris: (field(body, 'redirect_uris') ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
+    postLogoutRedirectUris: (field(body, 'post_logout_redirect_uris') ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
     scopes: fieldList(body, 'scopes'),
     grantTypes: fieldList(body, 'grant_types') as GrantType[],
     type: (field(body, 'type') === 'public' ? 'public' : 'confidential') as ClientType,
     oauth1Enabled: field(body, 'oauth1') === 'on',
     rsaPublicKey: field(body, 'rsa_public_key') ?? null,
   };
+}
+
+/** The first-party flag and the lifetimes of the form; a bad lifetime throws ClientSettingsError. */
+function readClientLifecycle(body: unknown): ClientLifecycle {
+  const lifecycle: ClientLifecycle = { skipConsent: field(body, 'skip_consent') === 'on', accessTokenTtl: null, refreshTokenTtl: null, authorizationCodeTtl: null };
+  for (const [key, name] of LIFETIME_FIELDS) lifecycle[key] = parseLifetime(key, field(body, name));
+  return lifecycle;
 }
 
 function errorMessage(error: unknown): string {
@@ -84,9 +95,12 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
     try {
       settings = checkClientSettings(readClientSettings(request.body), scopes, { enforceSecure: services.enforceSecure });
       if (settings.oauth1Enabled && !oauth1Available) throw new Error('OAuth 1.0a needs a secret key');
+      const lifecycle = readClientLifecycle(request.body);
       const registered = await oauth.registerClient({
+        ...lifecycle,
         name: settings.name,
         redirectUris: settings.redirectUris,
+        postLogoutRedirectUris: settings.postLogoutRedirectUris ?? [],
         scopes: settings.scopes,
         grantTypes: settings.grantTypes,
         type: settings.type,
@@ -111,6 +125,8 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
     const csrf = getCsrfToken(request);
     const owner = client.ownerId ? await findUserById(services.db, client.ownerId) : null;
     const action = `/admin/clients/${encodeURIComponent(client.id)}`;
+    const consents = await storage.listConsents({ clientId: client.id });
+    const usernames = new Map((await listUsers(services.db)).map((u) => [u.id, u.username]));
     const body = html`
 <p><a href="/admin">Back to the clients</a> · <a href="/admin/tokens?client=${client.id}">Its tokens</a></p>
 <table><tr><th>client_id</th><td><code id="client-id">${client.id}</code></td></tr>
@@ -128,12 +144,15 @@ ${
     : html`<h2>Edit</h2>
 <form method="post" action="${action}" id="edit-client"><input type="hidden" name="_csrf" value="${csrf}">
 ${renderClientFields(scopes, client, oauth1Available)}
+${renderLifecycleFields(client)}
 <label><input type="checkbox" name="disabled" value="on" ${client.disabled ? html`checked` : ''}> Disabled (refused everywhere; its live tokens are revoked)</label>
 <button type="submit">Save</button></form>
 <h2>Secret</h2>
 <form method="post" action="${action}/secret"><input type="hidden" name="_csrf" value="${csrf}">
 <button type="submit">Generate a new secret</button> (the old one stops working at once)</form>`
-}`;
+}
+<h2>Remembered consents</h2>
+${renderConsentsTable(csrf, client.id, consents, usernames)}`;
     return sendPage(request, reply, `Client ${client.name}`, body);
   });
 
@@ -152,12 +171,14 @@ ${renderClientFields(scopes, client, oauth1Available)}
       const update: Partial<ClientRecord> = {
         name: settings.name,
         redirectUris: settings.redirectUris,
+        postLogoutRedirectUris: settings.postLogoutRedirectUris ?? [],
         scopes: settings.scopes,
         grantTypes: settings.grantTypes,
         responseTypes: responseTypesFor(settings.grantTypes),
         type: settings.type,
         oauth1Enabled: settings.oauth1Enabled,
         rsaPublicKey: settings.rsaPublicKey,
+        ...readClientLifecycle(request.body),
         disabled,
         updatedAt: new Date(),
       };
@@ -193,6 +214,14 @@ ${renderClientFields(scopes, client, oauth1Available)}
     const revoked = disabled && !client.disabled ? await revokeClientTokens(client.id) : 0;
     setFlash(request, 'notice', `Client ${client.name} ${disabled ? `disabled; ${revoked} token${revoked === 1 ? '' : 's'} revoked` : 'enabled'}`);
     return reply.redirect('/admin', 303);
+  });
+
+  fastify.post<{ Params: { id: string } }>('/admin/clients/:id/consents/revoke', post, async (request, reply) => {
+    const back = `/admin/clients/${encodeURIComponent(request.params.id)}`;
+    const userId = field(request.body, 'user_id') ?? '';
+    const forgotten = userId !== '' && (await oauth.revokeConsent(userId, request.params.id));
+    setFlash(request, forgotten ? 'notice' : 'error', forgotten ? 'Consent forgotten: the next authorization asks the user again' : 'No such consent');
+    return reply.redirect(back, 303);
   });
 
   fastify.post<{ Params: { id: string } }>('/admin/clients/:id/secret', post, async (request, reply) => {

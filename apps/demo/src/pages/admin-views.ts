@@ -1,6 +1,7 @@
-import type { AccessTokenRecord, AuthorizationCodeRecord, ClientOrigin, ClientRecord, ScopeRecord } from '@portcullis/core';
+import type { AccessTokenRecord, AuthorizationCodeRecord, ClientOrigin, ClientRecord, ConsentRecord, ScopeRecord } from '@portcullis/core';
 import type { ScopeRegistry } from '@portcullis/scopes';
 import { GRANT_TYPES } from '../client-form.js';
+import { LIFETIME_FIELDS } from '../client-lifecycle.js';
 import { html, type SafeHtml } from '../html.js';
 
 const hidden = (csrf: string) => html`<input type="hidden" name="_csrf" value="${csrf}">`;
@@ -13,6 +14,8 @@ export function renderClientFields(scopes: ScopeRegistry, client: Partial<Client
 <label>Name <input type="text" name="name" value="${client.name ?? ''}" required maxlength="200"></label>
 <label>Redirect URIs, one a line (matched character for character)
 <textarea name="redirect_uris" rows="3">${(client.redirectUris ?? []).join('\n')}</textarea></label>
+<label>Post-logout redirect URIs (OpenID Connect logout), one a line
+<textarea name="post_logout_redirect_uris" rows="2">${(client.postLogoutRedirectUris ?? []).join('\n')}</textarea></label>
 <fieldset><legend>Client type</legend>
 <label><input type="radio" name="type" value="confidential" ${type === 'confidential' ? html`checked` : ''}> Confidential (has a secret)</label>
 <label><input type="radio" name="type" value="public" ${type === 'public' ? html`checked` : ''}> Public (no secret; PKCE required)</label>
@@ -33,6 +36,29 @@ ${
 }
 <label>RSA public key for RSA-SHA1 (PEM, optional)<textarea name="rsa_public_key" rows="4">${client.rsaPublicKey ?? ''}</textarea></label>
 </fieldset>`;
+}
+
+/** First-party and lifetimes: the administrator's alone (dynamic registration never sets them). */
+export function renderLifecycleFields(client: Partial<ClientRecord>): SafeHtml {
+  return html`<fieldset id="client-lifecycle"><legend>Consent and lifetimes</legend>
+<label><input type="checkbox" name="skip_consent" value="on" ${client.skipConsent ? html`checked` : ''}> First-party: no consent page (unless the request says <code>prompt=consent</code>)</label>
+${LIFETIME_FIELDS.map(
+  ([key, name, , label]) =>
+    html`<label>${label}, seconds (empty for the server's) <input type="number" min="1" name="${name}" value="${client[key] == null ? '' : String(client[key])}"></label>`,
+)}
+</fieldset>`;
+}
+
+/** The users who approved the client, each with a button that makes it ask them again. */
+export function renderConsentsTable(csrf: string, clientId: string, consents: ConsentRecord[], usernames: Map<string, string>): SafeHtml {
+  if (consents.length === 0) return html`<p id="consents">No user's consent is remembered.</p>`;
+  return html`<table id="consents"><tr><th>User</th><th>Scope</th><th>Resources</th><th>Approved</th><th></th></tr>
+${consents.map(
+  (c) => html`<tr data-user-id="${c.userId}"><td>${usernames.get(c.userId) ?? c.userId}</td><td>${c.scope.join(' ')}</td><td>${c.audience.join(' ')}</td>
+<td>${c.updatedAt.toISOString()}</td>
+<td><form method="post" action="/admin/clients/${encodeURIComponent(clientId)}/consents/revoke">${hidden(csrf)}<input type="hidden" name="user_id" value="${c.userId}">
+<button type="submit">Forget (ask again)</button></form></td></tr>`,
+)}</table>`;
 }
 
 /** How a client came, as the admin page groups them. */
@@ -72,6 +98,7 @@ ${group.map(
 export function renderRegisterForm(csrf: string, scopes: ScopeRegistry, oauth1Available: boolean): SafeHtml {
   return html`<form method="post" action="/admin/clients" id="register-client">${hidden(csrf)}
 ${renderClientFields(scopes, {}, oauth1Available)}
+${renderLifecycleFields({})}
 <button type="submit">Register the client</button></form>`;
 }
 

@@ -7,9 +7,10 @@ import { field, safeReturnTo, sendPage } from './respond.js';
 /** The session key under which @portcullis/fastify keeps a pending authorization; kept across login. */
 export const OAUTH_SESSION_KEY = 'portcullis';
 
-function loginForm(csrfToken: string, returnTo: string, username = '', error?: string) {
+function loginForm(csrfToken: string, returnTo: string, username = '', error?: string, again = false) {
   return html`
 ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
+${again ? html`<p>The application asks you to confirm who you are: log in again.</p>` : ''}
 <form method="post" action="/login">
   <input type="hidden" name="_csrf" value="${csrfToken}">
   <input type="hidden" name="returnTo" value="${returnTo}">
@@ -21,9 +22,13 @@ ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
 
 export async function registerLoginRoutes(fastify: FastifyInstance, services: DemoServices): Promise<void> {
   fastify.get('/login', async (request, reply) => {
-    const returnTo = safeReturnTo((request.query as Record<string, unknown>).returnTo);
-    if (request.session.get('userId')) return reply.redirect(returnTo, 303);
-    return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo));
+    const query = request.query as Record<string, unknown>;
+    const returnTo = safeReturnTo(query.returnTo);
+    // OpenID Connect prompt=login or max_age: a signed-in user logs in again, which moves authTime.
+    const again = query.prompt === 'login';
+    if (request.session.get('userId') && !again) return reply.redirect(returnTo, 303);
+    const hint = typeof query.login_hint === 'string' ? query.login_hint : (request.session.get('username') ?? '');
+    return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo, again ? hint : typeof query.login_hint === 'string' ? query.login_hint : '', undefined, again));
   });
 
   fastify.post('/login', async (request, reply) => {
@@ -50,6 +55,8 @@ export async function registerLoginRoutes(fastify: FastifyInstance, services: De
     request.session.set('userId', user.id);
     request.session.set('username', user.username);
     request.session.set('isAdmin', user.isAdmin);
+    // When the password was checked: OpenID Connect's auth_time, which max_age is measured from.
+    request.session.set('authTime', Date.now());
     request.session.set('csrfToken', undefined);
     getCsrfToken(request);
     return reply.redirect(returnTo, 303);

@@ -2,14 +2,14 @@ import { tokenDigest } from '../crypto.js';
 import { invalidGrant, invalidRequest, type OAuthError } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { isValidCodeVerifier, verifyCodeVerifier } from './pkce.js';
 import { requiresPkce } from './profile.js';
 import { matchesRedirectUri } from './redirect-uri.js';
 import { narrowAudience, readResourceParameters } from './resource-indicators.js';
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
-import { emitTokensIssued, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
+import { addIdToken, emitTokensIssued, mintTokens, revokeForSingleAccessToken } from './token-issuer.js';
 
 /**
  * RFC 6749 section 4.1.3 with RFC 7636 section 4.6. The code is read, checked, and then redeemed:
@@ -71,8 +71,11 @@ export async function exchangeAuthorizationCode(
     refreshAudience: record.audience,
     familyId: record.familyId,
     withRefreshToken,
+    authTime: record.authTime ?? null,
+    lifetimes: lifetimesOf(context, client),
   };
-  const minted = mintTokens(context, issuance, now);
+  const minted = await mintTokens(context, issuance, now);
+  await addIdToken(context, minted, { client, userId: record.userId, scope: record.scope, nonce: record.nonce ?? null, authTime: record.authTime ?? null }, now);
   await revokeForSingleAccessToken(context, issuance, now);
   if (!(await storage.redeemAuthorizationCode(record.id, now, minted.access, minted.refresh))) return replayed();
   emitTokensIssued(context, 'authorization_code', minted);

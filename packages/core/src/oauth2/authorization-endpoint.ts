@@ -14,14 +14,16 @@ import type { AuthorizationRequest, AuthorizeResult, ConsentDecision } from '../
 import type { AuthorizationCodeRecord, ClientRecord } from '../storage/records.js';
 import { isClientUnusable } from './client-registration.js';
 import { findClient } from './find-client.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import { RequestParameters } from './parameters.js';
 import { isValidCodeChallenge } from './pkce.js';
 import { profileRefusal, requiresPkce } from './profile.js';
 import { buildRedirectLocation, findRegisteredRedirectUri, parseLocationUri } from './redirect-uri.js';
+import { rememberConsent } from './remembered-consent.js';
 import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { grantsScope, narrowScope, resolveRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
+import { readAuthenticationRequest } from './interaction.js';
 
 type ResponseMode = 'query' | 'fragment';
 
@@ -135,7 +137,13 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
       throw unsupportedResponseType(`The response_type ${JSON.stringify(responseType)} is not supported.`);
     }
     assertClientMayUse(context, client, responseType);
-    const scope = resolveRequestedScope(context, client, params.get('scope'));
+    const requested = resolveRequestedScope(context, client, params.get('scope'));
+    // OpenID Connect Core 1.0 section 3.1.2.1: a request is an authentication request when its
+    // scope parameter names `openid`. A request naming no scope gets the client's scopes without
+    // `openid`, so a plain OAuth client registered for every scope stays a plain OAuth client.
+    const namesOpenid = (params.get('scope') ?? '').split(' ').includes('openid');
+    const withoutOpenid = namesOpenid ? requested : requested.filter((name) => name !== 'openid');
+    const scope = withoutOpenid.length > 0 ? withoutOpenid : requested;
     const resource = readResourceParameters(params);
     resolveAudience(context, client, resource);
 
@@ -144,6 +152,9 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
     if (responseType === 'code') {
       ({ codeChallenge, codeChallengeMethod } = readCodeChallenge(context, client, params));
     }
+    const openid = context.openid !== null && responseType === 'code' && namesOpenid
+      ? await readAuthenticationRequest(context, context.openid, client, params)
+      : undefined;
     const source = context.clientMetadata?.describeSource(client.id);
     return {
       kind: 'consent',
@@ -158,7 +169,9 @@ export async function validateAuthorizationRequest(context: ServerContext, reque
         codeChallenge,
         codeChallengeMethod,
         resource,
+        ...(params.has('prompt') && { prompt: (params.get('prompt') ?? '').split(' ').filter((value) => value !== '') }),
         ...(source != null && { clientMetadataDocument: source }),
+        ...(openid !== undefined && { openid }),
       },
     };
   } catch (thrown) {
@@ -213,6 +226,33 @@ function readCodeChallenge(
   throw invalidRequest(`The code_challenge_method ${JSON.stringify(method)} is not supported.`);
 }
 
+/**
+ * The request may have waited in a session for a while: the client can have been disabled or its
+ * redirect URIs changed since, and the redirect must still be one of them.
+ */
+async function recheckClient(context: ServerContext, request: AuthorizationRequest): Promise<{ client: Readonly<ClientRecord>; target: RedirectTarget }> {
+  const client = await findClient(context, request.clientId, refuseDocument);
+  if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
+  if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
+    throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
+  }
+  return { client, target: createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state) };
+}
+
+/**
+ * Answers a pending request with `error` by redirect to the client (OpenID Connect Core 1.0
+ * section 3.1.2.6: `login_required` and the like), once the client and its redirect URI are
+ * checked again; an error page when they no longer hold.
+ */
+export async function refuseAuthorization(context: ServerContext, request: AuthorizationRequest, error: OAuthError): Promise<AuthorizeResult> {
+  try {
+    const { target } = await recheckClient(context, request);
+    return createErrorRedirect(context, target, error);
+  } catch (thrown) {
+    return createErrorPage(thrown);
+  }
+}
+
 export async function completeAuthorization(
   context: ServerContext,
   request: AuthorizationRequest,
@@ -223,14 +263,8 @@ export async function completeAuthorization(
   }
   let target: RedirectTarget | null = null;
   try {
-    // The request may have waited in a session for a while: the client can have been disabled
-    // or its redirect URIs changed since, and the redirect must still be one of them.
-    const client = await findClient(context, request.clientId, refuseDocument);
-    if (client === null || isClientUnusable(client, context.now())) throw invalidClient('The client is unknown or disabled.', { status: 400 });
-    if (findRegisteredRedirectUri(request.redirectUri, client.redirectUris, context.redirectMatching) === undefined) {
-      throw invalidRequest('The redirect_uri does not match any URI registered for the client.');
-    }
-    target = createRedirectTarget(request.redirectUri, request.responseType === 'token' ? 'fragment' : 'query', request.state);
+    let client: Readonly<ClientRecord>;
+    ({ client, target } = await recheckClient(context, request));
     if (!decision.approved) {
       context.emit({ type: 'consent.denied', clientId: client.id, userId: decision.userId, scope: request.scope });
       throw accessDenied('The resource owner denied the request.');
@@ -246,12 +280,19 @@ export async function completeAuthorization(
     const audience = resolveAudience(context, client, request.resource);
     const now = context.now();
     const iss = context.options.issuer;
-    context.emit({ type: 'consent.granted', clientId: client.id, userId: decision.userId, scope, audience, remembered: false });
+    if (request.responseType === 'code' && request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
+      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
+    }
+    // Remembered before the code or token is saved: the user approved, whatever happens next.
+    const approvedBefore = await rememberConsent(context, client, { userId: decision.userId, scope, audience }, now);
+    const asked = Array.isArray(request.prompt) && request.prompt.includes('consent');
+    context.emit({ type: 'consent.granted', clientId: client.id, userId: decision.userId, scope, audience, remembered: approvedBefore && !asked });
 
     if (request.responseType === 'token') {
       const tokens = await issueTokenSet(context, {
         grantType: 'implicit',
         clientId: client.id,
+        lifetimes: lifetimesOf(context, client),
         userId: decision.userId,
         scope,
         audience,
@@ -267,10 +308,8 @@ export async function completeAuthorization(
       };
     }
 
-    if (request.codeChallenge === null && requiresPkce(context.options.profile, client)) {
-      throw invalidRequest('PKCE is required: the authorization request had no code_challenge.');
-    }
-    const { entropy, authorizationCodeTtl, storage } = context.options;
+    const { entropy, storage } = context.options;
+    const { authorizationCodeTtl } = lifetimesOf(context, client);
     // One CSPRNG draw for the code, its row id and its family id, each read from its own bytes.
     const random = entropy.randomBytes(TIMED_TOKEN_RANDOM_BYTES + 2 * ID_RANDOM_BYTES);
     const code = timedTokenFromRandom('authorizationCode', random, now.getTime());
@@ -289,6 +328,8 @@ export async function completeAuthorization(
       issuedAt: now,
       expiresAt: new Date(now.getTime() + authorizationCodeTtl * 1000),
       consumedAt: null,
+      nonce: request.openid?.nonce ?? null,
+      authTime: decision.authTime ?? null,
     };
     await storage.saveAuthorizationCode(record);
     return {

@@ -1,7 +1,7 @@
 import { unauthorizedClient } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { resolveRequestedScope } from './scope-policy.js';
@@ -24,6 +24,7 @@ export async function exchangeClientCredentials(
   return issueTokenSet(context, {
     grantType: 'client_credentials',
     clientId: client.id,
+    lifetimes: lifetimesOf(context, client),
     userId: null,
     scope,
     audience,

@@ -2,7 +2,7 @@ import { constantTimeEqual, digestSecret, generateToken } from '../crypto.js';
 import { invalidClientMetadata, invalidRedirectUri, invalidRequest, OAuthError } from '../errors.js';
 import { headerOf, type OAuthRequest, type OAuthResponse } from '../http.js';
 import type { ClientRegistrationEvent, ClientRegistrationMetadata } from '../server-types.js';
-import type { ClientMetadataRecord, ClientRecord, ClientUpdate, GrantType } from '../storage/records.js';
+import type { ClientMetadataRecord, ClientRecord, ClientUpdate, GrantType, SigningAlgorithm } from '../storage/records.js';
 import type { ServerContext } from './options.js';
 import { profileRefusal } from './profile.js';
 import { assertValidRedirectUri, parseLocationUri } from './redirect-uri.js';
@@ -42,6 +42,8 @@ export async function handleClientRegistration(context: ServerContext, request: 
     const record: ClientRecord = {
       ...client,
       origin: 'dynamic',
+      // Skipping the consent page is the administrator's decision; no registrant can claim it.
+      skipConsent: false,
       registrationTokenDigest: digestSecret(registrationToken),
       metadata: toMetadataRecord(metadata),
       unusedExpiresAt: new Date(now.getTime() + registration.unusedClientTtl * 1000),
@@ -83,6 +85,8 @@ export async function handleClientConfiguration(
         const update: ClientUpdate = {
           name: prepared.client.name,
           redirectUris: prepared.client.redirectUris,
+          postLogoutRedirectUris: prepared.client.postLogoutRedirectUris ?? [],
+          idTokenSignedResponseAlg: prepared.client.idTokenSignedResponseAlg ?? null,
           scopes: prepared.client.scopes,
           grantTypes: prepared.client.grantTypes,
           responseTypes: prepared.client.responseTypes,
@@ -127,6 +131,7 @@ export async function deleteClient(context: ServerContext, clientId: string): Pr
   const now = context.now();
   await storage.revokeTokens({ clientId }, now);
   await storage.revokeOAuth1AccessTokens({ clientId }, now);
+  await storage.deleteConsents({ clientId });
   return storage.deleteClient(clientId);
 }
 
@@ -258,10 +263,17 @@ function readMetadata(context: ServerContext, body: unknown, current: ClientReco
     throw invalidRedirectUri('A client using the authorization endpoint must register at least one redirect URI.');
   }
 
+  // RP-Initiated Logout 1.0 section 3.1: where logout may send the browser, held to the same rules
+  // as redirect URIs, since it is one.
+  const postLogoutRedirectUris = textList(input, 'post_logout_redirect_uris') ?? [];
+  for (const uri of postLogoutRedirectUris) checkRedirectUri(context, uri, applicationType);
+
   const scope = optionalText(input, 'scope');
   const contacts = textList(input, 'contacts') ?? [];
   return {
     redirect_uris: [...new Set(redirectUris)],
+    post_logout_redirect_uris: [...new Set(postLogoutRedirectUris)],
+    id_token_signed_response_alg: optionalText(input, 'id_token_signed_response_alg'),
     grant_types: [...new Set(grantTypes)] as GrantType[],
     response_types: given as ClientRegistrationMetadata['response_types'],
     token_endpoint_auth_method: tokenEndpointAuthMethod,
@@ -330,6 +342,8 @@ async function prepareRecord(context: ServerContext, metadata: ClientRegistratio
       name: metadata.client_name ?? current?.name ?? 'Unnamed client',
       type: metadata.token_endpoint_auth_method === 'none' ? 'public' : 'confidential',
       redirectUris: metadata.redirect_uris,
+      postLogoutRedirectUris: metadata.post_logout_redirect_uris,
+      idTokenSignedResponseAlg: metadata.id_token_signed_response_alg as SigningAlgorithm | null,
       grantTypes: metadata.grant_types,
       ...(scopes === undefined ? {} : { scopes }),
     });
@@ -369,6 +383,7 @@ function describeClient(
     registration_client_uri: `${base}${context.options.endpoints.registration}/${encodeURIComponent(client.id)}`,
     client_name: client.name,
     redirect_uris: [...client.redirectUris],
+    ...((client.postLogoutRedirectUris ?? []).length > 0 && { post_logout_redirect_uris: [...(client.postLogoutRedirectUris ?? [])] }),
     grant_types: [...client.grantTypes],
     response_types: [...client.responseTypes],
     token_endpoint_auth_method: metadata?.tokenEndpointAuthMethod ?? (client.type === 'public' ? 'none' : 'client_secret_basic'),
@@ -379,6 +394,7 @@ function describeClient(
     ...(metadata !== null && metadata.contacts.length > 0 ? { contacts: [...metadata.contacts] } : {}),
     ...optional('software_id', metadata?.softwareId),
     ...optional('software_version', metadata?.softwareVersion),
+    ...optional('id_token_signed_response_alg', client.idTokenSignedResponseAlg),
   };
 }
 

@@ -4,7 +4,7 @@ import type { IssuedTokens, IssueTokensInput } from '../server-types.js';
 import { isClientUnusable } from './client-registration.js';
 import { findClient } from './find-client.js';
 import { isResourceIndicator, resolveAudience } from './resource-indicators.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import { grantsScope, parseRequestedScope } from './scope-policy.js';
 import { issueTokenSet } from './token-issuer.js';
 
@@ -35,6 +35,7 @@ export async function issueTokensByHand(
   const tokens = await issueTokenSet(context, {
     grantType: 'manual',
     clientId: client.id,
+    lifetimes: lifetimesOf(context, client),
     userId: input.userId,
     scope,
     audience,

@@ -1,6 +1,8 @@
 import type { OAuthResponse } from '../http.js';
 import type { ServerContext } from './options.js';
+import { DEVICE_CODE_GRANT_TYPE } from './device-authorization.js';
 import { profileRefusal } from './profile.js';
+import { idTokenAlgorithms, supportedClaims } from './openid.js';
 
 /**
  * The RFC 8414 document, built once from the options: it changes only when they do. It offers
@@ -21,6 +23,8 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     'refresh_token',
     'client_credentials',
     ...(context.verifyUser !== undefined && profileRefusal(profile, 'password') === null ? ['password'] : []),
+    // RFC 8628: the user approves on the verification page, a browser endpoint.
+    ...(browser ? [DEVICE_CODE_GRANT_TYPE] : []),
   ];
   return {
     issuer,
@@ -30,6 +34,8 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     introspection_endpoint: base + endpoints.introspection,
     ...(context.registration !== null && { registration_endpoint: base + endpoints.registration }),
     ...(context.signingKeys !== null && { jwks_uri: base + endpoints.jwks }),
+    // RFC 8628 section 4.
+    ...(browser && { device_authorization_endpoint: base + endpoints.deviceAuthorization }),
     response_types_supported: browser ? (implicit ? ['code', 'token'] : ['code']) : [],
     ...(browser && { response_modes_supported: implicit ? ['query', 'fragment'] : ['query'] }),
     grant_types_supported: grantTypes,
@@ -42,6 +48,29 @@ export function buildMetadata(context: ServerContext): Record<string, unknown> {
     ...(browser && { authorization_response_iss_parameter_supported: true }),
     // draft-ietf-oauth-client-id-metadata-document: a client may use its document's URL as client_id.
     ...(browser && context.clientMetadata !== null && { client_id_metadata_document_supported: true }),
+    ...(browser && buildOpenIdMetadata(context, base)),
+  };
+}
+
+/**
+ * OpenID Connect Discovery 1.0 section 3, when OpenID Connect is on: the fields it adds to the
+ * RFC 8414 ones (both documents are the same, as RFC 8414 section 2 registers these names).
+ * Request objects and the `claims` parameter are not supported, and say so.
+ */
+function buildOpenIdMetadata(context: ServerContext, base: string): Record<string, unknown> {
+  const { openid } = context;
+  if (openid === null) return {};
+  const { endpoints } = context.options;
+  return {
+    userinfo_endpoint: base + endpoints.userinfo,
+    end_session_endpoint: base + endpoints.endSession,
+    subject_types_supported: [openid.subjectType],
+    id_token_signing_alg_values_supported: idTokenAlgorithms(openid),
+    claims_supported: supportedClaims(),
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    prompt_values_supported: ['none', 'login', 'consent'],
   };
 }
 

@@ -2,12 +2,14 @@ import { createDefaultScopes, type ScopeRegistry } from '@portcullis/scopes';
 import { SecretBox, systemEntropy } from '../crypto.js';
 import { checkEventListener, createEventEmitter, type EmitEvent } from '../events.js';
 import { isResourceIndicator } from './resource-indicators.js';
-import type { AuthorizationServer, AuthorizationServerOptions, ClientIdMetadataDocumentOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
+import type { AccessTokenFormat, AuthorizationServer, AuthorizationServerOptions, ClientIdMetadataDocumentOptions, EndpointPaths, IntrospectionPolicy, RegistrationOptions } from '../server-types.js';
 import { profileRefusal, resolveProfile } from './profile.js';
 import type { RedirectMatching } from './redirect-uri.js';
+import type { ClientRecord } from '../storage/records.js';
 import { ClientMetadataResolver } from './client-metadata-document.js';
 import { checkClientMetadataOptions } from './client-metadata-options.js';
 import { resolveSigningKeysOptions, StoredSigningKeyRing, type SigningKeyRing } from './signing-keys.js';
+import { resolveOpenId, type OpenIdContext } from './openid.js';
 
 /** The endpoints' default paths, used in the metadata document unless the options move them. */
 export const DEFAULT_ENDPOINTS: EndpointPaths = {
@@ -17,6 +19,10 @@ export const DEFAULT_ENDPOINTS: EndpointPaths = {
   introspection: '/oauth/introspect',
   registration: '/oauth/register',
   jwks: '/oauth/jwks.json',
+  userinfo: '/oauth/userinfo',
+  endSession: '/oauth/logout',
+  deviceAuthorization: '/oauth/device_authorization',
+  deviceVerification: '/oauth/device',
 };
 
 export const DEFAULT_UNUSED_CLIENT_TTL = 24 * 3600;
@@ -25,6 +31,9 @@ export const DEFAULT_MAX_UNUSED_CLIENTS = 1000;
 export const DEFAULT_ACCESS_TOKEN_TTL = 3600;
 export const DEFAULT_REFRESH_TOKEN_TTL = 30 * 24 * 3600;
 export const DEFAULT_AUTHORIZATION_CODE_TTL = 60;
+export const DEFAULT_DEVICE_CODE_TTL = 600;
+export const DEFAULT_DEVICE_CODE_INTERVAL = 5;
+export const DEFAULT_JWT_CLOCK_TOLERANCE = 5;
 
 export type ResolvedOptions = AuthorizationServer['options'];
 
@@ -44,6 +53,13 @@ export interface ServerContext {
   readonly redirectMatching: RedirectMatching;
   /** The resource identifiers (RFC 8707) tokens may be issued for; grows with `registerResource`. */
   readonly resources: Set<string>;
+  /** The access token format of each resource that has its own (`registerResource`). */
+  readonly resourceFormats: Map<string, AccessTokenFormat>;
+  /**
+   * Throws a TypeError, naming `where`, when `format` cannot be used by this server: `jwt`
+   * without signing keys, or with keys that stop being published before such a token expires.
+   */
+  checkAccessTokenFormat(where: string, format: unknown): AccessTokenFormat;
   /** The realm of `WWW-Authenticate` challenges. */
   readonly realm: string;
   readonly now: () => Date;
@@ -53,6 +69,8 @@ export interface ServerContext {
   readonly clientMetadata: ClientMetadataResolver | null;
   /** The signing keys, or null when `signingKeys` is not set. */
   readonly signingKeys: SigningKeyRing | null;
+  /** OpenID Connect, or null when off. */
+  readonly openid: OpenIdContext | null;
   /** Tells `onEvent` and the diagnostics channels what happened; never throws. */
   readonly emit: EmitEvent;
   /** Calls `storage.purgeExpired` when `deleteExpired` is on, at most once a minute of clock time. */
@@ -75,6 +93,12 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   const accessTokenTtl = checkTtl('accessTokenTtl', input.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL);
   const refreshTokenTtl = checkTtl('refreshTokenTtl', input.refreshTokenTtl, DEFAULT_REFRESH_TOKEN_TTL);
   const authorizationCodeTtl = checkTtl('authorizationCodeTtl', input.authorizationCodeTtl, DEFAULT_AUTHORIZATION_CODE_TTL);
+  const refreshTokenReuseInterval =
+    input.refreshTokenReuseInterval === 0 ? 0 : checkTtl('refreshTokenReuseInterval', input.refreshTokenReuseInterval, 0);
+  const refreshTokenMaxLifetime =
+    input.refreshTokenMaxLifetime == null ? null : checkTtl('refreshTokenMaxLifetime', input.refreshTokenMaxLifetime, 0);
+  const deviceCodeTtl = checkTtl('deviceCodeTtl', input.deviceCodeTtl, DEFAULT_DEVICE_CODE_TTL);
+  const deviceCodeInterval = checkTtl('deviceCodeInterval', input.deviceCodeInterval, DEFAULT_DEVICE_CODE_INTERVAL);
   const scopes = input.scopes ?? createDefaultScopes();
   const defaultScopes = [...(input.defaultScopes ?? [])];
   for (const name of defaultScopes) {
@@ -117,12 +141,27 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
   }
   const clock = input.clock ?? (() => new Date());
   let signingKeys: SigningKeyRing | null = null;
+  // Why this server cannot make JWT access tokens, or null when it can.
+  let jwtRefusal: string | null = 'JWT access tokens need options.signingKeys';
   if (input.signingKeys !== undefined) {
     const resolved = resolveSigningKeysOptions(input.signingKeys, accessTokenTtl);
     if (secretBox === null) throw new TypeError('options.signingKeys needs options.secretKey: it seals the private keys at rest');
     signingKeys = new StoredSigningKeyRing(input.storage, secretBox, clock, resolved);
+    // A key leaves the JWK Set maxTokenLifetime after it stops signing: a token living longer
+    // would outlive the key that checks it.
+    jwtRefusal =
+      resolved.maxTokenLifetime < accessTokenTtl
+        ? `JWT access tokens live accessTokenTtl (${accessTokenTtl}s), longer than options.signingKeys.maxTokenLifetime (${resolved.maxTokenLifetime}s) keeps their keys published`
+        : null;
   }
   const emit = createEventEmitter(input.issuer, clock, checkEventListener('options.onEvent', input.onEvent));
+  const checkAccessTokenFormat = (where: string, format: unknown): AccessTokenFormat => {
+    if (format !== 'opaque' && format !== 'jwt') throw new TypeError(`${where} must be 'opaque' or 'jwt'`);
+    if (format === 'jwt' && jwtRefusal !== null) throw new TypeError(`${where} cannot be 'jwt': ${jwtRefusal}`);
+    return format;
+  };
+  const accessTokenFormat = checkAccessTokenFormat('options.accessTokenFormat', input.accessTokenFormat ?? 'opaque');
+  const jwtAccessTokens = resolveJwtAccessTokens(input.jwtAccessTokens);
   const documents = checkClientMetadataOptions(input.clientIdMetadataDocuments);
   const options: ResolvedOptions = Object.freeze({
     storage: input.storage,
@@ -132,8 +171,14 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     accessTokenTtl,
     refreshTokenTtl,
     authorizationCodeTtl,
+    refreshTokenReuseInterval,
+    refreshTokenMaxLifetime,
+    deviceCodeTtl,
+    deviceCodeInterval,
     deleteExpired: input.deleteExpired ?? false,
     singleAccessToken: input.singleAccessToken ?? false,
+    accessTokenFormat,
+    jwtAccessTokens,
     enforceSecure: input.enforceSecure ?? true,
     profile,
     allowPlainPkce: input.allowPlainPkce ?? false,
@@ -154,10 +199,13 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
     secretBox,
     redirectMatching: Object.freeze({ localhostAnyPort: options.allowLocalhostAnyPort }),
     resources,
+    resourceFormats: new Map(),
+    checkAccessTokenFormat,
     realm: input.issuer,
     now: clock,
     registration: resolveRegistration(input.registration),
     signingKeys,
+    openid: resolveOpenId(input.openid, scopes, secretBox, signingKeys),
     clientMetadata: documents === null ? null : new ClientMetadataResolver(withFetchEvents(documents, emit), scopes, clock, options.enforceSecure),
     emit,
     async purgeExpiredLazily() {
@@ -174,6 +222,19 @@ export function resolveOptions(input: AuthorizationServerOptions): ServerContext
       }
     },
   };
+}
+
+function resolveJwtAccessTokens(input: AuthorizationServerOptions['jwtAccessTokens']): ResolvedOptions['jwtAccessTokens'] {
+  if (input !== undefined && (typeof input !== 'object' || input === null)) throw new TypeError('options.jwtAccessTokens must be an object');
+  const revocationCheck = input?.revocationCheck ?? 'always';
+  if (revocationCheck !== 'always' && revocationCheck !== 'never') {
+    throw new TypeError("options.jwtAccessTokens.revocationCheck must be 'always' or 'never'");
+  }
+  const clockTolerance = input?.clockTolerance ?? DEFAULT_JWT_CLOCK_TOLERANCE;
+  if (!Number.isSafeInteger(clockTolerance) || clockTolerance < 0) {
+    throw new TypeError('options.jwtAccessTokens.clockTolerance must be a whole number of seconds, 0 or more');
+  }
+  return Object.freeze({ revocationCheck, clockTolerance });
 }
 
 function resolveRegistration(input: RegistrationOptions | undefined): ServerContext['registration'] {
@@ -217,6 +278,22 @@ function withFetchEvents<T extends Pick<ClientIdMetadataDocumentOptions, 'onFetc
       emit({ type: 'client_metadata.fetched', ...event });
       onFetch?.(event);
     },
+  };
+}
+
+/** The lifetimes of a client's codes and tokens: its own where set, the server's otherwise. */
+export interface TokenLifetimes {
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  authorizationCodeTtl: number;
+}
+
+export function lifetimesOf(context: ServerContext, client: Pick<ClientRecord, 'accessTokenTtl' | 'refreshTokenTtl' | 'authorizationCodeTtl'>): TokenLifetimes {
+  const { options } = context;
+  return {
+    accessTokenTtl: client.accessTokenTtl ?? options.accessTokenTtl,
+    refreshTokenTtl: client.refreshTokenTtl ?? options.refreshTokenTtl,
+    authorizationCodeTtl: client.authorizationCodeTtl ?? options.authorizationCodeTtl,
   };
 }
 

@@ -1,7 +1,7 @@
 import { invalidGrant } from '../errors.js';
 import type { IssuedTokens } from '../server-types.js';
 import type { AuthenticatedClient } from './client-authentication.js';
-import type { ServerContext } from './options.js';
+import { lifetimesOf, type ServerContext } from './options.js';
 import type { RequestParameters } from './parameters.js';
 import { readResourceParameters, resolveAudience } from './resource-indicators.js';
 import { resolveRequestedScope } from './scope-policy.js';
@@ -27,6 +27,7 @@ export async function exchangePassword(
   return issueTokenSet(context, {
     grantType: 'password',
     clientId: client.id,
+    lifetimes: lifetimesOf(context, client),
     userId: user.id,
     scope,
     audience,

@@ -5,6 +5,8 @@ import type { ClientRecord } from '../storage/records.js';
  * with the security BCP (RFC 9700) made mandatory: PKCE with S256 for every code grant, no
  * implicit grant, no password grant, no bearer token in a query string. `oauth2.0` keeps what
  * RFC 6749 and RFC 6750 allow, each older feature still switched on per option or per client.
+ * Both profiles offer the device authorization grant (RFC 8628), an extension grant that OAuth
+ * 2.1 keeps: the user approves on the server's own page, and no credential passes a redirect.
  */
 export type OAuthProfile = 'oauth2.1' | 'oauth2.0';
 

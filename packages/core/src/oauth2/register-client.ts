@@ -8,7 +8,14 @@ import { assertValidRedirectUri } from './redirect-uri.js';
 import { isResourceIndicator } from './resource-indicators.js';
 import { emitClientChange } from './client-events.js';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'implicit', 'password', 'client_credentials', 'refresh_token'];
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'implicit',
+  'password',
+  'client_credentials',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
 
 /** The Django providers issued refresh tokens with codes, so a client gets both unless it says otherwise. */
 export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
@@ -74,6 +81,18 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     throw invalidRequest('A client using the authorization endpoint needs at least one redirect URI.');
   }
 
+  const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])];
+  if (!Array.isArray(input.postLogoutRedirectUris ?? [])) throw invalidRequest('The post-logout redirect URIs must be a list.');
+  for (const uri of postLogoutRedirectUris) assertValidRedirectUri(uri, options.enforceSecure);
+
+  const idTokenAlg = input.idTokenSignedResponseAlg ?? null;
+  if (idTokenAlg !== null) {
+    if (context.openid === null) throw invalidRequest('An ID token algorithm needs OpenID Connect (the openid option).');
+    if (!context.openid.keys.supportedAlgorithms.includes(idTokenAlg)) {
+      throw invalidRequest(`The ID token algorithm must be one the server signs with: ${context.openid.keys.supportedAlgorithms.join(', ')}.`);
+    }
+  }
+
   const clientScopes = [...new Set(input.scopes ?? (options.defaultScopes.length > 0 ? options.defaultScopes : scopes.list().map((scope) => scope.name)))];
   const unknownScopes = clientScopes.filter((scope) => !scopes.has(scope));
   if (unknownScopes.length > 0) {
@@ -97,6 +116,13 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     }
     if (type !== 'confidential') throw invalidRequest('An OAuth 1.0a consumer must be a confidential client: it signs with its secret.');
   }
+
+  if (input.skipConsent !== undefined && typeof input.skipConsent !== 'boolean') throw invalidRequest('skipConsent must be true or false.');
+  const lifetimes = {
+    accessTokenTtl: checkClientLifetime('accessTokenTtl', input.accessTokenTtl),
+    refreshTokenTtl: checkClientLifetime('refreshTokenTtl', input.refreshTokenTtl),
+    authorizationCodeTtl: checkClientLifetime('authorizationCodeTtl', input.authorizationCodeTtl),
+  };
 
   let id: string;
   if (input.clientId !== undefined) {
@@ -134,6 +160,25 @@ export async function prepareClient(context: ServerContext, input: RegisterClien
     metadata: null,
     unusedExpiresAt: null,
     lastUsedAt: null,
+    postLogoutRedirectUris,
+    idTokenSignedResponseAlg: idTokenAlg,
+    skipConsent: input.skipConsent ?? false,
+    ...lifetimes,
   };
   return { client, clientSecret };
 }
+
+/**
+ * A client's own lifetime of its codes or tokens, in seconds: a whole number from 1 to ten years,
+ * or null (absent) for the server's option. Also for applications checking an update.
+ */
+export function checkClientLifetime(name: 'accessTokenTtl' | 'refreshTokenTtl' | 'authorizationCodeTtl', value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_CLIENT_LIFETIME) {
+    throw invalidRequest(`${name} must be a whole number of seconds from 1 to ${MAX_CLIENT_LIFETIME}, or null for the server's.`);
+  }
+  return value;
+}
+
+/** Ten years: beyond it a lifetime is a mistake, and milliseconds past it leave a safe integer. */
+const MAX_CLIENT_LIFETIME = 10 * 366 * 24 * 3600;

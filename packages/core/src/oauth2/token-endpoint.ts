@@ -6,6 +6,7 @@ import type { GrantType } from '../storage/records.js';
 import { exchangeAuthorizationCode } from './authorization-code-grant.js';
 import { authenticateClient, type AuthenticatedClient } from './client-authentication.js';
 import { exchangeClientCredentials } from './client-credentials-grant.js';
+import { DEVICE_CODE_GRANT_TYPE, exchangeDeviceCode } from './device-authorization.js';
 import type { ServerContext } from './options.js';
 import { readFormParameters } from './form-request.js';
 import type { RequestParameters } from './parameters.js';
@@ -21,9 +22,13 @@ const GRANT_HANDLERS: ReadonlyMap<string, { grantType: GrantType; handle: GrantH
   ['refresh_token', { grantType: 'refresh_token', handle: exchangeRefreshToken }],
   ['client_credentials', { grantType: 'client_credentials', handle: exchangeClientCredentials }],
   ['password', { grantType: 'password', handle: exchangePassword }],
+  [DEVICE_CODE_GRANT_TYPE, { grantType: DEVICE_CODE_GRANT_TYPE, handle: exchangeDeviceCode }],
 ]);
 
-/** `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6, answered as section 5.1 or 5.2. */
+/**
+ * `POST /oauth/token`: RFC 6749 sections 4.1.3, 4.3.2, 4.4.2 and 6 and RFC 8628 section 3.4,
+ * answered as RFC 6749 section 5.1 or 5.2.
+ */
 export async function handleTokenRequest(context: ServerContext, request: OAuthRequest): Promise<OAuthResponse> {
   // What the refusal event can name, as far as the request got.
   let grantType: string | null = null;

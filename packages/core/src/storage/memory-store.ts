@@ -6,6 +6,8 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ConsentRecord,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -32,6 +34,8 @@ export interface MemoryStorageSnapshot {
   oauth1AccessTokens: Readonly<OAuth1AccessTokenRecord>[];
   nonces: Readonly<NonceRecord>[];
   signingKeys: Readonly<SigningKeyRecord>[];
+  consents: Readonly<ConsentRecord>[];
+  deviceCodes: Readonly<DeviceCodeRecord>[];
 }
 
 /**
@@ -53,12 +57,16 @@ export class MemoryStorage implements OAuthStorage {
   readonly #oauth1AccessTokens = new KeyedTable<OAuth1AccessTokenRecord>((row) => row.token);
   readonly #nonces = new Map<string, Readonly<NonceRecord>>();
   readonly #signingKeys = new Map<string, Readonly<SigningKeyRecord>>();
+  readonly #consents = new Map<string, Readonly<ConsentRecord>>();
+  readonly #deviceCodes = new KeyedTable<DeviceCodeRecord>((row) => row.digest);
+  /** The second unique key of device codes: user code digest to id. */
+  readonly #userCodes = new Map<string, string>();
 
   // Clients
 
   async createClient(client: ClientRecord): Promise<void> {
     if (this.#clients.has(client.id)) throw new StorageError('A client with this id already exists.');
-    this.#clients.set(client.id, freezeRecord({ ...CLIENT_DEFAULTS, ...client }));
+    this.#clients.set(client.id, freezeRecord({ ...CLIENT_DEFAULTS, ...withoutUndefined(client) }));
   }
 
   async findClient(id: string): Promise<ClientRecord | null> {
@@ -106,7 +114,7 @@ export class MemoryStorage implements OAuthStorage {
     if (this.#codes.collides(code)) {
       throw new StorageError('An authorization code with this id or digest already exists.');
     }
-    this.#codes.insert(freezeRecord(code));
+    this.#codes.insert(freezeRecord({ ...CODE_DEFAULTS, ...code }));
   }
 
   async consumeAuthorizationCode(digest: string, now: Date): Promise<ConsumeResult<AuthorizationCodeRecord>> {
@@ -132,7 +140,7 @@ export class MemoryStorage implements OAuthStorage {
     this.#assertNewTokens(access, refresh);
     this.#codes.update(code, { consumedAt: now });
     this.#accessTokens.insert(freezeRecord(access));
-    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(withFamilyStart({ ...REFRESH_DEFAULTS, ...refresh })));
     return true;
   }
 
@@ -146,13 +154,55 @@ export class MemoryStorage implements OAuthStorage {
     return page(rows.sort(byIssuedDescThenId), filter);
   }
 
+  // Device authorizations
+
+  async saveDeviceCode(code: DeviceCodeRecord): Promise<boolean> {
+    if (this.#deviceCodes.collides(code) || this.#userCodes.has(code.userCodeDigest)) return false;
+    this.#deviceCodes.insert(freezeRecord(code));
+    this.#userCodes.set(code.userCodeDigest, code.id);
+    return true;
+  }
+
+  async findDeviceCode(digest: string): Promise<DeviceCodeRecord | null> {
+    return this.#deviceCodes.get(digest) ?? null;
+  }
+
+  async findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null> {
+    const id = this.#userCodes.get(userCodeDigest);
+    return id === undefined ? null : (this.#deviceCodes.getById(id) ?? null);
+  }
+
+  async decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || code.status !== 'pending') return false;
+    this.#deviceCodes.update(code, { status: decision.status, userId: decision.userId, scope: [...decision.scope] });
+    return true;
+  }
+
+  async recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || (code.lastPolledAt?.getTime() ?? null) !== (previous?.getTime() ?? null)) return false;
+    this.#deviceCodes.update(code, { lastPolledAt: now, interval });
+    return true;
+  }
+
+  async redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean> {
+    const code = this.#deviceCodes.getById(id);
+    if (!code || code.status !== 'approved' || code.consumedAt !== null) return false;
+    this.#assertNewTokens(access, refresh);
+    this.#deviceCodes.update(code, { consumedAt: now });
+    this.#accessTokens.insert(freezeRecord(access));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    return true;
+  }
+
   // Access and refresh tokens
 
   async saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void> {
     // Every check before any write: all or none.
     this.#assertNewTokens(access, refresh);
     this.#accessTokens.insert(freezeRecord(access));
-    if (refresh) this.#refreshTokens.insert(freezeRecord(refresh));
+    if (refresh) this.#refreshTokens.insert(freezeRecord(withFamilyStart({ ...REFRESH_DEFAULTS, ...refresh })));
   }
 
   async findAccessToken(digest: string): Promise<AccessTokenRecord | null> {
@@ -175,7 +225,21 @@ export class MemoryStorage implements OAuthStorage {
     this.#assertNewTokens(access, refresh);
     this.#refreshTokens.update(current, { consumedAt: now });
     this.#accessTokens.insert(freezeRecord(access));
-    this.#refreshTokens.insert(freezeRecord(refresh));
+    this.#refreshTokens.insert(freezeRecord(withFamilyStart({ ...REFRESH_DEFAULTS, ...refresh })));
+    return true;
+  }
+
+  async reissueRefreshToken(
+    refreshTokenId: string,
+    consumedSince: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean> {
+    const current = this.#refreshTokens.getById(refreshTokenId);
+    if (!current || current.revokedAt !== null || current.consumedAt === null || current.consumedAt < consumedSince) return false;
+    this.#assertNewTokens(access, refresh);
+    this.#accessTokens.insert(freezeRecord(access));
+    this.#refreshTokens.insert(freezeRecord(withFamilyStart({ ...REFRESH_DEFAULTS, ...refresh })));
     return true;
   }
 
@@ -212,10 +276,12 @@ export class MemoryStorage implements OAuthStorage {
   async revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number> {
     const ofGrant = (row: { clientId: string; userId: string | null }): boolean =>
       row.clientId === grant.clientId && row.userId === grant.userId;
+    this.#consents.delete(consentKey(grant));
     return (
       this.#accessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
-      this.#refreshTokens.updateWhere((token) => ofGrant(token) && isLiveRefresh(token, now), { revokedAt: now }) +
+      this.#refreshTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null && token.expiresAt > now, { revokedAt: now }) +
       this.#codes.updateWhere((code) => ofGrant(code) && code.consumedAt === null, { consumedAt: now }) +
+      this.#deviceCodes.updateWhere((code) => ofGrant(code) && code.status === 'approved' && code.consumedAt === null, { consumedAt: now }) +
       this.#requestTokens.updateWhere((token) => ofGrant(token) && token.consumedAt === null, { consumedAt: now }) +
       this.#oauth1AccessTokens.updateWhere((token) => ofGrant(token) && token.revokedAt === null, { revokedAt: now })
     );
@@ -249,6 +315,28 @@ export class MemoryStorage implements OAuthStorage {
       }
     }
     return grants.list();
+  }
+
+  // Remembered consent
+
+  async saveConsent(consent: ConsentRecord): Promise<void> {
+    const key = consentKey(consent);
+    const createdAt = this.#consents.get(key)?.createdAt ?? consent.createdAt;
+    this.#consents.set(key, freezeRecord({ ...consent, scope: [...consent.scope], audience: [...consent.audience], createdAt }));
+  }
+
+  async findConsent(grant: { clientId: string; userId: string }): Promise<ConsentRecord | null> {
+    return this.#consents.get(consentKey(grant)) ?? null;
+  }
+
+  async listConsents(filter: { clientId?: string; userId?: string }): Promise<ConsentRecord[]> {
+    return [...this.#consents.values()]
+      .filter((consent) => matchesOwner(consent, filter))
+      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || compareText(a.clientId, b.clientId) || compareText(a.userId, b.userId));
+  }
+
+  async deleteConsents(filter: { clientId: string; userId?: string }): Promise<number> {
+    return deleteWhere(this.#consents, (consent) => matchesOwner(consent, filter));
   }
 
   // OAuth 1.0a
@@ -340,6 +428,11 @@ export class MemoryStorage implements OAuthStorage {
       nonces: deleteWhere(this.#nonces, (row) => row.expiresAt < now),
       clients: deleteWhere(this.#clients, (row) => row.unusedExpiresAt != null && row.unusedExpiresAt < now),
       signingKeys: deleteWhere(this.#signingKeys, (row) => row.expiresAt !== null && row.expiresAt < now),
+      deviceCodes: this.#deviceCodes.deleteWhere((row) => {
+        if (row.expiresAt >= now) return false;
+        this.#userCodes.delete(row.userCodeDigest);
+        return true;
+      }),
     };
   }
 
@@ -355,6 +448,8 @@ export class MemoryStorage implements OAuthStorage {
       oauth1AccessTokens: [...this.#oauth1AccessTokens.values()].sort(byIdOnly),
       nonces: [...this.#nonces.values()],
       signingKeys: [...this.#signingKeys.values()].sort(byActivationThenKid),
+      consents: [...this.#consents.values()].sort((a, b) => compareText(consentKey(a), consentKey(b))),
+      deviceCodes: [...this.#deviceCodes.values()].sort(byIdOnly),
     };
   }
 
@@ -375,7 +470,34 @@ const CLIENT_DEFAULTS = {
   metadata: null,
   unusedExpiresAt: null,
   lastUsedAt: null,
+  postLogoutRedirectUris: [],
+  idTokenSignedResponseAlg: null,
+  skipConsent: false,
+  accessTokenTtl: null,
+  refreshTokenTtl: null,
+  authorizationCodeTtl: null,
 } as const satisfies Partial<ClientRecord>;
+
+/** What a code saved without the OpenID Connect fields holds, as the database's nullable columns would. */
+const CODE_DEFAULTS = { nonce: null, authTime: null } as const satisfies Partial<AuthorizationCodeRecord>;
+
+/** What a refresh token saved without `authTime` holds. */
+const REFRESH_DEFAULTS = { authTime: null } as const satisfies Partial<RefreshTokenRecord>;
+
+
+/** The record without its undefined fields, so that an absent field takes its default. */
+function withoutUndefined<T extends object>(record: T): T {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
+}
+
+function consentKey(grant: { clientId: string; userId: string }): string {
+  return `${grant.userId}\u0000${grant.clientId}`;
+}
+
+/** A refresh token record as stored: `familyIssuedAt` defaults to the token's own issue time. */
+function withFamilyStart(refresh: RefreshTokenRecord): RefreshTokenRecord {
+  return refresh.familyIssuedAt === undefined ? { ...refresh, familyIssuedAt: refresh.issuedAt } : refresh;
+}
 
 function isPendingClient(client: Readonly<ClientRecord>, now: Date): boolean {
   return client.unusedExpiresAt != null && client.unusedExpiresAt > now;

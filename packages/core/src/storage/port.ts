@@ -3,6 +3,8 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ConsentRecord,
+  DeviceCodeRecord,
   GrantSummary,
   NonceRecord,
   OAuth1AccessTokenRecord,
@@ -61,6 +63,31 @@ export interface OAuthStorage {
   ): Promise<boolean>;
   listAuthorizationCodes(filter: TokenListFilter): Promise<AuthorizationCodeRecord[]>;
 
+  // Device authorizations (RFC 8628)
+  /**
+   * Saves a new device authorization. Returns false, saving nothing, when its digest or its user
+   * code digest is already stored, so the core can draw another user code.
+   */
+  saveDeviceCode(code: DeviceCodeRecord): Promise<boolean>;
+  findDeviceCode(digest: string): Promise<DeviceCodeRecord | null>;
+  findDeviceCodeByUserCode(userCodeDigest: string): Promise<DeviceCodeRecord | null>;
+  /**
+   * Records the user's decision on device code `id` while it is still pending, atomically: false
+   * when it was decided already (or is missing), changing nothing.
+   */
+  decideDeviceCode(id: string, decision: { status: 'approved' | 'denied'; userId: string; scope: string[] }): Promise<boolean>;
+  /**
+   * Records a poll: sets `lastPolledAt` to `now` and `interval` to `interval` only if
+   * `lastPolledAt` is still `previous` (compare-and-set), so of two concurrent polls one sees the
+   * other. Returns whether it was recorded.
+   */
+  recordDeviceCodePoll(id: string, previous: Date | null, now: Date, interval: number): Promise<boolean>;
+  /**
+   * Marks approved device code `id` consumed if it was not and, in the same transaction, saves the
+   * tokens it buys. Returns false (saving nothing) when it was consumed already.
+   */
+  redeemDeviceCode(id: string, now: Date, access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<boolean>;
+
   // Access and refresh tokens
   /** Saves the tokens of one issuance together: all or none. */
   saveTokens(access: AccessTokenRecord, refresh: RefreshTokenRecord | null): Promise<void>;
@@ -73,6 +100,18 @@ export interface OAuthStorage {
   rotateRefreshToken(
     refreshTokenId: string,
     now: Date,
+    access: AccessTokenRecord,
+    refresh: RefreshTokenRecord,
+  ): Promise<boolean>;
+  /**
+   * A retry of a rotation within the reuse interval: saves the new tokens, in one transaction,
+   * only if `refreshTokenId` is not revoked and was consumed at or after `consumedSince`. Returns
+   * false (saving nothing) otherwise. The check takes the old token's row lock, so a concurrent
+   * `revokeFamily` either sees the new tokens or makes this return false.
+   */
+  reissueRefreshToken(
+    refreshTokenId: string,
+    consumedSince: Date,
     access: AccessTokenRecord,
     refresh: RefreshTokenRecord,
   ): Promise<boolean>;
@@ -90,15 +129,26 @@ export interface OAuthStorage {
   ): Promise<number>;
   /**
    * Ends every credential a user gave a client, in one transaction (`/account/apps`): revokes
-   * the live access and refresh tokens, marks the unconsumed authorization codes and the user's
-   * unconsumed (authorized) OAuth 1.0a request tokens consumed, and revokes the OAuth 1.0a
-   * access tokens. Returns how many credentials changed. A request token no user approved yet
-   * belongs to nobody, so it is left alone.
+   * the unexpired access and refresh tokens (a consumed refresh token too: within a reuse
+   * interval it can still buy tokens), marks the unconsumed authorization codes, the approved
+   * device codes not yet redeemed and the user's unconsumed (authorized) OAuth 1.0a request
+   * tokens consumed, revokes the OAuth 1.0a access tokens and deletes the remembered consent.
+   * Returns how many credentials changed (the consent is not one). A request token no user
+   * approved yet belongs to nobody, so it is left alone.
    */
   revokeGrant(grant: { clientId: string; userId: string }, now: Date): Promise<number>;
   listAccessTokens(filter: TokenListFilter): Promise<AccessTokenRecord[]>;
   /** The clients a user has live tokens for (OAuth 2 and OAuth 1.0a), for `/account/apps`. */
   listGrants(userId: string, now: Date): Promise<GrantSummary[]>;
+
+  // Remembered consent, one per user and client
+  /** Saves the consent of `consent.userId` to `consent.clientId`, replacing any (keeping its `createdAt`). */
+  saveConsent(consent: ConsentRecord): Promise<void>;
+  findConsent(grant: { clientId: string; userId: string }): Promise<ConsentRecord | null>;
+  /** Newest update first; ties by client id, then user id. */
+  listConsents(filter: { clientId?: string; userId?: string }): Promise<ConsentRecord[]>;
+  /** Deletes the consents of a client (of one user when `userId` is given). Returns how many. */
+  deleteConsents(filter: { clientId: string; userId?: string }): Promise<number>;
 
   // OAuth 1.0a
   saveRequestToken(token: RequestTokenRecord): Promise<void>;

@@ -4,7 +4,14 @@
  * because HMAC needs them back.
  */
 
-export type GrantType = 'authorization_code' | 'implicit' | 'password' | 'client_credentials' | 'refresh_token';
+export type GrantType =
+  | 'authorization_code'
+  | 'implicit'
+  | 'password'
+  | 'client_credentials'
+  | 'refresh_token'
+  /** RFC 8628: the device authorization grant. */
+  | 'urn:ietf:params:oauth:grant-type:device_code';
 export type ResponseType = 'code' | 'token';
 export type ClientType = 'confidential' | 'public';
 /**
@@ -72,6 +79,30 @@ export interface ClientRecord {
   unusedExpiresAt?: Date | null;
   /** When a token was last issued to the client, at the granularity the core records it. */
   lastUsedAt?: Date | null;
+  /**
+   * Where RP-initiated logout may send the browser back (OpenID Connect RP-Initiated Logout 1.0
+   * section 3.1), compared character for character. Absent on input means none; a store always
+   * returns it.
+   */
+  postLogoutRedirectUris?: string[];
+  /**
+   * The algorithm of this client's ID tokens (OpenID Connect Dynamic Client Registration 1.0
+   * section 2, `id_token_signed_response_alg`); null for the default, RS256. Absent on input means
+   * null; a store always returns it.
+   */
+  idTokenSignedResponseAlg?: SigningAlgorithm | null;
+  /**
+   * A first-party client: its authorization requests need no consent page (unless the request
+   * asks for one with `prompt=consent`). Only an administrator sets it; dynamic registration
+   * never does. Absent on input means false; a store always returns it.
+   */
+  skipConsent?: boolean;
+  /** Seconds this client's access tokens live; null (or absent) for the server's `accessTokenTtl`. */
+  accessTokenTtl?: number | null;
+  /** Seconds this client's refresh tokens live; null (or absent) for the server's `refreshTokenTtl`. */
+  refreshTokenTtl?: number | null;
+  /** Seconds this client's authorization codes live; null (or absent) for the server's `authorizationCodeTtl`. */
+  authorizationCodeTtl?: number | null;
 }
 
 export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;
@@ -97,6 +128,50 @@ export interface AuthorizationCodeRecord {
   familyId: string;
   issuedAt: Date;
   expiresAt: Date;
+  consumedAt: Date | null;
+  /**
+   * The OpenID Connect `nonce` of the authorization request, which the ID token repeats (OpenID
+   * Connect Core 1.0 section 3.1.2.1); null when none was sent. Absent on input means null.
+   */
+  nonce?: string | null;
+  /**
+   * When the user authenticated, as the application reported it: the ID token's `auth_time`.
+   * Null when unknown. Absent on input means null; a store always returns it.
+   */
+  authTime?: Date | null;
+}
+
+/** Where a device authorization (RFC 8628) stands: waiting for the user, or decided once. */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/**
+ * A device authorization (RFC 8628 section 3.2): the device code, kept as its digest, and the user
+ * code, kept as the digest of its normalised form (upper case, no dash), so the user's typing is
+ * found by one indexed lookup.
+ */
+export interface DeviceCodeRecord {
+  id: string;
+  /** Digest of the device_code (see `tokenDigest`). */
+  digest: string;
+  /** Digest of the normalised user_code; unique among stored device codes. */
+  userCodeDigest: string;
+  clientId: string;
+  /** The scope requested, narrowed by the user's approval. */
+  scope: string[];
+  /** The resources (RFC 8707) the tokens are for. */
+  audience: string[];
+  /** The grant the tokens start. */
+  familyId: string;
+  status: DeviceCodeStatus;
+  /** The user who approved or denied; null while pending. */
+  userId: string | null;
+  /** Seconds the client must wait between polls; raised by each `slow_down` (RFC 8628 section 3.5). */
+  interval: number;
+  /** When the client last polled the token endpoint, or null before its first poll. */
+  lastPolledAt: Date | null;
+  issuedAt: Date;
+  expiresAt: Date;
+  /** Set when tokens were issued for it: a second poll is refused. */
   consumedAt: Date | null;
 }
 
@@ -127,9 +202,19 @@ export interface RefreshTokenRecord {
   familyId: string;
   issuedAt: Date;
   expiresAt: Date;
+  /**
+   * When the family's first refresh token was issued: rotation never takes a family past
+   * `refreshTokenMaxLifetime` from here. Absent on input means `issuedAt`; a store always returns it.
+   */
+  familyIssuedAt?: Date;
   /** Set when rotated: a second use is a replay. */
   consumedAt: Date | null;
   revokedAt: Date | null;
+  /**
+   * The `auth_time` of the authentication that started the grant, which an ID token issued on
+   * refresh repeats (OpenID Connect Core 1.0 section 12.2). Absent on input means null.
+   */
+  authTime?: Date | null;
 }
 
 /** OAuth 1.0a temporary credentials (RFC 5849 section 2.1). */
@@ -173,6 +258,23 @@ export interface NonceRecord {
   expiresAt: Date;
 }
 
+/**
+ * What a user approved for a client, remembered so a later request asking for no more skips the
+ * consent page. One per user and client: a new approval replaces it with the union the core made.
+ */
+export interface ConsentRecord {
+  clientId: string;
+  userId: string;
+  /** The scopes approved so far. */
+  scope: string[];
+  /** The resources (RFC 8707) approved so far: the audiences of the tokens the approvals bought. */
+  audience: string[];
+  /** The first approval. */
+  createdAt: Date;
+  /** The latest approval that widened it. */
+  updatedAt: Date;
+}
+
 /** A user's authorization of a client, as `/account/apps` lists them. */
 export interface GrantSummary {
   clientId: string;
@@ -203,6 +305,7 @@ export interface PurgeResult {
   clients: number;
   /** Signing keys past their `expiresAt`: no token they signed is still valid. */
   signingKeys: number;
+  deviceCodes: number;
 }
 
 /** The JWS algorithms (RFC 7518, RFC 8037) a signing key is made for. */

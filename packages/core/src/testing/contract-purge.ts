@@ -57,6 +57,10 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
         await storage.recordNonce(nonceOld);
         await storage.recordNonce(nonceLive);
 
+        const deviceOld = fx.deviceCode({ expiresAt: past });
+        const deviceLive = fx.deviceCode({ expiresAt: future });
+        for (const device of [deviceOld, deviceLive]) t.equal(await storage.saveDeviceCode(device), true);
+
         t.strictSame(await storage.purgeExpired(now), {
           authorizationCodes: 1,
           accessTokens: 1,
@@ -66,6 +70,7 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
           nonces: 1,
           clients: 0,
           signingKeys: 1,
+          deviceCodes: 1,
         });
 
         t.strictSame(await storage.listAuthorizationCodes({}), [codeAtNow, codeLive].sort(byId).sort(byIssued));
@@ -82,10 +87,14 @@ export function purgeCases(options: { batchedRows: number }): ContractCase[] {
         t.equal(await storage.recordNonce({ ...nonceOld, expiresAt: future }), true, 'a purged nonce is forgotten');
         t.equal(await storage.recordNonce(nonceLive), false, 'a live nonce is remembered');
         t.strictSame((await storage.listSigningKeys()).map((key) => key.kid).sort(), [keyInUse.kid, keyAtNow.kid].sort(), 'the expired signing key is gone');
+        t.equal(await storage.findDeviceCode(deviceOld.digest), null, 'expired device code gone');
+        t.equal(await storage.findDeviceCodeByUserCode(deviceOld.userCodeDigest), null, 'and its user code with it');
+        t.equal(await storage.saveDeviceCode(fx.deviceCode({ userCodeDigest: deviceOld.userCodeDigest, expiresAt: future })), true, 'its user code is free again');
+        t.strictSame(await storage.findDeviceCode(deviceLive.digest), deviceLive);
 
         t.strictSame(
           await storage.purgeExpired(now),
-          { authorizationCodes: 0, accessTokens: 0, refreshTokens: 0, requestTokens: 0, oauth1AccessTokens: 0, nonces: 0, clients: 0, signingKeys: 0 },
+          { authorizationCodes: 0, accessTokens: 0, refreshTokens: 0, requestTokens: 0, oauth1AccessTokens: 0, nonces: 0, clients: 0, signingKeys: 0, deviceCodes: 0 },
           'a second purge finds nothing',
         );
       },

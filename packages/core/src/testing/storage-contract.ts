@@ -3,7 +3,10 @@ import { audienceCases } from './contract-audience.js';
 import { clientCases } from './contract-clients.js';
 import { codeCases } from './contract-codes.js';
 import { concurrencyCases } from './contract-concurrency.js';
+import { grantLifecycleCases } from './contract-grant-lifecycle.js';
+import { deviceCodeCases } from './contract-device-codes.js';
 import { oauth1Cases } from './contract-oauth1.js';
+import { openidCases } from './contract-openid.js';
 import { purgeCases } from './contract-purge.js';
 import { recordCases } from './contract-records.js';
 import { registrationCases } from './contract-registration.js';
@@ -23,6 +26,7 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     clients: clientCases,
     'dynamic registrations': registrationCases,
     'authorization codes': codeCases,
+    'device codes': deviceCodeCases,
     tokens: tokenCases,
     'OAuth 1.0a': oauth1Cases,
     'records handed out': recordCases,
@@ -31,6 +35,8 @@ export function listContractCases(options: StorageContractOptions = {}): Record<
     secrets: secretCases,
     'resource audiences': audienceCases,
     'signing keys': signingKeyCases,
+    'OpenID Connect': openidCases,
+    'grant lifecycle': grantLifecycleCases,
   };
 }
 

@@ -5,6 +5,8 @@ import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
+  ConsentRecord,
+  DeviceCodeRecord,
   NonceRecord,
   OAuth1AccessTokenRecord,
   RefreshTokenRecord,
@@ -41,7 +43,7 @@ export class StorageFixtures {
   }
 
   /** The key of a fresh code or token as the core makes them: timed, so 53 characters long. */
-  timedKey(kind: 'authorizationCode' | 'accessToken' | 'refreshToken'): string {
+  timedKey(kind: 'authorizationCode' | 'accessToken' | 'refreshToken' | 'deviceCode'): string {
     const value = generateTimedToken(kind);
     this.secrets.add(value);
     return tokenDigest(value);
@@ -96,6 +98,12 @@ export class StorageFixtures {
       metadata: null,
       unusedExpiresAt: null,
       lastUsedAt: null,
+      postLogoutRedirectUris: [],
+      idTokenSignedResponseAlg: null,
+      skipConsent: false,
+      accessTokenTtl: null,
+      refreshTokenTtl: null,
+      authorizationCodeTtl: null,
       ...overrides,
     };
   }
@@ -114,6 +122,29 @@ export class StorageFixtures {
       familyId: generateId(),
       issuedAt: contractTime(0),
       expiresAt: contractTime(60),
+      consumedAt: null,
+      nonce: null,
+      authTime: null,
+      ...overrides,
+    };
+  }
+
+  /** A pending device authorization; its user code (random here, remembered as a secret) kept as a digest. */
+  deviceCode(overrides: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord {
+    return {
+      id: generateId(),
+      digest: this.timedKey('deviceCode'),
+      userCodeDigest: digestSecret(this.secret('verifier')),
+      clientId: 'client-a',
+      scope: ['read'],
+      audience: ['https://api.example/v1'],
+      familyId: generateId(),
+      status: 'pending',
+      userId: null,
+      interval: 5,
+      lastPolledAt: null,
+      issuedAt: contractTime(0),
+      expiresAt: contractTime(600),
       consumedAt: null,
       ...overrides,
     };
@@ -137,6 +168,7 @@ export class StorageFixtures {
 
   /** A refresh token of the access token's family, unless overridden. */
   refreshToken(access: AccessTokenRecord | null, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+    const issuedAt = overrides.issuedAt ?? (access ? new Date(access.issuedAt) : contractTime(0));
     return {
       id: generateId(),
       digest: this.timedKey('refreshToken'),
@@ -145,10 +177,12 @@ export class StorageFixtures {
       scope: access ? [...access.scope] : ['read'],
       audience: access ? [...access.audience, 'https://mcp.example/mcp'] : ['https://api.example/v1'],
       familyId: access?.familyId ?? generateId(),
-      issuedAt: access ? new Date(access.issuedAt) : contractTime(0),
+      issuedAt,
       expiresAt: contractTime(30 * 86400),
       consumedAt: null,
       revokedAt: null,
+      authTime: null,
+      familyIssuedAt: new Date(issuedAt),
       ...overrides,
     };
   }
@@ -160,6 +194,18 @@ export class StorageFixtures {
   ): { access: AccessTokenRecord; refresh: RefreshTokenRecord } {
     const access = this.accessToken(overrides);
     return { access, refresh: this.refreshToken(access, refreshOverrides) };
+  }
+
+  consent(overrides: Partial<ConsentRecord> = {}): ConsentRecord {
+    return {
+      clientId: 'client-a',
+      userId: 'user-1',
+      scope: ['read'],
+      audience: ['https://api.example/v1'],
+      createdAt: contractTime(0),
+      updatedAt: contractTime(0),
+      ...overrides,
+    };
   }
 
   requestToken(overrides: Partial<RequestTokenRecord> = {}): RequestTokenRecord {

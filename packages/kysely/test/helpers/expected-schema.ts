@@ -19,7 +19,8 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: [
       'id', 'name', 'type', 'secret_digest', 'redirect_uris', 'scopes', 'resources', 'grant_types', 'response_types', 'owner_id',
       'oauth1_enabled', 'oauth1_secret_encrypted', 'rsa_public_key', 'disabled', 'created_at', 'updated_at', 'origin',
-      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at',
+      'registration_token_digest', 'metadata', 'unused_expires_at', 'last_used_at', 'post_logout_redirect_uris',
+      'id_token_signed_response_alg', 'skip_consent', 'access_token_ttl', 'refresh_token_ttl', 'authorization_code_ttl',
     ],
     primaryKey: ['id'],
     indexes: {
@@ -31,7 +32,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_authorization_codes: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'redirect_uri', 'scope', 'code_challenge', 'code_challenge_method',
-      'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
+      'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at', 'nonce', 'auth_time',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_authorization_codes', false),
@@ -44,7 +45,7 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
   portcullis_refresh_tokens: {
     columns: [
       'id', 'digest', 'client_id', 'user_id', 'scope', 'audience', 'family_id', 'issued_at', 'expires_at', 'consumed_at',
-      'revoked_at',
+      'revoked_at', 'auth_time', 'family_issued_at', 'reissue_count',
     ],
     primaryKey: ['id'],
     indexes: tokenIndexes('portcullis_refresh_tokens', true),
@@ -79,6 +80,24 @@ export const EXPECTED_SCHEMA: Record<string, ExpectedTable> = {
     columns: ['kid', 'alg', 'public_jwk', 'private_jwk_encrypted', 'created_at', 'activates_at', 'retires_at', 'expires_at'],
     primaryKey: ['kid'],
     indexes: { portcullis_signing_keys_expires_at_idx: { columns: ['expires_at'], unique: false } },
+  },
+  portcullis_consents: {
+    columns: ['user_id', 'client_id', 'scope', 'audience', 'created_at', 'updated_at'],
+    primaryKey: ['user_id', 'client_id'],
+    indexes: { portcullis_consents_client_id_idx: { columns: ['client_id'], unique: false } },
+  },
+  portcullis_device_codes: {
+    columns: [
+      'id', 'digest', 'user_code_digest', 'client_id', 'scope', 'audience', 'family_id', 'status', 'user_id', 'poll_interval',
+      'last_polled_at', 'issued_at', 'expires_at', 'consumed_at',
+    ],
+    primaryKey: ['id'],
+    indexes: {
+      portcullis_device_codes_digest_uq: { columns: ['digest'], unique: true },
+      portcullis_device_codes_user_code_digest_uq: { columns: ['user_code_digest'], unique: true },
+      portcullis_device_codes_client_id_user_id_idx: { columns: ['client_id', 'user_id'], unique: false },
+      portcullis_device_codes_expires_at_idx: { columns: ['expires_at'], unique: false },
+    },
   },
 };
 
