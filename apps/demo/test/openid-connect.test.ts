@@ -123,8 +123,9 @@ async function runScenario(t: Test, databaseUrl: string): Promise<void> {
   t.equal(again.auth_time, claims.auth_time);
   t.not(refreshed.id_token, tokens.id_token);
 
-  // prompt=login: signed in, but the login page asks for the password again; then the consent page.
-  const relogin = await authorize({ prompt: 'login' });
+  // prompt=login: signed in, but the login page asks for the password again; with prompt=consent
+  // too, the consent page follows although the consent is remembered.
+  const relogin = await authorize({ prompt: 'login consent' });
   t.equal(relogin.response.status, 302);
   t.match(relogin.response.location, /^\/login\?returnTo=%2Foauth%2Fauthorize&prompt=login$/);
   const loginPage = await browser.request(new URL(relogin.response.location!, base).href);
