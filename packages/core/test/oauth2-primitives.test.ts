@@ -93,6 +93,7 @@ t.test('redirect locations keep the registered query and use the fragment for to
   t.equal(buildRedirectLocation('https://c.example/cb', { code: 'a b', state: null }, 'query'), 'https://c.example/cb?code=a+b');
   t.equal(buildRedirectLocation('https://c.example/cb?x=1', { code: 'c', state: 's' }, 'query'), 'https://c.example/cb?x=1&code=c&state=s');
   t.equal(buildRedirectLocation('https://c.example/cb', { access_token: 't', state: 's&' }, 'fragment'), 'https://c.example/cb#access_token=t&state=s%26');
+  t.equal(buildRedirectLocation('https://c.example/bye', { state: null }, 'query'), 'https://c.example/bye', 'nothing to add: no dangling ?');
 });
 
 t.test('Basic credentials are form-urlencoded inside base64 (RFC 6749 2.3.1)', async (t) => {

@@ -124,6 +124,8 @@ export function buildRedirectLocation(
   const text = encoded.toString();
   const base = dropResponseParameters(redirectUri);
   if (mode === 'fragment') return `${base}#${text}`;
+  // Nothing to add (a logout without `state`): the registered URI as it is, with no dangling `?`.
+  if (text === '') return base;
   const separator = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
   return `${base}${separator}${text}`;
 }
