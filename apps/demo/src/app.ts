@@ -29,6 +29,7 @@ import type { DemoServices } from './services.js';
 import { DEFAULT_RATE_LIMIT, registerRateLimits } from './rate-limits.js';
 import { RedisSessionStore } from './redis-session-store.js';
 import { fastifyTrustProxy, type TrustedProxies } from './trusted-proxies.js';
+import { registerRelyingPartyRoutes } from './relying-party.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { DatabaseSessionStore } from './session-store.js';
 import { findAccountClaims, findUserById } from './users.js';
@@ -264,6 +265,8 @@ async function registerEverything(
   registerMetricsRoute(fastify, metrics, options.metricsToken);
   await registerHomeRoutes(fastify, services);
   await registerLoginRoutes(fastify, services);
+  // "Sign in with Portcullis": an OpenID Connect relying party calling this issuer over HTTP.
+  await registerRelyingPartyRoutes(fastify, { issuer });
   await registerAccountRoutes(fastify, services, oauthOperations.revokeGrant);
   await registerAdminRoutes(fastify, services, oauthOperations);
   await registerPollsApi(fastify, services);

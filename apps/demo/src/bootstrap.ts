@@ -2,6 +2,7 @@ import type { GrantType } from '@portcullis/core';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createPoll, listPolls } from './polls.js';
+import { RP_CLIENT_ID, RP_CLIENT_NAME, RP_SCOPE, relyingPartyPostLogoutUri, relyingPartyRedirectUri } from './relying-party.js';
 import { createUser, countUsers } from './users.js';
 
 export interface FirstStartCredentials {
@@ -28,10 +29,16 @@ export function sampleClientGrants(development: boolean): GrantType[] {
 
 /**
  * On a fresh database: an admin with a random password, a sample client (`sampleClientGrants`,
- * and OAuth 1.0a when a key is configured), the CLI's device flow client, and two polls. Returns the credentials to print once,
- * or null when the database had users already.
+ * and OAuth 1.0a when a key is configured), the CLI's device flow client, the example relying
+ * party's client (its URIs under `issuer`, the public URL), and two polls. Returns the credentials
+ * to print once, or null when the database had users already.
  */
-export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: string, development: boolean): Promise<FirstStartCredentials | null> {
+export async function bootstrapFirstStart(
+  fastify: FastifyInstance,
+  baseUrl: string,
+  development: boolean,
+  issuer: string = baseUrl,
+): Promise<FirstStartCredentials | null> {
   const { db, scopes, oauthOperations } = fastify.demo;
   if ((await countUsers(db)) > 0) return null;
   const password = randomBytes(12).toString('base64url');
@@ -51,6 +58,17 @@ export async function bootstrapFirstStart(fastify: FastifyInstance, baseUrl: str
     clientId: CLI_CLIENT_ID,
     scopes: ['polls:read', 'polls:vote'],
     grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    type: 'public',
+    ownerId: admin.id,
+  });
+  // "Sign in with Portcullis" (relying-party.ts): a public client, the code flow with PKCE.
+  await oauthOperations.registerClient({
+    name: RP_CLIENT_NAME,
+    clientId: RP_CLIENT_ID,
+    redirectUris: [relyingPartyRedirectUri(issuer)],
+    postLogoutRedirectUris: [relyingPartyPostLogoutUri(issuer)],
+    scopes: RP_SCOPE.split(' '),
+    grantTypes: ['authorization_code'],
     type: 'public',
     ownerId: admin.id,
   });

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   await fastify.listen({ host: config.host, port: config.port });
   const baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
-  const created = await bootstrapFirstStart(fastify, baseUrl, config.development);
+  const created = await bootstrapFirstStart(fastify, baseUrl, config.development, config.issuer);
   if (created) {
     // Printed once, on the first start only: nothing keeps these in clear.
     process.stdout.write(

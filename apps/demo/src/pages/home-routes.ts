@@ -12,6 +12,8 @@ export async function registerHomeRoutes(fastify: FastifyInstance, services: Dem
 <p>A polls application on Fastify: its API is protected by Portcullis.
 Clients get tokens at <code>/oauth/token</code> (or django-oauth2-provider's <code>/oauth2/access_token/</code>),
 users approve them at <code>/oauth/authorize</code> and revoke them under <a href="/account/apps">My apps</a>.</p>
+<p>OpenID Connect: <a href="/rp" id="sign-in-with-portcullis">Sign in with Portcullis</a> on an example relying party
+that uses <code>openid-client</code> against this issuer.</p>
 <h2>Polls</h2>
 ${results.map(
   (r) => html`<section><h3>#${r.poll_id} ${r.question}</h3><ul>

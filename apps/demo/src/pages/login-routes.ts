@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { checkCsrfToken, getCsrfToken } from '../csrf.js';
 import { html } from '../html.js';
 import type { DemoServices } from '../services.js';
+import { RP_PENDING_SESSION_KEY } from '../relying-party.js';
 import { field, safeReturnTo, sendPage } from './respond.js';
 
 /** The session key under which @portcullis/fastify keeps a pending authorization; kept across login. */
@@ -50,8 +51,9 @@ export async function registerLoginRoutes(fastify: FastifyInstance, services: De
       return sendPage(request, reply, 'Log in', loginForm(getCsrfToken(request), returnTo, username, 'Wrong username or password.'), 401);
     }
     const { user } = checked;
-    // A new session id at login defeats session fixation; only the pending authorization survives.
-    await request.session.regenerate([OAUTH_SESSION_KEY]);
+    // A new session id at login defeats session fixation; only the pending authorization (and the
+    // example relying party's sign-in in progress, relying-party.ts) survives.
+    await request.session.regenerate([OAUTH_SESSION_KEY, RP_PENDING_SESSION_KEY]);
     request.session.set('userId', user.id);
     request.session.set('username', user.username);
     request.session.set('isAdmin', user.isAdmin);
