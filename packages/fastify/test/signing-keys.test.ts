@@ -62,20 +62,37 @@ t.test('jose verifies tokens against the JWK Set served over HTTP, through a rot
   t.ok((await kids()).includes(newKid), 'the new key is published at once');
   t.equal(decodeProtectedHeader(await ring.sign(claims(), { typ: 'at+jwt' })).kid, oldKid, 'and does not sign yet');
 
-  clock.now += 120_000;
+  // The old key's last token, signed just before the new key takes over: it expires at START + 719 s.
+  clock.now += 119_000;
+  const last = await ring.sign(claims(), { typ: 'at+jwt' });
+  t.equal(decodeProtectedHeader(last).kid, oldKid, 'the old key signs until the lead time ends');
+  clock.now += 1_000;
   const second = await ring.sign(claims(), { typ: 'at+jwt' });
   t.equal(decodeProtectedHeader(second).kid, newKid, 'the new key signs after the lead time');
   t.equal((await verify(second)).payload.sub, 'alice', 'its token verifies over HTTP');
   t.ok((await kids()).includes(oldKid), 'the old key is still published');
   t.equal((await verify(first)).payload.sub, 'alice', 'and a token it signed before still verifies');
 
-  clock.now += 611_000;
+  clock.now = START + 718_000;
+  t.ok((await kids()).includes(oldKid), 'the retired key is published until its last token expires');
+  t.equal((await verify(last)).payload.sub, 'alice', 'which verifies until its expiry');
+
+  clock.now = START + 731_000;
   t.notOk((await kids()).includes(oldKid), 'the old key is gone once every token it signed expired');
+  // Dates within the tokens' lifetimes: the refusal is the missing key, not an expiry.
   await t.rejects(
     jwtVerify(first, createRemoteJWKSet(jwksUrl), { currentDate: new Date(START + 60_000) }),
     { code: 'ERR_JWKS_NO_MATCHING_KEY' },
     'so its tokens no longer verify',
   );
+  await t.rejects(
+    jwtVerify(last, createRemoteJWKSet(jwksUrl), { currentDate: new Date(START + 700_000) }),
+    { code: 'ERR_JWKS_NO_MATCHING_KEY' },
+    'not even its last one',
+  );
+  const third = await ring.sign(claims(), { typ: 'at+jwt' });
+  t.equal(decodeProtectedHeader(third).kid, newKid);
+  t.equal((await verify(third)).payload.sub, 'alice', 'while the new key\'s tokens verify');
   t.match(await app.oauth.purgeExpired(), { signingKeys: 2 }, 'the purge removes both retired keys');
 });
 
