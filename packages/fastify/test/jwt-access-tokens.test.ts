@@ -182,6 +182,26 @@ onEachDatabase('JWT access tokens', async (t, database) => {
     t.strictSame(await a.introspect(jwt), { active: false });
   });
 
+  await t.test('a token for A is refused by B\'s guard and accepted by A\'s guard in a second app that knows only the issuer', async (t) => {
+    // A's resource is its issuer (the default): this app guards it with nothing but the issuer URL
+    // (`development` only allows its plain-HTTP metadata and keys).
+    const second = Fastify();
+    await second.register(fastifyPortcullis, { issuer: a.issuer, development: true, resourceServer: { jwt: { issuer: a.issuer } } });
+    registerMe(second);
+    await second.listen({ host: '127.0.0.1', port: 0 });
+    t.teardown(() => second.close());
+    const secondUrl = `http://127.0.0.1:${(second.server.address() as { port: number }).port}`;
+    const b = await startResourceServer(t, a.issuer, clock);
+
+    const forA = await a.token();
+    t.strictSame(decodeJwt(forA).aud, a.issuer, 'issued for A');
+    assertRefused(t, await callApi(`${b}/api/me`, forA), 'The access token was not issued for this resource.', 'B\'s guard');
+    const accepted = await callApi(`${secondUrl}/api/me`, forA);
+    t.equal(accepted.status, 200, 'A\'s guard in the second app accepts it');
+    t.match(accepted.body, { clientId: a.machine.client.id, scope: ['read'], audience: [a.issuer], tokenId: decodeJwt(forA).jti });
+    assertRefused(t, await callApi(`${secondUrl}/api/me`, await a.token(B_RESOURCE)), 'The access token was not issued for this resource.', 'the second app: a token for B');
+  });
+
   await t.test('B, without storage, checks them with A\'s metadata and JWK Set, across a rotation', async (t) => {
     const b = await startResourceServer(t, a.issuer, clock);
     const metadataBefore = a.count('/.well-known/oauth-authorization-server');
