@@ -113,6 +113,23 @@ t.test('sign in with Portcullis, see the claims, sign out by RP-initiated logout
   t.match(after.body, /id="rp-sign-in"/, 'signed out of the relying party');
   t.notMatch(after.body, /id-token-claims/);
   t.equal((await browser.request(`${base}/account/apps`)).status, 303, 'and out of the demo');
+
+  // A user who denies: the authorization server's error reaches the relying party, which shows it on a page.
+  await createUser(app.demo.db, { username: 'dave', password: PASSWORD });
+  const other = new HttpBrowser();
+  const daveLogin = await other.request(`${base}/rp/login`);
+  const daveToLogin = await other.request(daveLogin.location!);
+  const daveLoginPage = await other.request(new URL(daveToLogin.location!, base).href);
+  const daveIn = await other.request(`${base}/login`, {
+    form: { _csrf: formField(daveLoginPage.body, '_csrf')!, returnTo: formField(daveLoginPage.body, 'returnTo')!, username: 'dave', password: PASSWORD },
+  });
+  const daveConsent = await other.request(new URL(daveIn.location!, base).href);
+  const denied = await other.request(`${base}/oauth/authorize`, { form: { decision: 'deny', csrf_token: formField(daveConsent.body, 'csrf_token')! } });
+  t.match(denied.location, new RegExp(`^${base}/rp/callback\\?error=access_denied`));
+  const deniedPage = await other.request(denied.location!);
+  t.equal(deniedPage.status, 400);
+  t.match(deniedPage.body, /id="rp-error">access_denied/);
+  t.match((await other.request(`${base}/rp`)).body, /id="rp-sign-in"/, 'not signed in to the relying party');
 });
 
 t.test('an unreachable issuer or a missing client: an error page, not a 500', async (t) => {
