@@ -18,9 +18,9 @@ declare module 'fastify' {
 export const ISSUER = 'https://auth.example.test';
 export const SESSION_SECRET = 'a-session-secret-of-at-least-32-characters!';
 
-/** A fresh SQLite database in memory, migrated, behind the Kysely store. */
-export async function createTestStorage(): Promise<{ storage: OAuthStorage; close: () => Promise<void> }> {
-  const db = await createDatabase('sqlite::memory:');
+/** A fresh database (by default SQLite in memory), migrated, behind the Kysely store. */
+export async function createTestStorage(url = 'sqlite::memory:'): Promise<{ storage: OAuthStorage; close: () => Promise<void> }> {
+  const db = await createDatabase(url);
   await migrate(db);
   let closed = false;
   return {
@@ -43,6 +43,8 @@ export function createTestScopes(): ScopeRegistry {
 }
 
 export interface TestAppOptions {
+  /** The empty database the store migrates and uses; default a SQLite one in memory. */
+  databaseUrl?: string;
   plugin?: Partial<PortcullisOptionsBase>;
   fastify?: FastifyServerOptions;
   /** Registers the routes of the test (before ready). */
@@ -65,7 +67,7 @@ export interface TestApp {
  * HTTP, as inject speaks) unless the test says otherwise.
  */
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { storage, close } = await createTestStorage();
+  const { storage, close } = await createTestStorage(options.databaseUrl);
   const app = Fastify({ logger: false, ...options.fastify });
   await registerSession(app);
   app.post<{ Querystring: { user?: string } }>('/login', async (request) => {
