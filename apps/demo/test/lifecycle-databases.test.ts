@@ -1,6 +1,7 @@
 // Remembered consent, per-client lifetimes, refresh rotation, the device grant and the audit
 // events, over HTTP with oauth4webapi on each database the demo runs on. The events are collected
-// from the audit log (onEvent) and searched for every credential the flows issued.
+// from the audit log (onEvent) and searched for every credential the flows issued: client secrets,
+// codes, access and refresh tokens, device and user codes, and a registration access token.
 import { Writable } from 'node:stream';
 import * as oauth from 'oauth4webapi';
 import { ALICE_PASSWORD, Browser, buildTestApp, TEST_ISSUER } from './helpers.js';
@@ -165,6 +166,23 @@ await onEachDatabase('consent, lifetimes, rotation, device grant and events over
     'and the device is still waiting',
   );
 
+  // Dynamic registration (RFC 7591): its client secret and registration access token, then a token.
+  const dynamic = await fetch(`${base}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Registered itself', grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_basic', scope: 'polls:read' }),
+  });
+  t.equal(dynamic.status, 201);
+  const metadata = (await dynamic.json()) as { client_id: string; client_secret: string; registration_access_token: string };
+  credentials.push(metadata.client_secret, metadata.registration_access_token);
+  const machine: oauth.Client = { client_id: metadata.client_id };
+  const machineTokens = await oauth.processClientCredentialsResponse(
+    as,
+    machine,
+    await oauth.clientCredentialsGrantRequest(as, machine, oauth.ClientSecretBasic(metadata.client_secret), new URLSearchParams({ scope: 'polls:read' }), insecure),
+  );
+  credentials.push(machineTokens.access_token);
+
   const lifecycle = registered.client.id;
   const expected = [
     { type: 'client.registered', clientId: lifecycle },
@@ -190,10 +208,12 @@ await onEachDatabase('consent, lifetimes, rotation, device grant and events over
     { type: 'token.issued', clientId: tv.id, grantType: DEVICE_GRANT },
     { type: 'token.revoked', clientId: tv.id, revokedBy: 'revocation_endpoint' },
     { type: 'token.refused', clientId: tv.id, error: 'authorization_pending' },
+    { type: 'client.registered', clientId: metadata.client_id, via: 'registration' },
+    { type: 'token.issued', clientId: metadata.client_id, grantType: 'client_credentials' },
   ];
   expected.forEach((event, index) => t.match(audit[index], event, `event ${index + 1}: ${event.type}`));
   t.equal(audit.length, expected.length, 'each action emitted its events once, and nothing else');
   const text = JSON.stringify(audit);
-  t.equal(credentials.length, 25, 'every credential issued is searched for');
+  t.equal(credentials.length, 28, 'every credential issued is searched for');
   t.same(credentials.filter((credential) => text.includes(credential)), [], 'no credential in any event');
 });
