@@ -193,7 +193,7 @@ t.test('PKCE at the authorization endpoint', async (t) => {
   const run = (query: Record<string, string>) => fixture.server.validateAuthorizationRequest(createAuthorizeRequest(query));
   const { code_challenge: _c, code_challenge_method: _m, ...noPkce } = base;
 
-  let refused = errorOf(expectRedirect(t, await run(noPkce)));
+  const refused = errorOf(expectRedirect(t, await run(noPkce)));
   t.equal(refused['error'], 'invalid_request', 'OAuth 2.1: required of confidential clients too');
   t.equal(refused['error_description'], 'PKCE is required for every client (OAuth 2.1): send code_challenge with code_challenge_method=S256.');
   t.equal(refused['state'], 'xyz');
