@@ -234,6 +234,7 @@ async function registerEverything(
     registerClient: (input) => fastify.oauth.registerClient(input),
     issueTokens: (input) => fastify.oauth.issueTokens(input),
     deleteClient: (clientId) => fastify.oauth.deleteClient(clientId),
+    setClientDisabled: (clientId, disabled) => fastify.oauth.setClientDisabled(clientId, disabled),
     // The plugin revokes both protocols' tokens of the grant.
     revokeGrant: (userId, clientId) => fastify.oauth.revokeGrant(userId, clientId),
     // Only the admin page forgets a consent without the tokens.

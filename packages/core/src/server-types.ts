@@ -587,6 +587,13 @@ export interface AuthorizationServer {
    */
   deleteClient(clientId: string): Promise<boolean>;
   /**
+   * Disables (or enables again) a client of any origin: a disabled client is refused everywhere
+   * and its live OAuth 2 and OAuth 1.0a tokens are revoked at once. Returns how many credentials
+   * were revoked, or null for an unknown client. Emits `client.disabled` and `token.revoked`
+   * (`revokedBy: 'client_disabled'`), or `client.updated` when enabled.
+   */
+  setClientDisabled(clientId: string, disabled: boolean): Promise<number | null>;
+  /**
    * Revokes every credential a user gave a client (`/account/apps`): OAuth 2 access and refresh
    * tokens, authorization codes not yet redeemed, OAuth 1.0a access tokens and authorized request
    * tokens not yet exchanged; and forgets the user's remembered consent, so the client must ask

@@ -312,6 +312,31 @@ t.test('dynamic registration emits client events and still calls onClientRegistr
   t.same(take(t), [], 'and reports nothing');
 });
 
+t.test('an administrator disables and enables a client: its tokens are revoked, with events', async (t) => {
+  const { fixture, client, take } = await setup();
+  const issued = await fixture.server.issueTokens({ clientId: client.client.id, userId: 'user-1', scope: ['read'], withRefreshToken: true });
+  take(t, issued.access_token, issued.refresh_token ?? '');
+
+  t.equal(await fixture.server.setClientDisabled(client.client.id, true), 2, 'its access and refresh token are revoked');
+  t.equal(fixture.storage.snapshot().clients.find((row) => row.id === client.client.id)?.disabled, true);
+  await t.rejects(fixture.server.verifyAccessToken(issued.access_token), { error: 'invalid_token' }, 'the access token stops working at once');
+  t.match(take(t), [
+    { type: 'client.disabled', via: 'admin', clientId: client.client.id, issuer: ISSUER },
+    { type: 'token.revoked', revokedBy: 'client_disabled', clientId: client.client.id, userId: null, count: 2 },
+  ]);
+  const refused = await fixture.server.handleTokenRequest(tokenRequest(client, { grant_type: 'client_credentials', scope: 'read' }));
+  t.equal(refused.status, 401, 'a disabled client cannot authenticate');
+  t.match(take(t), [{ type: 'client.authentication_failed', reason: 'client_disabled' }, { type: 'token.refused', error: 'invalid_client' }]);
+
+  t.equal(await fixture.server.setClientDisabled(client.client.id, false), 0);
+  t.match(take(t), [{ type: 'client.updated', via: 'admin', clientId: client.client.id }]);
+  const again = await fixture.server.handleTokenRequest(tokenRequest(client, { grant_type: 'client_credentials', scope: 'read' }));
+  t.equal(again.status, 200, 'enabled again');
+  take(t, String(bodyOf(again)['access_token']));
+  t.equal(await fixture.server.setClientDisabled('no-such-client', true), null, 'an unknown client');
+  t.same(take(t), [], 'and no event for it');
+});
+
 t.test('a listener that throws or rejects changes no answer', async (t) => {
   for (const onEvent of [
     () => {

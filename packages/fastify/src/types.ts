@@ -164,6 +164,8 @@ export interface PortcullisDecorator {
   readonly issueTokens: (input: IssueTokensInput) => Promise<IssuedTokens>;
   /** Deletes a client after revoking its OAuth 2 and OAuth 1.0a tokens, as RFC 7592's DELETE does; whether it existed. */
   readonly deleteClient: (clientId: string) => Promise<boolean>;
+  /** Disables or enables a client; disabling revokes its live tokens. The count revoked, or null for an unknown client. */
+  readonly setClientDisabled: (clientId: string, disabled: boolean) => Promise<number | null>;
   readonly purgeExpired: (options?: { batchSize?: number }) => Promise<PurgeResult>;
   /**
    * Makes a new signing key per algorithm, published now and signing after `rotationLeadTime`;

@@ -72,12 +72,6 @@ export async function registerAdminRoutes(fastify: FastifyInstance, services: De
   }
   const post = { preHandler: [requireAdmin, guardPost] };
 
-  /** A disabled client's live tokens, OAuth 2 and OAuth 1.0a, stop working at once. */
-  async function revokeClientTokens(clientId: string): Promise<number> {
-    const now = new Date();
-    return (await storage.revokeTokens({ clientId }, now)) + (await storage.revokeOAuth1AccessTokens({ clientId }, now));
-  }
-
   fastify.get('/admin', { preHandler: requireAdmin }, async (request, reply) => {
     const [clients, stored] = await Promise.all([storage.listClients(), storage.listScopes()]);
     const csrf = getCsrfToken(request);
@@ -179,7 +173,6 @@ ${renderConsentsTable(csrf, client.id, consents, usernames)}`;
         oauth1Enabled: settings.oauth1Enabled,
         rsaPublicKey: settings.rsaPublicKey,
         ...readClientLifecycle(request.body),
-        disabled,
         updatedAt: new Date(),
       };
       // A client becoming confidential, or starting OAuth 1.0a without a sealed secret, needs a
@@ -196,7 +189,8 @@ ${renderConsentsTable(csrf, client.id, consents, usernames)}`;
         update.oauth1SecretEncrypted = oauth.sealSecret ? oauth.sealSecret(secret) : null;
       }
       await storage.updateClient(client.id, update);
-      if (disabled && !client.disabled) await revokeClientTokens(client.id);
+      // Through the core: a disabled client's live tokens are revoked, and the change is an event.
+      if (disabled !== client.disabled) await oauth.setClientDisabled(client.id, disabled);
       if (!settings.oauth1Enabled && client.oauth1Enabled) await storage.revokeOAuth1AccessTokens({ clientId: client.id }, new Date());
       setFlash(request, secret ? 'secret' : 'notice', 'Client saved', secret ? [`client_secret: ${secret}`, 'Copy the new secret now: it is shown only this once.'] : []);
     } catch (error) {
@@ -210,8 +204,7 @@ ${renderConsentsTable(csrf, client.id, consents, usernames)}`;
     const client = await storage.findClient(request.params.id);
     if (!client) return sendPage(request, reply, 'No such client', html`<p><a href="/admin">Back</a></p>`, 404);
     const disabled = field(request.body, 'disabled') === 'on';
-    await storage.updateClient(client.id, { disabled });
-    const revoked = disabled && !client.disabled ? await revokeClientTokens(client.id) : 0;
+    const revoked = disabled === client.disabled ? 0 : ((await oauth.setClientDisabled(client.id, disabled)) ?? 0);
     setFlash(request, 'notice', `Client ${client.name} ${disabled ? `disabled; ${revoked} token${revoked === 1 ? '' : 's'} revoked` : 'enabled'}`);
     return reply.redirect('/admin', 303);
   });

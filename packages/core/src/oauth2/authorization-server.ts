@@ -1,6 +1,6 @@
 import type { AuthorizationServer, AuthorizationServerOptions } from '../server-types.js';
 import { completeAuthorization, validateAuthorizationRequest } from './authorization-endpoint.js';
-import { deleteClientAsAdministrator, handleClientConfiguration, handleClientRegistration } from './client-registration.js';
+import { deleteClientAsAdministrator, handleClientConfiguration, handleClientRegistration, setClientDisabled } from './client-registration.js';
 import { completeDeviceAuthorization, findDeviceAuthorization, handleDeviceAuthorizationRequest } from './device-authorization.js';
 import { handleIntrospectionRequest } from './introspection.js';
 import { issueTokensByHand } from './issue-tokens.js';
@@ -58,6 +58,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     handleClientConfiguration: (request, clientId, metadata) => handleClientConfiguration(context, request, clientId, metadata),
     issueTokens: (input) => issueTokensByHand(context, input),
     deleteClient: (clientId) => deleteClientAsAdministrator(context, clientId),
+    setClientDisabled: (clientId, disabled) => setClientDisabled(context, clientId, disabled),
     // Every credential of the grant at once, the codes and authorized request tokens not yet
     // exchanged included: either would otherwise buy fresh tokens after the revocation.
     revokeGrant: async (userId, clientId, revokeOptions) => {

@@ -135,6 +135,28 @@ export async function deleteClient(context: ServerContext, clientId: string): Pr
   return storage.deleteClient(clientId);
 }
 
+/**
+ * Disables or enables a client of any origin (an administrator's decision). A disabled client is
+ * refused at every endpoint, and its live OAuth 2 and OAuth 1.0a tokens are revoked at once, so
+ * nothing it obtained keeps working. Returns the number of credentials revoked, or null when the
+ * client does not exist. Emits `client.disabled` (and `token.revoked` by `client_disabled`) or,
+ * when enabled again, `client.updated`.
+ */
+export async function setClientDisabled(context: ServerContext, clientId: string, disabled: boolean): Promise<number | null> {
+  const { storage } = context.options;
+  const now = context.now();
+  const client = await storage.updateClient(clientId, { disabled, updatedAt: now });
+  if (client === null) return null;
+  if (!disabled) {
+    emitClientChange(context, 'updated', 'admin', client);
+    return 0;
+  }
+  const count = (await storage.revokeTokens({ clientId }, now)) + (await storage.revokeOAuth1AccessTokens({ clientId }, now));
+  emitClientChange(context, 'disabled', 'admin', client);
+  context.emit({ type: 'token.revoked', revokedBy: 'client_disabled', clientId, userId: null, tokenKind: null, tokenId: null, familyId: null, count });
+  return count;
+}
+
 /** `deleteClient` for an administrator (the server's API): the deletion is reported as theirs. */
 export async function deleteClientAsAdministrator(context: ServerContext, clientId: string): Promise<boolean> {
   const client = await context.options.storage.findClient(clientId);
