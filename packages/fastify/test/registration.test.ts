@@ -194,6 +194,7 @@ t.test('fastify.oauth is read-only and holds what applications use', async (t) =
     'rotateSigningKeys',
     'scopes',
     'server',
+    'setClientDisabled',
   ]);
   const loose = app as unknown as Record<string, unknown>;
   const decorator = app.oauth as unknown as Record<string, unknown>;
