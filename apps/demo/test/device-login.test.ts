@@ -2,13 +2,12 @@
 // user's steps (log in, enter the code, approve) in Chromium through the real pages.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { CLI_CLIENT_ID, CLI_CLIENT_NAME } from '../src/bootstrap.js';
 import { ALICE_PASSWORD, buildTestApp } from './helpers.js';
-import { DEMO_DIR } from './run.js';
+import { DEMO_DIR, freePort } from './run.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -54,21 +53,10 @@ function startLogin(args: string[]) {
   };
 }
 
-/** A free loopback port: the issuer, which the CLI's discovery checks, names it. */
-async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function runDeviceLoginTests(): Promise<void> {
   const { chromium } = await import('playwright-core');
-  const port = await findFreePort();
+  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const { app, pollId } = await buildTestApp({ issuer: base });
   await app.listen({ host: '127.0.0.1', port });

@@ -3,7 +3,6 @@
 // refresh with a new ID token, prompt=none with and without a session, and RP-initiated logout,
 // on each database the demo supports. The browser's steps are real HTTP requests with cookies.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as client from 'openid-client';
@@ -12,21 +11,10 @@ import { buildApp } from '../src/app.js';
 import { createUser, findAccountClaims, findUserByUsername } from '../src/users.js';
 import { onEachDatabase } from './databases.js';
 import { SECRET_KEY, SESSION_SECRET } from './helpers.js';
-import { HttpBrowser, runCliProcess } from './run.js';
+import { freePort, HttpBrowser, runCliProcess } from './run.js';
 
 const PASSWORD = 'carol-password';
 
-/** A port nobody listens on now: the issuer must name the address the demo will listen on. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** Logs the browser in through the demo's login form, from the login page it was sent to. */
 async function logIn(browser: HttpBrowser, base: string, loginLocation: string): Promise<string> {

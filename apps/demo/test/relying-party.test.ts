@@ -1,28 +1,16 @@
 // "Sign in with Portcullis": the demo's example relying party (src/relying-party.ts) on a real
 // listening demo server, its client registered by the first start. The browser's steps are real
 // HTTP requests with a cookie jar; the relying party itself calls the issuer with openid-client.
-import { createServer } from 'node:net';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { bootstrapFirstStart } from '../src/bootstrap.js';
 import { RP_CLIENT_ID } from '../src/relying-party.js';
 import { createUser } from '../src/users.js';
 import { SECRET_KEY, SESSION_SECRET } from './helpers.js';
-import { HttpBrowser } from './run.js';
+import { freePort, HttpBrowser } from './run.js';
 
 const PASSWORD = 'carol-password';
 
-/** A port nobody listens on now: the issuer must name the address the demo will listen on. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 const formField = (body: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(body)?.[1]?.replace(/&amp;/g, '&');
 const claim = (body: string, table: string, name: string) =>

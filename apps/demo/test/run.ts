@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,18 @@ export function runNode(name: 'cli' | 'main', args: string[], env: NodeJS.Proces
 
 export function runCliProcess(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
   return runNode('cli', args, env);
+}
+
+/** A loopback port nobody listens on now: a test's issuer must name the port the demo will listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 export interface RunningServer {
