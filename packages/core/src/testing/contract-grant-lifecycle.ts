@@ -110,7 +110,7 @@ export const grantLifecycleCases: ContractCase[] = [
     },
   },
   {
-    name: 'a refresh token keeps its family start; absent on input it is the issue time',
+    name: 'a refresh token keeps its family start; absent on input it is its own issue time',
     async run(t, { storage }, fx) {
       const first = fx.tokenPair();
       await storage.saveTokens(first.access, first.refresh);
