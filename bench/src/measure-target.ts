@@ -182,7 +182,7 @@ export class TargetRun {
   start(): Promise<void> {
     return this.#step(async () => {
       // A SQLite yardstick's rows; a scenario's store migrates its own file.
-      if (this.#target.store === 'sqlite' && this.#target.id.startsWith('B')) resetSqliteDatabase(this.#spec.sqlitePath);
+      if (this.#target.store === 'sqlite' && (this.#target.id.startsWith('B') || this.#target.id.startsWith('bare-db-'))) resetSqliteDatabase(this.#spec.sqlitePath);
       this.#server = new Channel(this.#context.serverModule, {
         env: { ...process.env, BENCH_SERVER_SPEC: JSON.stringify(this.#spec) },
         // The server collects garbage before each memory reading (see probe.ts).

@@ -3,10 +3,14 @@ import type { PeerTargetId, Store } from './protocol.js';
 import { computeMedian } from './stats.js';
 import { formatRatio, pairRounds, throughputOf, type TargetCheck } from './targets.js';
 
-/** The peers' two scenarios, each measured against its bare-Fastify yardstick. */
+/**
+ * The peers' two scenarios, each measured against its bare-Fastify yardstick. `databaseBaseline`
+ * is the same bare route doing the least database work of the scenario on each store: what any
+ * server keeping its tokens there can at most reach.
+ */
 export const PEER_SCENARIOS = [
-  { suffix: 'cc', name: 'client_credentials', baseline: 'bare-post', least: 0.5 },
-  { suffix: 'get', name: 'protected GET', baseline: 'bare-get', least: 0.8 },
+  { suffix: 'cc', name: 'client_credentials', baseline: 'bare-post', databaseBaseline: 'bare-db-post', least: 0.5 },
+  { suffix: 'get', name: 'protected GET', baseline: 'bare-get', databaseBaseline: 'bare-db-get', least: 0.8 },
 ] as const;
 export type PeerScenario = (typeof PEER_SCENARIOS)[number];
 
@@ -14,6 +18,8 @@ export type PeerScenario = (typeof PEER_SCENARIOS)[number];
 export const PEERS = ['oidc-provider', 'oauth2-server'] as const;
 /** Portcullis's stores, in the order they are measured and shown. */
 export const PORTCULLIS_STORES: readonly Store[] = ['memory', 'sqlite', 'mysql', 'postgres'];
+/** The stores that are databases, each with its bare yardstick. */
+const DATABASE_STORES = PORTCULLIS_STORES.filter((store) => store !== 'memory');
 
 /** How far ahead of the better peer Portcullis on its memory store must be. */
 const MEMORY_LEAD = 1.3;
@@ -27,6 +33,7 @@ export function peerKey(id: PeerTargetId, store: Store | null): string {
 export function listScenarioTargets(scenario: PeerScenario): { id: PeerTargetId; store: Store | null; key: string }[] {
   const ids: { id: PeerTargetId; store: Store | null }[] = [
     { id: scenario.baseline, store: null },
+    ...DATABASE_STORES.map((store) => ({ id: scenario.databaseBaseline as PeerTargetId, store })),
     ...PEERS.map((peer) => ({ id: `${peer}-${scenario.suffix}` as PeerTargetId, store: null })),
     ...PORTCULLIS_STORES.map((store) => ({ id: `portcullis-${scenario.suffix}` as PeerTargetId, store })),
   ];
@@ -39,10 +46,14 @@ export function listScenarioTargets(scenario: PeerScenario): { id: PeerTargetId;
  * when either did not answer as expected.
  */
 export function computePeerRatio(results: readonly TargetResult[], result: TargetResult): number | null {
-  const scenario = PEER_SCENARIOS.find((s) => result.id.endsWith(`-${s.suffix}`) || result.id === s.baseline);
+  const scenario = scenarioOf(result);
   const baseline = scenario && results.find((r) => r.id === scenario.baseline);
   if (!baseline?.ok || !result.ok) return null;
   return pairRounds(result, baseline, throughputOf)?.median ?? result.requestsPerSecond.median / baseline.requestsPerSecond.median;
+}
+
+function scenarioOf(result: TargetResult): PeerScenario | undefined {
+  return PEER_SCENARIOS.find((s) => result.id.endsWith(`-${s.suffix}`) || result.id === s.baseline || result.id === s.databaseBaseline);
 }
 
 function find(results: readonly TargetResult[], key: string): TargetResult | undefined {
@@ -88,13 +99,16 @@ export function evaluatePeerTargets(results: readonly TargetResult[]): TargetChe
         });
       }
       const lead = store === 'memory' ? MEMORY_LEAD : 1;
+      const yardstick = find(results, peerKey(scenario.databaseBaseline, store));
+      const yardstickRatio = yardstick === undefined ? null : computePeerRatio(results, yardstick);
+      const ceiling = yardstickRatio === null ? '' : `; the bare route's own database work: ${formatRatio(yardstickRatio)}`;
       checks.push({
         name: store === 'memory' ? `${scenario.name} >= ${lead} x the better peer` : `${scenario.name} ahead of both peers`,
         store,
         detail:
           better.ratio === null
             ? 'no peer measured'
-            : `${shown} vs ${formatRatio(better.ratio.value)} (${better.ratio.name})${ratio === null ? '' : `: ${formatRatio(ratio / better.ratio.value)} x`}`,
+            : `${shown} vs ${formatRatio(better.ratio.value)} (${better.ratio.name})${ratio === null ? '' : `: ${formatRatio(ratio / better.ratio.value)} x`}${ceiling}`,
         pass: better.ratio === null ? null : ratio !== null && (lead === 1 ? ratio > better.ratio.value : ratio >= lead * better.ratio.value),
       });
       const p99 = result.ok ? result.latency?.p99Ms : undefined;
@@ -114,6 +128,7 @@ export function evaluatePeerTargets(results: readonly TargetResult[]): TargetChe
 
 const ROW_NAMES: Record<string, string> = {
   bare: 'bare Fastify',
+  'bare-db': 'bare Fastify, its database work only',
   'oidc-provider': 'oidc-provider (memory adapter)',
   'oauth2-server': '@node-oauth/oauth2-server (Express, memory model)',
   portcullis: 'Portcullis',
@@ -129,6 +144,7 @@ export function renderPeerTable(results: readonly TargetResult[]): string {
   const rows: string[][] = [];
   const servers: { name: string; store: Store | null }[] = [
     { name: 'bare', store: null },
+    ...DATABASE_STORES.map((store) => ({ name: 'bare-db', store })),
     ...PEERS.map((name) => ({ name, store: null })),
     ...PORTCULLIS_STORES.map((store) => ({ name: 'portcullis', store })),
   ];
@@ -136,7 +152,7 @@ export function renderPeerTable(results: readonly TargetResult[]): string {
     const row = [ROW_NAMES[server.name] ?? server.name, server.name === 'bare' ? '-' : (server.store ?? 'memory')];
     let any = false;
     for (const scenario of PEER_SCENARIOS) {
-      const id = server.name === 'bare' ? scenario.baseline : `${server.name}-${scenario.suffix}`;
+      const id = server.name === 'bare' ? scenario.baseline : server.name === 'bare-db' ? scenario.databaseBaseline : `${server.name}-${scenario.suffix}`;
       const result = find(results, peerKey(id as PeerTargetId, server.store));
       if (!result) {
         row.push('', '', '');
@@ -159,7 +175,7 @@ export function renderPeerTable(results: readonly TargetResult[]): string {
 /** The offered rate of each scenario's latency runs (the same for every server of it), for the table's caption. */
 export function describeLatencyRates(results: readonly TargetResult[]): string {
   return PEER_SCENARIOS.map((scenario) => {
-    const rates = results.filter((r) => r.latency && (r.id === scenario.baseline || r.id.endsWith(`-${scenario.suffix}`)));
+    const rates = results.filter((r) => r.latency && scenarioOf(r) === scenario);
     const rate = computeMedian(rates.map((r) => r.latency!.rate));
     return `${scenario.name} at ${Number.isFinite(rate) ? rate.toFixed(0) : '-'} req/s`;
   }).join(', ');

@@ -6,18 +6,28 @@
 /** Where a Portcullis server keeps its rows: a database through Kysely, or core's `MemoryStorage` (peers only). */
 export type Store = 'mysql' | 'sqlite' | 'postgres' | 'memory';
 
-/** The servers of `pnpm bench:peers`, by scenario: `-cc` serves client_credentials, `-get` a protected GET. */
+/**
+ * The servers of `pnpm bench:peers`, by scenario: `-cc` and `-post` serve client_credentials (a
+ * form POST), `-get` a protected GET. `bare-db-*` are bare routes doing a database's least work.
+ */
 export const PEER_TARGETS = [
   'bare-post',
+  'bare-db-post',
   'oidc-provider-cc',
   'oauth2-server-cc',
   'portcullis-cc',
   'bare-get',
+  'bare-db-get',
   'oidc-provider-get',
   'oauth2-server-get',
   'portcullis-get',
 ] as const;
 export type PeerTargetId = (typeof PEER_TARGETS)[number];
+
+/** Whether a peers target is loaded with the client_credentials POST (else the protected GET). */
+export function isPeerPostTarget(target: PeerTargetId): boolean {
+  return target.endsWith('-cc') || target.endsWith('-post');
+}
 
 /** B* are bare-Fastify baselines, S* are Portcullis scenarios; the peers' targets are named. */
 export type TargetId = 'B0' | 'B1' | 'B2' | 'B3' | 'B3S' | 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'S6' | 'S7' | 'S8' | PeerTargetId;

@@ -9,6 +9,7 @@ import {
   renderPeerTable,
   renderPeerVerdicts,
 } from '../src/peers-targets.js';
+import { buildRequestPlan } from '../src/load/request-plans.js';
 import type { PeerTargetId, Store } from '../src/protocol.js';
 
 /** A peer target's result: one round per rate, all in block 1, with `p99` at the shared rate. */
@@ -144,6 +145,9 @@ test('each scenario alternates its yardstick, both peers and Portcullis on every
     listScenarioTargets(PEER_SCENARIOS[0]).map((target) => target.key),
     [
       'bare-post',
+      'bare-db-post/sqlite',
+      'bare-db-post/mysql',
+      'bare-db-post/postgres',
       'oidc-provider-cc',
       'oauth2-server-cc',
       'portcullis-cc/memory',
@@ -171,4 +175,27 @@ test('the verdicts read as a row per store, blank where a target does not apply'
   t.equal(lines.length, 4);
   t.equal(lines[2], '| memory | 0.50 x bare-post: pass | 0.50 x bare-post vs 0.30 (oauth2-server): 1.66 x: pass | 10.0 ms vs 15.0 ms (oauth2-server): pass |  |');
   t.equal(lines[3], '| sqlite |  |  | 30.0 ms vs 15.0 ms (oauth2-server): FAIL | 0.20 x bare-post vs 0.30 (oauth2-server): 0.66 x: FAIL |');
+});
+
+test("a database store's row shows its bare yardstick, and its verdict names the yardstick's ratio", async (t) => {
+  const results = [
+    ...ccBlock({ mysql: [1500, 10] }),
+    result('bare-db-post', 'mysql', [2000, 2000, 2000], 8),
+  ];
+  t.equal(computePeerRatio(results, results.at(-1)!), 0.2, 'the yardstick is read against the bare POST');
+  const lines = renderPeerTable(results).split('\n');
+  t.equal(lines[3], '| bare Fastify, its database work only | mysql | 0.20 | 2000 | 8.0 |  |  |  |');
+  const ahead = evaluatePeerTargets(results).find((c) => c.store === 'mysql' && c.name === 'client_credentials ahead of both peers');
+  t.match(ahead?.detail, /^0\.15 x bare-post vs 0\.30 \(oauth2-server\): 0\.50 x; the bare route's own database work: 0\.20$/);
+  t.equal(ahead?.pass, false);
+});
+
+test('each yardstick gets the requests of the servers it measures', async (t) => {
+  const fixtures = { clientId: 'c', clientSecret: 's', tokenPath: '/token', resourcePath: '/resource', accessTokens: ['a'] };
+  for (const id of ['bare-post', 'bare-db-post', 'portcullis-cc', 'oidc-provider-cc'] as const) {
+    t.equal(buildRequestPlan(id, fixtures).requests[0]!.method, 'POST', `${id} is a form POST`);
+  }
+  for (const id of ['bare-get', 'bare-db-get', 'portcullis-get'] as const) {
+    t.equal(buildRequestPlan(id, fixtures).requests[0]!.method, 'GET', `${id} is a GET`);
+  }
 });

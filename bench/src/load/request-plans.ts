@@ -1,5 +1,5 @@
 import type { Request as AutocannonRequest } from 'autocannon';
-import { isPeerTarget, type Fixtures, type PeerTargetId, type TargetId } from '../protocol.js';
+import { isPeerPostTarget, isPeerTarget, type Fixtures, type PeerTargetId, type TargetId } from '../protocol.js';
 import { signOAuth1Request } from './oauth1-signer.js';
 
 /** Sent when a pool of single-use credentials ran dry, so the server answers an error we count. */
@@ -205,10 +205,11 @@ export function buildRequestPlan(target: TargetId, fixtures: Fixtures): RequestP
 /**
  * The peers' two scenarios, the same requests to every server at its own paths: a
  * client_credentials grant with client_secret_basic (RFC 6749 section 4.4), and a GET with a
- * bearer token (RFC 6750 section 2.1) picked at random from those the server issued.
+ * bearer token (RFC 6750 section 2.1) picked at random from those the server issued. The bare
+ * yardsticks get the same requests as the servers they measure.
  */
-function buildPeerPlan(target: PeerTargetId, fixtures: Fixtures): RequestPlan {
-  if (target.endsWith('-cc')) {
+export function buildPeerPlan(target: PeerTargetId, fixtures: Fixtures): RequestPlan {
+  if (isPeerPostTarget(target)) {
     const authorization = basicAuthorization(requireFixture(fixtures.clientId, 'clientId'), requireFixture(fixtures.clientSecret, 'clientSecret'));
     return {
       expectedStatus: 'success',

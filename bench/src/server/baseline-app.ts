@@ -17,7 +17,7 @@ export interface BaselineServer {
   close(): Promise<void>;
 }
 
-interface BaselineDatabase {
+export interface BaselineDatabase {
   selectItem(id: number): Promise<unknown>;
   insertEvent(payload: string): Promise<void>;
   close(): Promise<void>;
@@ -43,7 +43,7 @@ export async function createBaselineServer(spec: ServerSpec): Promise<BaselineSe
     });
     // S1's yardstick: a client_credentials grant reads the client, then writes a token.
     app.post('/b3s', async (request, reply) => {
-      const row = await database.selectItem(1 + Math.floor(Math.random() * BASELINE_ROWS));
+      const row = await database.selectItem(randomItemId());
       if (row === undefined) return reply.code(404).send({ error: 'not_found' });
       await database.insertEvent(String((request.body as { payload?: string }).payload));
       return { ok: true };
@@ -60,10 +60,16 @@ export async function createBaselineServer(spec: ServerSpec): Promise<BaselineSe
   };
 }
 
+/** One of the seeded rows, at random. */
+export function randomItemId(): number {
+  return 1 + Math.floor(Math.random() * BASELINE_ROWS);
+}
+
 /** Connections of a baseline's pool: createDatabase's default, on either server. */
 const POOL_SIZE = 10;
 
-function openBaselineDatabase(spec: ServerSpec): BaselineDatabase {
+/** The yardsticks' database work, through the driver the store of `spec.store` uses. */
+export function openBaselineDatabase(spec: ServerSpec): BaselineDatabase {
   const createdAt = (): Date => new Date();
   const eventId = (): string => randomBytes(16).toString('base64url');
   if (spec.store === 'postgres') {

@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   const spec = JSON.parse(specText) as ServerSpec;
   // The orchestrator gone (killed, crashed): nobody will ever say stop, so stop now.
   process.once('disconnect', () => process.exit(0));
-  installQueryCounter();
+  // Statements are counted for `pnpm bench`'s table; a peer runs as its users run it, uninstrumented.
+  if (!isPeerTarget(spec.target)) installQueryCounter();
   const probe = new ServerProbe();
   const profiler = spec.profileFile === null ? null : new RoundProfiler(spec.profileFile);
   const heapProfiler = spec.heapProfileFile === null ? null : new WindowHeapProfiler(spec.heapProfileFile);

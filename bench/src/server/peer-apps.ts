@@ -6,6 +6,7 @@ import fastifyPortcullis from '@portcullis/fastify';
 import Fastify from 'fastify';
 import type { Client, ClientCredentialsModel, Token } from '@node-oauth/oauth2-server';
 import type { Fixtures, PeerTargetId, ServerSpec } from '../protocol.js';
+import { openBaselineDatabase, randomItemId } from './baseline-app.js';
 import { openKyselyStore } from './kysely-store.js';
 import { fromFastify, type BenchServer } from './bench-server.js';
 
@@ -23,6 +24,7 @@ const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef0123456789abcdef';
 
 export async function createPeerServer(target: PeerTargetId, spec: ServerSpec): Promise<BenchServer> {
   const tokens = Math.min(spec.liveTokens, 1000);
+  if (target.startsWith('bare-db-')) return createBareDatabaseServer(spec, tokens);
   if (target.startsWith('bare-')) return createBareServer(tokens);
   if (target.startsWith('oidc-provider-')) return createOidcProviderServer(tokens);
   if (target.startsWith('oauth2-server-')) return createOAuth2ServerServer(tokens);
@@ -53,6 +55,34 @@ async function createBareServer(tokens: number): Promise<BenchServer> {
   return fromFastify(app, {
     fixtures: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenPath: '/token', resourcePath: '/resource', accessTokens },
     close: () => app.close(),
+  });
+}
+
+/**
+ * The database rows' yardstick: the bare routes doing the least a server keeping its tokens in
+ * `spec.store` does per request, through the same driver as the store and with no OAuth: the
+ * POST reads one row and writes one (a client, then a token), the GET reads one row.
+ */
+async function createBareDatabaseServer(spec: ServerSpec, tokens: number): Promise<BenchServer> {
+  const database = openBaselineDatabase(spec);
+  const app = Fastify({ logger: false });
+  await app.register(fastifyFormbody);
+  app.post('/token', async (request, reply) => {
+    if ((await database.selectItem(randomItemId())) === undefined) return reply.code(404).send({ error: 'not_found' });
+    await database.insertEvent(String((request.body as { grant_type?: string }).grant_type));
+    return { ok: true };
+  });
+  app.get('/resource', async (_request, reply) => {
+    const row = await database.selectItem(randomItemId());
+    return row === undefined ? reply.code(404).send({ error: 'not_found' }) : row;
+  });
+  const accessTokens = Array.from({ length: tokens }, () => randomBytes(32).toString('base64url'));
+  return fromFastify(app, {
+    fixtures: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenPath: '/token', resourcePath: '/resource', accessTokens },
+    close: async () => {
+      await app.close();
+      await database.close();
+    },
   });
 }
 
