@@ -485,7 +485,10 @@ export interface RegisterClientInput {
   clientId?: string;
   /** A first-party client: no consent page unless the request has `prompt=consent`. Default false. */
   skipConsent?: boolean;
-  /** Seconds the client's access tokens live; default null, the server's `accessTokenTtl`. */
+  /**
+   * Seconds the client's access tokens live; default null, the server's `accessTokenTtl`. A JWT
+   * access token lives at most `signingKeys.maxTokenLifetime`.
+   */
   accessTokenTtl?: number | null;
   /** Seconds the client's refresh tokens live; default null, the server's `refreshTokenTtl`. */
   refreshTokenTtl?: number | null;

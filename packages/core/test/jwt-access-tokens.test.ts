@@ -124,6 +124,25 @@ t.test('options: jwt needs signing keys whose lifetime covers the access token',
   t.strictSame(plain.server.resources(), [], 'a refused registration changes nothing');
 });
 
+t.test("a client's own longer lifetime is cut to maxTokenLifetime for a JWT, kept for an opaque token", async (t) => {
+  const fixture = jwtFixture({ accessTokenFormat: undefined, defaultAudience: [] });
+  fixture.server.registerResource(OTHER, { accessTokenFormat: 'jwt' });
+  const client = await registerTestClient(fixture, { grantTypes: ['client_credentials'], scopes: ['read'], accessTokenTtl: 7200 });
+  const jwt = await clientCredentialsToken(fixture, client, { resource: OTHER });
+  t.equal(jwt.expires_in, TTL, 'expires_in is the key lifetime, not the client lifetime');
+  const claims = decodeJwt(jwt.access_token as string);
+  t.equal(claims.exp! - claims.iat!, TTL, 'the JWT ends when its key may leave the JWK Set');
+  const introspected = bodyOf(
+    await fixture.server.handleIntrospectionRequest(
+      createFormRequest('/oauth/introspect', { token: jwt.access_token as string }, { authorization: basicAuthorization(client.client.id, client.clientSecret!) }),
+    ),
+  );
+  t.equal(introspected.exp, claims.exp, 'the stored record expires with the JWT');
+  const opaque = await clientCredentialsToken(fixture, client, { resource: API });
+  t.match(opaque.access_token, /^pca_/);
+  t.equal(opaque.expires_in, 7200, "an opaque token keeps the client's lifetime");
+});
+
 t.test('verifyAccessToken refuses a JWT of another typ, audience, issuer, key, or past its exp', async (t) => {
   const fixture = jwtFixture();
   const client = await confidentialClient(fixture);

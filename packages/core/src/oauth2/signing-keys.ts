@@ -76,6 +76,11 @@ export interface SigningKeyRing {
   /** What `sign` uses when no `alg` is given. */
   readonly defaultAlgorithm: SigningAlgorithm;
   /**
+   * Seconds a key stays published after it stops signing: the longest a token it signs may live
+   * and still be checked by its `kid`.
+   */
+  readonly maxTokenLifetime: number;
+  /**
    * Signs the claims as a compact JWS (RFC 7515) with the current key of `alg`; the protected
    * header is `{ alg, kid, typ }`. Sets no claim: the caller sets `iss`, `exp` and the rest.
    */
@@ -173,6 +178,7 @@ function publicJwkOf(record: SigningKeyRecord): PublicSigningJwk {
 export class StoredSigningKeyRing implements SigningKeyRing {
   readonly supportedAlgorithms: readonly SigningAlgorithm[];
   readonly defaultAlgorithm: SigningAlgorithm;
+  readonly maxTokenLifetime: number;
   readonly getKey: JWTVerifyGetKey;
   readonly #storage: OAuthStorage;
   readonly #box: SecretBox;
@@ -195,6 +201,7 @@ export class StoredSigningKeyRing implements SigningKeyRing {
     this.#options = options;
     this.supportedAlgorithms = options.algorithms;
     this.defaultAlgorithm = options.algorithms[0]!;
+    this.maxTokenLifetime = options.maxTokenLifetime;
     this.getKey = async (header) => {
       const key = typeof header.kid === 'string' ? await this.#findPublished(header.kid, true) : null;
       if (key === null || key.alg !== header.alg) throw new errors.JWKSNoMatchingKey();

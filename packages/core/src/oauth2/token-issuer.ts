@@ -132,9 +132,15 @@ export async function mintTokens(
   now: Date,
   random: Uint8Array = randomBytesFor(context, issuance),
 ): Promise<MintedTokens> {
-  const { accessTokenTtl } = issuance.lifetimes;
+  const jwt = accessTokenFormatFor(context, issuance.audience) === 'jwt';
+  // A JWT lives no longer than its key stays published after it stops signing: past that no
+  // resource server finds the key its `kid` names. A client's longer own lifetime is cut for a
+  // JWT, and `expires_in` says so (RFC 6749 section 5.1).
+  const ring = context.signingKeys;
+  const accessTokenTtl =
+    jwt && ring !== null ? Math.min(issuance.lifetimes.accessTokenTtl, ring.maxTokenLifetime) : issuance.lifetimes.accessTokenTtl;
   const accessToken = mintToken('accessToken', random, now, now.getTime() + accessTokenTtl * 1000);
-  if (accessTokenFormatFor(context, issuance.audience) === 'jwt') {
+  if (jwt) {
     // The expiry the JWT states, in whole seconds, is the record's too.
     accessToken.expiresAt = new Date(Math.floor(accessToken.expiresAt.getTime() / 1000) * 1000);
     accessToken.token = await mintJwtAccessToken(context, issuance, accessToken.id, now, accessToken.expiresAt);
