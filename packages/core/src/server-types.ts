@@ -149,7 +149,7 @@ export interface OpenIdOptions {
    * so clients cannot correlate users (section 8.1).
    */
   subjectType?: 'public' | 'pairwise';
-  /** Seconds an ID token is valid. Default 3600. */
+  /** Seconds an ID token is valid, at most `signingKeys.maxTokenLifetime`. Default 3600. */
   idTokenTtl?: number;
 }
 

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import type { AuthorizationRequest, OpenIdOptions } from '../src/index.js';
+import type { AuthorizationRequest, OpenIdOptions, SigningKeysOptions } from '../src/index.js';
 import {
   bodyOf,
   CHALLENGE,
@@ -32,10 +32,10 @@ const ACCOUNTS: Record<string, Record<string, unknown>> = {
   'user-2': { name: 'Bob', preferred_username: 'bob' },
 };
 
-async function setup(openid: Partial<OpenIdOptions> = {}) {
+async function setup(openid: Partial<OpenIdOptions> = {}, signingKeys: SigningKeysOptions = SIGNING_KEYS) {
   const fixture = createFixture({
     secretKey: SECRET_KEY,
-    signingKeys: SIGNING_KEYS,
+    signingKeys,
     openid: { findAccount: (userId) => ACCOUNTS[userId] ?? null, ...openid },
   });
   const client = await registerTestClient(fixture, {
@@ -113,6 +113,17 @@ t.test('code flow: the ID token carries iss, sub, aud, exp, iat, auth_time, nonc
   const narrowed = await fixture.server.handleTokenRequest(tokenRequest(client, { grant_type: 'refresh_token', refresh_token: again.refresh_token as string, scope: 'email' }));
   t.equal(narrowed.status, 200);
   t.equal(bodyOf(narrowed).id_token, undefined, 'a refresh narrowed away from openid gets no ID token');
+});
+
+t.test('an ID token lives at most as long as its key stays published', async (t) => {
+  const { fixture, client, jwks, base } = await setup({ idTokenTtl: 3600 }, { ...SIGNING_KEYS, maxTokenLifetime: 900 });
+  const request = await pending(fixture, { ...base, scope: 'openid' });
+  const done = await fixture.server.completeAuthorization(request, { userId: 'user-1', approved: true });
+  const response = await fixture.server.handleTokenRequest(
+    tokenRequest(client, { grant_type: 'authorization_code', code: redirectParams(done).get('code')!, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }),
+  );
+  const { payload } = await jwtVerify(bodyOf(response).id_token as string, jwks, { currentDate: START });
+  t.equal(payload.exp! - payload.iat!, 900, 'cut from idTokenTtl to signingKeys.maxTokenLifetime');
 });
 
 t.test('a plain OAuth request gets no ID token and no OpenID Connect checks', async (t) => {

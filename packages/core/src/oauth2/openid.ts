@@ -128,7 +128,8 @@ export async function signIdToken(openid: OpenIdContext, input: IdTokenInput): P
     iss: input.issuer,
     sub: subjectFor(openid, input.client, input.userId),
     aud: input.client.id,
-    exp: iat + openid.idTokenTtl,
+    // No longer than its key stays published, so `id_token_hint` can still be checked by it.
+    exp: iat + Math.min(openid.idTokenTtl, openid.keys.maxTokenLifetime),
     iat,
     ...(input.authTime !== null && { auth_time: Math.floor(input.authTime.getTime() / 1000) }),
     ...(input.nonce !== null && { nonce: input.nonce }),
