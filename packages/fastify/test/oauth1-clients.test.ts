@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { OAuth } from 'oauth';
 import OAuth1a from 'oauth-1.0a';
 import t from 'tap';
 import type { Test } from 'tap';
+import { findFreePort } from './helpers.js';
 import { buildOAuth1App, type OAuth1TestApp } from './oauth1-helpers.js';
 
 // The three legs and a signed resource request driven by two independent client libraries from
@@ -18,21 +18,12 @@ interface Listening {
   origin: string;
 }
 
-/** A port free on loopback a moment ago, so the issuer can name it before the server listens. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 /**
  * The app on loopback, its issuer the URL the libraries sign for: the server checks signatures
  * against its issuer's origin, ephemeral port included (RFC 5849 section 3.4.1.2).
  */
 async function listen(t: Test): Promise<Listening> {
-  const port = await freePort();
+  const port = await findFreePort();
   const origin = `http://127.0.0.1:${port}`;
   // The realm stays the one the assertions name, whatever the port.
   const built = await buildOAuth1App({ plugin: { issuer: origin, oauth1: { realm: REALM } } });

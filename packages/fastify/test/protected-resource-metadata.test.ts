@@ -1,25 +1,13 @@
 // RFC 9728 protected resource metadata: the documents the guards' resources get, their
 // well-known paths, the challenges that point to them, and a client (oauth4webapi) that follows
 // them from a 401 to a token for the resource.
-import { createServer } from 'node:net';
 import Fastify from 'fastify';
 import * as oauth from 'oauth4webapi';
 import t from 'tap';
 import fastifyPortcullis from '../src/index.js';
-import { basicAuth, buildTestApp, createTestScopes, FORM, form, ISSUER } from './helpers.js';
+import { basicAuth, buildTestApp, createTestScopes, findFreePort, FORM, form, ISSUER } from './helpers.js';
 
 const MCP = `${ISSUER}/mcp`;
-
-async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 t.test('each guarded resource has its document, at the well-known path with its own path inserted', async (t) => {
   const { app, close } = await buildTestApp({
