@@ -208,7 +208,7 @@ export function buildRequestPlan(target: TargetId, fixtures: Fixtures): RequestP
  * bearer token (RFC 6750 section 2.1) picked at random from those the server issued. The bare
  * yardsticks get the same requests as the servers they measure.
  */
-export function buildPeerPlan(target: PeerTargetId, fixtures: Fixtures): RequestPlan {
+function buildPeerPlan(target: PeerTargetId, fixtures: Fixtures): RequestPlan {
   if (isPeerPostTarget(target)) {
     const authorization = basicAuthorization(requireFixture(fixtures.clientId, 'clientId'), requireFixture(fixtures.clientSecret, 'clientSecret'));
     return {
