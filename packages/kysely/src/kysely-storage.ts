@@ -6,6 +6,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ClientUpdateCondition,
   ConsentRecord,
   ConsumeResult,
   DeviceCodeRecord,
@@ -174,14 +175,23 @@ class KyselyStorage implements OAuthStorage {
     return row ? fromClientRow(row) : null;
   }
 
-  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+  async updateClient(id: string, update: ClientUpdate, expected?: ClientUpdateCondition): Promise<ClientRecord | null> {
     const set = toClientRowUpdate(update);
+    const condition = expected?.registrationTokenDigest;
     return this.#run('updateClient', async (db) => {
+      let unchanged = true;
       // One UPDATE of the given columns only: concurrent updates of different fields both land.
+      // With a condition its affected-row count decides, so of two writers only one matches.
       if (Object.keys(set).length > 0) {
-        await db.updateTable('portcullis_clients').set(set).where('id', '=', id).execute();
+        let write = db.updateTable('portcullis_clients').set(set).where('id', '=', id);
+        if (condition !== undefined) write = write.where('registration_token_digest', '=', condition);
+        const result = await write.executeTakeFirst();
+        if (condition !== undefined && Number(result.numUpdatedRows) === 0) return null;
+        unchanged = false;
       }
-      const row = await db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).where('id', '=', id).executeTakeFirst();
+      let read = db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).where('id', '=', id);
+      if (unchanged && condition !== undefined) read = read.where('registration_token_digest', '=', condition);
+      const row = await read.executeTakeFirst();
       return row ? fromClientRow(row) : null;
     });
   }

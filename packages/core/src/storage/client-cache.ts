@@ -61,7 +61,7 @@ export function withClientCache(storage: OAuthStorage, options: ClientCacheOptio
   const cached: OAuthStorage = {
     createClient: (client) => cache.write(client.id, () => storage.createClient(client)),
     findClient: (id) => cache.find(id),
-    updateClient: (id, update) => cache.write(id, () => storage.updateClient(id, update)),
+    updateClient: (id, update, expected) => cache.write(id, () => storage.updateClient(id, update, expected)),
     listClients: forward('listClients'),
     deleteClient: (id) => cache.write(id, () => storage.deleteClient(id)),
     countUnusedClients: forward('countUnusedClients'),

@@ -6,6 +6,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ClientUpdateCondition,
   ConsentRecord,
   DeviceCodeRecord,
   GrantSummary,
@@ -73,9 +74,10 @@ export class MemoryStorage implements OAuthStorage {
     return this.#clients.get(id) ?? null;
   }
 
-  async updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null> {
+  async updateClient(id: string, update: ClientUpdate, expected?: ClientUpdateCondition): Promise<ClientRecord | null> {
     const client = this.#clients.get(id);
     if (!client) return null;
+    if (expected !== undefined && client.registrationTokenDigest !== expected.registrationTokenDigest) return null;
     // Only the keys present change; `id` and `createdAt` are not part of ClientUpdate but a loose
     // caller could still pass them, so they are pinned.
     const defined = Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined));

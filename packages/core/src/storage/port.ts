@@ -3,6 +3,7 @@ import type {
   AuthorizationCodeRecord,
   ClientRecord,
   ClientUpdate,
+  ClientUpdateCondition,
   ConsentRecord,
   DeviceCodeRecord,
   GrantSummary,
@@ -34,7 +35,13 @@ export interface OAuthStorage {
   // Clients
   createClient(client: ClientRecord): Promise<void>;
   findClient(id: string): Promise<ClientRecord | null>;
-  updateClient(id: string, update: ClientUpdate): Promise<ClientRecord | null>;
+  /**
+   * Applies the update and returns the new record, or null when no client has this id. With
+   * `expected`, only while the stored registration token digest is still that one, checked in the
+   * same statement as the write: two updates made with one registration access token cannot both
+   * land (RFC 7592 section 2.2 rotation).
+   */
+  updateClient(id: string, update: ClientUpdate, expected?: ClientUpdateCondition): Promise<ClientRecord | null>;
   listClients(): Promise<ClientRecord[]>;
   /** Deletes a client record (RFC 7592 section 2.3). Returns whether it existed. Its tokens are the core's to revoke first. */
   deleteClient(id: string): Promise<boolean>;

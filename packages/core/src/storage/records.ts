@@ -107,6 +107,11 @@ export interface ClientRecord {
 
 export type ClientUpdate = Partial<Omit<ClientRecord, 'id' | 'createdAt'>>;
 
+/** What a conditional `updateClient` expects still to be stored: the registration token presented. */
+export interface ClientUpdateCondition {
+  registrationTokenDigest: string;
+}
+
 export interface ScopeRecord {
   name: string;
   description: string | null;

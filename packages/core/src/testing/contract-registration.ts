@@ -36,6 +36,43 @@ export const registrationCases: ContractCase[] = [
     },
   },
   {
+    name: 'updateClient with an expected registration token writes only while that token is stored',
+    async run(t, { storage }, fx) {
+      const [first, second, third] = [fx.secret('accessToken'), fx.secret('accessToken'), fx.secret('accessToken')].map(digestSecret);
+      const client = fx.client({ origin: 'dynamic', registrationTokenDigest: first! });
+      const plain = fx.client({ id: 'pci_plain', createdAt: contractTime(1) });
+      await storage.createClient(client);
+      await storage.createClient(plain);
+      t.equal(await storage.updateClient(client.id, { name: 'x' }, { registrationTokenDigest: second! }), null, 'another token: nothing written');
+      t.strictSame(await storage.findClient(client.id), client, 'the record is unchanged');
+      const rotated = await storage.updateClient(client.id, { name: 'Rotated', registrationTokenDigest: third! }, { registrationTokenDigest: first! });
+      t.strictSame(rotated, { ...client, name: 'Rotated', registrationTokenDigest: third! }, 'the current token: written and returned');
+      t.equal(await storage.updateClient(client.id, { name: 'again' }, { registrationTokenDigest: first! }), null, 'the rotated-out token writes nothing');
+      t.strictSame(await storage.updateClient(client.id, {}, { registrationTokenDigest: third! }), rotated, 'an empty update with the current token reads');
+      t.equal(await storage.updateClient(client.id, {}, { registrationTokenDigest: first! }), null, 'an empty update with an old one does not');
+      t.equal(await storage.updateClient(plain.id, { name: 'x' }, { registrationTokenDigest: first! }), null, 'a client without a registration token');
+      t.equal(await storage.updateClient('pci_nobody', { name: 'x' }, { registrationTokenDigest: first! }), null, 'an unknown id');
+      t.strictSame(await storage.findClient(plain.id), plain);
+    },
+  },
+  {
+    name: 'two updates made at once with one registration token: exactly one lands',
+    async run(t, { storage }, fx) {
+      const token = digestSecret(fx.secret('accessToken'));
+      const client = fx.client({ origin: 'dynamic', registrationTokenDigest: token });
+      await storage.createClient(client);
+      const next = [digestSecret(fx.secret('accessToken')), digestSecret(fx.secret('accessToken'))];
+      const results = await Promise.all(
+        next.map((digest, index) =>
+          storage.updateClient(client.id, { name: `writer ${index}`, registrationTokenDigest: digest }, { registrationTokenDigest: token }),
+        ),
+      );
+      const landed = results.filter((result) => result !== null);
+      t.equal(landed.length, 1, 'one writer wins');
+      t.strictSame(await storage.findClient(client.id), landed[0], "the stored record is the winner's");
+    },
+  },
+  {
     name: 'a document client record (a URL id of 128 characters, origin document) round-trips and is listed',
     async run(t, { storage }, fx) {
       const id = `https://client.example/${'c'.repeat(128 - 'https://client.example/'.length - 5)}.json`;
