@@ -255,6 +255,23 @@ t.test('RFC 7592: read, update and delete with the registration access token; an
   );
 });
 
+t.test('RFC 7592: two updates at once with one registration access token: one lands, the other is invalid_token', async (t) => {
+  const fixture = registrationFixture();
+  const a = bodyOf(await register(fixture));
+  const put = (name: string) =>
+    fixture.server.handleClientConfiguration(
+      request('PUT', { authorization: `Bearer ${String(a.registration_access_token)}` }),
+      String(a.client_id),
+      { ...METADATA, client_id: a.client_id, client_name: name },
+    );
+  const answers = await Promise.all([put('First'), put('Second')]);
+  t.strictSame(answers.map((answer) => answer.status).sort(), [200, 401], 'the token was rotated by the first write');
+  const winner = bodyOf(answers.find((answer) => answer.status === 200)!);
+  const stored = await fixture.storage.findClient(String(a.client_id));
+  t.equal(stored?.name, winner.client_name, "the stored record is the winner's");
+  t.equal(stored?.registrationTokenDigest, digestSecret(winner.registration_access_token as string), 'and only its new token works');
+});
+
 t.test('an unused registration past its expiry is refused before the purge removes it, and stays unused', async (t) => {
   const fixture = registrationFixture({ unusedClientTtl: 60 });
   const body = bodyOf(await register(fixture, { ...METADATA, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'client_credentials'] }));

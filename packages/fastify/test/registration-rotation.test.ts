@@ -112,6 +112,25 @@ onEachDatabase(
       t.match((await json(fresh)).access_token, /^pca_/);
       t.equal((await manage(base, clientId, a.registration_access_token!, 'GET')).status, 200, 'the kept token still works');
     });
+
+    await t.test('two PUTs at once with one token: one rotates it, the other is invalid_token', async (t) => {
+      const base = await listen(t, database, {});
+      const registered = await fetch(`${base}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(METADATA) });
+      const a = (await json(registered)) as Record<string, string>;
+      const clientId = a.client_id!;
+      const answers = await Promise.all(
+        ['First', 'Second'].map((name) => manage(base, clientId, a.registration_access_token!, 'PUT', { ...METADATA, client_id: clientId, client_name: name })),
+      );
+      t.strictSame(answers.map((answer) => answer.status).sort(), [200, 401]);
+      const refused = answers.find((answer) => answer.status === 401)!;
+      t.match(refused.headers.get('www-authenticate'), /error="invalid_token"/);
+      t.equal((await json(refused)).error, 'invalid_token');
+      const winner = (await json(answers.find((answer) => answer.status === 200)!)) as Record<string, string>;
+      const row = await storedRow(database, clientId);
+      t.equal(row.name, winner.client_name, "the stored name is the winner's");
+      t.equal(row.registration_token_digest, digestSecret(winner.registration_access_token!), 'only the winner\'s new token is stored');
+      t.equal((await manage(base, clientId, winner.registration_access_token!, 'GET')).status, 200, 'and it works');
+    });
   },
   { postgres: true },
 );

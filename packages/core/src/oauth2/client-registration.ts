@@ -104,7 +104,9 @@ export async function handleClientConfiguration(
           update.secretDigest = digestSecret(clientSecret);
           update.oauth1SecretEncrypted = client.oauth1Enabled && context.secretBox !== null ? context.secretBox.encrypt(clientSecret) : null;
         }
-        const updated = await storage.updateClient(client.id, update);
+        // Written only while the presented token is still the stored one: of two updates made
+        // with one token, or one racing a rotation elsewhere, the second is refused as invalid.
+        const updated = await storage.updateClient(client.id, update, { registrationTokenDigest: client.registrationTokenDigest! });
         if (updated === null) throw registrationTokenError(context);
         notify(context, 'updated', updated);
         return createJsonResponse(200, describeClient(context, updated, clientSecret, registrationToken));
