@@ -41,6 +41,7 @@ export interface OpenIdContext {
   readonly keys: SigningKeyRing;
   readonly findAccount: OpenIdOptions['findAccount'];
   readonly subjectType: 'public' | 'pairwise';
+  /** Seconds an ID token lives: `idTokenTtl`, at most as long as its key stays published. */
   readonly idTokenTtl: number;
   /** Derives pairwise subjects; null for public ones. */
   readonly pairwiseBox: SecretBox | null;
@@ -76,7 +77,8 @@ export function resolveOpenId(
     keys,
     findAccount: input.findAccount,
     subjectType,
-    idTokenTtl,
+    // No longer than its key stays published, so `id_token_hint` can still be checked by it.
+    idTokenTtl: Math.min(idTokenTtl, keys.maxTokenLifetime),
     pairwiseBox: subjectType === 'pairwise' ? secretBox : null,
   });
 }
@@ -128,8 +130,7 @@ export async function signIdToken(openid: OpenIdContext, input: IdTokenInput): P
     iss: input.issuer,
     sub: subjectFor(openid, input.client, input.userId),
     aud: input.client.id,
-    // No longer than its key stays published, so `id_token_hint` can still be checked by it.
-    exp: iat + Math.min(openid.idTokenTtl, openid.keys.maxTokenLifetime),
+    exp: iat + openid.idTokenTtl,
     iat,
     ...(input.authTime !== null && { auth_time: Math.floor(input.authTime.getTime() / 1000) }),
     ...(input.nonce !== null && { nonce: input.nonce }),
