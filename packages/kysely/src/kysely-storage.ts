@@ -178,19 +178,19 @@ class KyselyStorage implements OAuthStorage {
   async updateClient(id: string, update: ClientUpdate, expected?: ClientUpdateCondition): Promise<ClientRecord | null> {
     const set = toClientRowUpdate(update);
     const condition = expected?.registrationTokenDigest;
+    const writes = Object.keys(set).length > 0;
     return this.#run('updateClient', async (db) => {
-      let unchanged = true;
       // One UPDATE of the given columns only: concurrent updates of different fields both land.
       // With a condition its affected-row count decides, so of two writers only one matches.
-      if (Object.keys(set).length > 0) {
+      if (writes) {
         let write = db.updateTable('portcullis_clients').set(set).where('id', '=', id);
         if (condition !== undefined) write = write.where('registration_token_digest', '=', condition);
         const result = await write.executeTakeFirst();
         if (condition !== undefined && Number(result.numUpdatedRows) === 0) return null;
-        unchanged = false;
       }
       let read = db.selectFrom('portcullis_clients').select(COLUMNS.portcullis_clients).where('id', '=', id);
-      if (unchanged && condition !== undefined) read = read.where('registration_token_digest', '=', condition);
+      // Nothing written: the condition is checked by the read (a write may have replaced the digest).
+      if (!writes && condition !== undefined) read = read.where('registration_token_digest', '=', condition);
       const row = await read.executeTakeFirst();
       return row ? fromClientRow(row) : null;
     });
