@@ -50,26 +50,17 @@ export async function recordClientUse(storage: OAuthStorage, client: Readonly<Cl
   }
 }
 
-/** The record of a document client as first stored: what the document said, enabled, used now. */
+/**
+ * The record of a document client as first stored: the client `findClient` made of its document
+ * (which alone says what a document client may be), enabled, created and used now, and with none
+ * of a dynamic registration's fields.
+ */
 function documentClientRecord(client: Readonly<ClientRecord>, now: Date): ClientRecord {
   return {
-    id: client.id,
-    name: client.name,
-    type: 'public',
-    secretDigest: null,
-    redirectUris: [...client.redirectUris],
-    scopes: [...client.scopes],
-    resources: null,
-    grantTypes: [...client.grantTypes],
-    responseTypes: [...client.responseTypes],
-    ownerId: null,
-    oauth1Enabled: false,
-    oauth1SecretEncrypted: null,
-    rsaPublicKey: null,
+    ...client,
     disabled: false,
     createdAt: now,
     updatedAt: now,
-    origin: 'document',
     registrationTokenDigest: null,
     metadata: null,
     unusedExpiresAt: null,

@@ -185,9 +185,17 @@ t.test('a document client goes through consent and PKCE to tokens, and is record
     redirectUris: [REDIRECT_URI],
     origin: 'document',
     disabled: false,
+    resources: null,
+    ownerId: null,
+    oauth1Enabled: false,
+    oauth1SecretEncrypted: null,
+    rsaPublicKey: null,
     registrationTokenDigest: null,
+    metadata: null,
     unusedExpiresAt: null,
+    responseTypes: ['code'],
   });
+  t.strictSame(recorded!.createdAt, recorded!.lastUsedAt, 'created when first used');
   t.ok(recorded!.lastUsedAt instanceof Date, 'its last use is recorded');
   const tokens = await storage.listAccessTokens({ clientId });
   t.equal(tokens.length, 2);
