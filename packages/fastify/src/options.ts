@@ -595,16 +595,31 @@ function resolveIntrospection(value: unknown, enforceSecure: boolean): Required<
       throw new InvalidOptionError('resourceServer', `introspection.${name} must be a non-empty string`);
     }
   }
-  const numbers = { cacheTtl: 30, cacheSize: 10_000, timeout: 5000 };
-  for (const name of Object.keys(numbers) as (keyof typeof numbers)[]) {
-    const given = remote[name];
-    if (given === undefined) continue;
-    if (typeof given !== 'number' || !Number.isInteger(given) || given < (name === 'cacheTtl' ? 0 : 1)) {
-      throw new InvalidOptionError('resourceServer', `introspection.${name} must be a ${name === 'cacheTtl' ? 'non-negative' : 'positive'} integer`);
-    }
-    numbers[name] = given;
-  }
+  const numbers = readIntegers(remote, { cacheTtl: 30, cacheSize: 10_000, timeout: 5000 }, 'introspection', ['cacheSize', 'timeout']);
   return { url: url.href, clientId: remote.clientId!, clientSecret: remote.clientSecret!, ...numbers };
+}
+
+/**
+ * `defaults` with each whole number `given` names in its place, at least 1 for the names in
+ * `positive` and at least 0 for the others; any other value is refused, named `where.name`.
+ */
+function readIntegers<T extends Record<string, number>>(
+  given: Partial<Record<keyof T, unknown>>,
+  defaults: T,
+  where: string,
+  positive: readonly (keyof T)[],
+): T {
+  const numbers: Record<string, number> = { ...defaults };
+  for (const name of Object.keys(defaults)) {
+    const value = given[name];
+    if (value === undefined) continue;
+    const least = positive.includes(name) ? 1 : 0;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < least) {
+      throw new InvalidOptionError('resourceServer', `${where}.${name} must be a ${least === 1 ? 'positive' : 'non-negative'} integer`);
+    }
+    numbers[name] = value;
+  }
+  return numbers as T;
 }
 
 /** RFC 8414 section 3.1: the well-known suffix goes between the issuer's host and its path. */
@@ -625,15 +640,7 @@ function resolveRemoteJwt(value: unknown, pluginIssuer: unknown, enforceSecure: 
   if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((alg) => !SIGNING_ALGORITHMS.includes(alg))) {
     throw new InvalidOptionError('resourceServer', `jwt.algorithms must be a non-empty list of ${SIGNING_ALGORITHMS.join(', ')}`);
   }
-  const numbers = { clockTolerance: 5, cacheMaxAge: 600, cooldown: 30, timeout: 5000 };
-  for (const name of Object.keys(numbers) as (keyof typeof numbers)[]) {
-    const given = remote[name];
-    if (given === undefined) continue;
-    if (typeof given !== 'number' || !Number.isInteger(given) || given < (name === 'timeout' ? 1 : 0)) {
-      throw new InvalidOptionError('resourceServer', `jwt.${name} must be a ${name === 'timeout' ? 'positive' : 'non-negative'} integer`);
-    }
-    numbers[name] = given;
-  }
+  const numbers = readIntegers(remote, { clockTolerance: 5, cacheMaxAge: 600, cooldown: 30, timeout: 5000 }, 'jwt', ['timeout']);
   return {
     issuer: issuer as string,
     metadataUrl: authorizationServerMetadataUrl(issuer as string),
