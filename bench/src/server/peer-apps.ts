@@ -51,11 +51,16 @@ async function createBareServer(tokens: number): Promise<BenchServer> {
   await app.register(fastifyFormbody);
   app.post('/token', async (request) => ({ ok: true, fields: Object.keys(request.body as object).length }));
   app.get('/resource', async () => ({ ok: true }));
+  return fromFastify(app, { fixtures: bareFixtures(tokens), close: () => app.close() });
+}
+
+/**
+ * A bare server's credentials: none of them is checked, but its requests carry the same headers
+ * as the servers it is compared with.
+ */
+function bareFixtures(tokens: number): Fixtures {
   const accessTokens = Array.from({ length: tokens }, () => randomBytes(32).toString('base64url'));
-  return fromFastify(app, {
-    fixtures: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenPath: '/token', resourcePath: '/resource', accessTokens },
-    close: () => app.close(),
-  });
+  return { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenPath: '/token', resourcePath: '/resource', accessTokens };
 }
 
 /**
@@ -76,9 +81,8 @@ async function createBareDatabaseServer(spec: ServerSpec, tokens: number): Promi
     const row = await database.selectItem(randomItemId());
     return row === undefined ? reply.code(404).send({ error: 'not_found' }) : row;
   });
-  const accessTokens = Array.from({ length: tokens }, () => randomBytes(32).toString('base64url'));
   return fromFastify(app, {
-    fixtures: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenPath: '/token', resourcePath: '/resource', accessTokens },
+    fixtures: bareFixtures(tokens),
     close: async () => {
       await app.close();
       await database.close();
